@@ -1,0 +1,267 @@
+/**
+ * An actor cell: one xstate v5 actor living inside the simulation.
+ *
+ * Every piece of work the actor does — handling a message, a timer firing, its
+ * start — runs as a *turn*. A turn is transactional: the messages the actor sends
+ * go to an outbox that is posted only if the turn succeeds. If the logic throws,
+ * the outbox is discarded, the actor is put back to the snapshot it had before the
+ * turn (with its pending timers re-armed at their original due times), an `error`
+ * event is recorded, and a request gets an error reply. The actor keeps serving.
+ */
+import { type AnyActorLogic, type AnyActorRef, type Actor, createActor } from 'xstate';
+import type { VirtualClock } from './clock.js';
+import { type ActorId, type Envelope, ERROR_REPLY, type ErrorPayload, type Outgoing } from './envelope.js';
+import type { SimEventInit } from './events.js';
+import type { RandomStream } from './rng.js';
+
+/** What the simulation offers a cell. */
+export interface CellHost {
+  readonly clock: VirtualClock;
+  rng(name: string): RandomStream;
+  /** Posts a message at virtual time `sendTime` (≥ now). */
+  post(from: ActorId, id: string, message: Outgoing, cause: string | null, sendTime: number): void;
+  record(event: SimEventInit): void;
+  nextMessageId(from: ActorId): string;
+}
+
+/** The capabilities an actor's logic receives in its input as `io`. */
+export interface ActorIO {
+  readonly id: ActorId;
+  /** Virtual time, ms. */
+  now(): number;
+  /** Sends a message; returns its id. Delivered only if the current turn succeeds. */
+  send<P>(to: ActorId, type: string, payload: P, options?: SendOptions): string;
+  /** Answers `request` (the reply is correlated by the request's id). */
+  reply<P>(request: Envelope, type: string, payload: P, options?: SendOptions): string;
+  /** Answers `request` with an error reply. */
+  replyError(request: Envelope, error: unknown): string;
+  /** This actor's own named random stream (`actor/<id>/<name>`). */
+  rng(name: string): RandomStream;
+  /** Declares that the current turn costs `ms` of virtual time: replies leave later and the actor is busy meanwhile. */
+  busy(ms: number): void;
+  /** The message being handled, if the current turn is a delivery. */
+  readonly current: Envelope | null;
+}
+
+export interface SendOptions {
+  digest?: string;
+  bytes?: number;
+}
+
+/** The event an actor's logic receives for each delivered message. */
+export interface ActorMessage<P = any> {
+  type: string;
+  payload: P;
+  envelope: Envelope<P>;
+}
+
+/** Turns any thrown value into an error payload; errors may carry `where` and `data` for the other side. */
+export function toErrorPayload(error: unknown): ErrorPayload {
+  if (error instanceof Error) {
+    const extra = error as Error & { where?: Record<string, unknown>; data?: Record<string, unknown> };
+    return { name: error.name, message: error.message, where: extra.where, data: extra.data };
+  }
+  return { name: 'Error', message: String(error) };
+}
+
+interface TrackedTimer {
+  source: AnyActorRef;
+  target: AnyActorRef;
+  event: { type: string };
+  xstateId: string;
+  dueAt: number;
+}
+
+type SchedulerLike = { schedule: (s: AnyActorRef, t: AnyActorRef, e: any, delay: number, id: string | undefined) => void };
+
+export class ActorCell {
+  actor!: Actor<AnyActorLogic>;
+  /** Virtual time until which the actor is working (cost model); it receives nothing before. */
+  busyUntil = 0;
+  crashed = false;
+  /** Messages handled so far (for `afterMessages` crashes). */
+  handled = 0;
+  readonly io: ActorIO;
+
+  private outbox: Array<{ id: string; message: Outgoing }> | null = null;
+  private cause: string | null = null;
+  private cost = 0;
+  private currentEnvelope: Envelope | null = null;
+  private readonly timers = new Map<number, TrackedTimer>();
+  private taggingNext: Omit<TrackedTimer, 'dueAt'> | null = null;
+  private crashSnapshot: unknown;
+  private crashTimers: TrackedTimer[] = [];
+
+  constructor(
+    private readonly host: CellHost,
+    readonly id: ActorId,
+    readonly logic: AnyActorLogic,
+    private readonly input: Record<string, unknown> = {},
+  ) {
+    const cell = this;
+    this.io = {
+      id,
+      now: () => host.clock.now(),
+      send: (to, type, payload, options) => cell.enqueue({ to, type, payload, ...options }),
+      reply: (request, type, payload, options) =>
+        cell.enqueue({ to: request.from, type, payload, inReplyTo: request.id, ...options }),
+      replyError: (request, error) =>
+        cell.enqueue({ to: request.from, type: ERROR_REPLY, payload: toErrorPayload(error), inReplyTo: request.id }),
+      rng: (name) => host.rng(`actor/${id}/${name}`),
+      busy: (ms) => {
+        if (!(ms >= 0)) throw new RangeError(`${id}: io.busy(${ms}): the cost must be a non-negative number of virtual ms`);
+        cell.cost += ms;
+      },
+      get current() {
+        return cell.currentEnvelope;
+      },
+    };
+  }
+
+  /** Creates and starts the actor (its entry actions run as the first turn). */
+  start(): void {
+    this.turn(null, null, () => this.boot(undefined, []));
+  }
+
+  /** Delivers one message. */
+  receive(envelope: Envelope): void {
+    this.handled++;
+    this.currentEnvelope = envelope;
+    try {
+      this.turn(envelope.id, envelope, () => this.actor.send({ type: envelope.type, payload: envelope.payload, envelope }));
+    } finally {
+      this.currentEnvelope = null;
+    }
+  }
+
+  /** Stops the actor as a process crash would; keeps what a restart with state needs. */
+  crash(): void {
+    if (this.crashed) return;
+    this.crashSnapshot = this.logic.getPersistedSnapshot(this.actor.getSnapshot());
+    this.crashTimers = [...this.timers.values()];
+    this.actor.stop();
+    this.timers.clear();
+    this.crashed = true;
+    this.busyUntil = 0;
+  }
+
+  restart(loseState: boolean): void {
+    if (!this.crashed) return;
+    this.crashed = false;
+    const snapshot = loseState ? undefined : this.crashSnapshot;
+    const timers = loseState ? [] : this.crashTimers;
+    this.turn(null, null, () => this.boot(snapshot, timers));
+    this.crashSnapshot = undefined;
+    this.crashTimers = [];
+  }
+
+  /** The xstate snapshot (for inspection). */
+  snapshot(): any {
+    return this.actor.getSnapshot();
+  }
+
+  private enqueue(message: Outgoing): string {
+    const id = this.host.nextMessageId(this.id);
+    if (this.outbox) this.outbox.push({ id, message });
+    else this.host.post(this.id, id, message, this.cause, this.host.clock.now());
+    return id;
+  }
+
+  /**
+   * Runs `body` as one transactional turn. `request` is the delivered message, if any,
+   * which gets an error reply when the turn fails.
+   */
+  private turn(cause: string | null, request: Envelope | null, body: () => void): void {
+    const before = this.actor?.getSnapshot();
+    const timersBefore = this.timers.size ? [...this.timers.values()] : [];
+    this.outbox = [];
+    this.cause = cause;
+    this.cost = 0;
+    let failure: unknown;
+    let failed = false;
+    try {
+      body();
+      const snapshot = this.actor.getSnapshot();
+      if (snapshot.status === 'error') {
+        failed = true;
+        failure = snapshot.error;
+      }
+    } catch (error) {
+      failed = true;
+      failure = error;
+    }
+    const outbox = this.outbox;
+    this.outbox = null;
+    const now = this.host.clock.now();
+    if (failed) {
+      if (before) this.rollback(before, timersBefore);
+      const payload = toErrorPayload(failure);
+      this.host.record({ ev: 'error', actor: this.id, msg: cause, error: payload.name, message: payload.message });
+      if (request && request.type !== ERROR_REPLY && request.inReplyTo === undefined) {
+        this.host.post(this.id, this.host.nextMessageId(this.id), { to: request.from, type: ERROR_REPLY, payload, inReplyTo: request.id }, cause, now);
+      }
+      if (!before) throw failure; // the actor could not even start: nothing to roll back to
+      return;
+    }
+    const sendTime = now + this.cost;
+    if (this.cost > 0) this.busyUntil = Math.max(this.busyUntil, sendTime);
+    for (const { id, message } of outbox) this.host.post(this.id, id, message, cause, sendTime);
+  }
+
+  private rollback(before: unknown, timersBefore: TrackedTimer[]): void {
+    if (this.actor.getSnapshot().status !== 'error') this.actor.stop();
+    this.timers.clear();
+    this.boot(this.logic.getPersistedSnapshot(before as any), timersBefore);
+  }
+
+  /** Creates the xstate actor (fresh, or from a persisted snapshot) and re-arms the given timers. */
+  private boot(snapshot: unknown, timers: TrackedTimer[]): void {
+    const cell = this;
+    const clock = {
+      setTimeout: (fn: () => void, ms: number) => {
+        const tag = cell.taggingNext;
+        const timerId: number = cell.host.clock.schedule(() => cell.fireTimer(timerId, fn), ms, cell.id);
+        if (tag) cell.timers.set(timerId, { ...tag, dueAt: cell.host.clock.now() + Math.max(0, ms || 0) });
+        return timerId;
+      },
+      clearTimeout: (timerId: number) => {
+        cell.timers.delete(timerId);
+        cell.host.clock.clearTimeout(timerId);
+      },
+    };
+    const actor = createActor(this.logic, {
+      id: this.id,
+      clock,
+      input: { ...this.input, io: this.io },
+      ...(snapshot === undefined ? {} : { snapshot: snapshot as any }),
+    });
+    // Track xstate's delayed events so a rollback or a restart with state can re-arm them.
+    const scheduler = actor.system.scheduler as SchedulerLike;
+    const schedule = scheduler.schedule.bind(scheduler);
+    scheduler.schedule = (source, target, event, delay, xstateId) => {
+      cell.taggingNext = { source, target, event, xstateId: xstateId ?? event.type };
+      try {
+        schedule(source, target, event, delay, xstateId);
+      } finally {
+        cell.taggingNext = null;
+      }
+    };
+    // Without an error observer xstate rethrows actor errors on a real timer; we handle them per turn.
+    actor.subscribe({ error: () => {} });
+    this.actor = actor;
+    actor.start();
+    const now = this.host.clock.now();
+    for (const timer of timers) {
+      const self = timer.source === timer.target;
+      const source = self ? actor : timer.source;
+      scheduler.schedule(source, self ? actor : timer.target, timer.event, Math.max(0, timer.dueAt - now), timer.xstateId);
+    }
+  }
+
+  private fireTimer(timerId: number, fn: () => void): void {
+    this.timers.delete(timerId);
+    if (this.crashed) return;
+    this.host.record({ ev: 'timer', actor: this.id, timer: timerId });
+    this.turn(`timer:${timerId}`, null, fn);
+  }
+}

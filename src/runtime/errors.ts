@@ -1,0 +1,81 @@
+/**
+ * Errors of the runtime. Each says what happened, where, and what to do next.
+ */
+import type { ErrorPayload } from './envelope.js';
+
+export class FedsimError extends Error {
+  override name = 'FedsimError';
+}
+
+/** The driver awaits a reply that can never arrive: nothing is in flight and no timer is set. */
+export class DeadlockError extends FedsimError {
+  override name = 'DeadlockError';
+  constructor(readonly awaited: string, readonly virtualTime: number, hint = '') {
+    super(
+      `Deadlock at virtual time ${virtualTime} ms: waiting for ${awaited}, but no message is in flight and no timer is set, ` +
+        `so it can never arrive.${hint ? ' ' + hint : ''} Check that the receiver exists and answers this message type, ` +
+        `and whether the fault plan dropped the request or its reply (see sim.log for 'dropped' events).`,
+    );
+  }
+}
+
+/** The run would not become quiet within the step budget (e.g. actors that keep messaging each other). */
+export class LivelockError extends FedsimError {
+  override name = 'LivelockError';
+  constructor(readonly steps: number, readonly virtualTime: number, what: string) {
+    super(
+      `${what} did not finish within ${steps} steps (virtual time ${virtualTime} ms): the actors keep producing work. ` +
+        `Raise the limit ({ maxSteps }) if this is expected, or look for a message loop in sim.log.`,
+    );
+  }
+}
+
+export class UnknownActorError extends FedsimError {
+  override name = 'UnknownActorError';
+  constructor(readonly actor: string, known: readonly string[], action: string) {
+    super(
+      `${action}: no actor '${actor}' in this simulation. Known actors: ${known.length ? known.join(', ') : '(none)'}. ` +
+        `Spawn it first (sim.spawn / sim.worker), or check the id for a typo.`,
+    );
+  }
+}
+
+export class DuplicateActorError extends FedsimError {
+  override name = 'DuplicateActorError';
+  constructor(readonly actor: string) {
+    super(`An actor with id '${actor}' already exists in this simulation: choose another id, or look it up with sim.actor('${actor}').`);
+  }
+}
+
+/** A remote handler failed; carries the remote side's error name, message and location. */
+export class RemoteError extends FedsimError {
+  override name = 'RemoteError';
+  readonly remoteName: string;
+  readonly where: Record<string, unknown>;
+  readonly data: Record<string, unknown>;
+  constructor(readonly actor: string, payload: ErrorPayload) {
+    super(`${actor} failed: ${payload.name}: ${payload.message}`);
+    this.remoteName = payload.name;
+    this.where = payload.where ?? {};
+    this.data = payload.data ?? {};
+  }
+}
+
+/** A request's virtual-time timeout expired before its reply arrived. */
+export class RequestTimeoutError extends FedsimError {
+  override name = 'RequestTimeoutError';
+  constructor(readonly awaited: string, readonly timeoutMs: number, readonly virtualTime: number) {
+    super(`No reply to ${awaited} within ${timeoutMs} virtual ms (now ${virtualTime} ms). The request or its reply may have been dropped, or the receiver crashed.`);
+  }
+}
+
+/** The driver tried to run the simulation from inside a handler or subscriber that the simulation itself is running. */
+export class ReentrancyError extends FedsimError {
+  override name = 'ReentrancyError';
+  constructor(what: string) {
+    super(
+      `${what} was called while the simulation is already delivering a message (from inside a handler or an events$ subscriber). ` +
+        'Handlers are synchronous: send messages from them, and await replies only in scenario code.',
+    );
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * The event log: a header line, then one canonical JSON line per event.
+ *
+ * Events are kept as objects while the run goes (cheap: a push), and turned into
+ * lines only when someone reads the log. A line's keys come in a fixed order and
+ * its payload appears only as a type and a digest, so the same run gives the same
+ * bytes, and two logs can be compared line by line.
+ */
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { digestOf, sha256Hex } from './canonical.js';
+import type { Envelope } from './envelope.js';
+import type { SimEvent } from './events.js';
+import type { StrategySpec } from './scheduling/strategy.js';
+import type { FaultPlan } from './faults/fault-plan.js';
+
+export const LOG_FORMAT = 1;
+
+export interface LogHeader {
+  kind: 'fedsim-log';
+  format: number;
+  fedsim: string;
+  seed: number | string;
+  strategy: StrategySpec;
+  faults: FaultPlan;
+  backend: string;
+  latency: number | 'custom';
+  /** What produced the run (a scenario file and its parameters), so `fedsim replay` can run it again. */
+  scenario?: Record<string, unknown>;
+  /** 'schedule-replay' when the delivery order came from another log. */
+  mode?: string;
+}
+
+/** The digest of an envelope's payload, computed once and kept on the envelope. */
+export function envelopeDigest(envelope: Envelope): string {
+  if (envelope.digest === undefined) envelope.digest = digestOf(envelope.payload);
+  return envelope.digest;
+}
+
+/** The canonical line of one event (no trailing newline). */
+export function eventLine(event: SimEvent): string {
+  const head = { seq: event.seq, t: event.t, ev: event.ev };
+  switch (event.ev) {
+    case 'sent':
+    case 'delivered':
+    case 'dropped':
+    case 'duplicated':
+    case 'delayed':
+    case 'reordered': {
+      const e = event.envelope;
+      const line: Record<string, unknown> = {
+        ...head,
+        msg: event.msg,
+        from: event.from,
+        to: event.to,
+        type: event.type,
+        digest: envelopeDigest(e),
+        cause: event.cause,
+      };
+      if (e.inReplyTo !== undefined) line.re = e.inReplyTo;
+      if (e.duplicate) line.copy = 1;
+      if (event.ev === 'sent' || event.ev === 'duplicated') line.deliverAt = event.deliverAt;
+      if (event.ev === 'sent' && e.bytes !== undefined) line.bytes = e.bytes;
+      if (event.ev === 'dropped') line.reason = event.reason;
+      if (event.ev === 'delayed') line.by = event.by;
+      return JSON.stringify(line);
+    }
+    case 'error':
+      return JSON.stringify({ ...head, actor: event.actor, msg: event.msg, error: event.error, message: event.message });
+    case 'crashed':
+      return JSON.stringify({ ...head, actor: event.actor, reason: event.reason });
+    case 'restarted':
+      return JSON.stringify({ ...head, actor: event.actor, stateKept: event.stateKept });
+    case 'spawned':
+      return JSON.stringify({ ...head, actor: event.actor });
+    case 'timer':
+      return JSON.stringify({ ...head, actor: event.actor, timer: event.timer });
+    case 'partition-start':
+    case 'partition-end':
+      return JSON.stringify({ ...head, groups: event.groups });
+    case 'mark':
+      return JSON.stringify(event.data === undefined ? { ...head, label: event.label } : { ...head, label: event.label, data: event.data });
+  }
+}
+
+export class EventLog {
+  readonly events: SimEvent[] = [];
+
+  constructor(readonly header: LogHeader) {}
+
+  get length(): number {
+    return this.events.length;
+  }
+
+  headerLine(): string {
+    return JSON.stringify(this.header);
+  }
+
+  *lines(): Generator<string> {
+    yield this.headerLine();
+    for (const event of this.events) yield eventLine(event);
+  }
+
+  /** Event lines only (no header): what two runs are compared on. */
+  eventLines(): string[] {
+    return this.events.map(eventLine);
+  }
+
+  toJSONL(): string {
+    let text = '';
+    for (const line of this.lines()) text += line + '\n';
+    return text;
+  }
+
+  /** sha256 of the whole JSONL text, header included. */
+  sha256(): string {
+    return sha256Hex(this.toJSONL());
+  }
+
+  writeFile(path: string): void {
+    const writer = new LogFileWriter(path, this.header);
+    for (const event of this.events) writer.write(event);
+    writer.close();
+  }
+}
+
+/** Streams a log to a file as the run goes, in large buffered writes. */
+export class LogFileWriter {
+  private readonly fd: number;
+  private buffer: string[] = [];
+  private buffered = 0;
+
+  constructor(readonly path: string, header: LogHeader) {
+    this.fd = openSync(path, 'w');
+    this.push(JSON.stringify(header));
+  }
+
+  write(event: SimEvent): void {
+    this.push(eventLine(event));
+  }
+
+  flush(): void {
+    if (this.buffer.length === 0) return;
+    writeSync(this.fd, this.buffer.join(''));
+    this.buffer = [];
+    this.buffered = 0;
+  }
+
+  close(): void {
+    this.flush();
+    closeSync(this.fd);
+  }
+
+  private push(line: string): void {
+    this.buffer.push(line + '\n');
+    this.buffered += line.length + 1;
+    if (this.buffered > 1 << 20) this.flush();
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * The scheduled part of a fault plan: crashes, restarts and partitions.
+ *
+ * Unlike message faults these are not random: they happen at the virtual times,
+ * or after the message counts, the plan names. They are armed as runtime timers so
+ * that they interleave with deliveries by virtual time like everything else.
+ */
+import type { ActorId } from '../envelope.js';
+import type { CrashSpec, FaultPlan, PartitionSpec } from './fault-plan.js';
+
+export interface FaultTarget {
+  now(): number;
+  /** Arms a runtime timer. */
+  at(time: number, fn: () => void): void;
+  crash(actor: ActorId, reason: 'fault-plan'): void;
+  restart(actor: ActorId, loseState: boolean): void;
+  recordPartition(kind: 'partition-start' | 'partition-end', groups: ActorId[][]): void;
+}
+
+export class FaultSchedule {
+  private readonly countdowns = new Map<ActorId, CrashSpec[]>();
+
+  constructor(private readonly plan: FaultPlan, private readonly target: FaultTarget) {
+    for (const crash of plan.crashes) {
+      if (crash.at !== undefined) target.at(crash.at, () => this.crashNow(crash));
+      else {
+        const list = this.countdowns.get(crash.actor) ?? [];
+        list.push(crash);
+        this.countdowns.set(crash.actor, list);
+      }
+    }
+    for (const partition of plan.partitions) {
+      target.at(partition.from, () => target.recordPartition('partition-start', partition.groups));
+      target.at(partition.until, () => target.recordPartition('partition-end', partition.groups));
+    }
+  }
+
+  /** Called after `actor` has handled its `handled`-th message. */
+  afterDelivery(actor: ActorId, handled: number): void {
+    const pending = this.countdowns.get(actor);
+    if (!pending) return;
+    for (const crash of pending) if (crash.afterMessages === handled) this.crashNow(crash);
+  }
+
+  /** True when a partition separates `from` and `to` at virtual time `t`. */
+  separated(from: ActorId, to: ActorId, t: number): boolean {
+    for (const partition of this.plan.partitions) {
+      if (t < partition.from || t >= partition.until) continue;
+      if (groupOf(partition, from) !== groupOf(partition, to) && groupOf(partition, from) >= 0 && groupOf(partition, to) >= 0) return true;
+    }
+    return false;
+  }
+
+  get hasPartitions(): boolean {
+    return this.plan.partitions.length > 0;
+  }
+
+  private crashNow(crash: CrashSpec): void {
+    this.target.crash(crash.actor, 'fault-plan');
+    if (crash.restartAfter !== undefined) {
+      this.target.at(this.target.now() + crash.restartAfter, () => this.target.restart(crash.actor, crash.loseState));
+    }
+  }
+}
+
+/** Index of the group holding `actor`, or −1 when the partition does not name it (then it is unaffected). */
+function groupOf(partition: PartitionSpec, actor: ActorId): number {
+  return partition.groups.findIndex((group) => group.includes(actor));
+}

@@ -1,0 +1,18 @@
+/** The runtime layer's public surface. */
+export { SimulationCore, type SimulationOptions, type SettleReport } from './simulation.js';
+export { ActorCell, type ActorIO, type ActorMessage, type SendOptions, toErrorPayload } from './actor-cell.js';
+export { Reply } from './driver.js';
+export { VirtualClock } from './clock.js';
+export { createStream, RngRegistry, type RandomStream, type Seed } from './rng.js';
+export type { ActorId, Envelope, ErrorPayload, Outgoing } from './envelope.js';
+export { ERROR_REPLY } from './envelope.js';
+export type { SimEvent, SimEventKind } from './events.js';
+export { EventLog, eventLine, type LogHeader } from './event-log.js';
+export { canonicalJson, digestOf, registerCanonicalEncoder, sha256Hex } from './canonical.js';
+export { parseFaultPlan, FaultPlanSchema, FaultPlanError, type FaultPlan, type FaultPlanInput } from './faults/fault-plan.js';
+export { StrategySpecSchema, type StrategySpec } from './scheduling/strategy.js';
+export { parseLog, readLog, LogFormatError, type RecordedLog, type RecordedEvent } from './replay/recorded-log.js';
+export { DivergenceError, firstDivergence, type Divergence } from './replay/divergence.js';
+export { checkDeterminism, verifyRun, type DeterminismReport } from './replay/determinism.js';
+export * from './errors.js';
+export { setBackendNameSource, backendName } from './backend-name.js';

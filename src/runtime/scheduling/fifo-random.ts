@@ -1,0 +1,19 @@
+/** The default: FIFO on every sender→receiver channel, a seeded uniform choice across channels. */
+import type { Envelope } from '../envelope.js';
+import type { RandomStream } from '../rng.js';
+import type { SchedulingStrategy, StrategySpec } from './strategy.js';
+
+export class FifoRandomStrategy implements SchedulingStrategy {
+  readonly name = 'fifo-random';
+  readonly fifo = true;
+
+  constructor(private readonly rng: RandomStream) {}
+
+  choose(candidates: readonly Envelope[]): number {
+    return this.rng.int(candidates.length);
+  }
+
+  describe(): StrategySpec {
+    return 'fifo-random';
+  }
+}

@@ -1,0 +1,456 @@
+/**
+ * SimulationCore: one deterministic run.
+ *
+ * It owns the virtual clock, the named random streams, the bus, the pending
+ * messages, the actors and the event log. `step()` does exactly one thing — fire
+ * one due timer or deliver one message — chosen only by virtual time, per-channel
+ * FIFO, the fault plan and the seeded `scheduler` stream (or a recorded log).
+ */
+import { Observable, Subject, filter } from 'rxjs';
+import type { AnyActorLogic } from 'xstate';
+import { ActorCell, type CellHost } from './actor-cell.js';
+import { backendName } from './backend-name.js';
+import { VirtualClock } from './clock.js';
+import { Driver, Reply } from './driver.js';
+import type { ActorId, Envelope, Outgoing } from './envelope.js';
+import { DeadlockError, DuplicateActorError, FedsimError, LivelockError, ReentrancyError, RequestTimeoutError, UnknownActorError } from './errors.js';
+import { EventLog, LOG_FORMAT, type LogHeader, LogFileWriter } from './event-log.js';
+import type { SimEvent, SimEventInit, SimEventKind } from './events.js';
+import { type FaultDecider, SeededFaultInjector } from './faults/fault-injector.js';
+import { type FaultPlan, type FaultPlanInput, parseFaultPlan } from './faults/fault-plan.js';
+import { FaultSchedule } from './faults/fault-schedule.js';
+import { LogVerifier } from './replay/log-verifier.js';
+import { type RecordedLog, parseLog } from './replay/recorded-log.js';
+import { ScheduleOracle } from './replay/schedule-oracle.js';
+import { type RandomStream, RngRegistry, type Seed } from './rng.js';
+import { PendingMessages } from './scheduling/pending-messages.js';
+import { type SchedulingStrategy, type StrategySpec, createStrategy } from './scheduling/strategy.js';
+import { FEDSIM_VERSION } from '../version.js';
+
+export interface SimulationOptions {
+  /** Root seed of every random stream (default 0). */
+  seed?: Seed;
+  /** 'fifo-random' (default), 'random', or { name: 'pct', depth, maxSteps }. */
+  strategy?: StrategySpec;
+  /** Faults to inject (validated; an all-zero plan injects nothing). */
+  faults?: FaultPlanInput;
+  /** Link latency in virtual ms (default 1), or a function of (from, to). */
+  latency?: number | ((from: ActorId, to: ActorId) => number);
+  /** Keep every event in memory as `sim.log` (default true). */
+  keepLog?: boolean;
+  /** Also stream the log to this file. */
+  record?: string;
+  /** Re-execution check: compare every event with this recorded log and stop at the first difference. */
+  verify?: RecordedLog | string;
+  /** Schedule replay: take delivery order and message faults from this recorded log instead of the PRNG. */
+  schedule?: RecordedLog | string;
+  /** Recorded in the header, so `fedsim replay` can find what produced the run. */
+  scenario?: Record<string, unknown>;
+  /** Encode and decode every message (higher layers honour it). */
+  strict?: boolean;
+  /** Tensor backend name for the header (default: the one registered by the compute layer). */
+  backend?: string;
+  /** Id of the local worker that scenario code acts as (default 'me'). */
+  driverId?: ActorId;
+  /** Step budget for one await or settle before a LivelockError (default 50 million). */
+  maxSteps?: number;
+}
+
+export interface SettleReport {
+  steps: number;
+  time: number;
+}
+
+const asLog = (log: RecordedLog | string, source: string) => (typeof log === 'string' ? parseLog(log, source) : log);
+
+export class SimulationCore implements CellHost {
+  readonly seed: Seed;
+  readonly clock = new VirtualClock();
+  readonly log: EventLog;
+  readonly strict: boolean;
+  readonly driver: Driver;
+  /** Every event, as it happens. Subscribers must not send or await (they run inside a step). */
+  readonly events$ = new Subject<SimEvent>();
+  /** Every envelope published on the bus (what the scheduler holds). */
+  readonly bus$ = new Subject<Envelope>();
+
+  private readonly rngs: RngRegistry;
+  private readonly strategy: SchedulingStrategy;
+  private readonly faultDecider: FaultDecider;
+  private readonly faultSchedule: FaultSchedule;
+  private readonly oracle?: ScheduleOracle;
+  private readonly verifier?: LogVerifier;
+  private readonly fileWriter?: LogFileWriter;
+  private readonly pending = new PendingMessages();
+  private readonly cells = new Map<ActorId, ActorCell>();
+  private readonly messageCounters = new Map<ActorId, number>();
+  private readonly latencyOf: (from: ActorId, to: ActorId) => number;
+  private readonly keepLog: boolean;
+  private readonly maxSteps: number;
+  private eventSeq = 0;
+  private sendSeq = 0;
+  private deliveries = 0;
+  private busy = false;
+  private failure: unknown = null;
+  private readonly readyAt = (envelope: Envelope) => this.mailbox(envelope.to)?.busyUntil ?? 0;
+
+  constructor(options: SimulationOptions = {}) {
+    const scheduleLog = options.schedule === undefined ? undefined : asLog(options.schedule, 'schedule log');
+    const verifyLog = options.verify === undefined ? undefined : asLog(options.verify, 'verify log');
+    this.seed = options.seed ?? (scheduleLog ? scheduleLog.header.seed : 0);
+    this.rngs = new RngRegistry(this.seed);
+    this.strict = options.strict ?? false;
+    this.keepLog = options.keepLog ?? true;
+    this.maxSteps = options.maxSteps ?? 50_000_000;
+    const latency = options.latency ?? 1;
+    if (typeof latency === 'number' && !(latency >= 0)) throw new RangeError(`latency must be ≥ 0 virtual ms, got ${latency}`);
+    this.latencyOf = typeof latency === 'number' ? () => latency : latency;
+
+    const plan: FaultPlan = scheduleLog ? parseFaultPlan(scheduleLog.header.faults, `${scheduleLog.source} header`) : parseFaultPlan(options.faults);
+    const strategySpec = scheduleLog ? scheduleLog.header.strategy : options.strategy;
+    this.strategy = createStrategy(strategySpec, this.rngs.stream('scheduler'));
+    if (scheduleLog) {
+      this.oracle = new ScheduleOracle(scheduleLog);
+      this.faultDecider = this.oracle;
+    } else {
+      this.faultDecider = new SeededFaultInjector(plan, this.rngs.stream('faults'));
+    }
+    const header: LogHeader = {
+      kind: 'fedsim-log',
+      format: LOG_FORMAT,
+      fedsim: FEDSIM_VERSION,
+      seed: this.seed,
+      strategy: this.strategy.describe(),
+      faults: plan,
+      backend: options.backend ?? backendName(),
+      latency: typeof latency === 'number' ? latency : 'custom',
+      ...(options.scenario ? { scenario: options.scenario } : {}),
+      ...(scheduleLog ? { mode: 'schedule-replay' } : {}),
+    };
+    this.log = new EventLog(header);
+    const reference = verifyLog ?? scheduleLog;
+    if (reference) this.verifier = new LogVerifier(reference);
+    if (options.record) {
+      const writer = new LogFileWriter(options.record, header);
+      this.fileWriter = writer;
+      this.events$.subscribe((event) => writer.write(event));
+    }
+    this.driver = new Driver(options.driverId ?? 'me');
+    this.bus$.subscribe((envelope) => this.pending.add(envelope));
+    this.faultSchedule = new FaultSchedule(plan, {
+      now: () => this.clock.now(),
+      at: (time, fn) => this.clock.schedule(fn, time - this.clock.now(), null),
+      crash: (actor, reason) => this.crash(actor, reason),
+      restart: (actor, loseState) => this.restart(actor, loseState),
+      recordPartition: (ev, groups) => this.record({ ev, groups }),
+    });
+  }
+
+  // ── randomness and time ─────────────────────────────────────────────────────
+
+  /** The named stream `name` of this run (same name ⇒ same stream object). */
+  rng(name: string): RandomStream {
+    return this.rngs.stream(name);
+  }
+
+  now(): number {
+    return this.clock.now();
+  }
+
+  get me(): ActorId {
+    return this.driver.id;
+  }
+
+  // ── actors ──────────────────────────────────────────────────────────────────
+
+  /** Spawns an xstate v5 actor fed by the scheduler; its input receives `io` (see ActorIO). */
+  spawn(logic: AnyActorLogic, id: ActorId, options: { input?: Record<string, unknown> } = {}): ActorCell {
+    this.assertUsable(`spawn('${id}')`);
+    if (typeof id !== 'string' || !/^[^\s→]+$/.test(id)) {
+      throw new FedsimError(`spawn: actor ids are non-empty strings without spaces, got ${JSON.stringify(id)}`);
+    }
+    if (this.cells.has(id) || id === this.driver.id) throw new DuplicateActorError(id);
+    const cell = new ActorCell(this, id, logic, options.input);
+    this.cells.set(id, cell);
+    this.record({ ev: 'spawned', actor: id });
+    cell.start();
+    return cell;
+  }
+
+  actor(id: ActorId): ActorCell {
+    const cell = this.cells.get(id);
+    if (!cell) throw new UnknownActorError(id, this.actorIds(), `sim.actor('${id}')`);
+    return cell;
+  }
+
+  hasActor(id: ActorId): boolean {
+    return this.cells.has(id) || id === this.driver.id;
+  }
+
+  actorIds(): ActorId[] {
+    return [...this.cells.keys()];
+  }
+
+  /** Crashes an actor now (what a fault plan's crash does): it loses pending timers and drops what arrives. */
+  crash(id: ActorId, reason: 'fault-plan' | 'api' = 'api'): void {
+    const cell = this.actor(id);
+    if (cell.crashed) return;
+    cell.crash();
+    this.record({ ev: 'crashed', actor: id, reason });
+  }
+
+  /** Restarts a crashed actor, from its initial state (`loseState`) or from the state it crashed in. */
+  restart(id: ActorId, loseState = false): void {
+    const cell = this.actor(id);
+    if (!cell.crashed) return;
+    this.record({ ev: 'restarted', actor: id, stateKept: !loseState });
+    cell.restart(loseState);
+  }
+
+  // ── the driver's messaging (scenario code acting as `me`) ───────────────────
+
+  /** Sends a one-way message from the driver; returns its id. */
+  send<P>(to: ActorId, type: string, payload: P, options: { digest?: string; bytes?: number } = {}): string {
+    this.assertUsable(`send to '${to}'`);
+    if (!this.hasActor(to)) throw new UnknownActorError(to, this.actorIds(), `send '${type}'`);
+    const id = this.nextMessageId(this.driver.id);
+    this.post(this.driver.id, id, { to, type, payload, ...options }, null, this.clock.now());
+    return id;
+  }
+
+  /**
+   * Sends a request from the driver. Awaiting the result runs the simulation until the
+   * reply arrives; it resolves to the reply payload (or rejects with a RemoteError).
+   */
+  request<T = unknown>(
+    to: ActorId,
+    type: string,
+    payload: unknown,
+    options: { timeout?: number; digest?: string; bytes?: number; unwrap?: (reply: Envelope) => T } = {},
+  ): Reply<T> {
+    const { timeout, unwrap, ...sendOptions } = options;
+    const id = this.send(to, type, payload, sendOptions);
+    const description = `the reply to '${type}' (${id}) from '${to}'`;
+    const reply = new Reply<T>(this, id, description);
+    this.driver.expect(reply, unwrap);
+    if (timeout !== undefined) {
+      this.clock.schedule(
+        () => {
+          if (reply.isSettled) return;
+          this.driver.forget(id);
+          reply.reject(new RequestTimeoutError(description, timeout, this.clock.now()));
+        },
+        timeout,
+        null,
+      );
+    }
+    return reply;
+  }
+
+  /** Records a free-form mark in the log (e.g. 'round 3 done'). */
+  mark(label: string, data?: unknown): void {
+    this.record({ ev: 'mark', label, data });
+  }
+
+  // ── running ─────────────────────────────────────────────────────────────────
+
+  /**
+   * Does one thing: fires the earliest due timer, or delivers one deliverable message,
+   * jumping virtual time forward when nothing is due now. Returns false when idle, or
+   * when the next thing would happen after `horizon` (time then moves to the horizon).
+   */
+  step(horizon = Infinity): boolean {
+    this.assertUsable('step');
+    if (this.busy) throw new ReentrancyError('sim.step()');
+    this.busy = true;
+    try {
+      for (;;) {
+        const timer = this.clock.takeDue();
+        if (timer) {
+          timer.fire();
+          return true;
+        }
+        const fifo = this.strategy.fifo;
+        const candidates = this.pending.candidates(this.clock.now(), fifo, this.readyAt);
+        if (candidates.length > 0) {
+          const envelope = candidates[this.choose(candidates)];
+          this.pending.remove(envelope);
+          this.deliver(envelope);
+          return true;
+        }
+        const nextTimer = this.clock.nextDueAt();
+        const nextMessage = this.pending.nextReadyTime(fifo, this.readyAt);
+        const next = nextTimer === undefined ? nextMessage : nextMessage === undefined ? nextTimer : Math.min(nextTimer, nextMessage);
+        if (next === undefined) return false;
+        if (next > horizon) {
+          this.clock.advanceTo(horizon);
+          return false;
+        }
+        this.clock.advanceTo(next);
+      }
+    } catch (error) {
+      this.failure = error;
+      throw error;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Runs until `done()` holds; used by awaited replies. */
+  pumpUntil(done: () => boolean, awaited: string): void {
+    let steps = 0;
+    while (!done()) {
+      if (!this.step()) throw new DeadlockError(awaited, this.clock.now());
+      if (++steps > this.maxSteps) throw new LivelockError(this.maxSteps, this.clock.now(), `Waiting for ${awaited}`);
+    }
+  }
+
+  /** Delivers everything pending and fires every timer, until nothing is left (quiescence). */
+  settle(): Promise<SettleReport> {
+    return this.runWhile(Infinity, 'settle()');
+  }
+
+  /** Runs everything due up to `ms` virtual ms from now; time ends exactly there. */
+  runFor(ms: number): Promise<SettleReport> {
+    return this.runWhile(this.clock.now() + ms, `runFor(${ms})`);
+  }
+
+  /** True when no message is in flight and no timer is set. */
+  get idle(): boolean {
+    return this.pending.size === 0 && this.clock.pendingTimers() === 0;
+  }
+
+  /** Messages in flight, in send order (for inspection). */
+  inFlight(): Envelope[] {
+    return this.pending.all();
+  }
+
+  /** Finishes the run's side effects: flushes the log file, and checks a verified run reached the log's end. */
+  close(): { events: number } {
+    this.fileWriter?.close();
+    if (this.verifier && this.failure === null) return this.verifier.finish();
+    return { events: this.eventSeq };
+  }
+
+  // ── observables ─────────────────────────────────────────────────────────────
+
+  /** Events of the given kinds. */
+  eventsOf<K extends SimEventKind>(...kinds: K[]): Observable<Extract<SimEvent, { ev: K }>> {
+    const wanted = new Set<string>(kinds);
+    return this.events$.pipe(filter((e): e is Extract<SimEvent, { ev: K }> => wanted.has(e.ev)));
+  }
+
+  get sent$() {
+    return this.eventsOf('sent');
+  }
+  get delivered$() {
+    return this.eventsOf('delivered');
+  }
+  get faults$() {
+    return this.eventsOf('dropped', 'duplicated', 'delayed', 'reordered', 'crashed', 'restarted', 'partition-start', 'partition-end');
+  }
+  get errors$() {
+    return this.eventsOf('error');
+  }
+
+  // ── CellHost (used by actor cells) ──────────────────────────────────────────
+
+  nextMessageId(from: ActorId): string {
+    const n = this.messageCounters.get(from) ?? 0;
+    this.messageCounters.set(from, n + 1);
+    return `${from}:${n}`;
+  }
+
+  record(init: SimEventInit): void {
+    const event = init as SimEvent;
+    event.seq = this.eventSeq++;
+    event.t = this.clock.now();
+    if (this.keepLog) this.log.events.push(event);
+    this.verifier?.check(event);
+    this.events$.next(event);
+  }
+
+  post(from: ActorId, id: string, message: Outgoing, cause: string | null, sendTime: number): void {
+    const { to } = message;
+    const base = sendTime + this.latencyOf(from, to);
+    const decision = this.faultDecider.decide({ id, from, to }, base, this.eventSeq);
+    const envelope: Envelope = {
+      seq: this.sendSeq++,
+      id,
+      from,
+      to,
+      type: message.type,
+      payload: message.payload,
+      sentAt: sendTime,
+      deliverAt: base + decision.delayBy,
+      cause,
+      inReplyTo: message.inReplyTo,
+      reordered: decision.reorder || undefined,
+      digest: message.digest,
+      bytes: message.bytes,
+    };
+    this.record({ ev: 'sent', msg: id, from, to, type: message.type, cause, envelope, deliverAt: envelope.deliverAt });
+    if (decision.delayBy > 0) this.record({ ev: 'delayed', msg: id, from, to, type: message.type, cause, envelope, by: decision.delayBy });
+    if (decision.reorder) this.record({ ev: 'reordered', msg: id, from, to, type: message.type, cause, envelope });
+    if (decision.drop) {
+      this.record({ ev: 'dropped', msg: id, from, to, type: message.type, cause, envelope, reason: 'fault' });
+      return;
+    }
+    this.bus$.next(envelope);
+    if (decision.duplicateAfter !== null) {
+      const copy: Envelope = { ...envelope, seq: this.sendSeq++, duplicate: true, deliverAt: envelope.deliverAt + decision.duplicateAfter };
+      this.record({ ev: 'duplicated', msg: id, from, to, type: message.type, cause, envelope: copy, deliverAt: copy.deliverAt });
+      this.bus$.next(copy);
+    }
+  }
+
+  // ── internals ───────────────────────────────────────────────────────────────
+
+  private choose(candidates: readonly Envelope[]): number {
+    if (this.oracle) return this.oracle.choose(candidates, this.eventSeq);
+    return candidates.length === 1 ? 0 : this.strategy.choose(candidates, this.deliveries);
+  }
+
+  private deliver(envelope: Envelope): void {
+    this.deliveries++;
+    const { id, from, to, type, cause } = envelope;
+    const box = this.mailbox(to);
+    if (!box) {
+      this.record({ ev: 'dropped', msg: id, from, to, type, cause, envelope, reason: 'unknown-actor' });
+      return;
+    }
+    if (box.crashed) {
+      this.record({ ev: 'dropped', msg: id, from, to, type, cause, envelope, reason: 'crashed' });
+      return;
+    }
+    if (this.faultSchedule.hasPartitions && this.faultSchedule.separated(from, to, this.clock.now())) {
+      this.record({ ev: 'dropped', msg: id, from, to, type, cause, envelope, reason: 'partition' });
+      return;
+    }
+    this.record({ ev: 'delivered', msg: id, from, to, type, cause, envelope });
+    box.receive(envelope);
+    this.faultSchedule.afterDelivery(to, box.handled);
+  }
+
+  private mailbox(id: ActorId): ActorCell | Driver | undefined {
+    return id === this.driver.id ? this.driver : this.cells.get(id);
+  }
+
+  private runWhile(horizon: number, what: string): Promise<SettleReport> {
+    try {
+      let steps = 0;
+      while (this.step(horizon)) {
+        if (++steps > this.maxSteps) throw new LivelockError(this.maxSteps, this.clock.now(), what);
+      }
+      return Promise.resolve({ steps, time: this.clock.now() });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  private assertUsable(what: string): void {
+    if (this.failure !== null) {
+      throw new FedsimError(`${what}: this simulation stopped after an error and cannot go on (${(this.failure as Error).message?.split('\n')[0]}). Start a new Simulation.`);
+    }
+  }
+}

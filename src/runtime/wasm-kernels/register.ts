@@ -1,0 +1,69 @@
+/**
+ * Fixes tfjs-backend-wasm's kernel set so a CNN can be *trained* on wasm.
+ * Inference kernels are all there; the problems are gradients.
+ *
+ * Found by diffing `tf.getKernelsForBackend('cpu')` against 'wasm' (4.22) and
+ * by comparing every gradient kernel on the conv/pool path against cpu:
+ * - missing: the conv filter gradient and both depthwise gradients;
+ * - wrong:   MaxPoolGrad (see max-pool-grad.ts).
+ * Conv2DBackpropInput and AvgPoolGrad exist natively and agree with cpu (the
+ * tests keep checking that).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
+import { depthwiseBackpropFilterConfig } from './depthwise-backprop-filter.js';
+import { depthwiseBackpropInputConfig } from './depthwise-backprop-input.js';
+import { maxPoolGradConfig } from './max-pool-grad.js';
+
+/** Kernels wasm lacks; a native one, should a later release add it, is kept. */
+export const MISSING_WASM_KERNELS: readonly tf.KernelConfig[] = [
+  conv2DBackpropFilterConfig,
+  depthwiseBackpropFilterConfig,
+  depthwiseBackpropInputConfig,
+];
+
+/**
+ * Native kernels known to be wrong; replaced unconditionally, because a
+ * version check cannot tell whether a future build fixed them and a correct
+ * JS kernel only costs speed.
+ */
+export const REPLACED_WASM_KERNELS: readonly tf.KernelConfig[] = [maxPoolGradConfig];
+
+/**
+ * Tags fedsim's kernel functions. tfjs keeps its kernel registry on the
+ * global object, so a second copy of this module (tsx and dist/ in one
+ * process) sees the first copy's kernels and must not register again.
+ */
+const FEDSIM_KERNEL = Symbol.for('fedsim.wasmKernel');
+
+function isFedsimKernel(name: string): boolean {
+  const existing = tf.getKernel(name, 'wasm') as (tf.KernelConfig & { [FEDSIM_KERNEL]?: true }) | undefined;
+  return existing?.[FEDSIM_KERNEL] === true;
+}
+
+let registered: readonly string[] | undefined;
+
+/**
+ * Registers fedsim's wasm kernels, once per process; returns the names of the
+ * kernels that fedsim (not tfjs-backend-wasm) now serves. Call before the
+ * wasm backend runs its first op.
+ */
+export function registerWasmKernels(): readonly string[] {
+  if (registered) return registered;
+  const names: string[] = [];
+  const install = (config: tf.KernelConfig) => {
+    if (!isFedsimKernel(config.kernelName)) {
+      // Unregister first: tfjs would otherwise warn about the overwrite.
+      if (tf.getKernel(config.kernelName, 'wasm') != null) tf.unregisterKernel(config.kernelName, 'wasm');
+      tf.registerKernel({ ...config, [FEDSIM_KERNEL]: true } as tf.KernelConfig);
+    }
+    names.push(config.kernelName);
+  };
+  for (const config of MISSING_WASM_KERNELS) {
+    const existing = tf.getKernel(config.kernelName, 'wasm');
+    if (existing == null || isFedsimKernel(config.kernelName)) install(config);
+  }
+  for (const config of REPLACED_WASM_KERNELS) install(config);
+  registered = names;
+  return registered;
+}
