@@ -19,9 +19,8 @@ export interface CellHost {
   readonly clock: VirtualClock;
   rng(name: string): RandomStream;
   /** Posts a message at virtual time `sendTime` (≥ now). */
-  post(from: ActorId, id: string, message: Outgoing, cause: string | null, sendTime: number): void;
+  post(from: ActorId, message: Outgoing, cause: string | null, sendTime: number): void;
   record(event: SimEventInit): void;
-  nextMessageId(from: ActorId): string;
 }
 
 /** The capabilities an actor's logic receives in its input as `io`. */
@@ -81,9 +80,13 @@ export class ActorCell {
   crashed = false;
   /** Messages handled so far (for `afterMessages` crashes). */
   handled = 0;
+  /** Messages sent so far: the n in message ids `id:n`. */
+  messagesSent = 0;
   readonly io: ActorIO;
 
-  private outbox: Array<{ id: string; message: Outgoing }> | null = null;
+  /** Messages sent during the current turn; null outside a turn (an array is made only when a turn sends). */
+  private outbox: Outgoing[] | null = null;
+  private inTurn = false;
   private cause: string | null = null;
   private cost = 0;
   private currentEnvelope: Envelope | null = null;
@@ -102,11 +105,9 @@ export class ActorCell {
     this.io = {
       id,
       now: () => host.clock.now(),
-      send: (to, type, payload, options) => cell.enqueue({ to, type, payload, ...options }),
-      reply: (request, type, payload, options) =>
-        cell.enqueue({ to: request.from, type, payload, inReplyTo: request.id, ...options }),
-      replyError: (request, error) =>
-        cell.enqueue({ to: request.from, type: ERROR_REPLY, payload: toErrorPayload(error), inReplyTo: request.id }),
+      send: (to, type, payload, options) => cell.enqueue(to, type, payload, undefined, options),
+      reply: (request, type, payload, options) => cell.enqueue(request.from, type, payload, request.id, options),
+      replyError: (request, error) => cell.enqueue(request.from, ERROR_REPLY, toErrorPayload(error), request.id, undefined),
       rng: (name) => host.rng(`actor/${id}/${name}`),
       busy: (ms) => {
         if (!(ms >= 0)) throw new RangeError(`${id}: io.busy(${ms}): the cost must be a non-negative number of virtual ms`);
@@ -128,7 +129,7 @@ export class ActorCell {
     this.handled++;
     this.currentEnvelope = envelope;
     try {
-      this.turn(envelope.id, envelope, () => this.actor.send({ type: envelope.type, payload: envelope.payload, envelope }));
+      this.turn(envelope.id, envelope, undefined);
     } finally {
       this.currentEnvelope = null;
     }
@@ -160,27 +161,32 @@ export class ActorCell {
     return this.actor.getSnapshot();
   }
 
-  private enqueue(message: Outgoing): string {
-    const id = this.host.nextMessageId(this.id);
-    if (this.outbox) this.outbox.push({ id, message });
-    else this.host.post(this.id, id, message, this.cause, this.host.clock.now());
+  private enqueue(to: ActorId, type: string, payload: unknown, inReplyTo: string | undefined, options: SendOptions | undefined): string {
+    const id = `${this.id}:${this.messagesSent++}`;
+    const message: Outgoing = { id, to, type, payload, inReplyTo, digest: options?.digest, bytes: options?.bytes };
+    if (!this.inTurn) this.host.post(this.id, message, this.cause, this.host.clock.now());
+    else if (this.outbox) this.outbox.push(message);
+    else this.outbox = [message];
     return id;
   }
 
   /**
-   * Runs `body` as one transactional turn. `request` is the delivered message, if any,
-   * which gets an error reply when the turn fails.
+   * Runs one transactional turn: `body`, or when it is omitted the delivery of `request`
+   * to the actor. `request` (the delivered message, if any) gets an error reply when the
+   * turn fails.
    */
-  private turn(cause: string | null, request: Envelope | null, body: () => void): void {
+  private turn(cause: string | null, request: Envelope | null, body: (() => void) | undefined): void {
     const before = this.actor?.getSnapshot();
     const timersBefore = this.timers.size ? [...this.timers.values()] : [];
-    this.outbox = [];
+    this.inTurn = true;
+    this.outbox = null;
     this.cause = cause;
     this.cost = 0;
     let failure: unknown;
     let failed = false;
     try {
-      body();
+      if (body) body();
+      else this.actor.send({ type: request!.type, payload: request!.payload, envelope: request });
       const snapshot = this.actor.getSnapshot();
       if (snapshot.status === 'error') {
         failed = true;
@@ -190,22 +196,25 @@ export class ActorCell {
       failed = true;
       failure = error;
     }
-    const outbox = this.outbox;
+    // (TypeScript cannot see that body() filled the outbox through enqueue.)
+    const outbox = this.outbox as Outgoing[] | null;
     this.outbox = null;
+    this.inTurn = false;
     const now = this.host.clock.now();
     if (failed) {
       if (before) this.rollback(before, timersBefore);
       const payload = toErrorPayload(failure);
       this.host.record({ ev: 'error', actor: this.id, msg: cause, error: payload.name, message: payload.message });
       if (request && request.type !== ERROR_REPLY && request.inReplyTo === undefined) {
-        this.host.post(this.id, this.host.nextMessageId(this.id), { to: request.from, type: ERROR_REPLY, payload, inReplyTo: request.id }, cause, now);
+        const id = `${this.id}:${this.messagesSent++}`;
+        this.host.post(this.id, { id, to: request.from, type: ERROR_REPLY, payload, inReplyTo: request.id }, cause, now);
       }
       if (!before) throw failure; // the actor could not even start: nothing to roll back to
       return;
     }
     const sendTime = now + this.cost;
     if (this.cost > 0) this.busyUntil = Math.max(this.busyUntil, sendTime);
-    for (const { id, message } of outbox) this.host.post(this.id, id, message, cause, sendTime);
+    if (outbox) for (let i = 0; i < outbox.length; i++) this.host.post(this.id, outbox[i], cause, sendTime);
   }
 
   private rollback(before: unknown, timersBefore: TrackedTimer[]): void {

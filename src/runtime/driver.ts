@@ -78,6 +78,7 @@ export class Driver {
   busyUntil = 0;
   crashed = false;
   handled = 0;
+  messagesSent = 0;
   private readonly pending = new Map<string, PendingRequest>();
   /** Messages to `me` that answer no pending request (e.g. notifications, late replies). */
   readonly unsolicited$ = new Subject<Envelope>();

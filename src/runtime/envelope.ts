@@ -35,8 +35,9 @@ export interface Envelope<P = unknown> {
   readonly bytes?: number;
 }
 
-/** What a sender provides; the runtime fills in the rest. */
+/** What a sender provides (with the id it was given at send time); the runtime fills in the rest. */
 export interface Outgoing<P = unknown> {
+  id: string;
   to: ActorId;
   type: string;
   payload: P;

@@ -65,7 +65,7 @@ export class RemoteError extends FedsimError {
 export class RequestTimeoutError extends FedsimError {
   override name = 'RequestTimeoutError';
   constructor(readonly awaited: string, readonly timeoutMs: number, readonly virtualTime: number) {
-    super(`No reply to ${awaited} within ${timeoutMs} virtual ms (now ${virtualTime} ms). The request or its reply may have been dropped, or the receiver crashed.`);
+    super(`Timed out: ${awaited} did not arrive within ${timeoutMs} virtual ms (now ${virtualTime} ms). The request or its reply may have been dropped, or the receiver crashed; see sim.log.`);
   }
 }
 

@@ -83,7 +83,6 @@ export class SimulationCore implements CellHost {
   private readonly fileWriter?: LogFileWriter;
   private readonly pending = new PendingMessages();
   private readonly cells = new Map<ActorId, ActorCell>();
-  private readonly messageCounters = new Map<ActorId, number>();
   private readonly latencyOf: (from: ActorId, to: ActorId) => number;
   private readonly keepLog: boolean;
   private readonly maxSteps: number;
@@ -213,8 +212,8 @@ export class SimulationCore implements CellHost {
   send<P>(to: ActorId, type: string, payload: P, options: { digest?: string; bytes?: number } = {}): string {
     this.assertUsable(`send to '${to}'`);
     if (!this.hasActor(to)) throw new UnknownActorError(to, this.actorIds(), `send '${type}'`);
-    const id = this.nextMessageId(this.driver.id);
-    this.post(this.driver.id, id, { to, type, payload, ...options }, null, this.clock.now());
+    const id = `${this.driver.id}:${this.driver.messagesSent++}`;
+    this.post(this.driver.id, { id, to, type, payload, digest: options.digest, bytes: options.bytes }, null, this.clock.now());
     return id;
   }
 
@@ -264,35 +263,40 @@ export class SimulationCore implements CellHost {
     if (this.busy) throw new ReentrancyError('sim.step()');
     this.busy = true;
     try {
-      for (;;) {
-        const timer = this.clock.takeDue();
-        if (timer) {
-          timer.fire();
-          return true;
-        }
-        const fifo = this.strategy.fifo;
-        const candidates = this.pending.candidates(this.clock.now(), fifo, this.readyAt);
-        if (candidates.length > 0) {
-          const envelope = candidates[this.choose(candidates)];
-          this.pending.remove(envelope);
-          this.deliver(envelope);
-          return true;
-        }
-        const nextTimer = this.clock.nextDueAt();
-        const nextMessage = this.pending.nextReadyTime(fifo, this.readyAt);
-        const next = nextTimer === undefined ? nextMessage : nextMessage === undefined ? nextTimer : Math.min(nextTimer, nextMessage);
-        if (next === undefined) return false;
-        if (next > horizon) {
-          this.clock.advanceTo(horizon);
-          return false;
-        }
-        this.clock.advanceTo(next);
-      }
+      return this.advance(horizon);
     } catch (error) {
       this.failure = error;
       throw error;
     } finally {
       this.busy = false;
+    }
+  }
+
+  /** One step without the guards (callers hold them). */
+  private advance(horizon: number): boolean {
+    const fifo = this.strategy.fifo;
+    for (;;) {
+      const timer = this.clock.takeDue();
+      if (timer) {
+        timer.fire();
+        return true;
+      }
+      const count = this.pending.collect(this.clock.now(), fifo, this.readyAt);
+      if (count > 0) {
+        const envelope = this.pending.found[count === 1 && !this.oracle ? 0 : this.choose(count)];
+        this.pending.remove(envelope);
+        this.deliver(envelope);
+        return true;
+      }
+      const nextTimer = this.clock.nextDueAt();
+      const nextMessage = this.pending.nextReadyTime(fifo, this.readyAt);
+      const next = nextTimer === undefined ? nextMessage : nextMessage === undefined ? nextTimer : Math.min(nextTimer, nextMessage);
+      if (next === undefined) return false;
+      if (next > horizon) {
+        this.clock.advanceTo(horizon);
+        return false;
+      }
+      this.clock.advanceTo(next);
     }
   }
 
@@ -355,60 +359,77 @@ export class SimulationCore implements CellHost {
 
   // ── CellHost (used by actor cells) ──────────────────────────────────────────
 
-  nextMessageId(from: ActorId): string {
-    const n = this.messageCounters.get(from) ?? 0;
-    this.messageCounters.set(from, n + 1);
-    return `${from}:${n}`;
-  }
-
   record(init: SimEventInit): void {
     const event = init as SimEvent;
     event.seq = this.eventSeq++;
     event.t = this.clock.now();
     if (this.keepLog) this.log.events.push(event);
     this.verifier?.check(event);
-    this.events$.next(event);
+    if (this.events$.observed) this.events$.next(event);
   }
 
-  post(from: ActorId, id: string, message: Outgoing, cause: string | null, sendTime: number): void {
-    const { to } = message;
+  post(from: ActorId, message: Outgoing, cause: string | null, sendTime: number): void {
+    const { id, to, type } = message;
     const base = sendTime + this.latencyOf(from, to);
-    const decision = this.faultDecider.decide({ id, from, to }, base, this.eventSeq);
+    const decision = this.faultDecider.decide(id, from, to, base, this.eventSeq);
     const envelope: Envelope = {
       seq: this.sendSeq++,
       id,
       from,
       to,
-      type: message.type,
+      type,
       payload: message.payload,
       sentAt: sendTime,
-      deliverAt: base + decision.delayBy,
+      deliverAt: decision.deliverAt ?? base + decision.delayBy,
       cause,
       inReplyTo: message.inReplyTo,
+      duplicate: undefined,
       reordered: decision.reorder || undefined,
       digest: message.digest,
       bytes: message.bytes,
     };
-    this.record({ ev: 'sent', msg: id, from, to, type: message.type, cause, envelope, deliverAt: envelope.deliverAt });
-    if (decision.delayBy > 0) this.record({ ev: 'delayed', msg: id, from, to, type: message.type, cause, envelope, by: decision.delayBy });
-    if (decision.reorder) this.record({ ev: 'reordered', msg: id, from, to, type: message.type, cause, envelope });
+    this.recordMessage('sent', envelope);
+    if (decision.delayBy > 0) this.record({ ev: 'delayed', msg: id, from, to, type, cause, envelope, by: decision.delayBy });
+    if (decision.reorder) this.record({ ev: 'reordered', msg: id, from, to, type, cause, envelope });
     if (decision.drop) {
-      this.record({ ev: 'dropped', msg: id, from, to, type: message.type, cause, envelope, reason: 'fault' });
+      this.record({ ev: 'dropped', msg: id, from, to, type, cause, envelope, reason: 'fault' });
       return;
     }
     this.bus$.next(envelope);
     if (decision.duplicateAfter !== null) {
-      const copy: Envelope = { ...envelope, seq: this.sendSeq++, duplicate: true, deliverAt: envelope.deliverAt + decision.duplicateAfter };
-      this.record({ ev: 'duplicated', msg: id, from, to, type: message.type, cause, envelope: copy, deliverAt: copy.deliverAt });
+      const deliverAt = decision.duplicateDeliverAt ?? envelope.deliverAt + decision.duplicateAfter;
+      const copy: Envelope = { ...envelope, seq: this.sendSeq++, duplicate: true, deliverAt };
+      this.recordMessage('duplicated', copy);
       this.bus$.next(copy);
     }
   }
 
+  /** The hot path of record(): sent, delivered and duplicated events, built with one stable shape. */
+  private recordMessage(ev: 'sent' | 'delivered' | 'duplicated', envelope: Envelope): void {
+    const event = {
+      seq: this.eventSeq++,
+      t: this.clock.now(),
+      ev,
+      msg: envelope.id,
+      from: envelope.from,
+      to: envelope.to,
+      type: envelope.type,
+      cause: envelope.cause,
+      envelope,
+      deliverAt: envelope.deliverAt,
+    } as SimEvent;
+    if (this.keepLog) this.log.events.push(event);
+    this.verifier?.check(event);
+    if (this.events$.observed) this.events$.next(event);
+  }
+
   // ── internals ───────────────────────────────────────────────────────────────
 
-  private choose(candidates: readonly Envelope[]): number {
+  /** Index among the `count` deliverable envelopes in `pending.found` (count ≥ 2). */
+  private choose(count: number): number {
+    const candidates = this.pending.found.slice(0, count);
     if (this.oracle) return this.oracle.choose(candidates, this.eventSeq);
-    return candidates.length === 1 ? 0 : this.strategy.choose(candidates, this.deliveries);
+    return this.strategy.choose(candidates, this.deliveries);
   }
 
   private deliver(envelope: Envelope): void {
@@ -427,9 +448,9 @@ export class SimulationCore implements CellHost {
       this.record({ ev: 'dropped', msg: id, from, to, type, cause, envelope, reason: 'partition' });
       return;
     }
-    this.record({ ev: 'delivered', msg: id, from, to, type, cause, envelope });
+    this.recordMessage('delivered', envelope);
     box.receive(envelope);
-    this.faultSchedule.afterDelivery(to, box.handled);
+    if (this.faultSchedule.countsDeliveries) this.faultSchedule.afterDelivery(to, box.handled);
   }
 
   private mailbox(id: ActorId): ActorCell | Driver | undefined {
@@ -438,9 +459,19 @@ export class SimulationCore implements CellHost {
 
   private runWhile(horizon: number, what: string): Promise<SettleReport> {
     try {
+      this.assertUsable(what);
+      if (this.busy) throw new ReentrancyError(what);
+      this.busy = true;
       let steps = 0;
-      while (this.step(horizon)) {
-        if (++steps > this.maxSteps) throw new LivelockError(this.maxSteps, this.clock.now(), what);
+      try {
+        while (this.advance(horizon)) {
+          if (++steps > this.maxSteps) throw new LivelockError(this.maxSteps, this.clock.now(), what);
+        }
+      } catch (error) {
+        this.failure = error;
+        throw error;
+      } finally {
+        this.busy = false;
       }
       return Promise.resolve({ steps, time: this.clock.now() });
     } catch (error) {

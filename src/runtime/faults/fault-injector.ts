@@ -7,7 +7,7 @@
  * seed inject the same faults on the same messages.
  */
 import type { RandomStream } from '../rng.js';
-import { type DelayDistribution, type FaultPlan, type LinkFaults, isEmptyPlan, linkFaultsFor } from './fault-plan.js';
+import { type DelayDistribution, type FaultPlan, type LinkFaults, type ScriptedFault, isEmptyPlan, linkFaultsFor } from './fault-plan.js';
 
 export interface SendDecision {
   drop: boolean;
@@ -16,6 +16,9 @@ export interface SendDecision {
   reorder: boolean;
   /** If the message is duplicated: the copy's extra delay after the original; otherwise null. */
   duplicateAfter: number | null;
+  /** Exact arrival times, when known from a recording (replay must not recompute them in floating point). */
+  deliverAt?: number;
+  duplicateDeliverAt?: number;
 }
 
 export const NO_FAULT: SendDecision = Object.freeze({ drop: false, delayBy: 0, reorder: false, duplicateAfter: null });
@@ -23,33 +26,48 @@ export const NO_FAULT: SendDecision = Object.freeze({ drop: false, delayBy: 0, r
 /** Anything that decides the fate of a message at send time: the seeded injector, or a recorded log in schedule replay. */
 export interface FaultDecider {
   /** `baseDeliverAt`: when the message would arrive without faults; `seq`: the seq its `sent` event will get. */
-  decide(message: { id: string; from: string; to: string }, baseDeliverAt: number, seq: number): SendDecision;
+  decide(id: string, from: string, to: string, baseDeliverAt: number, seq: number): SendDecision;
 }
+
+/** Sampled delays are rounded to whole microseconds: logs stay readable and times stay comparable. */
+const roundToMicros = (ms: number) => Math.round(ms * 1000) / 1000;
 
 export function sampleDelay(dist: DelayDistribution, rng: RandomStream): number {
   switch (dist.kind) {
     case 'fixed':
       return dist.ms;
     case 'uniform':
-      return rng.uniform(dist.min, dist.max);
+      return roundToMicros(rng.uniform(dist.min, dist.max));
     case 'exponential':
-      return rng.exponential(dist.mean);
+      return roundToMicros(rng.exponential(dist.mean));
     case 'normal':
-      return Math.max(0, rng.normal(dist.mean, dist.std));
+      return roundToMicros(Math.max(0, rng.normal(dist.mean, dist.std)));
   }
 }
 
 export class SeededFaultInjector implements FaultDecider {
   private readonly perChannel = new Map<string, LinkFaults | null>();
   private readonly quiet: boolean;
+  private readonly script = new Map<string, ScriptedFault>();
 
   constructor(private readonly plan: FaultPlan, private readonly rng: RandomStream) {
     this.quiet = isEmptyPlan(plan);
+    for (const fault of plan.script) this.script.set(fault.msg, fault);
   }
 
-  decide(message: { from: string; to: string }): SendDecision {
+  decide(id: string, from: string, to: string): SendDecision {
     if (this.quiet) return NO_FAULT;
-    const faults = this.faultsFor(message.from, message.to);
+    // A scripted fault replaces the random rules for its message and draws nothing.
+    const scripted = this.script.get(id);
+    if (scripted) {
+      return {
+        drop: scripted.drop ?? false,
+        delayBy: scripted.delay ?? 0,
+        reorder: scripted.reorder ?? false,
+        duplicateAfter: scripted.duplicateAfter ?? null,
+      };
+    }
+    const faults = this.faultsFor(from, to);
     if (!faults) return NO_FAULT;
     const rng = this.rng;
     if (rng.bernoulli(faults.drop)) return { drop: true, delayBy: 0, reorder: false, duplicateAfter: null };

@@ -64,10 +64,27 @@ export const PartitionSchema = z
   .strict()
   .refine((p) => p.until > p.from, { message: 'a partition must end (`until`) after it starts (`from`)' });
 
+/**
+ * A fault aimed at one message by id. Message ids are deterministic (`sender:n`), so a
+ * script replays exactly; `fedsim explore` shrinks failing runs down to such scripts.
+ */
+export const ScriptedFaultSchema = z
+  .object({
+    msg: z.string().min(1),
+    drop: z.boolean().optional(),
+    /** Extra virtual ms. */
+    delay: ms.optional(),
+    reorder: z.boolean().optional(),
+    /** Deliver a copy this many virtual ms after the original. */
+    duplicateAfter: ms.optional(),
+  })
+  .strict();
+
 export const FaultPlanSchema = z
   .object({
     ...linkFaultFields,
     links: z.array(LinkRuleSchema).default([]),
+    script: z.array(ScriptedFaultSchema).default([]),
     crashes: z.array(CrashSchema).default([]),
     partitions: z.array(PartitionSchema).default([]),
   })
@@ -78,6 +95,7 @@ export type FaultPlanInput = z.input<typeof FaultPlanSchema>;
 export type CrashSpec = z.infer<typeof CrashSchema>;
 export type PartitionSpec = z.infer<typeof PartitionSchema>;
 export type LinkRule = z.infer<typeof LinkRuleSchema>;
+export type ScriptedFault = z.infer<typeof ScriptedFaultSchema>;
 
 /** The effective faults on one channel after merging the global rates and the matching link rules. */
 export interface LinkFaults {
@@ -101,7 +119,7 @@ export function parseFaultPlan(input: unknown, source = 'fault plan'): FaultPlan
     .join('\n');
   throw new FaultPlanError(
     `${source} is not a valid fault plan:\n${problems}\n` +
-      'Expected fields: drop, duplicate, reorder, delay {rate, dist}, links [{from, to, …}], crashes [{actor, at | afterMessages, restartAfter?, loseState?}], partitions [{groups, from, until}].',
+      'Expected fields: drop, duplicate, reorder, delay {rate, dist}, links [{from, to, …}], script [{msg, drop?, delay?, reorder?, duplicateAfter?}], crashes [{actor, at | afterMessages, restartAfter?, loseState?}], partitions [{groups, from, until}].',
   );
 }
 
@@ -114,7 +132,7 @@ function globToRegExp(pattern: string): RegExp {
 export function isEmptyPlan(plan: FaultPlan): boolean {
   const quiet = (r: { drop?: number; duplicate?: number; reorder?: number; delay?: { rate: number } }) =>
     !r.drop && !r.duplicate && !r.reorder && !(r.delay && r.delay.rate > 0);
-  return quiet(plan) && plan.links.every(quiet) && plan.crashes.length === 0 && plan.partitions.length === 0;
+  return quiet(plan) && plan.links.every(quiet) && plan.script.length === 0 && plan.crashes.length === 0 && plan.partitions.length === 0;
 }
 
 /** Resolves the faults of the channel from → to: global values, overridden field by field by matching link rules in order. */

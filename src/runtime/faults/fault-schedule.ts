@@ -51,6 +51,11 @@ export class FaultSchedule {
     return false;
   }
 
+  /** True when some crash waits for a message count (so deliveries must be counted). */
+  get countsDeliveries(): boolean {
+    return this.countdowns.size > 0;
+  }
+
   get hasPartitions(): boolean {
     return this.plan.partitions.length > 0;
   }

@@ -16,6 +16,7 @@ import type { RecordedEvent, RecordedLog } from './recorded-log.js';
 
 interface RecordedFate {
   sent: RecordedEvent;
+  delayBy: number;
   dropped: boolean;
   reordered: boolean;
   duplicateDeliverAt: number | null;
@@ -28,29 +29,31 @@ export class ScheduleOracle implements FaultDecider {
     for (const event of log.events) {
       if (!event.msg) continue;
       if (event.ev === 'sent') {
-        this.fates.set(event.msg, { sent: event, dropped: false, reordered: false, duplicateDeliverAt: null });
+        this.fates.set(event.msg, { sent: event, delayBy: 0, dropped: false, reordered: false, duplicateDeliverAt: null });
         continue;
       }
       const fate = this.fates.get(event.msg);
       if (!fate) continue;
       if (event.ev === 'dropped' && event.reason === 'fault') fate.dropped = true;
       if (event.ev === 'reordered') fate.reordered = true;
+      if (event.ev === 'delayed') fate.delayBy = event.by ?? 0;
       if (event.ev === 'duplicated') fate.duplicateDeliverAt = event.deliverAt ?? null;
     }
   }
 
   /** Fault decision for a message, read from the log. `baseDeliverAt` is when it would arrive without faults. */
-  decide(message: { id: string }, baseDeliverAt: number, seq: number): SendDecision {
-    const msgId = message.id;
+  decide(msgId: string, _from: string, _to: string, baseDeliverAt: number, seq: number): SendDecision {
     const fate = this.fates.get(msgId);
     if (!fate) this.diverge(seq, `(message ${msgId} is sent now, but the recorded run never sent it)`);
     const deliverAt = fate.sent.deliverAt ?? baseDeliverAt;
     if (deliverAt < baseDeliverAt) this.diverge(seq, `(message ${msgId} would arrive at ${baseDeliverAt}, the recorded run delivered it at ${deliverAt})`);
     return {
       drop: fate.dropped,
-      delayBy: deliverAt - baseDeliverAt,
+      delayBy: fate.delayBy,
       reorder: fate.reordered,
       duplicateAfter: fate.duplicateDeliverAt === null ? null : fate.duplicateDeliverAt - deliverAt,
+      deliverAt,
+      ...(fate.duplicateDeliverAt === null ? {} : { duplicateDeliverAt: fate.duplicateDeliverAt }),
     };
   }
 

@@ -5,13 +5,13 @@
  * channel in send order, so every scan below visits them in an order fixed by the
  * run itself — never by hash order or object identity.
  */
-import { channelKey, type Envelope } from '../envelope.js';
+import type { Envelope } from '../envelope.js';
 
 class Channel {
   readonly queue: Envelope[] = [];
   head = 0;
   active = false;
-  constructor(readonly key: string) {}
+  constructor(readonly from: string, readonly to: string) {}
 
   get length(): number {
     return this.queue.length - this.head;
@@ -31,12 +31,14 @@ class Channel {
 export type ReadyAt = (envelope: Envelope) => number;
 
 export class PendingMessages {
-  private readonly channels = new Map<string, Channel>();
+  /** sender → receiver → channel (nested maps: no key string is built per message). */
+  private readonly channels = new Map<string, Map<string, Channel>>();
   /** Channels with at least one queued message, in activation order. */
   private readonly active: Channel[] = [];
   /** Reordered messages: they are exempt from their channel's FIFO. */
   private readonly unordered: Envelope[] = [];
-  private readonly scratch: Envelope[] = [];
+  /** Filled by `collect`; entries past its return value are stale. Reused to spare the allocator. */
+  readonly found: Envelope[] = [];
   private total = 0;
 
   get size(): number {
@@ -49,12 +51,7 @@ export class PendingMessages {
       this.unordered.push(envelope);
       return;
     }
-    const key = channelKey(envelope.from, envelope.to);
-    let channel = this.channels.get(key);
-    if (!channel) {
-      channel = new Channel(key);
-      this.channels.set(key, channel);
-    }
+    const channel = this.channelOf(envelope);
     channel.queue.push(envelope);
     if (!channel.active) {
       channel.active = true;
@@ -63,38 +60,41 @@ export class PendingMessages {
   }
 
   /**
-   * Envelopes deliverable at `now`: due, receiver not busy, and (when `fifo`) at the
-   * head of their channel. The returned array is reused by the next call.
+   * Collects the envelopes deliverable at `now` — due, receiver not busy, and (when
+   * `fifo`) at the head of their channel — into `found[0 .. n)`, and returns n.
    */
-  candidates(now: number, fifo: boolean, readyAt: ReadyAt): Envelope[] {
-    const out = this.scratch;
-    out.length = 0;
+  collect(now: number, fifo: boolean, readyAt: ReadyAt): number {
+    const out = this.found;
+    let n = 0;
     for (const channel of this.active) {
       const end = fifo ? channel.head + 1 : channel.queue.length;
       for (let i = channel.head; i < end; i++) {
         const envelope = channel.queue[i];
-        if (envelope.deliverAt <= now && readyAt(envelope) <= now) out.push(envelope);
+        if (envelope.deliverAt <= now && readyAt(envelope) <= now) out[n++] = envelope;
       }
     }
     for (const envelope of this.unordered) {
-      if (envelope.deliverAt <= now && readyAt(envelope) <= now) out.push(envelope);
+      if (envelope.deliverAt <= now && readyAt(envelope) <= now) out[n++] = envelope;
     }
-    return out;
+    return n;
   }
 
   /** The earliest virtual time at which some envelope becomes deliverable, or undefined when none is pending. */
   nextReadyTime(fifo: boolean, readyAt: ReadyAt): number | undefined {
-    let best: number | undefined;
-    const consider = (envelope: Envelope) => {
-      const t = Math.max(envelope.deliverAt, readyAt(envelope));
-      if (best === undefined || t < best) best = t;
-    };
+    let best = Infinity;
     for (const channel of this.active) {
       const end = fifo ? channel.head + 1 : channel.queue.length;
-      for (let i = channel.head; i < end; i++) consider(channel.queue[i]);
+      for (let i = channel.head; i < end; i++) {
+        const envelope = channel.queue[i];
+        const t = Math.max(envelope.deliverAt, readyAt(envelope));
+        if (t < best) best = t;
+      }
     }
-    for (const envelope of this.unordered) consider(envelope);
-    return best;
+    for (const envelope of this.unordered) {
+      const t = Math.max(envelope.deliverAt, readyAt(envelope));
+      if (t < best) best = t;
+    }
+    return best === Infinity ? undefined : best;
   }
 
   /** Removes an envelope that `candidates` returned. */
@@ -104,15 +104,29 @@ export class PendingMessages {
       this.unordered.splice(this.unordered.indexOf(envelope), 1);
       return;
     }
-    const channel = this.channels.get(channelKey(envelope.from, envelope.to))!;
+    const channel = this.channelOf(envelope);
     if (channel.queue[channel.head] === envelope) channel.shift();
     else channel.queue.splice(channel.queue.indexOf(envelope, channel.head), 1);
     if (channel.length === 0) {
       channel.active = false;
-      channel.queue.length = 0;
+      if (channel.head > 0) channel.queue.splice(0, channel.head);
       channel.head = 0;
       this.active.splice(this.active.indexOf(channel), 1);
     }
+  }
+
+  private channelOf(envelope: Envelope): Channel {
+    let byReceiver = this.channels.get(envelope.from);
+    if (!byReceiver) {
+      byReceiver = new Map();
+      this.channels.set(envelope.from, byReceiver);
+    }
+    let channel = byReceiver.get(envelope.to);
+    if (!channel) {
+      channel = new Channel(envelope.from, envelope.to);
+      byReceiver.set(envelope.to, channel);
+    }
+    return channel;
   }
 
   /** Removes and returns every pending envelope addressed to `actor` (e.g. when it crashes), in send order. */

@@ -6,12 +6,23 @@
  *
  *   dW[wR, wC, d1, d2] = Σ_{b, yR, yC} x[b, yR·sH − top + wR, yC·sW − left + wC, d1] · dy[b, yR, yC, d2]
  *
- * The loops run over output positions on the outside and channels innermost:
- * for NHWC both `dy` and `dW` are then read and written contiguously, which is
- * what makes a JS kernel competitive here.
+ * That sum is one matrix product, dW = colsᵀ · dy, with colsᵀ[K = (wR, wC, d1),
+ * M = (b, yR, yC)] the image patches (im2col) and dy viewed as [M, outC]. JS
+ * only gathers the patches; the product runs in the backend's own BatchMatMul,
+ * whose untransposed case is XNNPACK's SIMD GEMM. For a LeNet-sized layer that
+ * is ~20x faster than the best plain JS loop, and this kernel is the single
+ * largest cost of a CNN training step. XNNPACK runs single-threaded here, so
+ * the summation order, and hence the result, is the same on every run.
  */
 import * as tf from '@tensorflow/tfjs';
 import { heapView, strides4, wasmArgs, writeOutput } from './heap.js';
+
+/**
+ * Upper bound on the patch matrix, in floats (64 MiB). Larger batches are
+ * processed in slices of whole images whose partial products are summed, so
+ * memory stays bounded whatever the batch size.
+ */
+const MAX_PATCH_FLOATS = 1 << 24;
 
 function conv2DBackpropFilter(params: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
   const { inputs, backend, attrs } = wasmArgs(params, ['x', 'dy'], tf.Conv2DBackpropFilter);
@@ -35,41 +46,79 @@ function conv2DBackpropFilter(params: Parameters<tf.KernelFunc>[0]): tf.TensorIn
   const { filterHeight: fH, filterWidth: fW, strideHeight: sH, strideWidth: sW } = info;
   const top = info.padInfo.top;
   const left = info.padInfo.left;
+  // Strides make one gather serve NHWC and NCHW (wasm's forward Conv2D is
+  // NHWC-only, but the kernel can be run directly).
   const channelsLast = info.dataFormat === 'channelsLast';
   const xs = strides4(inHeight, inWidth, inChannels, channelsLast);
   const ys = strides4(outHeight, outWidth, outChannels, channelsLast);
 
-  const xv = heapView(backend, x);
-  const dyv = heapView(backend, dy);
-  const dw = new Float64Array(fH * fW * inChannels * outChannels);
-  const tapStride = inChannels * outChannels;
+  const matMul = tf.getKernel(tf.BatchMatMul, 'wasm')!.kernelFunc;
+  const K = fH * fW * inChannels;
+  const pixels = outHeight * outWidth;
+  const slice = Math.max(1, Math.min(batchSize, Math.floor(MAX_PATCH_FLOATS / (K * pixels))));
+  const dw = new Float64Array(K * outChannels);
 
-  for (let b = 0; b < batchSize; b++) {
-    for (let yR = 0; yR < outHeight; yR++) {
-      // Filter rows whose input row falls inside the image (the rest hit padding).
-      const xR0 = yR * sH - top;
-      const wR0 = Math.max(0, -xR0);
-      const wR1 = Math.min(fH, inHeight - xR0);
-      for (let yC = 0; yC < outWidth; yC++) {
-        const xC0 = yC * sW - left;
-        const wC0 = Math.max(0, -xC0);
-        const wC1 = Math.min(fW, inWidth - xC0);
-        const dyBase = b * ys.batch + yR * ys.row + yC * ys.col;
-        for (let wR = wR0; wR < wR1; wR++) {
-          const xRowBase = b * xs.batch + (xR0 + wR) * xs.row;
-          for (let wC = wC0; wC < wC1; wC++) {
-            const xBase = xRowBase + (xC0 + wC) * xs.col;
-            let w = (wR * fW + wC) * tapStride;
-            for (let d1 = 0; d1 < inChannels; d1++, w += outChannels) {
-              const xval = xv[xBase + d1 * xs.channel];
-              for (let d2 = 0, yi = dyBase; d2 < outChannels; d2++, yi += ys.channel) {
-                dw[w + d2] += xval * dyv[yi];
+  for (let b0 = 0; b0 < batchSize; b0 += slice) {
+    const nb = Math.min(slice, batchSize - b0);
+    const M = nb * pixels;
+    const cols = backend.makeOutput([1, K, M], 'float32');
+    const dyRows = backend.makeOutput([1, M, outChannels], 'float32');
+    // Views only after both allocations: malloc may move the heap.
+    const xv = heapView(backend, x);
+    const dyv = heapView(backend, dy);
+    const colsV = backend.typedArrayFromHeap(cols) as Float32Array;
+    const dyRowsV = backend.typedArrayFromHeap(dyRows) as Float32Array;
+
+    // colsᵀ row k = (wR, wC, d1) lists that filter tap's input pixel for every
+    // output position m = (b, yR, yC); taps that fall in the padding read 0
+    // (the heap is not zeroed, so every entry is written).
+    let o = 0;
+    for (let wR = 0; wR < fH; wR++) {
+      for (let wC = 0; wC < fW; wC++) {
+        // Output columns whose input column lies inside the image.
+        const yC0 = Math.min(outWidth, Math.max(0, Math.ceil((left - wC) / sW)));
+        const yC1 = Math.max(yC0, Math.min(outWidth, Math.ceil((inWidth + left - wC) / sW)));
+        for (let d1 = 0; d1 < inChannels; d1++) {
+          for (let b = b0; b < b0 + nb; b++) {
+            for (let yR = 0; yR < outHeight; yR++) {
+              const xR = yR * sH - top + wR;
+              if (xR < 0 || xR >= inHeight) {
+                colsV.fill(0, o, o + outWidth);
+                o += outWidth;
+                continue;
               }
+              const rowBase = b * xs.batch + xR * xs.row + d1 * xs.channel + (wC - left) * xs.col;
+              const colStep = sW * xs.col;
+              let yC = 0;
+              for (; yC < yC0; yC++) colsV[o++] = 0;
+              for (let xi = rowBase + yC0 * colStep; yC < yC1; yC++, xi += colStep) colsV[o++] = xv[xi];
+              for (; yC < outWidth; yC++) colsV[o++] = 0;
             }
           }
         }
       }
     }
+    // dy as [M, outC] rows (a plain copy for NHWC, a transpose for NCHW).
+    let r = 0;
+    for (let b = b0; b < b0 + nb; b++) {
+      for (let yR = 0; yR < outHeight; yR++) {
+        for (let yC = 0; yC < outWidth; yC++) {
+          const base = b * ys.batch + yR * ys.row + yC * ys.col;
+          for (let d2 = 0; d2 < outChannels; d2++) dyRowsV[r++] = dyv[base + d2 * ys.channel];
+        }
+      }
+    }
+
+    const product = matMul({
+      inputs: { a: cols, b: dyRows },
+      backend,
+      attrs: { transposeA: false, transposeB: false },
+    }) as tf.TensorInfo;
+    const productV = backend.typedArrayFromHeap(product);
+    for (let i = 0; i < dw.length; i++) dw[i] += productV[i];
+    backend.disposeData(product.dataId);
+    backend.disposeData(cols.dataId);
+    backend.disposeData(dyRows.dataId);
   }
   return writeOutput(backend, info.filterShape, dw);
 }

@@ -1,0 +1,94 @@
+/**
+ * Issue #2 benchmark: deliveries per second of small control messages through the
+ * simulator (bus → scheduler → actor, in-memory event log on), against a bare RxJS
+ * Subject.next → subscriber loop measured in the same run.
+ *
+ *   npm run bench -- runtime
+ */
+import { Subject } from 'rxjs';
+import { fromTransition } from 'xstate';
+import { type ActorIO, type ActorMessage, SimulationCore } from '../src/runtime/index.js';
+import { fmt, measure, type Measurement, table } from './timing.js';
+
+const N = 200_000;
+
+/** Counts deliveries. */
+const sink = fromTransition(
+  (state: { n: number }, _event: ActorMessage) => {
+    state.n++; // mutable on purpose: the benchmark measures the runtime, not allocation in the actor
+    return state;
+  },
+  { n: 0 },
+);
+
+/** Forwards a token to the next actor of a ring until its hop budget runs out. */
+const relay = fromTransition(
+  (state: { io: ActorIO; next: string }, event: ActorMessage<number>) => {
+    if (event.payload > 0) state.io.send(state.next, 'token', event.payload - 1);
+    return state;
+  },
+  ({ input }: { input: { io: ActorIO; next: string } }) => ({ io: input.io, next: input.next }),
+);
+
+function bareRxjs(): Measurement {
+  return measure('bare RxJS Subject.next → subscriber', N, () => {
+    const subject = new Subject<{ type: string; payload: number }>();
+    let total = 0;
+    subject.subscribe((m) => {
+      total += m.payload;
+    });
+    for (let i = 0; i < N; i++) subject.next({ type: 'tick', payload: i });
+    if (total < 0) throw new Error('unreachable');
+  });
+}
+
+function flood(): Measurement {
+  return measure('fedsim: driver → 1 actor (send + deliver, log on)', N, () => {
+    const sim = new SimulationCore({ seed: 1 });
+    sim.spawn(sink, 'sink');
+    for (let i = 0; i < N; i++) sim.send('sink', 'tick', i);
+    void sim.settle();
+    if (sim.log.length < 2 * N) throw new Error('events missing');
+  });
+}
+
+function fanIn(): Measurement {
+  return measure('fedsim: 3 senders → 1 actor, seeded interleaving', N, () => {
+    const sim = new SimulationCore({ seed: 1 });
+    sim.spawn(sink, 'sink');
+    // The driver plays three senders by sending on three channels; the scheduler draws among them.
+    for (let i = 0; i < N / 4; i++) {
+      sim.send('sink', 'a', i);
+      sim.send('sink', 'b', i);
+      sim.send('sink', 'c', i);
+      sim.send('sink', 'd', i);
+    }
+    void sim.settle();
+  });
+}
+
+function ring(): Measurement {
+  return measure('fedsim: token ring of 4 actors (each delivery sends the next)', N, () => {
+    const sim = new SimulationCore({ seed: 1 });
+    const ids = ['r0', 'r1', 'r2', 'r3'];
+    ids.forEach((id, k) => sim.spawn(relay, id, { input: { next: ids[(k + 1) % ids.length] } }));
+    sim.send('r0', 'token', N - 1);
+    void sim.settle();
+    if (sim.log.length < 2 * N) throw new Error('events missing');
+  });
+}
+
+export function runRuntimeBenchmark(): { rows: Array<Record<string, string>>; results: Measurement[] } {
+  const baseline = bareRxjs();
+  const results = [flood(), fanIn(), ring()];
+  const rows = [baseline, ...results].map((m) => ({
+    workload: m.name,
+    'deliveries/s': fmt(m.perSecond),
+    'vs bare RxJS': m === baseline ? '1' : `1/${(baseline.perSecond / m.perSecond).toFixed(1)}`,
+  }));
+  return { rows, results: [baseline, ...results] };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  console.log(table(runRuntimeBenchmark().rows));
+}
