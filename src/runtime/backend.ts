@@ -10,6 +10,7 @@
  * a slower or numerically different backend than asked would make runs
  * incomparable.
  */
+import { setBackendNameSource } from './backend-name.js';
 import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -56,7 +57,9 @@ interface Unavailable {
 interface WasmInfo {
   version: string;
   simd: boolean;
-  /** Kernels fedsim supplied in JS because the wasm build lacks them. */
+  /** XNNPACK's thread count, read once the backend exists. */
+  threads: () => number;
+  /** Kernels served by fedsim's code instead of the native build (see wasm-kernels/). */
   jsKernels: readonly string[];
 }
 
@@ -116,7 +119,8 @@ export function describeBackend(): BackendDescription {
   }
   if (name === 'wasm' && wasmInfo) {
     const kernels = wasmInfo.jsKernels.length ? `, JS kernels ${wasmInfo.jsKernels.join(' ')}` : '';
-    const build = `${wasmInfo.simd ? 'SIMD' : 'no SIMD'}, single-threaded${kernels}`;
+    const threads = wasmInfo.threads();
+    const build = `${wasmInfo.simd ? 'SIMD' : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'}${kernels}`;
     return { name, version: wasmInfo.version, detail: `${build}; ${core}${note}` };
   }
   if (name === 'tensorflow' && nodeInfo) {
@@ -238,5 +242,13 @@ async function loadWasm(): Promise<WasmInfo> {
   const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
   // Register before the first setBackend('wasm') so no op can run without them.
   const jsKernels = registerWasmKernels();
-  return { version: wasm.version_wasm, simd, jsKernels };
+  return { version: wasm.version_wasm, simd, threads: wasm.getThreadsCount, jsKernels };
 }
+
+// Log headers name the backend a run used ("wasm 4.22.0"): a run reproduces bit for bit on the same one.
+setBackendNameSource(() => {
+  const name = tf.getBackend() as string | undefined;
+  if (!name) return 'none';
+  const { version } = describeBackend();
+  return `${name} ${version}`;
+});

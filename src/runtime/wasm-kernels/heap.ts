@@ -6,12 +6,13 @@
  * (no copy) and write their result into a freshly malloc'ed output.
  *
  * The one trap: malloc may grow the memory, and growing detaches every view
- * taken before. So the kernels here compute into a JS-side accumulator while
- * holding input views, and only then allocate the output (`writeOutput`), which
- * takes its own fresh view. No wasm allocation happens while input views are
- * alive.
+ * taken before. So a kernel takes its views only after its last allocation
+ * (or re-takes them after each one), computes into a JS-side accumulator, and
+ * hands that to `writeOutput`, which allocates the result and takes its own
+ * fresh view.
  */
 import type * as tf from '@tensorflow/tfjs';
+import { getKernel } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 /** The kernel params tfjs passes in, with the backend narrowed to wasm. */
@@ -83,4 +84,20 @@ export function strides4(
   return channelsLast
     ? { batch: rows * cols * channels, row: cols * channels, col: channels, channel: 1 }
     : { batch: channels * rows * cols, row: cols, col: 1, channel: rows * cols };
+}
+
+/**
+ * a[1, M, K] · b[1, K, N] on the wasm backend's native BatchMatMul. Only the
+ * untransposed, batch-1 case reaches XNNPACK's SIMD GEMM (transposed operands
+ * fall back to a naive C++ loop), so callers lay their operands out to fit.
+ * The caller owns (and must dispose) the returned tensor.
+ */
+export function nativeMatMul(backend: BackendWasm, a: tf.TensorInfo, b: tf.TensorInfo): tf.TensorInfo {
+  const kernel = getKernel('BatchMatMul', 'wasm');
+  if (kernel == null) throw new Error('the wasm backend has no BatchMatMul kernel');
+  return kernel.kernelFunc({
+    inputs: { a, b },
+    backend,
+    attrs: { transposeA: false, transposeB: false },
+  }) as tf.TensorInfo;
 }

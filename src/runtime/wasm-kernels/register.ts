@@ -5,12 +5,15 @@
  * Found by diffing `tf.getKernelsForBackend('cpu')` against 'wasm' (4.22) and
  * by comparing every gradient kernel on the conv/pool path against cpu:
  * - missing: the conv filter gradient and both depthwise gradients;
- * - wrong:   MaxPoolGrad (see max-pool-grad.ts).
- * Conv2DBackpropInput and AvgPoolGrad exist natively and agree with cpu (the
- * tests keep checking that).
+ * - wrong:   MaxPoolGrad (see max-pool-grad.ts);
+ * - slow:    Conv2DBackpropInput, correct but a naive C++ loop (see
+ *            conv2d-backprop-input.ts); dropping it from the list below only
+ *            costs speed.
+ * AvgPoolGrad exists natively and agrees with cpu (the tests keep checking).
  */
 import * as tf from '@tensorflow/tfjs';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
+import { conv2DBackpropInputConfig } from './conv2d-backprop-input.js';
 import { depthwiseBackpropFilterConfig } from './depthwise-backprop-filter.js';
 import { depthwiseBackpropInputConfig } from './depthwise-backprop-input.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
@@ -23,11 +26,14 @@ export const MISSING_WASM_KERNELS: readonly tf.KernelConfig[] = [
 ];
 
 /**
- * Native kernels known to be wrong; replaced unconditionally, because a
- * version check cannot tell whether a future build fixed them and a correct
- * JS kernel only costs speed.
+ * Native kernels replaced unconditionally: MaxPoolGrad because it is wrong (a
+ * version check could not tell whether a future build fixed it, and a correct
+ * replacement only costs speed), Conv2DBackpropInput because ours is faster.
  */
-export const REPLACED_WASM_KERNELS: readonly tf.KernelConfig[] = [maxPoolGradConfig];
+export const REPLACED_WASM_KERNELS: readonly tf.KernelConfig[] = [
+  maxPoolGradConfig,
+  conv2DBackpropInputConfig,
+];
 
 /**
  * Tags fedsim's kernel functions. tfjs keeps its kernel registry on the
