@@ -59,6 +59,7 @@ export function eventLine(event: SimEvent): string {
       if (e.inReplyTo !== undefined) line.re = e.inReplyTo;
       if (e.duplicate) line.copy = 1;
       if (event.ev === 'sent' || event.ev === 'duplicated') line.deliverAt = event.deliverAt;
+      if (event.ev === 'duplicated') line.after = event.after;
       if (event.ev === 'sent' && e.bytes !== undefined) line.bytes = e.bytes;
       if (event.ev === 'dropped') line.reason = event.reason;
       if (event.ev === 'delayed') line.by = event.by;

@@ -37,6 +37,8 @@ export interface DroppedEvent extends MessageEventBase {
 export interface DuplicatedEvent extends MessageEventBase {
   ev: 'duplicated';
   deliverAt: number;
+  /** The copy's delay after the original (what a scripted fault's `duplicateAfter` reproduces). */
+  after: number;
 }
 export interface DelayedEvent extends MessageEventBase {
   ev: 'delayed';

@@ -9,7 +9,18 @@ export { ERROR_REPLY } from './envelope.js';
 export type { SimEvent, SimEventKind } from './events.js';
 export { EventLog, eventLine, type LogHeader } from './event-log.js';
 export { canonicalJson, digestOf, registerCanonicalEncoder, sha256Hex } from './canonical.js';
-export { parseFaultPlan, FaultPlanSchema, FaultPlanError, type FaultPlan, type FaultPlanInput } from './faults/fault-plan.js';
+export {
+  parseFaultPlan,
+  FaultPlanSchema,
+  FaultPlanError,
+  type FaultPlan,
+  type FaultPlanInput,
+  type ScriptedFault,
+  type CrashSpec,
+  type PartitionSpec,
+  type LinkRule,
+  type DelayDistribution,
+} from './faults/fault-plan.js';
 export { StrategySpecSchema, type StrategySpec } from './scheduling/strategy.js';
 export { parseLog, readLog, LogFormatError, type RecordedLog, type RecordedEvent } from './replay/recorded-log.js';
 export { DivergenceError, firstDivergence, type Divergence } from './replay/divergence.js';

@@ -90,7 +90,8 @@ export class SimulationCore implements CellHost {
   private sendSeq = 0;
   private deliveries = 0;
   private busy = false;
-  private failure: unknown = null;
+  private stoppedBy: unknown = null;
+  private haltRequest: Error | null = null;
   private readonly readyAt = (envelope: Envelope) => this.mailbox(envelope.to)?.busyUntil ?? 0;
 
   constructor(options: SimulationOptions = {}) {
@@ -265,7 +266,7 @@ export class SimulationCore implements CellHost {
     try {
       return this.advance(horizon);
     } catch (error) {
-      this.failure = error;
+      this.stoppedBy = error;
       throw error;
     } finally {
       this.busy = false;
@@ -274,6 +275,7 @@ export class SimulationCore implements CellHost {
 
   /** One step without the guards (callers hold them). */
   private advance(horizon: number): boolean {
+    if (this.haltRequest) throw this.haltRequest;
     const fifo = this.strategy.fifo;
     for (;;) {
       const timer = this.clock.takeDue();
@@ -298,6 +300,20 @@ export class SimulationCore implements CellHost {
       }
       this.clock.advanceTo(next);
     }
+  }
+
+  /**
+   * Asks the simulation to stop: the step under way finishes, then every further step
+   * (and the await or settle that drives it) throws `reason`. Safe to call from an
+   * events$ subscriber — that is how `fedsim replay --until` stops at an event.
+   */
+  halt(reason: Error = new FedsimError('The simulation was halted.')): void {
+    if (this.haltRequest === null) this.haltRequest = reason;
+  }
+
+  /** The error that stopped this simulation (a divergence, a halt, a LivelockError…), or null while it can run. */
+  get failure(): unknown {
+    return this.stoppedBy;
   }
 
   /** Runs until `done()` holds; used by awaited replies. */
@@ -332,7 +348,7 @@ export class SimulationCore implements CellHost {
   /** Finishes the run's side effects: flushes the log file, and checks a verified run reached the log's end. */
   close(): { events: number } {
     this.fileWriter?.close();
-    if (this.verifier && this.failure === null) return this.verifier.finish();
+    if (this.verifier && this.stoppedBy === null) return this.verifier.finish();
     return { events: this.eventSeq };
   }
 
@@ -399,13 +415,13 @@ export class SimulationCore implements CellHost {
     if (decision.duplicateAfter !== null) {
       const deliverAt = decision.duplicateDeliverAt ?? envelope.deliverAt + decision.duplicateAfter;
       const copy: Envelope = { ...envelope, seq: this.sendSeq++, duplicate: true, deliverAt };
-      this.recordMessage('duplicated', copy);
+      this.record({ ev: 'duplicated', msg: id, from, to, type, cause, envelope: copy, deliverAt, after: decision.duplicateAfter });
       this.bus$.next(copy);
     }
   }
 
-  /** The hot path of record(): sent, delivered and duplicated events, built with one stable shape. */
-  private recordMessage(ev: 'sent' | 'delivered' | 'duplicated', envelope: Envelope): void {
+  /** The hot path of record(): sent and delivered events, built with one stable shape. */
+  private recordMessage(ev: 'sent' | 'delivered', envelope: Envelope): void {
     const event = {
       seq: this.eventSeq++,
       t: this.clock.now(),
@@ -468,7 +484,7 @@ export class SimulationCore implements CellHost {
           if (++steps > this.maxSteps) throw new LivelockError(this.maxSteps, this.clock.now(), what);
         }
       } catch (error) {
-        this.failure = error;
+        this.stoppedBy = error;
         throw error;
       } finally {
         this.busy = false;
@@ -480,8 +496,8 @@ export class SimulationCore implements CellHost {
   }
 
   private assertUsable(what: string): void {
-    if (this.failure !== null) {
-      throw new FedsimError(`${what}: this simulation stopped after an error and cannot go on (${(this.failure as Error).message?.split('\n')[0]}). Start a new Simulation.`);
+    if (this.stoppedBy !== null) {
+      throw new FedsimError(`${what}: this simulation stopped after an error and cannot go on (${(this.stoppedBy as Error).message?.split('\n')[0]}). Start a new Simulation.`);
     }
   }
 }

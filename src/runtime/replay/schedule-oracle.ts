@@ -20,6 +20,7 @@ interface RecordedFate {
   dropped: boolean;
   reordered: boolean;
   duplicateDeliverAt: number | null;
+  duplicateAfter: number | null;
 }
 
 export class ScheduleOracle implements FaultDecider {
@@ -29,7 +30,7 @@ export class ScheduleOracle implements FaultDecider {
     for (const event of log.events) {
       if (!event.msg) continue;
       if (event.ev === 'sent') {
-        this.fates.set(event.msg, { sent: event, delayBy: 0, dropped: false, reordered: false, duplicateDeliverAt: null });
+        this.fates.set(event.msg, { sent: event, delayBy: 0, dropped: false, reordered: false, duplicateDeliverAt: null, duplicateAfter: null });
         continue;
       }
       const fate = this.fates.get(event.msg);
@@ -37,7 +38,10 @@ export class ScheduleOracle implements FaultDecider {
       if (event.ev === 'dropped' && event.reason === 'fault') fate.dropped = true;
       if (event.ev === 'reordered') fate.reordered = true;
       if (event.ev === 'delayed') fate.delayBy = event.by ?? 0;
-      if (event.ev === 'duplicated') fate.duplicateDeliverAt = event.deliverAt ?? null;
+      if (event.ev === 'duplicated') {
+        fate.duplicateDeliverAt = event.deliverAt ?? null;
+        fate.duplicateAfter = typeof event.after === 'number' ? event.after : null;
+      }
     }
   }
 
@@ -51,7 +55,7 @@ export class ScheduleOracle implements FaultDecider {
       drop: fate.dropped,
       delayBy: fate.delayBy,
       reorder: fate.reordered,
-      duplicateAfter: fate.duplicateDeliverAt === null ? null : fate.duplicateDeliverAt - deliverAt,
+      duplicateAfter: fate.duplicateDeliverAt === null ? null : (fate.duplicateAfter ?? fate.duplicateDeliverAt - deliverAt),
       deliverAt,
       ...(fate.duplicateDeliverAt === null ? {} : { duplicateDeliverAt: fate.duplicateDeliverAt }),
     };

@@ -1,0 +1,122 @@
+/**
+ * `fedsim explore <scenario> --seeds 1..500`: runs many seeds, reports every seed
+ * whose checks fail with a command that reproduces it, and shrinks the failing
+ * fault plans to minimal scripts (written to files, with their own commands).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { StrategySpec } from '../../runtime/index.js';
+import { displayPath, explore, reproCommand, type SeedFailure } from '../../scenario/index.js';
+import { EXIT_FAILED, EXIT_OK } from '../cli-error.js';
+import { toJsonSafe } from '../json-safe.js';
+import { progressDisplay } from '../progress-display.js';
+import { loadFaultsArgument, loadScenarioArgument, slug } from '../run-options.js';
+import { bold, dim, fail, ok, red } from '../style.js';
+
+export interface ExploreCommandOptions {
+  seeds: number[];
+  faults?: string;
+  strategy?: StrategySpec;
+  strict?: boolean;
+  out?: string;
+  /** How many failing seeds to shrink (default 3). */
+  shrink?: number;
+  maxFailures?: number;
+  quiet?: boolean;
+}
+
+export async function exploreCommand(scenarioPath: string, options: ExploreCommandOptions): Promise<number> {
+  const scenario = await loadScenarioArgument(scenarioPath);
+  const faults = loadFaultsArgument(options.faults);
+  const outDir = resolve(options.out ?? join('runs', `explore-${slug(scenario.name)}`));
+  const file = scenario.path ? displayPath(scenario.path) : scenarioPath;
+  const out = process.stdout;
+  const seeds = options.seeds;
+  out.write(
+    `${bold(`fedsim explore ${scenario.name}`)} ${dim(`(${file}), ${seeds.length} seeds ${seeds[0]}..${seeds[seeds.length - 1]}${faults ? `, faults ${faults.file ?? 'inline'}` : ', no faults'}`)}\n`,
+  );
+  const progress = progressDisplay('explore', process.stderr, options.quiet);
+  const repro = (seed: number | string, faultsArg?: string) =>
+    reproCommand({ scenario: file, seed, faults: faultsArg, strategy: options.strategy, strict: options.strict });
+
+  // Past this many, failing seeds are only counted on screen (explore.json lists them all).
+  const PRINTED_FAILURES = 20;
+  let failing = 0;
+  const started = performance.now();
+  const report = await explore(scenario, {
+    seeds,
+    faults: faults?.plan,
+    strategy: options.strategy,
+    strict: options.strict,
+    shrink: options.shrink,
+    maxFailures: options.maxFailures,
+    onRun: ({ seed, index, total, outcome }) => {
+      progress.next({ label: `seed ${seed}`, fraction: (index + 1) / total });
+      if (outcome.ok) return;
+      failing++;
+      if (failing > PRINTED_FAILURES) return;
+      progress.stop();
+      out.write(`${fail()} seed ${seed}: ${outcome.failures.map((f) => `${f.name}: ${f.message.split('\n')[0]}`).join('; ')}\n`);
+      out.write(dim(`    ${repro(seed, faults?.text)}`) + '\n');
+      if (failing === PRINTED_FAILURES) out.write(dim(`  (further failing seeds are not printed one by one; explore.json lists them all)`) + '\n');
+    },
+    onShrink: (seed, result) => {
+      if (result) out.write(dim(`  shrunk seed ${seed}: ${result.injected} injected faults → ${result.faults} (${result.tests} runs)`) + '\n');
+    },
+  });
+  progress.stop();
+  const wall = (performance.now() - started) / 1000;
+
+  mkdirSync(outDir, { recursive: true });
+  const failures = report.failures.map((failure) => writeFailure(failure, outDir, faults?.text, repro));
+  writeFileSync(
+    join(outDir, 'explore.json'),
+    JSON.stringify(toJsonSafe({ scenario: { name: scenario.name, path: file }, seeds: { count: seeds.length, first: seeds[0], last: seeds[seeds.length - 1] }, faults: faults?.plan ?? null, runs: report.runs, truncated: report.truncated, failures }), null, 2) + '\n',
+  );
+
+  out.write('\n');
+  if (report.failures.length === 0) {
+    out.write(`${ok()} ${report.runs} seeds, every check held ${dim(`(${wall.toFixed(1)} s)`)}\n`);
+    return EXIT_OK;
+  }
+  out.write(`${fail()} ${red(`${report.failures.length} of ${report.runs} seeds failed`)}${report.truncated ? ' (stopped early: --max-failures)' : ''} ${dim(`(${wall.toFixed(1)} s)`)}\n`);
+  out.write(`failing seeds: ${failures.map((f) => f.seed).join(', ')}\n`);
+  for (const failure of failures) {
+    if (!failure.shrunkFile && !failure.note) continue;
+    out.write(`\n${bold(`seed ${failure.seed}`)}: ${failure.failures.map((f) => f.name).join(', ')}\n`);
+    out.write(`  reproduce:       ${failure.repro}\n`);
+    if (failure.shrunkFile) {
+      out.write(`  minimal faults:  ${failure.shrunkFaults} of ${failure.injected} injected, in ${failure.shrunkFile}\n`);
+      out.write(`${JSON.stringify(failure.shrunkPlan, null, 2).replace(/^/gm, '    ')}\n`);
+      out.write(`  reproduce it:    ${failure.shrunkRepro}\n`);
+    } else if (failure.note) {
+      out.write(dim(`  (${failure.note})`) + '\n');
+    }
+  }
+  out.write(`\nsummary: ${displayPath(join(outDir, 'explore.json'))}\n`);
+  return EXIT_FAILED;
+}
+
+interface FailureReport {
+  seed: number | string;
+  failures: SeedFailure['failures'];
+  injected: number;
+  repro: string;
+  shrunkPlan?: unknown;
+  shrunkFaults?: number;
+  shrunkFile?: string;
+  shrunkRepro?: string;
+  note?: string;
+}
+
+function writeFailure(failure: SeedFailure, outDir: string, faultsText: string | undefined, repro: (seed: number | string, faults?: string) => string): FailureReport {
+  const report: FailureReport = { seed: failure.seed, failures: failure.failures, injected: failure.injected, repro: repro(failure.seed, faultsText) };
+  const shrunk = failure.shrunk;
+  if (!shrunk) return report;
+  if (!shrunk.reproduced) return { ...report, note: shrunk.note };
+  const file = join(outDir, `seed-${slug(String(failure.seed))}.faults.json`);
+  writeFileSync(file, JSON.stringify(shrunk.plan, null, 2) + '\n');
+  const shown = displayPath(file);
+  return { ...report, shrunkPlan: shrunk.plan, shrunkFaults: shrunk.faults, shrunkFile: shown, shrunkRepro: repro(failure.seed, shown), note: shrunk.note };
+}

@@ -1,0 +1,186 @@
+/**
+ * The fedsim command line: run scenarios, replay and diff their logs, explore seeds.
+ *
+ *   tsx src/cli/main.ts <command> …     (or the `fedsim` bin, or `npm run fedsim -- …`)
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { FedsimError } from '../runtime/index.js';
+import { describeExperimentKinds } from '../scenario/index.js';
+import { FEDSIM_VERSION } from '../version.js';
+import { CliError, EXIT_FAILED, EXIT_USAGE } from './cli-error.js';
+import { diffCommand } from './commands/diff.js';
+import { exploreCommand } from './commands/explore.js';
+import { replayCommand } from './commands/replay.js';
+import { runCommand } from './commands/run.js';
+import './experiment-kinds.js';
+import { optionParser, seedOption, seedRangeOption, strategyOption } from './run-options.js';
+import { red } from './style.js';
+
+const nonNegativeInt = (what: string) =>
+  optionParser((text) => {
+    if (!/^\d+$/.test(text.trim())) throw new Error(`${what} must be a non-negative integer, got '${text}'.`);
+    return Number(text);
+  });
+
+/** `--param rounds=3` (repeatable); values are JSON when they parse as JSON, else strings. */
+const paramOption = (text: string, previous: Record<string, unknown> = {}) => {
+  const eq = text.indexOf('=');
+  if (eq <= 0) throw new Error(`--param ${text}: write key=value (e.g. --param rounds=3).`);
+  const raw = text.slice(eq + 1);
+  let value: unknown = raw;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    // not JSON: keep the text
+  }
+  return { ...previous, [text.slice(0, eq)]: value };
+};
+
+const backendOption = () => new Option('--backend <name>', 'tfjs compute backend to start (tensorflow, wasm, cpu); recorded in the log header');
+const quietOption = () => new Option('-q, --quiet', 'no progress display');
+
+export function buildProgram(): Command {
+  const program = new Command('fedsim')
+    .description('fedsim: a deterministic actor-model simulator for privacy-preserving federated learning.\nEvery run is reproducible from its seed: run scenarios, replay and diff their event logs, explore seeds for bugs.')
+    .version(FEDSIM_VERSION)
+    .showHelpAfterError('(add --help for usage)')
+    .configureHelp({ sortSubcommands: false })
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 success, 1 a check failed / the runs differ / a seed failed, 2 usage error (bad flag, missing file).
+
+Examples:
+  $ fedsim run scenarios/ping-pong.ts --seed 7
+  $ fedsim run scenarios/stale-update-bug.ts --faults scenarios/faults/stale-update.json --out runs/stale
+  $ fedsim replay runs/ping-pong-seed7/run.jsonl --until 40 --inspect alice
+  $ fedsim diff runs/a/run.jsonl runs/b/run.jsonl
+  $ fedsim explore scenarios/stale-update-bug.ts --seeds 1..500 --faults scenarios/faults/stale-update.json
+
+Scenario files: TypeScript/JavaScript modules whose default export is defineScenario({ name, run, checks }),
+or YAML/JSON experiment files with a \`kind\`. Known kinds:
+${describeExperimentKinds().map((k) => `  ${k}`).join('\n')}`,
+    );
+
+  program
+    .command('run')
+    .description('Run a scenario once: progress, a summary, the event log, results.json and a self-contained report.html.')
+    .argument('<scenario>', 'scenario file (.ts/.js module or .yaml/.yml/.json experiment)')
+    .option('--seed <n>', 'root seed (default: the scenario\'s, else 0)', seedOption)
+    .option('--faults <plan>', 'fault plan: a JSON file, or inline JSON (replaces the scenario\'s own plan)')
+    .option('--strategy <s>', 'scheduling strategy: fifo-random (default), random, pct, pct:<depth>[:<maxSteps>]', strategyOption)
+    .option('--record <file>', 'where to write the event log (default: <out>/run.jsonl)')
+    .option('--out <dir>', 'output directory (default: runs/<scenario>-seed<N>/)')
+    .option('--strict', 'encode and decode every message (proves payloads can cross a real wire)')
+    .option('--param <key=value>', 'scenario parameter for ctx.params (repeatable; JSON values allowed)', paramOption)
+    .addOption(backendOption())
+    .addOption(quietOption())
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ fedsim run scenarios/ping-pong.ts --seed 7
+  $ fedsim run scenarios/ping-pong.ts --param rounds=10 --faults '{"duplicate":0.05}'
+  $ fedsim run scenarios/stale-update-bug.ts --seed 3 --faults scenarios/faults/stale-update.json --out runs/stale
+
+Exit code 0 when every check holds, 1 when a check fails or the run throws.`,
+    )
+    .action(async (scenario: string, options) => {
+      process.exitCode = await runCommand(scenario, options);
+    });
+
+  program
+    .command('replay')
+    .description('Re-execute a recorded run from its log header and check it event by event; optionally stop at an event and show the actors\' state.')
+    .argument('<log>', 'event log written by `fedsim run` (run.jsonl)')
+    .option('--until <seq>', 'stop once event <seq> has happened and print every actor\'s state', nonNegativeInt('--until'))
+    .option('--inspect <actor>', 'show only this actor\'s state (at --until, or at the end of the run)')
+    .addOption(quietOption())
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ fedsim replay runs/ping-pong-seed7/run.jsonl
+  $ fedsim replay runs/ping-pong-seed7/run.jsonl --until 40
+  $ fedsim replay runs/stale/run.jsonl --until 120 --inspect server
+
+Exit code 0 when the run matches the log, 1 at the first divergence (printed with the expected and actual event).`,
+    )
+    .action(async (log: string, options) => {
+      process.exitCode = await replayCommand(log, options);
+    });
+
+  program
+    .command('diff')
+    .description('Show where two event logs first differ, with context on each side.')
+    .argument('<a>', 'first event log')
+    .argument('<b>', 'second event log')
+    .option('--context <n>', 'events of context around the divergence (default 3)', nonNegativeInt('--context'))
+    .addHelpText(
+      'after',
+      `
+Example:
+  $ fedsim diff runs/ping-pong-seed1/run.jsonl runs/ping-pong-seed2/run.jsonl
+
+Exit code 0 when the logs are identical, 1 when they differ.`,
+    )
+    .action((a: string, b: string, options) => {
+      process.exitCode = diffCommand(a, b, options);
+    });
+
+  program
+    .command('explore')
+    .description('Run a scenario under many seeds, report each failing seed with a command that reproduces it, and shrink its faults to a minimal script.')
+    .argument('<scenario>', 'scenario file')
+    .addOption(new Option('--seeds <range>', 'seeds to try: 1..500, 1,5,9 or 1..10,42').argParser(seedRangeOption).default(seedRangeOption('1..100'), '1..100'))
+    .option('--faults <plan>', 'fault plan: a JSON file, or inline JSON')
+    .option('--strategy <s>', 'scheduling strategy: fifo-random (default), random, pct, pct:<depth>[:<maxSteps>]', strategyOption)
+    .option('--strict', 'encode and decode every message')
+    .option('--out <dir>', 'where shrunk fault plans and explore.json go (default: runs/explore-<scenario>/)')
+    .option('--shrink <n>', 'shrink the faults of the first <n> failing seeds (default 3)', nonNegativeInt('--shrink'))
+    .option('--max-failures <n>', 'stop after <n> failing seeds', nonNegativeInt('--max-failures'))
+    .addOption(quietOption())
+    .addHelpText(
+      'after',
+      `
+Shrinking: the faults a failing run actually suffered (read from its log) become a script aimed at message ids;
+the script is checked to reproduce the failure, then delta-debugged to a minimal failing subset.
+
+Example:
+  $ fedsim explore scenarios/stale-update-bug.ts --seeds 1..500 --faults scenarios/faults/stale-update.json
+
+Exit code 0 when every seed passes, 1 when some seed fails.`,
+    )
+    .action(async (scenario: string, options) => {
+      process.exitCode = await exploreCommand(scenario, options);
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  program.exitOverride();
+  for (const command of program.commands) command.exitOverride();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and --version "fail" with exit code 0; commander already printed the message.
+      return error.exitCode === 0 ? 0 : EXIT_USAGE;
+    }
+    if (error instanceof CliError) {
+      process.stderr.write(`${red('error:', process.stderr)} ${error.message}\n`);
+      return error.exitCode;
+    }
+    if (error instanceof FedsimError) {
+      process.stderr.write(`${red('error:', process.stderr)} ${error.message}\n`);
+      return EXIT_FAILED;
+    }
+    process.stderr.write(`${red('fedsim crashed:', process.stderr)} ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return EXIT_FAILED;
+  }
+}
+
+process.exitCode = await main(process.argv);

@@ -1,0 +1,98 @@
+/**
+ * Option values shared by several commands: seeds, strategies, fault plans, the
+ * output directory, backends — each parsed into what the scenario layer takes,
+ * with errors that say which flag was wrong and how to write it.
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { InvalidArgumentError } from 'commander';
+import { FaultPlanError, type FaultPlanInput, parseFaultPlan } from '../runtime/index.js';
+import {
+  ArgumentError,
+  FaultFileError,
+  loadScenario,
+  parseSeed,
+  parseSeedRange,
+  parseStrategy,
+  readFaultPlanFile,
+  type Scenario,
+  ScenarioLoadError,
+} from '../scenario/index.js';
+import { CliError } from './cli-error.js';
+
+/** Wraps a parser so commander reports its error as a bad option value. */
+export function optionParser<T>(parse: (text: string) => T): (text: string) => T {
+  return (text) => {
+    try {
+      return parse(text);
+    } catch (error) {
+      throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
+    }
+  };
+}
+
+export const seedOption = optionParser(parseSeed);
+export const seedRangeOption = optionParser((text) => parseSeedRange(text));
+export const strategyOption = optionParser(parseStrategy);
+
+export interface FaultsArgument {
+  plan: FaultPlanInput;
+  /** The file as given, or undefined for inline JSON. */
+  file?: string;
+  /** What to put in a printed command: the file, or the inline JSON. */
+  text: string;
+}
+
+/** `--faults plan.json` or inline `--faults '{"drop":0.1}'`. */
+export function loadFaultsArgument(value: string | undefined): FaultsArgument | undefined {
+  if (value === undefined) return undefined;
+  try {
+    if (value.trim().startsWith('{')) {
+      let json: unknown;
+      try {
+        json = JSON.parse(value);
+      } catch (error) {
+        throw new CliError(`--faults: the inline plan is not valid JSON (${(error as Error).message}).`);
+      }
+      parseFaultPlan(json, '--faults (inline)');
+      return { plan: json as FaultPlanInput, text: value };
+    }
+    return { plan: readFaultPlanFile(resolve(value)), file: value, text: value };
+  } catch (error) {
+    if (error instanceof FaultPlanError || error instanceof FaultFileError) throw new CliError(error.message);
+    throw error;
+  }
+}
+
+export async function loadScenarioArgument(path: string): Promise<Scenario<any>> {
+  try {
+    return await loadScenario(path);
+  } catch (error) {
+    if (error instanceof ScenarioLoadError || error instanceof ArgumentError) throw new CliError(error.message);
+    throw error;
+  }
+}
+
+/** Starts the requested tfjs backend (loaded only when asked: tfjs is slow to import) and returns its name. */
+export async function startBackend(name: string | undefined): Promise<string | undefined> {
+  if (name === undefined || name === 'none') return undefined;
+  const { initBackend, BACKEND_NAMES } = await import('../runtime/backend.js');
+  if (!(BACKEND_NAMES as readonly string[]).includes(name)) {
+    throw new CliError(`--backend ${name}: unknown backend; use one of ${BACKEND_NAMES.join(', ')}.`);
+  }
+  try {
+    return await initBackend(name as (typeof BACKEND_NAMES)[number]);
+  } catch (error) {
+    throw new CliError(error instanceof Error ? error.message : String(error), 1);
+  }
+}
+
+export function requireFile(path: string, what: string): string {
+  if (!existsSync(path)) throw new CliError(`${what} not found: ${path}`);
+  return path;
+}
+
+/** A file-system-friendly form of a scenario name. */
+export function slug(text: string): string {
+  return text.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'scenario';
+}

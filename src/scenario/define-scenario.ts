@@ -1,0 +1,94 @@
+/**
+ * Scenarios: a named, seeded run of a simulation plus the invariants it must keep.
+ *
+ * A scenario is data (name, default seed, faults, strategy, latency) and two
+ * functions: `run` drives a fresh simulation and returns a result; each check
+ * looks at the result (and the finished simulation) and says whether an
+ * invariant held. Scenario files default-export one (or just a run function);
+ * the CLI, `simulate()` and `fedsim explore` all run them the same way through
+ * `runScenario`.
+ */
+import type { FaultPlanInput, Seed, StrategySpec } from '../runtime/index.js';
+import { callerFile, toFilePath } from './scenario-path.js';
+import type { Sim, SimOptions } from './simulation-factory.js';
+
+/** What `ctx.progress` reports: display only, never part of the run. */
+export interface ProgressUpdate {
+  label: string;
+  /** In [0, 1]. */
+  fraction: number;
+}
+
+export interface ScenarioContext {
+  /** The root seed of this run. */
+  readonly seed: Seed;
+  /** Parameters from an experiment file (or `runScenario`'s `params`); {} when none. */
+  readonly params: Readonly<Record<string, unknown>>;
+  /** Tells displays how far the run is; it must not influence the simulation. */
+  progress(label: string, fraction: number): void;
+}
+
+/** true/void/undefined = the invariant held; false or a string (the message) = it did not. Throwing fails too. */
+export type CheckOutcome = true | false | string | void | undefined;
+export type Check<R = any> = (result: R, sim: Sim) => CheckOutcome | Promise<CheckOutcome>;
+
+export interface ScenarioSpec<R = unknown> {
+  name: string;
+  description?: string;
+  /** Default root seed (the CLI's --seed overrides it). */
+  seed?: Seed;
+  strategy?: StrategySpec;
+  /** Default fault plan (the CLI's --faults replaces it). */
+  faults?: FaultPlanInput;
+  latency?: SimOptions['latency'];
+  /** Default parameters for `ctx.params` (experiment files override them key by key). */
+  params?: Record<string, unknown>;
+  /** Settle (deliver everything pending) after `run` returns, before the checks (default true). */
+  settle?: boolean;
+  /**
+   * The scenario file, so failures can print a command that reproduces them. Pass
+   * `import.meta.url`; when omitted it is taken from the caller's stack, and
+   * `loadScenario` always sets it to the file it loaded.
+   */
+  path?: string | URL;
+  run: (sim: Sim, ctx: ScenarioContext) => R | Promise<R>;
+  checks?: Record<string, Check<R>>;
+}
+
+export interface Scenario<R = unknown> extends Readonly<Omit<ScenarioSpec<R>, 'path' | 'checks'>> {
+  readonly kind: 'fedsim-scenario';
+  /** Absolute path of the file that defines the scenario, when known. */
+  readonly path?: string;
+  readonly checks: Readonly<Record<string, Check<R>>>;
+}
+
+export class ScenarioDefinitionError extends Error {
+  override name = 'ScenarioDefinitionError';
+}
+
+export function defineScenario<R>(spec: ScenarioSpec<R>): Scenario<R> {
+  const where = spec.path ? ` (${String(spec.path)})` : '';
+  if (typeof spec.name !== 'string' || spec.name.trim() === '') {
+    throw new ScenarioDefinitionError(`defineScenario${where}: \`name\` must be a non-empty string, got ${JSON.stringify(spec.name)}.`);
+  }
+  if (typeof spec.run !== 'function') {
+    throw new ScenarioDefinitionError(`defineScenario('${spec.name}')${where}: \`run\` must be a function (sim, ctx) => result.`);
+  }
+  for (const [name, check] of Object.entries(spec.checks ?? {})) {
+    if (typeof check !== 'function') {
+      throw new ScenarioDefinitionError(`defineScenario('${spec.name}'): check '${name}' must be a function (result, sim) => true | string | void | false.`);
+    }
+  }
+  const path = spec.path === undefined ? callerFile() : toFilePath(spec.path);
+  return Object.freeze({ ...spec, kind: 'fedsim-scenario', path, checks: Object.freeze({ ...(spec.checks ?? {}) }) });
+}
+
+export function isScenario(value: unknown): value is Scenario {
+  return typeof value === 'object' && value !== null && (value as Scenario).kind === 'fedsim-scenario' && typeof (value as Scenario).run === 'function';
+}
+
+/** A copy of `scenario` with some fields replaced (what experiment files and the loader do). */
+export function withOverrides<R>(scenario: Scenario<R>, overrides: Partial<Omit<Scenario<R>, 'kind' | 'run'>>): Scenario<R> {
+  const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
+  return Object.freeze({ ...scenario, ...defined });
+}

@@ -1,0 +1,147 @@
+/**
+ * Error messages for experiment files: the file, the line, the field path, what was
+ * expected and what was found — so a typo in a YAML file is fixed in one look.
+ */
+import { isMap, isPair, isScalar, LineCounter, type Document } from 'yaml';
+import type { z } from 'zod';
+
+type Path = readonly PropertyKey[];
+
+/** `clients[1].lr` */
+export function formatPath(path: Path): string {
+  if (path.length === 0) return '(top level)';
+  let text = '';
+  for (const key of path) {
+    if (typeof key === 'number') text += `[${key}]`;
+    else text += text === '' ? String(key) : `.${String(key)}`;
+  }
+  return text;
+}
+
+function valueAt(data: unknown, path: Path): { found: boolean; value: unknown } {
+  let current: unknown = data;
+  for (const key of path) {
+    if (current === null || typeof current !== 'object' || !(key in (current as object))) return { found: false, value: undefined };
+    current = (current as Record<PropertyKey, unknown>)[key];
+  }
+  return { found: true, value: current };
+}
+
+/** A short description of a value: `"fast" (a string)`, `an object with keys a, b`. */
+export function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return `a list of ${value.length}`;
+  switch (typeof value) {
+    case 'string':
+      return `${JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value)} (a string)`;
+    case 'number':
+      return `${value} (a number)`;
+    case 'boolean':
+      return `${value} (a boolean)`;
+    case 'object': {
+      const keys = Object.keys(value as object);
+      return keys.length ? `an object with keys ${keys.slice(0, 6).join(', ')}${keys.length > 6 ? ', …' : ''}` : 'an empty object';
+    }
+    default:
+      return typeof value;
+  }
+}
+
+type Issue = z.core.$ZodIssue;
+
+/** zod's type names in the words of a YAML file. */
+const TYPE_WORDS: Record<string, string> = {
+  int: 'an integer',
+  number: 'a number',
+  string: 'a string',
+  boolean: 'true or false',
+  object: 'a mapping',
+  record: 'a mapping (key: value)',
+  array: 'a list',
+  null: 'null',
+};
+const typeWord = (expected: string) => TYPE_WORDS[expected] ?? expected;
+
+/** What was expected, in words, for one zod issue. */
+function expectation(issue: Issue): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      return `expected ${typeWord(issue.expected)}`;
+    case 'invalid_value':
+      return `expected ${issue.values.length === 1 ? JSON.stringify(issue.values[0]) : `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`}`;
+    case 'unrecognized_keys':
+      return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')} (remove or rename ${issue.keys.length > 1 ? 'them' : 'it'})`;
+    case 'invalid_union': {
+      const options = (issue as { options?: unknown[] }).options;
+      if (options?.length) return `expected one of ${options.map((o) => JSON.stringify(o)).join(', ')}`;
+      const expected = issue.errors.flatMap((branch) => branch.filter((i) => i.code === 'invalid_type').map((i) => (i as { expected: string }).expected));
+      return expected.length ? `expected ${[...new Set(expected)].map(typeWord).join(' or ')}` : issue.message;
+    }
+    default:
+      return issue.message;
+  }
+}
+
+/** A branch of a union that failed only because the value has another type: not the branch the author meant. */
+const typeMismatchOnly = (branch: readonly Issue[]) => branch.every((i) => i.code === 'invalid_type' && i.path.length === 0);
+
+/**
+ * Issues with full paths. A union whose value matched one branch's type (e.g. a fault
+ * plan object where a path string was also allowed) is replaced by that branch's own
+ * issues, which name the real field; otherwise it stays one "expected A or B" issue.
+ */
+function flatten(issues: readonly Issue[], prefix: readonly PropertyKey[] = []): Array<{ issue: Issue; path: PropertyKey[] }> {
+  return issues.flatMap((issue) => {
+    const path = [...prefix, ...issue.path];
+    if (issue.code === 'invalid_union') {
+      const meant = issue.errors.filter((branch) => !typeMismatchOnly(branch));
+      if (meant.length === 1) return flatten(meant[0], path);
+    }
+    return [{ issue, path }];
+  });
+}
+
+/** `line:col` of the node at `path` in a parsed YAML document (or of its nearest existing parent). */
+function positionOf(doc: Document | undefined, lines: LineCounter | undefined, path: Path, key?: string): string {
+  if (!doc || !lines) return '';
+  for (let n = path.length; n >= 0; n--) {
+    const node = doc.getIn(path.slice(0, n) as unknown[], true) as { range?: [number, number, number] } | undefined;
+    let range = node?.range;
+    if (key !== undefined && n === path.length && isMap(node)) {
+      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === key);
+      if (pair && isScalar(pair.key) && pair.key.range) range = pair.key.range;
+    }
+    if (range) {
+      const { line, col } = lines.linePos(range[0]);
+      return `${line}:${col}`;
+    }
+  }
+  return '';
+}
+
+export interface DocumentContext {
+  /** As shown to the user. */
+  file: string;
+  doc?: Document;
+  lines?: LineCounter;
+  /** Prepended to every issue path (e.g. the fields stripped before validation). */
+  basePath?: Path;
+}
+
+/** One line per zod issue (at most `limit`): `file:line:col: at path: expected …, found ….` */
+export function describeIssues(error: z.ZodError, data: unknown, context: DocumentContext, limit = 8): string[] {
+  const base = context.basePath ?? [];
+  const issues = flatten(error.issues);
+  const out = issues.slice(0, limit).map(({ issue, path }) => {
+    const unknownKey = issue.code === 'unrecognized_keys' ? issue.keys[0] : undefined;
+    const position = positionOf(context.doc, context.lines, [...base, ...path], unknownKey);
+    const where = `${context.file}${position ? `:${position}` : ''}`;
+    const expected = expectation(issue);
+    if (issue.code === 'unrecognized_keys') return `${where}: at ${formatPath([...base, ...path])}: ${expected}`;
+    const at = valueAt(data, path);
+    const found = at.found ? describeValue(at.value) : 'nothing (the field is missing)';
+    return `${where}: at ${formatPath([...base, ...path])}: ${expected}, found ${found}`;
+  });
+  if (issues.length > limit) out.push(`… and ${issues.length - limit} more problems`);
+  return out;
+}

@@ -1,0 +1,40 @@
+/**
+ * The scenario layer: scenario definitions, running them, loading scenario and
+ * experiment files, exploring seeds and shrinking failing fault plans, and the
+ * `simulate()` test helper. It sits above the runtime (and the actor/pointer
+ * layers) and below the FL layer (which registers experiment kinds) and the CLI.
+ */
+import { registerModuleExperimentKind } from './module-experiment.js';
+
+export { defineScenario, isScenario, withOverrides, ScenarioDefinitionError } from './define-scenario.js';
+export type { Check, CheckOutcome, ProgressUpdate, Scenario, ScenarioContext, ScenarioSpec } from './define-scenario.js';
+export { createSimulation, type Sim, type SimOptions } from './simulation-factory.js';
+export { runScenario, describeError, RUN_FAILURE, type RunScenarioOptions, type ScenarioOutcome } from './run-scenario.js';
+export { evaluateChecks, type CheckResult } from './checks.js';
+export { RunStopped } from './step-hooks.js';
+export { loadScenario, ScenarioLoadError } from './load-scenario.js';
+export {
+  registerExperimentKind,
+  unregisterExperimentKind,
+  experimentKind,
+  experimentKinds,
+  describeExperimentKinds,
+  type ExperimentKind,
+  type ExperimentSource,
+} from './experiment-kinds.js';
+export { experimentFields, resolveFaultsField, readFaultPlanFile, FaultFileError, SeedSchema } from './experiment-fields.js';
+export { describeIssues, describeValue, formatPath } from './document-errors.js';
+export { explore, type ExploreOptions, type ExploreReport, type SeedFailure } from './explore.js';
+export { shrinkFaults, injectedItems, type ShrinkOptions, type ShrinkResult } from './shrink-faults.js';
+export { ddmin, type DdminResult } from './ddmin.js';
+export { injectedScript, faultItems, planOf, type FaultItem } from './injected-faults.js';
+export { reproCommand, type ReproSpec } from './repro.js';
+export { parseSeed, parseSeedRange, parseStrategy, formatStrategy, ArgumentError } from './run-arguments.js';
+export { displayPath, shellQuote, toFilePath } from './scenario-path.js';
+export { runStats, totalFaults, type RunStats } from './run-stats.js';
+export { normalizeMetrics, chartsOf, type MetricSeries } from './metrics.js';
+export { noHandlerErrors, noLostMessages, quiescent } from './invariants.js';
+export { simulate, seedList, type SimulateOptions, type TestContextLike } from './simulate.js';
+
+// Built-in experiment kinds are available to every user of the layer.
+registerModuleExperimentKind();

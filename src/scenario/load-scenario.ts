@@ -1,0 +1,118 @@
+/**
+ * Loading a scenario file: a TS/JS module that default-exports `defineScenario(...)`,
+ * or a YAML/JSON experiment file turned into a scenario by its registered kind.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, extname, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { LineCounter, parseDocument } from 'yaml';
+import { describeIssues } from './document-errors.js';
+import { defineScenario, isScenario, type Scenario, withOverrides } from './define-scenario.js';
+import { experimentKind, experimentKinds } from './experiment-kinds.js';
+import { registerModuleExperimentKind } from './module-experiment.js';
+import { displayPath } from './scenario-path.js';
+
+export class ScenarioLoadError extends Error {
+  override name = 'ScenarioLoadError';
+  constructor(message: string, readonly file: string, readonly problems: string[] = []) {
+    super(problems.length ? `${message}\n${problems.map((p) => `  - ${p}`).join('\n')}` : message);
+  }
+}
+
+const MODULE_EXTENSIONS = new Set(['.ts', '.mts', '.js', '.mjs']);
+const DOCUMENT_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
+
+export async function loadScenario(path: string): Promise<Scenario<any>> {
+  const absolute = resolve(path);
+  const shown = displayPath(absolute);
+  if (!existsSync(absolute)) throw new ScenarioLoadError(`Scenario file not found: ${shown}${shown === path ? '' : ` (resolved from '${path}')`}.`, shown);
+  if (statSync(absolute).isDirectory()) throw new ScenarioLoadError(`${shown} is a directory; give a scenario file (.ts, .js, .yaml, .yml or .json).`, shown);
+  const ext = extname(absolute).toLowerCase();
+  if (MODULE_EXTENSIONS.has(ext)) return loadModule(absolute, shown);
+  if (DOCUMENT_EXTENSIONS.has(ext)) return loadExperiment(absolute, shown);
+  throw new ScenarioLoadError(`${shown}: unknown scenario file type '${ext || '(none)'}'. Use a .ts/.js module that default-exports defineScenario(...), or a .yaml/.yml/.json experiment file.`, shown);
+}
+
+async function loadModule(absolute: string, shown: string): Promise<Scenario<any>> {
+  let exports: Record<string, unknown>;
+  try {
+    exports = await import(pathToFileURL(absolute).href);
+  } catch (error) {
+    const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    const hint = /Unknown file extension ".ts"/.test(detail)
+      ? ' (TypeScript scenarios need tsx: run through `fedsim` or `node --import tsx`)'
+      : /require\(\) ES Module|Cannot use import statement/.test(detail)
+        ? ' (it was loaded as CommonJS: name it .mts, or keep it under a package.json with "type": "module")'
+        : '';
+    throw new ScenarioLoadError(`${shown}: the scenario module failed to load${hint}: ${detail}`, shown);
+  }
+  const scenario = exports.default;
+  if (typeof scenario === 'function') {
+    // A bare `export default async function (sim, ctx) {…}` is a scenario named after its file, without checks.
+    const run = scenario as (sim: Parameters<Scenario['run']>[0], ctx: Parameters<Scenario['run']>[1]) => unknown;
+    return defineScenario({ name: basename(absolute, extname(absolute)), path: absolute, run: (sim, ctx) => run(sim, ctx) });
+  }
+  if (!isScenario(scenario)) {
+    const names = Object.keys(exports);
+    const found = scenario === undefined ? `no default export (exports: ${names.length ? names.join(', ') : 'none'})` : `a default export of type ${typeof scenario}`;
+    throw new ScenarioLoadError(`${shown}: expected a default export made with defineScenario({ name, run, checks }) (or a function (sim, ctx) => result), found ${found}.`, shown);
+  }
+  return withOverrides(scenario, { path: absolute });
+}
+
+async function loadExperiment(absolute: string, shown: string): Promise<Scenario<any>> {
+  const text = readFileSync(absolute, 'utf8');
+  const lines = new LineCounter();
+  // YAML would accept some broken JSON (`"a": }` as null), so JSON files must first pass JSON.parse.
+  if (extname(absolute).toLowerCase() === '.json') {
+    try {
+      JSON.parse(text);
+    } catch (error) {
+      const message = (error as Error).message;
+      const at = /position (\d+)/.exec(message);
+      const pos = at ? lineCol(text, Number(at[1])) : undefined;
+      const where = pos ? `:${pos.line}:${pos.col}` : '';
+      throw new ScenarioLoadError(`${shown} is not valid JSON:`, shown, [`${shown}${where}: ${message}`]);
+    }
+  }
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length) {
+    const problems = doc.errors.slice(0, 5).map((e) => {
+      const pos = lines.linePos(e.pos[0]);
+      return `${shown}:${pos.line}:${pos.col}: ${e.message.split('\n')[0]}`;
+    });
+    throw new ScenarioLoadError(`${shown} is not valid ${extname(absolute) === '.json' ? 'JSON' : 'YAML'}:`, shown, problems);
+  }
+  const data = doc.toJS() as unknown;
+  registerModuleExperimentKind(); // built in, idempotent; registered on use because the two modules import each other
+  const known = experimentKinds();
+  const knownList = known.length ? known.join(', ') : '(none registered)';
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw new ScenarioLoadError(`${shown}: an experiment file is a mapping with a \`kind\` field (one of: ${knownList}); found ${Array.isArray(data) ? 'a list' : JSON.stringify(data)}.`, shown);
+  }
+  const { kind, ...config } = data as Record<string, unknown>;
+  if (typeof kind !== 'string') {
+    throw new ScenarioLoadError(`${shown}: missing \`kind\`: an experiment file names its kind, one of: ${knownList}.`, shown);
+  }
+  const definition = experimentKind(kind);
+  if (!definition) throw new ScenarioLoadError(`${shown}: unknown experiment kind '${kind}'. Known kinds: ${knownList}.`, shown);
+  const parsed = definition.schema.safeParse(config);
+  if (!parsed.success) {
+    throw new ScenarioLoadError(`${shown} is not a valid '${kind}' experiment:`, shown, describeIssues(parsed.error, config, { file: shown, doc, lines }));
+  }
+  let scenario: Scenario<any>;
+  try {
+    scenario = await definition.toScenario(parsed.data, { path: absolute, dir: dirname(absolute) });
+  } catch (error) {
+    if (error instanceof ScenarioLoadError) throw error;
+    throw new ScenarioLoadError(`${shown}: the '${kind}' experiment could not be built: ${error instanceof Error ? error.message : String(error)}`, shown);
+  }
+  if (!isScenario(scenario)) throw new ScenarioLoadError(`${shown}: experiment kind '${kind}' did not return a scenario from toScenario().`, shown);
+  // The experiment file, not the module it may wrap, is what reproduces the run.
+  return withOverrides(scenario, { path: absolute });
+}
+
+function lineCol(text: string, offset: number): { line: number; col: number } {
+  const before = text.slice(0, offset).split('\n');
+  return { line: before.length, col: before[before.length - 1].length + 1 };
+}

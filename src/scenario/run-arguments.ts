@@ -1,0 +1,75 @@
+/**
+ * The textual forms of seeds, seed ranges and scheduling strategies, shared by the
+ * CLI's parsers and the repro commands printed for failures (so what is printed
+ * parses back to the same run).
+ */
+import { type Seed, type StrategySpec, StrategySpecSchema } from '../runtime/index.js';
+
+export class ArgumentError extends Error {
+  override name = 'ArgumentError';
+}
+
+/** `42` → 42; anything else non-empty is a string seed. */
+export function parseSeed(text: string): Seed {
+  const trimmed = text.trim();
+  if (trimmed === '') throw new ArgumentError('A seed cannot be empty: give an integer (e.g. --seed 42) or a word.');
+  if (/^-?\d+$/.test(trimmed)) {
+    const n = Number(trimmed);
+    if (!Number.isSafeInteger(n)) throw new ArgumentError(`Seed ${trimmed} is too large: use an integer below 2^53 or a word.`);
+    return n;
+  }
+  return trimmed;
+}
+
+/** `1..500`, `1,5,9`, `1..10,42`, or a count `50` meaning 1..50 when `countForm` is set. */
+export function parseSeedRange(text: string, options: { countForm?: boolean } = {}): number[] {
+  const seeds: number[] = [];
+  for (const part of text.split(',').map((p) => p.trim())) {
+    const range = /^(-?\d+)\.\.(-?\d+)$/.exec(part);
+    if (range) {
+      const [from, to] = [Number(range[1]), Number(range[2])];
+      if (to < from) throw new ArgumentError(`Seed range ${part} is empty: write low..high (e.g. 1..500).`);
+      if (to - from >= 1_000_000) throw new ArgumentError(`Seed range ${part} has more than a million seeds.`);
+      for (let s = from; s <= to; s++) seeds.push(s);
+    } else if (/^-?\d+$/.test(part)) {
+      seeds.push(Number(part));
+    } else {
+      throw new ArgumentError(`Cannot read seeds '${text}': use a range 1..500, a list 1,5,9, or both (1..10,42).`);
+    }
+  }
+  if (options.countForm && seeds.length === 1 && !text.includes('..') && !text.includes(',')) {
+    return Array.from({ length: seeds[0] }, (_, i) => i + 1);
+  }
+  return seeds;
+}
+
+/** `fifo-random`, `random`, `pct`, `pct:3`, `pct:3:10000` (depth, maxSteps), or a JSON spec. */
+export function parseStrategy(text: string): StrategySpec {
+  const trimmed = text.trim();
+  let spec: unknown = trimmed;
+  if (trimmed.startsWith('{')) {
+    try {
+      spec = JSON.parse(trimmed);
+    } catch {
+      throw new ArgumentError(`--strategy ${trimmed}: not valid JSON.`);
+    }
+  } else if (trimmed === 'pct' || trimmed.startsWith('pct:')) {
+    const [, depth, maxSteps] = trimmed.split(':');
+    spec = { name: 'pct', ...(depth ? { depth: Number(depth) } : {}), ...(maxSteps ? { maxSteps: Number(maxSteps) } : {}) };
+  }
+  const parsed = StrategySpecSchema.safeParse(spec);
+  if (!parsed.success) {
+    throw new ArgumentError(`Unknown strategy '${trimmed}': use fifo-random (default), random, pct, pct:<depth>, or pct:<depth>:<maxSteps>.`);
+  }
+  return spec as StrategySpec;
+}
+
+/** The inverse of parseStrategy, for printed commands. */
+export function formatStrategy(spec: StrategySpec): string {
+  if (typeof spec === 'string') return spec;
+  if (spec.name === 'pct') {
+    const pct = spec as { depth?: number; maxSteps?: number };
+    return `pct${pct.depth !== undefined ? `:${pct.depth}` : ''}${pct.maxSteps !== undefined ? `:${pct.maxSteps}` : ''}`;
+  }
+  return spec.name;
+}

@@ -1,0 +1,150 @@
+/**
+ * Running a scenario: a fresh simulation, the scenario's `run`, settle, checks.
+ *
+ * Errors from the run (a deadlock, a divergence from a verified log) do not throw:
+ * they are part of the outcome, because for `explore` and `simulate` a run that
+ * throws is just another failing seed. Bad options (an invalid fault plan) do throw.
+ */
+import { type Observer, Subject } from 'rxjs';
+import type { FaultPlanInput, RecordedLog, Seed, StrategySpec } from '../runtime/index.js';
+import { type CheckResult, evaluateChecks } from './checks.js';
+import type { Check, ProgressUpdate, Scenario, ScenarioContext } from './define-scenario.js';
+import { displayPath } from './scenario-path.js';
+import { createSimulation, type Sim, type SimOptions } from './simulation-factory.js';
+import { hookSteps } from './step-hooks.js';
+
+export interface RunScenarioOptions<R = unknown> {
+  /** Root seed (default: the scenario's, else 0). */
+  seed?: Seed;
+  /** Fault plan; replaces the scenario's own. */
+  faults?: FaultPlanInput;
+  strategy?: StrategySpec;
+  /** Stream the event log to this file. */
+  record?: string;
+  strict?: boolean;
+  /** Backend name for the log header. */
+  backend?: string;
+  /** Compare the run with this recorded log event by event (replay). */
+  verify?: RecordedLog | string;
+  /** Parameters for `ctx.params`, over the scenario's defaults. */
+  params?: Record<string, unknown>;
+  /** Invariants checked on top of the scenario's own checks. */
+  invariants?: Record<string, Check<R>>;
+  /** Extra fields for the log header's `scenario` record (what produced the run). */
+  header?: Record<string, unknown>;
+  /** Subscribed to the run's progress$ stream (the updates of `ctx.progress`); it completes when the run ends. */
+  progress?: Partial<Observer<ProgressUpdate>>;
+  /** Called with the fresh simulation before `run` (attach subscribers here). */
+  onSimulation?: (sim: Sim) => void;
+  /** Stops the run (outcome.stopped) as soon as this holds, checked around every step. */
+  stopWhen?: (sim: Sim) => boolean;
+  keepLog?: boolean;
+  maxSteps?: number;
+}
+
+export interface ScenarioOutcome<R = unknown> {
+  scenario: Scenario<R>;
+  seed: Seed;
+  /** The fault plan input the run used (undefined = none). */
+  faults: FaultPlanInput | undefined;
+  strategy: StrategySpec | undefined;
+  /** What `run` returned (undefined if it threw or was stopped). */
+  result: R | undefined;
+  sim: Sim;
+  checks: CheckResult[];
+  /** Failed checks, plus a `(run)` entry when the run itself threw. */
+  failures: CheckResult[];
+  /** What the run threw: the first error of a step, else the error `run`, settle or close threw. */
+  error?: unknown;
+  /** True when `stopWhen` stopped the run. */
+  stopped: boolean;
+  /** What `sim.close()` reported (for a verified run: the events checked); unset when close threw or a step had thrown. */
+  closed?: { events: number };
+  ok: boolean;
+}
+
+export const RUN_FAILURE = '(run)';
+
+export async function runScenario<R>(scenario: Scenario<R>, options: RunScenarioOptions<R> = {}): Promise<ScenarioOutcome<R>> {
+  const seed = options.seed ?? scenario.seed ?? 0;
+  const faults = options.faults ?? scenario.faults;
+  const strategy = options.strategy ?? scenario.strategy;
+  const params = { ...(scenario.params ?? {}), ...(options.params ?? {}) };
+  const header: Record<string, unknown> = {
+    name: scenario.name,
+    ...(scenario.path ? { path: displayPath(scenario.path) } : {}),
+    seed,
+    strict: options.strict ?? false,
+    ...(Object.keys(options.params ?? {}).length ? { params: options.params } : {}),
+    ...options.header,
+  };
+  const simOptions: SimOptions = {
+    seed,
+    faults,
+    strategy,
+    latency: scenario.latency,
+    record: options.record,
+    strict: options.strict,
+    backend: options.backend,
+    verify: options.verify,
+    scenario: header,
+    keepLog: options.keepLog,
+    maxSteps: options.maxSteps,
+  };
+  const sim = createSimulation(simOptions);
+  const hooks = hookSteps(sim, options.stopWhen);
+  options.onSimulation?.(sim);
+  // Displays are plain RxJS subscribers: nothing flows back into the run.
+  const progress$ = new Subject<ProgressUpdate>();
+  if (options.progress) progress$.subscribe(options.progress);
+  const ctx: ScenarioContext = {
+    seed,
+    params,
+    progress: (label, fraction) => progress$.next({ label, fraction: Math.min(1, Math.max(0, fraction)) }),
+  };
+
+  let result: R | undefined;
+  let error: unknown;
+  try {
+    result = await scenario.run(sim, ctx);
+    if (!hooks.stopped && scenario.settle !== false) await sim.settle();
+  } catch (thrown) {
+    error = thrown;
+  }
+  let closed: { events: number } | undefined;
+  try {
+    const report = sim.close();
+    // After a step threw, close() skips the verified-log check, so its count proves nothing.
+    if (hooks.stepError === undefined) closed = report;
+  } catch (thrown) {
+    // A stopped replay has not reached the end of its log: that is expected, not a divergence.
+    if (!hooks.stopped) error ??= thrown;
+  }
+  progress$.complete();
+
+  const outcome: ScenarioOutcome<R> = { scenario, seed, faults, strategy, result, sim, checks: [], failures: [], stopped: hooks.stopped, closed, ok: false };
+  const runError = hooks.stepError ?? error;
+  if (hooks.stopped) {
+    outcome.ok = runError === undefined || isStop(runError);
+    if (!outcome.ok) outcome.error = runError;
+    return outcome;
+  }
+  if (runError !== undefined) {
+    outcome.error = runError;
+    outcome.failures = [{ name: RUN_FAILURE, ok: false, message: describeError(runError) }];
+    return outcome;
+  }
+  outcome.checks = await evaluateChecks({ ...scenario.checks, ...(options.invariants ?? {}) }, result as R, sim);
+  outcome.failures = outcome.checks.filter((c) => !c.ok);
+  outcome.ok = outcome.failures.length === 0;
+  return outcome;
+}
+
+function isStop(error: unknown): boolean {
+  return error instanceof Error && error.name === 'RunStopped';
+}
+
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}
