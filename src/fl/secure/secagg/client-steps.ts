@@ -1,0 +1,233 @@
+/**
+ * What a SecAgg+ client does in each stage, as plain functions: (session, message) → (new
+ * session, answer). The client machine (client-machine.ts) decides which step runs when.
+ *
+ * Every step checks everything first and throws a SecAggProtocolError before producing
+ * anything, so a refused message leaves no trace in the session. Secrets — both secret
+ * keys, the self-mask seed b and the shares held for neighbours — exist only for one round:
+ * a new `setup` replaces them and the unmask step forgets them.
+ *
+ * Randomness comes from the client's own named streams (`actor/<id>/secagg/...`), so the
+ * same seed gives the same keys, seeds, Shamir polynomials, nonces and rounding draws.
+ */
+import type { ActorIO } from '../../../runtime/actor-cell.js';
+import type { KeyPair } from '../crypto/keys.js';
+import { DecryptionError } from '../crypto/aead.js';
+import { MASK_SEED_BYTES } from '../crypto/prg.js';
+import { quantize } from '../crypto/quantize.js';
+import { shareToBytes, split } from '../crypto/shamir.js';
+import type { z } from 'zod';
+import { type SecAggStage, SecAggProtocolError } from './errors.js';
+import { maskInput } from './masking.js';
+import { keyPairFrom } from './native-crypto.js';
+import type { RoundConfig } from './params.js';
+import { quantizationTarget } from './params.js';
+import {
+  type CollectPayload,
+  CollectSchema,
+  type MaskedInputPayload,
+  type PublicKeysPayload,
+  type SetupPayload,
+  SetupSchema,
+  type ShareKeysPayload,
+  ShareKeysSchema,
+  type SharesPayload,
+  type UnmaskPayload,
+  UnmaskSchema,
+  type UnmaskSharesPayload,
+  describeIssues,
+} from './protocol.js';
+import { associatedData, encryptionKey, openShares, sealShares } from './share-sealing.js';
+
+/** Names of the client's random streams (under `actor/<id>/`). */
+export const CLIENT_STREAMS = {
+  keys: 'secagg/keys',
+  selfMaskSeed: 'secagg/self-mask-seed',
+  shamir: 'secagg/shamir',
+  nonces: 'secagg/nonces',
+  quantize: 'secagg/quantize',
+} as const;
+
+/** The client's update for a round: a vector, or a function of the round (e.g. local training). */
+export type UpdateSource = Float32Array | Float64Array | readonly number[] | ((round: number) => Float32Array | Float64Array | readonly number[]);
+
+/** A neighbour that answered setup: its public keys and the share-encryption key agreed with it. */
+export interface Peer {
+  encryption: Uint8Array;
+  masking: Uint8Array;
+  sharedKey: Uint8Array;
+}
+
+export interface ClientSession {
+  readonly round: number;
+  /** The actor that sent setup: later stages are accepted only from it. */
+  readonly server: string;
+  readonly config: RoundConfig;
+  readonly neighbours: readonly string[];
+  readonly encryption: KeyPair;
+  readonly masking: KeyPair;
+  /** From share-keys: the neighbours that answered setup, with their public keys. */
+  readonly peers?: ReadonlyMap<string, Peer>;
+  readonly selfSeed?: Uint8Array;
+  /** Shares held per owner (this client's own included), in Shamir wire format. */
+  readonly held?: ReadonlyMap<string, { seed: Uint8Array; key: Uint8Array }>;
+}
+
+interface Step<A> {
+  session: ClientSession | null;
+  answer: A;
+}
+
+type Where = { io: ActorIO; round: number | null; stage: SecAggStage };
+
+function refuse(at: Where, message: string, extra: Record<string, unknown> = {}, cause?: unknown): never {
+  throw new SecAggProtocolError(`SecAgg+ client '${at.io.id}', round ${at.round ?? '?'}, stage ${at.stage}: ${message}`, { actor: at.io.id, round: at.round, stage: at.stage, ...extra }, cause === undefined ? undefined : { cause });
+}
+
+function parse<T>(schema: z.ZodType<T>, payload: unknown, at: Where): T {
+  const result = schema.safeParse(payload);
+  if (!result.success) refuse(at, `malformed message from the server (${describeIssues(result.error)}); refusing to go on with this round.`);
+  return result.data;
+}
+
+/** Stage 0: generate the round's two key pairs and announce the public keys. */
+export function onSetup(io: ActorIO, from: string, payload: unknown): Step<PublicKeysPayload> {
+  const at: Where = { io, round: (payload as { round?: number })?.round ?? null, stage: 'setup' };
+  const setup: SetupPayload = parse(SetupSchema, payload, at);
+  const { config, neighbours } = setup;
+  if (config.round !== setup.round) refuse(at, `the config is for round ${config.round}, the message for round ${setup.round}.`);
+  if (!neighbours.includes(io.id)) refuse(at, `the neighbour list [${neighbours.join(', ')}] does not include this client.`);
+  if (new Set(neighbours).size !== neighbours.length) refuse(at, `the neighbour list [${neighbours.join(', ')}] repeats ids.`);
+  if (config.threshold > neighbours.length) refuse(at, `threshold ${config.threshold} exceeds the neighbourhood of ${neighbours.length}; no secret could be rebuilt.`);
+  const keys = io.rng(CLIENT_STREAMS.keys);
+  const encryption = keyPairFrom(keys);
+  const masking = keyPairFrom(keys);
+  const session: ClientSession = { round: setup.round, server: from, config, neighbours: [...neighbours], encryption, masking };
+  return { session, answer: { round: setup.round, encryption: encryption.publicKey, masking: masking.publicKey } };
+}
+
+/** Stage 1: split b and s^SK among the neighbours that answered setup; encrypt each pair of shares for its holder. */
+export function onShareKeys(io: ActorIO, session: ClientSession, payload: unknown): Step<SharesPayload> {
+  const at: Where = { io, round: session.round, stage: 'share-keys' };
+  const message: ShareKeysPayload = parse(ShareKeysSchema, payload, at);
+  if (message.round !== session.round) refuse(at, `got public keys for round ${message.round}.`);
+  const ids = message.keys.map((k) => k.id);
+  const own = message.keys.find((k) => k.id === io.id);
+  if (!own || !equalBytes(own.encryption, session.encryption.publicKey) || !equalBytes(own.masking, session.masking.publicKey)) {
+    refuse(at, 'the server did not relay this client\'s own public keys unchanged.');
+  }
+  const stranger = ids.find((id) => !session.neighbours.includes(id));
+  if (stranger !== undefined) refuse(at, `'${stranger}' is not in this client's neighbourhood [${session.neighbours.join(', ')}].`);
+  if (new Set(ids).size !== ids.length) refuse(at, `the key list repeats ids [${ids.join(', ')}].`);
+  const allKeys = message.keys.flatMap((k) => [hex(k.encryption), hex(k.masking)]);
+  if (new Set(allKeys).size !== allKeys.length) refuse(at, 'two of the relayed public keys are identical (a replayed or forged key).');
+  const { threshold } = session.config;
+  if (ids.length < threshold) refuse(at, `only ${ids.length} neighbours (this client included) answered setup; threshold ${threshold}.`, { holders: ids.length, threshold });
+
+  const holders = [...ids].sort();
+  const xs = holders.map((_, i) => i + 1);
+  const selfSeed = io.rng(CLIENT_STREAMS.selfMaskSeed).bytes(MASK_SEED_BYTES);
+  const shamir = io.rng(CLIENT_STREAMS.shamir);
+  const seedShares = split(selfSeed, { shares: holders.length, threshold, xs }, shamir);
+  const keyShares = split(session.masking.secretKey, { shares: holders.length, threshold, xs }, shamir);
+  const nonces = io.rng(CLIENT_STREAMS.nonces);
+  const byId = new Map(message.keys.map((k) => [k.id, k]));
+  const peers = new Map<string, Peer>();
+  const held = new Map<string, { seed: Uint8Array; key: Uint8Array }>();
+  const shares: SharesPayload['shares'] = [];
+  holders.forEach((holder, i) => {
+    if (holder === io.id) {
+      held.set(holder, { seed: shareToBytes(seedShares[i]), key: shareToBytes(keyShares[i]) });
+      return;
+    }
+    const keys = byId.get(holder)!;
+    const sharedKey = encryptionKey(session.encryption.secretKey, keys.encryption);
+    peers.set(holder, { encryption: keys.encryption, masking: keys.masking, sharedKey });
+    const ciphertext = sealShares(sharedKey, { seed: seedShares[i], key: keyShares[i] }, associatedData(session.round, io.id, holder), nonces);
+    shares.push({ to: holder, ciphertext });
+  });
+  return {
+    session: { ...session, peers, selfSeed, held },
+    answer: { round: session.round, shares },
+  };
+}
+
+/** Stage 2: store the neighbours' shares, then send the quantised update under all masks. */
+export function onCollect(io: ActorIO, session: ClientSession, payload: unknown, update: UpdateSource): Step<MaskedInputPayload> {
+  const at: Where = { io, round: session.round, stage: 'collect-masked-input' };
+  const message: CollectPayload = parse(CollectSchema, payload, at);
+  if (message.round !== session.round) refuse(at, `got shares for round ${message.round}.`);
+  const peers = session.peers!;
+  const held = new Map(session.held!);
+  const maskPeers = new Map<string, Uint8Array>();
+  for (const { from, ciphertext } of message.shares) {
+    const peer = peers.get(from);
+    if (!peer || from === io.id) refuse(at, `got a share from '${from}', which is not a neighbour that shared keys with this client.`, { from });
+    if (maskPeers.has(from)) refuse(at, `got two shares from '${from}'.`, { from });
+    let shares;
+    try {
+      shares = openShares(peer.sharedKey, ciphertext, associatedData(session.round, from, io.id));
+    } catch (error) {
+      if (!(error instanceof DecryptionError) && !(error instanceof Error && error.name === 'ShamirError')) throw error;
+      refuse(
+        at,
+        `the encrypted share from '${from}' failed authentication (${(error as Error).message}): it was altered or forged on its way ` +
+          'through the server. This client stops here for this round and reveals nothing more.',
+        { from, cause: (error as Error).name },
+        error,
+      );
+    }
+    held.set(from, { seed: shareToBytes(shares.seed), key: shareToBytes(shares.key) });
+    maskPeers.set(from, peer.masking);
+  }
+  const { threshold, modulusRange, clippingRange } = session.config;
+  if (maskPeers.size + 1 < threshold) refuse(at, `shares arrived from only ${maskPeers.size} neighbours (+ this client), threshold ${threshold}.`);
+
+  const vector = typeof update === 'function' ? update(session.round) : update;
+  let quantized: Uint32Array;
+  try {
+    quantized = quantize(vector, clippingRange, quantizationTarget(session.config), io.rng(CLIENT_STREAMS.quantize));
+  } catch (error) {
+    refuse(at, `cannot quantise this client's update: ${(error as Error).message}`, {}, error);
+  }
+  const masked = maskInput(quantized, io.id, session.selfSeed!, session.masking.secretKey, maskPeers, modulusRange);
+  return {
+    session: { ...session, held },
+    answer: { round: session.round, masked },
+  };
+}
+
+/**
+ * Stage 3: reveal shares of b for neighbours in the sum and of s^SK for neighbours that
+ * dropped — never both for one neighbour, or the server could unmask that neighbour alone.
+ */
+export function onUnmask(io: ActorIO, session: ClientSession, payload: unknown): Step<UnmaskSharesPayload> {
+  const at: Where = { io, round: session.round, stage: 'unmask' };
+  const message: UnmaskPayload = parse(UnmaskSchema, payload, at);
+  if (message.round !== session.round) refuse(at, `got an unmask request for round ${message.round}.`);
+  const { active, dropped } = message;
+  const both = active.filter((id) => dropped.includes(id));
+  if (both.length) refuse(at, `[${both.join(', ')}] listed as both active and dropped: revealing both shares would unmask them.`, { both });
+  if (!active.includes(io.id)) refuse(at, 'this client is not listed as active, yet asked to unmask.');
+  if (active.length < session.config.threshold) refuse(at, `only ${active.length} active neighbours, threshold ${session.config.threshold}.`);
+  const held = session.held!;
+  const missing = [...active, ...dropped].filter((id) => !held.has(id));
+  if (missing.length) refuse(at, `holds no shares of [${missing.join(', ')}].`, { missing });
+  const sorted = (ids: string[]) => [...new Set(ids)].sort();
+  return {
+    session: null,
+    answer: {
+      round: session.round,
+      seedShares: sorted(active).map((owner) => ({ owner, share: held.get(owner)!.seed })),
+      keyShares: sorted(dropped).map((owner) => ({ owner, share: held.get(owner)!.key })),
+    },
+  };
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+function hex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+}

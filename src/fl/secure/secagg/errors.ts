@@ -1,0 +1,56 @@
+/**
+ * Errors of the SecAgg+ protocol. Each names the round, the stage and the numbers that
+ * decided the outcome, and says what to change.
+ */
+
+/** The stages of one SecAgg+ round, in order (Flower's Stage names). */
+export type SecAggStage = 'setup' | 'share-keys' | 'collect-masked-input' | 'unmask';
+
+export const SECAGG_STAGES: readonly SecAggStage[] = ['setup', 'share-keys', 'collect-masked-input', 'unmask'];
+
+/** Parameters that cannot work for this round (checked before any message is sent). */
+export class SecAggConfigError extends Error {
+  override name = 'SecAggConfigError';
+}
+
+/**
+ * A client received something the protocol forbids: a share that does not authenticate, a
+ * message for the wrong stage, a peer list that contradicts itself. The client refuses to go
+ * on with the round (it never reveals anything after such a message); the runtime turns the
+ * throw into an `error` event in the log and an error reply to the server, which counts the
+ * client as dropped and lists the reason in the round's `failures`.
+ */
+export class SecAggProtocolError extends Error {
+  override name = 'SecAggProtocolError';
+  readonly where: Record<string, unknown>;
+  constructor(message: string, where: { actor: string; round: number | null; stage: SecAggStage | 'any' } & Record<string, unknown>, options?: { cause?: unknown }) {
+    super(message, options);
+    this.where = where;
+  }
+}
+
+/** Why a round stopped without a result; the global model must stay as it was. */
+export interface AbortDetails {
+  round: number;
+  stage: SecAggStage;
+  /** Clients still in the round when it stopped. */
+  survivors: string[];
+  threshold: number;
+  participants: number;
+  /** Client failures reported so far (e.g. a share that failed authentication). */
+  failures: ClientFailure[];
+}
+
+export interface ClientFailure {
+  client: string;
+  stage: SecAggStage;
+  error: string;
+}
+
+/** Thrown by `runSecAggPlus` when the server answers `secagg/aborted`. */
+export class SecAggAbortedError extends Error {
+  override name = 'SecAggAbortedError';
+  constructor(readonly reason: string, readonly details: AbortDetails) {
+    super(reason);
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * SecAgg+ parameters, named and defaulted as in Flower's SecAggPlusWorkflow, and their
+ * resolution for one round of n participants.
+ *
+ * numShares counts the client itself, as in Flower ("each client sends one share to each of
+ * its neighbours while retaining one"): with numShares = k a client has k − 1 neighbours.
+ * The neighbour graph is a ring over a seeded shuffle with ⌊k/2⌋ neighbours on each side, so
+ * an even k is raised to k + 1 (Flower does the same); when k ≥ n − 1 every client is every
+ * other client's neighbour and the protocol is Bonawitz et al.'s full SecAgg (n shares each).
+ * Only integers are accepted (Flower also takes fractions of n; a count is unambiguous).
+ */
+import { z } from 'zod';
+import { maxClientsForModulus, quantizationStep } from '../crypto/quantize.js';
+import { SecAggConfigError } from './errors.js';
+
+const MAX_MODULUS = 2 ** 32;
+
+export const SecAggPlusParamsSchema = z
+  .object({
+    /** Shares each client splits its secrets into, itself included (Flower's `num_shares`). */
+    numShares: z.number().int().min(2, 'numShares must be ≥ 2 (the client and at least one neighbour)'),
+    /** Shares needed to rebuild a secret (Flower's `reconstruction_threshold`). */
+    reconstructionThreshold: z.number().int().min(2, 'reconstructionThreshold must be ≥ 2: with 1, every neighbour could unmask a client alone'),
+    /** Values are clipped to [−c, c] before quantisation (Flower default 8.0). */
+    clippingRange: z.number().positive().finite().default(8.0),
+    /** Quantised values lie in [0, quantizationRange) (Flower default 2^22). */
+    quantizationRange: z.number().int().min(2).default(4194304),
+    /** Masks and sums live in Z_modulusRange (Flower default 2^32; at most 2^32 here). */
+    modulusRange: z.number().int().min(3).max(MAX_MODULUS, 'modulusRange must be ≤ 2^32 (masked vectors are uint32)').default(MAX_MODULUS),
+    /** Virtual ms the server waits for the answers of one stage; later answers count as dropouts. */
+    timeout: z.number().positive().finite().default(30_000),
+  })
+  .strict()
+  .refine((p) => p.modulusRange > p.quantizationRange, {
+    message: 'modulusRange must be greater than quantizationRange (masked values are reduced mod modulusRange)',
+  });
+
+export type SecAggPlusParams = z.infer<typeof SecAggPlusParamsSchema>;
+export type SecAggPlusParamsInput = z.input<typeof SecAggPlusParamsSchema>;
+
+/** What one round actually uses, fixed at setup and sent to every client. */
+export interface RoundConfig {
+  round: number;
+  /** Number of participants n the round started with. */
+  sampleSize: number;
+  /** Shares per client after the ring adjustment (odd, or n for the complete graph). */
+  numShares: number;
+  threshold: number;
+  clippingRange: number;
+  quantizationRange: number;
+  modulusRange: number;
+  timeout: number;
+}
+
+/** Validates parameters, naming the field and the rule broken. */
+export function parseSecAggParams(input: unknown, source = 'SecAgg+ parameters'): SecAggPlusParams {
+  const result = SecAggPlusParamsSchema.safeParse(input ?? {});
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((i) => `  - ${i.path.length ? i.path.join('.') : '(top level)'}: ${i.message}`).join('\n');
+  throw new SecAggConfigError(
+    `${source} are invalid:\n${problems}\n` +
+      'Expected { numShares, reconstructionThreshold, clippingRange?, quantizationRange?, modulusRange?, timeout? } as in Flower\'s SecAggPlusWorkflow.',
+  );
+}
+
+/** Shares per client for n participants: the ring needs an odd count; k ≥ n − 1 means everyone. */
+export function effectiveShares(numShares: number, participants: number): number {
+  if (numShares >= participants - 1) return participants;
+  const odd = numShares % 2 === 1 ? numShares : numShares + 1;
+  return Math.min(odd, participants);
+}
+
+/** The round's configuration for `participants` clients, or a SecAggConfigError saying what to change. */
+export function resolveRoundConfig(params: SecAggPlusParams, round: number, participants: number): RoundConfig {
+  const where = `SecAgg+ round ${round}`;
+  if (!Number.isInteger(participants) || participants < 2) {
+    throw new SecAggConfigError(`${where}: needs at least 2 participants, got ${participants}; a sum of one client is that client's update.`);
+  }
+  const numShares = effectiveShares(params.numShares, participants);
+  const threshold = params.reconstructionThreshold;
+  if (threshold > numShares) {
+    throw new SecAggConfigError(
+      `${where}: reconstructionThreshold ${threshold} exceeds the ${numShares} shares each client makes ` +
+        `(numShares ${params.numShares}, ${participants} participants), so no secret could ever be rebuilt. ` +
+        `Lower reconstructionThreshold to at most ${numShares} or raise numShares.`,
+    );
+  }
+  // The server sums up to n quantised vectors of values < quantizationRange; that sum must not wrap.
+  const maxSummands = maxClientsForModulus(params.quantizationRange - 1, params.modulusRange);
+  if (participants > maxSummands) {
+    throw new SecAggConfigError(
+      `${where}: ${participants} quantised vectors with values in [0, ${params.quantizationRange}) can add up to ` +
+        `${participants * (params.quantizationRange - 1)}, which wraps modulo modulusRange ${params.modulusRange} ` +
+        `(at most ${maxSummands} clients fit). Lower quantizationRange or raise modulusRange.`,
+    );
+  }
+  return {
+    round,
+    sampleSize: participants,
+    numShares,
+    threshold,
+    clippingRange: params.clippingRange,
+    quantizationRange: params.quantizationRange,
+    modulusRange: params.modulusRange,
+    timeout: params.timeout,
+  };
+}
+
+/** The largest quantised value: values lie in [0, quantizationRange), i.e. [0, T] with T = range − 1. */
+export function quantizationTarget(config: Pick<RoundConfig, 'quantizationRange'>): number {
+  return config.quantizationRange - 1;
+}
+
+/** Per-element error bound of one client's dequantised value (the sum's bound is k times this). */
+export function roundQuantizationStep(config: Pick<RoundConfig, 'clippingRange' | 'quantizationRange'>): number {
+  return quantizationStep(config.clippingRange, quantizationTarget(config));
+}
