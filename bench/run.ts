@@ -14,6 +14,8 @@ interface Benchmark {
 /** name → module; loaded lazily so one benchmark's imports (tfjs) don't slow another. */
 const registry: Record<string, () => Promise<{ benchmark: Benchmark }>> = {
   runtime: () => import('./runtime-deliveries.js'),
+  pointers: () => import('./pointers.js'),
+  secagg: () => import('./secagg.js'),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

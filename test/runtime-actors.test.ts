@@ -177,3 +177,12 @@ test('unsolicited messages to me reach unsolicited$', async (t) => {
   await sim.settle();
   t.deepEqual(notices, [{ hello: true }]);
 });
+
+test("a message typed 'xstate.*' is refused, not handed to xstate (which would stop the actor)", async (t) => {
+  const sim = new SimulationCore({ seed: 1 });
+  sim.spawn(echoMachine, 'bob');
+  const error = await t.throwsAsync(sim.request('bob', 'xstate.stop', {}), { instanceOf: RemoteError });
+  t.is(error!.remoteName, 'ReservedMessageTypeError');
+  t.regex(error!.remoteMessage, /types starting with 'xstate\.' are reserved/);
+  t.deepEqual(await sim.request('bob', 'ping', { n: 1 }), { n: 2 }, 'bob still serves');
+});

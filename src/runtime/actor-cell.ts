@@ -33,7 +33,7 @@ export interface ActorIO {
   /** Answers `request` (the reply is correlated by the request's id). */
   reply<P>(request: Envelope, type: string, payload: P, options?: SendOptions): string;
   /** Answers `request` with an error reply. */
-  replyError(request: Envelope, error: unknown): string;
+  replyError(request: Envelope, error: unknown, options?: SendOptions): string;
   /** This actor's own named random stream (`actor/<id>/<name>`). */
   rng(name: string): RandomStream;
   /** Declares that the current turn costs `ms` of virtual time: replies leave later and the actor is busy meanwhile. */
@@ -52,6 +52,14 @@ export interface ActorMessage<P = any> {
   type: string;
   payload: P;
   envelope: Envelope<P>;
+}
+
+/** xstate reserves `xstate.*` event types (e.g. `xstate.stop` stops an actor): a message may not use them. */
+export class ReservedMessageTypeError extends Error {
+  override name = 'ReservedMessageTypeError';
+  constructor(actor: ActorId, type: string) {
+    super(`${actor} refused a message of type '${type}': types starting with 'xstate.' are reserved by xstate. Rename the message type.`);
+  }
 }
 
 /** Turns any thrown value into an error payload; errors may carry `where` and `data` for the other side. */
@@ -107,7 +115,7 @@ export class ActorCell {
       now: () => host.clock.now(),
       send: (to, type, payload, options) => cell.enqueue(to, type, payload, undefined, options),
       reply: (request, type, payload, options) => cell.enqueue(request.from, type, payload, request.id, options),
-      replyError: (request, error) => cell.enqueue(request.from, ERROR_REPLY, toErrorPayload(error), request.id, undefined),
+      replyError: (request, error, options) => cell.enqueue(request.from, ERROR_REPLY, toErrorPayload(error), request.id, options),
       rng: (name) => host.rng(`actor/${id}/${name}`),
       busy: (ms) => {
         if (!(ms >= 0)) throw new RangeError(`${id}: io.busy(${ms}): the cost must be a non-negative number of virtual ms`);
@@ -186,6 +194,7 @@ export class ActorCell {
     let failed = false;
     try {
       if (body) body();
+      else if (request!.type.startsWith('xstate.')) throw new ReservedMessageTypeError(this.id, request!.type);
       else this.actor.send({ type: request!.type, payload: request!.payload, envelope: request });
       const snapshot = this.actor.getSnapshot();
       if (snapshot.status === 'error') {

@@ -89,8 +89,19 @@ export class Driver {
   expect<T>(reply: Reply<T>, unwrap: (envelope: Envelope) => T = (e) => e.payload as T): void {
     this.pending.set(reply.requestId, {
       settle: (envelope) => {
-        if (envelope.type === ERROR_REPLY) reply.reject(new RemoteError(envelope.from, envelope.payload as ErrorPayload));
-        else reply.resolve(unwrap(envelope));
+        if (envelope.type === ERROR_REPLY) {
+          reply.reject(new RemoteError(envelope.from, envelope.payload as ErrorPayload));
+          return;
+        }
+        // An unwrap that throws (a malformed reply) fails this request only, not the simulation.
+        let value: T;
+        try {
+          value = unwrap(envelope);
+        } catch (error) {
+          reply.reject(error);
+          return;
+        }
+        reply.resolve(value);
       },
     });
   }

@@ -51,11 +51,14 @@ export class DuplicateActorError extends FedsimError {
 export class RemoteError extends FedsimError {
   override name = 'RemoteError';
   readonly remoteName: string;
+  /** The remote side's own message, without the "actor failed: Name:" prefix. */
+  readonly remoteMessage: string;
   readonly where: Record<string, unknown>;
   readonly data: Record<string, unknown>;
   constructor(readonly actor: string, payload: ErrorPayload) {
     super(`${actor} failed: ${payload.name}: ${payload.message}`);
     this.remoteName = payload.name;
+    this.remoteMessage = payload.message;
     this.where = payload.where ?? {};
     this.data = payload.data ?? {};
   }

@@ -157,7 +157,8 @@ export class SimulationCore implements CellHost {
     return this.clock.now();
   }
 
-  get me(): ActorId {
+  /** The id of the local worker that scenario code acts as (`me` unless configured). */
+  get driverId(): ActorId {
     return this.driver.id;
   }
 

@@ -1,12 +1,11 @@
 /**
  * The one place that decides which simulation class scenarios drive.
  *
- * Today that is the runtime's SimulationCore (actors, no workers). When the full
- * `Simulation` (workers, pointer tensors) lands, change only the import below —
- * everything in the scenario layer and the CLI goes through `Sim` and
- * `createSimulation`, so nothing else has to move.
+ * It is the full `Simulation` (the runtime's SimulationCore plus workers and
+ * pointer tensors). Everything in the scenario layer and the CLI goes through
+ * `Sim` and `createSimulation`, so only the import below names the class.
  */
-import { SimulationCore as SimulationClass } from '../runtime/index.js';
+import { Simulation as SimulationClass } from '../pointers/simulation.js';
 
 /** The simulation a scenario's `run` receives. */
 export type Sim = SimulationClass;

@@ -1,0 +1,201 @@
+/**
+ * Computation on a worker: pipelined commands (tfjs ops and worker ops) and backward().
+ *
+ * A command is one-way: the sender already holds pointers to its results. So when it
+ * fails, the worker stores a FailedResult under every result id (and reports the error
+ * to the sender): whatever depends on those ids fails with the original cause, and
+ * `get()` of any of them rejects naming the worker, the op and the cause.
+ */
+import * as tf from '@tensorflow/tfjs';
+import {
+  type Arg,
+  backwardFailed,
+  expectedOutputs,
+  invalidMessage,
+  IN_PLACE_OPS,
+  isTensor,
+  isTensorOp,
+  isVariable,
+  notATensor,
+  objectExists,
+  opFailed,
+  opSpec,
+  type PayloadOf,
+  unknownOp,
+  WorkerError,
+} from '../../messages/index.js';
+import { toErrorPayload } from '../../runtime/index.js';
+import { computeGradients, isTracked, recordCall } from '../autograd.js';
+import { FailedResult, intersectUsers, PointerRecord, type StoreEntry } from '../object-store.js';
+import type { Turn, WorkerState } from '../worker-state.js';
+import { entryOrThrow } from './objects.js';
+
+type OpFn = (...args: unknown[]) => tf.Tensor | tf.Tensor[];
+const tfOps = tf as unknown as Record<string, OpFn>;
+
+interface Resolved {
+  /** The arguments as the op receives them: tensors in place of refs. */
+  values: unknown[];
+  /** Every stored object referenced, in argument order. */
+  entries: StoreEntry[];
+}
+
+/** A failure stored earlier, re-raised for an op that depends on it: the root cause, named. */
+function failedInput(failure: FailedResult, id: string, op: string): WorkerError {
+  const root = failure.error;
+  const where = { worker: String(root.where?.worker ?? ''), ...root.where, dependent: op };
+  return new WorkerError(root.name as 'OpFailedError', `input ${id} of ${op} holds an earlier failure: ${root.message}`, where, root.data);
+}
+
+function resolveArg(worker: WorkerState, op: string, arg: Arg, entries: StoreEntry[]): unknown {
+  if (Array.isArray(arg)) return arg.map((a) => resolveArg(worker, op, a, entries));
+  if (arg === null || typeof arg !== 'object') return arg;
+  const entry = entryOrThrow(worker, arg.ref, op);
+  const { value } = entry;
+  if (value instanceof FailedResult) throw failedInput(value, arg.ref, op);
+  if (value instanceof PointerRecord) throw notATensor(worker.id, arg.ref, op, `${value.location}:${value.idAtLocation}`);
+  entries.push(entry);
+  return value;
+}
+
+function resolve(worker: WorkerState, op: string, args: readonly Arg[]): Resolved {
+  const entries: StoreEntry[] = [];
+  const values = new Array<unknown>(args.length);
+  for (let i = 0; i < args.length; i++) values[i] = resolveArg(worker, op, args[i], entries);
+  return { values, entries };
+}
+
+/** Runs a tensor op; returns its outputs (kept: the caller stores them). */
+function runTensorOp(worker: WorkerState, op: string, values: unknown[], outputs: number, resultId: string | undefined): tf.Tensor[] {
+  let result: tf.Tensor | tf.Tensor[];
+  try {
+    result = tf.tidy(() => tfOps[op](...values));
+  } catch (error) {
+    throw opFailed(worker.id, op, resultId, error);
+  }
+  const list = Array.isArray(result) ? result : [result];
+  if (list.length !== outputs || !list.every(isTensor)) {
+    tf.dispose(list.filter(isTensor));
+    throw opFailed(worker.id, op, resultId, `it returned ${list.length} value(s) where ${outputs} tensor(s) were expected`);
+  }
+  return list;
+}
+
+function tensorArg(worker: WorkerState, values: unknown[], args: readonly Arg[], op: string): tf.Tensor {
+  const value = values[0];
+  if (!isTensor(value)) throw invalidMessage(worker.id, 'command', `${op} needs an object reference ({ref}) as its first argument, got ${JSON.stringify(args[0])}`);
+  return value;
+}
+
+/** In-place worker ops: assign*, zeroGrad. */
+function runInPlace(worker: WorkerState, op: string, args: readonly Arg[], { values, entries }: Resolved): void {
+  const target = tensorArg(worker, values, args, op);
+  const entry = entries[0];
+  if (op === 'zeroGrad') {
+    entry.grad?.dispose();
+    entry.grad = undefined;
+    return;
+  }
+  if (!isVariable(target)) {
+    throw opFailed(worker.id, op, entry.id, `object ${entry.id} is a plain tensor, and tensors are immutable; send a tf.variable to update it in place`);
+  }
+  const operand = values[1];
+  let next: tf.Tensor | undefined;
+  try {
+    next = tf.tidy(() => {
+      const other = isTensor(operand) ? operand : tf.tensor(operand as number, undefined, target.dtype);
+      return op === 'assign' ? tf.clone(other) : op === 'assignAdd' ? tf.add(target, other) : tf.sub(target, other);
+    });
+    target.assign(next); // throws, without changing anything, on a shape or dtype mismatch
+  } catch (error) {
+    throw opFailed(worker.id, op, entry.id, error);
+  } finally {
+    next?.dispose(); // the variable took its own reference to the data
+  }
+  // The variable now depends on the operand: it may not be more visible than the operand.
+  if (entries[1]) entry.allowedUsers = intersectUsers(entry.allowedUsers, entries[1].allowedUsers);
+}
+
+export function handleCommand(turn: Turn, payload: PayloadOf<'command'>): void {
+  const { worker, mail, envelope } = turn;
+  const { op, args, resultIds } = payload;
+  const { store } = worker;
+  try {
+    const spec = opSpec(op);
+    if (!spec) throw unknownOp(worker.id, op);
+    if (args.length < spec.min || args.length > spec.max) {
+      const range = spec.min === spec.max ? `${spec.min}` : `${spec.min} to ${spec.max}`;
+      throw invalidMessage(worker.id, 'command', `${op} takes ${range} argument(s), got ${args.length}`);
+    }
+    const outputs = expectedOutputs(op, args);
+    if (outputs === undefined || outputs !== resultIds.length) {
+      throw invalidMessage(worker.id, 'command', `${op} produces ${outputs ?? 'an unknown number of'} result(s), but the command names ${resultIds.length} result id(s)`);
+    }
+    if (resultIds.length > 1 && new Set(resultIds).size !== resultIds.length) throw invalidMessage(worker.id, 'command', `result ids repeat: [${resultIds.join(', ')}]`);
+    for (const id of resultIds) if (store.has(id)) throw objectExists(worker.id, id, op);
+    const resolved = resolve(worker, op, args);
+    if (IN_PLACE_OPS.has(op)) return runInPlace(worker, op, args, resolved);
+
+    let results: tf.Tensor[];
+    let allowed: readonly string[] | null = null;
+    for (const entry of resolved.entries) allowed = intersectUsers(allowed, entry.allowedUsers);
+    if (isTensorOp(op)) {
+      results = runTensorOp(worker, op, resolved.values, outputs, resultIds[0]);
+    } else {
+      const source = tensorArg(worker, resolved.values, args, op);
+      const entry = resolved.entries[0];
+      if (op === 'grad') {
+        if (!entry.grad) throw opFailed(worker.id, 'grad', entry.id, `object ${entry.id} has no gradient yet: call backward() on a loss computed from it (send it with { requiresGrad: true }, or as a variable)`);
+        allowed = entry.gradAllowed ?? entry.allowedUsers;
+        results = [tf.clone(entry.grad)];
+      } else {
+        results = [tf.clone(source)]; // copy
+      }
+    }
+    // Results computed from tracked tensors are tracked: record how to recompute them.
+    let tracked = false;
+    if (op !== 'grad') for (const entry of resolved.entries) tracked ||= isTracked(entry);
+    const tape = tracked ? recordCall(op === 'copy' ? 'clone' : op, args, results.length, op === 'split', (id) => store.get(id)!) : undefined;
+    for (let i = 0; i < results.length; i++) {
+      store.add({ id: resultIds[i], value: results[i], requiresGrad: false, tape: tape?.[i], allowedUsers: allowed, tags: [] });
+    }
+  } catch (error) {
+    // Dependents of the results must fail with this cause, not with "not found".
+    const failure = new FailedResult(toErrorPayload(error));
+    for (const id of new Set(resultIds)) if (!store.has(id)) store.add({ id, value: failure, requiresGrad: false, allowedUsers: null, tags: [] });
+    mail.fail(envelope, error);
+  }
+}
+
+export function handleBackward(turn: Turn, payload: PayloadOf<'backward'>): void {
+  const { worker, mail, envelope } = turn;
+  const loss = entryOrThrow(worker, payload.id, 'backward');
+  if (loss.value instanceof FailedResult) return mail.fail(envelope, loss.value.error);
+  if (loss.value instanceof PointerRecord) throw notATensor(worker.id, loss.id, 'backward', `${loss.value.location}:${loss.value.idAtLocation}`);
+  if (!isTracked(loss)) {
+    throw backwardFailed(worker.id, loss.id, 'it does not depend on any tensor that tracks gradients. Send the inputs with { requiresGrad: true }, or use variables.');
+  }
+  let gradients;
+  try {
+    gradients = computeGradients(loss);
+  } catch (error) {
+    throw backwardFailed(worker.id, loss.id, (error as Error).message);
+  }
+  // Everything computed: now accumulate, as PyTorch does, until zeroGrad().
+  for (const { leaf, grad } of gradients) {
+    if (worker.store.get(leaf.id) !== leaf) {
+      grad.dispose(); // the leaf was deleted or fetched since: nowhere to accumulate
+      continue;
+    }
+    if (leaf.grad) {
+      const sum = tf.add(leaf.grad, grad);
+      leaf.grad.dispose();
+      grad.dispose();
+      leaf.grad = sum;
+    } else {
+      leaf.grad = grad;
+    }
+    leaf.gradAllowed = intersectUsers(leaf.gradAllowed ?? leaf.allowedUsers, loss.allowedUsers);
+  }
+  mail.reply(envelope, { kind: 'ack' });
+}

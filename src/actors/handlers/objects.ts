@@ -1,0 +1,158 @@
+/**
+ * Handlers that store, hand out, describe and delete objects.
+ *
+ * Each validates and checks everything first and changes the store last, so a
+ * message that fails leaves the store as it was.
+ */
+import * as tf from '@tensorflow/tfjs';
+import {
+  getNotPermitted,
+  invalidMessage,
+  isTensor,
+  isVariable,
+  objectExists,
+  objectNotFound,
+  type PayloadOf,
+  type SearchResult,
+  type WireValue,
+} from '../../messages/index.js';
+import { type ChainedDelete, FailedResult, metaOf, PointerRecord, type StoreEntry, type StoredValue } from '../object-store.js';
+import type { Turn, WorkerState } from '../worker-state.js';
+
+/** The entry `id`, or an ObjectNotFoundError naming the op that needed it. */
+export function entryOrThrow(worker: WorkerState, id: string, op: string): StoreEntry {
+  const entry = worker.store.get(id);
+  if (!entry) throw objectNotFound(worker.id, id, op);
+  return entry;
+}
+
+/** Refuses to hand an object to `user` unless it is public or `user` is among its allowed users. */
+export function assertMayHave(worker: WorkerState, entry: StoreEntry, user: string, op: string): void {
+  if (entry.allowedUsers !== null && !entry.allowedUsers.includes(user)) throw getNotPermitted(worker.id, entry.id, user, entry.allowedUsers, op);
+}
+
+/** Sends the deletes that removing owned pointer records implies, one message per location. */
+export function sendChainedDeletes(turn: Turn, deletes: ChainedDelete[]): void {
+  const byLocation = new Map<string, string[]>();
+  for (const { location, id } of deletes) {
+    if (!turn.worker.config.isPeer(location)) continue; // a pointer to nowhere: nothing to delete there
+    const ids = byLocation.get(location) ?? [];
+    ids.push(id);
+    byLocation.set(location, ids);
+  }
+  for (const [location, ids] of byLocation) turn.mail.send(location, 'delete', { ids });
+}
+
+/** The wire form of a stored value (a tensor's ownership goes with it). */
+export function wireValueOf(worker: WorkerState, entry: StoreEntry, value: tf.Tensor | PointerRecord): WireValue {
+  if (value instanceof PointerRecord) {
+    return {
+      kind: 'pointer',
+      location: value.location,
+      idAtLocation: value.idAtLocation,
+      owned: value.owned,
+      ...(value.shape ? { shape: value.shape } : {}),
+      ...(value.dtype ? { dtype: value.dtype as 'float32' } : {}),
+    };
+  }
+  return { kind: 'tensor', tensor: value, ...(isVariable(value) ? { variable: { trainable: value.trainable } } : {}) };
+}
+
+export function handleObject(turn: Turn, payload: PayloadOf<'object'>): void {
+  const { worker, mail, envelope } = turn;
+  const { id, value, meta = {}, ack } = payload;
+  const acknowledge = () => {
+    if (ack) mail.reply(envelope, { kind: 'ack' });
+  };
+  let stored: StoredValue;
+  if (value.kind === 'tensor') {
+    if (worker.store.has(id)) {
+      value.tensor.dispose();
+      throw objectExists(worker.id, id, 'send');
+    }
+    const wantsVariable = value.variable !== undefined && !isVariable(value.tensor);
+    stored = wantsVariable ? tf.variable(value.tensor, value.variable!.trainable) : value.tensor;
+    if (wantsVariable) value.tensor.dispose(); // the variable holds its own reference to the data
+  } else {
+    if (worker.store.has(id)) throw objectExists(worker.id, id, 'send');
+    stored = new PointerRecord(worker.id, id, value.location, value.idAtLocation, value.owned, value.shape, value.dtype);
+  }
+  const trainable = isVariable(stored) && stored.trainable;
+  worker.store.add({
+    id,
+    value: stored,
+    requiresGrad: meta.requiresGrad ?? trainable,
+    allowedUsers: meta.allowedUsers ?? null,
+    tags: [...(meta.tags ?? [])],
+    description: meta.description,
+  });
+  acknowledge();
+}
+
+export function handleObjectRequest(turn: Turn, payload: PayloadOf<'objectRequest'>): void {
+  const { worker, mail, envelope } = turn;
+  const entry = entryOrThrow(worker, payload.id, 'get');
+  assertMayHave(worker, entry, envelope.from, 'get');
+  const { value } = entry;
+  if (value instanceof FailedResult) {
+    worker.store.delete(payload.id);
+    mail.fail(envelope, value.error);
+    return;
+  }
+  worker.store.take(payload.id);
+  mail.reply(envelope, { kind: 'object', id: payload.id, value: wireValueOf(worker, entry, value), meta: metaOf(entry) });
+}
+
+export function handleDelete(turn: Turn, payload: PayloadOf<'delete'>): void {
+  const chained: ChainedDelete[] = [];
+  for (const id of payload.ids) {
+    const remote = turn.worker.store.delete(id);
+    if (remote) chained.push(remote);
+  }
+  sendChainedDeletes(turn, chained);
+}
+
+export function handleClear(turn: Turn): void {
+  sendChainedDeletes(turn, turn.worker.store.clear());
+  turn.mail.reply(turn.envelope, { kind: 'ack' });
+}
+
+export function handleGetShape(turn: Turn, payload: PayloadOf<'getShape'>): void {
+  const { worker, mail, envelope } = turn;
+  const { value } = entryOrThrow(worker, payload.id, 'getShape');
+  if (value instanceof FailedResult) return mail.fail(envelope, value.error);
+  if (value instanceof PointerRecord) {
+    if (!value.shape || !value.dtype) throw invalidMessage(worker.id, 'getShape', `object ${payload.id} is a pointer to ${value.location}:${value.idAtLocation} whose shape was not recorded; ask ${value.location}`, payload.id);
+    return void mail.reply(envelope, { kind: 'shape', shape: [...value.shape], dtype: value.dtype as 'float32' });
+  }
+  mail.reply(envelope, { kind: 'shape', shape: [...value.shape], dtype: value.dtype });
+}
+
+function describeEntry(entry: StoreEntry): SearchResult {
+  const { value } = entry;
+  const result: SearchResult = { id: entry.id, kind: isTensor(value) ? 'tensor' : value.kind, tags: [...entry.tags] };
+  if (isTensor(value)) {
+    result.shape = [...value.shape];
+    result.dtype = value.dtype;
+  } else if (value instanceof PointerRecord && value.shape && value.dtype) {
+    result.shape = [...value.shape];
+    result.dtype = value.dtype as 'float32';
+  }
+  if (entry.description !== undefined) result.description = entry.description;
+  return result;
+}
+
+/** Objects matching every query term (a tag, or the object's id); all objects for an empty query. */
+export function handleSearch(turn: Turn, payload: PayloadOf<'search'>): void {
+  const results: SearchResult[] = [];
+  for (const entry of turn.worker.store.values()) {
+    if (payload.query.every((term) => entry.tags.includes(term) || entry.id === term)) results.push(describeEntry(entry));
+  }
+  turn.mail.reply(turn.envelope, { kind: 'search', results });
+}
+
+export function handleSetMeta(turn: Turn, payload: PayloadOf<'setMeta'>): void {
+  const entry = entryOrThrow(turn.worker, payload.id, 'setMeta');
+  for (const tag of payload.tags ?? []) if (!entry.tags.includes(tag)) entry.tags.push(tag);
+  if (payload.description !== undefined) entry.description = payload.description;
+}

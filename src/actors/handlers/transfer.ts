@@ -1,0 +1,97 @@
+/**
+ * Worker-to-worker transfers: move (bob sends his object straight to alice) and
+ * remoteGet (alice, holding a pointer to bob's object, pulls it to herself).
+ *
+ * Both are two-step: the worker forwards, remembers the request, and answers its
+ * requester only when the other worker has answered. That ordering matters: once
+ * `await ptr.move(alice)` returns, alice holds the object, so the next command the
+ * driver sends alice finds it (channels are FIFO per sender, not across senders).
+ * A moved object stays here until alice confirms, so a refused move loses nothing.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { type ErrorPayload, ERROR_REPLY } from '../../runtime/index.js';
+import { invalidMessage, isTensor, isVariable, MessageSchemas, objectExists, type PayloadOf } from '../../messages/index.js';
+import { FailedResult, metaOf, PointerRecord, type StoredValue } from '../object-store.js';
+import type { Turn } from '../worker-state.js';
+import { assertMayHave, entryOrThrow } from './objects.js';
+
+export function handleMove(turn: Turn, payload: PayloadOf<'move'>): void {
+  const { worker, mail, envelope } = turn;
+  const { id, to } = payload;
+  const entry = entryOrThrow(worker, id, 'move');
+  if (to === worker.id) return void mail.reply(envelope, { kind: 'ack' });
+  if (!worker.config.isPeer(to)) throw invalidMessage(worker.id, 'move', `there is no worker '${to}' to move object ${id} to`, id);
+  assertMayHave(worker, entry, to, 'move');
+  const { value } = entry;
+  if (value instanceof FailedResult) return mail.fail(envelope, value.error);
+  if (worker.moving(id)) throw invalidMessage(worker.id, 'move', `object ${id} is already being moved; await the first move()`, id);
+  // The message owns a clone (same data, no copy); our own reference goes when `to` confirms.
+  const wire = isTensor(value)
+    ? { kind: 'tensor' as const, tensor: tf.clone(value), ...(isVariable(value) ? { variable: { trainable: value.trainable } } : {}) }
+    : { kind: 'pointer' as const, location: value.location, idAtLocation: value.idAtLocation, owned: value.owned, ...(value.shape ? { shape: value.shape } : {}), ...(value.dtype ? { dtype: value.dtype as 'float32' } : {}) };
+  const sent = mail.send(to, 'object', { id, value: wire, meta: metaOf(entry), ack: true });
+  worker.forwards.set(sent, { kind: 'move', request: { id: envelope.id, from: envelope.from }, objectId: id, entry, to });
+}
+
+export function handleRemoteGet(turn: Turn, payload: PayloadOf<'remoteGet'>): void {
+  const { worker, mail, envelope } = turn;
+  const entry = entryOrThrow(worker, payload.id, 'remoteGet');
+  const { value } = entry;
+  if (value instanceof FailedResult) return mail.fail(envelope, value.error);
+  if (!(value instanceof PointerRecord)) return void mail.reply(envelope, { kind: 'ack' }); // already here
+  if (!worker.config.isPeer(value.location)) {
+    throw invalidMessage(worker.id, 'remoteGet', `object ${payload.id} is ${value}, and there is no worker '${value.location}' to fetch it from`, payload.id);
+  }
+  const sent = mail.send(value.location, 'objectRequest', { id: value.idAtLocation });
+  worker.forwards.set(sent, { kind: 'remoteGet', request: { id: envelope.id, from: envelope.from }, objectId: payload.id, entry });
+}
+
+/** An answer (reply or error) from another worker to a request this worker forwarded. */
+export function handleAnswer(turn: Turn): void {
+  const { worker, mail, envelope } = turn;
+  const forward = envelope.inReplyTo === undefined ? undefined : worker.forwards.get(envelope.inReplyTo);
+  if (!forward) return; // a duplicate, or an answer to something we did not ask: nothing to do
+  worker.forwards.delete(envelope.inReplyTo!);
+  if (envelope.type === ERROR_REPLY) {
+    const parsed = MessageSchemas.error.safeParse(envelope.payload);
+    return mail.fail(forward.request, parsed.success ? (parsed.data as ErrorPayload) : { name: 'Error', message: `${envelope.from} failed without a readable error` });
+  }
+  const parsed = MessageSchemas.reply.safeParse(envelope.payload);
+  if (!parsed.success) return mail.fail(forward.request, invalidMessage(worker.id, 'reply', `${envelope.from} answered with a malformed reply`));
+  const answer = parsed.data;
+  const { store } = worker;
+  const stillHere = store.get(forward.objectId) === forward.entry;
+  if (forward.kind === 'move') {
+    // `to` holds it now: drop ours without disposing its target (ownership of a pointer's target moved too).
+    if (stillHere) {
+      const taken = store.take(forward.objectId)!;
+      if (isTensor(taken.value)) taken.value.dispose();
+    }
+    return void mail.reply(forward.request, { kind: 'ack' });
+  }
+  if (answer.kind !== 'object') return mail.fail(forward.request, invalidMessage(worker.id, 'reply', `${envelope.from} answered remoteGet's request with '${answer.kind}' instead of the object`));
+  const { value, meta } = answer;
+  if (!stillHere) {
+    if (value.kind === 'tensor') value.tensor.dispose();
+    return mail.fail(forward.request, objectExists(worker.id, forward.objectId, 'remoteGet'));
+  }
+  store.take(forward.objectId); // the pointer record: its target is consumed, so no remote delete
+  let stored: StoredValue;
+  if (value.kind === 'pointer') {
+    stored = new PointerRecord(worker.id, forward.objectId, value.location, value.idAtLocation, value.owned, value.shape, value.dtype);
+  } else if (value.variable && !isVariable(value.tensor)) {
+    stored = tf.variable(value.tensor, value.variable.trainable);
+    value.tensor.dispose(); // the variable holds its own reference to the data
+  } else {
+    stored = value.tensor;
+  }
+  store.add({
+    id: forward.objectId,
+    value: stored,
+    requiresGrad: meta.requiresGrad ?? false,
+    allowedUsers: meta.allowedUsers ?? null,
+    tags: [...(meta.tags ?? [])],
+    description: meta.description,
+  });
+  mail.reply(forward.request, { kind: 'ack' });
+}

@@ -1,0 +1,150 @@
+/**
+ * A worker's object store: id → object, in insertion order (so listing, search and
+ * clearing are deterministic).
+ *
+ * The store owns what it holds: deleting an entry disposes its tensor, its gradient
+ * and its share of the autograd tape. `take` removes an entry *without* disposing its
+ * value, for the one case where ownership leaves the worker (get, a finished move).
+ */
+import type * as tf from '@tensorflow/tfjs';
+import type { ErrorPayload } from '../runtime/index.js';
+import { isTensor, type ObjectMeta } from '../messages/index.js';
+import type { TapeRef } from './autograd.js';
+
+/** A pointer held by a worker (a pointer chain): `holder:id -> location:idAtLocation`. */
+export class PointerRecord {
+  readonly kind = 'pointer';
+  constructor(
+    readonly holder: string,
+    readonly id: string,
+    readonly location: string,
+    readonly idAtLocation: string,
+    /** An owned pointer deletes its target when it is deleted itself. */
+    readonly owned: boolean,
+    readonly shape?: number[],
+    readonly dtype?: string,
+  ) {}
+
+  toString(): string {
+    return `[PointerTensor | ${this.holder}:${this.id} -> ${this.location}:${this.idAtLocation}]`;
+  }
+}
+
+/** What a failed pipelined command left under its result ids, so dependents and get() report the cause. */
+export class FailedResult {
+  readonly kind = 'error';
+  constructor(readonly error: ErrorPayload) {}
+
+  toString(): string {
+    return `<failed: ${this.error.name}: ${this.error.message}>`;
+  }
+}
+
+export type StoredValue = tf.Tensor | PointerRecord | FailedResult;
+
+export interface StoreEntry {
+  readonly id: string;
+  value: StoredValue;
+  /** A tracked leaf: gradients accumulate into `grad` (sent with requiresGrad, or a trainable variable). */
+  requiresGrad: boolean;
+  /** Set when the value was computed from tracked inputs: how to recompute it for backward(). */
+  tape?: TapeRef;
+  grad?: tf.Tensor;
+  /** Who may see `grad` (the leaf's and the loss's restrictions combined). */
+  gradAllowed?: readonly string[] | null;
+  /** null: anyone may get it. */
+  allowedUsers: readonly string[] | null;
+  tags: string[];
+  description?: string;
+}
+
+/** A remote delete that removing an owned pointer record implies. */
+export interface ChainedDelete {
+  location: string;
+  id: string;
+}
+
+/** Who may see something computed from objects with these restrictions: everyone allowed by all of them. */
+export function intersectUsers(a: readonly string[] | null, b: readonly string[] | null): readonly string[] | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return a.filter((user) => b.includes(user));
+}
+
+export function metaOf(entry: StoreEntry): ObjectMeta {
+  const meta: ObjectMeta = { allowedUsers: entry.allowedUsers === null ? null : [...entry.allowedUsers], tags: [...entry.tags] };
+  if (entry.requiresGrad) meta.requiresGrad = true;
+  if (entry.description !== undefined) meta.description = entry.description;
+  return meta;
+}
+
+/** Frees what an entry holds besides its value (gradient, tape share). */
+function releaseExtras(entry: StoreEntry): void {
+  entry.grad?.dispose();
+  entry.grad = undefined;
+  entry.tape?.call.release();
+  entry.tape = undefined;
+}
+
+export class ObjectStore {
+  private readonly entries = new Map<string, StoreEntry>();
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  has(id: string): boolean {
+    return this.entries.has(id);
+  }
+
+  get(id: string): StoreEntry | undefined {
+    return this.entries.get(id);
+  }
+
+  /** Entries in insertion order. */
+  values(): IterableIterator<StoreEntry> {
+    return this.entries.values();
+  }
+
+  /** Adds a new entry; the caller has checked the id is free. */
+  add(entry: StoreEntry): void {
+    if (this.entries.has(entry.id)) throw new Error(`ObjectStore.add: id ${entry.id} is taken (handlers must check before adding)`);
+    this.entries.set(entry.id, entry);
+  }
+
+  /** Removes an entry and hands its value to the caller (who now owns it); gradient and tape share are freed. */
+  take(id: string): StoreEntry | undefined {
+    const entry = this.entries.get(id);
+    if (!entry) return undefined;
+    this.entries.delete(id);
+    releaseExtras(entry);
+    return entry;
+  }
+
+  /** Removes and disposes an entry. An owned pointer record returns the remote delete its removal implies. */
+  delete(id: string): ChainedDelete | undefined {
+    const entry = this.take(id);
+    if (!entry) return undefined;
+    const { value } = entry;
+    if (isTensor(value)) value.dispose();
+    else if (value instanceof PointerRecord && value.owned) return { location: value.location, id: value.idAtLocation };
+    return undefined;
+  }
+
+  /** Deletes everything, in insertion order. */
+  clear(): ChainedDelete[] {
+    const chained: ChainedDelete[] = [];
+    for (const id of [...this.entries.keys()]) {
+      const remote = this.delete(id);
+      if (remote) chained.push(remote);
+    }
+    return chained;
+  }
+
+  /** A read-only view for inspection: id → tensor, pointer record or failure. */
+  view(): Map<string, StoredValue> {
+    const out = new Map<string, StoredValue>();
+    for (const [id, entry] of this.entries) out.set(id, entry.value);
+    return out;
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * The VirtualWorker actor: PySyft's VirtualWorker as an xstate v5 machine.
+ *
+ * One action handles every delivered message: validate the payload against its
+ * type's zod schema, then dispatch. Handlers are transactional by construction
+ * (check and compute first, change the store last) and never throw out of the
+ * action: a failure becomes an error reply and the worker keeps serving. The store
+ * is a mutable Map, which the runtime's snapshot rollback could not restore, so
+ * rollback is not relied upon.
+ */
+import { setup } from 'xstate';
+import type { ActorIO, ActorMessage } from '../runtime/index.js';
+import { claimDelivery, disposeTensorsIn, describeIssues, invalidMessage, isMessageType, MessageSchemas, type MessageType, unknownMessageType } from '../messages/index.js';
+import { handleBackward, handleCommand } from './handlers/compute.js';
+import { handleClear, handleDelete, handleGetShape, handleObject, handleObjectRequest, handleSearch, handleSetMeta } from './handlers/objects.js';
+import { handleAnswer, handleMove, handleRemoteGet } from './handlers/transfer.js';
+import { WorkerMail } from './worker-mail.js';
+import { type Turn, WorkerState } from './worker-state.js';
+
+export interface VirtualWorkerInput {
+  io: ActorIO;
+  /** Encode and decode every outgoing payload (the simulation's strict mode). */
+  strict?: boolean;
+  /** Whether an actor id can receive messages; defaults to "any". */
+  isPeer?: (id: string) => boolean;
+  /** Recognise duplicate deliveries (needed when the fault plan duplicates messages; default true). */
+  dedup?: boolean;
+}
+
+export interface VirtualWorkerContext {
+  io: ActorIO;
+  worker: WorkerState;
+  mail: WorkerMail;
+  dedup: boolean;
+}
+
+type Handler = (turn: Turn, payload: any) => void;
+
+const HANDLERS: Record<Exclude<MessageType, 'reply' | 'error'>, Handler> = {
+  object: handleObject,
+  objectRequest: handleObjectRequest,
+  command: handleCommand,
+  delete: handleDelete,
+  getShape: handleGetShape,
+  search: handleSearch,
+  move: handleMove,
+  remoteGet: handleRemoteGet,
+  backward: handleBackward,
+  clear: handleClear,
+  setMeta: handleSetMeta,
+};
+
+/** Handles one delivered message; never throws. */
+export function handleMessage(context: VirtualWorkerContext, event: ActorMessage): void {
+  const { worker, mail } = context;
+  const { type, payload, envelope } = event;
+  // A fault plan's duplicate of a message already handled: at-most-once, like a real transport's dedup.
+  if (context.dedup && !claimDelivery(envelope)) return;
+  const turn: Turn = { worker, mail, envelope };
+  let stage = 'validating';
+  try {
+    if (type === 'reply' || type === 'error') return handleAnswer(turn);
+    if (!isMessageType(type)) {
+      disposeTensorsIn(payload); // the receiver owns what it was sent, even in a message it rejects
+      return mail.fail(envelope, unknownMessageType(worker.id, type));
+    }
+    const parsed = MessageSchemas[type].safeParse(payload);
+    if (!parsed.success) {
+      disposeTensorsIn(payload);
+      return mail.fail(envelope, invalidMessage(worker.id, type, describeIssues(parsed.error)));
+    }
+    stage = 'handling';
+    HANDLERS[type as keyof typeof HANDLERS](turn, parsed.data);
+  } catch (error) {
+    // Handlers dispose what they reject themselves; only a failure before them leaves tensors to free.
+    if (stage === 'validating') disposeTensorsIn(payload);
+    mail.fail(envelope, error);
+  }
+}
+
+export const virtualWorkerMachine = setup({
+  types: {} as { context: VirtualWorkerContext; input: VirtualWorkerInput; events: ActorMessage },
+  actions: {
+    handle: ({ context, event }) => handleMessage(context, event),
+  },
+}).createMachine({
+  id: 'virtualWorker',
+  context: ({ input }) => ({
+    io: input.io,
+    worker: new WorkerState(input.io.id, { isPeer: input.isPeer ?? (() => true) }),
+    mail: new WorkerMail(input.io, input.strict ?? false),
+    dedup: input.dedup ?? true,
+  }),
+  on: { '*': { actions: 'handle' } },
+});

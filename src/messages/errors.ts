@@ -1,0 +1,101 @@
+/**
+ * Errors a worker reports. They cross the wire as the runtime's ErrorPayload
+ * (`name`, `message`, `where`, `data`), so each says what happened, where (worker,
+ * object id, op) and what to do — the pointer layer rebuilds typed errors from the name.
+ */
+
+export const WORKER_ERROR_NAMES = [
+  'ObjectNotFoundError',
+  'GetNotPermittedError',
+  'ObjectExistsError',
+  'UnknownOpError',
+  'UnknownMessageTypeError',
+  'InvalidMessageError',
+  'OpFailedError',
+  'NotATensorError',
+  'BackwardError',
+] as const;
+export type WorkerErrorName = (typeof WORKER_ERROR_NAMES)[number];
+
+export interface Where {
+  worker: string;
+  objectId?: string;
+  op?: string;
+  [key: string]: unknown;
+}
+
+export class WorkerError extends Error {
+  constructor(
+    name: WorkerErrorName,
+    message: string,
+    readonly where: Where,
+    readonly data?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = name;
+  }
+}
+
+export const objectNotFound = (worker: string, id: string, op: string) =>
+  new WorkerError(
+    'ObjectNotFoundError',
+    `${worker} has no object ${id} (needed by ${op}). It was never stored there, or get(), move(), a delete or clearObjects() already removed it.`,
+    { worker, objectId: id, op },
+  );
+
+export const getNotPermitted = (worker: string, id: string, user: string, allowed: readonly string[], op: string) =>
+  new WorkerError(
+    'GetNotPermittedError',
+    `${user} may not ${op === 'move' ? 'receive' : 'get'} object ${id} from ${worker}: it is private to [${allowed.join(', ')}]. ` +
+      'Computing on it remotely is allowed, but results inherit the restriction; release only what its owners agree to share (e.g. an aggregate computed by a secure worker).',
+    { worker, objectId: id, op, user },
+    { allowedUsers: [...allowed] },
+  );
+
+export const objectExists = (worker: string, id: string, op: string) =>
+  new WorkerError(
+    'ObjectExistsError',
+    `${worker} already holds an object ${id}, so ${op} cannot store another under that id; nothing was changed. Ids are chosen by the sender: use a fresh id (pointers do this for you).`,
+    { worker, objectId: id, op },
+  );
+
+export const unknownOp = (worker: string, op: string) =>
+  new WorkerError(
+    'UnknownOpError',
+    `${worker} has no op '${op}'. Remote ops are tfjs op names from fedsim's allow-list (e.g. add, matMul, reshape, sum; see TENSOR_OPS) or worker ops (copy, grad, assign, assignAdd, assignSub, zeroGrad).`,
+    { worker, op },
+  );
+
+export const unknownMessageType = (worker: string, type: string) =>
+  new WorkerError(
+    'UnknownMessageTypeError',
+    `${worker} does not understand messages of type '${type}'; nothing was changed. Worker messages are: object, objectRequest, command, delete, getShape, search, move, remoteGet, backward, clear, setMeta.`,
+    { worker, op: type },
+  );
+
+export const invalidMessage = (worker: string, type: string, detail: string, objectId?: string) =>
+  new WorkerError('InvalidMessageError', `${worker} rejected a '${type}' message: ${detail}. Nothing was changed.`, {
+    worker,
+    op: type,
+    ...(objectId === undefined ? {} : { objectId }),
+  });
+
+export const opFailed = (worker: string, op: string, resultId: string | undefined, cause: unknown) => {
+  const reason = (cause instanceof Error ? cause.message : String(cause)).replace(/\.+$/, '');
+  return new WorkerError(
+    'OpFailedError',
+    `${op} failed on ${worker}${resultId === undefined ? '' : ` (result ${resultId})`}: ${reason}. Check the arguments' shapes and dtypes (ptr.getShape()).`,
+    { worker, op, ...(resultId === undefined ? {} : { objectId: resultId }) },
+    { cause: reason },
+  );
+};
+
+export const notATensor = (worker: string, id: string, op: string, target: string) =>
+  new WorkerError(
+    'NotATensorError',
+    `${op} needs a tensor, but object ${id} on ${worker} is a pointer to ${target} (a pointer chain). Run the op where the tensor lives, or pull it here first with remoteGet().`,
+    { worker, objectId: id, op },
+  );
+
+export const backwardFailed = (worker: string, id: string, reason: string) =>
+  new WorkerError('BackwardError', `backward() of object ${id} on ${worker} failed: ${reason}`, { worker, objectId: id, op: 'backward' });
