@@ -104,3 +104,36 @@ export type SimEventInit = SimEvent extends infer E ? (E extends SimEvent ? Omit
 export function isMessageEvent(e: SimEvent): e is MessageEvent {
   return 'envelope' in e;
 }
+
+/**
+ * The `sent` and `delivered` events — two per message, the bulk of every log — as slim
+ * records: four fields of their own, the rest read from the envelope. A long run keeps
+ * hundreds of thousands of them in memory, and half the fields halves the garbage
+ * collector's work. They read exactly like the plain-object events.
+ */
+export class MessageEventRecord {
+  constructor(
+    public seq: number,
+    public t: number,
+    readonly ev: 'sent' | 'delivered',
+    readonly envelope: Envelope,
+  ) {}
+  get msg(): string {
+    return this.envelope.id;
+  }
+  get from(): ActorId {
+    return this.envelope.from;
+  }
+  get to(): ActorId {
+    return this.envelope.to;
+  }
+  get type(): string {
+    return this.envelope.type;
+  }
+  get cause(): string | null {
+    return this.envelope.cause;
+  }
+  get deliverAt(): number {
+    return this.envelope.deliverAt;
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * The `fedavg` experiment kind: a federated run described entirely in a YAML/JSON
+ * file and run by the CLI (`fedsim run experiment.yaml`), with replay, diff and
+ * fault exploration like any scenario.
+ *
+ *   kind: fedavg
+ *   name: FedProx on Synthetic(1,1)
+ *   seed: 0
+ *   data: { source: synthetic, alpha: 1, beta: 1, devices: 30 }
+ *   model: { kind: logistic, inputs: 60, classes: 10 }
+ *   algorithm: { name: fedprox, mu: 1 }        # `strategy` is the scheduler's, as in every experiment
+ *   rounds: 100
+ *   fraction: 0.3333
+ *   localEpochs: 20
+ *   batchSize: 10
+ *   lr: 0.01
+ *   expect: { minTestAccuracy: 0.8 }           # optional checks
+ *
+ * All other runFederated settings (aggregation, roundDeadlineMs, cost, optimizer, …)
+ * may appear at the top level; `slowdown: { client-03: 10 }` makes devices stragglers.
+ */
+import { z } from 'zod';
+import { type ExperimentKind, type ExperimentSource, type Scenario, defineScenario, experimentFields, resolveFaultsField } from '../../scenario/index.js';
+import { FederatedConfigSchema } from '../fedavg/config.js';
+import { runFederated } from '../fedavg/run.js';
+import { allFinite } from '../models/weights.js';
+import { StrategyConfigSchema } from '../strategies/create.js';
+import { DataSourceSchema, loadFederatedData } from './data-sources.js';
+
+const { strategy: _flStrategy, ...runFields } = FederatedConfigSchema.shape;
+
+export const FedAvgExperimentSchema = z
+  .object({
+    ...experimentFields,
+    ...runFields,
+    data: DataSourceSchema,
+    /** The FL strategy (default FedAvg). */
+    algorithm: StrategyConfigSchema.default({ name: 'fedavg' }),
+    /** Per-client cost multipliers (stragglers), by client id. */
+    slowdown: z.record(z.string(), z.number().positive()).optional(),
+    expect: z
+      .object({
+        minTestAccuracy: z.number().min(0).max(1).optional(),
+        maxSkippedRounds: z.number().int().min(0).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+export type FedAvgExperiment = z.infer<typeof FedAvgExperimentSchema>;
+
+/** What the scenario returns: scalars for the summary, per-round rows, and metric series for charts. */
+export interface FedAvgExperimentResult {
+  rounds: number;
+  finalTestAccuracy: number | undefined;
+  finalTestLoss: number | undefined;
+  finalTrainLoss: number;
+  weightsSha256: string;
+  skippedRounds: number;
+  perRound: Array<{ round: number; testAccuracy?: number; testLoss?: number; trainLoss: number; participants: number; dropped: number; bytesUp: number; bytesDown: number; endedAt: number }>;
+  metrics: Array<{ name: string; points: Array<[number, number]>; chart: string; x: string; y: string }>;
+  finite: boolean;
+}
+
+function toScenario(config: FedAvgExperiment, source: ExperimentSource): Scenario<FedAvgExperimentResult> {
+  const { data, algorithm, slowdown, expect, name, description, seed, faults, strategy, params: _params, ...settings } = config;
+  const checks: Record<string, (r: FedAvgExperimentResult) => true | string> = {
+    'the global model stays finite': (r) => r.finite || 'the final weights contain NaN or Infinity',
+  };
+  if (expect?.minTestAccuracy !== undefined) {
+    const min = expect.minTestAccuracy;
+    checks[`final test accuracy ≥ ${min}`] = (r) => (r.finalTestAccuracy ?? 0) >= min || `final test accuracy ${r.finalTestAccuracy}`;
+  }
+  if (expect?.maxSkippedRounds !== undefined) {
+    const max = expect.maxSkippedRounds;
+    checks[`at most ${max} rounds without an update`] = (r) => r.skippedRounds <= max || `${r.skippedRounds} rounds were skipped`;
+  }
+  return defineScenario<FedAvgExperimentResult>({
+    name: name ?? `${algorithm.name} on ${data.source}`,
+    description,
+    seed,
+    strategy,
+    faults: resolveFaultsField(faults, source.dir),
+    path: source.path,
+    run: async (sim, ctx) => {
+      const loaded = loadFederatedData(data, sim, source.dir);
+      const clients = loaded.clients.map((c, i) => {
+        const id = `client-${String(i).padStart(String(loaded.clients.length - 1).length, '0')}`;
+        return { ...c, id, slowdown: slowdown?.[id] ?? 1 };
+      });
+      const run = runFederated(sim, { ...settings, strategy: algorithm, clients, testSet: loaded.testSet });
+      run.metrics$.subscribe((m) => ctx.progress(`round ${m.round}/${settings.rounds}`, m.round / settings.rounds));
+      const result = await run;
+      const last = result.rounds.at(-1);
+      const series = (metric: string, chart: string, y: string, pick: (r: (typeof result.rounds)[number]) => number | undefined) => ({
+        name: metric,
+        chart,
+        x: 'round',
+        y,
+        points: result.rounds.flatMap((r) => {
+          const v = pick(r);
+          return v === undefined || Number.isNaN(v) ? [] : [[r.round, v] as [number, number]];
+        }),
+      });
+      return {
+        rounds: result.rounds.length,
+        finalTestAccuracy: last?.testAccuracy,
+        finalTestLoss: last?.testLoss,
+        finalTrainLoss: last?.trainLoss ?? NaN,
+        weightsSha256: result.weightsSha256,
+        skippedRounds: result.rounds.filter((r) => r.skipped).length,
+        perRound: result.rounds.map((r) => ({
+          round: r.round,
+          testAccuracy: r.testAccuracy,
+          testLoss: r.testLoss,
+          trainLoss: r.trainLoss,
+          participants: r.participants.length,
+          dropped: r.dropped.length,
+          bytesUp: r.bytesUp,
+          bytesDown: r.bytesDown,
+          endedAt: r.endedAt,
+        })),
+        metrics: [
+          series('test accuracy', 'accuracy', 'accuracy', (r) => r.testAccuracy),
+          series('test loss', 'loss', 'loss', (r) => r.testLoss),
+          series('train loss (clients)', 'loss', 'loss', (r) => r.trainLoss),
+          series('bytes up', 'bytes', 'bytes', (r) => r.bytesUp),
+          series('bytes down', 'bytes', 'bytes', (r) => r.bytesDown),
+        ],
+        finite: allFinite(result.weights),
+      };
+    },
+    checks,
+  });
+}
+
+export const fedAvgExperimentKind: ExperimentKind<FedAvgExperiment> = {
+  description: 'a federated run (FedAvg, FedProx, FedAdam, Krum, …) on synthetic or MNIST-format data, as actors',
+  schema: FedAvgExperimentSchema,
+  toScenario,
+};

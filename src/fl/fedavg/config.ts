@@ -1,0 +1,55 @@
+/**
+ * The serialisable settings of a federated run (what a scenario file can hold);
+ * data, model objects and strategy objects are passed to runFederated beside them.
+ */
+import { z } from 'zod';
+import { ModelSpecSchema, LossNameSchema } from '../models/spec.js';
+import { StrategyConfigSchema } from '../strategies/create.js';
+import { OptimizerConfigSchema } from '../training/optimizers.js';
+import { CostModelSchema } from './cost-model.js';
+
+export const FederatedConfigSchema = z.object({
+  model: ModelSpecSchema,
+  /** Default FedAvg. */
+  strategy: StrategyConfigSchema.default({ name: 'fedavg' }),
+  rounds: z.number().int().min(1),
+  /** C: fraction of clients per round (default 1); a strategy config's own `fraction` wins. */
+  fraction: z.number().gt(0).max(1).optional(),
+  minClients: z.number().int().min(1).optional(),
+  /** E */
+  localEpochs: z.number().int().min(1),
+  /** B */
+  batchSize: z.number().int().min(1),
+  lr: z.number().positive(),
+  optimizer: OptimizerConfigSchema.optional(),
+  dropLast: z.boolean().optional(),
+  loss: LossNameSchema.optional(),
+  aggregation: z.enum(['plain', 'secure-worker']).default('plain'),
+  /** Virtual ms a round waits for updates before dropping the stragglers (default one virtual minute). */
+  roundDeadlineMs: z.number().positive().finite().default(60_000),
+  secureCloseTimeoutMs: z.number().positive().finite().optional(),
+  /** Fewest updates the secure worker averages before it lets an average out (default 2). */
+  secureMinContributors: z.number().int().min(1).default(2),
+  cost: CostModelSchema.optional(),
+  /** Evaluate the global model on each client's test split: every round (default), after the last round, or never. */
+  clientEvaluation: z.enum(['every-round', 'final', 'none']).default('every-round'),
+  /**
+   * Evaluate the global model on the union of the clients' training data (the
+   * "training loss" of FedProx's figures, as opposed to the mean of the clients'
+   * local losses): every round, after the last round, or never (default).
+   */
+  trainEvaluation: z.enum(['every-round', 'final', 'none']).default('none'),
+  serverId: z.string().regex(/^[^\s→]+$/).default('server'),
+  secureWorkerId: z.string().regex(/^[^\s→]+$/).default('secure_worker'),
+});
+export type FederatedConfig = z.infer<typeof FederatedConfigSchema>;
+export type FederatedConfigInput = z.input<typeof FederatedConfigSchema>;
+
+export function parseFederatedConfig(value: unknown): FederatedConfig {
+  const result = FederatedConfigSchema.safeParse(value);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new RangeError(`runFederated: ${issue.path.join('.') || '(options)'}: ${issue.message}`);
+  }
+  return result.data;
+}

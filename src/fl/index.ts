@@ -1,0 +1,12 @@
+/**
+ * The federated-learning layer: data sets and partitioners, models, local
+ * training, strategies, FedAvg as actors, metrics.
+ */
+export * from './models/index.js';
+export * from './training/index.js';
+export * from './strategies/index.js';
+export * from './fedavg/index.js';
+export * from './metrics/index.js';
+export { syntheticFedProx, type SyntheticDevice, type SyntheticOptions } from './data/synthetic.js';
+export { partitionIid, partitionShards, partitionDirichlet } from './data/partition.js';
+export { loadMnistLike } from './data/idx.js';

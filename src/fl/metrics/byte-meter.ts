@@ -1,0 +1,57 @@
+/**
+ * Counts the bytes of the FedAvg protocol's model-carrying messages per round and
+ * per link, from the envelopes' `bytes` as they are delivered (`sim.delivered$`).
+ * A message is attributed to the round in its payload, so a straggler's update
+ * counts towards the round it was trained for, whenever it arrives.
+ */
+import type { Subscription } from 'rxjs';
+import type { SimulationCore } from '../../runtime/simulation.js';
+import { FL } from '../fedavg/messages.js';
+import type { RoundBytes } from './round-metrics.js';
+
+const KIND: Record<string, keyof RoundBytes> = {
+  [FL.fit]: 'bytesDown',
+  [FL.fitResult]: 'bytesUp',
+  [FL.secureAggregate]: 'bytesAggregate',
+};
+
+export class ByteMeter {
+  private readonly rounds = new Map<number, RoundBytes>();
+  private readonly links = new Map<string, number>();
+  private subscription: Subscription | undefined;
+
+  /** Starts counting deliveries of `sim` (involving only the given actors, if `actors` is set). */
+  attach(sim: SimulationCore, actors?: ReadonlySet<string>): this {
+    this.subscription = sim.delivered$.subscribe((event) => {
+      const kind = KIND[event.type];
+      const bytes = event.envelope.bytes;
+      if (!kind || bytes === undefined) return;
+      if (actors && !(actors.has(event.from) && actors.has(event.to))) return;
+      const round = (event.envelope.payload as { round?: unknown })?.round;
+      if (typeof round === 'number') {
+        const entry = this.rounds.get(round) ?? { bytesUp: 0, bytesDown: 0, bytesAggregate: 0 };
+        entry[kind] += bytes;
+        this.rounds.set(round, entry);
+      }
+      const link = `${event.from}→${event.to}`;
+      this.links.set(link, (this.links.get(link) ?? 0) + bytes);
+    });
+    return this;
+  }
+
+  detach(): void {
+    this.subscription?.unsubscribe();
+    this.subscription = undefined;
+  }
+
+  round(round: number): RoundBytes {
+    return { ...(this.rounds.get(round) ?? { bytesUp: 0, bytesDown: 0, bytesAggregate: 0 }) };
+  }
+
+  /** Bytes delivered per link `from→to`, links sorted. */
+  byLink(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const key of [...this.links.keys()].sort()) out[key] = this.links.get(key)!;
+    return out;
+  }
+}

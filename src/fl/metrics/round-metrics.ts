@@ -1,0 +1,57 @@
+/**
+ * Per-round metrics of a federated run: what the server reported, plus the bytes
+ * the round moved and, optionally, each client's view of the new global model.
+ */
+import type { Evaluation } from '../training/evaluate.js';
+
+export interface RoundBytes {
+  /** Client → server or secure worker: the fit results (model updates). */
+  bytesUp: number;
+  /** Server → clients: the global model in the fit requests. */
+  bytesDown: number;
+  /** Secure worker → server: the averages (0 with plain aggregation). */
+  bytesAggregate: number;
+}
+
+export interface RoundMetrics extends RoundBytes {
+  round: number;
+  /** Virtual time (ms) when the server sent the round's fits, and when it reported the round. */
+  startedAt: number;
+  endedAt: number;
+  selected: string[];
+  participants: string[];
+  dropped: string[];
+  rejectedUpdates: number;
+  /** Sample-weighted mean of the participants' local training losses (measured while they trained). */
+  trainLoss: number;
+  /** The new global model on all clients' training data (when trainEvaluation is on). */
+  globalTrainLoss?: number;
+  globalTrainAccuracy?: number;
+  /** Training samples behind this round's aggregate (Σ n_k). */
+  numSamples: number;
+  /** Central test set (the server's), after aggregation. */
+  testLoss?: number;
+  testAccuracy?: number;
+  /** Each client's own test split, after aggregation (when clients have one and evaluation is on). */
+  clients?: Record<string, Evaluation>;
+  /** Sample-weighted mean over the clients' test splits. */
+  clientTestLoss?: number;
+  clientTestAccuracy?: number;
+  /** Why the global model was left unchanged this round, if it was. */
+  skipped?: string;
+  /**
+   * True when the round's fl/round-end report never reached the driver (a fault plan
+   * dropped it): the figures then come from the server's final answer, without the
+   * evaluations that need the round's model (per-client and global-train metrics).
+   */
+  reportLost?: true;
+}
+
+/** Sample-weighted means of per-client evaluations. */
+export function pooledEvaluation(evaluations: readonly Evaluation[]): { loss: number; accuracy?: number } {
+  const n = evaluations.reduce((s, e) => s + e.n, 0);
+  if (n === 0) return { loss: NaN };
+  const loss = evaluations.reduce((s, e) => s + e.n * e.loss, 0) / n;
+  if (evaluations.some((e) => e.accuracy === undefined)) return { loss };
+  return { loss, accuracy: evaluations.reduce((s, e) => s + e.n * e.accuracy!, 0) / n };
+}

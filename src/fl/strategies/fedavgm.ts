@@ -1,0 +1,57 @@
+/**
+ * FedAvgM (Hsu, Qi & Brown 2019): server momentum on the FedAvg pseudo-gradient.
+ *
+ *   Δ_t = w_t − FedAvg(updates)          (a pseudo-gradient: the direction to descend)
+ *   v_t = β v_{t−1} + Δ_t                 (v = Δ at the first aggregation)
+ *   w_{t+1} = w_t − η v_t
+ *
+ * With β = 0 and η = 1 this is FedAvg. Same convention as Flower's FedAvgM.
+ */
+import type { Weights } from '../models/weights.js';
+import { averageUpdates, checkLayouts } from './aggregate.js';
+import { type ClientUpdate, SamplingStrategy, type SamplingOptions, sortedUpdates } from './strategy.js';
+
+export interface FedAvgMOptions extends SamplingOptions {
+  /** η (default 1). */
+  serverLr?: number;
+  /** β (default 0.9, Hsu et al.'s usual value). */
+  momentum?: number;
+}
+
+export class FedAvgM extends SamplingStrategy {
+  readonly name = 'fedavgm';
+  readonly serverLr: number;
+  readonly momentum: number;
+  private velocity: Float64Array[] | undefined;
+
+  constructor(options: FedAvgMOptions = {}) {
+    super(options);
+    this.serverLr = options.serverLr ?? 1;
+    this.momentum = options.momentum ?? 0.9;
+    if (!(this.serverLr > 0)) throw new RangeError(`fedavgm: serverLr must be > 0, got ${this.serverLr}`);
+    if (!(this.momentum >= 0 && this.momentum < 1)) throw new RangeError(`fedavgm: momentum must be in [0, 1), got ${this.momentum}`);
+  }
+
+  aggregateFit(_round: number, results: readonly ClientUpdate[], currentWeights: Weights): Weights {
+    const updates = sortedUpdates(results, this.name);
+    checkLayouts(currentWeights, updates, this.name);
+    const avg = averageUpdates(updates, true, this.name);
+    const previous = this.velocity;
+    const velocity = currentWeights.map((w, l) => {
+      const v = new Float64Array(w.length);
+      for (let j = 0; j < w.length; j++) {
+        const delta = w[j] - avg[l][j];
+        v[j] = previous ? this.momentum * previous[l][j] + delta : delta;
+      }
+      return v;
+    });
+    const next = currentWeights.map((w, l) => {
+      const out = new Float32Array(w.length);
+      for (let j = 0; j < w.length; j++) out[j] = w[j] - this.serverLr * velocity[l][j];
+      return out;
+    });
+    // Commit state only once everything above succeeded.
+    this.velocity = velocity;
+    return next;
+  }
+}
