@@ -3,7 +3,6 @@
  * makes its `kind:` usable in YAML/JSON scenario files (the scenario layer's
  * built-in `module` kind is always there).
  *
- * When the FL layer lands, add its registration (e.g. `import '../fl/experiments/register.js';`
- * for `kind: fedavg`).
  */
 import '../scenario/index.js';
+import '../fl/experiments/register.js'; // kind: fedavg

@@ -73,15 +73,20 @@ export async function loadScenarioArgument(path: string): Promise<Scenario<any>>
   }
 }
 
-/** Starts the requested tfjs backend (loaded only when asked: tfjs is slow to import) and returns its name. */
-export async function startBackend(name: string | undefined): Promise<string | undefined> {
-  if (name === undefined || name === 'none') return undefined;
+/**
+ * Starts the tfjs backend before any scenario code runs: the one asked for, or (when
+ * `name` is undefined) the automatic choice tensorflow → wasm → cpu (FEDSIM_BACKEND
+ * overrides). Without this, tfjs would quietly fall back to its slow `cpu` backend.
+ * A log header names the backend as "wasm 4.22.0"; only the first word is the name.
+ */
+export async function startBackend(name: string | undefined): Promise<string> {
   const { initBackend, BACKEND_NAMES } = await import('../runtime/backend.js');
-  if (!(BACKEND_NAMES as readonly string[]).includes(name)) {
+  const wanted = name?.split(' ')[0];
+  if (wanted !== undefined && !(BACKEND_NAMES as readonly string[]).includes(wanted)) {
     throw new CliError(`--backend ${name}: unknown backend; use one of ${BACKEND_NAMES.join(', ')}.`);
   }
   try {
-    return await initBackend(name as (typeof BACKEND_NAMES)[number]);
+    return await initBackend(wanted as (typeof BACKEND_NAMES)[number] | undefined);
   } catch (error) {
     throw new CliError(error instanceof Error ? error.message : String(error), 1);
   }

@@ -11,7 +11,7 @@ import { displayPath, explore, reproCommand, type SeedFailure } from '../../scen
 import { EXIT_FAILED, EXIT_OK } from '../cli-error.js';
 import { toJsonSafe } from '../json-safe.js';
 import { progressDisplay } from '../progress-display.js';
-import { loadFaultsArgument, loadScenarioArgument, slug } from '../run-options.js';
+import { loadFaultsArgument, loadScenarioArgument, slug, startBackend } from '../run-options.js';
 import { bold, dim, fail, ok, red } from '../style.js';
 
 export interface ExploreCommandOptions {
@@ -27,6 +27,7 @@ export interface ExploreCommandOptions {
 }
 
 export async function exploreCommand(scenarioPath: string, options: ExploreCommandOptions): Promise<number> {
+  await startBackend(undefined); // every seed runs on the same (automatically chosen) backend
   const scenario = await loadScenarioArgument(scenarioPath);
   const faults = loadFaultsArgument(options.faults);
   const outDir = resolve(options.out ?? join('runs', `explore-${slug(scenario.name)}`));

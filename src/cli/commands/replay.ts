@@ -53,7 +53,8 @@ export async function replayCommand(logFile: string, options: ReplayOptions): Pr
   if (options.until !== undefined && (options.until < 0 || options.until > last)) {
     throw new CliError(`--until ${options.until}: the log has events 0..${last}.`);
   }
-  const backend = header.backend !== 'none' ? await startBackend(header.backend) : undefined;
+  // The run is re-executed on the backend it was recorded on (a run reproduces bit for bit per backend).
+  await startBackend(header.backend === 'none' ? undefined : header.backend);
   const until = options.until;
   const out = process.stdout;
   out.write(`${bold(`fedsim replay ${displayPath(resolve(logFile))}`)} ${dim(`(${scenario.name}, seed ${header.seed}, ${log.lines.length} events)`)}\n`);
@@ -65,7 +66,6 @@ export async function replayCommand(logFile: string, options: ReplayOptions): Pr
     faults: header.faults,
     strict: info.strict === true,
     params: (info.params as Record<string, unknown> | undefined) ?? undefined,
-    backend,
     verify: log,
     header: info,
     progress,

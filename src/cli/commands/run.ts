@@ -49,7 +49,7 @@ export async function runCommand(scenarioPath: string, options: RunCommandOption
   const logPath = resolve(options.record ?? join(outDir, 'run.jsonl'));
   mkdirSync(outDir, { recursive: true });
   mkdirSync(dirname(logPath), { recursive: true });
-  const backend = await startBackend(options.backend);
+  await startBackend(options.backend);
 
   const file = scenario.path ? displayPath(scenario.path) : scenarioPath;
   process.stdout.write(`${bold(`fedsim run ${scenario.name}`)} ${dim(`(${file}), seed ${seed}${faults ? `, faults ${faults.file ? displayPath(resolve(faults.file)) : 'inline'}` : ''}`)}\n`);
@@ -61,13 +61,11 @@ export async function runCommand(scenarioPath: string, options: RunCommandOption
     strategy: options.strategy,
     record: logPath,
     strict: options.strict,
-    backend,
     params: options.param,
     progress,
     header: {
       ...(faults ? { faults: faults.file ? displayPath(resolve(faults.file)) : 'inline' } : {}),
       ...(options.strategy ? { strategy: formatStrategy(options.strategy) } : {}),
-      ...(backend ? { backend } : {}),
     },
   });
   const wallMs = performance.now() - started;
