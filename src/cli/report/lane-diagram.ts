@@ -10,26 +10,11 @@
  * off the bottom. Timers, handler errors, crashes, partitions and marks are drawn
  * on the lanes.
  */
+import type { RecordedEvent } from '../../runtime/index.js';
 import { PALETTE, esc, fmt } from './svg.js';
 
-/** The fields of a log event the diagram reads (a parsed log line). */
-export interface LaneEvent {
-  seq: number;
-  t: number;
-  ev: string;
-  msg?: string;
-  from?: string;
-  to?: string;
-  type?: string;
-  reason?: string;
-  actor?: string | null;
-  copy?: number;
-  label?: string;
-  message?: string;
-  error?: string;
-  by?: number;
-  groups?: string[][];
-}
+/** A parsed log line: the diagram reads the same fields `fedsim replay` does. */
+export type LaneEvent = RecordedEvent & { groups?: string[][]; label?: string; message?: string; error?: string };
 
 export interface LaneDiagramOptions {
   /** Events shown (default 200). */
