@@ -9,7 +9,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { digestOf, sha256Hex } from './canonical.js';
 import type { Envelope } from './envelope.js';
-import type { SimEvent } from './events.js';
+import { MessageEventRecord, type SimEvent } from './events.js';
 import type { StrategySpec } from './scheduling/strategy.js';
 import type { FaultPlan } from './faults/fault-plan.js';
 
@@ -83,13 +83,50 @@ export function eventLine(event: SimEvent): string {
   }
 }
 
+/**
+ * The in-memory log. `sent` and `delivered` — two events per message, the bulk of any
+ * run — are stored as the envelope they concern plus their seq and time, not as event
+ * objects: a long run keeps millions of events, and every object kept is work for the
+ * garbage collector. Event objects are made when someone reads `events` (and kept, so
+ * the same event is the same object on every read).
+ */
 export class EventLog {
-  readonly events: SimEvent[] = [];
+  /** For sent/delivered: the envelope; for every other kind: the event object itself. */
+  private readonly items: Array<Envelope | SimEvent> = [];
+  /** 1 = sent, 2 = delivered, 0 = the item is the event. */
+  private readonly kinds: number[] = [];
+  private readonly times: number[] = [];
+  private readonly materialized: SimEvent[] = [];
 
   constructor(readonly header: LogHeader) {}
 
   get length(): number {
-    return this.events.length;
+    return this.items.length;
+  }
+
+  /** Appends an event (its seq must be the log's length). */
+  append(event: SimEvent): void {
+    this.items.push(event);
+    this.kinds.push(0);
+    this.times.push(event.t);
+  }
+
+  /** Appends a sent or delivered event without making an event object for it. */
+  appendMessage(ev: 'sent' | 'delivered', t: number, envelope: Envelope): void {
+    this.items.push(envelope);
+    this.kinds.push(ev === 'sent' ? 1 : 2);
+    this.times.push(t);
+  }
+
+  /** Every event so far, in seq order. */
+  get events(): readonly SimEvent[] {
+    const out = this.materialized;
+    for (let seq = out.length; seq < this.items.length; seq++) {
+      const kind = this.kinds[seq];
+      const item = this.items[seq];
+      out.push(kind === 0 ? (item as SimEvent) : (new MessageEventRecord(seq, this.times[seq], kind === 1 ? 'sent' : 'delivered', item as Envelope) as unknown as SimEvent));
+    }
+    return out;
   }
 
   headerLine(): string {

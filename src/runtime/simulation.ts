@@ -380,7 +380,7 @@ export class SimulationCore implements CellHost {
     const event = init as SimEvent;
     event.seq = this.eventSeq++;
     event.t = this.clock.now();
-    if (this.keepLog) this.log.events.push(event);
+    if (this.keepLog) this.log.append(event);
     this.verifier?.check(event);
     if (this.events$.observed) this.events$.next(event);
   }
@@ -421,12 +421,17 @@ export class SimulationCore implements CellHost {
     }
   }
 
-  /** The hot path of record(): sent and delivered events, as slim records (see MessageEventRecord). */
+  /** The hot path of record(): sent and delivered events (see EventLog.appendMessage). */
   private recordMessage(ev: 'sent' | 'delivered', envelope: Envelope): void {
-    const event = new MessageEventRecord(this.eventSeq++, this.clock.now(), ev, envelope) as unknown as SimEvent;
-    if (this.keepLog) this.log.events.push(event);
-    this.verifier?.check(event);
-    if (this.events$.observed) this.events$.next(event);
+    const seq = this.eventSeq++;
+    const t = this.clock.now();
+    if (this.keepLog) this.log.appendMessage(ev, t, envelope);
+    // An event object is made only for whoever looks at it now.
+    if (this.verifier || this.events$.observed) {
+      const event = new MessageEventRecord(seq, t, ev, envelope) as unknown as SimEvent;
+      this.verifier?.check(event);
+      if (this.events$.observed) this.events$.next(event);
+    }
   }
 
   // ── internals ───────────────────────────────────────────────────────────────
