@@ -16,6 +16,7 @@ const registry: Record<string, () => Promise<{ benchmark: Benchmark }>> = {
   runtime: () => import('./runtime-deliveries.js'),
   pointers: () => import('./pointers.js'),
   secagg: () => import('./secagg.js'),
+  plans: () => import('./plans.js'),
   fl: () => import('./fl-overhead.js'),
 };
 

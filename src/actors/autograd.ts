@@ -76,7 +76,11 @@ function hasRef(arg: Arg): boolean {
 function inputOf(arg: Arg, entryOf: (id: string) => StoreEntry): TapeInput {
   if (Array.isArray(arg)) return hasRef(arg) ? { kind: 'list', items: arg.map((a) => inputOf(a, entryOf)) } : { kind: 'lit', value: arg };
   if (arg === null || typeof arg !== 'object') return { kind: 'lit', value: arg };
-  const entry = entryOf(arg.ref);
+  return entryInput(entryOf(arg.ref));
+}
+
+/** How a stored tensor enters the tape: a tracked leaf or a constant (snapshots), or a share of the call that computed it. */
+export function entryInput(entry: StoreEntry): TapeInput {
   const value = entry.value as tf.Tensor;
   if (entry.requiresGrad) return { kind: 'leaf', entry, value: tf.clone(value) };
   if (entry.tape) {

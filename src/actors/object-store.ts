@@ -10,6 +10,8 @@ import type * as tf from '@tensorflow/tfjs';
 import type { ErrorPayload } from '../runtime/index.js';
 import { isTensor, type ObjectMeta } from '../messages/index.js';
 import type { TapeRef } from './autograd.js';
+import { StoredPlan } from './stored-plan.js';
+import type { RingTensor } from './smpc/ring-tensor.js';
 
 /** A pointer held by a worker (a pointer chain): `holder:id -> location:idAtLocation`. */
 export class PointerRecord {
@@ -40,7 +42,8 @@ export class FailedResult {
   }
 }
 
-export type StoredValue = tf.Tensor | PointerRecord | FailedResult;
+/** RingTensor: an additive share or fixed-precision value (smpc/ring-tensor.ts); plain memory, nothing to dispose. */
+export type StoredValue = tf.Tensor | PointerRecord | FailedResult | StoredPlan | RingTensor;
 
 export interface StoreEntry {
   readonly id: string;
@@ -126,7 +129,7 @@ export class ObjectStore {
     const entry = this.take(id);
     if (!entry) return undefined;
     const { value } = entry;
-    if (isTensor(value)) value.dispose();
+    if (isTensor(value) || value instanceof StoredPlan) value.dispose();
     else if (value instanceof PointerRecord && value.owned) return { location: value.location, id: value.idAtLocation };
     return undefined;
   }
@@ -141,7 +144,7 @@ export class ObjectStore {
     return chained;
   }
 
-  /** A read-only view for inspection: id → tensor, pointer record or failure. */
+  /** A read-only view for inspection: id → tensor, pointer record, plan or failure. */
   view(): Map<string, StoredValue> {
     const out = new Map<string, StoredValue>();
     for (const [id, entry] of this.entries) out.set(id, entry.value);

@@ -12,8 +12,11 @@ import { setup } from 'xstate';
 import type { ActorIO, ActorMessage } from '../runtime/index.js';
 import { claimDelivery, disposeTensorsIn, describeIssues, invalidMessage, isMessageType, MessageSchemas, type MessageType, unknownMessageType } from '../messages/index.js';
 import { handleBackward, handleCommand } from './handlers/compute.js';
+import { handleRunPlan, handleRunPlanLoop } from './handlers/plans.js';
 import { handleClear, handleDelete, handleGetShape, handleObject, handleObjectRequest, handleSearch, handleSetMeta } from './handlers/objects.js';
 import { handleAnswer, handleMove, handleRemoteGet } from './handlers/transfer.js';
+import { TRAINING_HANDLERS } from './handlers/training-handlers.js';
+import { SMPC_HANDLERS } from './handlers/smpc.js';
 import { WorkerMail } from './worker-mail.js';
 import { type Turn, WorkerState } from './worker-state.js';
 
@@ -48,6 +51,10 @@ const HANDLERS: Record<Exclude<MessageType, 'reply' | 'error'>, Handler> = {
   backward: handleBackward,
   clear: handleClear,
   setMeta: handleSetMeta,
+  runPlan: handleRunPlan,
+  runPlanLoop: handleRunPlanLoop,
+  ...TRAINING_HANDLERS,
+  ...SMPC_HANDLERS,
 };
 
 /** Handles one delivered message; never throws. */
@@ -56,7 +63,7 @@ export function handleMessage(context: VirtualWorkerContext, event: ActorMessage
   const { type, payload, envelope } = event;
   // A fault plan's duplicate of a message already handled: at-most-once, like a real transport's dedup.
   if (context.dedup && !claimDelivery(envelope)) return;
-  const turn: Turn = { worker, mail, envelope };
+  const turn: Turn = { worker, mail, envelope, io: context.io };
   let stage = 'validating';
   try {
     if (type === 'reply' || type === 'error') return handleAnswer(turn);

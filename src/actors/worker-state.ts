@@ -2,7 +2,7 @@
  * Everything a virtual worker keeps between messages: its objects, and the requests
  * it forwarded to other workers (move, remoteGet) whose answers it still awaits.
  */
-import type { Envelope } from '../runtime/index.js';
+import type { ActorIO, Envelope } from '../runtime/index.js';
 import { ObjectStore, type StoreEntry } from './object-store.js';
 import type { RequestRef, WorkerMail } from './worker-mail.js';
 
@@ -37,4 +37,6 @@ export interface Turn {
   readonly worker: WorkerState;
   readonly mail: WorkerMail;
   readonly envelope: Envelope;
+  /** The actor's runtime handle: its own random streams (`io.rng('shuffle')`) for handlers that draw. */
+  readonly io: ActorIO;
 }

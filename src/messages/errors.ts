@@ -14,6 +14,9 @@ export const WORKER_ERROR_NAMES = [
   'OpFailedError',
   'NotATensorError',
   'BackwardError',
+  'InvalidPlanError',
+  'PlanFailedError',
+  'NotAPlanError',
 ] as const;
 export type WorkerErrorName = (typeof WORKER_ERROR_NAMES)[number];
 
@@ -69,7 +72,7 @@ export const unknownOp = (worker: string, op: string) =>
 export const unknownMessageType = (worker: string, type: string) =>
   new WorkerError(
     'UnknownMessageTypeError',
-    `${worker} does not understand messages of type '${type}'; nothing was changed. Worker messages are: object, objectRequest, command, delete, getShape, search, move, remoteGet, backward, clear, setMeta.`,
+    `${worker} does not understand messages of type '${type}'; nothing was changed. Worker messages are: object, objectRequest, command, delete, getShape, search, move, remoteGet, backward, clear, setMeta, runPlan, runPlanLoop, model, modelForward, modelCopy, modelDelete, optimizer, optimizerStep, optimizerZeroGrad, optimizerDelete, permutation, smpc, smpc/share, smpc/triple, smpc/open, smpc/get.`,
     { worker, op: type },
   );
 
@@ -99,3 +102,32 @@ export const notATensor = (worker: string, id: string, op: string, target: strin
 
 export const backwardFailed = (worker: string, id: string, reason: string) =>
   new WorkerError('BackwardError', `backward() of object ${id} on ${worker} failed: ${reason}`, { worker, objectId: id, op: 'backward' });
+
+// ── plans ─────────────────────────────────────────────────────────────────────
+
+/** A plan refused on arrival: nothing was stored. `opIndex` points at the offending op. */
+export const invalidPlan = (worker: string, id: string, plan: string, detail: string, opIndex?: number) =>
+  new WorkerError(
+    'InvalidPlanError',
+    `${worker} refused plan '${plan}' (object ${id}): ${detail}. Nothing was stored. Build plans with func2plan or a Plan subclass, which record only allowed ops.`,
+    { worker, objectId: id, op: 'plan', plan, ...(opIndex === undefined ? {} : { opIndex }) },
+  );
+
+/** An op of a plan run failed: the plan's state and the worker's objects are as they were before the run. */
+export const planFailed = (worker: string, id: string, plan: string, opIndex: number | undefined, opText: string | undefined, cause: unknown, during = 'runPlan') => {
+  const reason = (cause instanceof Error ? cause.message : String(cause)).replace(/\.+$/, '');
+  const at = opIndex === undefined ? '' : ` at op #${opIndex} \`${opText}\``;
+  return new WorkerError(
+    'PlanFailedError',
+    `${during} of plan '${plan}' (object ${id}) failed on ${worker}${at}: ${reason}. Nothing was changed; check the arguments' shapes and dtypes against plan.toString().`,
+    { worker, objectId: id, op: during, plan, ...(opIndex === undefined ? {} : { opIndex }) },
+    { cause: reason },
+  );
+};
+
+/** runPlan named an object that is not a plan, or an op was given a plan where it needs a tensor. */
+export const notAPlan = (worker: string, id: string, op: string, what: string) =>
+  new WorkerError('NotAPlanError', `${op} needs a plan, but object ${id} on ${worker} is ${what}. Send a plan with plan.send(${worker}) and call the pointer it returns.`, { worker, objectId: id, op });
+
+export const planAsTensor = (worker: string, id: string, op: string, plan: string) =>
+  new WorkerError('NotATensorError', `${op} needs a tensor, but object ${id} on ${worker} is plan '${plan}'. Run a plan by calling its pointer (planPtr(xPtr)); its results are tensors.`, { worker, objectId: id, op });

@@ -6,33 +6,17 @@
  * Object ids are chosen by the sender (promise pipelining: the pointer to a result
  * exists before the result does), so they are validated like any other input.
  */
-import type * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { isTensor } from './tensor-codec.js';
 
-/** Object ids: short, printable, no spaces (they appear in logs and pointer strings). */
-export const IdSchema = z.string().regex(/^[A-Za-z0-9_.:#@-]{1,128}$/, 'an object id: 1–128 characters from A–Z a–z 0–9 _ . : # @ -');
-export const ActorIdSchema = z.string().regex(/^[^\s\u2192]{1,128}$/, 'an actor id: 1–128 characters, no spaces');
+import { ActorIdSchema, ArgSchema, DTypeSchema, IdSchema, ShapeSchema, TensorSchema } from './schema-primitives.js';
+import { PlanSchema } from './plan-schema.js';
+import { MODEL_MESSAGE_SCHEMAS, MODEL_ONE_WAY_TYPES } from './model-messages.js';
+import { RingReplySchema, SMPC_MESSAGE_SCHEMAS } from './smpc-schemas.js';
 
-/** A live tfjs tensor (only ever present in payloads that did not cross a wire, or were decoded from one). */
-export const TensorSchema = z.custom<tf.Tensor>((v) => isTensor(v) && !v.isDisposed, { message: 'a live tf.Tensor' });
+export { ActorIdSchema, ArgSchema, IdSchema, TensorSchema, type Arg } from './schema-primitives.js';
 
-const ShapeSchema = z.array(z.number().int().nonnegative()).max(16);
-const DTypeSchema = z.enum(['float32', 'int32', 'bool', 'string', 'complex64']);
 const UsersSchema = z.array(ActorIdSchema).max(1024);
 const TagSchema = z.string().min(1).max(256);
-
-/** A literal argument: JSON scalars (finite numbers only) and nested arrays; `{ref}` names a stored object. */
-export type Arg = number | string | boolean | null | { ref: string } | Arg[];
-// Refs first and laziness only for nesting: this schema runs for every argument of every command.
-export const ArgSchema: z.ZodType<Arg> = z.union([
-  z.strictObject({ ref: IdSchema }),
-  z.number(),
-  z.string().max(4096),
-  z.boolean(),
-  z.null(),
-  z.array(z.lazy(() => ArgSchema)).max(100_000),
-]);
 
 /** Who may see an object and how it is described; travels with the object on send, move and get. */
 export const ObjectMetaSchema = z.strictObject({
@@ -59,13 +43,16 @@ export const PointerValueSchema = z.strictObject({
   dtype: DTypeSchema.optional(),
   owned: z.boolean(),
 });
-export const ValueSchema = z.discriminatedUnion('kind', [TensorValueSchema, PointerValueSchema]);
+/** A plan (see plan-schema.ts): its op list and state tensors, stored by reference and run with runPlan. */
+export const PlanValueSchema = z.strictObject({ kind: z.literal('plan'), plan: PlanSchema });
+export const ValueSchema = z.discriminatedUnion('kind', [TensorValueSchema, PointerValueSchema, PlanValueSchema]);
 export type WireValue = z.infer<typeof ValueSchema>;
 export type PointerValue = z.infer<typeof PointerValueSchema>;
+export type PlanObjectValue = z.infer<typeof PlanValueSchema>;
 
 const SearchResultSchema = z.strictObject({
   id: IdSchema,
-  kind: z.enum(['tensor', 'pointer', 'error']),
+  kind: z.enum(['tensor', 'pointer', 'plan', 'ring', 'error']),
   shape: ShapeSchema.optional(),
   dtype: DTypeSchema.optional(),
   tags: z.array(TagSchema),
@@ -94,6 +81,24 @@ export const MessageSchemas = {
   backward: z.strictObject({ id: IdSchema }),
   /** Remove every object. */
   clear: z.strictObject({}),
+  /** Run a stored plan on stored tensors (one message for all its ops); results go under `resultIds`. One-way (pipelined). */
+  runPlan: z.strictObject({ planId: IdSchema, args: z.array(z.strictObject({ ref: IdSchema })).max(64), resultIds: z.array(IdSchema).max(64) }),
+  /**
+   * Train with a stored plan, in one message: for each of `epochs` epochs, shuffle the
+   * rows of `data`/`target` (worker stream `shuffleStream`, default `shuffle`) and run
+   * the plan on every minibatch of `batchSize` rows. The plan takes (x, y), returns its
+   * loss first, and updates its state with assign ops. Answered with the mean loss.
+   */
+  runPlanLoop: z.strictObject({
+    planId: IdSchema,
+    data: IdSchema,
+    target: IdSchema,
+    epochs: z.number().int().min(1).max(1_000_000),
+    batchSize: z.number().int().min(1),
+    shuffle: z.boolean().optional(),
+    shuffleStream: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'a stream name: 1–64 of A–Z a–z 0–9 _ . : -').optional(),
+    dropLast: z.boolean().optional(),
+  }),
   /** Add tags and/or set the description of an object. One-way. */
   setMeta: z.strictObject({ id: IdSchema, tags: z.array(TagSchema).max(64).optional(), description: z.string().max(4096).optional() }),
   /** Answer to a request (correlated by the envelope's inReplyTo). */
@@ -102,9 +107,17 @@ export const MessageSchemas = {
     z.strictObject({ kind: z.literal('object'), id: IdSchema, value: ValueSchema, meta: ObjectMetaSchema }),
     z.strictObject({ kind: z.literal('shape'), shape: ShapeSchema, dtype: DTypeSchema }),
     z.strictObject({ kind: z.literal('search'), results: z.array(SearchResultSchema) }),
+    /** runPlanLoop's answer: sample-weighted mean of the per-batch losses (null when it is not finite), batches run, rows seen. */
+    z.strictObject({ kind: z.literal('planLoop'), meanLoss: z.number().nullable(), steps: z.number().int().nonnegative(), samples: z.number().int().nonnegative() }),
+    /** smpc/get's answer: one share (see smpc-schemas.ts). */
+    RingReplySchema,
   ]),
   /** Error answer (the runtime's ErrorPayload). */
   error: z.object({ name: z.string(), message: z.string(), where: z.record(z.string(), z.unknown()).optional(), data: z.record(z.string(), z.unknown()).optional() }),
+  /** Remote models, optimisers and loader permutations (issue #4): see model-messages.ts. */
+  ...MODEL_MESSAGE_SCHEMAS,
+  /** Fixed precision and additive sharing (PySyft's FixedPrecisionTensor / AdditiveSharingTensor): see smpc-schemas.ts. */
+  ...SMPC_MESSAGE_SCHEMAS,
 } as const;
 
 export type MessageType = keyof typeof MessageSchemas;
@@ -113,11 +126,13 @@ export type PayloadOf<T extends MessageType> = z.infer<(typeof MessageSchemas)[T
 export type Message = { [T in MessageType]: { type: T; payload: PayloadOf<T> } }[MessageType];
 export type ReplyPayload = PayloadOf<'reply'>;
 export type ObjectReply = Extract<ReplyPayload, { kind: 'object' }>;
+export type PlanLoopReply = Extract<ReplyPayload, { kind: 'planLoop' }>;
+export type RingReply = Extract<ReplyPayload, { kind: 'ring' }>;
 
 /** Types a worker always answers (with a reply or an error). */
-export const REQUEST_TYPES: ReadonlySet<MessageType> = new Set<MessageType>(['objectRequest', 'getShape', 'search', 'move', 'remoteGet', 'backward', 'clear']);
+export const REQUEST_TYPES: ReadonlySet<MessageType> = new Set<MessageType>(['objectRequest', 'getShape', 'search', 'move', 'remoteGet', 'backward', 'clear', 'runPlanLoop', 'smpc/get']);
 /** Types answered only when they fail. */
-export const ONE_WAY_TYPES: ReadonlySet<MessageType> = new Set<MessageType>(['object', 'command', 'delete', 'setMeta']);
+export const ONE_WAY_TYPES: ReadonlySet<MessageType> = new Set<MessageType>(['object', 'command', 'delete', 'setMeta', 'runPlan', ...MODEL_ONE_WAY_TYPES, 'smpc', 'smpc/share', 'smpc/triple', 'smpc/open']);
 
 export function isMessageType(type: string): type is MessageType {
   return Object.hasOwn(MessageSchemas, type);

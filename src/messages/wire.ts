@@ -11,11 +11,14 @@
  *   frame would have, without copying tensor data, so link metrics stay honest.
  * - Strict mode: `prepareOutgoing` really encodes and decodes every payload, which
  *   proves it can cross a wire (no functions, no shared objects, no disposed tensors).
+ *
+ * Ring words (BigUint64Array: additive shares, see ring-codec.ts) travel like tensors:
+ * a slot of dtype `uint64` and their raw bytes.
  */
 import { createHash } from 'node:crypto';
-import type * as tf from '@tensorflow/tfjs';
 import { frameJsonByteLength } from './json-size.js';
-import { decodeTensor, type EncodedTensor, encodeTensor, isTensor, isVariable, tensorDataBytes } from './tensor-codec.js';
+import { decodeTensor, type EncodedTensor, isTensor, isVariable } from './tensor-codec.js';
+import { binaryDataBytes, decodeRingWords, disposeBinary, encodeBinary, isRingWords, RING_WORDS_DTYPE, type WireBinary } from './ring-codec.js';
 
 export class WireFormatError extends Error {
   override name = 'WireFormatError';
@@ -31,14 +34,14 @@ interface TensorSlot {
 }
 
 /** Message types whose payloads never carry tensors: sized without serialising, encoded with one plain JSON.stringify. */
-const TENSOR_FREE_TYPES: ReadonlySet<string> = new Set(['command', 'delete', 'objectRequest', 'getShape', 'search', 'move', 'remoteGet', 'backward', 'clear', 'setMeta', 'error']);
+const TENSOR_FREE_TYPES: ReadonlySet<string> = new Set(['command', 'delete', 'objectRequest', 'getShape', 'search', 'move', 'remoteGet', 'backward', 'clear', 'setMeta', 'runPlan', 'runPlanLoop', 'error']);
 
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 const FRAME_PREFIX = 4;
 
 /** The frame's JSON text; the tensors found are appended, in order, to `tensors`. */
-function frameJson(type: string, payload: unknown, tensors: tf.Tensor[]): string {
+function frameJson(type: string, payload: unknown, tensors: WireBinary[]): string {
   if (TENSOR_FREE_TYPES.has(type)) return JSON.stringify({ type, payload });
   const slots: TensorSlot[] = [];
   // JSON.stringify walks depth-first and calls the replacer with the holder as `this`:
@@ -52,6 +55,11 @@ function frameJson(type: string, payload: unknown, tensors: tf.Tensor[]): string
       keys.pop();
     }
     const step = Array.isArray(this) ? Number(key) : key;
+    if (isRingWords(value)) {
+      slots.push({ path: [...keys.slice(1), step], dtype: RING_WORDS_DTYPE, shape: [value.length] });
+      tensors.push(value);
+      return null;
+    }
     if (isTensor(value)) {
       const slot: TensorSlot = { path: [...keys.slice(1), step], dtype: value.dtype, shape: value.shape };
       if (isVariable(value)) slot.variable = { trainable: value.trainable };
@@ -71,15 +79,16 @@ function frameJson(type: string, payload: unknown, tensors: tf.Tensor[]): string
 
 function measure(type: string, payload: unknown): { bytes: number; tensors: number } {
   if (TENSOR_FREE_TYPES.has(type)) return { bytes: FRAME_PREFIX + frameJsonByteLength(type, payload), tensors: 0 };
-  const tensors: tf.Tensor[] = [];
+  const tensors: WireBinary[] = [];
   const json = frameJson(type, payload, tensors);
   let bytes = FRAME_PREFIX + Buffer.byteLength(json, 'utf8');
-  for (const t of tensors) bytes += FRAME_PREFIX + tensorDataBytes(t);
+  for (const t of tensors) bytes += FRAME_PREFIX + binaryDataBytes(t);
   return { bytes, tensors: tensors.length };
 }
 
 /** Bytes of a tensor's values as they go on the wire (without copying, for numeric dtypes). */
-function tensorBytes(t: tf.Tensor): Uint8Array {
+function tensorBytes(t: WireBinary): Uint8Array {
+  if (isRingWords(t)) return new Uint8Array(t.buffer, t.byteOffset, t.byteLength);
   if (t.dtype === 'string') return utf8.encode(JSON.stringify(t.dataSync()));
   const values = t.dataSync() as Float32Array | Int32Array | Uint8Array;
   return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
@@ -90,7 +99,7 @@ function tensorBytes(t: tf.Tensor): Uint8Array {
  * bytes (16 hex digits, like the runtime's digests). One hash pass, computed at send
  * time, because the tensors may be disposed before the log is written.
  */
-function frameDigest(json: string, tensors: readonly tf.Tensor[]): string {
+function frameDigest(json: string, tensors: readonly WireBinary[]): string {
   const hash = createHash('sha256').update(json);
   for (const t of tensors) hash.update(tensorBytes(t));
   return hash.digest('hex').slice(0, 16);
@@ -102,13 +111,13 @@ export function wireSize(type: string, payload: unknown): number {
 }
 
 export function encodeMessage(type: string, payload: unknown): Uint8Array {
-  const tensors: tf.Tensor[] = [];
+  const tensors: WireBinary[] = [];
   return encodeFrame(frameJson(type, payload, tensors), tensors);
 }
 
-function encodeFrame(text: string, tensors: readonly tf.Tensor[]): Uint8Array {
+function encodeFrame(text: string, tensors: readonly WireBinary[]): Uint8Array {
   const json = utf8.encode(text);
-  const blobs = tensors.map((t) => encodeTensor(t).data);
+  const blobs = tensors.map(encodeBinary);
   const total = FRAME_PREFIX + json.byteLength + blobs.reduce((n, b) => n + FRAME_PREFIX + b.byteLength, 0);
   const frame = new Uint8Array(total);
   const view = new DataView(frame.buffer);
@@ -132,7 +141,7 @@ function slotOf(value: unknown, index: number): TensorSlot {
 }
 
 /** Puts `tensor` where `path` says inside `root`, which must hold null there. */
-function place(root: Record<string, unknown>, path: Path, tensor: tf.Tensor, index: number): void {
+function place(root: Record<string, unknown>, path: Path, tensor: WireBinary, index: number): void {
   let holder: unknown = root;
   for (let i = 0; i < path.length - 1; i++) {
     holder = typeof holder === 'object' && holder !== null ? (holder as Record<string | number, unknown>)[path[i]] : undefined;
@@ -170,16 +179,16 @@ export function decodeMessage(frame: Uint8Array): { type: string; payload: unkno
   if (!Array.isArray(slots) || slots.length !== blobs.length) {
     throw new WireFormatError(`Frame lists ${Array.isArray(slots) ? slots.length : 'no array of'} tensor(s) but carries ${blobs.length} tensor blob(s).`);
   }
-  const made: tf.Tensor[] = [];
+  const made: WireBinary[] = [];
   try {
     slots.forEach((entry, i) => {
       const slot = slotOf(entry, i);
-      const tensor = decodeTensor({ dtype: slot.dtype, shape: slot.shape, data: blobs[i], variable: slot.variable } as EncodedTensor);
+      const tensor = slot.dtype === RING_WORDS_DTYPE ? decodeRingWords(blobs[i], slot.shape) : decodeTensor({ dtype: slot.dtype, shape: slot.shape, data: blobs[i], variable: slot.variable } as EncodedTensor);
       made.push(tensor);
       place(parsed as Record<string, unknown>, slot.path, tensor, i);
     });
   } catch (error) {
-    for (const t of made) t.dispose();
+    for (const t of made) disposeBinary(t);
     if (error instanceof WireFormatError) throw error;
     throw new WireFormatError(`Frame payload could not be decoded: ${(error as Error).message}`);
   }
@@ -203,13 +212,13 @@ export interface PreparedMessage<P> {
 export function prepareOutgoing<P>(type: string, payload: P, strict: boolean): PreparedMessage<P> {
   if (!strict) {
     if (TENSOR_FREE_TYPES.has(type)) return { payload, bytes: FRAME_PREFIX + frameJsonByteLength(type, payload) };
-    const tensors: tf.Tensor[] = [];
+    const tensors: WireBinary[] = [];
     const json = frameJson(type, payload, tensors);
     let bytes = FRAME_PREFIX + Buffer.byteLength(json, 'utf8');
-    for (const t of tensors) bytes += FRAME_PREFIX + tensorDataBytes(t);
+    for (const t of tensors) bytes += FRAME_PREFIX + binaryDataBytes(t);
     return tensors.length === 0 ? { payload, bytes } : { payload, bytes, digest: frameDigest(json, tensors) };
   }
-  const originals: tf.Tensor[] = [];
+  const originals: WireBinary[] = [];
   let json: string;
   let frame: Uint8Array;
   try {
@@ -220,6 +229,6 @@ export function prepareOutgoing<P>(type: string, payload: P, strict: boolean): P
   }
   const digest = originals.length === 0 ? undefined : frameDigest(json, originals);
   const decoded = decodeMessage(frame).payload as P;
-  for (const t of originals) t.dispose();
+  for (const t of originals) disposeBinary(t);
   return digest === undefined ? { payload: decoded, bytes: frame.byteLength } : { payload: decoded, bytes: frame.byteLength, digest };
 }

@@ -12,6 +12,7 @@ import { FedsimError } from '../runtime/index.js';
 import type { MultiPointerTensor } from './multi-pointer.js';
 import type { PointerTensor, SendOptions } from './pointer-tensor.js';
 import { VirtualWorker } from './worker-handle.js';
+import { installTensorSmpcMethods } from './smpc-methods.js';
 
 declare module '@tensorflow/tfjs-core/dist/tensor.js' {
   interface Tensor<R extends Rank = Rank> {
@@ -28,12 +29,13 @@ function send(this: tfjs.Tensor, ...targets: Array<VirtualWorker | SendOptions>)
   return worker.sim.me.send(this, ...targets) as PointerTensor | MultiPointerTensor;
 }
 
-/** Adds `.send()` to tfjs tensors. Calling it again (with any tfjs import of the same copy) does nothing. */
+/** Adds `.send()`, `.fixPrecision()` and `.share()` to tfjs tensors. Calling it again (with any tfjs import of the same copy) does nothing. */
 export function hook(tf: typeof tfjs): void {
   const proto = tf.Tensor.prototype as unknown as { send?: unknown };
-  if (proto.send === send) return;
+  if (proto.send === send) return installTensorSmpcMethods(tf);
   if (proto.send !== undefined) {
     throw new FedsimError('hook(tf): tf.Tensor already has a different `send` method (another library hooked tfjs?); fedsim will not overwrite it.');
   }
   Object.defineProperty(proto, 'send', { value: send, writable: true, configurable: true, enumerable: false });
+  installTensorSmpcMethods(tf); // fixPrecision() and share(), as the hooked torch of PySyft 0.2 had them
 }

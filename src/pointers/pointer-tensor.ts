@@ -13,7 +13,7 @@
 import { inspect } from 'node:util';
 import type * as tf from '@tensorflow/tfjs';
 import { FedsimError } from '../runtime/index.js';
-import type { Arg, ObjectReply, ReplyPayload, TensorOpName } from '../messages/index.js';
+import { type Arg, disposeTensorsIn, type ObjectReply, type ReplyPayload, type TensorOpName } from '../messages/index.js';
 import { Answer } from './answer.js';
 import { POINTER_BRAND } from './brand.js';
 import { PointerStateError, remoteFailure } from './errors.js';
@@ -170,6 +170,10 @@ export class PointerTensor<T extends Pointee = tf.Tensor> {
     if (payload.kind !== 'object') throw new FedsimError(`${op}: ${this._location.id} answered '${payload.kind}' instead of the object ${this.idAtLocation}.`);
     const { value } = payload as ObjectReply;
     if (value.kind === 'tensor') return value.tensor;
+    if (value.kind === 'plan') {
+      disposeTensorsIn(value.plan.state);
+      throw new FedsimError(`${op}: object ${this.idAtLocation} on ${this._location.id} is plan '${value.plan.name}', not a tensor; fetch plans through the PlanPointer that plan.send() returned.`);
+    }
     return new PointerTensor({
       sim: this.sim,
       location: this.sim.workerOf(value.location),

@@ -27,6 +27,7 @@ import { MultiPointerTensor } from './multi-pointer.js';
 import { isMultiPointer, isPointer } from './op-args.js';
 import { PointerTensor } from './pointer-tensor.js';
 import './remote-ops.js'; // installs the op methods on pointers
+import './smpc-methods.js'; // installs fixPrecision() and share() on pointers
 import { VirtualWorker, type WorkerOptions } from './worker-handle.js';
 
 type Tracked = PointerTensor<any> | MultiPointerTensor;

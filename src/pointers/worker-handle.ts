@@ -69,7 +69,7 @@ export class VirtualWorker {
     }
   }
 
-  /** The worker's objects: id → tensor, pointer record (chains) or failed result. A fresh Map each time. */
+  /** The worker's objects: id → tensor, pointer record (chains), plan or failed result. A fresh Map each time. */
   get objects(): Map<string, StoredValue> {
     if (this.isClient) return new Map();
     return this.context().worker.store.view();
@@ -114,7 +114,7 @@ export class VirtualWorker {
     return new Answer(this.sim.ask(this.id, 'search', { query: terms }), (payload: ReplyPayload) => {
       if (payload.kind !== 'search') throw new FedsimError(`search: ${this.id} answered '${payload.kind}' instead of search results.`);
       return payload.results
-        .filter((r: SearchResult) => r.kind !== 'error')
+        .filter((r: SearchResult) => r.kind === 'tensor' || r.kind === 'pointer') // failures and plans are not tensors
         .map(
           (r: SearchResult) =>
             new PointerTensor({ sim: this.sim, location: this, idAtLocation: r.id, shape: r.shape, dtype: r.dtype as tf.DataType, owned: false, pointsToPointer: r.kind === 'pointer' }),

@@ -21,19 +21,22 @@ import {
   opFailed,
   opSpec,
   type PayloadOf,
+  planAsTensor,
   unknownOp,
   WorkerError,
 } from '../../messages/index.js';
 import { toErrorPayload } from '../../runtime/index.js';
 import { computeGradients, isTracked, recordCall } from '../autograd.js';
 import { FailedResult, intersectUsers, PointerRecord, type StoreEntry } from '../object-store.js';
+import { StoredPlan } from '../stored-plan.js';
+import { RingTensor, ringAsTensor } from '../smpc/ring-tensor.js';
 import type { Turn, WorkerState } from '../worker-state.js';
 import { entryOrThrow } from './objects.js';
 
 type OpFn = (...args: unknown[]) => tf.Tensor | tf.Tensor[];
 const tfOps = tf as unknown as Record<string, OpFn>;
 
-interface Resolved {
+export interface Resolved {
   /** The arguments as the op receives them: tensors in place of refs. */
   values: unknown[];
   /** Every stored object referenced, in argument order. */
@@ -41,7 +44,7 @@ interface Resolved {
 }
 
 /** A failure stored earlier, re-raised for an op that depends on it: the root cause, named. */
-function failedInput(failure: FailedResult, id: string, op: string): WorkerError {
+export function failedInput(failure: FailedResult, id: string, op: string): WorkerError {
   const root = failure.error;
   const where = { worker: String(root.where?.worker ?? ''), ...root.where, dependent: op };
   return new WorkerError(root.name as 'OpFailedError', `input ${id} of ${op} holds an earlier failure: ${root.message}`, where, root.data);
@@ -54,11 +57,14 @@ function resolveArg(worker: WorkerState, op: string, arg: Arg, entries: StoreEnt
   const { value } = entry;
   if (value instanceof FailedResult) throw failedInput(value, arg.ref, op);
   if (value instanceof PointerRecord) throw notATensor(worker.id, arg.ref, op, `${value.location}:${value.idAtLocation}`);
+  if (value instanceof StoredPlan) throw planAsTensor(worker.id, arg.ref, op, value.name);
+  if (value instanceof RingTensor) throw ringAsTensor(worker.id, arg.ref, op);
   entries.push(entry);
   return value;
 }
 
-function resolve(worker: WorkerState, op: string, args: readonly Arg[]): Resolved {
+/** The tensors `args` name (checked: present, not failed, not a pointer or plan), and their store entries. */
+export function resolve(worker: WorkerState, op: string, args: readonly Arg[]): Resolved {
   const entries: StoreEntry[] = [];
   const values = new Array<unknown>(args.length);
   for (let i = 0; i < args.length; i++) values[i] = resolveArg(worker, op, args[i], entries);
@@ -172,6 +178,7 @@ export function handleBackward(turn: Turn, payload: PayloadOf<'backward'>): void
   const loss = entryOrThrow(worker, payload.id, 'backward');
   if (loss.value instanceof FailedResult) return mail.fail(envelope, loss.value.error);
   if (loss.value instanceof PointerRecord) throw notATensor(worker.id, loss.id, 'backward', `${loss.value.location}:${loss.value.idAtLocation}`);
+  if (loss.value instanceof StoredPlan) throw planAsTensor(worker.id, loss.id, 'backward', loss.value.name);
   if (!isTracked(loss)) {
     throw backwardFailed(worker.id, loss.id, 'it does not depend on any tensor that tracks gradients. Send the inputs with { requiresGrad: true }, or use variables.');
   }

@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import {
+  disposeTensorsIn,
   getNotPermitted,
   invalidMessage,
   isTensor,
@@ -13,11 +14,16 @@ import {
   objectExists,
   objectNotFound,
   type PayloadOf,
+  planAsTensor,
   type SearchResult,
   type WireValue,
 } from '../../messages/index.js';
 import { type ChainedDelete, FailedResult, metaOf, PointerRecord, type StoreEntry, type StoredValue } from '../object-store.js';
+import { StoredPlan } from '../stored-plan.js';
+import { RingTensor, ringAsTensor } from '../smpc/ring-tensor.js';
+import { existingEngine } from '../smpc/engine.js';
 import type { Turn, WorkerState } from '../worker-state.js';
+import { acceptPlan } from './plans.js';
 
 /** The entry `id`, or an ObjectNotFoundError naming the op that needed it. */
 export function entryOrThrow(worker: WorkerState, id: string, op: string): StoreEntry {
@@ -44,7 +50,8 @@ export function sendChainedDeletes(turn: Turn, deletes: ChainedDelete[]): void {
 }
 
 /** The wire form of a stored value (a tensor's ownership goes with it). */
-export function wireValueOf(worker: WorkerState, entry: StoreEntry, value: tf.Tensor | PointerRecord): WireValue {
+export function wireValueOf(worker: WorkerState, entry: StoreEntry, value: tf.Tensor | PointerRecord | StoredPlan): WireValue {
+  if (value instanceof StoredPlan) return { kind: 'plan', plan: value.toWire(false) };
   if (value instanceof PointerRecord) {
     return {
       kind: 'pointer',
@@ -73,6 +80,12 @@ export function handleObject(turn: Turn, payload: PayloadOf<'object'>): void {
     const wantsVariable = value.variable !== undefined && !isVariable(value.tensor);
     stored = wantsVariable ? tf.variable(value.tensor, value.variable!.trainable) : value.tensor;
     if (wantsVariable) value.tensor.dispose(); // the variable holds its own reference to the data
+  } else if (value.kind === 'plan') {
+    if (worker.store.has(id)) {
+      disposeTensorsIn(value.plan.state);
+      throw objectExists(worker.id, id, 'send');
+    }
+    stored = acceptPlan(worker, id, value.plan);
   } else {
     if (worker.store.has(id)) throw objectExists(worker.id, id, 'send');
     stored = new PointerRecord(worker.id, id, value.location, value.idAtLocation, value.owned, value.shape, value.dtype);
@@ -99,13 +112,16 @@ export function handleObjectRequest(turn: Turn, payload: PayloadOf<'objectReques
     mail.fail(envelope, value.error);
     return;
   }
+  if (value instanceof RingTensor) throw ringAsTensor(worker.id, payload.id, 'get'); // shares leave through smpc/get
   worker.store.take(payload.id);
   mail.reply(envelope, { kind: 'object', id: payload.id, value: wireValueOf(worker, entry, value), meta: metaOf(entry) });
 }
 
 export function handleDelete(turn: Turn, payload: PayloadOf<'delete'>): void {
   const chained: ChainedDelete[] = [];
+  const smpc = existingEngine(turn.worker);
   for (const id of payload.ids) {
+    if (smpc?.deferDelete(id)) continue; // SMPC work sent before this delete still waits to read it
     const remote = turn.worker.store.delete(id);
     if (remote) chained.push(remote);
   }
@@ -121,6 +137,8 @@ export function handleGetShape(turn: Turn, payload: PayloadOf<'getShape'>): void
   const { worker, mail, envelope } = turn;
   const { value } = entryOrThrow(worker, payload.id, 'getShape');
   if (value instanceof FailedResult) return mail.fail(envelope, value.error);
+  if (value instanceof StoredPlan) throw planAsTensor(worker.id, payload.id, 'getShape', value.name);
+  if (value instanceof RingTensor) throw ringAsTensor(worker.id, payload.id, 'getShape');
   if (value instanceof PointerRecord) {
     if (!value.shape || !value.dtype) throw invalidMessage(worker.id, 'getShape', `object ${payload.id} is a pointer to ${value.location}:${value.idAtLocation} whose shape was not recorded; ask ${value.location}`, payload.id);
     return void mail.reply(envelope, { kind: 'shape', shape: [...value.shape], dtype: value.dtype as 'float32' });
@@ -131,12 +149,15 @@ export function handleGetShape(turn: Turn, payload: PayloadOf<'getShape'>): void
 function describeEntry(entry: StoreEntry): SearchResult {
   const { value } = entry;
   const result: SearchResult = { id: entry.id, kind: isTensor(value) ? 'tensor' : value.kind, tags: [...entry.tags] };
+  if (value instanceof StoredPlan) result.description = value.toString();
   if (isTensor(value)) {
     result.shape = [...value.shape];
     result.dtype = value.dtype;
   } else if (value instanceof PointerRecord && value.shape && value.dtype) {
     result.shape = [...value.shape];
     result.dtype = value.dtype as 'float32';
+  } else if (value instanceof RingTensor) {
+    result.shape = [...value.shape];
   }
   if (entry.description !== undefined) result.description = entry.description;
   return result;

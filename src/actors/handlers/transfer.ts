@@ -10,9 +10,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { type ErrorPayload, ERROR_REPLY } from '../../runtime/index.js';
-import { invalidMessage, isTensor, isVariable, MessageSchemas, objectExists, type PayloadOf } from '../../messages/index.js';
+import { disposeTensorsIn, invalidMessage, isTensor, isVariable, MessageSchemas, objectExists, type PayloadOf } from '../../messages/index.js';
 import { FailedResult, metaOf, PointerRecord, type StoredValue } from '../object-store.js';
+import { StoredPlan } from '../stored-plan.js';
+import { RingTensor, ringAsTensor } from '../smpc/ring-tensor.js';
 import type { Turn } from '../worker-state.js';
+import { acceptPlan } from './plans.js';
 import { assertMayHave, entryOrThrow } from './objects.js';
 
 export function handleMove(turn: Turn, payload: PayloadOf<'move'>): void {
@@ -24,11 +27,14 @@ export function handleMove(turn: Turn, payload: PayloadOf<'move'>): void {
   assertMayHave(worker, entry, to, 'move');
   const { value } = entry;
   if (value instanceof FailedResult) return mail.fail(envelope, value.error);
+  if (value instanceof RingTensor) throw ringAsTensor(worker.id, id, 'move'); // a share stays with its owner
   if (worker.moving(id)) throw invalidMessage(worker.id, 'move', `object ${id} is already being moved; await the first move()`, id);
   // The message owns a clone (same data, no copy); our own reference goes when `to` confirms.
   const wire = isTensor(value)
     ? { kind: 'tensor' as const, tensor: tf.clone(value), ...(isVariable(value) ? { variable: { trainable: value.trainable } } : {}) }
-    : { kind: 'pointer' as const, location: value.location, idAtLocation: value.idAtLocation, owned: value.owned, ...(value.shape ? { shape: value.shape } : {}), ...(value.dtype ? { dtype: value.dtype as 'float32' } : {}) };
+    : value instanceof StoredPlan
+      ? { kind: 'plan' as const, plan: value.toWire(true) }
+      : { kind: 'pointer' as const, location: value.location, idAtLocation: value.idAtLocation, owned: value.owned, ...(value.shape ? { shape: value.shape } : {}), ...(value.dtype ? { dtype: value.dtype as 'float32' } : {}) };
   const sent = mail.send(to, 'object', { id, value: wire, meta: metaOf(entry), ack: true });
   worker.forwards.set(sent, { kind: 'move', request: { id: envelope.id, from: envelope.from }, objectId: id, entry, to });
 }
@@ -65,20 +71,26 @@ export function handleAnswer(turn: Turn): void {
     // `to` holds it now: drop ours without disposing its target (ownership of a pointer's target moved too).
     if (stillHere) {
       const taken = store.take(forward.objectId)!;
-      if (isTensor(taken.value)) taken.value.dispose();
+      if (isTensor(taken.value) || taken.value instanceof StoredPlan) taken.value.dispose();
     }
     return void mail.reply(forward.request, { kind: 'ack' });
   }
   if (answer.kind !== 'object') return mail.fail(forward.request, invalidMessage(worker.id, 'reply', `${envelope.from} answered remoteGet's request with '${answer.kind}' instead of the object`));
   const { value, meta } = answer;
   if (!stillHere) {
-    if (value.kind === 'tensor') value.tensor.dispose();
+    disposeTensorsIn(value);
     return mail.fail(forward.request, objectExists(worker.id, forward.objectId, 'remoteGet'));
   }
   store.take(forward.objectId); // the pointer record: its target is consumed, so no remote delete
   let stored: StoredValue;
   if (value.kind === 'pointer') {
     stored = new PointerRecord(worker.id, forward.objectId, value.location, value.idAtLocation, value.owned, value.shape, value.dtype);
+  } else if (value.kind === 'plan') {
+    try {
+      stored = acceptPlan(worker, forward.objectId, value.plan);
+    } catch (error) {
+      return mail.fail(forward.request, error); // the pointer record is gone with the target it named; nothing stored
+    }
   } else if (value.variable && !isVariable(value.tensor)) {
     stored = tf.variable(value.tensor, value.variable.trainable);
     value.tensor.dispose(); // the variable holds its own reference to the data

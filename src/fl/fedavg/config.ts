@@ -7,6 +7,7 @@ import { ModelSpecSchema, LossNameSchema } from '../models/spec.js';
 import { StrategyConfigSchema } from '../strategies/create.js';
 import { OptimizerConfigSchema } from '../training/optimizers.js';
 import { CostModelSchema } from './cost-model.js';
+import { AdditiveOptionsSchema, SecAggOptionsSchema } from './secure-options.js';
 
 export const FederatedConfigSchema = z.object({
   model: ModelSpecSchema,
@@ -24,7 +25,17 @@ export const FederatedConfigSchema = z.object({
   optimizer: OptimizerConfigSchema.optional(),
   dropLast: z.boolean().optional(),
   loss: LossNameSchema.optional(),
-  aggregation: z.enum(['plain', 'secure-worker']).default('plain'),
+  /**
+   * Who sees the clients' updates: the server ('plain'); a trusted secure worker that
+   * forwards only their average ('secure-worker'); nobody — the clients additively share
+   * their updates among themselves and the server gets sums of shares ('additive'); or
+   * nobody — Bonawitz/Bell SecAgg+ masking, tolerant of dropouts ('secagg+').
+   */
+  aggregation: z.enum(['plain', 'secure-worker', 'additive', 'secagg+']).default('plain'),
+  /** Fixed-point settings of 'additive' (see secure-options.ts). */
+  additive: AdditiveOptionsSchema.default({ base: 10, precisionFractional: 6 }),
+  /** SecAgg+ settings of 'secagg+' (see secure-options.ts). */
+  secagg: SecAggOptionsSchema.optional(),
   /** Virtual ms a round waits for updates before dropping the stragglers (default one virtual minute). */
   roundDeadlineMs: z.number().positive().finite().default(60_000),
   secureCloseTimeoutMs: z.number().positive().finite().optional(),
@@ -41,6 +52,8 @@ export const FederatedConfigSchema = z.object({
   trainEvaluation: z.enum(['every-round', 'final', 'none']).default('none'),
   serverId: z.string().regex(/^[^\s→]+$/).default('server'),
   secureWorkerId: z.string().regex(/^[^\s→]+$/).default('secure_worker'),
+  /** Actor id of the SecAgg+ server ('secagg+'). */
+  secAggServerId: z.string().regex(/^[^\s→]+$/).default('secagg_server'),
 });
 export type FederatedConfig = z.infer<typeof FederatedConfigSchema>;
 export type FederatedConfigInput = z.input<typeof FederatedConfigSchema>;

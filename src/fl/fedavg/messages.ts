@@ -9,6 +9,9 @@
  *   secure_worker ──fl/secure-aggregate──▶ server  (only the average)
  *   server ──fl/round-end──▶ me                    (the round's report, for metrics)
  *
+ * The cryptographic aggregation options ('additive', 'secagg+') add their own messages:
+ * see secure-messages.ts.
+ *
  * Every handler validates what it receives with these schemas and answers a
  * malformed message with an error reply instead of failing.
  */
@@ -51,7 +54,8 @@ export const FitResultSchema = z.object({
 });
 export type FitResult = z.infer<typeof FitResultSchema>;
 
-export const RejectionReasonSchema = z.enum(['stale-round', 'future-round', 'not-selected', 'duplicate', 'not-training', 'bad-layout', 'use-secure-worker']);
+/** 'use-secure-aggregation': under 'additive' or 'secagg+' the server takes no plain update at all. */
+export const RejectionReasonSchema = z.enum(['stale-round', 'future-round', 'not-selected', 'duplicate', 'not-training', 'bad-layout', 'use-secure-worker', 'use-secure-aggregation']);
 export type RejectionReason = z.infer<typeof RejectionReasonSchema>;
 
 export const UpdateRejectedSchema = z.object({ round: z.number().int(), currentRound: z.number().int(), reason: RejectionReasonSchema });
@@ -72,6 +76,8 @@ export const SecureAggregateSchema = z.object({
   contributors: z.array(z.string()),
   /** Updates the secure worker refused this round (late, unexpected, duplicate). */
   rejected: z.number().int().min(0),
+  /** Why `weights` is null, when the aggregator knows better than "too few to hide each one" (additive, secagg+). */
+  skipped: z.string().optional(),
 });
 export type SecureAggregate = z.infer<typeof SecureAggregateSchema>;
 

@@ -25,13 +25,18 @@ import { createStrategy } from '../strategies/create.js';
 import { SamplingStrategy, type Strategy, compareIds } from '../strategies/strategy.js';
 import { type Dataset, concatDatasets } from '../training/dataset.js';
 import { type Evaluation, evaluateModel } from '../training/evaluate.js';
+import { additiveFedAvgClient } from './additive-client.js';
 import { fedAvgClient } from './client.js';
 import { type FederatedConfig, type FederatedConfigInput, parseFederatedConfig } from './config.js';
 import { FL, type RoundEnd, type RoundSummary, type RunResult } from './messages.js';
 import { hold } from './held.js';
+import { secAggFedAvgClient } from './secagg-client.js';
 import { secureWorker } from './secure-worker.js';
+import { secAggServerMachine } from '../secure/secagg/server-machine.js';
 import { fedAvgServer } from './server.js';
 import { ModelWorkspace } from './workspace.js';
+import { SecAggOptionsSchema, defaultSecAggShares } from './secure-options.js';
+import { parseSecAggParams } from '../secure/secagg/params.js';
 
 /** One client's private data. */
 export interface ClientData extends Dataset {
@@ -99,6 +104,24 @@ function resolveStrategy(options: FederatedOptions, config: FederatedConfig): St
   return createStrategy({ ...c, fraction: c.fraction ?? config.fraction, minClients: c.minClients ?? config.minClients });
 }
 
+/**
+ * What 'secagg+' needs: the SecAgg+ server's parameters (numShares and the threshold are
+ * set per round by the FedAvg server, for the clients that trained) and the clients'
+ * weight bound — by default the largest training set, so every client's ratio n_k / maxWeight ≤ 1.
+ */
+function secAggSettings(config: FederatedConfig, clients: readonly ClientData[], serverId: string) {
+  const options = config.secagg ?? SecAggOptionsSchema.parse({});
+  // y holds one label per sample (n × outputs targets for MSE: still a bound on n).
+  const largest = Math.max(...clients.map((c) => c.y.length));
+  const maxWeight = options.maxWeight ?? Math.max(1, largest);
+  const { maxWeight: _bound, numShares, reconstructionThreshold, ...protocol } = options;
+  const placeholder = defaultSecAggShares(2);
+  const serverParams = { ...protocol, numShares: numShares ?? placeholder.numShares, reconstructionThreshold: reconstructionThreshold ?? placeholder.reconstructionThreshold };
+  // Fail now, naming the field, rather than at every round's start.
+  parseSecAggParams(serverParams, 'runFederated: secagg');
+  return { serverParams, server: { serverId, maxWeight, options } };
+}
+
 export function runFederated(sim: SimulationCore, options: FederatedOptions): FederatedRun {
   const config = parseFederatedConfig({
     ...options,
@@ -110,9 +133,9 @@ export function runFederated(sim: SimulationCore, options: FederatedOptions): Fe
   if (options.clients.length === 0) throw new RangeError('runFederated: no clients');
   const strategy = resolveStrategy(options, config);
   const secure = config.aggregation === 'secure-worker';
-  if (secure && strategy.needsIndividualUpdates) {
+  if (config.aggregation !== 'plain' && strategy.needsIndividualUpdates) {
     throw new TypeError(
-      `runFederated: strategy '${strategy.name}' must see each client's update, but aggregation 'secure-worker' shows the server only their average; use aggregation 'plain' or a FedAvg-family strategy`,
+      `runFederated: strategy '${strategy.name}' must see each client's update, but aggregation '${config.aggregation}' shows the server only their average; use aggregation 'plain' or a FedAvg-family strategy`,
     );
   }
   const spec = parseModelSpec(config.model, 'runFederated: model');
@@ -126,9 +149,11 @@ export function runFederated(sim: SimulationCore, options: FederatedOptions): Fe
   const ids = clientIds(options.clients);
   const serverId = config.serverId;
   const secureId = config.secureWorkerId;
+  const secAggId = config.secAggServerId;
+  const secAgg = config.aggregation === 'secagg+' ? secAggSettings(config, options.clients, secAggId) : undefined;
   const workspace = new ModelWorkspace();
 
-  const meter = new ByteMeter().attach(sim, new Set([serverId, secureId, ...ids]));
+  const meter = new ByteMeter().attach(sim, new Set([serverId, secureId, secAggId, ...ids]));
   const rounds: RoundMetrics[] = [];
   const metrics$ = new ReplaySubject<RoundMetrics>();
   const evaluateClients = (weights: Weights, final: boolean): Record<string, Evaluation> | undefined => {
@@ -211,8 +236,10 @@ export function runFederated(sim: SimulationCore, options: FederatedOptions): Fe
   let reply;
   try {
     if (secure) sim.spawn(secureWorker, secureId, { input: { server: serverId, minContributors: config.secureMinContributors } });
+    if (secAgg) sim.spawn(secAggServerMachine, secAggId, { input: { params: secAgg.serverParams } });
+    const clientLogic = config.aggregation === 'additive' ? additiveFedAvgClient : config.aggregation === 'secagg+' ? secAggFedAvgClient : fedAvgClient;
     options.clients.forEach((c, i) => {
-      sim.spawn(fedAvgClient, ids[i], { input: { data: hold({ x: c.x, y: c.y }), spec, workspace, cost: config.cost, slowdown: c.slowdown ?? 1 } });
+      sim.spawn(clientLogic, ids[i], { input: { data: hold({ x: c.x, y: c.y }), spec, workspace, cost: config.cost, slowdown: c.slowdown ?? 1 } });
     });
     sim.spawn(fedAvgServer, serverId, {
       input: {
@@ -233,6 +260,8 @@ export function runFederated(sim: SimulationCore, options: FederatedOptions): Fe
         aggregation: config.aggregation,
         secureWorker: secure ? secureId : undefined,
         secureCloseTimeoutMs: config.secureCloseTimeoutMs,
+        ...(config.aggregation === 'additive' ? { additive: config.additive } : {}),
+        ...(secAgg ? { secagg: secAgg.server } : {}),
         testSet: options.testSet ? hold(options.testSet) : undefined,
         workspace,
       },

@@ -27,11 +27,13 @@ import {
   wireBytes,
 } from './messages.js';
 import { type Held, hold } from './held.js';
+import { type SecureRoundsInput, type SecureRoundsState, initialSecureRoundsState, planSecureFit } from './secure-rounds.js';
 import type { ModelWorkspace } from './workspace.js';
 
-export type Aggregation = 'plain' | 'secure-worker';
+/** Who sees the updates: the server ('plain'), a trusted secure worker, the clients' additive shares, or SecAgg+. */
+export type Aggregation = 'plain' | 'secure-worker' | 'additive' | 'secagg+';
 
-export interface ServerInput {
+export interface ServerInput extends SecureRoundsInput {
   io: ActorIO;
   /** Ids of the client actors, in any order. */
   clients: string[];
@@ -53,7 +55,7 @@ export interface ServerInput {
   workspace: ModelWorkspace;
 }
 
-export interface ServerContext extends ServerInput {
+export interface ServerContext extends ServerInput, SecureRoundsState {
   round: number;
   /** The global model (boxed, like every big value in context: see held.ts). */
   weights: Held<Weights>;
@@ -73,7 +75,7 @@ export interface ServerContext extends ServerInput {
 }
 
 export function initialContext(input: ServerInput): ServerContext {
-  return { ...input, round: 0, weights: input.initialWeights, requester: null, startedAt: 0, selected: [], results: {}, secure: null, rejected: 0, outcome: null, history: hold([]), failure: null };
+  return { ...input, ...initialSecureRoundsState(), round: 0, weights: input.initialWeights, requester: null, startedAt: 0, selected: [], results: {}, secure: null, rejected: 0, outcome: null, history: hold([]), failure: null };
 }
 
 const where = (ctx: ServerContext) => `server '${ctx.io.id}' (round ${ctx.round})`;
@@ -92,15 +94,19 @@ export function beginRound(ctx: ServerContext): Partial<ServerContext> {
   } catch (error) {
     return { round, failure: `${ctx.strategy.name}.configureFit failed in round ${round}: ${(error as Error).message}` };
   }
+  const fresh = { round, selected: clients, results: {}, secure: null, rejected: 0, startedAt: ctx.io.now(), ...initialSecureRoundsState() };
+  // 'additive' and 'secagg+' tell each client how to report (or end the round now if they cannot run).
+  const secure = planSecureFit(ctx, round, clients);
+  if (secure.skip) return { ...fresh, secure: hold(secure.skip) };
   const reportTo = ctx.aggregation === 'secure-worker' ? ctx.secureWorker : undefined;
   if (reportTo) ctx.io.send(reportTo, FL.secureRound, { round, clients });
   const weights = ctx.weights.value;
   const bytes = wireBytes(weights);
   for (const client of clients) {
-    const fit: FitMessage = { round, weights, config, ...(reportTo ? { reportTo } : {}) };
+    const fit: FitMessage = { round, weights, config, ...(reportTo ? { reportTo } : {}), ...(secure.field ? { secure: secure.field } : {}) };
     ctx.io.send(client, FL.fit, fit, { bytes });
   }
-  return { round, selected: clients, results: {}, secure: null, rejected: 0, startedAt: ctx.io.now() };
+  return fresh;
 }
 
 /** Answers an update the round cannot take (as a reply, so a requester awaiting it learns why). */
@@ -121,6 +127,7 @@ export function receiveUpdate(ctx: ServerContext, event: ActorMessage): Partial<
   }
   const from = envelope.from;
   if (ctx.aggregation === 'secure-worker') return reject(ctx, envelope, result.round, 'use-secure-worker');
+  if (ctx.aggregation !== 'plain') return reject(ctx, envelope, result.round, 'use-secure-aggregation');
   if (result.round < ctx.round) return reject(ctx, envelope, result.round, 'stale-round');
   if (result.round > ctx.round) return reject(ctx, envelope, result.round, 'future-round');
   if (!ctx.selected.includes(from)) return reject(ctx, envelope, result.round, 'not-selected');
@@ -177,8 +184,8 @@ function roundUpdates(ctx: ServerContext): { updates: ClientUpdate[]; participan
   const s = ctx.secure?.value;
   if (!s) return { updates: [], participants: [], rejected: 0, skipped: `no aggregate from the secure worker '${ctx.secureWorker}'` };
   const participants = [...s.contributors].sort(compareIds);
-  if (!s.weights) return { updates: [], participants: [], rejected: s.rejected, skipped: `the secure worker withheld the average of ${participants.length} update(s): too few to hide each one` };
-  return { updates: [{ clientId: ctx.secureWorker!, weights: s.weights, numSamples: s.numSamples, loss: s.loss }], participants, rejected: s.rejected };
+  if (!s.weights) return { updates: [], participants: [], rejected: s.rejected, skipped: s.skipped ?? `the secure worker withheld the average of ${participants.length} update(s): too few to hide each one` };
+  return { updates: [{ clientId: ctx.secureWorker ?? `${ctx.aggregation} aggregate`, weights: s.weights, numSamples: s.numSamples, loss: s.loss }], participants, rejected: s.rejected };
 }
 
 /** The aggregation's outcome, kept between the aggregating and evaluating states. */

@@ -7,12 +7,20 @@
 import type { Subscription } from 'rxjs';
 import type { SimulationCore } from '../../runtime/simulation.js';
 import { FL } from '../fedavg/messages.js';
+import { FL_SECURE } from '../fedavg/secure-messages.js';
+import { SECAGG } from '../secure/secagg/protocol.js';
 import type { RoundBytes } from './round-metrics.js';
 
 const KIND: Record<string, keyof RoundBytes> = {
   [FL.fit]: 'bytesDown',
   [FL.fitResult]: 'bytesUp',
   [FL.secureAggregate]: 'bytesAggregate',
+  // 'additive': a client's shares to its peers carry its update; the sums of shares make up the aggregate.
+  [FL_SECURE.additiveShare]: 'bytesUp',
+  [FL_SECURE.additiveSum]: 'bytesAggregate',
+  // 'secagg+': the masked updates, and the unmasked sum handed to the FedAvg server.
+  [SECAGG.maskedInput]: 'bytesUp',
+  [SECAGG.result]: 'bytesAggregate',
 };
 
 export class ByteMeter {

@@ -5,11 +5,11 @@
 import type { Evaluation } from '../training/evaluate.js';
 
 export interface RoundBytes {
-  /** Client → server or secure worker: the fit results (model updates). */
+  /** Client → server, secure worker or peers: the fit results, additive shares or masked updates. */
   bytesUp: number;
   /** Server → clients: the global model in the fit requests. */
   bytesDown: number;
-  /** Secure worker → server: the averages (0 with plain aggregation). */
+  /** To the server, from a secure aggregation: averages, sums of shares, or SecAgg+'s sum (0 with plain aggregation). */
   bytesAggregate: number;
 }
 

@@ -41,12 +41,12 @@ function answer(io: ActorIO, to: string, type: string, payload: unknown): void {
 }
 
 /** True when this exact message (same envelope id) was already handled this round. */
-function isDuplicate(context: Context, event: ActorMessage): boolean {
+export function isDuplicate(context: Pick<Context, 'handled'>, event: ActorMessage): boolean {
   return context.handled.includes(event.envelope.id);
 }
 
 /** Later stages must come from the server that opened the round. */
-function session(context: Context, event: ActorMessage): ClientSession {
+export function session(context: Pick<Context, 'io' | 'session'>, event: ActorMessage): ClientSession {
   const current = context.session;
   const stage = event.type === SECAGG.shareKeys ? 'share-keys' : event.type === SECAGG.collect ? 'collect-masked-input' : 'unmask';
   if (!current) {

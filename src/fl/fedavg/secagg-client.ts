@@ -1,0 +1,140 @@
+/**
+ * The FedAvg client under `aggregation: 'secagg+'`: a FedAvg client and a SecAgg+ client
+ * in one actor, as Flower's `secaggplus_mod` wraps the client app on the same device.
+ *
+ *   fl/fit ─▶ train, keep the weighted update here, answer fl/fit-done (no weights)
+ *   secagg/setup ─▶ secagg/share-keys ─▶ secagg/collect-masked-input ─▶ secagg/unmask
+ *        (the SecAgg+ client steps of src/fl/secure/secagg; the update masked at collect is the one kept)
+ *
+ * The kept update is Flower's weighted vector: with c = n_k / maxWeight it is
+ * [c·w, c, c·loss] (update-vector.ts), so the server learns Σ c_k but no client's n_k.
+ * The stages follow the SecAgg+ client machine's rules: a setup starts a fresh round in any
+ * state; other stages out of order are refused (an error reply the SecAgg+ server counts as
+ * a dropout); an exact duplicate delivery is ignored.
+ */
+import { assign, setup } from 'xstate';
+import type { ActorIO, ActorMessage } from '../../runtime/actor-cell.js';
+import { type ClientSession, onCollect, onSetup, onShareKeys, onUnmask } from '../secure/secagg/client-steps.js';
+import { isDuplicate, session } from '../secure/secagg/client-machine.js';
+import { SecAggProtocolError } from '../secure/secagg/errors.js';
+import { payloadBytes } from '../secure/secagg/message-size.js';
+import { SECAGG } from '../secure/secagg/protocol.js';
+import { type Held, hold } from './held.js';
+import { type LocalTrainer, fitLocally } from './local-fit.js';
+import { FL, MESSAGE_HEADER_BYTES, parseMessage } from './messages.js';
+import { FL_SECURE, SecureFitMessageSchema } from './secure-messages.js';
+import { packWeightedUpdate } from './update-vector.js';
+
+export type SecAggFedAvgClientInput = LocalTrainer;
+
+interface SecAggFedAvgClientContext extends LocalTrainer {
+  /** The weighted update of the last fit, for the SecAgg+ round of the same number. */
+  trained: { round: number; vector: Held<Float64Array> } | null;
+  session: ClientSession | null;
+  handled: readonly string[];
+  fits: number;
+}
+
+type Context = SecAggFedAvgClientContext;
+
+function answer(io: ActorIO, to: string, type: string, payload: unknown): void {
+  io.send(to, type, payload, { bytes: payloadBytes(type, payload) });
+}
+
+/** The update SecAgg+ masks in round `round`: the one trained for that round, or a refusal saying why not. */
+function updateFor(context: Context) {
+  return (round: number): Float64Array => {
+    const trained = context.trained;
+    if (trained?.round === round) return trained.vector.value;
+    throw new SecAggProtocolError(
+      `SecAgg+ client '${context.io.id}': asked to mask its update for round ${round}, but ${trained ? `its last fit was for round ${trained.round}` : 'it has not trained yet'}; it sits this round out.`,
+      { actor: context.io.id, round, stage: 'collect-masked-input' },
+    );
+  };
+}
+
+function onFit(ctx: Context, event: ActorMessage): Partial<Context> {
+  const { io } = ctx;
+  const { envelope } = event;
+  const at = `secagg+ client '${io.id}'`;
+  try {
+    const fit = parseMessage(SecureFitMessageSchema, event.payload, FL.fit, envelope.from, at);
+    if (fit.secure.protocol !== 'secagg+') throw new Error(`${at}: this client takes part in SecAgg+ aggregation, but the fit asks for '${fit.secure.protocol}'`);
+    const trained = fitLocally(ctx, fit);
+    const c = trained.numSamples / fit.secure.maxWeight;
+    if (c > 1) {
+      throw new RangeError(
+        `${at} (round ${fit.round}): its ${trained.numSamples} training samples exceed secagg.maxWeight ${fit.secure.maxWeight}; ` +
+          'the weighted update could leave the clipping range. Raise secagg.maxWeight to at least the largest client\'s sample count.',
+      );
+    }
+    const vector = packWeightedUpdate(trained.weights, c, trained.loss);
+    io.reply(envelope, FL_SECURE.fitDone, { round: fit.round }, { bytes: MESSAGE_HEADER_BYTES });
+    return { trained: { round: fit.round, vector: hold(vector) }, fits: ctx.fits + 1 };
+  } catch (error) {
+    io.replyError(envelope, error);
+    return {};
+  }
+}
+
+export const secAggFedAvgClient = setup({
+  types: {} as { context: SecAggFedAvgClientContext; input: SecAggFedAvgClientInput; events: ActorMessage },
+  guards: {
+    duplicate: ({ context, event }) => isDuplicate(context, event),
+  },
+  actions: {
+    fit: assign(({ context, event }) => onFit(context, event)),
+    setup: assign(({ context, event }) => {
+      const step = onSetup(context.io, event.envelope.from, event.payload);
+      answer(context.io, event.envelope.from, SECAGG.publicKeys, step.answer);
+      return { session: step.session, handled: [event.envelope.id] };
+    }),
+    shareKeys: assign(({ context, event }) => {
+      const step = onShareKeys(context.io, session(context, event), event.payload);
+      answer(context.io, event.envelope.from, SECAGG.shares, step.answer);
+      return { session: step.session, handled: [...context.handled, event.envelope.id] };
+    }),
+    collect: assign(({ context, event }) => {
+      const step = onCollect(context.io, session(context, event), event.payload, updateFor(context));
+      answer(context.io, event.envelope.from, SECAGG.maskedInput, step.answer);
+      return { session: step.session, handled: [...context.handled, event.envelope.id] };
+    }),
+    unmask: assign(({ context, event }) => {
+      const step = onUnmask(context.io, session(context, event), event.payload);
+      answer(context.io, event.envelope.from, SECAGG.unmaskShares, step.answer);
+      // The update is not kept past its round.
+      return { session: step.session, handled: [...context.handled, event.envelope.id], trained: null };
+    }),
+    refuseOutOfOrder: ({ context, event }) => {
+      const current = context.session;
+      throw new SecAggProtocolError(
+        `SecAgg+ client '${context.io.id}', round ${current?.round ?? '?'}: got '${event.type}' out of order ` +
+          `(${current ? 'the round is further along or not there yet' : 'no round is open'}); refusing it.`,
+        { actor: context.io.id, round: current?.round ?? null, stage: 'any' },
+      );
+    },
+  },
+}).createMachine({
+  id: 'fedavg-secagg-client',
+  context: ({ input }) => ({ ...input, trained: null, session: null, handled: [], fits: 0 }),
+  initial: 'idle',
+  on: {
+    [FL.fit]: { actions: 'fit' },
+    [SECAGG.setup]: [{ guard: 'duplicate' }, { target: '.sentPublicKeys', actions: 'setup' }],
+    [SECAGG.shareKeys]: [{ guard: 'duplicate' }, { actions: 'refuseOutOfOrder' }],
+    [SECAGG.collect]: [{ guard: 'duplicate' }, { actions: 'refuseOutOfOrder' }],
+    [SECAGG.unmask]: [{ guard: 'duplicate' }, { actions: 'refuseOutOfOrder' }],
+  },
+  states: {
+    idle: {},
+    sentPublicKeys: {
+      on: { [SECAGG.shareKeys]: [{ guard: 'duplicate' }, { target: 'sentShares', actions: 'shareKeys' }] },
+    },
+    sentShares: {
+      on: { [SECAGG.collect]: [{ guard: 'duplicate' }, { target: 'sentMaskedInput', actions: 'collect' }] },
+    },
+    sentMaskedInput: {
+      on: { [SECAGG.unmask]: [{ guard: 'duplicate' }, { target: 'idle', actions: 'unmask' }] },
+    },
+  },
+});
