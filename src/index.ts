@@ -21,3 +21,5 @@ export {
 export * from './pointers/index.js';
 // The user-facing SendOptions (x.send(bob, options)) wins over the runtime's ActorIO send options.
 export type { SendOptions } from './pointers/index.js';
+// The compute backend: tensorflow (tfjs-node) → wasm → cpu, or FEDSIM_BACKEND; call once before using tensors.
+export { initBackend, activeBackend, describeBackend, BackendUnavailableError } from './runtime/backend.js';
