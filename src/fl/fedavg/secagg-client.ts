@@ -15,7 +15,7 @@
 import { assign, setup } from 'xstate';
 import type { ActorIO, ActorMessage } from '../../runtime/actor-cell.js';
 import { type ClientSession, onCollect, onSetup, onShareKeys, onUnmask } from '../secure/secagg/client-steps.js';
-import { isDuplicate, session } from '../secure/secagg/client-machine.js';
+import { isDuplicate, secAggClientChart, session } from '../secure/secagg/client-machine.js';
 import { SecAggProtocolError } from '../secure/secagg/errors.js';
 import { payloadBytes } from '../secure/secagg/message-size.js';
 import { SECAGG } from '../secure/secagg/protocol.js';
@@ -120,21 +120,7 @@ export const secAggFedAvgClient = setup({
   initial: 'idle',
   on: {
     [FL.fit]: { actions: 'fit' },
-    [SECAGG.setup]: [{ guard: 'duplicate' }, { target: '.sentPublicKeys', actions: 'setup' }],
-    [SECAGG.shareKeys]: [{ guard: 'duplicate' }, { actions: 'refuseOutOfOrder' }],
-    [SECAGG.collect]: [{ guard: 'duplicate' }, { actions: 'refuseOutOfOrder' }],
-    [SECAGG.unmask]: [{ guard: 'duplicate' }, { actions: 'refuseOutOfOrder' }],
+    ...secAggClientChart.on,
   },
-  states: {
-    idle: {},
-    sentPublicKeys: {
-      on: { [SECAGG.shareKeys]: [{ guard: 'duplicate' }, { target: 'sentShares', actions: 'shareKeys' }] },
-    },
-    sentShares: {
-      on: { [SECAGG.collect]: [{ guard: 'duplicate' }, { target: 'sentMaskedInput', actions: 'collect' }] },
-    },
-    sentMaskedInput: {
-      on: { [SECAGG.unmask]: [{ guard: 'duplicate' }, { target: 'idle', actions: 'unmask' }] },
-    },
-  },
+  states: secAggClientChart.states,
 });

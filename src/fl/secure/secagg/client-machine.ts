@@ -61,6 +61,33 @@ export function session(context: Pick<Context, 'io' | 'session'>, event: ActorMe
   return current;
 }
 
+
+/**
+ * The client's stages as a state chart: shared by this machine and by the FedAvg client
+ * that runs SecAgg+ as its aggregation (src/fl/fedavg/secagg-client.ts), which adds its
+ * own `fit` handling. A message of the next stage arriving early is refused.
+ */
+export const secAggClientChart = {
+  on: {
+    [SECAGG.setup]: [{ guard: 'duplicate' }, { target: '.sentPublicKeys', actions: 'setup' }],
+    [SECAGG.shareKeys]: [{ guard: 'duplicate' }, { actions: 'refuseOutOfOrder' }],
+    [SECAGG.collect]: [{ guard: 'duplicate' }, { actions: 'refuseOutOfOrder' }],
+    [SECAGG.unmask]: [{ guard: 'duplicate' }, { actions: 'refuseOutOfOrder' }],
+  },
+  states: {
+    idle: {},
+    sentPublicKeys: {
+      on: { [SECAGG.shareKeys]: [{ guard: 'duplicate' }, { target: 'sentShares', actions: 'shareKeys' }] },
+    },
+    sentShares: {
+      on: { [SECAGG.collect]: [{ guard: 'duplicate' }, { target: 'sentMaskedInput', actions: 'collect' }] },
+    },
+    sentMaskedInput: {
+      on: { [SECAGG.unmask]: [{ guard: 'duplicate' }, { target: 'idle', actions: 'unmask' }] },
+    },
+  },
+} as const;
+
 export const secAggClientMachine = setup({
   types: {} as { context: Context; input: SecAggClientInput; events: ActorMessage },
   guards: {
@@ -100,22 +127,6 @@ export const secAggClientMachine = setup({
   id: 'secAggClient',
   context: ({ input }) => ({ io: input.io, update: input.update, session: null, handled: [] }),
   initial: 'idle',
-  on: {
-    [SECAGG.setup]: [{ guard: 'duplicate' }, { target: '.sentPublicKeys', actions: 'setup' }],
-    [SECAGG.shareKeys]: [{ guard: 'duplicate' }, { actions: 'refuseOutOfOrder' }],
-    [SECAGG.collect]: [{ guard: 'duplicate' }, { actions: 'refuseOutOfOrder' }],
-    [SECAGG.unmask]: [{ guard: 'duplicate' }, { actions: 'refuseOutOfOrder' }],
-  },
-  states: {
-    idle: {},
-    sentPublicKeys: {
-      on: { [SECAGG.shareKeys]: [{ guard: 'duplicate' }, { target: 'sentShares', actions: 'shareKeys' }] },
-    },
-    sentShares: {
-      on: { [SECAGG.collect]: [{ guard: 'duplicate' }, { target: 'sentMaskedInput', actions: 'collect' }] },
-    },
-    sentMaskedInput: {
-      on: { [SECAGG.unmask]: [{ guard: 'duplicate' }, { target: 'idle', actions: 'unmask' }] },
-    },
-  },
+  on: secAggClientChart.on,
+  states: secAggClientChart.states,
 });
