@@ -10,25 +10,13 @@
  * clients drew.
  */
 import { assign, setup } from 'xstate';
-import type { ActorIO, ActorMessage } from '../../runtime/actor-cell.js';
-import type { ModelSpec } from '../models/spec.js';
-import type { Dataset } from '../training/dataset.js';
-import { trainLocal } from '../training/train-local.js';
-import { type CostModel, fitCostMs } from './cost-model.js';
+import type { ActorMessage } from '../../runtime/actor-cell.js';
+import { fitCostMs } from './cost-model.js';
 import { FL, type FitResult, FitMessageSchema, parseMessage, wireBytes } from './messages.js';
-import type { Held } from './held.js';
-import type { ModelWorkspace } from './workspace.js';
+import { type LocalTrainer, trainForFit } from './local-fit.js';
 
-export interface ClientInput {
-  io: ActorIO;
-  /** The client's private training data (boxed: see held.ts). */
-  data: Held<Dataset>;
-  spec: ModelSpec;
-  workspace: ModelWorkspace;
-  cost?: CostModel;
-  /** Cost multiplier of this device (default 1). */
-  slowdown?: number;
-}
+/** A client holds what local training needs: its private data (boxed: see held.ts), the spec, the cost model. */
+export type ClientInput = LocalTrainer;
 
 interface ClientContext extends ClientInput {
   /** Fits completed (for inspection). */
@@ -56,9 +44,8 @@ export const fedAvgClient = setup({
         let result: FitResult;
         let samplesSeen: number;
         try {
-          const model = context.workspace.withWeights(context.spec, fit.weights);
-          const trained = trainLocal(model, context.data.value, { ...fit.config, globalWeights: fit.weights }, io.rng('shuffle'));
-          result = { round: fit.round, weights: trained.weights, numSamples: trained.numSamples, loss: trained.meanLoss };
+          const trained = trainForFit(context, fit);
+          result = { round: fit.round, weights: trained.weights, numSamples: trained.numSamples, loss: trained.loss };
           samplesSeen = trained.samplesSeen;
         } catch (error) {
           // Bad weights for this spec, data that does not fit the model…: the sender learns why.

@@ -26,6 +26,12 @@ export const FederatedConfigSchema = z.object({
   dropLast: z.boolean().optional(),
   loss: LossNameSchema.optional(),
   /**
+   * How a client trains: 'direct' (default) runs trainLocal on a tfjs model; 'plan' runs
+   * E epochs as a training Plan (forward, loss, gradients, SGD update; plan-trainer.ts) —
+   * linear / logistic / mlp models with plain SGD and no proximal term only.
+   */
+  localTrainer: z.enum(['direct', 'plan']).default('direct'),
+  /**
    * Who sees the clients' updates: the server ('plain'); a trusted secure worker that
    * forwards only their average ('secure-worker'); nobody — the clients additively share
    * their updates among themselves and the server gets sums of shares ('additive'); or

@@ -35,6 +35,8 @@ import { secureWorker } from './secure-worker.js';
 import { secAggServerMachine } from '../secure/secagg/server-machine.js';
 import { fedAvgServer } from './server.js';
 import { ModelWorkspace } from './workspace.js';
+import { planTrainerProblem } from './plan-trainer.js';
+import { FedProx } from '../strategies/fedavg.js';
 import { SecAggOptionsSchema, defaultSecAggShares } from './secure-options.js';
 import { parseSecAggParams } from '../secure/secagg/params.js';
 
@@ -139,6 +141,11 @@ export function runFederated(sim: SimulationCore, options: FederatedOptions): Fe
     );
   }
   const spec = parseModelSpec(config.model, 'runFederated: model');
+  if (config.localTrainer === 'plan') {
+    const proxMu = strategy instanceof FedProx ? strategy.mu : undefined;
+    const problem = planTrainerProblem(spec, { optimizer: config.optimizer, loss: config.loss, proxMu });
+    if (problem) throw new TypeError(`runFederated: localTrainer 'plan': ${problem}`);
+  }
   let initialWeights: Weights;
   if (isModel(options.model)) initialWeights = options.model.getWeights();
   else {
@@ -239,7 +246,7 @@ export function runFederated(sim: SimulationCore, options: FederatedOptions): Fe
     if (secAgg) sim.spawn(secAggServerMachine, secAggId, { input: { params: secAgg.serverParams } });
     const clientLogic = config.aggregation === 'additive' ? additiveFedAvgClient : config.aggregation === 'secagg+' ? secAggFedAvgClient : fedAvgClient;
     options.clients.forEach((c, i) => {
-      sim.spawn(clientLogic, ids[i], { input: { data: hold({ x: c.x, y: c.y }), spec, workspace, cost: config.cost, slowdown: c.slowdown ?? 1 } });
+      sim.spawn(clientLogic, ids[i], { input: { data: hold({ x: c.x, y: c.y }), spec, workspace, cost: config.cost, slowdown: c.slowdown ?? 1, localTrainer: config.localTrainer } });
     });
     sim.spawn(fedAvgServer, serverId, {
       input: {

@@ -12,9 +12,11 @@ import { canonicalJson } from '../../runtime/canonical.js';
 import { createBlankModel } from '../models/create.js';
 import type { Model } from '../models/model.js';
 import type { ModelSpec } from '../models/spec.js';
+import { type SpecTrainingPlan, buildSpecTrainingPlan } from './plan-trainer.js';
 
 export class ModelWorkspace {
   private readonly models = new Map<string, Model>();
+  private readonly plans = new Map<string, SpecTrainingPlan>();
 
   /** The scratch model of `spec` (built on first use). Its weights are whatever the last user left: set them first. */
   model(spec: ModelSpec): Model {
@@ -34,8 +36,21 @@ export class ModelWorkspace {
     return model;
   }
 
+  /** The training plan of `spec` with learning rate `lr` (built on first use; localTrainer 'plan'). Its parameters are whatever the last user left: set them first. */
+  trainingPlan(spec: ModelSpec, lr: number): SpecTrainingPlan {
+    const key = canonicalJson({ spec, lr });
+    let plan = this.plans.get(key);
+    if (!plan) {
+      plan = buildSpecTrainingPlan(spec, lr);
+      this.plans.set(key, plan);
+    }
+    return plan;
+  }
+
   dispose(): void {
     for (const model of this.models.values()) model.dispose();
     this.models.clear();
+    for (const plan of this.plans.values()) plan.dispose();
+    this.plans.clear();
   }
 }
