@@ -15,7 +15,7 @@
 import { assign, setup } from 'xstate';
 import type { ActorIO, ActorMessage } from '../../runtime/actor-cell.js';
 import { type ClientSession, onCollect, onSetup, onShareKeys, onUnmask } from '../secure/secagg/client-steps.js';
-import { isDuplicate, secAggClientChart, session } from '../secure/secagg/client-machine.js';
+import { isDuplicate, refuseOutOfOrder, secAggClientChart, session } from '../secure/secagg/client-machine.js';
 import { SecAggProtocolError } from '../secure/secagg/errors.js';
 import { payloadBytes } from '../secure/secagg/message-size.js';
 import { SECAGG } from '../secure/secagg/protocol.js';
@@ -105,14 +105,7 @@ export const secAggFedAvgClient = setup({
       // The update is not kept past its round.
       return { session: step.session, handled: [...context.handled, event.envelope.id], trained: null };
     }),
-    refuseOutOfOrder: ({ context, event }) => {
-      const current = context.session;
-      throw new SecAggProtocolError(
-        `SecAgg+ client '${context.io.id}', round ${current?.round ?? '?'}: got '${event.type}' out of order ` +
-          `(${current ? 'the round is further along or not there yet' : 'no round is open'}); refusing it.`,
-        { actor: context.io.id, round: current?.round ?? null, stage: 'any' },
-      );
-    },
+    refuseOutOfOrder: ({ context, event }) => refuseOutOfOrder(context.io.id, context.session, event.type),
   },
 }).createMachine({
   id: 'fedavg-secagg-client',

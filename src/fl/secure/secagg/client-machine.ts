@@ -62,6 +62,15 @@ export function session(context: Pick<Context, 'io' | 'session'>, event: ActorMe
 }
 
 
+/** A stage message that arrived out of order is refused (the runtime turns the throw into an error reply). */
+export function refuseOutOfOrder(actor: string, current: { round: number } | null, type: string): never {
+  throw new SecAggProtocolError(
+    `SecAgg+ client '${actor}', round ${current?.round ?? '?'}: got '${type}' out of order ` +
+      `(${current ? 'the round is further along or not there yet' : 'no round is open'}); refusing it.`,
+    { actor, round: current?.round ?? null, stage: 'any' },
+  );
+}
+
 /**
  * The client's stages as a state chart: shared by this machine and by the FedAvg client
  * that runs SecAgg+ as its aggregation (src/fl/fedavg/secagg-client.ts), which adds its
@@ -114,14 +123,7 @@ export const secAggClientMachine = setup({
       answer(context.io, event.envelope.from, SECAGG.unmaskShares, step.answer);
       return { session: step.session, handled: [...context.handled, event.envelope.id] };
     }),
-    refuseOutOfOrder: ({ context, event }) => {
-      const current = context.session;
-      throw new SecAggProtocolError(
-        `SecAgg+ client '${context.io.id}', round ${current?.round ?? '?'}: got '${event.type}' out of order ` +
-          `(${current ? 'the round is further along or not there yet' : 'no round is open'}); refusing it.`,
-        { actor: context.io.id, round: current?.round ?? null, stage: 'any' },
-      );
-    },
+    refuseOutOfOrder: ({ context, event }) => refuseOutOfOrder(context.io.id, context.session, event.type),
   },
 }).createMachine({
   id: 'secAggClient',
