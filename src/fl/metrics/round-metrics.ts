@@ -2,6 +2,7 @@
  * Per-round metrics of a federated run: what the server reported, plus the bytes
  * the round moved and, optionally, each client's view of the new global model.
  */
+import type { RoundEnd } from '../fedavg/messages.js';
 import type { Evaluation } from '../training/evaluate.js';
 
 export interface RoundBytes {
@@ -13,22 +14,13 @@ export interface RoundBytes {
   bytesAggregate: number;
 }
 
-export interface RoundMetrics extends RoundBytes {
-  round: number;
-  /** Virtual time (ms) when the server sent the round's fits, and when it reported the round. */
-  startedAt: number;
-  endedAt: number;
-  selected: string[];
-  participants: string[];
-  dropped: string[];
-  rejectedUpdates: number;
-  /** Sample-weighted mean of the participants' local training losses (measured while they trained). */
-  trainLoss: number;
+/** The server's own report of a round (its fields are documented on RoundEnd), plus what the driver measured. */
+export interface RoundMetrics
+  extends RoundBytes,
+    Pick<RoundEnd, 'round' | 'startedAt' | 'endedAt' | 'selected' | 'participants' | 'dropped' | 'rejectedUpdates' | 'trainLoss' | 'numSamples' | 'skipped'> {
   /** The new global model on all clients' training data (when trainEvaluation is on). */
   globalTrainLoss?: number;
   globalTrainAccuracy?: number;
-  /** Training samples behind this round's aggregate (Σ n_k). */
-  numSamples: number;
   /** Central test set (the server's), after aggregation. */
   testLoss?: number;
   testAccuracy?: number;
@@ -37,8 +29,6 @@ export interface RoundMetrics extends RoundBytes {
   /** Sample-weighted mean over the clients' test splits. */
   clientTestLoss?: number;
   clientTestAccuracy?: number;
-  /** Why the global model was left unchanged this round, if it was. */
-  skipped?: string;
   /**
    * True when the round's fl/round-end report never reached the driver (a fault plan
    * dropped it): the figures then come from the server's final answer, without the
