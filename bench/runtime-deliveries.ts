@@ -30,6 +30,15 @@ const relay = fromTransition(
   ({ input }: { input: { io: ActorIO; next: string } }) => ({ io: input.io, next: input.next }),
 );
 
+/** On 'go', sends `count` ticks to `to` in one turn. */
+const burst = fromTransition(
+  (state: { io: ActorIO; to: string; count: number }, _event: ActorMessage) => {
+    for (let i = 0; i < state.count; i++) state.io.send(state.to, 'tick', i);
+    return state;
+  },
+  ({ input }: { input: { io: ActorIO; to: string; count: number } }) => ({ ...input }),
+);
+
 function bareRxjs(): Measurement {
   return measure('bare RxJS Subject.next → subscriber', N, () => {
     const subject = new Subject<{ type: string; payload: number }>();
@@ -53,17 +62,16 @@ function flood(): Measurement {
 }
 
 function fanIn(): Measurement {
-  return measure('fedsim: 3 senders → 1 actor, seeded interleaving', N, () => {
+  return measure('fedsim: 3 sender actors → 1 actor, seeded interleaving', N, () => {
     const sim = new SimulationCore({ seed: 1 });
     sim.spawn(sink, 'sink');
-    // The driver plays three senders by sending on three channels; the scheduler draws among them.
-    for (let i = 0; i < N / 4; i++) {
-      sim.send('sink', 'a', i);
-      sim.send('sink', 'b', i);
-      sim.send('sink', 'c', i);
-      sim.send('sink', 'd', i);
-    }
+    // Three channels (s0→sink, s1→sink, s2→sink) are pending at once, so every step draws from the scheduler stream.
+    const senders = ['s0', 's1', 's2'];
+    const each = Math.floor(N / senders.length);
+    for (const id of senders) sim.spawn(burst, id, { input: { to: 'sink', count: each } });
+    for (const id of senders) sim.send(id, 'go', null);
     void sim.settle();
+    if (sim.log.length < 2 * N) throw new Error('events missing');
   });
 }
 

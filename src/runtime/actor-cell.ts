@@ -9,8 +9,9 @@
  * event is recorded, and a request gets an error reply. The actor keeps serving.
  */
 import { type AnyActorLogic, type AnyActorRef, type Actor, createActor } from 'xstate';
+import { clearArray } from './arrays.js';
 import type { VirtualClock } from './clock.js';
-import { type ActorId, type Envelope, ERROR_REPLY, type ErrorPayload, type Outgoing } from './envelope.js';
+import { type ActorId, type Envelope, ERROR_REPLY, type ErrorPayload, messageId, NO_SEQ, PostedEnvelope } from './envelope.js';
 import type { SimEventInit } from './events.js';
 import type { RandomStream } from './rng.js';
 
@@ -18,9 +19,11 @@ import type { RandomStream } from './rng.js';
 export interface CellHost {
   readonly clock: VirtualClock;
   rng(name: string): RandomStream;
-  /** Posts a message at virtual time `sendTime` (≥ now). */
-  post(from: ActorId, message: Outgoing, cause: string | null, sendTime: number): void;
+  /** Posts an envelope built by its sender, at virtual time `sendTime` (≥ now). */
+  post(envelope: PostedEnvelope, sendTime: number): void;
   record(event: SimEventInit): void;
+  /** Some actor is busy until `time` (so the scheduler must check receivers' busy times until then). */
+  noteBusyUntil(time: number): void;
 }
 
 /** The capabilities an actor's logic receives in its input as `io`. */
@@ -47,7 +50,7 @@ export interface SendOptions {
   bytes?: number;
 }
 
-/** The event an actor's logic receives for each delivered message. */
+/** The event an actor's logic receives for each delivered message (the envelope itself: see PostedEnvelope). */
 export interface ActorMessage<P = any> {
   type: string;
   payload: P;
@@ -79,6 +82,11 @@ interface TrackedTimer {
   dueAt: number;
 }
 
+const NO_TIMERS: TrackedTimer[] = [];
+
+/** The send seq of a request the runtime delivered (actors may also reply to a kept `{ id, from }`, which has none). */
+const sendSeqOf = (request: Envelope | undefined) => (request instanceof PostedEnvelope ? request.seq : NO_SEQ);
+
 type SchedulerLike = { schedule: (s: AnyActorRef, t: AnyActorRef, e: any, delay: number, id: string | undefined) => void };
 
 export class ActorCell {
@@ -92,12 +100,14 @@ export class ActorCell {
   messagesSent = 0;
   readonly io: ActorIO;
 
-  /** Messages sent during the current turn; null outside a turn (an array is made only when a turn sends). */
-  private outbox: Outgoing[] | null = null;
+  /** Messages sent during the current turn, posted when it ends (one array, reused turn after turn). */
+  private readonly outbox: PostedEnvelope[] = [];
   private inTurn = false;
-  private cause: string | null = null;
+  /** The message the current turn handles (null for timers, starts and restarts). */
+  private request: PostedEnvelope | null = null;
+  /** `timer:<id>` when the current turn is a timer firing. */
+  private timerCause: string | null = null;
   private cost = 0;
-  private currentEnvelope: Envelope | null = null;
   private readonly timers = new Map<number, TrackedTimer>();
   private taggingNext: Omit<TrackedTimer, 'dueAt'> | null = null;
   private crashSnapshot: unknown;
@@ -114,15 +124,15 @@ export class ActorCell {
       id,
       now: () => host.clock.now(),
       send: (to, type, payload, options) => cell.enqueue(to, type, payload, undefined, options),
-      reply: (request, type, payload, options) => cell.enqueue(request.from, type, payload, request.id, options),
-      replyError: (request, error, options) => cell.enqueue(request.from, ERROR_REPLY, toErrorPayload(error), request.id, options),
+      reply: (request, type, payload, options) => cell.enqueue(request.from, type, payload, request, options),
+      replyError: (request, error, options) => cell.enqueue(request.from, ERROR_REPLY, toErrorPayload(error), request, options),
       rng: (name) => host.rng(`actor/${id}/${name}`),
       busy: (ms) => {
         if (!(ms >= 0)) throw new RangeError(`${id}: io.busy(${ms}): the cost must be a non-negative number of virtual ms`);
         cell.cost += ms;
       },
       get current() {
-        return cell.currentEnvelope;
+        return cell.request;
       },
     };
   }
@@ -133,14 +143,9 @@ export class ActorCell {
   }
 
   /** Delivers one message. */
-  receive(envelope: Envelope): void {
+  receive(envelope: PostedEnvelope): void {
     this.handled++;
-    this.currentEnvelope = envelope;
-    try {
-      this.turn(envelope.id, envelope, undefined);
-    } finally {
-      this.currentEnvelope = null;
-    }
+    this.turn(envelope, null, undefined);
   }
 
   /** Stops the actor as a process crash would; keeps what a restart with state needs. */
@@ -169,13 +174,28 @@ export class ActorCell {
     return this.actor.getSnapshot();
   }
 
-  private enqueue(to: ActorId, type: string, payload: unknown, inReplyTo: string | undefined, options: SendOptions | undefined): string {
-    const id = `${this.id}:${this.messagesSent++}`;
-    const message: Outgoing = { id, to, type, payload, inReplyTo, digest: options?.digest, bytes: options?.bytes };
-    if (!this.inTurn) this.host.post(this.id, message, this.cause, this.host.clock.now());
-    else if (this.outbox) this.outbox.push(message);
-    else this.outbox = [message];
-    return id;
+  private enqueue(to: ActorId, type: string, payload: unknown, request: Envelope | undefined, options: SendOptions | undefined): string {
+    const envelope = new PostedEnvelope(
+      this.id,
+      this.messagesSent++,
+      to,
+      type,
+      payload,
+      this.cause(),
+      this.request === null ? NO_SEQ : this.request.seq,
+      request?.id,
+      sendSeqOf(request),
+      options?.digest,
+      options?.bytes,
+    );
+    if (this.inTurn) this.outbox.push(envelope);
+    else this.host.post(envelope, this.host.clock.now());
+    return messageId(envelope.from, envelope.serial); // not envelope.id: that would keep the string on the envelope while it waits
+  }
+
+  /** What the messages sent in the current turn name as their cause (the id string is made only now). */
+  private cause(): string | null {
+    return this.request === null ? this.timerCause : this.request.id;
   }
 
   /**
@@ -183,19 +203,29 @@ export class ActorCell {
    * to the actor. `request` (the delivered message, if any) gets an error reply when the
    * turn fails.
    */
-  private turn(cause: string | null, request: Envelope | null, body: (() => void) | undefined): void {
+  private turn(request: PostedEnvelope | null, timerCause: string | null, body: (() => void) | undefined): void {
     const before = this.actor?.getSnapshot();
-    const timersBefore = this.timers.size ? [...this.timers.values()] : [];
+    const timersBefore = this.timers.size ? [...this.timers.values()] : NO_TIMERS;
     this.inTurn = true;
-    this.outbox = null;
-    this.cause = cause;
+    clearArray(this.outbox);
+    this.request = request;
+    this.timerCause = timerCause;
     this.cost = 0;
+    try {
+      this.runTurn(request, body, before, timersBefore);
+    } finally {
+      this.request = null;
+      this.timerCause = null;
+    }
+  }
+
+  private runTurn(request: PostedEnvelope | null, body: (() => void) | undefined, before: unknown, timersBefore: TrackedTimer[]): void {
     let failure: unknown;
     let failed = false;
     try {
       if (body) body();
       else if (request!.type.startsWith('xstate.')) throw new ReservedMessageTypeError(this.id, request!.type);
-      else this.actor.send({ type: request!.type, payload: request!.payload, envelope: request });
+      else this.actor.send(request!); // an envelope is its own ActorMessage
       const snapshot = this.actor.getSnapshot();
       if (snapshot.status === 'error') {
         failed = true;
@@ -205,25 +235,28 @@ export class ActorCell {
       failed = true;
       failure = error;
     }
-    // (TypeScript cannot see that body() filled the outbox through enqueue.)
-    const outbox = this.outbox as Outgoing[] | null;
-    this.outbox = null;
     this.inTurn = false;
     const now = this.host.clock.now();
     if (failed) {
+      clearArray(this.outbox);
       if (before) this.rollback(before, timersBefore);
       const payload = toErrorPayload(failure);
-      this.host.record({ ev: 'error', actor: this.id, msg: cause, error: payload.name, message: payload.message });
+      this.host.record({ ev: 'error', actor: this.id, msg: this.cause(), error: payload.name, message: payload.message });
       if (request && request.type !== ERROR_REPLY && request.inReplyTo === undefined) {
-        const id = `${this.id}:${this.messagesSent++}`;
-        this.host.post(this.id, { id, to: request.from, type: ERROR_REPLY, payload, inReplyTo: request.id }, cause, now);
+        const reply = new PostedEnvelope(this.id, this.messagesSent++, request.from, ERROR_REPLY, payload, this.cause(), request.seq, request.id, request.seq, undefined, undefined);
+        this.host.post(reply, now);
       }
       if (!before) throw failure; // the actor could not even start: nothing to roll back to
       return;
     }
     const sendTime = now + this.cost;
-    if (this.cost > 0) this.busyUntil = Math.max(this.busyUntil, sendTime);
-    if (outbox) for (let i = 0; i < outbox.length; i++) this.host.post(this.id, outbox[i], cause, sendTime);
+    if (this.cost > 0) {
+      this.busyUntil = Math.max(this.busyUntil, sendTime);
+      this.host.noteBusyUntil(this.busyUntil);
+    }
+    const outbox = this.outbox;
+    for (let i = 0; i < outbox.length; i++) this.host.post(outbox[i], sendTime);
+    clearArray(outbox);
   }
 
   private rollback(before: unknown, timersBefore: TrackedTimer[]): void {
@@ -280,6 +313,6 @@ export class ActorCell {
     this.timers.delete(timerId);
     if (this.crashed) return;
     this.host.record({ ev: 'timer', actor: this.id, timer: timerId });
-    this.turn(`timer:${timerId}`, null, fn);
+    this.turn(null, `timer:${timerId}`, fn);
   }
 }

@@ -8,7 +8,9 @@
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { digestOf, sha256Hex } from './canonical.js';
-import type { Envelope } from './envelope.js';
+import { NumberRows } from './columns.js';
+import type { Envelope, PostedEnvelope } from './envelope.js';
+import { MessageTable } from './message-table.js';
 import { MessageEventRecord, type SimEvent } from './events.js';
 import type { StrategySpec } from './scheduling/strategy.js';
 import type { FaultPlan } from './faults/fault-plan.js';
@@ -83,50 +85,67 @@ export function eventLine(event: SimEvent): string {
   }
 }
 
+/** What an event row is (its KIND field). */
+const OTHER = 0;
+const SENT = 1;
+const DELIVERED = 2;
+/** The fields of an event row: kind, time, and the message's send seq (sent/delivered) or the index in `others`. */
+const KIND = 0;
+const TIME = 1;
+const REF = 2;
+
 /**
  * The in-memory log. `sent` and `delivered` — two events per message, the bulk of any
- * run — are stored as the envelope they concern plus their seq and time, not as event
- * objects: a long run keeps millions of events, and every object kept is work for the
- * garbage collector. Event objects are made when someone reads `events` (and kept, so
- * the same event is the same object on every read).
+ * run — are kept as three numbers each (kind, time, the message's row in a
+ * MessageTable), not as objects: a long run keeps millions of events, and every
+ * object kept is work for the garbage collector. Other events are kept as they
+ * are. Event objects are made when someone reads `events` (and kept, so the same
+ * event is the same object on every read).
  */
 export class EventLog {
-  /** For sent/delivered: the envelope; for every other kind: the event object itself. */
-  private readonly items: Array<Envelope | SimEvent> = [];
-  /** 1 = sent, 2 = delivered, 0 = the item is the event. */
-  private readonly kinds: number[] = [];
-  private readonly times: number[] = [];
+  private readonly rows = new NumberRows(3);
+  private readonly others: SimEvent[] = [];
+  private readonly messages = new MessageTable();
   private readonly materialized: SimEvent[] = [];
 
   constructor(readonly header: LogHeader) {}
 
   get length(): number {
-    return this.items.length;
+    return this.rows.length;
   }
 
   /** Appends an event (its seq must be the log's length). */
   append(event: SimEvent): void {
-    this.items.push(event);
-    this.kinds.push(0);
-    this.times.push(event.t);
+    // A fault-plan copy is a new envelope: it takes its row now, in send order, for its later delivery.
+    if (event.ev === 'duplicated') this.messages.add(event.envelope as PostedEnvelope);
+    this.addRow(OTHER, event.t, this.others.length);
+    this.others.push(event);
   }
 
   /** Appends a sent or delivered event without making an event object for it. */
-  appendMessage(ev: 'sent' | 'delivered', t: number, envelope: Envelope): void {
-    this.items.push(envelope);
-    this.kinds.push(ev === 'sent' ? 1 : 2);
-    this.times.push(t);
+  appendMessage(ev: 'sent' | 'delivered', t: number, envelope: PostedEnvelope): void {
+    if (ev === 'sent') this.messages.add(envelope);
+    this.addRow(ev === 'sent' ? SENT : DELIVERED, t, envelope.seq);
   }
 
   /** Every event so far, in seq order. */
   get events(): readonly SimEvent[] {
     const out = this.materialized;
-    for (let seq = out.length; seq < this.items.length; seq++) {
-      const kind = this.kinds[seq];
-      const item = this.items[seq];
-      out.push(kind === 0 ? (item as SimEvent) : (new MessageEventRecord(seq, this.times[seq], kind === 1 ? 'sent' : 'delivered', item as Envelope) as unknown as SimEvent));
+    for (let seq = out.length; seq < this.length; seq++) {
+      const kind = this.rows.get(seq, KIND);
+      const ref = this.rows.get(seq, REF);
+      if (kind === OTHER) out.push(this.others[ref]);
+      else out.push(new MessageEventRecord(seq, this.rows.get(seq, TIME), kind === SENT ? 'sent' : 'delivered', this.messages.envelope(ref)) as unknown as SimEvent);
     }
     return out;
+  }
+
+  private addRow(kind: number, t: number, ref: number): void {
+    const at = this.rows.addRow();
+    const row = this.rows.chunk;
+    row[at + KIND] = kind;
+    row[at + TIME] = t;
+    row[at + REF] = ref;
   }
 
   headerLine(): string {

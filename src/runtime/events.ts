@@ -101,6 +101,11 @@ export type SimEventKind = SimEvent['ev'];
 /** Events distributed over a union, without the fields the recorder fills in. */
 export type SimEventInit = SimEvent extends infer E ? (E extends SimEvent ? Omit<E, 'seq' | 't'> : never) : never;
 
+/** The fields every message event takes from its envelope. */
+export function messageFields(envelope: Envelope): Pick<MessageEventBase, 'msg' | 'from' | 'to' | 'type' | 'cause' | 'envelope'> {
+  return { msg: envelope.id, from: envelope.from, to: envelope.to, type: envelope.type, cause: envelope.cause, envelope };
+}
+
 export function isMessageEvent(e: SimEvent): e is MessageEvent {
   return 'envelope' in e;
 }

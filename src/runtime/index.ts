@@ -4,7 +4,7 @@ export { ActorCell, type ActorIO, type ActorMessage, type SendOptions, toErrorPa
 export { Reply } from './driver.js';
 export { VirtualClock } from './clock.js';
 export { createStream, RngRegistry, type RandomStream, type Seed } from './rng.js';
-export type { ActorId, Envelope, ErrorPayload, Outgoing } from './envelope.js';
+export type { ActorId, Envelope, ErrorPayload } from './envelope.js';
 export { ERROR_REPLY } from './envelope.js';
 export type { SimEvent, SimEventKind } from './events.js';
 export { EventLog, eventLine, type LogHeader } from './event-log.js';

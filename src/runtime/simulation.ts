@@ -12,11 +12,11 @@ import { ActorCell, type CellHost } from './actor-cell.js';
 import { backendName } from './backend-name.js';
 import { VirtualClock } from './clock.js';
 import { Driver, Reply } from './driver.js';
-import type { ActorId, Envelope, Outgoing } from './envelope.js';
+import { type ActorId, type Envelope, messageId, NO_SEQ, PostedEnvelope } from './envelope.js';
 import { DeadlockError, DuplicateActorError, FedsimError, LivelockError, ReentrancyError, RequestTimeoutError, UnknownActorError } from './errors.js';
 import { EventLog, LOG_FORMAT, type LogHeader, LogFileWriter } from './event-log.js';
-import { MessageEventRecord, type SimEvent, type SimEventInit, type SimEventKind } from './events.js';
-import { type FaultDecider, SeededFaultInjector } from './faults/fault-injector.js';
+import { MessageEventRecord, messageFields, type SimEvent, type SimEventInit, type SimEventKind } from './events.js';
+import { type FaultDecider, NO_FAULT, SeededFaultInjector } from './faults/fault-injector.js';
 import { type FaultPlan, type FaultPlanInput, parseFaultPlan } from './faults/fault-plan.js';
 import { FaultSchedule } from './faults/fault-schedule.js';
 import { LogVerifier } from './replay/log-verifier.js';
@@ -93,6 +93,8 @@ export class SimulationCore implements CellHost {
   private stoppedBy: unknown = null;
   private haltRequest: Error | null = null;
   private readonly readyAt = (envelope: Envelope) => this.mailbox(envelope.to)?.busyUntil ?? 0;
+  /** No actor is busy after this time: from then on the scheduler can skip looking receivers up. */
+  private busyHorizon = 0;
 
   constructor(options: SimulationOptions = {}) {
     const scheduleLog = options.schedule === undefined ? undefined : asLog(options.schedule, 'schedule log');
@@ -136,7 +138,6 @@ export class SimulationCore implements CellHost {
       this.events$.subscribe((event) => writer.write(event));
     }
     this.driver = new Driver(options.driverId ?? 'me');
-    this.bus$.subscribe((envelope) => this.pending.add(envelope));
     this.faultSchedule = new FaultSchedule(plan, {
       now: () => this.clock.now(),
       at: (time, fn) => this.clock.schedule(fn, time - this.clock.now(), null),
@@ -214,9 +215,9 @@ export class SimulationCore implements CellHost {
   send<P>(to: ActorId, type: string, payload: P, options: { digest?: string; bytes?: number } = {}): string {
     this.assertUsable(`send to '${to}'`);
     if (!this.hasActor(to)) throw new UnknownActorError(to, this.actorIds(), `send '${type}'`);
-    const id = `${this.driver.id}:${this.driver.messagesSent++}`;
-    this.post(this.driver.id, { id, to, type, payload, digest: options.digest, bytes: options.bytes }, null, this.clock.now());
-    return id;
+    const envelope = new PostedEnvelope(this.driver.id, this.driver.messagesSent++, to, type, payload, null, NO_SEQ, undefined, NO_SEQ, options.digest, options.bytes);
+    this.post(envelope, this.clock.now());
+    return messageId(envelope.from, envelope.serial); // not envelope.id: that would keep the string on the envelope while it waits
   }
 
   /**
@@ -284,17 +285,17 @@ export class SimulationCore implements CellHost {
         timer.fire();
         return true;
       }
-      const count = this.pending.collect(this.clock.now(), fifo, this.readyAt);
+      const now = this.clock.now();
+      const count = this.pending.collect(now, fifo, this.busyHorizon > now ? this.readyAt : null);
       if (count > 0) {
         const envelope = this.pending.found[count === 1 && !this.oracle ? 0 : this.choose(count)];
         this.pending.remove(envelope);
         this.deliver(envelope);
         return true;
       }
-      const nextTimer = this.clock.nextDueAt();
-      const nextMessage = this.pending.nextReadyTime(fifo, this.readyAt);
-      const next = nextTimer === undefined ? nextMessage : nextMessage === undefined ? nextTimer : Math.min(nextTimer, nextMessage);
-      if (next === undefined) return false;
+      // Nothing is deliverable now: jump to the next timer or the next message that can be taken.
+      const next = Math.min(this.clock.nextDueAt() ?? Infinity, this.pending.nextReady);
+      if (next === Infinity) return false;
       if (next > horizon) {
         this.clock.advanceTo(horizon);
         return false;
@@ -385,44 +386,46 @@ export class SimulationCore implements CellHost {
     if (this.events$.observed) this.events$.next(event);
   }
 
-  post(from: ActorId, message: Outgoing, cause: string | null, sendTime: number): void {
-    const { id, to, type } = message;
-    const base = sendTime + this.latencyOf(from, to);
-    const decision = this.faultDecider.decide(id, from, to, base, this.eventSeq);
-    const envelope: Envelope = {
-      seq: this.sendSeq++,
-      id,
-      from,
-      to,
-      type,
-      payload: message.payload,
-      sentAt: sendTime,
-      deliverAt: decision.deliverAt ?? base + decision.delayBy,
-      cause,
-      inReplyTo: message.inReplyTo,
-      duplicate: undefined,
-      reordered: decision.reorder || undefined,
-      digest: message.digest,
-      bytes: message.bytes,
-    };
+  post(envelope: PostedEnvelope, sendTime: number): void {
+    const base = sendTime + this.latencyOf(envelope.from, envelope.to);
+    const decision = this.faultDecider.decide(envelope, base, this.eventSeq);
+    envelope.seq = this.sendSeq++;
+    envelope.sentAt = sendTime;
+    envelope.deliverAt = decision.deliverAt ?? base + decision.delayBy;
+    if (decision.reorder) envelope.reordered = true;
     this.recordMessage('sent', envelope);
-    if (decision.delayBy > 0) this.record({ ev: 'delayed', msg: id, from, to, type, cause, envelope, by: decision.delayBy });
-    if (decision.reorder) this.record({ ev: 'reordered', msg: id, from, to, type, cause, envelope });
+    if (decision === NO_FAULT) return this.publish(envelope);
+    if (decision.delayBy > 0) this.record({ ev: 'delayed', ...messageFields(envelope), by: decision.delayBy });
+    if (decision.reorder) this.record({ ev: 'reordered', ...messageFields(envelope) });
     if (decision.drop) {
-      this.record({ ev: 'dropped', msg: id, from, to, type, cause, envelope, reason: 'fault' });
+      this.record({ ev: 'dropped', ...messageFields(envelope), reason: 'fault' });
       return;
     }
-    this.bus$.next(envelope);
+    this.publish(envelope);
     if (decision.duplicateAfter !== null) {
       const deliverAt = decision.duplicateDeliverAt ?? envelope.deliverAt + decision.duplicateAfter;
-      const copy: Envelope = { ...envelope, seq: this.sendSeq++, duplicate: true, deliverAt };
-      this.record({ ev: 'duplicated', msg: id, from, to, type, cause, envelope: copy, deliverAt, after: decision.duplicateAfter });
-      this.bus$.next(copy);
+      const copy = envelope.duplicateAt(this.sendSeq++, deliverAt);
+      this.record({ ev: 'duplicated', ...messageFields(copy), deliverAt, after: decision.duplicateAfter });
+      this.publish(copy);
     }
   }
 
+  /**
+   * Puts an envelope on the bus: the scheduler's pending set takes it, and so does
+   * every `bus$` subscriber. (The pending set is fed directly rather than through a
+   * bus$ subscription: same order, no Subject machinery on the hot path.)
+   */
+  private publish(envelope: PostedEnvelope): void {
+    this.pending.add(envelope);
+    if (this.bus$.observed) this.bus$.next(envelope);
+  }
+
+  noteBusyUntil(time: number): void {
+    if (time > this.busyHorizon) this.busyHorizon = time;
+  }
+
   /** The hot path of record(): sent and delivered events (see EventLog.appendMessage). */
-  private recordMessage(ev: 'sent' | 'delivered', envelope: Envelope): void {
+  private recordMessage(ev: 'sent' | 'delivered', envelope: PostedEnvelope): void {
     const seq = this.eventSeq++;
     const t = this.clock.now();
     if (this.keepLog) this.log.appendMessage(ev, t, envelope);
@@ -438,25 +441,24 @@ export class SimulationCore implements CellHost {
 
   /** Index among the `count` deliverable envelopes in `pending.found` (count ≥ 2). */
   private choose(count: number): number {
-    const candidates = this.pending.found.slice(0, count);
-    if (this.oracle) return this.oracle.choose(candidates, this.eventSeq);
-    return this.strategy.choose(candidates, this.deliveries);
+    if (this.oracle) return this.oracle.choose(this.pending.found.slice(0, count), this.eventSeq);
+    return this.strategy.choose(this.pending.found, count, this.deliveries);
   }
 
-  private deliver(envelope: Envelope): void {
+  private deliver(envelope: PostedEnvelope): void {
     this.deliveries++;
-    const { id, from, to, type, cause } = envelope;
+    const { from, to } = envelope;
     const box = this.mailbox(to);
     if (!box) {
-      this.record({ ev: 'dropped', msg: id, from, to, type, cause, envelope, reason: 'unknown-actor' });
+      this.record({ ev: 'dropped', ...messageFields(envelope), reason: 'unknown-actor' });
       return;
     }
     if (box.crashed) {
-      this.record({ ev: 'dropped', msg: id, from, to, type, cause, envelope, reason: 'crashed' });
+      this.record({ ev: 'dropped', ...messageFields(envelope), reason: 'crashed' });
       return;
     }
     if (this.faultSchedule.hasPartitions && this.faultSchedule.separated(from, to, this.clock.now())) {
-      this.record({ ev: 'dropped', msg: id, from, to, type, cause, envelope, reason: 'partition' });
+      this.record({ ev: 'dropped', ...messageFields(envelope), reason: 'partition' });
       return;
     }
     this.recordMessage('delivered', envelope);

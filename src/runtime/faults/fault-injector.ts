@@ -21,12 +21,19 @@ export interface SendDecision {
   duplicateDeliverAt?: number;
 }
 
+/** What a fault decision looks at. (An envelope; its id is read only when a decision needs it.) */
+export interface MessageRef {
+  readonly id: string;
+  readonly from: string;
+  readonly to: string;
+}
+
 export const NO_FAULT: SendDecision = Object.freeze({ drop: false, delayBy: 0, reorder: false, duplicateAfter: null });
 
 /** Anything that decides the fate of a message at send time: the seeded injector, or a recorded log in schedule replay. */
 export interface FaultDecider {
   /** `baseDeliverAt`: when the message would arrive without faults; `seq`: the seq its `sent` event will get. */
-  decide(id: string, from: string, to: string, baseDeliverAt: number, seq: number): SendDecision;
+  decide(message: MessageRef, baseDeliverAt: number, seq: number): SendDecision;
 }
 
 /** Sampled delays are rounded to whole microseconds: logs stay readable and times stay comparable. */
@@ -55,10 +62,10 @@ export class SeededFaultInjector implements FaultDecider {
     for (const fault of plan.script) this.script.set(fault.msg, fault);
   }
 
-  decide(id: string, from: string, to: string): SendDecision {
+  decide(message: MessageRef): SendDecision {
     if (this.quiet) return NO_FAULT;
     // A scripted fault replaces the random rules for its message and draws nothing.
-    const scripted = this.script.get(id);
+    const scripted = this.script.size > 0 ? this.script.get(message.id) : undefined;
     if (scripted) {
       return {
         drop: scripted.drop ?? false,
@@ -67,7 +74,7 @@ export class SeededFaultInjector implements FaultDecider {
         duplicateAfter: scripted.duplicateAfter ?? null,
       };
     }
-    const faults = this.faultsFor(from, to);
+    const faults = this.faultsFor(message.from, message.to);
     if (!faults) return NO_FAULT;
     const rng = this.rng;
     if (rng.bernoulli(faults.drop)) return { drop: true, delayBy: 0, reorder: false, duplicateAfter: null };

@@ -10,7 +10,7 @@
  * log cannot answer is a divergence, never a silent fallback.
  */
 import type { Envelope } from '../envelope.js';
-import type { FaultDecider, SendDecision } from '../faults/fault-injector.js';
+import type { FaultDecider, MessageRef, SendDecision } from '../faults/fault-injector.js';
 import { type Divergence, DivergenceError } from './divergence.js';
 import type { RecordedEvent, RecordedLog } from './recorded-log.js';
 
@@ -46,7 +46,8 @@ export class ScheduleOracle implements FaultDecider {
   }
 
   /** Fault decision for a message, read from the log. `baseDeliverAt` is when it would arrive without faults. */
-  decide(msgId: string, _from: string, _to: string, baseDeliverAt: number, seq: number): SendDecision {
+  decide(message: MessageRef, baseDeliverAt: number, seq: number): SendDecision {
+    const msgId = message.id;
     const fate = this.fates.get(msgId);
     if (!fate) this.diverge(seq, `(message ${msgId} is sent now, but the recorded run never sent it)`);
     const deliverAt = fate.sent.deliverAt ?? baseDeliverAt;

@@ -28,14 +28,14 @@ export class PctStrategy implements SchedulingStrategy {
     this.changePoints = points;
   }
 
-  choose(candidates: readonly Envelope[], step: number): number {
-    for (const envelope of candidates) this.register(channelKey(envelope.from, envelope.to));
-    let best = this.bestIndex(candidates);
+  choose(candidates: readonly Envelope[], count: number, step: number): number {
+    for (let i = 0; i < count; i++) this.register(channelKey(candidates[i].from, candidates[i].to));
+    let best = this.bestIndex(candidates, count);
     if (this.changePoints.has(step)) {
       const demoted = channelKey(candidates[best].from, candidates[best].to);
       this.priorities.splice(this.priorities.indexOf(demoted), 1);
       this.priorities.push(demoted);
-      best = this.bestIndex(candidates);
+      best = this.bestIndex(candidates, count);
     }
     return best;
   }
@@ -50,10 +50,10 @@ export class PctStrategy implements SchedulingStrategy {
     this.priorities.splice(this.rng.int(this.priorities.length + 1), 0, key);
   }
 
-  private bestIndex(candidates: readonly Envelope[]): number {
+  private bestIndex(candidates: readonly Envelope[], count: number): number {
     let best = 0;
     let bestRank = Infinity;
-    for (let i = 0; i < candidates.length; i++) {
+    for (let i = 0; i < count; i++) {
       const rank = this.priorities.indexOf(channelKey(candidates[i].from, candidates[i].to));
       if (rank < bestRank) {
         bestRank = rank;

@@ -5,10 +5,11 @@
  * channel in send order, so every scan below visits them in an order fixed by the
  * run itself — never by hash order or object identity.
  */
-import type { Envelope } from '../envelope.js';
+import { clearArray, removeItem } from '../arrays.js';
+import type { PostedEnvelope } from '../envelope.js';
 
 class Channel {
-  readonly queue: Envelope[] = [];
+  readonly queue: PostedEnvelope[] = [];
   head = 0;
   active = false;
   constructor(readonly from: string, readonly to: string) {}
@@ -17,7 +18,13 @@ class Channel {
     return this.queue.length - this.head;
   }
 
-  shift(): Envelope {
+  /** Empties a drained queue. */
+  clear(): void {
+    clearArray(this.queue);
+    this.head = 0;
+  }
+
+  shift(): PostedEnvelope {
     const envelope = this.queue[this.head++];
     if (this.head > 1024 && this.head * 2 > this.queue.length) {
       this.queue.splice(0, this.head);
@@ -28,7 +35,7 @@ class Channel {
 }
 
 /** When can this envelope's receiver take it (its busy-until time); the scheduler supplies it. */
-export type ReadyAt = (envelope: Envelope) => number;
+export type ReadyAt = (envelope: PostedEnvelope) => number;
 
 export class PendingMessages {
   /** sender → receiver → channel (nested maps: no key string is built per message). */
@@ -36,16 +43,18 @@ export class PendingMessages {
   /** Channels with at least one queued message, in activation order. */
   private readonly active: Channel[] = [];
   /** Reordered messages: they are exempt from their channel's FIFO. */
-  private readonly unordered: Envelope[] = [];
+  private readonly unordered: PostedEnvelope[] = [];
   /** Filled by `collect`; entries past its return value are stale. Reused to spare the allocator. */
-  readonly found: Envelope[] = [];
+  readonly found: PostedEnvelope[] = [];
+  /** Set by `collect`: when the earliest envelope it could not deliver becomes deliverable. */
+  nextReady = Infinity;
   private total = 0;
 
   get size(): number {
     return this.total;
   }
 
-  add(envelope: Envelope): void {
+  add(envelope: PostedEnvelope): void {
     this.total++;
     if (envelope.reordered) {
       this.unordered.push(envelope);
@@ -60,45 +69,38 @@ export class PendingMessages {
   }
 
   /**
-   * Collects the envelopes deliverable at `now` — due, receiver not busy, and (when
-   * `fifo`) at the head of their channel — into `found[0 .. n)`, and returns n.
+   * Collects the envelopes deliverable at `now` — due, receiver not busy (`readyAt`,
+   * null when no receiver can be busy), and (when `fifo`) at the head of their
+   * channel — into `found[0 .. n)`, and returns n. The same scan sets `nextReady`: the earliest time at which one of the envelopes it
+   * passed over becomes deliverable (Infinity when none), so a scheduler that finds
+   * nothing deliverable now knows where to jump without scanning again.
    */
-  collect(now: number, fifo: boolean, readyAt: ReadyAt): number {
+  collect(now: number, fifo: boolean, readyAt: ReadyAt | null): number {
     const out = this.found;
     let n = 0;
-    for (const channel of this.active) {
+    let next = Infinity;
+    const active = this.active;
+    for (let c = 0; c < active.length; c++) {
+      const channel = active[c];
       const end = fifo ? channel.head + 1 : channel.queue.length;
       for (let i = channel.head; i < end; i++) {
         const envelope = channel.queue[i];
-        if (envelope.deliverAt <= now && readyAt(envelope) <= now) out[n++] = envelope;
+        const t = readyAt === null ? envelope.deliverAt : Math.max(envelope.deliverAt, readyAt(envelope));
+        if (t <= now) out[n++] = envelope;
+        else if (t < next) next = t;
       }
     }
     for (const envelope of this.unordered) {
-      if (envelope.deliverAt <= now && readyAt(envelope) <= now) out[n++] = envelope;
+      const t = readyAt === null ? envelope.deliverAt : Math.max(envelope.deliverAt, readyAt(envelope));
+      if (t <= now) out[n++] = envelope;
+      else if (t < next) next = t;
     }
+    this.nextReady = next;
     return n;
   }
 
-  /** The earliest virtual time at which some envelope becomes deliverable, or undefined when none is pending. */
-  nextReadyTime(fifo: boolean, readyAt: ReadyAt): number | undefined {
-    let best = Infinity;
-    for (const channel of this.active) {
-      const end = fifo ? channel.head + 1 : channel.queue.length;
-      for (let i = channel.head; i < end; i++) {
-        const envelope = channel.queue[i];
-        const t = Math.max(envelope.deliverAt, readyAt(envelope));
-        if (t < best) best = t;
-      }
-    }
-    for (const envelope of this.unordered) {
-      const t = Math.max(envelope.deliverAt, readyAt(envelope));
-      if (t < best) best = t;
-    }
-    return best === Infinity ? undefined : best;
-  }
-
-  /** Removes an envelope that `candidates` returned. */
-  remove(envelope: Envelope): void {
+  /** Removes an envelope that `collect` found. */
+  remove(envelope: PostedEnvelope): void {
     this.total--;
     if (envelope.reordered) {
       this.unordered.splice(this.unordered.indexOf(envelope), 1);
@@ -109,13 +111,12 @@ export class PendingMessages {
     else channel.queue.splice(channel.queue.indexOf(envelope, channel.head), 1);
     if (channel.length === 0) {
       channel.active = false;
-      if (channel.head > 0) channel.queue.splice(0, channel.head);
-      channel.head = 0;
-      this.active.splice(this.active.indexOf(channel), 1);
+      channel.clear();
+      removeItem(this.active, channel);
     }
   }
 
-  private channelOf(envelope: Envelope): Channel {
+  private channelOf(envelope: PostedEnvelope): Channel {
     let byReceiver = this.channels.get(envelope.from);
     if (!byReceiver) {
       byReceiver = new Map();
@@ -130,16 +131,16 @@ export class PendingMessages {
   }
 
   /** Removes and returns every pending envelope addressed to `actor` (e.g. when it crashes), in send order. */
-  removeAllTo(actor: string): Envelope[] {
-    const removed: Envelope[] = [];
+  removeAllTo(actor: string): PostedEnvelope[] {
+    const removed: PostedEnvelope[] = [];
     for (const envelope of this.all()) if (envelope.to === actor) removed.push(envelope);
     for (const envelope of removed) this.remove(envelope);
     return removed;
   }
 
   /** Every pending envelope, ordered by send sequence (for inspection and crash handling). */
-  all(): Envelope[] {
-    const out: Envelope[] = [];
+  all(): PostedEnvelope[] {
+    const out: PostedEnvelope[] = [];
     for (const channel of this.active) for (let i = channel.head; i < channel.queue.length; i++) out.push(channel.queue[i]);
     out.push(...this.unordered);
     return out.sort((a, b) => a.seq - b.seq);

@@ -9,8 +9,8 @@ export class RandomStrategy implements SchedulingStrategy {
 
   constructor(private readonly rng: RandomStream) {}
 
-  choose(candidates: readonly Envelope[]): number {
-    return this.rng.int(candidates.length);
+  choose(_candidates: readonly Envelope[], count: number): number {
+    return this.rng.int(count);
   }
 
   describe(): StrategySpec {

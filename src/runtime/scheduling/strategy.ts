@@ -17,8 +17,11 @@ export interface SchedulingStrategy {
   readonly name: string;
   /** When true only the head of each sender→receiver channel is a candidate (per-channel FIFO). */
   readonly fifo: boolean;
-  /** Index of the envelope to deliver among `candidates` (called only with two or more). */
-  choose(candidates: readonly Envelope[], step: number): number;
+  /**
+   * Index of the envelope to deliver among `candidates[0 .. count)` (called only when
+   * count ≥ 2; entries past `count` are stale — the array is reused step after step).
+   */
+  choose(candidates: readonly Envelope[], count: number, step: number): number;
   /** The strategy's parameters, as recorded in the log header. */
   describe(): StrategySpec;
 }
