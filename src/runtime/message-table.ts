@@ -9,7 +9,7 @@
  * is rebuilt from its row on demand, equal field for field to the one that was sent.
  */
 import { NumberRows } from './columns.js';
-import { type ActorId, type Envelope, messageId, NO_SEQ, type PostedEnvelope } from './envelope.js';
+import { type Envelope, messageId, NO_SEQ, type PostedEnvelope } from './envelope.js';
 
 /** `cause`/`inReplyTo` that name no message of this run (a timer, a kept `{ id }`): the string is in a side table. */
 const AS_STRING = -2;
@@ -31,8 +31,11 @@ const BYTES = 9;
 const WIDTH = 10;
 
 export class MessageTable {
-  private readonly names: string[] = [];
-  private readonly nameIndex = new Map<string, number>();
+  private readonly names = new NameTable();
+  /** One per field, so each remembers its own last name (consecutive messages mostly repeat them). */
+  private readonly fromNames = this.names.lookup();
+  private readonly toNames = this.names.lookup();
+  private readonly typeNames = this.names.lookup();
   private readonly rows = new NumberRows(WIDTH);
   private readonly payloads: unknown[] = [];
   /** Digests the sender provided, by send seq (tensor payloads: computed before anyone could dispose them). */
@@ -53,10 +56,10 @@ export class MessageTable {
     }
     const at = this.rows.addRow();
     const row = this.rows.chunk;
-    row[at + FROM] = this.intern(envelope.from);
+    row[at + FROM] = this.fromNames.index(envelope.from);
     row[at + SERIAL] = envelope.serial;
-    row[at + TO] = this.intern(envelope.to);
-    row[at + TYPE] = this.intern(envelope.type);
+    row[at + TO] = this.toNames.index(envelope.to);
+    row[at + TYPE] = this.typeNames.index(envelope.type);
     row[at + CAUSE] = this.refFor(envelope.causeSeq, envelope.cause, seq, this.causeStrings);
     row[at + REPLY] = this.refFor(envelope.replySeq, envelope.inReplyTo, seq, this.replyStrings);
     row[at + FLAGS] = (envelope.duplicate ? DUPLICATE : 0) | (envelope.reordered ? REORDERED : 0);
@@ -77,9 +80,9 @@ export class MessageTable {
     const envelope: Envelope = {
       seq,
       id: this.idOf(seq),
-      from: this.names[field(FROM)],
-      to: this.names[field(TO)],
-      type: this.names[field(TYPE)],
+      from: this.names.at(field(FROM)),
+      to: this.names.at(field(TO)),
+      type: this.names.at(field(TYPE)),
       payload: this.payloads[seq],
       sentAt: field(SENT_AT),
       deliverAt: field(DELIVER_AT),
@@ -95,18 +98,10 @@ export class MessageTable {
   }
 
   private idOf(seq: number): string {
-    return messageId(this.names[this.rows.get(seq, FROM)], this.rows.get(seq, SERIAL));
+    return messageId(this.names.at(this.rows.get(seq, FROM)), this.rows.get(seq, SERIAL));
   }
 
-  private intern(name: ActorId): number {
-    let index = this.nameIndex.get(name);
-    if (index === undefined) {
-      index = this.names.length;
-      this.names.push(name);
-      this.nameIndex.set(name, index);
-    }
-    return index;
-  }
+
 
   /** A message named by its send seq when it has one; otherwise the name itself goes to a side table. */
   private refFor(namedSeq: number, name: string | null | undefined, seq: number, strings: Map<number, string>): number {
@@ -120,5 +115,40 @@ export class MessageTable {
     if (ref === NO_SEQ) return undefined;
     if (ref === AS_STRING) return strings.get(seq);
     return this.idOf(ref);
+  }
+}
+
+/** Actor ids and message types, each stored once and referred to by number. */
+class NameTable {
+  private readonly names: string[] = [];
+  private readonly indexOf = new Map<string, number>();
+
+  at(index: number): string {
+    return this.names[index];
+  }
+
+  index(name: string): number {
+    let index = this.indexOf.get(name);
+    if (index === undefined) {
+      index = this.names.length;
+      this.names.push(name);
+      this.indexOf.set(name, index);
+    }
+    return index;
+  }
+
+  /** A lookup that remembers its last answer: a string compare instead of a hash probe when the name repeats. */
+  lookup(): { index(name: string): number } {
+    let lastName: string | undefined;
+    let lastIndex = -1;
+    return {
+      index: (name) => {
+        if (name !== lastName) {
+          lastIndex = this.index(name);
+          lastName = name;
+        }
+        return lastIndex;
+      },
+    };
   }
 }

@@ -167,7 +167,7 @@ export class SimulationCore implements CellHost {
 
   /** Spawns an xstate v5 actor fed by the scheduler; its input receives `io` (see ActorIO). */
   spawn(logic: AnyActorLogic, id: ActorId, options: { input?: Record<string, unknown> } = {}): ActorCell {
-    this.assertUsable(`spawn('${id}')`);
+    if (this.stoppedBy !== null) throw this.unusable(`spawn('${id}')`);
     if (typeof id !== 'string' || !/^[^\s→]+$/.test(id)) {
       throw new FedsimError(`spawn: actor ids are non-empty strings without spaces, got ${JSON.stringify(id)}`);
     }
@@ -212,10 +212,11 @@ export class SimulationCore implements CellHost {
   // ── the driver's messaging (scenario code acting as `me`) ───────────────────
 
   /** Sends a one-way message from the driver; returns its id. */
-  send<P>(to: ActorId, type: string, payload: P, options: { digest?: string; bytes?: number } = {}): string {
-    this.assertUsable(`send to '${to}'`);
+  send<P>(to: ActorId, type: string, payload: P, options?: { digest?: string; bytes?: number }): string {
+    // (Checks build their message only when they fail: this runs once per message.)
+    if (this.stoppedBy !== null) throw this.unusable(`send to '${to}'`);
     if (!this.hasActor(to)) throw new UnknownActorError(to, this.actorIds(), `send '${type}'`);
-    const envelope = new PostedEnvelope(this.driver.id, this.driver.messagesSent++, to, type, payload, null, NO_SEQ, undefined, NO_SEQ, options.digest, options.bytes);
+    const envelope = new PostedEnvelope(this.driver.id, this.driver.messagesSent++, to, type, payload, null, NO_SEQ, undefined, NO_SEQ, options?.digest, options?.bytes);
     this.post(envelope, this.clock.now());
     return messageId(envelope.from, envelope.serial); // not envelope.id: that would keep the string on the envelope while it waits
   }
@@ -262,7 +263,7 @@ export class SimulationCore implements CellHost {
    * when the next thing would happen after `horizon` (time then moves to the horizon).
    */
   step(horizon = Infinity): boolean {
-    this.assertUsable('step');
+    if (this.stoppedBy !== null) throw this.unusable('step');
     if (this.busy) throw new ReentrancyError('sim.step()');
     this.busy = true;
     try {
@@ -472,7 +473,7 @@ export class SimulationCore implements CellHost {
 
   private runWhile(horizon: number, what: string): Promise<SettleReport> {
     try {
-      this.assertUsable(what);
+      if (this.stoppedBy !== null) throw this.unusable(what);
       if (this.busy) throw new ReentrancyError(what);
       this.busy = true;
       let steps = 0;
@@ -492,9 +493,8 @@ export class SimulationCore implements CellHost {
     }
   }
 
-  private assertUsable(what: string): void {
-    if (this.stoppedBy !== null) {
-      throw new FedsimError(`${what}: this simulation stopped after an error and cannot go on (${(this.stoppedBy as Error).message?.split('\n')[0]}). Start a new Simulation.`);
-    }
+  /** The error for using a simulation that stopped after an error. */
+  private unusable(what: string): FedsimError {
+    return new FedsimError(`${what}: this simulation stopped after an error and cannot go on (${(this.stoppedBy as Error).message?.split('\n')[0]}). Start a new Simulation.`);
   }
 }

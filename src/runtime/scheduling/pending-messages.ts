@@ -44,6 +44,7 @@ export class PendingMessages {
   private readonly active: Channel[] = [];
   /** Reordered messages: they are exempt from their channel's FIFO. */
   private readonly unordered: PostedEnvelope[] = [];
+  private lastChannel: Channel | null = null;
   /** Filled by `collect`; entries past its return value are stale. Reused to spare the allocator. */
   readonly found: PostedEnvelope[] = [];
   /** Set by `collect`: when the earliest envelope it could not deliver becomes deliverable. */
@@ -117,6 +118,14 @@ export class PendingMessages {
   }
 
   private channelOf(envelope: PostedEnvelope): Channel {
+    // Consecutive adds and removes mostly hit one channel: two string compares instead of two hash probes.
+    const last = this.lastChannel;
+    if (last !== null && last.from === envelope.from && last.to === envelope.to) return last;
+    this.lastChannel = this.lookUpChannel(envelope);
+    return this.lastChannel;
+  }
+
+  private lookUpChannel(envelope: PostedEnvelope): Channel {
     let byReceiver = this.channels.get(envelope.from);
     if (!byReceiver) {
       byReceiver = new Map();
