@@ -4,6 +4,7 @@
  * the run actually sent, over every kind of message the runtime makes.
  */
 import test from 'ava';
+import fc from 'fast-check';
 import { fromTransition, setup } from 'xstate';
 import { type ActorIO, type ActorMessage, type Envelope, type SimEvent, SimulationCore } from '../src/runtime/index.js';
 import { NumberRows } from '../src/runtime/columns.js';
@@ -109,4 +110,50 @@ test('number rows span chunks and refuse rows that do not exist', (t) => {
   for (const r of [0, 1, 16_383, 16_384, 32_767, 32_768, n - 1]) t.deepEqual([rows.get(r, 0), rows.get(r, 1), rows.get(r, 2)], [r, r * 0.5, -r]);
   t.throws(() => rows.get(n, 0), { instanceOf: RangeError, message: /row 40000 out of range 0\.\.39999/ });
   t.throws(() => rows.get(-1, 0), { instanceOf: RangeError });
+});
+
+test('message event lines are written directly, and are exactly what JSON.stringify gives for the ordered event', async (t) => {
+  const { eventLine } = await import('../src/runtime/index.js');
+  /** The reference: the object the canonical format describes, key by key, then JSON.stringify. */
+  const reference = (e: any) => {
+    const line: Record<string, unknown> = { seq: e.seq, t: e.t, ev: e.ev, msg: e.msg, from: e.from, to: e.to, type: e.type, digest: e.envelope.digest, cause: e.cause };
+    if (e.envelope.inReplyTo !== undefined) line.re = e.envelope.inReplyTo;
+    if (e.envelope.duplicate) line.copy = 1;
+    if (e.ev === 'sent' || e.ev === 'duplicated') line.deliverAt = e.deliverAt;
+    if (e.ev === 'duplicated') line.after = e.after;
+    if (e.ev === 'sent' && e.envelope.bytes !== undefined) line.bytes = e.envelope.bytes;
+    if (e.ev === 'dropped') line.reason = e.reason;
+    if (e.ev === 'delayed') line.by = e.by;
+    return JSON.stringify(line);
+  };
+  const text = fc.string({ unit: 'binary', maxLength: 12 });
+  const number = fc.oneof(fc.double(), fc.integer(), fc.constant(-0));
+  const event = fc.record({
+    seq: fc.nat(),
+    t: number,
+    ev: fc.constantFrom('sent', 'delivered', 'dropped', 'duplicated', 'delayed', 'reordered'),
+    msg: text,
+    from: text,
+    to: text,
+    type: text,
+    cause: fc.option(text, { nil: null }),
+    deliverAt: number,
+    after: number,
+    by: number,
+    reason: fc.constantFrom('fault', 'crashed', 'partition', 'unknown-actor'),
+    envelope: fc.record({
+      digest: fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: 16, maxLength: 16 }),
+      inReplyTo: fc.option(text, { nil: undefined }),
+      duplicate: fc.option(fc.constant(true), { nil: undefined }),
+      bytes: fc.option(fc.nat(), { nil: undefined }),
+    }),
+  });
+  fc.assert(
+    fc.property(event, (e) => {
+      const line = eventLine(e as unknown as SimEvent);
+      return line === reference(e) && JSON.parse(line).seq === e.seq;
+    }),
+    { numRuns: 2000 },
+  );
+  t.pass();
 });
