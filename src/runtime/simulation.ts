@@ -289,9 +289,7 @@ export class SimulationCore implements CellHost {
       const now = this.clock.now();
       const count = this.pending.collect(now, fifo, this.busyHorizon > now ? this.readyAt : null);
       if (count > 0) {
-        const envelope = this.pending.found[count === 1 && !this.oracle ? 0 : this.choose(count)];
-        this.pending.remove(envelope);
-        this.deliver(envelope);
+        this.deliver(this.pending.take(count === 1 && !this.oracle ? 0 : this.choose(count)));
         return true;
       }
       // Nothing is deliverable now: jump to the next timer or the next message that can be taken.

@@ -47,6 +47,8 @@ export class PendingMessages {
   private lastChannel: Channel | null = null;
   /** Filled by `collect`; entries past its return value are stale. Reused to spare the allocator. */
   readonly found: PostedEnvelope[] = [];
+  /** `foundIn[i]`: the channel of `found[i]` (null for a reordered one), so `take` needs no lookup. */
+  private readonly foundIn: Array<Channel | null> = [];
   /** Set by `collect`: when the earliest envelope it could not deliver becomes deliverable. */
   nextReady = Infinity;
   private total = 0;
@@ -87,27 +89,42 @@ export class PendingMessages {
       for (let i = channel.head; i < end; i++) {
         const envelope = channel.queue[i];
         const t = readyAt === null ? envelope.deliverAt : Math.max(envelope.deliverAt, readyAt(envelope));
-        if (t <= now) out[n++] = envelope;
-        else if (t < next) next = t;
+        if (t <= now) {
+          this.foundIn[n] = channel;
+          out[n++] = envelope;
+        } else if (t < next) next = t;
       }
     }
     for (const envelope of this.unordered) {
       const t = readyAt === null ? envelope.deliverAt : Math.max(envelope.deliverAt, readyAt(envelope));
-      if (t <= now) out[n++] = envelope;
-      else if (t < next) next = t;
+      if (t <= now) {
+        this.foundIn[n] = null;
+        out[n++] = envelope;
+      } else if (t < next) next = t;
     }
     this.nextReady = next;
     return n;
   }
 
-  /** Removes an envelope that `collect` found. */
+  /** Removes and returns `found[index]` from the last `collect`. */
+  take(index: number): PostedEnvelope {
+    const envelope = this.found[index];
+    this.removeFrom(envelope, this.foundIn[index]);
+    return envelope;
+  }
+
+  /** Removes a pending envelope. */
   remove(envelope: PostedEnvelope): void {
+    this.removeFrom(envelope, envelope.reordered ? null : this.channelOf(envelope));
+  }
+
+  /** Removes an envelope from its channel (null: from the reordered ones). */
+  private removeFrom(envelope: PostedEnvelope, channel: Channel | null): void {
     this.total--;
-    if (envelope.reordered) {
+    if (channel === null) {
       this.unordered.splice(this.unordered.indexOf(envelope), 1);
       return;
     }
-    const channel = this.channelOf(envelope);
     if (channel.queue[channel.head] === envelope) channel.shift();
     else channel.queue.splice(channel.queue.indexOf(envelope, channel.head), 1);
     if (channel.length === 0) {
