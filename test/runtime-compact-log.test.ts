@@ -157,3 +157,20 @@ test('message event lines are written directly, and are exactly what JSON.string
   );
   t.pass();
 });
+
+test('bus$ carries every envelope the scheduler takes, in send order, fault-plan copies included', async (t) => {
+  const sim = new SimulationCore({ seed: 5, faults: { duplicate: 0.3, drop: 0.1 } });
+  const onBus: Envelope[] = [];
+  sim.bus$.subscribe((e) => onBus.push(e));
+  sim.spawn(echoMachine, 'bob');
+  for (let n = 0; n < 30; n++) sim.send('bob', 'ping', { n });
+  await sim.settle();
+  const events = sim.log.events;
+  const published = events.filter((e) => (e.ev === 'sent' && !events.some((d) => d.ev === 'dropped' && d.msg === e.msg && d.reason === 'fault')) || e.ev === 'duplicated');
+  t.deepEqual(
+    onBus.map((e) => [e.id, e.duplicate === true]),
+    published.map((e) => [(e as { msg: string }).msg, e.ev === 'duplicated']),
+  );
+  t.true(onBus.some((e) => e.duplicate) && onBus.length < events.filter((e) => e.ev === 'sent').length + onBus.filter((e) => e.duplicate).length, 'copies were published and drops were not');
+  t.deepEqual(onBus.map((e) => e.seq), [...onBus.map((e) => e.seq)].sort((a, b) => a - b));
+});
