@@ -9,7 +9,8 @@ import { clearArray, removeItem } from '../arrays.js';
 import type { PostedEnvelope } from '../envelope.js';
 
 class Channel {
-  readonly queue: PostedEnvelope[] = [];
+  /** Envelopes from `head` on are pending; slots before it are already taken (null, so they hold nothing alive). */
+  readonly queue: Array<PostedEnvelope | null> = [];
   head = 0;
   active = false;
   constructor(readonly from: string, readonly to: string) {}
@@ -25,9 +26,13 @@ class Channel {
   }
 
   shift(): PostedEnvelope {
-    const envelope = this.queue[this.head++];
+    const envelope = this.queue[this.head]!;
+    this.queue[this.head++] = null;
+    // Once more than half the array is taken slots, move the rest down (in place: splice would allocate).
     if (this.head > 1024 && this.head * 2 > this.queue.length) {
-      this.queue.splice(0, this.head);
+      const queue = this.queue;
+      queue.copyWithin(0, this.head);
+      queue.length -= this.head;
       this.head = 0;
     }
     return envelope;
@@ -87,7 +92,7 @@ export class PendingMessages {
       const channel = active[c];
       const end = fifo ? channel.head + 1 : channel.queue.length;
       for (let i = channel.head; i < end; i++) {
-        const envelope = channel.queue[i];
+        const envelope = channel.queue[i]!; // from head on, every slot holds a pending envelope
         const t = readyAt === null ? envelope.deliverAt : Math.max(envelope.deliverAt, readyAt(envelope));
         if (t <= now) {
           this.foundIn[n] = channel;
@@ -167,7 +172,7 @@ export class PendingMessages {
   /** Every pending envelope, ordered by send sequence (for inspection and crash handling). */
   all(): PostedEnvelope[] {
     const out: PostedEnvelope[] = [];
-    for (const channel of this.active) for (let i = channel.head; i < channel.queue.length; i++) out.push(channel.queue[i]);
+    for (const channel of this.active) for (let i = channel.head; i < channel.queue.length; i++) out.push(channel.queue[i]!);
     out.push(...this.unordered);
     return out.sort((a, b) => a.seq - b.seq);
   }
