@@ -8,17 +8,15 @@
  *
  * The kept update is Flower's weighted vector: with c = n_k / maxWeight it is
  * [c·w, c, c·loss] (update-vector.ts), so the server learns Σ c_k but no client's n_k.
- * The stages follow the SecAgg+ client machine's rules: a setup starts a fresh round in any
- * state; other stages out of order are refused (an error reply the SecAgg+ server counts as
- * a dropout); an exact duplicate delivery is ignored.
+ * The SecAgg+ stages are the client role of src/fl/secure/secagg/client-role.ts, shared with
+ * the standalone client machine: a setup starts a fresh round in any state; other stages out
+ * of order are refused (an error reply the SecAgg+ server counts as a dropout); an exact
+ * duplicate delivery is ignored. Only the update's source differs: here it is the last fit's.
  */
 import { assign, setup } from 'xstate';
-import type { ActorIO, ActorMessage } from '../../runtime/actor-cell.js';
-import { type ClientSession, onCollect, onSetup, onShareKeys, onUnmask } from '../secure/secagg/client-steps.js';
-import { isDuplicate, refuseOutOfOrder, secAggClientChart, session } from '../secure/secagg/client-machine.js';
+import type { ActorMessage } from '../../runtime/actor-cell.js';
+import { type SecAggClientState, secAggClientChart, secAggClientImplementations } from '../secure/secagg/client-role.js';
 import { SecAggProtocolError } from '../secure/secagg/errors.js';
-import { payloadBytes } from '../secure/secagg/message-size.js';
-import { SECAGG } from '../secure/secagg/protocol.js';
 import { type Held, hold } from './held.js';
 import { type LocalTrainer, fitLocally } from './local-fit.js';
 import { FL, MESSAGE_HEADER_BYTES, parseMessage } from './messages.js';
@@ -27,19 +25,13 @@ import { packWeightedUpdate } from './update-vector.js';
 
 export type SecAggFedAvgClientInput = LocalTrainer;
 
-interface SecAggFedAvgClientContext extends LocalTrainer {
+interface SecAggFedAvgClientContext extends LocalTrainer, SecAggClientState {
   /** The weighted update of the last fit, for the SecAgg+ round of the same number. */
   trained: { round: number; vector: Held<Float64Array> } | null;
-  session: ClientSession | null;
-  handled: readonly string[];
   fits: number;
 }
 
 type Context = SecAggFedAvgClientContext;
-
-function answer(io: ActorIO, to: string, type: string, payload: unknown): void {
-  io.send(to, type, payload, { bytes: payloadBytes(type, payload) });
-}
 
 /** The update SecAgg+ masks in round `round`: the one trained for that round, or a refusal saying why not. */
 function updateFor(context: Context) {
@@ -77,35 +69,15 @@ function onFit(ctx: Context, event: ActorMessage): Partial<Context> {
   }
 }
 
+/** The update this client masks comes from its last fit, and is dropped once its round is unmasked. */
+const client = secAggClientImplementations<Context>({ read: updateFor, forgetAfterRound: { trained: null } });
+
 export const secAggFedAvgClient = setup({
   types: {} as { context: SecAggFedAvgClientContext; input: SecAggFedAvgClientInput; events: ActorMessage },
-  guards: {
-    duplicate: ({ context, event }) => isDuplicate(context, event),
-  },
+  guards: client.guards,
   actions: {
     fit: assign(({ context, event }) => onFit(context, event)),
-    setup: assign(({ context, event }) => {
-      const step = onSetup(context.io, event.envelope.from, event.payload);
-      answer(context.io, event.envelope.from, SECAGG.publicKeys, step.answer);
-      return { session: step.session, handled: [event.envelope.id] };
-    }),
-    shareKeys: assign(({ context, event }) => {
-      const step = onShareKeys(context.io, session(context, event), event.payload);
-      answer(context.io, event.envelope.from, SECAGG.shares, step.answer);
-      return { session: step.session, handled: [...context.handled, event.envelope.id] };
-    }),
-    collect: assign(({ context, event }) => {
-      const step = onCollect(context.io, session(context, event), event.payload, updateFor(context));
-      answer(context.io, event.envelope.from, SECAGG.maskedInput, step.answer);
-      return { session: step.session, handled: [...context.handled, event.envelope.id] };
-    }),
-    unmask: assign(({ context, event }) => {
-      const step = onUnmask(context.io, session(context, event), event.payload);
-      answer(context.io, event.envelope.from, SECAGG.unmaskShares, step.answer);
-      // The update is not kept past its round.
-      return { session: step.session, handled: [...context.handled, event.envelope.id], trained: null };
-    }),
-    refuseOutOfOrder: ({ context, event }) => refuseOutOfOrder(context.io.id, context.session, event.type),
+    ...client.actions,
   },
 }).createMachine({
   id: 'fedavg-secagg-client',
