@@ -11,66 +11,45 @@
  * only gathers the patches; the product runs in the backend's own BatchMatMul,
  * whose untransposed case is XNNPACK's SIMD GEMM. On a LeNet-sized CNN that
  * is 10-20x faster than a direct JS loop over the sum (measured), and this
- * kernel is the largest cost of a training step. XNNPACK runs single-threaded
- * here, so the summation order, and hence the result, is the same every run.
+ * kernel is the largest cost of a training step (gemm.ts: why the result is
+ * the same every run).
  */
 import * as tf from '@tensorflow/tfjs';
-import { heapView, nativeMatMul, strides4, wasmArgs, writeOutput } from './heap.js';
+import { dyMatrix, imagesPerSlice, MAX_SLICE_FLOATS, nativeMatMul } from './gemm.js';
+import { disposeAll, heapView, wasmArgs, wasmKernelConfig, writeOutput } from './heap.js';
+import { denseConvWindow } from './window.js';
 
 /**
- * Upper bound on the patch matrix, in floats (64 MiB). Larger batches are
- * processed in slices of whole images whose partial products are summed, so
- * memory stays bounded whatever the batch size.
+ * The kernel function. `maxPatchFloats` bounds the patch matrix: larger
+ * batches go in slices of whole images whose partial products are summed. It
+ * is a parameter only so tests can force slicing.
  */
-const MAX_PATCH_FLOATS = 1 << 24;
-
-/** The kernel function; `maxPatchFloats` is a parameter only so tests can force slicing. */
 export function conv2DBackpropFilter(
   params: Parameters<tf.KernelFunc>[0],
-  maxPatchFloats = MAX_PATCH_FLOATS,
+  maxPatchFloats = MAX_SLICE_FLOATS,
 ): tf.TensorInfo {
   const { inputs, backend, attrs } = wasmArgs(params, ['x', 'dy'], tf.Conv2DBackpropFilter);
   const { x, dy } = inputs;
-  const { strides, pad, dataFormat, dimRoundingMode, filterShape } =
-    attrs as tf.Conv2DBackpropFilterAttrs;
-  // Same geometry call as the cpu kernel, so 'same' / 'valid' / explicit pads
-  // and rounding modes resolve identically. Gradients of conv2d only exist for
-  // dilation 1 in tfjs, and the kernel has no dilations attr.
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filterShape,
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-    false,
-    tf.backend_util.convertConv2DDataFormat(dataFormat),
-  );
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
-  const { filterHeight: fH, filterWidth: fW, strideHeight: sH, strideWidth: sW } = info;
-  const top = info.padInfo.top;
-  const left = info.padInfo.left;
-  // Strides make one gather serve NHWC and NCHW (wasm's forward Conv2D is
-  // NHWC-only, but the kernel can be run directly).
-  const channelsLast = info.dataFormat === 'channelsLast';
-  const xs = strides4(inHeight, inWidth, inChannels, channelsLast);
-  const ys = strides4(outHeight, outWidth, outChannels, channelsLast);
+  const convAttrs = attrs as tf.Conv2DBackpropFilterAttrs;
+  const g = denseConvWindow(x.shape, convAttrs.filterShape, convAttrs);
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = g;
+  const { outPixels: pixels, fH, fW, sH, sW, top, left } = g;
+  // Indexing x through strides makes one gather serve NHWC and NCHW (wasm's
+  // forward Conv2D is NHWC-only, but the kernel can be run directly).
+  const xs = g.xs;
 
   const K = fH * fW * inChannels;
-  const pixels = outHeight * outWidth;
-  const slice = Math.max(1, Math.min(batchSize, Math.floor(maxPatchFloats / (K * pixels))));
+  const slice = imagesPerSlice(batchSize, K * pixels, maxPatchFloats);
   const dw = new Float64Array(K * outChannels);
 
   for (let b0 = 0; b0 < batchSize; b0 += slice) {
     const nb = Math.min(slice, batchSize - b0);
     const M = nb * pixels;
     const cols = backend.makeOutput([1, K, M], 'float32');
-    const dyRows = backend.makeOutput([1, M, outChannels], 'float32');
+    const dyRows = dyMatrix(backend, dy, g, b0, nb);
     // Views only after both allocations: malloc may move the heap.
     const xv = heapView(backend, x);
-    const dyv = heapView(backend, dy);
     const colsV = backend.typedArrayFromHeap(cols) as Float32Array;
-    const dyRowsV = backend.typedArrayFromHeap(dyRows) as Float32Array;
 
     // colsᵀ row k = (wR, wC, d1) lists that filter tap's input pixel for every
     // output position m = (b, yR, yC); taps that fall in the padding read 0
@@ -101,29 +80,14 @@ export function conv2DBackpropFilter(
         }
       }
     }
-    // dy as [M, outC] rows (a plain copy for NHWC, a transpose for NCHW).
-    let r = 0;
-    for (let b = b0; b < b0 + nb; b++) {
-      for (let yR = 0; yR < outHeight; yR++) {
-        for (let yC = 0; yC < outWidth; yC++) {
-          const base = b * ys.batch + yR * ys.row + yC * ys.col;
-          for (let d2 = 0; d2 < outChannels; d2++) dyRowsV[r++] = dyv[base + d2 * ys.channel];
-        }
-      }
-    }
-
     const product = nativeMatMul(backend, cols, dyRows);
     const productV = backend.typedArrayFromHeap(product);
     for (let i = 0; i < dw.length; i++) dw[i] += productV[i];
-    backend.disposeData(product.dataId);
-    backend.disposeData(cols.dataId);
-    backend.disposeData(dyRows.dataId);
+    disposeAll(backend, product, cols, dyRows);
   }
-  return writeOutput(backend, info.filterShape, dw);
+  return writeOutput(backend, g.info.filterShape, dw);
 }
 
-export const conv2DBackpropFilterConfig: tf.KernelConfig = {
-  kernelName: tf.Conv2DBackpropFilter,
-  backendName: 'wasm',
-  kernelFunc: ((params) => conv2DBackpropFilter(params)) as tf.KernelFunc,
-};
+export const conv2DBackpropFilterConfig = wasmKernelConfig(tf.Conv2DBackpropFilter, (params) =>
+  conv2DBackpropFilter(params),
+);

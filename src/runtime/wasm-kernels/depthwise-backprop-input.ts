@@ -11,7 +11,8 @@
  * tests. NHWC only, as for the forward op.
  */
 import * as tf from '@tensorflow/tfjs';
-import { heapView, wasmArgs, writeOutput } from './heap.js';
+import { heapView, wasmArgs, wasmKernelConfig, writeOutput } from './heap.js';
+import { clippedWindows, depthwiseConvWindow } from './window.js';
 
 function depthwiseBackpropInput(params: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
   const { inputs, backend, attrs } = wasmArgs(
@@ -20,58 +21,34 @@ function depthwiseBackpropInput(params: Parameters<tf.KernelFunc>[0]): tf.Tensor
     tf.DepthwiseConv2dNativeBackpropInput,
   );
   const { dy, filter } = inputs;
-  const { strides, dilations, pad, dimRoundingMode, inputShape } =
-    attrs as tf.DepthwiseConv2dNativeBackpropInputAttrs;
-  const info = tf.backend_util.computeConv2DInfo(
-    inputShape,
-    filter.shape as [number, number, number, number],
-    strides,
-    dilations,
-    pad,
-    dimRoundingMode,
-    true,
-  );
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
-  const { filterHeight: fH, filterWidth: fW, strideHeight: sH, strideWidth: sW } = info;
-  const { dilationHeight: dH, dilationWidth: dW } = info;
-  const top = info.padInfo.top;
-  const left = info.padInfo.left;
+  const convAttrs = attrs as tf.DepthwiseConv2dNativeBackpropInputAttrs;
+  const g = depthwiseConvWindow(convAttrs.inputShape, filter.shape, convAttrs);
+  const { batchSize, inChannels, outChannels, inPixels, outPixels } = g;
   const chMul = outChannels / inChannels;
+  const { start, tap, inPixel } = clippedWindows(g);
 
   const wv = heapView(backend, filter);
   const dyv = heapView(backend, dy);
-  const dx = new Float64Array(batchSize * inHeight * inWidth * inChannels);
+  const dx = new Float64Array(batchSize * inPixels * inChannels);
 
   for (let b = 0; b < batchSize; b++) {
-    for (let yR = 0; yR < outHeight; yR++) {
-      const xR0 = yR * sH - top;
-      const wR0 = Math.max(0, Math.ceil(-xR0 / dH));
-      const wR1 = Math.min(fH, Math.ceil((inHeight - xR0) / dH));
-      for (let yC = 0; yC < outWidth; yC++) {
-        const xC0 = yC * sW - left;
-        const wC0 = Math.max(0, Math.ceil(-xC0 / dW));
-        const wC1 = Math.min(fW, Math.ceil((inWidth - xC0) / dW));
-        const dyBase = ((b * outHeight + yR) * outWidth + yC) * outChannels;
-        for (let wR = wR0; wR < wR1; wR++) {
-          const xRowBase = (b * inHeight + xR0 + wR * dH) * inWidth;
-          for (let wC = wC0; wC < wC1; wC++) {
-            const xBase = (xRowBase + xC0 + wC * dW) * inChannels;
-            const w = (wR * fW + wC) * outChannels;
-            for (let d1 = 0, d2 = 0; d1 < inChannels; d1++) {
-              let sum = 0;
-              for (let dm = 0; dm < chMul; dm++, d2++) sum += dyv[dyBase + d2] * wv[w + d2];
-              dx[xBase + d1] += sum;
-            }
-          }
+    for (let p = 0; p < outPixels; p++) {
+      const dyBase = (b * outPixels + p) * outChannels;
+      for (let t = start[p], end = start[p + 1]; t < end; t++) {
+        const xBase = (b * inPixels + inPixel[t]) * inChannels;
+        const w = tap[t] * outChannels;
+        for (let d1 = 0, d2 = 0; d1 < inChannels; d1++) {
+          let sum = 0;
+          for (let dm = 0; dm < chMul; dm++, d2++) sum += dyv[dyBase + d2] * wv[w + d2];
+          dx[xBase + d1] += sum;
         }
       }
     }
   }
-  return writeOutput(backend, info.inShape, dx);
+  return writeOutput(backend, g.info.inShape, dx);
 }
 
-export const depthwiseBackpropInputConfig: tf.KernelConfig = {
-  kernelName: tf.DepthwiseConv2dNativeBackpropInput,
-  backendName: 'wasm',
-  kernelFunc: depthwiseBackpropInput as tf.KernelFunc,
-};
+export const depthwiseBackpropInputConfig = wasmKernelConfig(
+  tf.DepthwiseConv2dNativeBackpropInput,
+  depthwiseBackpropInput,
+);

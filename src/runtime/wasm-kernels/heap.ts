@@ -12,7 +12,6 @@
  * fresh view.
  */
 import type * as tf from '@tensorflow/tfjs';
-import { getKernel } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 /** The kernel params tfjs passes in, with the backend narrowed to wasm. */
@@ -45,6 +44,14 @@ export function wasmArgs<I extends string>(
   return { inputs, backend, attrs: params.attrs };
 }
 
+/** The registration record of a JS kernel for the wasm backend. */
+export function wasmKernelConfig(
+  kernelName: string,
+  kernelFunc: (params: Parameters<tf.KernelFunc>[0]) => tf.TensorInfo,
+): tf.KernelConfig {
+  return { kernelName, backendName: 'wasm', kernelFunc: kernelFunc as tf.KernelFunc };
+}
+
 /** A zero-copy view of a tensor's values. Valid only until the next wasm allocation. */
 export function heapView(backend: BackendWasm, info: tf.TensorInfo): ArrayLike<number> {
   return backend.typedArrayFromHeap(info) as ArrayLike<number>;
@@ -66,6 +73,11 @@ export function writeOutput(
   return out;
 }
 
+/** Frees temporaries a kernel allocated on the heap (its result excepted). */
+export function disposeAll(backend: BackendWasm, ...infos: tf.TensorInfo[]): void {
+  for (const info of infos) backend.disposeData(info.dataId);
+}
+
 /** Element strides of a rank-4 tensor, so loops can serve NHWC and NCHW alike. */
 export interface Strides4 {
   batch: number;
@@ -84,20 +96,4 @@ export function strides4(
   return channelsLast
     ? { batch: rows * cols * channels, row: cols * channels, col: channels, channel: 1 }
     : { batch: channels * rows * cols, row: cols, col: 1, channel: rows * cols };
-}
-
-/**
- * a[1, M, K] · b[1, K, N] on the wasm backend's native BatchMatMul. Only the
- * untransposed, batch-1 case reaches XNNPACK's SIMD GEMM (transposed operands
- * fall back to a naive C++ loop), so callers lay their operands out to fit.
- * The caller owns (and must dispose) the returned tensor.
- */
-export function nativeMatMul(backend: BackendWasm, a: tf.TensorInfo, b: tf.TensorInfo): tf.TensorInfo {
-  const kernel = getKernel('BatchMatMul', 'wasm');
-  if (kernel == null) throw new Error('the wasm backend has no BatchMatMul kernel');
-  return kernel.kernelFunc({
-    inputs: { a, b },
-    backend,
-    attrs: { transposeA: false, transposeB: false },
-  }) as tf.TensorInfo;
 }
