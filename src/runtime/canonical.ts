@@ -7,7 +7,7 @@
  * process, or on anything but the value itself. Higher layers (the tensor codec)
  * register encoders for their own types, because this layer knows nothing of tfjs.
  */
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 
 type Encoder = { test: (value: object) => boolean; encode: (value: any) => unknown };
 const encoders: Encoder[] = [];
@@ -17,9 +17,13 @@ export function registerCanonicalEncoder(test: (value: object) => boolean, encod
   encoders.push({ test, encode });
 }
 
-/** Hex sha256 of raw bytes. */
+// Node's one-shot `crypto.hash` (20.12+) is about 3x faster than createHash for the small
+// payloads of control messages, which a streamed log digests one per message.
+const oneShot = (crypto as { hash?: (algorithm: string, data: string | Uint8Array, encoding: 'hex') => string }).hash;
+
+/** Hex sha256 of raw bytes (a string is hashed as its UTF-8 encoding). */
 export function sha256Hex(data: string | Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
+  return oneShot ? oneShot('sha256', data, 'hex') : crypto.createHash('sha256').update(data).digest('hex');
 }
 
 function bytesOf(view: ArrayBufferView): Uint8Array {
