@@ -10,6 +10,7 @@
  */
 import { NumberRows } from './columns.js';
 import { type Envelope, messageId, NO_SEQ, type PostedEnvelope } from './envelope.js';
+import { NameTable } from './name-table.js';
 
 /** `cause`/`inReplyTo` that name no message of this run (a timer, a kept `{ id }`): the string is in a side table. */
 const AS_STRING = -2;
@@ -101,8 +102,6 @@ export class MessageTable {
     return messageId(this.names.at(this.rows.get(seq, FROM)), this.rows.get(seq, SERIAL));
   }
 
-
-
   /** A message named by its send seq when it has one; otherwise the name itself goes to a side table. */
   private refFor(namedSeq: number, name: string | null | undefined, seq: number, strings: Map<number, string>): number {
     if (namedSeq !== NO_SEQ) return namedSeq;
@@ -115,40 +114,5 @@ export class MessageTable {
     if (ref === NO_SEQ) return undefined;
     if (ref === AS_STRING) return strings.get(seq);
     return this.idOf(ref);
-  }
-}
-
-/** Actor ids and message types, each stored once and referred to by number. */
-class NameTable {
-  private readonly names: string[] = [];
-  private readonly indexOf = new Map<string, number>();
-
-  at(index: number): string {
-    return this.names[index];
-  }
-
-  index(name: string): number {
-    let index = this.indexOf.get(name);
-    if (index === undefined) {
-      index = this.names.length;
-      this.names.push(name);
-      this.indexOf.set(name, index);
-    }
-    return index;
-  }
-
-  /** A lookup that remembers its last answer: a string compare instead of a hash probe when the name repeats. */
-  lookup(): { index(name: string): number } {
-    let lastName: string | undefined;
-    let lastIndex = -1;
-    return {
-      index: (name) => {
-        if (name !== lastName) {
-          lastIndex = this.index(name);
-          lastName = name;
-        }
-        return lastIndex;
-      },
-    };
   }
 }
