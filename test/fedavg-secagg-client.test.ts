@@ -117,7 +117,8 @@ async function refused(t: ExecutionContext, reply: PromiseLike<unknown>, type: s
   t.is(error.actor, 'c0');
   t.is(error.remoteName, 'SecAggProtocolError');
   t.true(error.remoteMessage.includes(`got '${type}' out of order`), error.remoteMessage);
-  t.deepEqual(error.where, { actor: 'c0', round, stage: 'any' });
+  const stage = { [SECAGG.shareKeys]: 'share-keys', [SECAGG.collect]: 'collect-masked-input', [SECAGG.unmask]: 'unmask' }[type];
+  t.deepEqual(error.where, { actor: 'c0', round, stage }, 'the refusal names the stage it refused');
   return error;
 }
 

@@ -9,7 +9,7 @@
  */
 import test from 'ava';
 import { fromTransition } from 'xstate';
-import { type ActorIO, type ActorMessage, type Envelope, SimulationCore } from '../src/runtime/index.js';
+import { type ActorIO, type ActorMessage, type Envelope, type RemoteError, SimulationCore } from '../src/runtime/index.js';
 import { SECAGG, SecAggAbortedError, roundQuantizationStep, runSecAggPlus, secAggClientMachine, secAggServerMachine } from '../src/fl/secure/secagg/index.js';
 import { SERVER, makeUpdates, maxAbsDiff, plainSum, quantizedInput, sumMod } from './helpers/secagg.js';
 
@@ -88,6 +88,36 @@ test('forged shares from a malicious participant make honest clients refuse; the
 test('a stage message from anyone but the round\'s server is refused', async (t) => {
   const sim = new SimulationCore({ seed: 2 });
   sim.spawn(secAggClientMachine, 'c0', { input: { update: new Float32Array(3) } });
+  // Mallory is not the round's server: on 'go' she sends c0 the next stage message herself.
+  const mallory = fromTransition(
+    (state: { io: ActorIO }, event: ActorMessage) => {
+      if (event.type === 'go') state.io.send('c0', SECAGG.shareKeys, { round: 1, publicKeys: [] });
+      return state;
+    },
+    ({ input }: { input: { io: ActorIO } }) => ({ io: input.io }),
+  );
+  sim.spawn(mallory, 'mallory');
+  // The driver ('me') opens round 1 as its server; c0 answers with its public keys and waits for share-keys.
+  const config = { round: 1, sampleSize: 2, numShares: 2, threshold: 2, clippingRange: 8, quantizationRange: 4194304, modulusRange: 2 ** 32, timeout: 30_000 };
+  sim.send('c0', SECAGG.setup, { round: 1, config, neighbours: ['c0', 'c1'] });
+  await sim.settle();
+  t.is(sim.actor('c0').snapshot().value, 'sentPublicKeys');
+  sim.send('mallory', 'go', null);
+  await sim.settle();
+  const errors = sim.log.events.filter((e) => e.ev === 'error');
+  t.is(errors.length, 1);
+  t.like(errors[0], { actor: 'c0', error: 'SecAggProtocolError' });
+  t.regex((errors[0] as { message: string }).message, /round 1: got 'secagg\/share-keys' from 'mallory', but this round's server is 'me'/);
+  const refusal = sim.log.events.find((e) => e.ev === 'delivered' && e.to === 'mallory' && e.type === 'error');
+  t.truthy(refusal, 'mallory got an error reply');
+  t.like((refusal as { envelope: Envelope }).envelope.payload, { name: 'SecAggProtocolError', where: { actor: 'c0', round: 1, stage: 'share-keys', from: 'mallory' } });
+  t.is(sim.actor('c0').snapshot().value, 'sentPublicKeys', 'c0 still waits for its server');
+});
+
+test('a stage message before any setup is refused, and the refusal names its stage', async (t) => {
+  const sim = new SimulationCore({ seed: 2 });
+  sim.spawn(secAggClientMachine, 'c0', { input: { update: new Float32Array(3) } });
   const error = await t.throwsAsync(sim.request('c0', SECAGG.collect, { round: 0, shares: [] }));
-  t.regex(error!.message, /no round is open/);
+  t.regex(error!.message, new RegExp(`got '${SECAGG.collect}' out of order \\(no round is open\\)`));
+  t.like((error as RemoteError).where, { actor: 'c0', round: null, stage: 'collect-masked-input' });
 });

@@ -20,7 +20,7 @@
 import { assign } from 'xstate';
 import type { ActorIO, ActorMessage } from '../../../runtime/actor-cell.js';
 import { type ClientSession, type UpdateSource, onCollect, onSetup, onShareKeys, onUnmask } from './client-steps.js';
-import { SecAggProtocolError } from './errors.js';
+import { type SecAggStage, SecAggProtocolError } from './errors.js';
 import { payloadBytes } from './message-size.js';
 import { SECAGG } from './protocol.js';
 
@@ -116,7 +116,7 @@ function isDuplicate(context: Pick<SecAggClientState, 'handled'>, event: ActorMe
 /** The open round's session; later stages must come from the server that opened the round. */
 function session(context: Pick<SecAggClientState, 'io' | 'session'>, event: ActorMessage): ClientSession {
   const current = context.session;
-  const stage = event.type === SECAGG.shareKeys ? 'share-keys' : event.type === SECAGG.collect ? 'collect-masked-input' : 'unmask';
+  const stage = stageOf(event.type);
   if (!current) {
     throw new SecAggProtocolError(`SecAgg+ client '${context.io.id}': got '${event.type}' from '${event.envelope.from}' but no round is open (no setup received, or the round already ended).`, { actor: context.io.id, round: null, stage });
   }
@@ -134,6 +134,22 @@ function refuseOutOfOrder(actor: string, current: { round: number } | null, type
   throw new SecAggProtocolError(
     `SecAgg+ client '${actor}', round ${current?.round ?? '?'}: got '${type}' out of order ` +
       `(${current ? 'the round is further along or not there yet' : 'no round is open'}); refusing it.`,
-    { actor, round: current?.round ?? null, stage: 'any' },
+    { actor, round: current?.round ?? null, stage: stageOf(type) },
   );
+}
+
+/** The stage a client-bound message belongs to. */
+function stageOf(type: string): SecAggStage {
+  switch (type) {
+    case SECAGG.setup:
+      return 'setup';
+    case SECAGG.shareKeys:
+      return 'share-keys';
+    case SECAGG.collect:
+      return 'collect-masked-input';
+    case SECAGG.unmask:
+      return 'unmask';
+    default:
+      throw new TypeError(`'${type}' is not a SecAgg+ message a client receives`);
+  }
 }

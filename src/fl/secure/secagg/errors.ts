@@ -23,7 +23,7 @@ export class SecAggConfigError extends Error {
 export class SecAggProtocolError extends Error {
   override name = 'SecAggProtocolError';
   readonly where: Record<string, unknown>;
-  constructor(message: string, where: { actor: string; round: number | null; stage: SecAggStage | 'any' } & Record<string, unknown>, options?: { cause?: unknown }) {
+  constructor(message: string, where: { actor: string; round: number | null; stage: SecAggStage } & Record<string, unknown>, options?: { cause?: unknown }) {
     super(message, options);
     this.where = where;
   }
