@@ -10,7 +10,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { F, func2plan, hook, nn, Plan, Transcript, type ScenarioOutput, type Simulation } from '../src/index.js';
 
-class Net extends Plan {
+/** Seed 002's Net (the plan tests use this one class too, from test/helpers/plans.ts). */
+export class Net extends Plan {
   fc1 = nn.linear(2, 3);
   fc2 = nn.linear(3, 2);
 

@@ -5,17 +5,8 @@ import { F, nn, Plan, type Simulation } from '../../src/index.js';
 /** The raw bits of a float32 tensor, for bitwise comparisons (NaN-safe, −0 ≠ 0). */
 export const bits = (t: tf.Tensor): number[] => Array.from(new Uint32Array(Float32Array.from(t.dataSync() as Float32Array).buffer));
 
-/** Seed 002's Net: fc1 2→3, relu, fc2 3→2, log_softmax over dim 0. */
-export class Net extends Plan {
-  fc1 = nn.linear(2, 3);
-  fc2 = nn.linear(3, 2);
-
-  override forward(x: any) {
-    x = F.relu(this.fc1(x));
-    x = this.fc2(x);
-    return F.logSoftmax(x, 0);
-  }
-}
+/** Seed 002's Net: fc1 2→3, relu, fc2 3→2, log_softmax over dim 0 — the tutorial scenario's own class. */
+export { Net } from '../../scenarios/plans.js';
 
 /** A small classifier for training tests: in → hidden (relu) → out logits. */
 export class Mlp extends Plan {
