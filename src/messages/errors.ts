@@ -27,9 +27,13 @@ export interface Where {
   [key: string]: unknown;
 }
 
-export class WorkerError extends Error {
+/**
+ * An error a worker reports over the wire: a name from a fixed list, a message that
+ * says what to do, `where` it happened and optional `data` (an ErrorPayload's fields).
+ */
+export class ReportedError<N extends string> extends Error {
   constructor(
-    name: WorkerErrorName,
+    name: N,
     message: string,
     readonly where: Where,
     readonly data?: Record<string, unknown>,
@@ -38,6 +42,8 @@ export class WorkerError extends Error {
     this.name = name;
   }
 }
+
+export class WorkerError extends ReportedError<WorkerErrorName> {}
 
 export const objectNotFound = (worker: string, id: string, op: string) =>
   new WorkerError(

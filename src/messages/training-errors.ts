@@ -4,22 +4,12 @@
  * `data`) and say what happened, where, and what to do. They are a class of their own
  * (rather than more WorkerError names) so this protocol extension stays in its files.
  */
-import type { Where } from './errors.js';
+import { ReportedError } from './errors.js';
 
 export const TRAINING_ERROR_NAMES = ['ModelNotFoundError', 'InvalidModelError', 'ForwardShapeError', 'ForwardFailedError', 'OptimizerNotFoundError', 'OptimizerStepError'] as const;
 export type TrainingErrorName = (typeof TRAINING_ERROR_NAMES)[number];
 
-export class TrainingWorkerError extends Error {
-  constructor(
-    name: TrainingErrorName,
-    message: string,
-    readonly where: Where,
-    readonly data?: Record<string, unknown>,
-  ) {
-    super(message);
-    this.name = name;
-  }
-}
+export class TrainingWorkerError extends ReportedError<TrainingErrorName> {}
 
 const reasonOf = (cause: unknown) => (cause instanceof Error ? cause.message : String(cause)).replace(/\.+$/, '');
 
