@@ -14,9 +14,12 @@ import {
   Krum,
   clientsToSample,
   createStrategy,
+  type Strategy,
+  aggregateUpdates,
   krumScores,
   sampleClients,
 } from '../src/fl/strategies/index.js';
+import type { Weights } from '../src/fl/models/index.js';
 
 const W = (...layers: number[][]) => layers.map((l) => Float32Array.from(l));
 const update = (clientId: string, weights: number[][], numSamples = 1, loss = 0): ClientUpdate => ({ clientId, weights: W(...weights), numSamples, loss });
@@ -31,27 +34,31 @@ const A = update('a', [[1, 2], [3]], 1, 0.5);
 const B = update('b', [[3, 6], [5]], 3, 1.5);
 const zero = W([0, 0], [0]);
 
+/** One stateless strategy step from these updates (the plaintext path of the round engine). */
+const fit = (s: Strategy<any>, round: number, updates: ClientUpdate[], weights: Weights) => aggregateUpdates(s, round, updates, { weights }).weights;
+const configure = (s: Strategy<any>, round: number, ids: string[], seed: number, name: string) => s.configure(round, ids, { rng: createStream(seed, name), state: undefined, weights: zero, clients: ids });
+
 test('FedAvg is the sample-weighted mean: (1·1 + 3·3)/4 = 2.5, (1·2 + 3·6)/4 = 5, (1·3 + 3·5)/4 = 4.5', (t) => {
-  const next = new FedAvg().aggregateFit(1, [B, A], zero);
+  const next = fit(new FedAvg(), 1, [B, A], zero);
   t.deepEqual(next.map((l) => Array.from(l)), [[2.5, 5], [4.5]]);
 });
 
 test('FedAvg sums in sorted client order, whatever order the results come in', (t) => {
   const ups = ['c', 'a', 'd', 'b'].map((id, i) => update(id, [[0.1 * (i + 1), 1 / (i + 3)]], i + 1));
-  const a = new FedAvg().aggregateFit(1, ups, W([0, 0]));
-  const b = new FedAvg().aggregateFit(1, [...ups].reverse(), W([0, 0]));
+  const a = fit(new FedAvg(), 1, ups, W([0, 0]));
+  const b = fit(new FedAvg(), 1, [...ups].reverse(), W([0, 0]));
   t.deepEqual(a, b);
 });
 
 test('FedAvg rejects an update whose layout differs from the global model, naming the client', (t) => {
   const bad = update('mallory', [[1, 2, 3], [4]]);
-  t.throws(() => new FedAvg().aggregateFit(1, [A, bad], zero), { message: /client 'mallory'.*weight array 0 has 3 values, expected 2/ });
+  t.throws(() => fit(new FedAvg(), 1, [A, bad], zero), { message: /client 'mallory'.*weight array 0 has 3 values, expected 2/ });
 });
 
 test('FedProx aggregates like FedAvg and hands μ to the clients', (t) => {
   const s = new FedProx({ mu: 0.5, fraction: 0.5 });
-  t.deepEqual(s.aggregateFit(1, [A, B], zero), new FedAvg().aggregateFit(1, [A, B], zero));
-  const plan = s.configureFit(1, ['x', 'y', 'z', 'w'], createStream(1, 's'));
+  t.deepEqual(fit(s, 1, [A, B], zero), fit(new FedAvg(), 1, [A, B], zero));
+  const plan = configure(s, 1, ['x', 'y', 'z', 'w'], 1, 's');
   t.is(plan.clients.length, 2);
   t.deepEqual(plan.config, { proxMu: 0.5 });
 });
@@ -59,13 +66,15 @@ test('FedProx aggregates like FedAvg and hands μ to the clients', (t) => {
 test('FedAvgM: Δ = w − avg, v = βv + Δ, w ← w − ηv (hand values over two rounds)', (t) => {
   const s = new FedAvgM({ serverLr: 1, momentum: 0.5 });
   // Round 1: Δ = 0 − (2.5, 5, 4.5); v = Δ; w1 = 0 − Δ = (2.5, 5, 4.5).
-  const w1 = s.aggregateFit(1, [A, B], zero);
-  close(t, w1, [[2.5, 5], [4.5]]);
+  const r1 = aggregateUpdates(s, 1, [A, B], { weights: zero });
+  close(t, r1.weights, [[2.5, 5], [4.5]]);
   // Round 2 from w1 with the same updates: Δ = 0; v = 0.5·v1 = (−1.25, −2.5, −2.25); w2 = w1 − v = (3.75, 7.5, 6.75).
-  const w2 = s.aggregateFit(2, [A, B], w1);
-  close(t, w2, [[3.75, 7.5], [6.75]]);
+  const r2 = aggregateUpdates(s, 2, [A, B], { weights: r1.weights, state: r1.state });
+  close(t, r2.weights, [[3.75, 7.5], [6.75]]);
+  // The state is a value: the same step from the same state gives the same model (nothing was mutated).
+  t.deepEqual(aggregateUpdates(s, 2, [A, B], { weights: r1.weights, state: r1.state }).weights, r2.weights);
   // η = 0.5, first round: w1 = 0 − 0.5·(−2.5, −5, −4.5).
-  close(t, new FedAvgM({ serverLr: 0.5, momentum: 0.9 }).aggregateFit(1, [A, B], zero), [[1.25, 2.5], [2.25]]);
+  close(t, fit(new FedAvgM({ serverLr: 0.5, momentum: 0.9 }), 1, [A, B], zero), [[1.25, 2.5], [2.25]]);
 });
 
 // FedOpt (Reddi et al. Alg. 2) with η = 0.1, β1 = 0.9, β2 = 0.99, τ = 1e-3, m₋₁ = 0, v₋₁ = τ², global 0, avg = (2.5, 5, 4.5).
@@ -82,10 +91,10 @@ const fedOptCases: Array<[rule: 'adagrad' | 'adam' | 'yogi', round1: number[], r
 for (const [rule, round1, round2] of fedOptCases) {
   test(`Fed${rule} matches hand values over two rounds`, (t) => {
     const s = new FedOpt(rule, { eta: 0.1, beta1: 0.9, beta2: 0.99, tau: 1e-3 });
-    const w1 = s.aggregateFit(1, [A, B], zero);
-    close(t, w1, [round1.slice(0, 2), round1.slice(2)]);
-    const w2 = s.aggregateFit(2, [A, B], w1);
-    close(t, w2, [round2.slice(0, 2), round2.slice(2)]);
+    const r1 = aggregateUpdates(s, 1, [A, B], { weights: zero });
+    close(t, r1.weights, [round1.slice(0, 2), round1.slice(2)]);
+    const r2 = aggregateUpdates(s, 2, [A, B], { weights: r1.weights, state: r1.state });
+    close(t, r2.weights, [round2.slice(0, 2), round2.slice(2)]);
   });
 }
 
@@ -94,19 +103,19 @@ const robust = [update('c1', [[1, 5], [0]]), update('c2', [[2, -1], [10]]), upda
 
 test('FedMedian: coordinate-wise median, the mean of the middle two for an even count', (t) => {
   // sorted: (1, 2, 3, 100) → 2.5; (−1, 2, 4, 5) → 3; (0, 3, 4, 10) → 3.5
-  const next = new FedMedian().aggregateFit(1, robust, zero);
+  const next = fit(new FedMedian(), 1, robust, zero);
   t.deepEqual(next.map((l) => Array.from(l)), [[2.5, 3], [3.5]]);
   // the outlier 100 moves the mean, not the median
-  t.true(new FedAvg().aggregateFit(1, robust, zero)[0][0] > 20);
+  t.true(fit(new FedAvg(), 1, robust, zero)[0][0] > 20);
 });
 
 test('Trimmed mean cuts ⌊β·n⌋ values from each end of each coordinate', (t) => {
   const five = [...robust, update('c5', [[4, 0], [1]])];
   // β = 0.2, n = 5 → cut 1 each side: (1, 2, 3, 4, 100) → mean(2, 3, 4) = 3; (−1, 0, 2, 4, 5) → 2; (0, 1, 3, 4, 10) → 8/3
-  const next = new FedTrimmedAvg({ beta: 0.2 }).aggregateFit(1, five, zero);
+  const next = fit(new FedTrimmedAvg({ beta: 0.2 }), 1, five, zero);
   close(t, next, [[3, 2], [8 / 3]]);
   // β = 0: the plain mean
-  close(t, new FedTrimmedAvg({ beta: 0 }).aggregateFit(1, five, zero), [[22, 2], [18 / 5]]);
+  close(t, fit(new FedTrimmedAvg({ beta: 0 }), 1, five, zero), [[22, 2], [18 / 5]]);
 });
 
 // Points a = (0, 0), b = (1, 0), c = (0, 1), d = (10, 10), e = (0.5, 0.5); n = 5, f = 1 → 2 nearest neighbours each.
@@ -118,13 +127,13 @@ test('Krum scores are sums of squared distances to the n − f − 2 nearest nei
 });
 
 test('Krum picks the lowest score; Multi-Krum averages the m best, ties to the smaller id', (t) => {
-  t.deepEqual(Array.from(new Krum({ byzantine: 1 }).aggregateFit(1, points, W([0, 0]))[0]), [0.5, 0.5]);
+  t.deepEqual(Array.from(fit(new Krum({ byzantine: 1 }), 1, points, W([0, 0]))[0]), [0.5, 0.5]);
   // m = 3: e (1), then a and b (1.5, ties broken by id) → ((0.5 + 0 + 1)/3, (0.5 + 0 + 0)/3)
-  close(t, new Krum({ byzantine: 1, keep: 3 }).aggregateFit(1, points, W([0, 0])), [[0.5, 1 / 6]]);
+  close(t, fit(new Krum({ byzantine: 1, keep: 3 }), 1, points, W([0, 0])), [[0.5, 1 / 6]]);
 });
 
 test('Krum refuses too few updates with an explanation', (t) => {
-  t.throws(() => new Krum({ byzantine: 2 }).aggregateFit(1, points.slice(0, 4), W([0, 0])), { message: /Krum needs n ≥ f \+ 3/ });
+  t.throws(() => fit(new Krum({ byzantine: 2 }), 1, points.slice(0, 4), W([0, 0])), { message: /Krum needs n ≥ f \+ 3/ });
 });
 
 test('sampling takes ⌈C·K⌉ clients (at least minClients), distinct and sorted', (t) => {
@@ -140,7 +149,7 @@ test('sampling takes ⌈C·K⌉ clients (at least minClients), distinct and sort
   t.is(new Set(picked).size, 3);
   t.deepEqual(picked, [...picked].sort());
   t.deepEqual(sampleClients([...ids].reverse(), 3, createStream(7, 'sampling')), picked, 'input order does not matter');
-  const plan = new FedAvg({ fraction: 0.1 }).configureFit(1, ids, createStream(1, 'x'));
+  const plan = configure(new FedAvg({ fraction: 0.1 }), 1, ids, 1, 'x');
   t.is(plan.clients.length, 3);
 });
 
@@ -157,6 +166,7 @@ test('createStrategy builds every strategy from its config and explains a bad on
   t.is(createStrategy({ name: 'fedprox', mu: 1 }).name, 'fedprox');
   t.is(createStrategy({ name: 'fedyogi' }).name, 'fedyogi');
   t.is(createStrategy({ name: 'krum', byzantine: 1, keep: 2 }).name, 'multikrum');
-  t.true(createStrategy({ name: 'fedmedian' }).needsIndividualUpdates);
+  t.is(createStrategy({ name: 'fedmedian' }).needs, 'individual');
+  t.is(createStrategy({ name: 'fedadam' }).needs, 'sum');
   t.throws(() => createStrategy({ name: 'fedsgd' } as never), { message: /Known strategies: fedavg, fedprox/ });
 });

@@ -14,11 +14,14 @@ import type { VirtualClock } from './clock.js';
 import { type ActorId, type Envelope, ERROR_REPLY, type ErrorPayload, messageId, NO_SEQ, PostedEnvelope } from './envelope.js';
 import type { SimEventInit } from './events.js';
 import type { RandomStream } from './rng.js';
+import { ActorStorage, type DurableStorage } from './durable-storage.js';
 
 /** What the simulation offers a cell. */
 export interface CellHost {
   readonly clock: VirtualClock;
   rng(name: string): RandomStream;
+  /** A new stream for `name`, at its start (the same draws on every call). */
+  derivedRng(name: string): RandomStream;
   /** Posts an envelope built by its sender, at virtual time `sendTime` (≥ now). */
   post(envelope: PostedEnvelope, sendTime: number): void;
   record(event: SimEventInit): void;
@@ -37,8 +40,17 @@ export interface ActorIO {
   reply<P>(request: Envelope, type: string, payload: P, options?: SendOptions): string;
   /** Answers `request` with an error reply. */
   replyError(request: Envelope, error: unknown, options?: SendOptions): string;
-  /** This actor's own named random stream (`actor/<id>/<name>`). */
+  /** This actor's own named random stream (`actor/<id>/<name>`); it goes on where the last draw left it. */
   rng(name: string): RandomStream;
+  /**
+   * A stream that depends on the seed, this actor's id and `name` alone, at its start on
+   * every call (`actor/<id>/<name>`). For draws that must come out the same when the work
+   * is redone — a retried round, a restart after a crash: name it after what it is for,
+   * e.g. `shuffle/round-7`. Use names that no `rng()` stream of this actor uses.
+   */
+  derivedRng(name: string): RandomStream;
+  /** The actor's durable storage (see durable-storage.ts): survives crashes unless the fault plan says `loseStorage`. */
+  readonly storage: DurableStorage;
   /** Declares that the current turn costs `ms` of virtual time: replies leave later and the actor is busy meanwhile. */
   busy(ms: number): void;
   /** The message being handled, if the current turn is a delivery. */
@@ -112,6 +124,8 @@ export class ActorCell {
   private taggingNext: Omit<TrackedTimer, 'dueAt'> | null = null;
   private crashSnapshot: unknown;
   private crashTimers: TrackedTimer[] = [];
+  /** Made on first use: most actors keep nothing on disk. */
+  private disk: ActorStorage | null = null;
 
   constructor(
     private readonly host: CellHost,
@@ -127,6 +141,10 @@ export class ActorCell {
       reply: (request, type, payload, options) => cell.enqueue(request.from, type, payload, request, options),
       replyError: (request, error, options) => cell.enqueue(request.from, ERROR_REPLY, toErrorPayload(error), request, options),
       rng: (name) => host.rng(`actor/${id}/${name}`),
+      derivedRng: (name) => host.derivedRng(`actor/${id}/${name}`),
+      get storage() {
+        return cell.storage;
+      },
       busy: (ms) => {
         if (!(ms >= 0)) throw new RangeError(`${id}: io.busy(${ms}): the cost must be a non-negative number of virtual ms`);
         cell.cost += ms;
@@ -159,9 +177,19 @@ export class ActorCell {
     this.busyUntil = 0;
   }
 
-  restart(loseState: boolean): void {
+  /** The actor's durable storage (also for inspection). */
+  get storage(): ActorStorage {
+    if (this.disk === null) {
+      this.disk = new ActorStorage();
+      if (this.inTurn) this.disk.beginTurn();
+    }
+    return this.disk;
+  }
+
+  restart(loseState: boolean, loseStorage = false): void {
     if (!this.crashed) return;
     this.crashed = false;
+    if (loseStorage) this.disk?.wipe();
     const snapshot = loseState ? undefined : this.crashSnapshot;
     const timers = loseState ? [] : this.crashTimers;
     this.turn(null, null, () => this.boot(snapshot, timers));
@@ -207,6 +235,7 @@ export class ActorCell {
     const before = this.actor?.getSnapshot();
     const timersBefore = this.timers.size ? [...this.timers.values()] : NO_TIMERS;
     this.inTurn = true;
+    this.disk?.beginTurn();
     clearArray(this.outbox);
     this.request = request;
     this.timerCause = timerCause;
@@ -238,6 +267,7 @@ export class ActorCell {
     this.inTurn = false;
     const now = this.host.clock.now();
     if (failed) {
+      this.disk?.abortTurn();
       clearArray(this.outbox);
       if (before) this.rollback(before, timersBefore);
       const payload = toErrorPayload(failure);
@@ -249,6 +279,7 @@ export class ActorCell {
       if (!before) throw failure; // the actor could not even start: nothing to roll back to
       return;
     }
+    this.disk?.commitTurn();
     const sendTime = now + this.cost;
     if (this.cost > 0) {
       this.busyUntil = Math.max(this.busyUntil, sendTime);

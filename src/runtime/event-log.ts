@@ -78,7 +78,7 @@ export function eventLine(event: SimEvent): string {
     case 'crashed':
       return JSON.stringify({ ...head, actor: event.actor, reason: event.reason });
     case 'restarted':
-      return JSON.stringify({ ...head, actor: event.actor, stateKept: event.stateKept });
+      return JSON.stringify(event.storageKept === false ? { ...head, actor: event.actor, stateKept: event.stateKept, storageKept: false } : { ...head, actor: event.actor, stateKept: event.stateKept });
     case 'spawned':
       return JSON.stringify({ ...head, actor: event.actor });
     case 'timer':

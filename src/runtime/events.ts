@@ -63,6 +63,8 @@ export interface RestartedEvent extends EventBase {
   ev: 'restarted';
   actor: ActorId;
   stateKept: boolean;
+  /** Present (false) only when the restart also lost the actor's durable storage. */
+  storageKept?: false;
 }
 export interface SpawnedEvent extends EventBase {
   ev: 'spawned';

@@ -22,7 +22,7 @@ import { FaultSchedule } from './faults/fault-schedule.js';
 import { LogVerifier } from './replay/log-verifier.js';
 import { type RecordedLog, parseLog } from './replay/recorded-log.js';
 import { ScheduleOracle } from './replay/schedule-oracle.js';
-import { type RandomStream, RngRegistry, type Seed } from './rng.js';
+import { type RandomStream, RngRegistry, type Seed, createStream } from './rng.js';
 import { PendingMessages } from './scheduling/pending-messages.js';
 import { type SchedulingStrategy, type StrategySpec, createStrategy } from './scheduling/strategy.js';
 import { FEDSIM_VERSION } from '../version.js';
@@ -142,7 +142,7 @@ export class SimulationCore implements CellHost {
       now: () => this.clock.now(),
       at: (time, fn) => this.clock.schedule(fn, time - this.clock.now(), null),
       crash: (actor, reason) => this.crash(actor, reason),
-      restart: (actor, loseState) => this.restart(actor, loseState),
+      restart: (actor, loseState, loseStorage) => this.restart(actor, loseState, loseStorage),
       recordPartition: (ev, groups) => this.record({ ev, groups }),
     });
   }
@@ -152,6 +152,11 @@ export class SimulationCore implements CellHost {
   /** The named stream `name` of this run (same name ⇒ same stream object). */
   rng(name: string): RandomStream {
     return this.rngs.stream(name);
+  }
+
+  /** A new stream for `name` at its start: the same draws on every call (see ActorIO.derivedRng). */
+  derivedRng(name: string): RandomStream {
+    return createStream(this.seed, name);
   }
 
   now(): number {
@@ -201,12 +206,15 @@ export class SimulationCore implements CellHost {
     this.record({ ev: 'crashed', actor: id, reason });
   }
 
-  /** Restarts a crashed actor, from its initial state (`loseState`) or from the state it crashed in. */
-  restart(id: ActorId, loseState = false): void {
+  /**
+   * Restarts a crashed actor, from its initial state (`loseState`) or from the state it
+   * crashed in; its durable storage survives unless `loseStorage`.
+   */
+  restart(id: ActorId, loseState = false, loseStorage = false): void {
     const cell = this.actor(id);
     if (!cell.crashed) return;
-    this.record({ ev: 'restarted', actor: id, stateKept: !loseState });
-    cell.restart(loseState);
+    this.record({ ev: 'restarted', actor: id, stateKept: !loseState, ...(loseStorage ? { storageKept: false } : {}) });
+    cell.restart(loseState, loseStorage);
   }
 
   // ── the driver's messaging (scenario code acting as `me`) ───────────────────

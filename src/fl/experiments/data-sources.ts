@@ -11,7 +11,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import type { SimulationCore } from '../../runtime/simulation.js';
-import type { ClientData } from '../fedavg/run.js';
+import type { ClientData } from '../rounds/run-federated.js';
 import { type MnistLike, loadMnistLike } from '../data/idx.js';
 import { partitionDirichlet, partitionIid, partitionShards } from '../data/partition.js';
 import { syntheticFedProx } from '../data/synthetic.js';

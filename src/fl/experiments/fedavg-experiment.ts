@@ -22,7 +22,7 @@
 import { z } from 'zod';
 import { type ExperimentKind, type ExperimentSource, type Scenario, defineScenario, experimentFields, resolveFaultsField } from '../../scenario/index.js';
 import { FederatedConfigSchema } from '../fedavg/config.js';
-import { runFederated } from '../fedavg/run.js';
+import { runFederated } from '../rounds/run-federated.js';
 import { allFinite } from '../models/weights.js';
 import { StrategyConfigSchema } from '../strategies/create.js';
 import { DataSourceSchema, loadFederatedData } from './data-sources.js';

@@ -7,6 +7,8 @@ import { ModelSpecSchema, LossNameSchema } from '../models/spec.js';
 import { StrategyConfigSchema } from '../strategies/create.js';
 import { OptimizerConfigSchema } from '../training/optimizers.js';
 import { CostModelSchema } from './cost-model.js';
+import { AGGREGATION_NAMES } from '../aggregators/registry.js';
+import { FlConfigError } from '../errors.js';
 import { AdditiveOptionsSchema, SecAggOptionsSchema } from './secure-options.js';
 
 export const FederatedConfigSchema = z.object({
@@ -37,13 +39,23 @@ export const FederatedConfigSchema = z.object({
    * their updates among themselves and the server gets sums of shares ('additive'); or
    * nobody — Bonawitz/Bell SecAgg+ masking, tolerant of dropouts ('secagg+').
    */
-  aggregation: z.enum(['plain', 'secure-worker', 'additive', 'secagg+']).default('plain'),
+  aggregation: z.enum(AGGREGATION_NAMES).default('plain'),
   /** Fixed-point settings of 'additive' (see secure-options.ts). */
   additive: AdditiveOptionsSchema.default({ base: 10, precisionFractional: 6 }),
   /** SecAgg+ settings of 'secagg+' (see secure-options.ts). */
   secagg: SecAggOptionsSchema.optional(),
   /** Virtual ms a round waits for updates before dropping the stragglers (default one virtual minute). */
   roundDeadlineMs: z.number().positive().finite().default(60_000),
+  /**
+   * While a round collects, the fits of clients still missing are sent again this often
+   * (they answer from what they stored, so a retry never retrains). Default: a quarter of
+   * the round deadline.
+   */
+  fitRetryMs: z.number().positive().finite().optional(),
+  /** Control messages (the start of the run, its result, a helper's close) are retried this often (default 5 virtual s)… */
+  controlRetryMs: z.number().positive().finite().default(5_000),
+  /** …at most this many times (default 20). */
+  controlAttempts: z.number().int().min(1).max(1000).default(20),
   secureCloseTimeoutMs: z.number().positive().finite().optional(),
   /** Fewest updates the secure worker averages before it lets an average out (default 2). */
   secureMinContributors: z.number().int().min(1).default(2),
@@ -68,7 +80,7 @@ export function parseFederatedConfig(value: unknown): FederatedConfig {
   const result = FederatedConfigSchema.safeParse(value);
   if (!result.success) {
     const issue = result.error.issues[0];
-    throw new RangeError(`runFederated: ${issue.path.join('.') || '(options)'}: ${issue.message}`);
+    throw new FlConfigError(`runFederated: ${issue.path.join('.') || '(options)'}: ${issue.message}`, { field: issue.path.join('.') });
   }
   return result.data;
 }

@@ -1,37 +1,29 @@
 /**
- * Counts the bytes of the FedAvg protocol's model-carrying messages per round and
- * per link, from the envelopes' `bytes` as they are delivered (`sim.delivered$`).
- * A message is attributed to the round in its payload, so a straggler's update
- * counts towards the round it was trained for, whenever it arrives.
+ * Counts the bytes of a federated run's model-carrying messages per round and per link,
+ * from the envelopes' `bytes` as they are delivered (`sim.delivered$`). Which message
+ * types count as what is given by the run (the engine's fits and reports, plus its
+ * aggregator's own messages: see Aggregator.byteKinds). A message is attributed to the
+ * round in its payload, so a straggler's update counts towards the round it was trained
+ * for, whenever it arrives.
  */
 import type { Subscription } from 'rxjs';
 import type { SimulationCore } from '../../runtime/simulation.js';
-import { FL } from '../fedavg/messages.js';
-import { FL_SECURE } from '../fedavg/secure-messages.js';
-import { SECAGG } from '../secure/secagg/protocol.js';
 import type { RoundBytes } from './round-metrics.js';
 
-const KIND: Record<string, keyof RoundBytes> = {
-  [FL.fit]: 'bytesDown',
-  [FL.fitResult]: 'bytesUp',
-  [FL.secureAggregate]: 'bytesAggregate',
-  // 'additive': a client's shares to its peers carry its update; the sums of shares make up the aggregate.
-  [FL_SECURE.additiveShare]: 'bytesUp',
-  [FL_SECURE.additiveSum]: 'bytesAggregate',
-  // 'secagg+': the masked updates, and the unmasked sum handed to the FedAvg server.
-  [SECAGG.maskedInput]: 'bytesUp',
-  [SECAGG.result]: 'bytesAggregate',
-};
+/** Which message types carry what: down (the global model), up (updates or their shares), aggregate (what reaches the server). */
+export type ByteKinds = Readonly<Record<string, keyof RoundBytes>>;
 
 export class ByteMeter {
   private readonly rounds = new Map<number, RoundBytes>();
   private readonly links = new Map<string, number>();
   private subscription: Subscription | undefined;
 
+  constructor(private readonly kinds: ByteKinds) {}
+
   /** Starts counting deliveries of `sim` (involving only the given actors, if `actors` is set). */
   attach(sim: SimulationCore, actors?: ReadonlySet<string>): this {
     this.subscription = sim.delivered$.subscribe((event) => {
-      const kind = KIND[event.type];
+      const kind = this.kinds[event.type];
       const bytes = event.envelope.bytes;
       if (!kind || bytes === undefined) return;
       if (actors && !(actors.has(event.from) && actors.has(event.to))) return;

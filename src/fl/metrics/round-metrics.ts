@@ -2,7 +2,7 @@
  * Per-round metrics of a federated run: what the server reported, plus the bytes
  * the round moved and, optionally, each client's view of the new global model.
  */
-import type { RoundEnd } from '../fedavg/messages.js';
+import type { RoundEnd } from '../rounds/protocol.js';
 import type { Evaluation } from '../training/evaluate.js';
 
 export interface RoundBytes {
@@ -17,7 +17,7 @@ export interface RoundBytes {
 /** The server's own report of a round (its fields are documented on RoundEnd), plus what the driver measured. */
 export interface RoundMetrics
   extends RoundBytes,
-    Pick<RoundEnd, 'round' | 'startedAt' | 'endedAt' | 'selected' | 'participants' | 'dropped' | 'rejectedUpdates' | 'trainLoss' | 'numSamples' | 'skipped'> {
+    Pick<RoundEnd, 'round' | 'startedAt' | 'endedAt' | 'selected' | 'participants' | 'dropped' | 'failures' | 'rejectedUpdates' | 'trainLoss' | 'numSamples' | 'skipped'> {
   /** The new global model on all clients' training data (when trainEvaluation is on). */
   globalTrainLoss?: number;
   globalTrainAccuracy?: number;

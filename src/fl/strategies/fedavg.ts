@@ -2,23 +2,25 @@
  * FedAvg (McMahan et al. 2017) and FedProx (Li et al. 2020).
  *
  * FedAvg: w ← Σ_k n_k w_k / Σ_k n_k over the clients that reported this round.
- * FedProx: the same aggregation; what changes is the clients' objective, which
- * gains μ/2 ‖w − w_global‖² (sent to clients as `proxMu`). As in Flower's FedProx,
- * clients are sampled uniformly and averaged by sample count (the paper's variant
- * samples by n_k and averages uniformly; both are unbiased).
+ * FedProx: the same aggregation; what changes is the clients' objective, which gains
+ * μ/2 ‖w − w_global‖² — its client half adds the gradient μ(w − w_global) to every step,
+ * in closed form (exact, two ops per parameter). μ reaches the clients in FitIns.config as
+ * `proxMu`. As in Flower's FedProx, clients are sampled uniformly and averaged by sample
+ * count (the paper's variant samples by n_k and averages uniformly; both are unbiased).
  */
-import type { Weights } from '../models/weights.js';
-import type { TrainConfig } from '../training/train-local.js';
-import { averageUpdates, checkLayouts, toFloat32 } from './aggregate.js';
-import { type ClientUpdate, SamplingStrategy, type SamplingOptions, sortedUpdates } from './strategy.js';
+import * as tf from '@tensorflow/tfjs';
+import { z } from 'zod';
+import { type ClientAlgorithm, plainLocalTraining } from '../algorithms/client-algorithm.js';
+import type { FitConfig } from '../rounds/fit.js';
+import { type RoundAggregate, toWeights } from '../rounds/round-aggregate.js';
+import { trainableTensors } from '../training/train-local.js';
+import { SamplingStrategy, type SamplingOptions, type StrategyStep } from './strategy.js';
 
 export class FedAvg extends SamplingStrategy {
   readonly name: string = 'fedavg';
 
-  aggregateFit(_round: number, results: readonly ClientUpdate[], currentWeights: Weights): Weights {
-    const updates = sortedUpdates(results, this.name);
-    checkLayouts(currentWeights, updates, this.name);
-    return toFloat32(averageUpdates(updates, true, this.name));
+  aggregate(_round: number, results: RoundAggregate): StrategyStep<undefined> {
+    return { weights: toWeights(results.weights), state: undefined };
   }
 }
 
@@ -27,17 +29,39 @@ export interface FedProxOptions extends SamplingOptions {
   mu: number;
 }
 
+const ProxConfigSchema = z.object({ proxMu: z.number().min(0).finite().default(0) });
+
+/** FedProx's client half: μ(w − w_global) added to each step's gradient. */
+export const fedProxClient: ClientAlgorithm<undefined> = {
+  name: 'fedprox',
+  reports: { extras: [], metrics: [] },
+  usesGradientTerms: true,
+  beforeTraining(ins, _state, model) {
+    const { proxMu } = ProxConfigSchema.parse({ proxMu: ins.config.proxMu });
+    if (proxMu === 0) return undefined;
+    const anchors = trainableTensors(model, ins.weights, `fedprox round ${ins.round}: the global weights`);
+    const mu = tf.scalar(proxMu);
+    return {
+      gradientTerms: (params) => params.map((p, i) => tf.mul(tf.sub(p, anchors[i]), mu)),
+      dispose: () => tf.dispose([...anchors, mu]),
+    };
+  },
+};
+
 export class FedProx extends FedAvg {
   override readonly name: string = 'fedprox';
+  override readonly client: ClientAlgorithm<any>;
   readonly mu: number;
 
   constructor(options: FedProxOptions) {
     super(options);
     if (!(options.mu >= 0) || !Number.isFinite(options.mu)) throw new RangeError(`fedprox: mu must be a finite number ≥ 0, got ${options.mu}`);
     this.mu = options.mu;
+    // With μ = 0 the objective is FedAvg's: plain local training (which a training Plan can run too).
+    this.client = this.mu > 0 ? fedProxClient : plainLocalTraining;
   }
 
-  protected override fitConfig(): Partial<TrainConfig> {
+  protected override fitConfig(): Partial<FitConfig> {
     return { proxMu: this.mu };
   }
 }

@@ -7,9 +7,11 @@
  *
  * With β = 0 and η = 1 this is FedAvg. Same convention as Flower's FedAvgM.
  */
-import type { Weights } from '../models/weights.js';
-import { averageUpdates, checkLayouts } from './aggregate.js';
-import { type ClientUpdate, SamplingStrategy, type SamplingOptions, sortedUpdates } from './strategy.js';
+import type { RoundAggregate } from '../rounds/round-aggregate.js';
+import { SamplingStrategy, type SamplingOptions, type StrategyContext, type StrategyStep } from './strategy.js';
+
+/** The server's momentum buffer v (none before the first aggregation). */
+export type FedAvgMState = { velocity: Float64Array[] } | undefined;
 
 export interface FedAvgMOptions extends SamplingOptions {
   /** η (default 1). */
@@ -18,11 +20,10 @@ export interface FedAvgMOptions extends SamplingOptions {
   momentum?: number;
 }
 
-export class FedAvgM extends SamplingStrategy {
+export class FedAvgM extends SamplingStrategy<FedAvgMState> {
   readonly name = 'fedavgm';
   readonly serverLr: number;
   readonly momentum: number;
-  private velocity: Float64Array[] | undefined;
 
   constructor(options: FedAvgMOptions = {}) {
     super(options);
@@ -32,11 +33,10 @@ export class FedAvgM extends SamplingStrategy {
     if (!(this.momentum >= 0 && this.momentum < 1)) throw new RangeError(`fedavgm: momentum must be in [0, 1), got ${this.momentum}`);
   }
 
-  aggregateFit(_round: number, results: readonly ClientUpdate[], currentWeights: Weights): Weights {
-    const updates = sortedUpdates(results, this.name);
-    checkLayouts(currentWeights, updates, this.name);
-    const avg = averageUpdates(updates, true, this.name);
-    const previous = this.velocity;
+  aggregate(_round: number, results: RoundAggregate, _failures: unknown, ctx: StrategyContext<FedAvgMState>): StrategyStep<FedAvgMState> {
+    const currentWeights = ctx.weights;
+    const avg = results.weights;
+    const previous = ctx.state?.velocity;
     const velocity = currentWeights.map((w, l) => {
       const v = new Float64Array(w.length);
       for (let j = 0; j < w.length; j++) {
@@ -50,8 +50,6 @@ export class FedAvgM extends SamplingStrategy {
       for (let j = 0; j < w.length; j++) out[j] = w[j] - this.serverLr * velocity[l][j];
       return out;
     });
-    // Commit state only once everything above succeeded.
-    this.velocity = velocity;
-    return next;
+    return { weights: next, state: { velocity } };
   }
 }

@@ -13,9 +13,11 @@
  * Defaults: η = 0.1, β₁ = 0.9, β₂ = 0.99 (the paper's), τ = 1e-3 (its most common tuned value).
  * (Flower's versions start v at 0 and, in recent releases, bias-correct FedAdam.)
  */
-import type { Weights } from '../models/weights.js';
-import { averageUpdates, checkLayouts } from './aggregate.js';
-import { type ClientUpdate, SamplingStrategy, type SamplingOptions, sortedUpdates } from './strategy.js';
+import type { RoundAggregate } from '../rounds/round-aggregate.js';
+import { SamplingStrategy, type SamplingOptions, type StrategyContext, type StrategyStep } from './strategy.js';
+
+/** The server optimiser's moments m and v (none before the first aggregation). */
+export type FedOptState = { m: Float64Array[]; v: Float64Array[] } | undefined;
 
 export type AdaptiveRule = 'adagrad' | 'adam' | 'yogi';
 
@@ -29,14 +31,12 @@ export interface FedOptOptions extends SamplingOptions {
   tau?: number;
 }
 
-export class FedOpt extends SamplingStrategy {
+export class FedOpt extends SamplingStrategy<FedOptState> {
   readonly name: string;
   readonly eta: number;
   readonly beta1: number;
   readonly beta2: number;
   readonly tau: number;
-  private m: Float64Array[] | undefined;
-  private v: Float64Array[] | undefined;
 
   constructor(readonly rule: AdaptiveRule, options: FedOptOptions = {}) {
     super(options);
@@ -51,10 +51,10 @@ export class FedOpt extends SamplingStrategy {
     if (!(this.tau > 0)) throw new RangeError(`${this.name}: tau must be > 0, got ${this.tau}`);
   }
 
-  aggregateFit(_round: number, results: readonly ClientUpdate[], currentWeights: Weights): Weights {
-    const updates = sortedUpdates(results, this.name);
-    checkLayouts(currentWeights, updates, this.name);
-    const avg = averageUpdates(updates, true, this.name);
+  aggregate(_round: number, results: RoundAggregate, _failures: unknown, ctx: StrategyContext<FedOptState>): StrategyStep<FedOptState> {
+    const currentWeights = ctx.weights;
+    const avg = results.weights;
+    const previous = ctx.state;
     const { beta1, beta2, tau, eta } = this;
     const m = currentWeights.map((w) => new Float64Array(w.length));
     const v = currentWeights.map((w) => new Float64Array(w.length));
@@ -63,8 +63,8 @@ export class FedOpt extends SamplingStrategy {
       for (let j = 0; j < w.length; j++) {
         const delta = avg[l][j] - w[j];
         const d2 = delta * delta;
-        const mPrev = this.m ? this.m[l][j] : 0;
-        const vPrev = this.v ? this.v[l][j] : tau * tau;
+        const mPrev = previous ? previous.m[l][j] : 0;
+        const vPrev = previous ? previous.v[l][j] : tau * tau;
         const mj = beta1 * mPrev + (1 - beta1) * delta;
         let vj: number;
         if (this.rule === 'adagrad') vj = vPrev + d2;
@@ -76,9 +76,7 @@ export class FedOpt extends SamplingStrategy {
       }
       return out;
     });
-    this.m = m;
-    this.v = v;
-    return next;
+    return { weights: next, state: { m, v } };
   }
 }
 

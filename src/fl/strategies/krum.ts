@@ -9,8 +9,9 @@
  * The paper's guarantee needs n > 2f + 2; the score itself needs n − f − 2 ≥ 1.
  */
 import type { Weights } from '../models/weights.js';
-import { averageUpdates, checkLayouts, toFloat32 } from './aggregate.js';
-import { type ClientUpdate, SamplingStrategy, type SamplingOptions, sortedUpdates } from './strategy.js';
+import type { RoundAggregate } from '../rounds/round-aggregate.js';
+import { averageUpdates, toFloat32 } from './aggregate.js';
+import { type ClientUpdate, SamplingStrategy, type SamplingOptions, type StrategyStep, individualUpdates, sortedUpdates } from './strategy.js';
 
 export interface KrumOptions extends SamplingOptions {
   /** f, the number of Byzantine clients tolerated. */
@@ -60,7 +61,7 @@ export function krumScores(updates: readonly ClientUpdate[], byzantine: number):
 
 export class Krum extends SamplingStrategy {
   readonly name: string;
-  override readonly needsIndividualUpdates = true;
+  override readonly needs = 'individual' as const;
   readonly byzantine: number;
   readonly keep: number;
 
@@ -73,13 +74,12 @@ export class Krum extends SamplingStrategy {
     if (!Number.isInteger(this.keep) || this.keep < 1) throw new RangeError(`krum: keep (m) must be an integer ≥ 1, got ${this.keep}`);
   }
 
-  aggregateFit(_round: number, results: readonly ClientUpdate[], currentWeights: Weights): Weights {
-    const updates = sortedUpdates(results, this.name);
-    checkLayouts(currentWeights, updates, this.name);
+  aggregate(_round: number, results: RoundAggregate): StrategyStep<undefined> {
+    const updates = sortedUpdates(individualUpdates(results, this.name), this.name);
     const scores = krumScores(updates, this.byzantine);
     const ranked = updates.map((u, i) => ({ u, s: scores[i], i })).sort((a, b) => a.s - b.s || a.i - b.i);
     const chosen = ranked.slice(0, Math.min(this.keep, ranked.length)).map((r) => r.u);
-    if (chosen.length === 1) return chosen[0].weights.map((w) => new Float32Array(w));
-    return toFloat32(averageUpdates(sortedUpdates(chosen, this.name), false, this.name));
+    if (chosen.length === 1) return { weights: chosen[0].weights.map((w) => new Float32Array(w)), state: undefined };
+    return { weights: toFloat32(averageUpdates(sortedUpdates(chosen, this.name), false, this.name)), state: undefined };
   }
 }

@@ -4,9 +4,9 @@
  * new model is a robust statistic of that coordinate across clients, unweighted
  * by sample counts (a weighted median would let one client claim a huge n_k).
  */
-import type { Weights } from '../models/weights.js';
-import { checkLayouts, coordinateWise } from './aggregate.js';
-import { type ClientUpdate, SamplingStrategy, type SamplingOptions, sortedUpdates } from './strategy.js';
+import type { RoundAggregate } from '../rounds/round-aggregate.js';
+import { coordinateWise } from './aggregate.js';
+import { SamplingStrategy, type SamplingOptions, type StrategyStep, individualUpdates, sortedUpdates } from './strategy.js';
 
 const ascending = (a: number, b: number) => a - b;
 
@@ -30,13 +30,11 @@ export function trimmedMean(column: Float64Array, beta: number): number {
 
 export class FedMedian extends SamplingStrategy {
   readonly name = 'fedmedian';
-  override readonly needsIndividualUpdates = true;
+  override readonly needs = 'individual' as const;
 
-  aggregateFit(_round: number, results: readonly ClientUpdate[], currentWeights: Weights): Weights {
-    const updates = sortedUpdates(results, this.name);
-    if (updates.length === 0) throw new RangeError(`${this.name}: nothing to aggregate (no client update)`);
-    checkLayouts(currentWeights, updates, this.name);
-    return coordinateWise(updates, median);
+  aggregate(_round: number, results: RoundAggregate): StrategyStep<undefined> {
+    const updates = sortedUpdates(individualUpdates(results, this.name), this.name);
+    return { weights: coordinateWise(updates, median), state: undefined };
   }
 }
 
@@ -47,7 +45,7 @@ export interface TrimmedMeanOptions extends SamplingOptions {
 
 export class FedTrimmedAvg extends SamplingStrategy {
   readonly name = 'fedtrimmedavg';
-  override readonly needsIndividualUpdates = true;
+  override readonly needs = 'individual' as const;
   readonly beta: number;
 
   constructor(options: TrimmedMeanOptions = {}) {
@@ -56,10 +54,8 @@ export class FedTrimmedAvg extends SamplingStrategy {
     if (!(this.beta >= 0 && this.beta < 0.5)) throw new RangeError(`fedtrimmedavg: beta must be in [0, 0.5), got ${this.beta}`);
   }
 
-  aggregateFit(_round: number, results: readonly ClientUpdate[], currentWeights: Weights): Weights {
-    const updates = sortedUpdates(results, this.name);
-    if (updates.length === 0) throw new RangeError(`${this.name}: nothing to aggregate (no client update)`);
-    checkLayouts(currentWeights, updates, this.name);
-    return coordinateWise(updates, (column) => trimmedMean(column, this.beta));
+  aggregate(_round: number, results: RoundAggregate): StrategyStep<undefined> {
+    const updates = sortedUpdates(individualUpdates(results, this.name), this.name);
+    return { weights: coordinateWise(updates, (column) => trimmedMean(column, this.beta)), state: undefined };
   }
 }

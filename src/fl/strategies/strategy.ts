@@ -1,19 +1,34 @@
 /**
- * The Strategy interface (after Flower's): every FL algorithm is one object that
- * decides, each round, who trains and with what settings (`configureFit`), and how
- * the returned models become the next global model (`aggregateFit`).
+ * The Strategy interface (after Flower's, typed): the server half of an FL algorithm.
  *
- * Determinism contract: `configureFit` draws only from the stream it is given;
- * `aggregateFit` receives the results sorted by client id (compareIds), sorts them
- * again to be safe, and sums in that order in float64, so the same inputs give
- * bit-identical weights. Server-side state (momentum, Adam moments) lives in the
- * strategy object: use one instance per run.
+ *   configure(round, clients, ctx) → FitPlan     who trains this round, with what FitIns config
+ *   aggregate(round, results, failures, ctx)     the next global model and server state, from
+ *                                                the round's RoundAggregate (weighted means of
+ *                                                what the contributors reported)
+ *   client                                       the client half (a ClientAlgorithm)
+ *
+ * Server state (momentum, Adam moments, SCAFFOLD's control variate) is an explicit value:
+ * `initialState` makes it, `aggregate` returns the next one and must not mutate the one it
+ * is given. The round engine keeps it, checkpoints it with each committed round, and simply
+ * drops the new state when it refuses to commit a round — so a skipped round never moves it.
+ *
+ * `needs` says what the strategy must see: 'sum' strategies work from the weighted means
+ * alone, so they run behind any aggregator (the clear, a secure worker, additive shares,
+ * SecAgg+); 'individual' strategies (robust rules: median, trimmed mean, Krum) need each
+ * client's own update, which only plaintext aggregation shows.
+ *
+ * Determinism contract: `configure` draws only from `ctx.rng` (a stream named after the
+ * round, so a restarted server draws the same); `aggregate` sums in sorted client order in
+ * float64 (RoundAggregate already is), so the same inputs give bit-identical weights.
  */
 import type { RandomStream } from '../../runtime/rng.js';
+import { type ClientAlgorithm, plainLocalTraining } from '../algorithms/client-algorithm.js';
+import { type FlErrorKind, FlInvariantError } from '../errors.js';
 import type { Weights } from '../models/weights.js';
-import type { TrainConfig } from '../training/train-local.js';
+import type { FitConfig } from '../rounds/fit.js';
+import type { RoundAggregate } from '../rounds/round-aggregate.js';
 
-/** What one client sent back from local training. */
+/** What one client sent back from local training (as robust strategies see it). */
 export interface ClientUpdate {
   clientId: string;
   weights: Weights;
@@ -21,12 +36,21 @@ export interface ClientUpdate {
   numSamples: number;
   /** The client's mean training loss. */
   loss: number;
+  extras?: Record<string, Weights>;
+  metrics?: Record<string, number>;
 }
 
-/** One round's plan: who trains, and strategy-specific training settings (e.g. FedProx's μ). */
+/** One round's plan: who trains, and the FitIns config fields this strategy sets (FedProx's μ, SCAFFOLD's c …). */
 export interface FitPlan {
   clients: string[];
-  config: Partial<TrainConfig>;
+  config: Partial<FitConfig>;
+}
+
+/** A selected client whose report is not in the round's aggregate, and why. */
+export interface RoundFailure {
+  clientId: string;
+  kind: FlErrorKind;
+  reason: string;
 }
 
 export interface CentralEvaluation {
@@ -34,16 +58,31 @@ export interface CentralEvaluation {
   accuracy?: number;
 }
 
-export interface Strategy {
+/** What configure and aggregate are given besides the round. */
+export interface StrategyContext<S> {
+  /** A stream for this round and purpose alone (`sampling/round-<r>`, `aggregate/round-<r>`). */
+  rng: RandomStream;
+  /** The server state after the last committed round. */
+  state: S;
+  /** The global model after the last committed round. */
+  weights: Weights;
+  /** Every client of the run (FedDyn and SCAFFOLD scale by the fraction that took part). */
+  clients: readonly string[];
+}
+
+export interface StrategyStep<S> {
+  weights: Weights;
+  state: S;
+}
+
+export interface Strategy<S = unknown> {
   readonly name: string;
-  /**
-   * True when aggregateFit must see each client's own update (robust aggregators:
-   * median, trimmed mean, Krum). Such strategies cannot run behind a secure
-   * aggregator, which by design hands the server only the average.
-   */
-  readonly needsIndividualUpdates: boolean;
-  configureFit(round: number, availableClients: readonly string[], rng: RandomStream): FitPlan;
-  aggregateFit(round: number, results: readonly ClientUpdate[], currentWeights: Weights): Weights;
+  readonly needs: 'sum' | 'individual';
+  /** The client half of the algorithm. */
+  readonly client: ClientAlgorithm<any>;
+  initialState(weights: Weights): S;
+  configure(round: number, availableClients: readonly string[], ctx: StrategyContext<S>): FitPlan;
+  aggregate(round: number, results: RoundAggregate, failures: readonly RoundFailure[], ctx: StrategyContext<S>): StrategyStep<S>;
   /** Centralised evaluation of the new global model, if the strategy has one (Flower's evaluate_fn). */
   evaluate?(round: number, weights: Weights): CentralEvaluation | undefined;
 }
@@ -100,10 +139,11 @@ export interface SamplingOptions {
   evaluate?: (round: number, weights: Weights) => CentralEvaluation | undefined;
 }
 
-/** Client sampling shared by every built-in strategy. */
-export abstract class SamplingStrategy implements Strategy {
+/** Client sampling shared by every built-in strategy; stateless unless a subclass says otherwise. */
+export abstract class SamplingStrategy<S = undefined> implements Strategy<S> {
   abstract readonly name: string;
-  readonly needsIndividualUpdates: boolean = false;
+  readonly needs: 'sum' | 'individual' = 'sum';
+  readonly client: ClientAlgorithm<any> = plainLocalTraining;
   readonly fraction: number;
   readonly minClients: number;
   readonly evaluate?: (round: number, weights: Weights) => CentralEvaluation | undefined;
@@ -115,16 +155,26 @@ export abstract class SamplingStrategy implements Strategy {
     if (options.evaluate) this.evaluate = options.evaluate;
   }
 
-  configureFit(round: number, availableClients: readonly string[], rng: RandomStream): FitPlan {
-    if (availableClients.length === 0) throw new RangeError(`${this.name}: round ${round} has no available clients`);
-    const count = clientsToSample(this.fraction, availableClients.length, this.minClients);
-    return { clients: sampleClients(availableClients, count, rng), config: this.fitConfig(round) };
+  initialState(_weights: Weights): S {
+    return undefined as S;
   }
 
-  /** Training settings this strategy imposes on clients (none by default). */
-  protected fitConfig(_round: number): Partial<TrainConfig> {
+  configure(round: number, availableClients: readonly string[], ctx: StrategyContext<S>): FitPlan {
+    if (availableClients.length === 0) throw new RangeError(`${this.name}: round ${round} has no available clients`);
+    const count = clientsToSample(this.fraction, availableClients.length, this.minClients);
+    return { clients: sampleClients(availableClients, count, ctx.rng), config: this.fitConfig(round, ctx) };
+  }
+
+  /** FitIns config fields this strategy sets (none by default). */
+  protected fitConfig(_round: number, _ctx: StrategyContext<S>): Partial<FitConfig> {
     return {};
   }
 
-  abstract aggregateFit(round: number, results: readonly ClientUpdate[], currentWeights: Weights): Weights;
+  abstract aggregate(round: number, results: RoundAggregate, failures: readonly RoundFailure[], ctx: StrategyContext<S>): StrategyStep<S>;
+}
+
+/** The individual updates of a round, for strategies that need them (the engine refuses to pair those with a secure aggregator). */
+export function individualUpdates(results: RoundAggregate, who: string): readonly ClientUpdate[] {
+  if (!results.individual) throw new FlInvariantError(`${who}: needs each client's update, but the round's aggregator only revealed their sum`);
+  return results.individual;
 }

@@ -39,9 +39,18 @@ export const TrainConfigSchema = z.object({
 });
 export type TrainConfig = z.infer<typeof TrainConfigSchema>;
 
+/**
+ * Extra terms added, in closed form, to each trainable parameter's gradient at every step
+ * (a proximal pull, a control-variate correction …). Called inside the step's tf.tidy with
+ * the trainable variables; returns one tensor per variable (or null for none this step).
+ */
+export type GradientTerms = (params: readonly tf.Variable[]) => (tf.Tensor | null)[];
+
 export interface TrainOptions extends TrainConfig {
   /** FedProx's anchor w_global (all weights, in weight order); default: the model's weights when training starts. */
   globalWeights?: readonly Float32Array[];
+  /** Algorithm-specific gradient terms (see GradientTerms); added after FedProx's, if any. */
+  gradientTerms?: GradientTerms;
 }
 
 export interface TrainResult {
@@ -85,14 +94,13 @@ export function trainLocal(model: Model, data: Dataset, options: TrainOptions, r
   const owned: tf.Tensor[] = [];
   const optimizer = createOptimizer(config.optimizer, config.lr);
   try {
-    let anchors: tf.Tensor[] = [];
-    let muScalar: tf.Scalar | undefined;
+    const terms: GradientTerms[] = [];
     if (mu > 0) {
-      anchors = anchorTensors(model, options.globalWeights);
+      const anchors = anchorTensors(model, options.globalWeights);
       owned.push(...anchors);
-      muScalar = tf.scalar(mu);
-      owned.push(muScalar);
+      terms.push(proximalTerms(mu, anchors, owned));
     }
+    if (options.gradientTerms) terms.push(options.gradientTerms);
     const batches = new BatchMaker(data, model.inputSize, model.outputSize, loss);
     const order = new Array<number>(n);
     let lossSum = 0;
@@ -108,7 +116,10 @@ export function trainLocal(model: Model, data: Dataset, options: TrainOptions, r
           const [xb, yb] = batches.make(order, start, end);
           const { value: batchLoss, grads } = tf.variableGrads(() => lossFn(yb, model.forward(xb, { training: true })), params as tf.Variable[]);
           let g = params.map((p) => grads[p.name]);
-          if (muScalar) g = g.map((gi, i) => tf.add(gi, tf.mul(tf.sub(params[i], anchors[i]), muScalar!)));
+          for (const term of terms) {
+            const extra = term(params as tf.Variable[]);
+            g = g.map((gi, i) => (extra[i] ? tf.add(gi, extra[i]!) : gi));
+          }
           optimizer.step(params, g);
           return batchLoss;
         });
@@ -155,19 +166,31 @@ class BatchMaker {
   }
 }
 
-/** w_global for each trainable parameter, as tensors. */
-function anchorTensors(model: Model, globalWeights: readonly Float32Array[] | undefined): tf.Tensor[] {
-  const indices = model.trainableIndices;
-  if (!globalWeights) return model.trainable.map((v) => tf.clone(v));
-  if (globalWeights.length !== model.paramShapes.length) {
-    throw new RangeError(`trainLocal: globalWeights has ${globalWeights.length} arrays but the model has ${model.paramShapes.length} parameters`);
+/** FedProx's μ(w − w_global) for each trainable parameter (its tensors are kept in `owned`). */
+function proximalTerms(mu: number, anchors: readonly tf.Tensor[], owned: tf.Tensor[]): GradientTerms {
+  const muScalar = tf.scalar(mu);
+  owned.push(muScalar);
+  return (params) => params.map((p, i) => tf.mul(tf.sub(p, anchors[i]), muScalar));
+}
+
+/**
+ * The trainable parameters' slices of full weight arrays (in weight order), as tensors in
+ * the parameters' shapes: what an algorithm's gradient terms work with. The caller disposes them.
+ */
+export function trainableTensors(model: Model, weights: readonly Float32Array[], where: string): tf.Tensor[] {
+  if (weights.length !== model.paramShapes.length) {
+    throw new RangeError(`${where}: ${weights.length} arrays but the model has ${model.paramShapes.length} parameters`);
   }
-  return indices.map((w) => {
+  return model.trainableIndices.map((w) => {
     const shape = model.paramShapes[w] as number[];
     const size = shape.reduce((a, b) => a * b, 1);
-    if (globalWeights[w].length !== size) {
-      throw new RangeError(`trainLocal: globalWeights[${w}] (${model.paramNames[w]}) has ${globalWeights[w].length} values, expected ${size}`);
-    }
-    return tf.tensor(globalWeights[w], shape, 'float32');
+    if (weights[w].length !== size) throw new RangeError(`${where}: array ${w} (${model.paramNames[w]}) has ${weights[w].length} values, expected ${size}`);
+    return tf.tensor(weights[w], shape, 'float32');
   });
+}
+
+/** w_global for each trainable parameter, as tensors. */
+function anchorTensors(model: Model, globalWeights: readonly Float32Array[] | undefined): tf.Tensor[] {
+  if (!globalWeights) return model.trainable.map((v) => tf.clone(v));
+  return trainableTensors(model, globalWeights, 'trainLocal: globalWeights');
 }

@@ -48,6 +48,8 @@ export const CrashSchema = z
     restartAfter: ms.optional(),
     /** On restart, start from the initial state (true) or from the state at the crash (false). */
     loseState: z.boolean().default(false),
+    /** On restart, also lose the actor's durable storage (its disk); by default a crash loses memory only. */
+    loseStorage: z.boolean().default(false),
   })
   .strict()
   .refine((c) => (c.at === undefined) !== (c.afterMessages === undefined), {
@@ -119,7 +121,7 @@ export function parseFaultPlan(input: unknown, source = 'fault plan'): FaultPlan
     .join('\n');
   throw new FaultPlanError(
     `${source} is not a valid fault plan:\n${problems}\n` +
-      'Expected fields: drop, duplicate, reorder, delay {rate, dist}, links [{from, to, …}], script [{msg, drop?, delay?, reorder?, duplicateAfter?}], crashes [{actor, at | afterMessages, restartAfter?, loseState?}], partitions [{groups, from, until}].',
+      'Expected fields: drop, duplicate, reorder, delay {rate, dist}, links [{from, to, …}], script [{msg, drop?, delay?, reorder?, duplicateAfter?}], crashes [{actor, at | afterMessages, restartAfter?, loseState?, loseStorage?}], partitions [{groups, from, until}].',
   );
 }
 

@@ -13,7 +13,7 @@ export interface FaultTarget {
   /** Arms a runtime timer. */
   at(time: number, fn: () => void): void;
   crash(actor: ActorId, reason: 'fault-plan'): void;
-  restart(actor: ActorId, loseState: boolean): void;
+  restart(actor: ActorId, loseState: boolean, loseStorage: boolean): void;
   recordPartition(kind: 'partition-start' | 'partition-end', groups: ActorId[][]): void;
 }
 
@@ -63,7 +63,7 @@ export class FaultSchedule {
   private crashNow(crash: CrashSpec): void {
     this.target.crash(crash.actor, 'fault-plan');
     if (crash.restartAfter !== undefined) {
-      this.target.at(this.target.now() + crash.restartAfter, () => this.target.restart(crash.actor, crash.loseState));
+      this.target.at(this.target.now() + crash.restartAfter, () => this.target.restart(crash.actor, crash.loseState, crash.loseStorage));
     }
   }
 }

@@ -40,6 +40,17 @@ export interface SecAggServerContext {
   round: ServerRound | null;
   /** The start request to answer. */
   request: Envelope | null;
+  /** Which start the running round answers (round and participants), to recognise a repeat of it. */
+  running: string | null;
+  /** The answer of the last round that ran, to answer a repeated start of it from what was done. */
+  last: { start: string; type: string; payload: unknown } | null;
+}
+
+/** What identifies a start: its round and participants (a retry or a duplicate delivery has the same). */
+function startKey(payload: unknown): string | null {
+  const parsed = StartSchema.safeParse(payload);
+  if (!parsed.success) return null;
+  return JSON.stringify([parsed.data.round, [...parsed.data.participants].sort()]);
 }
 
 /** Name of the server's random stream for the neighbour graph (under `actor/<id>/`). */
@@ -74,21 +85,22 @@ function openStage(context: Context, stage: SecAggStage): void {
   }
 }
 
-function finish(context: Context): void {
+/** Answers the start request with the round's result (or abort); returns the answer, kept for repeats of the start. */
+function finish(context: Context): Context['last'] {
   const round = context.round!;
   const request = context.request!;
-  if (round.abort) {
-    context.io.reply(request, SECAGG.aborted, round.abort, { bytes: payloadBytes(SECAGG.aborted, round.abort) });
-    return;
-  }
+  const answer = (type: string, payload: unknown): Context['last'] => {
+    context.io.reply(request, type, payload, { bytes: payloadBytes(type, payload) });
+    return { start: context.running!, type, payload };
+  };
+  if (round.abort) return answer(SECAGG.aborted, round.abort);
   const inputs = round.unmaskInputs();
   let unmasked;
   try {
     unmasked = reconstructSum(inputs);
   } catch (error) {
     round.stop((error as Error).message, round.stages.at(-1)?.answered ?? []);
-    context.io.reply(request, SECAGG.aborted, round.abort!, { bytes: payloadBytes(SECAGG.aborted, round.abort) });
-    return;
+    return answer(SECAGG.aborted, round.abort!);
   }
   const survivors = inputs.survivors;
   const result: ResultPayload = {
@@ -102,7 +114,7 @@ function finish(context: Context): void {
     failures: round.failures,
     publicKeys: round.publicKeysHex(),
   };
-  context.io.reply(request, SECAGG.result, result, { bytes: payloadBytes(SECAGG.result, result) });
+  return answer(SECAGG.result, result);
 }
 
 /** One waiting stage: answers and error replies are recorded; all answered or the timeout closes it. */
@@ -129,11 +141,18 @@ export const secAggServerMachine = setup({
     stageTimeout: ({ context }) => context.round?.config.timeout ?? 0,
   },
   guards: {
+    repeatOfRunning: ({ context, event }) => context.running !== null && startKey(event.payload) === context.running,
+    repeatOfLast: ({ context, event }) => context.last !== null && startKey(event.payload) === context.last.start,
     stageComplete: ({ context }) => context.round?.complete ?? false,
     aborted: ({ context }) => context.round?.abort != null,
   },
   actions: {
-    start: assign(({ context, event }) => ({ round: beginRound(context, event), request: event.envelope })),
+    start: assign(({ context, event }) => ({ round: beginRound(context, event), request: event.envelope, running: startKey(event.payload) })),
+    // A repeated start of the round that last ran (its answer was lost, or its parent restarted): the same answer, not a second run.
+    answerAgain: ({ context, event }) => {
+      const last = context.last!;
+      context.io.reply(event.envelope, last.type, last.payload, { bytes: payloadBytes(last.type, last.payload) });
+    },
     rejectBusy: ({ context, event }) => {
       context.io.replyError(
         event.envelope,
@@ -144,18 +163,19 @@ export const secAggServerMachine = setup({
     accept: ({ context, event }) => context.round!.accept(event.envelope.from, event.type, event.payload),
     acceptError: ({ context, event }) => context.round!.acceptError(event.envelope.from, event.envelope.inReplyTo, event.payload as ErrorPayload),
     closeStage: ({ context }, params: { timedOut: boolean }) => context.round!.close(context.io.now(), params.timedOut),
-    finish: ({ context }) => finish(context),
-    clear: assign({ round: null, request: null }),
+    finish: assign(({ context }) => ({ last: finish(context) })),
+    clear: assign({ round: null, request: null, running: null }),
   },
 }).createMachine({
   id: 'secAggServer',
-  context: ({ input }) => ({ io: input.io, params: parseSecAggParams(input.params), round: null, request: null }),
+  context: ({ input }) => ({ io: input.io, params: parseSecAggParams(input.params), round: null, request: null, running: null, last: null }),
   initial: 'idle',
-  on: { [SECAGG.start]: { actions: 'rejectBusy' } },
+  // While a round runs, a repeat of its start is ignored (its answer will come); any other start is refused.
+  on: { [SECAGG.start]: [{ guard: 'repeatOfRunning' }, { actions: 'rejectBusy' }] },
   states: {
     idle: {
       entry: 'clear',
-      on: { [SECAGG.start]: { target: 'setup', actions: 'start' } },
+      on: { [SECAGG.start]: [{ guard: 'repeatOfLast', actions: 'answerAgain' }, { target: 'setup', actions: 'start' }] },
     },
     setup: stageState('setup', 'afterSetup'),
     afterSetup: checkState('shareKeys'),

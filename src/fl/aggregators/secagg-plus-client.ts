@@ -1,0 +1,110 @@
+/**
+ * The client under 'secagg+' aggregation: a round-engine client and a SecAgg+ client in
+ * one actor, as Flower's `secaggplus_mod` wraps the client app on the same device.
+ *
+ *   fl/fit ─▶ train (or answer from storage), answer fl/fit-done (no weights)
+ *   secagg/setup ─▶ share-keys ─▶ collect-masked-input ─▶ unmask   (the SecAgg+ client role)
+ *
+ * The update it masks is its stored answer for the round, packed and weighted by
+ * c = n_k / maxWeight (round-aggregate.ts), so the server learns Σ c_k but no client's n_k.
+ * A client masks one round's update at most ONCE: two masked copies of the same update
+ * under different masks would let a server subtract them; the round it masked is kept in
+ * durable storage and a second collect for it is refused (the SecAgg+ server then counts
+ * this client as a dropout).
+ */
+import { type AnyActorLogic, assign, setup } from 'xstate';
+import { z } from 'zod';
+import type { ActorMessage } from '../../runtime/actor-cell.js';
+import { type SecAggClientState, secAggClientChart, secAggClientImplementations } from '../secure/secagg/client-role.js';
+import { SecAggProtocolError } from '../secure/secagg/errors.js';
+import { FlRefusal } from '../errors.js';
+import { type Answer, handleFit, storedAnswer } from '../rounds/client-fit.js';
+import type { LocalTrainer } from '../rounds/local-update.js';
+import { FL, MESSAGE_HEADER_BYTES } from '../rounds/protocol.js';
+import { packReport } from '../rounds/round-aggregate.js';
+
+export const FIT_DONE = 'fl/fit-done';
+export const FitDoneSchema = z.object({ round: z.number().int().min(1) }).strict();
+
+export const SecAggReportSchema = z
+  .object({
+    protocol: z.literal('secagg+'),
+    /** The update is scaled by numSamples / maxWeight (Flower's max_weight). */
+    maxWeight: z.number().positive(),
+  })
+  .strict();
+
+/** Durable: the last round whose update this client masked. */
+export const MASKED_ROUND_KEY = 'secagg/masked-round';
+
+type Context = LocalTrainer & SecAggClientState;
+
+function report(ctx: Context, answer: Answer): Partial<Context> {
+  const at = `secagg+ client '${ctx.io.id}' (round ${answer.ins.round})`;
+  const parsed = SecAggReportSchema.safeParse(answer.ins.report);
+  if (!parsed.success) {
+    ctx.io.replyError(answer.envelope, new FlRefusal(`${at}: under secagg+ aggregation a fit must carry report: {protocol: 'secagg+', maxWeight}; got ${JSON.stringify(answer.ins.report)}`, { actor: ctx.io.id, round: answer.ins.round }));
+    return {};
+  }
+  if (answer.res.numSamples > parsed.data.maxWeight) {
+    ctx.io.replyError(
+      answer.envelope,
+      new FlRefusal(
+        `${at}: its ${answer.res.numSamples} training samples exceed secagg.maxWeight ${parsed.data.maxWeight}; the weighted update could leave the clipping range. Raise secagg.maxWeight to at least the largest client's sample count.`,
+        { actor: ctx.io.id, round: answer.ins.round },
+      ),
+    );
+    return {};
+  }
+  ctx.io.reply(answer.envelope, FIT_DONE, { round: answer.ins.round }, { bytes: MESSAGE_HEADER_BYTES });
+  return {};
+}
+
+/** The update SecAgg+ masks in round `round`: the stored answer of that round, once. */
+function updateFor(ctx: Context) {
+  return (round: number): Float64Array => {
+    const stored = storedAnswer(ctx);
+    const refuse = (why: string): never => {
+      throw new SecAggProtocolError(`SecAgg+ client '${ctx.io.id}': asked to mask its update for round ${round}, but ${why}; it sits this round out.`, { actor: ctx.io.id, round, stage: 'collect-masked-input' });
+    };
+    if (!stored || stored.round !== round) return refuse(stored ? `its last fit was for round ${stored.round}` : 'it has not trained yet');
+    const masked = ctx.io.storage.get<number>(MASKED_ROUND_KEY) ?? 0;
+    if (masked >= round) return refuse(`it already masked its round-${round} update once (a second masking under other masks would reveal it)`);
+    const report = SecAggReportSchema.parse(storedReport(ctx, round));
+    ctx.io.storage.set(MASKED_ROUND_KEY, round);
+    return packReport(stored.res, stored.res.numSamples / report.maxWeight, ctx.algorithm.reports);
+  };
+}
+
+/** The `report` field of the fit a round was trained for (kept beside the answer). */
+const REPORT_KEY = 'secagg/fit-report';
+function storedReport(ctx: Context, round: number): unknown {
+  const kept = ctx.io.storage.get<{ round: number; report: unknown }>(REPORT_KEY);
+  return kept?.round === round ? kept.report : undefined;
+}
+
+const role = secAggClientImplementations<Context>({ read: updateFor });
+
+export const secAggPlusClient: AnyActorLogic = setup({
+  types: {} as { context: Context; input: LocalTrainer; events: ActorMessage },
+  guards: role.guards,
+  actions: {
+    fit: assign(({ context, event }) =>
+      handleFit(context, event, (ctx, answer) => {
+        ctx.io.storage.set(REPORT_KEY, { round: answer.ins.round, report: answer.ins.report });
+        return report(ctx, answer);
+      }),
+    ),
+    ...role.actions,
+  },
+}).createMachine({
+  id: 'fl-secagg-client',
+  context: ({ input }) => ({ ...input, session: null, handled: [] }),
+  initial: 'idle',
+  on: {
+    [FL.fit]: { actions: 'fit' },
+    [FL.updateRejected]: { actions: [] },
+    ...secAggClientChart.on,
+  },
+  states: secAggClientChart.states,
+});

@@ -1,0 +1,154 @@
+/**
+ * 'secagg+' aggregation, server side (Bonawitz et al. 2017, Bell et al. 2020, as Flower's
+ * SecAggPlusWorkflow): clients answer the fit with fl/fit-done; when all have (or at the
+ * deadline) the server starts a SecAgg+ round among those that trained and waits for its
+ * result — the unmasked SUM of their packed updates, never one of them. Dropouts within
+ * the protocol's threshold are tolerated there; the round commits the survivors' sum.
+ *
+ * Under faults: a retry re-sends the fits of clients that have not reported fit-done
+ * (they answer from storage) and, once SecAgg+ runs, the same start (the SecAgg+ server
+ * answers a repeated start of a round from what it did); the closing phase waits for the
+ * result at most `secAggWaitMs`. An abort, an error reply or no answer skips the round
+ * with the reason; a result whose contributor count does not match its survivors, or
+ * whose survivors were not all trained this round, is refused.
+ */
+import { z } from 'zod';
+import type { ActorMessage } from '../../runtime/actor-cell.js';
+import { ERROR_REPLY, type ErrorPayload } from '../../runtime/envelope.js';
+import { type SecAggOptions, SecAggOptionsSchema, defaultSecAggShares } from '../fedavg/secure-options.js';
+import { type Held, hold } from '../fedavg/held.js';
+import { dequantize } from '../secure/crypto/quantize.js';
+import { parseSecAggParams, quantizationTarget } from '../secure/secagg/params.js';
+import { type AbortedPayload, type ResultPayload, SECAGG } from '../secure/secagg/protocol.js';
+import { secAggServerMachine } from '../secure/secagg/server-machine.js';
+import type { Aggregator, AggregatorSetup, RoundView } from '../rounds/aggregator.js';
+import { parseMessage } from '../rounds/protocol.js';
+import { packedLength, unpackSum } from '../rounds/round-aggregate.js';
+import { compareIds } from '../strategies/strategy.js';
+import type { AggregatorSettings } from './registry.js';
+import { missingFrom } from './round-helpers.js';
+import { FIT_DONE, FitDoneSchema, secAggPlusClient } from './secagg-plus-client.js';
+
+type Answer = { kind: 'result'; result: ResultPayload } | { kind: 'aborted'; reason: string };
+
+interface Session {
+  round: number;
+  /** Clients that reported fl/fit-done, sorted. */
+  trained: readonly string[];
+  /** The start sent to the SecAgg+ server (participants and shares), once sent. */
+  start: Held<{ round: number; participants: string[]; vectorLength: number; params: { numShares: number; reconstructionThreshold: number } }> | null;
+  answer: Held<Answer> | null;
+  /** Why no SecAgg+ round could start (fewer than 2 trained by the deadline). */
+  cannotStart: string | null;
+  closing: boolean;
+}
+
+const SettingsSchema = z.object({
+  secAggServerId: z.string().default('secagg_server'),
+  secagg: SecAggOptionsSchema.optional(),
+});
+
+/** How many shares, and which threshold, a round of n participants uses. */
+function roundShares(options: SecAggOptions, n: number) {
+  const defaults = defaultSecAggShares(n);
+  const numShares = options.numShares ?? defaults.numShares;
+  const reconstructionThreshold = options.reconstructionThreshold ?? (options.numShares === undefined ? defaults.reconstructionThreshold : Math.floor(Math.min(numShares, n) / 2) + 1);
+  return { numShares, reconstructionThreshold };
+}
+
+export function secAggPlusAggregator(setup: AggregatorSetup, settings: AggregatorSettings): Aggregator<Session> {
+  const parsed = SettingsSchema.parse({ secAggServerId: settings.secAggServerId, secagg: settings.secagg });
+  const options = parsed.secagg ?? SecAggOptionsSchema.parse({});
+  const serverId = parsed.secAggServerId;
+  const maxWeight = options.maxWeight ?? setup.maxSamplesPerClient;
+  const { maxWeight: _bound, numShares: _n, reconstructionThreshold: _t, ...protocol } = options;
+  const placeholder = defaultSecAggShares(2);
+  const serverParams = { ...protocol, numShares: options.numShares ?? placeholder.numShares, reconstructionThreshold: options.reconstructionThreshold ?? placeholder.reconstructionThreshold };
+  // Fail now, naming the field, rather than at every round's start.
+  parseSecAggParams(serverParams, 'runFederated: secagg');
+  const vectorLength = packedLength(setup.layout, setup.reports);
+  const waitMs = 5 * options.timeout; // four stage timeouts and one more for the messages around them
+  const who = (view: RoundView) => `server '${view.io.id}' (round ${view.round}, secagg+)`;
+
+  const startIfReady = (session: Session, view: RoundView, force: boolean): Session => {
+    if (session.start || session.cannotStart) return session;
+    const waiting = view.selected.filter((c) => !session.trained.includes(c) && !view.refused[c]);
+    if (waiting.length > 0 && !force) return session;
+    const participants = [...session.trained].sort(compareIds);
+    if (participants.length < 2) return { ...session, cannotStart: `SecAgg+: only ${participants.length} client(s) trained before the deadline; a secure sum needs at least 2` };
+    const start = { round: session.round, participants, vectorLength, params: roundShares(options, participants.length) };
+    view.io.send(serverId, SECAGG.start, start);
+    return { ...session, start: hold(start) };
+  };
+
+  return {
+    name: 'secagg+',
+    reveals: 'sum',
+    serverMessages: [FIT_DONE, SECAGG.result, SECAGG.aborted],
+    byteKinds: { [SECAGG.maskedInput]: 'bytesUp', [SECAGG.result]: 'bytesAggregate' },
+    helpers: () => [{ id: serverId, logic: secAggServerMachine, input: { params: serverParams } }],
+    clientLogic: () => secAggPlusClient,
+    open(view) {
+      const session: Session = { round: view.round, trained: [], start: null, answer: null, cannotStart: null, closing: false };
+      if (view.selected.length < 2) return { session, skip: `SecAgg+ needs at least 2 clients in a round, ${view.selected.length} selected` };
+      return { session, report: { protocol: 'secagg+', maxWeight } };
+    },
+    receive(session, message: ActorMessage, view) {
+      const { envelope } = message;
+      if (message.type === FIT_DONE) {
+        const done = parseMessage(FitDoneSchema, message.payload, FIT_DONE, envelope.from, who(view));
+        if (done.round !== session.round || !view.selected.includes(envelope.from) || session.trained.includes(envelope.from) || session.start) return session;
+        return startIfReady({ ...session, trained: [...session.trained, envelope.from].sort(compareIds) }, view, false);
+      }
+      if (envelope.from !== serverId || session.answer || !session.start) return session;
+      if (message.type === ERROR_REPLY) {
+        const error = message.payload as ErrorPayload;
+        return { ...session, answer: hold({ kind: 'aborted', reason: `SecAgg+ server '${serverId}' refused the round: ${error.name}: ${error.message}` }) };
+      }
+      if (message.type === SECAGG.aborted) {
+        const aborted = message.payload as AbortedPayload;
+        if (aborted.round !== session.round) return session;
+        return { ...session, answer: hold({ kind: 'aborted', reason: `SecAgg+ aborted in stage ${aborted.stage}: ${aborted.reason}` }) };
+      }
+      const result = message.payload as ResultPayload;
+      if (result.round !== session.round) return session;
+      return { ...session, answer: hold({ kind: 'result', result }) };
+    },
+    complete: (session, view) => session.answer !== null || session.cannotStart !== null || (session.start === null && view.selected.every((c) => view.refused[c]) ),
+    retry(session, view) {
+      if (session.start) {
+        if (!session.answer) view.io.send(serverId, SECAGG.start, session.start.value);
+        return { session, refit: [] };
+      }
+      if (session.closing) return { session, refit: [] };
+      return { session, refit: view.selected.filter((c) => !session.trained.includes(c) && !view.refused[c]) };
+    },
+    close(session, view) {
+      const started = startIfReady({ ...session, closing: true }, view, true);
+      return { session: started, waitMs: started.start ? waitMs : 0 };
+    },
+    aggregate(round, session) {
+      if (session.cannotStart) return { skip: session.cannotStart };
+      const answer = session.answer?.value;
+      if (!answer) return { skip: session.start ? `SecAgg+ server '${serverId}' gave no result in time; the old model is kept` : 'SecAgg+ never started: no client finished training' };
+      if (answer.kind === 'aborted') return { skip: answer.reason };
+      const { result } = answer;
+      const survivors = [...result.survivors].sort(compareIds);
+      const strangers = survivors.filter((s) => !session.start!.value.participants.includes(s));
+      if (strangers.length > 0) return { skip: `SecAgg+: the result names survivors [${strangers.join(', ')}] that were not this round's participants` };
+      // Dequantise the exact quantised sum in float64 (the result's float32 sum would lose digits).
+      const sum = dequantize(result.quantizedSum, result.config.clippingRange, quantizationTarget(result.config), survivors.length);
+      const unpacked = unpackSum(round, sum, survivors, setup.layout, setup.reports, maxWeight);
+      if (!unpacked) return { skip: "SecAgg+: the survivors' summed weight is not positive (every update was clipped or empty)" };
+      if (Math.abs(unpacked.count - survivors.length) > 0.01) {
+        return { skip: `SecAgg+: the unmasked sum holds ${unpacked.count.toFixed(3)} vectors, not one per survivor (${survivors.length}); the old model is kept` };
+      }
+      return { aggregate: unpacked.aggregate };
+    },
+    missing: (session, view) => {
+      const survivors = session.answer?.value.kind === 'result' ? new Set(session.answer.value.result.survivors) : new Set<string>();
+      return missingFrom(view, (c) => survivors.has(c), session.trained.length === view.selected.length ? 'it dropped out of the SecAgg+ round' : 'it did not finish training before the deadline, or dropped out of SecAgg+');
+    },
+    rejected: () => 0,
+  };
+}

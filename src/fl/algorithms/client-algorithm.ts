@@ -1,0 +1,73 @@
+/**
+ * ClientAlgorithm: the client half of an FL algorithm — what a client does around local
+ * training, and what it remembers between rounds.
+ *
+ *   beforeTraining   turns the round's FitIns (and the client's state) into extra gradient
+ *                    terms for every step (FedProx's proximal pull, SCAFFOLD's correction,
+ *                    FedDyn's linear and quadratic terms);
+ *   afterTraining    turns what training did into the report's extras and metrics and the
+ *                    client's next state (SCAFFOLD's new control variate, FedNova's τ);
+ *   state            per client, persistent: kept in the client's durable storage, so it
+ *                    survives rounds and crashes (unless the fault plan says loseStorage),
+ *                    and written together with the round's answer, never half.
+ *
+ * Determinism: a client trains each round at most once. The answer (and the new state) is
+ * stored before it leaves; a retried fit for the same round is answered from storage, and
+ * training draws its shuffles from a stream named after the round (`shuffle/round-<r>`), so
+ * redoing a round after a crash that lost the storage gives the same update again.
+ *
+ * The server half is the algorithm's Strategy (strategies/strategy.ts), which names its
+ * client half as `strategy.client`.
+ */
+import type { Model } from '../models/model.js';
+import type { Weights } from '../models/weights.js';
+import type { GradientTerms, TrainConfig } from '../training/train-local.js';
+import type { FitIns, ReportLayout } from '../rounds/fit.js';
+
+/** What local training did, as an algorithm's afterTraining sees it. */
+export interface LocalTraining {
+  /** The trained weights (all of them, in weight order). */
+  weights: Weights;
+  /** n_k. */
+  numSamples: number;
+  /** Mean data loss over every step. */
+  loss: number;
+  /** Optimiser steps taken (all epochs): SCAFFOLD's K, FedNova's τ. */
+  steps: number;
+  /** The learning rate used. */
+  lr: number;
+}
+
+export interface TrainingHooks {
+  gradientTerms?: GradientTerms;
+  /** Frees tensors the hooks made up front (called once training is over, even if it threw). */
+  dispose?(): void;
+}
+
+export interface AfterTraining<S> {
+  extras?: Record<string, Weights>;
+  metrics?: Record<string, number>;
+  /** The client's state for the next round (omit to keep it). */
+  state?: S;
+}
+
+export interface ClientAlgorithm<S = unknown> {
+  readonly name: string;
+  /** What this algorithm's clients report beside their weights. */
+  readonly reports: ReportLayout;
+  /** True when training needs per-step gradient terms (the plan trainer cannot add them). */
+  readonly usesGradientTerms: boolean;
+  /** Why these training settings cannot work with the algorithm (checked before the run), or undefined. */
+  checkTraining?(config: TrainConfig): string | undefined;
+  /** The state of a client that has not trained yet (default: none). */
+  initialState?(weights: Weights): S;
+  beforeTraining?(ins: FitIns, state: S, model: Model): TrainingHooks | undefined;
+  afterTraining?(ins: FitIns, trained: LocalTraining, state: S): AfterTraining<S>;
+}
+
+/** Plain local training (FedAvg's client): no terms, no state, nothing reported beside the weights. */
+export const plainLocalTraining: ClientAlgorithm<undefined> = {
+  name: 'local-sgd',
+  reports: { extras: [], metrics: [] },
+  usesGradientTerms: false,
+};

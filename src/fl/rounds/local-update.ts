@@ -1,0 +1,95 @@
+/**
+ * One client's local update for one round: load the round's global weights, train with
+ * the algorithm's hooks, and build the FitRes (weights, n_k, loss, extras, metrics).
+ *
+ * A pure function of (the FitIns, the client's data, its algorithm state, the seed): the
+ * shuffles come from a stream named after the round, `actor/<id>/shuffle/round-<r>`, so
+ * training the same round again — after a crash that lost the client's storage — gives
+ * the same update bit for bit, and no other round's draws move.
+ */
+import type { ActorIO } from '../../runtime/actor-cell.js';
+import type { ClientAlgorithm } from '../algorithms/client-algorithm.js';
+import { FlInvariantError, IncompatibleModelError } from '../errors.js';
+import type { Held } from '../fedavg/held.js';
+import type { CostModel } from '../fedavg/cost-model.js';
+import { type LocalTrainerKind, planFit } from '../fedavg/plan-trainer.js';
+import type { ModelWorkspace } from '../fedavg/workspace.js';
+import type { ModelSpec } from '../models/spec.js';
+import { type Dataset, datasetSize } from '../training/dataset.js';
+import { type TrainConfig, trainLocal } from '../training/train-local.js';
+import { type FitIns, type FitRes, reportMatches } from './fit.js';
+
+/** What a client holds for local training. */
+export interface LocalTrainer {
+  io: ActorIO;
+  /** The client's private data (boxed: see held.ts). */
+  data: Held<Dataset>;
+  spec: ModelSpec;
+  workspace: ModelWorkspace;
+  /** The client half of the run's algorithm. */
+  algorithm: ClientAlgorithm<any>;
+  cost?: CostModel;
+  /** Cost multiplier of this device (1 = typical). */
+  slowdown?: number;
+  /** 'direct' (default): trainLocal; 'plan': a training Plan (plan-trainer.ts), for algorithms without gradient terms. */
+  localTrainer?: LocalTrainerKind;
+}
+
+export interface LocalUpdate<S> {
+  res: FitRes;
+  state: S;
+  /** Samples processed over all epochs (what the cost model charges for). */
+  samplesSeen: number;
+}
+
+/** The training settings of a FitIns config (the algorithm's own fields are its business). */
+export function trainConfigOf(config: FitIns['config']): TrainConfig {
+  const { epochs, batchSize, lr, optimizer, dropLast, loss } = config;
+  return { epochs, batchSize, lr, ...(optimizer !== undefined ? { optimizer } : {}), ...(dropLast !== undefined ? { dropLast } : {}), ...(loss !== undefined ? { loss } : {}) };
+}
+
+/** Optimiser steps E epochs of batch B take over n samples. */
+export function stepsFor(n: number, config: Pick<TrainConfig, 'epochs' | 'batchSize' | 'dropLast'>): number {
+  const perEpoch = config.dropLast ? Math.floor(n / config.batchSize) : Math.ceil(n / config.batchSize);
+  return perEpoch * config.epochs;
+}
+
+/** The stream a client's round-r training shuffles with (under `actor/<id>/`). */
+export const shuffleStreamName = (round: number) => `shuffle/round-${round}`;
+
+export function localUpdate<S>(client: LocalTrainer, ins: FitIns, state: S): LocalUpdate<S> {
+  const { io, algorithm } = client;
+  const where = { actor: io.id, round: ins.round, op: 'fit' };
+  const at = `client '${io.id}' (round ${ins.round})`;
+  const config = trainConfigOf(ins.config);
+  const model = client.workspace.withWeights(client.spec, ins.weights);
+  const loss = config.loss ?? model.loss;
+  let n: number;
+  try {
+    n = datasetSize(client.data.value, model, loss, at);
+  } catch (error) {
+    throw new IncompatibleModelError(`${(error as Error).message}. The model ${JSON.stringify(client.spec)} does not fit this client's data: fix the model's inputs/classes or the data.`, where);
+  }
+  const rng = io.derivedRng(shuffleStreamName(ins.round));
+  let weights;
+  let meanLoss: number;
+  let samplesSeen: number;
+  if (client.localTrainer === 'plan') {
+    if (algorithm.usesGradientTerms) throw new FlInvariantError(`${at}: algorithm '${algorithm.name}' needs gradient terms, which the plan trainer cannot add (the run should have refused localTrainer 'plan')`, where);
+    const trained = planFit(client.workspace.trainingPlan(client.spec, config.lr), client.spec, client.data.value, ins.weights, config, rng, at);
+    ({ weights, meanLoss, samplesSeen } = trained);
+  } else {
+    const hooks = algorithm.beforeTraining?.(ins, state, model);
+    try {
+      const trained = trainLocal(model, client.data.value, { ...config, ...(hooks?.gradientTerms ? { gradientTerms: hooks.gradientTerms } : {}) }, rng);
+      ({ weights, meanLoss, samplesSeen } = trained);
+    } finally {
+      hooks?.dispose?.();
+    }
+  }
+  const after = algorithm.afterTraining?.(ins, { weights, numSamples: n, loss: meanLoss, steps: stepsFor(n, config), lr: config.lr }, state) ?? {};
+  const res: FitRes = { round: ins.round, weights, numSamples: n, loss: meanLoss, extras: after.extras ?? {}, metrics: after.metrics ?? {} };
+  const mismatch = reportMatches(res, algorithm.reports);
+  if (mismatch) throw new FlInvariantError(`${at}: algorithm '${algorithm.name}' reported ${mismatch}`, where);
+  return { res, state: after.state === undefined ? state : after.state, samplesSeen };
+}

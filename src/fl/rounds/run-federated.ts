@@ -1,0 +1,386 @@
+/**
+ * runFederated: a whole federated run as actors in one simulation, on the round engine.
+ *
+ * It checks everything it can before the run (the settings, the strategy against the
+ * aggregator, every client's data against the model), spawns the aggregator's helpers,
+ * the clients and the server, and starts the run. Awaiting the FederatedRun pumps the
+ * simulation until the server's result arrives, then resolves to the per-round metrics
+ * and the final weights. `run.metrics$` emits each round's metrics as its report reaches
+ * the driver (subscribe before awaiting; it replays past rounds to late subscribers).
+ *
+ * Under faults: the start is retried until the server accepts it, the result is re-sent
+ * by the server until this side acknowledges it, and reports lost on the way are
+ * recovered from the result's history. A run that stops early rejects with a
+ * FederatedRunError whose `reason.kind` says whose problem it was.
+ *
+ *   const run = runFederated(sim, { model: nn.logistic(60, 10), clients, rounds: 100, … });
+ *   run.metrics$.subscribe((m) => console.log(m.round, m.testAccuracy));
+ *   const result = await run;
+ */
+import { ReplaySubject, type Observable, type Subscription, filter } from 'rxjs';
+import { DeadlockError, RequestTimeoutError } from '../../runtime/errors.js';
+import type { Envelope } from '../../runtime/envelope.js';
+import type { SimulationCore } from '../../runtime/simulation.js';
+import { createAggregator } from '../aggregators/registry.js';
+import { FederatedRunError, FlConfigError, IncompatibleModelError } from '../errors.js';
+import { type FederatedConfig, type FederatedConfigInput, parseFederatedConfig } from '../fedavg/config.js';
+import { hold } from '../fedavg/held.js';
+import { planTrainerProblem } from '../fedavg/plan-trainer.js';
+import { ModelWorkspace } from '../fedavg/workspace.js';
+import { ByteMeter } from '../metrics/byte-meter.js';
+import { type RoundMetrics, pooledEvaluation } from '../metrics/round-metrics.js';
+import { createModel } from '../models/create.js';
+import type { Model } from '../models/model.js';
+import { type ModelSpec, parseModelSpec } from '../models/spec.js';
+import { type Weights, weightsSha256 } from '../models/weights.js';
+import { type StrategyConfig, createStrategy } from '../strategies/create.js';
+import { SamplingStrategy, type Strategy, compareIds } from '../strategies/strategy.js';
+import { type Dataset, concatDatasets, datasetSize } from '../training/dataset.js';
+import { type Evaluation, evaluateModel } from '../training/evaluate.js';
+import { FL, type RoundEnd, type RoundSummary, type RunOutcome } from './protocol.js';
+import { roundServer } from './server-machine.js';
+
+/** One client's private data. */
+export interface ClientData extends Dataset {
+  /** Actor id (default `client-<index>`, zero-padded so ids sort in index order). */
+  id?: string;
+  /** The client's own test split, for per-client metrics. */
+  testX?: Float32Array;
+  testY?: Int32Array | Float32Array;
+  /** Cost multiplier of this device (default 1; 10 = a straggler ten times slower). */
+  slowdown?: number;
+}
+
+export interface FederatedOptions extends Omit<FederatedConfigInput, 'model' | 'strategy'> {
+  /** A spec (initialised from `sim.rng('model/init')`) or a model whose current weights start the run. */
+  model: ModelSpec | Model;
+  clients: readonly ClientData[];
+  /** The server's central test set. */
+  testSet?: Dataset;
+  /** A strategy object (used for this run only), or its config (default FedAvg). */
+  strategy?: Strategy<any> | FederatedConfigInput['strategy'];
+  /** Names the run in its messages (default `run-1`); a server takes one run. */
+  runId?: string;
+}
+
+export interface FederatedResult {
+  rounds: RoundMetrics[];
+  weights: Weights;
+  /** sha256 of the final weights' bytes (weightsSha256): equal across runs exactly when the models are. */
+  weightsSha256: string;
+  spec: ModelSpec;
+  clientIds: string[];
+  /** Virtual time when the server's result arrived. */
+  virtualTime: number;
+  /** Bytes of model-carrying messages per link `from→to`. */
+  bytesByLink: Record<string, number>;
+}
+
+export interface FederatedRun extends PromiseLike<FederatedResult> {
+  readonly metrics$: Observable<RoundMetrics>;
+  readonly serverId: string;
+  readonly clientIds: readonly string[];
+}
+
+const isModel = (m: ModelSpec | Model): m is Model => typeof (m as Model).getWeights === 'function';
+const isStrategy = (s: unknown): s is Strategy<any> => typeof (s as Strategy)?.aggregate === 'function' && typeof (s as Strategy)?.configure === 'function';
+
+function clientIds(clients: readonly ClientData[]): string[] {
+  const width = String(Math.max(0, clients.length - 1)).length;
+  const ids = clients.map((c, i) => c.id ?? `client-${String(i).padStart(width, '0')}`);
+  const seen = new Set<string>();
+  for (const id of ids) {
+    if (seen.has(id)) throw new FlConfigError(`runFederated: two clients have the id '${id}'; client ids must be unique`, { field: 'clients' });
+    seen.add(id);
+  }
+  return ids;
+}
+
+function resolveStrategy(options: FederatedOptions, config: FederatedConfig): Strategy<any> {
+  if (isStrategy(options.strategy)) {
+    const s = options.strategy;
+    if (s instanceof SamplingStrategy && options.fraction !== undefined && options.fraction !== s.fraction) {
+      throw new FlConfigError(`runFederated: fraction ${options.fraction} differs from the strategy object's ${s.fraction}; set it in one place`, { field: 'fraction' });
+    }
+    return s;
+  }
+  const c = config.strategy as StrategyConfig;
+  return createStrategy({ ...c, fraction: c.fraction ?? config.fraction, minClients: c.minClients ?? config.minClients });
+}
+
+/** The training settings every fit starts from (the strategy lays its fields over them). */
+function trainConfigOf(config: FederatedConfig) {
+  return {
+    epochs: config.localEpochs,
+    batchSize: config.batchSize,
+    lr: config.lr,
+    ...(config.optimizer !== undefined ? { optimizer: config.optimizer } : {}),
+    ...(config.dropLast !== undefined ? { dropLast: config.dropLast } : {}),
+    ...(config.loss !== undefined ? { loss: config.loss } : {}),
+  };
+}
+
+/** A strategy that needs individual updates cannot run behind an aggregator that hides them. */
+function refusePairing(config: FederatedConfig, strategy: Strategy<any>, reveals: 'individual' | 'sum'): void {
+  if (strategy.needs === 'individual' && reveals === 'sum') {
+    throw new FlConfigError(
+      `runFederated: strategy '${strategy.name}' must see each client's update, but aggregation '${config.aggregation}' shows the server only their sum; use aggregation 'plain' or a strategy that works from the average (fedavg, fedprox, fedavgm, fedadam, …)`,
+      { field: 'aggregation' },
+    );
+  }
+}
+
+/** The trainer must be able to run the algorithm, and the algorithm must accept the training settings. */
+function refuseTraining(config: FederatedConfig, strategy: Strategy<any>, spec: ModelSpec): void {
+  if (config.localTrainer === 'plan') {
+    const problem = planTrainerProblem(spec, { optimizer: config.optimizer, loss: config.loss });
+    if (problem) throw new FlConfigError(`runFederated: localTrainer 'plan': ${problem}`, { field: 'localTrainer' });
+    if (strategy.client.usesGradientTerms) {
+      throw new FlConfigError(`runFederated: localTrainer 'plan': algorithm '${strategy.client.name}' adds gradient terms at every step, which a training Plan cannot; use localTrainer 'direct'`, { field: 'localTrainer' });
+    }
+  }
+  const problem = strategy.client.checkTraining?.(trainConfigOf(config));
+  if (problem) throw new FlConfigError(`runFederated: strategy '${strategy.name}': ${problem}`, { field: 'strategy' });
+}
+
+/** Each client's n_k; refuses, naming the client, a model that does not fit some client's data. */
+function clientSampleCounts(config: FederatedConfig, spec: ModelSpec, clients: readonly ClientData[], ids: readonly string[], workspace: ModelWorkspace): number[] {
+  const model = workspace.model(spec);
+  const loss = config.loss ?? model.loss;
+  return clients.map((c, i) => {
+    try {
+      return datasetSize(c, model, loss, `client '${ids[i]}'`);
+    } catch (error) {
+      throw new IncompatibleModelError(`runFederated: ${(error as Error).message}. The model ${JSON.stringify(spec)} does not fit this client's data: fix the model's inputs/classes or the data.`, { actor: ids[i], op: 'fit' });
+    }
+  });
+}
+
+export function runFederated(sim: SimulationCore, options: FederatedOptions): FederatedRun {
+  const config = parseFederatedConfig({
+    ...options,
+    model: isModel(options.model) ? options.model.spec : options.model,
+    strategy: isStrategy(options.strategy) ? undefined : options.strategy,
+    clients: undefined,
+    testSet: undefined,
+    runId: undefined,
+  });
+  if (options.clients.length === 0) throw new FlConfigError('runFederated: no clients; give at least one client data set', { field: 'clients' });
+  const strategy = resolveStrategy(options, config);
+  const spec = parseModelSpec(config.model, 'runFederated: model');
+  const ids = clientIds(options.clients);
+  const sortedIds = [...ids].sort(compareIds);
+  const workspace = new ModelWorkspace();
+  const runId = options.runId ?? 'run-1';
+  const serverId = config.serverId;
+
+  let initialWeights: Weights;
+  let aggregator;
+  let maxSamplesPerClient: number;
+  try {
+    refuseTraining(config, strategy, spec);
+    maxSamplesPerClient = Math.max(1, ...clientSampleCounts(config, spec, options.clients, ids, workspace));
+    if (isModel(options.model)) initialWeights = options.model.getWeights();
+    else {
+      const init = createModel(spec, sim.rng('model/init'));
+      initialWeights = init.getWeights();
+      init.dispose();
+    }
+    aggregator = createAggregator(config.aggregation, { serverId, clients: sortedIds, layout: initialWeights, reports: strategy.client.reports, maxSamplesPerClient }, config as unknown as Record<string, unknown>);
+    refusePairing(config, strategy, aggregator.reveals);
+  } catch (error) {
+    workspace.dispose();
+    throw error;
+  }
+  const helpers = aggregator.helpers();
+
+  const meter = new ByteMeter({ [FL.fit]: 'bytesDown', [FL.fitResult]: 'bytesUp', ...aggregator.byteKinds }).attach(sim, new Set([serverId, ...helpers.map((h) => h.id), ...ids]));
+  const rounds: RoundMetrics[] = [];
+  const metrics$ = new ReplaySubject<RoundMetrics>();
+  const evaluateClients = (weights: Weights, final: boolean): Record<string, Evaluation> | undefined => {
+    const when = config.clientEvaluation;
+    if (when === 'none' || (when === 'final' && !final)) return undefined;
+    const out: Record<string, Evaluation> = {};
+    const model = workspace.withWeights(spec, weights);
+    options.clients.forEach((c, i) => {
+      if (c.testX && c.testY) out[ids[i]] = evaluateModel(model, { x: c.testX, y: c.testY });
+    });
+    return Object.keys(out).length > 0 ? out : undefined;
+  };
+  let trainUnion: Dataset | undefined;
+  const evaluateTrain = (weights: Weights, final: boolean): Evaluation | undefined => {
+    const when = config.trainEvaluation;
+    if (when === 'none' || (when === 'final' && !final)) return undefined;
+    trainUnion ??= concatDatasets(options.clients.map((c) => ({ x: c.x, y: c.y })));
+    return evaluateModel(workspace.withWeights(spec, weights), trainUnion);
+  };
+  /** Metrics from a report; `weights` is absent for a report recovered from the final answer. */
+  const toMetrics = (report: RoundSummary & { weights?: Weights }): RoundMetrics => {
+    const m: RoundMetrics = {
+      round: report.round,
+      startedAt: report.startedAt,
+      endedAt: report.endedAt,
+      selected: report.selected,
+      participants: report.participants,
+      dropped: report.dropped,
+      failures: report.failures,
+      rejectedUpdates: report.rejectedUpdates,
+      trainLoss: report.trainLoss,
+      numSamples: report.numSamples,
+      ...meter.round(report.round),
+    };
+    if (report.central) {
+      m.testLoss = report.central.loss;
+      if (report.central.accuracy !== undefined) m.testAccuracy = report.central.accuracy;
+    }
+    if (report.skipped) m.skipped = report.skipped;
+    if (!report.weights) {
+      m.reportLost = true;
+      return m;
+    }
+    const final = report.round === config.rounds;
+    const onTrain = evaluateTrain(report.weights, final);
+    if (onTrain) {
+      m.globalTrainLoss = onTrain.loss;
+      if (onTrain.accuracy !== undefined) m.globalTrainAccuracy = onTrain.accuracy;
+    }
+    const perClient = evaluateClients(report.weights, final);
+    if (perClient) {
+      m.clients = perClient;
+      const pooled = pooledEvaluation(Object.values(perClient));
+      m.clientTestLoss = pooled.loss;
+      if (pooled.accuracy !== undefined) m.clientTestAccuracy = pooled.accuracy;
+    }
+    return m;
+  };
+  const reported = new Set<number>();
+  const emit = (report: RoundSummary & { weights?: Weights }) => {
+    if (reported.has(report.round)) return; // a report duplicated by a fault plan (or re-sent) counts once
+    reported.add(report.round);
+    const m = toMetrics(report);
+    rounds.push(m);
+    metrics$.next(m);
+  };
+  // Reports and the result arrive as unsolicited messages to the driver, inside a simulation step: only record here.
+  let outcome: RunOutcome | null = null;
+  const fromServer = (e: Envelope) => e.from === serverId;
+  const subscriptions: Subscription[] = [
+    sim.driver.unsolicited$.pipe(filter((e) => fromServer(e) && e.type === FL.roundEnd)).subscribe((e) => emit(e.payload as RoundEnd)),
+    sim.driver.unsolicited$.pipe(filter((e) => fromServer(e) && e.type === FL.runResult && (e.payload as RunOutcome)?.runId === runId)).subscribe((e) => {
+      outcome ??= e.payload as RunOutcome;
+    }),
+  ];
+  const cleanup = () => {
+    for (const s of subscriptions) s.unsubscribe();
+    meter.detach();
+    workspace.dispose();
+  };
+
+  const timing = {
+    roundDeadlineMs: config.roundDeadlineMs,
+    fitRetryMs: config.fitRetryMs ?? config.roundDeadlineMs / 4,
+    controlRetryMs: config.controlRetryMs,
+    controlAttempts: config.controlAttempts,
+  };
+  const start = () => sim.request(serverId, FL.run, { runId }, { timeout: timing.controlRetryMs });
+  let firstStart;
+  try {
+    for (const helper of helpers) sim.spawn(helper.logic, helper.id, { input: helper.input });
+    const clientLogic = aggregator.clientLogic();
+    options.clients.forEach((c, i) => {
+      sim.spawn(clientLogic, ids[i], {
+        input: { data: hold({ x: c.x, y: c.y }), spec, workspace, algorithm: strategy.client, cost: config.cost, slowdown: c.slowdown ?? 1, localTrainer: config.localTrainer },
+      });
+    });
+    sim.spawn(roundServer, serverId, {
+      input: {
+        clients: sortedIds,
+        strategy,
+        aggregator,
+        rounds: config.rounds,
+        spec,
+        initialWeights: hold(initialWeights),
+        trainConfig: trainConfigOf(config),
+        timing,
+        maxSamplesPerClient,
+        testSet: options.testSet ? hold(options.testSet) : undefined,
+        workspace,
+      },
+    });
+    firstStart = start();
+  } catch (error) {
+    cleanup();
+    metrics$.error(error);
+    throw error;
+  }
+
+  /** fl/run until the server accepts it (a lost request or answer is retried). */
+  const started = async () => {
+    let attempt = firstStart;
+    for (let n = 1; ; n++) {
+      try {
+        return await attempt;
+      } catch (error) {
+        if (!(error instanceof RequestTimeoutError) || n >= timing.controlAttempts) throw error;
+        attempt = start();
+      }
+    }
+  };
+  const crashed = () => [serverId, ...helpers.map((h) => h.id)].filter((id) => sim.actor(id).crashed);
+  const finish = async (): Promise<FederatedResult> => {
+    try {
+      await started();
+      sim.pumpUntil(() => outcome !== null, `the result of federated run '${runId}' from '${serverId}'`);
+    } catch (error) {
+      if (error instanceof DeadlockError || error instanceof RequestTimeoutError) {
+        const down = crashed();
+        throw new FederatedRunError(
+          `federated run '${runId}' cannot finish: ${down.length > 0 ? `[${down.join(', ')}] crashed and never restarted` : 'the server stopped answering'} (${error.message})`,
+          { kind: 'fault', round: rounds.length, detail: error.message },
+        );
+      }
+      throw error;
+    }
+    const answer = outcome!;
+    // Acknowledge, so the server stops re-sending the result.
+    sim.send(serverId, FL.runAck, { runId });
+    for (const summary of answer.history) emit(summary);
+    rounds.sort((a, b) => a.round - b.round);
+    if (answer.failure) {
+      const f = answer.failure;
+      throw new FederatedRunError(`server '${serverId}' (round ${f.round}): the federated run stopped (${f.kind}): ${f.detail}`, f);
+    }
+    // Bytes of a round can grow after its report (a straggler's late update): the result has the final counts.
+    const final = rounds.map((r) => ({ ...r, ...meter.round(r.round) }));
+    return {
+      rounds: final,
+      weights: answer.weights,
+      weightsSha256: weightsSha256(answer.weights),
+      spec,
+      clientIds: ids,
+      virtualTime: sim.now(),
+      bytesByLink: meter.byLink(),
+    };
+  };
+
+  let settled: Promise<FederatedResult> | undefined;
+  const result = () =>
+    (settled ??= finish().then(
+      (value) => {
+        cleanup();
+        metrics$.complete();
+        return value;
+      },
+      (error: unknown) => {
+        cleanup();
+        metrics$.error(error);
+        throw error;
+      },
+    ));
+  return {
+    metrics$: metrics$.asObservable(),
+    serverId,
+    clientIds: ids,
+    then: (onFulfilled, onRejected) => result().then(onFulfilled, onRejected),
+  };
+}

@@ -1,0 +1,157 @@
+/**
+ * The round engine's server: its input, its context, and the checkpoint it keeps in
+ * durable storage.
+ *
+ * The checkpoint is written with every committed round (in the same turn, so it never
+ * disagrees with what was reported): the run's id and requester, the last committed
+ * round, the global model, the strategy's state, the history. A server that crashes and
+ * loses its memory restarts from it — the round it was in is redone from the start with
+ * the same selection (a per-round stream), and the clients answer from what they stored,
+ * so the redone round gives the very same model.
+ */
+import type { ActorIO } from '../../runtime/actor-cell.js';
+import type { ActorId } from '../../runtime/envelope.js';
+import { type Held, hold } from '../fedavg/held.js';
+import type { ModelWorkspace } from '../fedavg/workspace.js';
+import type { ModelSpec } from '../models/spec.js';
+import type { Weights } from '../models/weights.js';
+import type { RoundFailure, Strategy } from '../strategies/strategy.js';
+import type { Dataset } from '../training/dataset.js';
+import type { TrainConfig } from '../training/train-local.js';
+import type { Aggregator } from './aggregator.js';
+import type { FitConfig } from './fit.js';
+import type { RoundSummary, RunOutcome } from './protocol.js';
+
+/** Timing of the engine, in virtual ms. */
+export interface EngineTiming {
+  /** A round closes this long after its fits went out, without the clients still missing. */
+  roundDeadlineMs: number;
+  /** While a round collects, lost fits and reports are retried this often. */
+  fitRetryMs: number;
+  /** Control messages (the run's result, a helper's close) are retried this often… */
+  controlRetryMs: number;
+  /** …this many times at most. */
+  controlAttempts: number;
+}
+
+export interface EngineInput {
+  io: ActorIO;
+  /** Every client of the run, sorted. */
+  clients: string[];
+  strategy: Strategy<any>;
+  aggregator: Aggregator<any>;
+  rounds: number;
+  spec: ModelSpec;
+  initialWeights: Held<Weights>;
+  /** Base training settings; the strategy's FitIns config is laid over them each round. */
+  trainConfig: TrainConfig;
+  timing: EngineTiming;
+  /** The largest training set of any client: no report may claim more samples. */
+  maxSamplesPerClient: number;
+  /** Central test set evaluated after each round (unless the strategy evaluates). */
+  testSet?: Held<Dataset>;
+  workspace: ModelWorkspace;
+}
+
+export interface RunRecord {
+  runId: string;
+  requester: ActorId;
+}
+
+/** What survives between rounds: the last committed (or skipped) round and what it left. */
+export interface Committed {
+  round: number;
+  weights: Held<Weights>;
+  state: Held<unknown>;
+  history: Held<RoundSummary[]>;
+}
+
+/** The round being collected. */
+export interface OpenRound {
+  round: number;
+  selected: string[];
+  startedAt: number;
+  config: FitConfig;
+  report?: Record<string, unknown>;
+  session: Held<unknown>;
+  /** Ids of the fits sent this round, with their client, so an error reply can be traced to its client. */
+  fits: Record<string, string>;
+  refused: Record<string, RoundFailure>;
+  /** Inputs the engine itself refused this round. */
+  rejected: number;
+  /** When the closing phase gives up waiting (null before the deadline). */
+  closeUntil: number | null;
+  /** Set when the round cannot run at all (no fit sent). */
+  skip?: string;
+}
+
+export type RunStatus = 'idle' | 'running' | 'done' | 'failed';
+
+export interface EngineContext extends EngineInput {
+  status: RunStatus;
+  run: RunRecord | null;
+  committed: Committed;
+  open: OpenRound | null;
+  failure: RunOutcome['failure'] | null;
+  /** How many times the result went out, and whether the requester acknowledged it. */
+  resultSends: number;
+  acked: boolean;
+}
+
+/** The durable checkpoint (see the file comment). */
+export interface Checkpoint {
+  status: RunStatus;
+  run: RunRecord | null;
+  round: number;
+  weights: Weights;
+  state: unknown;
+  history: RoundSummary[];
+  failure: RunOutcome['failure'] | null;
+  acked: boolean;
+}
+
+export const CHECKPOINT_KEY = 'fl/checkpoint';
+
+export function initialContext(input: EngineInput): EngineContext {
+  const saved = input.io.storage.get<Checkpoint>(CHECKPOINT_KEY);
+  if (saved) {
+    return {
+      ...input,
+      status: saved.status,
+      run: saved.run,
+      committed: { round: saved.round, weights: hold(saved.weights), state: hold(saved.state), history: hold(saved.history) },
+      open: null,
+      failure: saved.failure,
+      resultSends: 0,
+      acked: saved.acked,
+    };
+  }
+  const weights = input.initialWeights.value;
+  return {
+    ...input,
+    status: 'idle',
+    run: null,
+    committed: { round: 0, weights: input.initialWeights, state: hold(input.strategy.initialState(weights)), history: hold([]) },
+    open: null,
+    failure: null,
+    resultSends: 0,
+    acked: false,
+  };
+}
+
+/** Writes the checkpoint of `ctx` (call with the context as it will be after the turn). */
+export function saveCheckpoint(ctx: EngineContext): void {
+  const checkpoint: Checkpoint = {
+    status: ctx.status,
+    run: ctx.run,
+    round: ctx.committed.round,
+    weights: ctx.committed.weights.value,
+    state: ctx.committed.state.value,
+    history: ctx.committed.history.value,
+    failure: ctx.failure,
+    acked: ctx.acked,
+  };
+  ctx.io.storage.set(CHECKPOINT_KEY, checkpoint);
+}
+
+export const where = (ctx: EngineContext) => `server '${ctx.io.id}' (round ${ctx.open?.round ?? ctx.committed.round})`;

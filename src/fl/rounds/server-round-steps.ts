@@ -1,0 +1,224 @@
+/**
+ * What the round engine's server does in a round, as functions from its context (and an
+ * event) to a context patch; the chart (server-machine.ts) decides when each runs.
+ *
+ *   beginRound   the strategy picks the clients (a stream named after the round) and the
+ *                FitIns config; the aggregator opens its session; the fits go out
+ *   dispatch     every message while the round collects: the aggregator's inputs go to its
+ *                session, an error reply to a fit records that client's refusal
+ *   retryRound   every fitRetryMs: the aggregator re-sends what may be lost, and the fits
+ *                of the clients still missing go again (they answer from storage)
+ *   closeRound   at the deadline: the aggregator's closing phase
+ *   commitRound  aggregate, validate, let the strategy step, and commit — or skip the round
+ *                with the reason; the checkpoint is written in the same turn
+ */
+import type { ActorMessage } from '../../runtime/actor-cell.js';
+import { ERROR_REPLY, type ErrorPayload } from '../../runtime/envelope.js';
+import { MalformedMessageError, errorKindOf } from '../errors.js';
+import { hold } from '../fedavg/held.js';
+import { type Weights, allFinite, assertSameLayout } from '../models/weights.js';
+import type { RoundFailure } from '../strategies/strategy.js';
+import { compareIds } from '../strategies/strategy.js';
+import { evaluateModel } from '../training/evaluate.js';
+import type { RoundView } from './aggregator.js';
+import { validateAggregate } from './commit-checks.js';
+import type { FitConfig } from './fit.js';
+import { FL, type RoundEnd, type RoundSummary, wireBytes } from './protocol.js';
+import { type EngineContext, type OpenRound, saveCheckpoint, where } from './server-context.js';
+import { answerRunMessage } from './server-run-steps.js';
+
+export function viewOf(ctx: EngineContext, open: OpenRound = ctx.open!): RoundView {
+  return { io: ctx.io, round: open.round, selected: open.selected, weights: ctx.committed.weights.value, refused: open.refused };
+}
+
+const configWeights = (config: FitConfig) =>
+  Object.keys(config)
+    .sort()
+    .map((k) => config[k])
+    .filter((v): v is Weights => Array.isArray(v) && v.every((a) => a instanceof Float32Array));
+
+/** Sends the round's fit to `clients`; returns the fit ids with their clients. */
+function sendFits(ctx: EngineContext, open: OpenRound, clients: readonly string[]): Record<string, string> {
+  const weights = ctx.committed.weights.value;
+  const bytes = wireBytes(weights, ...configWeights(open.config));
+  const fits = { ...open.fits };
+  for (const client of clients) {
+    const ins = { round: open.round, weights, config: open.config, ...(open.report ? { report: open.report } : {}) };
+    fits[ctx.io.send(client, FL.fit, ins, { bytes })] = client;
+  }
+  return fits;
+}
+
+const strategyContext = (ctx: EngineContext, purpose: string, round: number) => ({
+  rng: ctx.io.derivedRng(`${purpose}/round-${round}`),
+  state: ctx.committed.state.value,
+  weights: ctx.committed.weights.value,
+  clients: ctx.clients,
+});
+
+export function beginRound(ctx: EngineContext): Partial<EngineContext> {
+  const round = ctx.committed.round + 1;
+  let selected: string[];
+  let config: FitConfig;
+  try {
+    const plan = ctx.strategy.configure(round, ctx.clients, strategyContext(ctx, 'sampling', round));
+    selected = [...plan.clients].sort(compareIds);
+    const unknown = selected.filter((c) => !ctx.clients.includes(c));
+    if (unknown.length > 0) throw new Error(`it selected unknown clients [${unknown.join(', ')}]`);
+    if (new Set(selected).size !== selected.length) throw new Error(`it selected a client twice [${selected.join(', ')}]`);
+    if (selected.length === 0) throw new Error('it selected no client');
+    config = { ...ctx.trainConfig, ...plan.config } as FitConfig;
+  } catch (error) {
+    return { failure: { kind: errorKindOf(error), round, detail: `${ctx.strategy.name}.configure failed in round ${round}: ${(error as Error).message}` } };
+  }
+  const empty: OpenRound = { round, selected, startedAt: ctx.io.now(), config, session: hold(null), fits: {}, refused: {}, rejected: 0, closeUntil: null };
+  const opened = ctx.aggregator.open(viewOf(ctx, empty));
+  const open: OpenRound = { ...empty, session: hold(opened.session), ...(opened.report ? { report: opened.report } : {}), ...(opened.skip ? { skip: opened.skip } : {}) };
+  if (opened.skip) return { open };
+  return { open: { ...open, fits: sendFits(ctx, open, selected) } };
+}
+
+/** A message while the round collects or closes. */
+export function dispatch(ctx: EngineContext, event: ActorMessage): Partial<EngineContext> {
+  const open = ctx.open!;
+  const { envelope } = event;
+  if (event.type === FL.run || event.type === FL.runAck) return answerRunMessage(ctx, event);
+  if (event.type === ERROR_REPLY && envelope.inReplyTo !== undefined && open.fits[envelope.inReplyTo] !== undefined) {
+    return refusal(ctx, open, open.fits[envelope.inReplyTo], event.payload as ErrorPayload);
+  }
+  if (event.type === ERROR_REPLY || ctx.aggregator.serverMessages.includes(event.type)) {
+    try {
+      const session = ctx.aggregator.receive(open.session.value, event, viewOf(ctx));
+      return session === open.session.value ? {} : { open: { ...open, session: hold(session) } };
+    } catch (error) {
+      if (!(error instanceof MalformedMessageError)) throw error;
+      ctx.io.replyError(envelope, error);
+      return { open: { ...open, rejected: open.rejected + 1 } };
+    }
+  }
+  return answerOther(ctx, event);
+}
+
+/** A message the current phase does not take. */
+export function answerOther(ctx: EngineContext, event: ActorMessage): Partial<EngineContext> {
+  const { envelope } = event;
+  if (event.type === FL.run || event.type === FL.runAck) return answerRunMessage(ctx, event);
+  // Replies and notices (a late error reply, an fl/update-rejected echo) need no answer.
+  if (envelope.inReplyTo !== undefined || event.type === ERROR_REPLY) return {};
+  const round = ctx.open?.round ?? ctx.committed.round;
+  if (event.type === FL.fitResult || ctx.aggregator.serverMessages.includes(event.type)) {
+    // An input outside a collecting round: too late (or too early) for any round.
+    const claimed = (event.payload as { round?: unknown } | null)?.round;
+    ctx.io.reply(envelope, FL.updateRejected, { round: typeof claimed === 'number' ? claimed : round, currentRound: round, reason: ctx.open && event.type === FL.fitResult ? 'wrong-receiver' : 'not-collecting' });
+    return ctx.open ? { open: { ...ctx.open, rejected: ctx.open.rejected + 1 } } : {};
+  }
+  ctx.io.replyError(envelope, new MalformedMessageError(`${where(ctx)} does not take '${event.type}' messages (it takes ${FL.run}, ${FL.runAck} and its aggregator's: ${[...ctx.aggregator.serverMessages].join(', ')})`, { type: event.type }));
+  return {};
+}
+
+function refusal(ctx: EngineContext, open: OpenRound, client: string, error: ErrorPayload): Partial<EngineContext> {
+  if (open.refused[client]) return {};
+  const failure: RoundFailure = { clientId: client, kind: errorKindOf(error), reason: `${error.name}: ${error.message}` };
+  const next: Partial<EngineContext> = { open: { ...open, refused: { ...open.refused, [client]: failure } } };
+  // A model that does not fit a client's data will not fit it next round either: stop now, saying who and why.
+  if (error.name === 'IncompatibleModelError') {
+    next.failure = { kind: 'refusal', round: open.round, client, detail: `client '${client}' refused round ${open.round}: ${error.message}` };
+  }
+  return next;
+}
+
+export function retryRound(ctx: EngineContext): Partial<EngineContext> {
+  const open = ctx.open!;
+  const { session, refit } = ctx.aggregator.retry(open.session.value, viewOf(ctx));
+  const next: OpenRound = { ...open, session: hold(session) };
+  return { open: refit.length > 0 ? { ...next, fits: sendFits(ctx, next, refit) } : next };
+}
+
+export function closeRound(ctx: EngineContext): Partial<EngineContext> {
+  const open = ctx.open!;
+  const { session, waitMs } = ctx.aggregator.close(open.session.value, viewOf(ctx));
+  return { open: { ...open, session: hold(session), closeUntil: ctx.io.now() + waitMs } };
+}
+
+/** Retries the closing phase's messages (the aggregator's retry) while it waits. */
+export function retryClose(ctx: EngineContext): Partial<EngineContext> {
+  const open = ctx.open!;
+  const { session } = ctx.aggregator.retry(open.session.value, viewOf(ctx));
+  return { open: { ...open, session: hold(session) } };
+}
+
+export const roundComplete = (ctx: EngineContext) => ctx.open !== null && !ctx.open.skip && ctx.aggregator.complete(ctx.open.session.value, viewOf(ctx));
+export const closeExpired = (ctx: EngineContext) => ctx.open?.closeUntil !== null && ctx.open?.closeUntil !== undefined && ctx.io.now() >= ctx.open.closeUntil;
+export const closeRetryMs = (ctx: EngineContext) => Math.max(0, Math.min(ctx.timing.controlRetryMs, (ctx.open?.closeUntil ?? 0) - ctx.io.now()));
+
+/** Aggregates, validates and commits the round (or skips it, saying why), then reports it. */
+export function commitRound(ctx: EngineContext): Partial<EngineContext> {
+  const open = ctx.open!;
+  const view = viewOf(ctx);
+  const current = ctx.committed.weights.value;
+  const failures = open.skip ? [] : ctx.aggregator.missing(open.session.value, view);
+  let skipped = open.skip;
+  let weights: Weights = current;
+  let state = ctx.committed.state;
+  let participants: string[] = [];
+  let trainLoss = NaN;
+  let numSamples = 0;
+  if (!skipped) {
+    const outcome = ctx.aggregator.aggregate(open.round, open.session.value, failures, { rng: ctx.io.derivedRng(`aggregator/round-${open.round}`), view });
+    if ('skip' in outcome) skipped = outcome.skip;
+    else {
+      const problem = validateAggregate(outcome.aggregate, { selected: open.selected, layout: current, maxSamplesPerClient: ctx.maxSamplesPerClient, revealsIndividuals: ctx.aggregator.reveals === 'individual' });
+      if (problem) skipped = `the aggregate failed validation, so the round was not committed: ${problem}`;
+      else {
+        participants = outcome.aggregate.contributors;
+        trainLoss = outcome.aggregate.loss;
+        numSamples = outcome.aggregate.numSamples;
+        try {
+          const step = ctx.strategy.aggregate(open.round, outcome.aggregate, failures, strategyContext(ctx, 'aggregate', open.round));
+          assertSameLayout(current, step.weights, `${ctx.strategy.name}.aggregate`);
+          if (!allFinite(step.weights)) throw new Error('the new model contains NaN or Infinity (training diverged: lower the learning rate)');
+          weights = step.weights;
+          state = hold(step.state);
+        } catch (error) {
+          // A round that cannot be aggregated (Krum with too few updates, a diverged model) keeps the old model and state.
+          skipped = `${ctx.strategy.name}.aggregate failed: ${(error as Error).message}`;
+        }
+      }
+    }
+    if (skipped) {
+      participants = [];
+      trainLoss = NaN;
+      numSamples = 0;
+    }
+  }
+  const report: RoundEnd = {
+    round: open.round,
+    startedAt: open.startedAt,
+    endedAt: ctx.io.now(),
+    selected: open.selected,
+    participants,
+    dropped: open.selected.filter((c) => !participants.includes(c)),
+    failures,
+    rejectedUpdates: open.rejected + (open.skip ? 0 : ctx.aggregator.rejected(open.session.value)),
+    trainLoss,
+    numSamples,
+    weights,
+    ...(skipped ? { skipped } : {}),
+  };
+  const central = evaluateCentrally(ctx, weights, open.round);
+  if (central) report.central = central;
+  const { weights: _model, ...summary } = report;
+  const committed = { round: open.round, weights: weights === current ? ctx.committed.weights : hold(weights), state, history: hold<RoundSummary[]>([...ctx.committed.history.value, summary]) };
+  const next = { ...ctx, committed, open: null };
+  saveCheckpoint(next);
+  if (ctx.run) ctx.io.send(ctx.run.requester, FL.roundEnd, report, { bytes: wireBytes(weights) });
+  return { committed, open: null };
+}
+
+function evaluateCentrally(ctx: EngineContext, weights: Weights, round: number): RoundEnd['central'] {
+  const byStrategy = ctx.strategy.evaluate?.(round, weights);
+  if (byStrategy) return byStrategy;
+  if (!ctx.testSet) return undefined;
+  const result = evaluateModel(ctx.workspace.withWeights(ctx.spec, weights), ctx.testSet.value);
+  return result.accuracy === undefined ? { loss: result.loss } : { loss: result.loss, accuracy: result.accuracy };
+}
