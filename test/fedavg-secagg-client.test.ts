@@ -1,5 +1,5 @@
 /**
- * The FedAvg client under `aggregation: 'secagg+'` (src/fl/fedavg/secagg-client.ts), spawned
+ * The FedAvg client under `aggregation: 'secagg+'` (src/fl/aggregators/secagg-plus-client.ts), spawned
  * on its own beside a SecAgg+ server and driven message by message from the driver. It plays
  * the SecAgg+ client role of src/fl/secure/secagg/client-role.ts, so its stage rules are the
  * standalone client's — here checked for the client whose update comes from local training:
@@ -9,8 +9,9 @@
  *    the client then serves a correct round (exact quantised sum), so nothing was corrupted.
  * 2. An exact duplicate delivery (same envelope, by a fault plan) is ignored: no second answer,
  *    no error. A new envelope with the same payload is a new setup and is answered.
- * 3. After unmask the client no longer holds its trained update; the standalone machine keeps
- *    the update it was given as input.
+ * 3. A client masks one round's update at most once: a second SecAgg+ round over the same
+ *    trained update is refused at collect (two maskings of one update under different masks
+ *    would let the server subtract them), until a new fit trains a new round.
  * 4. One seed gives one event log.
  */
 import test, { type ExecutionContext } from 'ava';
@@ -18,7 +19,10 @@ import { initBackend } from '../src/runtime/backend.js';
 import { type Envelope, type FaultPlanInput, RemoteError, type SimEvent, SimulationCore, createStream } from '../src/runtime/index.js';
 import { syntheticFedProx } from '../src/fl/data/synthetic.js';
 import { createModel, nn } from '../src/fl/models/index.js';
-import { FL, FL_SECURE, ModelWorkspace, hold, packedLength, secAggFedAvgClient } from '../src/fl/fedavg/index.js';
+import { ModelWorkspace, hold } from '../src/fl/fedavg/index.js';
+import { FL, PLAIN_REPORT, packReport, packedLength, storedAnswer } from '../src/fl/rounds/index.js';
+import { plainLocalTraining } from '../src/fl/algorithms/client-algorithm.js';
+import { FIT_DONE, secAggPlusClient } from '../src/fl/aggregators/secagg-plus-client.js';
 import { quantize } from '../src/fl/secure/crypto/quantize.js';
 import {
   CLIENT_STREAMS,
@@ -60,7 +64,7 @@ function world(t: ExecutionContext, seed: number, faults?: FaultPlanInput): Simu
   const workspace = new ModelWorkspace();
   t.teardown(() => workspace.dispose());
   sim.spawn(secAggServerMachine, SERVER, { input: { params: PARAMS } });
-  devices.forEach((d, i) => sim.spawn(secAggFedAvgClient, IDS[i], { input: { data: hold({ x: d.trainX, y: d.trainY }), spec, workspace } }));
+  devices.forEach((d, i) => sim.spawn(secAggPlusClient, IDS[i], { input: { data: hold({ x: d.trainX, y: d.trainY }), spec, workspace, algorithm: plainLocalTraining } }));
   return sim;
 }
 
@@ -68,7 +72,7 @@ const fitMessage = (round: number) => ({
   round,
   weights: INITIAL,
   config: { epochs: 1, batchSize: 10, lr: 0.1 },
-  secure: { protocol: 'secagg+', maxWeight: MAX_WEIGHT },
+  report: { protocol: 'secagg+', maxWeight: MAX_WEIGHT },
 });
 
 /** Every client trains for `round` (answering fit-done, no weights); returns the weighted update each now holds. */
@@ -76,10 +80,10 @@ async function fitAll(t: ExecutionContext, sim: SimulationCore, round = ROUND): 
   const held = new Map<string, Float64Array>();
   for (const id of IDS) {
     const done = await sim.request<Envelope>(id, FL.fit, fitMessage(round), { unwrap: (e) => e });
-    t.like(done, { type: FL_SECURE.fitDone, payload: { round } });
-    const trained = context(sim, id).trained;
-    t.is(trained.round, round);
-    held.set(id, trained.vector.value);
+    t.like(done, { type: FIT_DONE, payload: { round } });
+    const stored = storedAnswer({ io: { storage: sim.actor(id).storage } } as never)!;
+    t.is(stored.round, round);
+    held.set(id, packReport(stored.res, stored.res.numSamples / MAX_WEIGHT, PLAIN_REPORT));
   }
   return held;
 }
@@ -92,14 +96,17 @@ const startRound = (sim: SimulationCore, round = ROUND) =>
  * the sum of the clients' trained updates as each quantised them (from its own quantize
  * stream, first used in this round).
  */
-function checkCorrectRound(t: ExecutionContext, seed: number, answer: Envelope, trained: Map<string, Float64Array>): void {
+function checkCorrectRound(t: ExecutionContext, seed: number, answer: Envelope, trained: Map<string, Float64Array>, earlier: Map<string, Float64Array>[] = []): void {
   t.is(answer.type, SECAGG.result);
   const result = answer.payload as ResultPayload;
   t.deepEqual(result.survivors, IDS);
   t.deepEqual(result.failures, []);
-  const quantized = IDS.map((id) =>
-    quantize(trained.get(id)!, result.config.clippingRange, quantizationTarget(result.config), createStream(seed, `actor/${id}/${CLIENT_STREAMS.quantize}`)),
-  );
+  const quantized = IDS.map((id) => {
+    const stream = createStream(seed, `actor/${id}/${CLIENT_STREAMS.quantize}`);
+    // Earlier rounds drew from the same stream first.
+    for (const round of earlier) quantize(round.get(id)!, result.config.clippingRange, quantizationTarget(result.config), stream);
+    return quantize(trained.get(id)!, result.config.clippingRange, quantizationTarget(result.config), stream);
+  });
   t.deepEqual([...result.quantizedSum], [...sumMod(quantized, result.config.modulusRange)]);
 }
 
@@ -239,24 +246,35 @@ test('every stage message delivered twice to one client: it answers each once, r
   checkCorrectRound(t, seed, answer, trained);
 });
 
-// ── 3. the trained update is forgotten after unmask ─────────────────────────────
+// ── 3. one round's update is masked at most once ────────────────────────────────
 
-test('after unmask the FedAvg client no longer holds its trained update (the standalone client keeps its input)', async (t) => {
+test('a client masks a round\'s update once: a second SecAgg+ round over it is refused at collect, a new fit is masked again', async (t) => {
   const seed = 8;
   const sim = world(t, seed);
   const trained = await fitAll(t, sim);
-  for (const id of IDS) t.is(trained.get(id)!.length, packedLength(INITIAL));
+  for (const id of IDS) t.is(trained.get(id)!.length, packedLength(INITIAL, PLAIN_REPORT));
   checkCorrectRound(t, seed, await startRound(sim), trained);
   for (const id of IDS) {
     t.is(stateOf(sim, id), 'idle');
-    t.like(context(sim, id), { trained: null, session: null, fits: 1 });
+    t.is(context(sim, id).session, null);
   }
-  // So the same round cannot be masked again without a new fit: every client refuses at collect.
-  const again = await startRound(sim);
+  // A repeated start of the round is answered from what was done (the same result), not run again.
+  const first = messages(sim, 'delivered', SERVER, 'me').at(-1)!;
+  const repeat = await startRound(sim);
+  t.deepEqual(repeat.payload, first.envelope.payload);
+  // A second SecAgg+ server (a server that lost its state, or one that misbehaves) running round 1 again cannot get
+  // the same update masked twice: every client refuses at collect (a second masking of the same update under other
+  // masks would let the server subtract the two and read it).
+  sim.spawn(secAggServerMachine, 'server-2', { input: { params: PARAMS } });
+  const again = await sim.request<Envelope>('server-2', SECAGG.start, { round: ROUND, participants: IDS }, { unwrap: (e) => e });
   t.is(again.type, SECAGG.aborted);
   const aborted = again.payload as AbortedPayload;
   t.deepEqual(aborted.failures.map((f) => [f.client, f.stage]), IDS.map((id) => [id, 'collect-masked-input']));
-  t.true(aborted.failures.every((f) => /SecAggProtocolError: .*asked to mask its update for round 1, but it has not trained yet/.test(f.error)), JSON.stringify(aborted.failures));
+  t.true(aborted.failures.every((f) => /SecAggProtocolError: .*asked to mask its update for round 1, but it already masked its round-1 update once/.test(f.error)), JSON.stringify(aborted.failures));
+
+  // A fit for the next round trains a new update, which is masked like the first.
+  const next = await fitAll(t, sim, 2);
+  checkCorrectRound(t, seed, await startRound(sim, 2), next, [trained]);
 
   // The standalone machine's update is its input, the same every round: it is kept.
   const standalone = new SimulationCore({ seed });

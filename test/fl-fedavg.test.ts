@@ -11,7 +11,8 @@ import { SimulationCore, digestOf, type SimEvent } from '../src/runtime/index.js
 import { syntheticFedProx } from '../src/fl/data/synthetic.js';
 import { createModel, fromLayers, nn, weightsSha256 } from '../src/fl/models/index.js';
 import { concatDatasets, evaluateModel } from '../src/fl/training/index.js';
-import { FL, runFederated, wireBytes, type ClientData, type FederatedOptions, type FitResult, type RoundEnd } from '../src/fl/fedavg/index.js';
+import { FL, runFederated, wireBytes, type ClientData, type FederatedOptions, type FitRes, type RoundEnd } from '../src/fl/rounds/index.js';
+import { SECURE_WORKER } from '../src/fl/aggregators/secure-worker-actor.js';
 import type { RoundMetrics } from '../src/fl/metrics/index.js';
 
 test.before(async () => {
@@ -87,8 +88,11 @@ test('under lost fits, duplicated updates and a crashing client, rounds close on
     t.deepEqual([...r.participants, ...r.dropped].sort(), r.selected);
   }
   t.true(result.rounds.some((r) => r.dropped.length > 0), 'lost fits drop clients');
-  const reasons = sent(sim, FL.updateRejected).map((e) => (e.envelope.payload as { reason: string }).reason);
-  t.true(reasons.includes('duplicate'), 'duplicated updates are refused');
+  // Duplicated updates reach the server, are recognised as repeats and ignored: no round is aborted as inconsistent.
+  const updatesDelivered = delivered(sim).filter((e) => e.type === FL.fitResult && e.to === 'server').length;
+  const counted = result.rounds.reduce((n, r) => n + r.participants.length, 0);
+  t.true(updatesDelivered > counted, `${updatesDelivered} updates delivered, ${counted} counted`);
+  t.true(result.rounds.every((r) => r.skipped === undefined), 'no round skipped');
   t.true(sim.log.events.some((e) => e.ev === 'crashed') && sim.log.events.some((e) => e.ev === 'restarted'));
   const again = await once();
   t.is(again.result.weightsSha256, result.weightsSha256);
@@ -154,19 +158,21 @@ test('a round deadline drops a slow client, and its late update is rejected in t
   t.deepEqual(r1.participants, ['client-0', 'client-1']);
   t.deepEqual(r1.dropped, ['client-2']);
   t.is(r1.endedAt - r1.startedAt, 600);
-  // The slow client's round-1 update reaches the server at ~1002 ms, during round 2 (600–1200 ms): refused.
-  t.is(r2.rejectedUpdates, 1);
+  // The slow client's round-1 update reaches the server at ~1002 ms, during round 2 (600–1200 ms): refused. The server
+  // re-sent the unanswered fit every fitRetryMs (150 ms), and the busy client answers each copy from storage, so the
+  // stale update arrives once per copy: every copy is refused, none is trained twice.
+  t.true(r2.rejectedUpdates >= 1);
   t.deepEqual(r2.dropped, ['client-2']);
   const rejections = sent(sim, FL.updateRejected).map((e) => ({ to: e.to, ...(e.envelope.payload as object) }));
-  t.deepEqual(rejections, [{ to: 'client-2', round: 1, currentRound: 2, reason: 'stale-round' }]);
+  t.is(rejections.length, r2.rejectedUpdates);
+  t.true(rejections.every((r) => JSON.stringify(r) === JSON.stringify({ to: 'client-2', round: 1, currentRound: 2, reason: 'stale-round' })));
+  t.is(sent(sim, FL.fitResult).filter((e) => e.from === 'client-2' && (e.envelope.payload as FitRes).round === 1).length, r2.rejectedUpdates);
   // Its round-2 update arrives after the run ended: refused too, never aggregated.
   await sim.settle();
-  t.deepEqual(
-    sent(sim, FL.updateRejected).map((e) => (e.envelope.payload as { reason: string }).reason),
-    ['stale-round', 'not-training'],
-  );
+  const late = sent(sim, FL.updateRejected).slice(rejections.length).map((e) => (e.envelope.payload as { reason: string }).reason);
+  t.true(late.length >= 1 && late.every((r) => r === 'not-collecting'), late.join(','));
   // The final model is what the fast clients produced: no stale update leaked in.
-  const lateDigests = sent(sim, FL.fitResult).filter((e) => e.from === 'client-2').map((e) => digestOf((e.envelope.payload as FitResult).weights));
+  const lateDigests = sent(sim, FL.fitResult).filter((e) => e.from === 'client-2').map((e) => digestOf((e.envelope.payload as FitRes).weights));
   t.false(lateDigests.includes(digestOf(result.weights)));
 });
 
@@ -178,11 +184,11 @@ test('secure-worker aggregation: no message to the server carries an individual 
   };
   const { sim, result } = await run('secure-worker');
   const toServer = delivered(sim).filter((e) => e.to === 'server');
-  t.deepEqual([...new Set(toServer.map((e) => e.type))].sort(), [FL.run, FL.secureAggregate].sort());
-  const aggregates = toServer.filter((e) => e.type === FL.secureAggregate);
+  t.deepEqual([...new Set(toServer.map((e) => e.type))].sort(), [FL.run, SECURE_WORKER.aggregate].sort());
+  const aggregates = toServer.filter((e) => e.type === SECURE_WORKER.aggregate);
   t.is(aggregates.length, 4);
   t.true(aggregates.every((e) => e.from === 'secure_worker'));
-  const clientDigests = new Set(sent(sim, FL.fitResult).map((e) => digestOf((e.envelope.payload as FitResult).weights)));
+  const clientDigests = new Set(sent(sim, FL.fitResult).map((e) => digestOf((e.envelope.payload as FitRes).weights)));
   t.is(clientDigests.size, 4 * 4);
   for (const e of aggregates) {
     const payload = e.envelope.payload as { weights: Float32Array[]; contributors: string[] };
@@ -257,12 +263,13 @@ test('malformed messages get error replies; the actors keep working', async (t) 
   await t.throwsAsync(sim.request('server', FL.fitResult, { round: 1, weights: 'nope', numSamples: 1, loss: 0 }), { message: /malformed 'fl\/fit-result'/ });
   // A well-formed update outside a round is refused with a reason, not an error.
   const refusal = await sim.request<{ reason: string }>('server', FL.fitResult, { round: 1, weights: result.weights, numSamples: 1, loss: 0 });
-  t.is(refusal.reason, 'not-training');
+  t.is(refusal.reason, 'not-collecting');
   // The client still trains when asked properly.
-  const fit = await sim.request<FitResult>('client-0', FL.fit, { round: 9, weights: result.weights, config: { epochs: 1, batchSize: 5, lr: 0.1 } });
+  const fit = await sim.request<FitRes>('client-0', FL.fit, { round: 9, weights: result.weights, config: { epochs: 1, batchSize: 5, lr: 0.1 } });
   t.is(fit.round, 9);
   t.is(fit.numSamples, devices[0].nTrain);
-  await t.throwsAsync(sim.request('server', FL.run, {}), { message: /already started/ });
+  await t.throwsAsync(sim.request('server', FL.run, {}), { message: /malformed 'fl\/run' from 'me': runId/ });
+  await t.throwsAsync(sim.request('server', FL.run, { runId: 'another' }), { message: /run 'another' cannot start: this server already runs 'run-1'/ });
 });
 
 test('a lost round report is recovered from the final answer, a duplicated one counted once', async (t) => {

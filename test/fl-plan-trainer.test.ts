@@ -12,7 +12,8 @@ import { SimulationCore, type SimEvent } from '../src/runtime/index.js';
 import { syntheticFedProx } from '../src/fl/data/synthetic.js';
 import { createModel, nn, type ModelSpec } from '../src/fl/models/index.js';
 import { concatDatasets, evaluateModel } from '../src/fl/training/index.js';
-import { FL, runFederated, type ClientData, type FederatedOptions } from '../src/fl/fedavg/index.js';
+import { FL, runFederated, type ClientData, type FederatedOptions } from '../src/fl/rounds/index.js';
+import { FlConfigError } from '../src/fl/errors.js';
 import { FedAvgExperimentSchema } from '../src/fl/experiments/fedavg-experiment.js';
 
 test.before(async () => {
@@ -46,7 +47,8 @@ function teacherData(n: number, d: number, classes: number, seed: number): Clien
   return { x, y };
 }
 
-test('FedAvg with the plan trainer raises test accuracy, and two runs with one seed give the same log and weights', async (t) => {
+// Serial (serial tests run before the concurrent ones), so no other test holds tensors while this one counts them.
+test.serial('FedAvg with the plan trainer raises test accuracy, and two runs with one seed give the same log and weights', async (t) => {
   const initial = createModel(logistic, createStream(5, 'model/init'));
   const before = evaluateModel(initial, testSet).accuracy!;
   initial.dispose();
@@ -125,11 +127,11 @@ test('unsupported combinations fail at config time, naming what is unsupported a
     [{ optimizer: { name: 'adam' } }, /localTrainer 'plan': optimizer \{"name":"adam"\} is not supported .*use optimizer 'sgd' without momentum, or use localTrainer: 'direct'/],
     [{ optimizer: { name: 'sgd', momentum: 0.9 } }, /optimizer .*momentum.* is not supported/],
     [{ model: nn.cnn({ inputShape: [4, 4, 1], filters: [2, 2], kernelSize: 3, hidden: 4, classes: 3 }) }, /model kind 'cnn' is not supported \(it supports linear, logistic, mlp\).*localTrainer: 'direct'/],
-    [{ strategy: { name: 'fedprox', mu: 0.1 } }, /FedProx's proximal term \(mu = 0\.1\) is not supported; use strategy 'fedavg'/],
+    [{ strategy: { name: 'fedprox', mu: 0.1 } }, /algorithm 'fedprox' adds gradient terms at every step, which a training Plan cannot; use localTrainer 'direct'/],
     [{ loss: 'cross-entropy' }, /loss 'cross-entropy' is not supported for a 'logistic' model/],
   ];
   for (const [override, message] of cases) {
-    const error = t.throws(() => runFederated(sim(), { ...base, ...override }), { instanceOf: TypeError });
+    const error = t.throws(() => runFederated(sim(), { ...base, ...override }), { instanceOf: FlConfigError });
     t.regex(error!.message, message);
   }
   const ok = await runFederated(sim(), { ...base, rounds: 1, optimizer: { name: 'sgd', momentum: 0 }, strategy: { name: 'fedprox', mu: 0 } });

@@ -14,7 +14,9 @@ import { createStream } from '../src/runtime/rng.js';
 import { SimulationCore, type FaultPlanInput, type SimEvent } from '../src/runtime/index.js';
 import { syntheticFedProx } from '../src/fl/data/synthetic.js';
 import { createModel, nn } from '../src/fl/models/index.js';
-import { FL, FL_SECURE, packWeightedUpdate, runFederated, type ClientData, type FederatedOptions, type FitResult } from '../src/fl/fedavg/index.js';
+import { FL, PLAIN_REPORT, packReport, runFederated, type ClientData, type FederatedOptions, type FitRes } from '../src/fl/rounds/index.js';
+import { ADDITIVE } from '../src/fl/aggregators/additive-messages.js';
+import { FIT_DONE } from '../src/fl/aggregators/secagg-plus-client.js';
 import { decodeFixedVector } from '../src/actors/smpc/ring-vector.js';
 import { roundQuantizationStep, SECAGG } from '../src/fl/secure/secagg/index.js';
 import { loadScenario, runScenario } from '../src/scenario/index.js';
@@ -104,24 +106,24 @@ test('two rounds: the secure models stay within a few error bounds of the plain 
 /** Each client's round-1 update, as plain FedAvg's clients send it (same seed: same training). */
 async function individualUpdates(clients: ClientData[]) {
   const { sim } = await run('plain', clients);
-  return sentOfType(sim, FL.fitResult).map((e) => ({ client: e.from, ...(e.envelope.payload as FitResult) }));
+  return sentOfType(sim, FL.fitResult).map((e) => ({ client: e.from, ...(e.envelope.payload as FitRes) }));
 }
 
 test("'additive': the server receives only sums of shares, no message carries a client's update, and a sum of shares alone reveals nothing", async (t) => {
   const clients = clientsOf(5);
   const updates = await individualUpdates(clients);
   const { sim, result } = await run('additive', clients);
-  t.deepEqual([...new Set(delivered(sim, 'server').map((e) => e.type))].sort(), [FL.run, FL_SECURE.additiveSum].sort());
+  t.deepEqual([...new Set(delivered(sim, 'server').map((e) => e.type))].sort(), [FL.run, FL.runAck, ADDITIVE.sum].sort());
   t.is(sentOfType(sim, FL.fitResult).length, 0, 'no plain update is ever sent');
   // Every client sends one share to each of the 4 others, and one sum to the server.
-  t.is(sentOfType(sim, FL_SECURE.additiveShare).length, 5 * 4);
-  t.is(sentOfType(sim, FL_SECURE.additiveSum).length, 5);
-  t.true(sentOfType(sim, FL_SECURE.additiveShare).every((e) => e.to !== 'server' && e.to !== e.from));
+  t.is(sentOfType(sim, ADDITIVE.share).length, 5 * 4);
+  t.is(sentOfType(sim, ADDITIVE.sum).length, 5);
+  t.true(sentOfType(sim, ADDITIVE.share).every((e) => e.to !== 'server' && e.to !== e.from));
   // What a client's update would look like encoded, against what the server got from that client.
-  for (const e of sentOfType(sim, FL_SECURE.additiveSum)) {
+  for (const e of sentOfType(sim, ADDITIVE.sum)) {
     const own = updates.find((u) => u.client === e.from)!;
     const decoded = decodeFixedVector((e.envelope.payload as { sum: BigUint64Array }).sum, { precisionFractional: 6 });
-    const update = packWeightedUpdate(own.weights, own.numSamples, own.loss);
+    const update = packReport(own, own.numSamples, PLAIN_REPORT);
     const far = decoded.every((v, i) => Math.abs(v - update[i]) > 1);
     t.true(far, `the sum of shares from ${e.from} decodes to values unrelated to its update`);
   }
@@ -132,9 +134,9 @@ test("'additive': the server receives only sums of shares, no message carries a 
 test("'secagg+': the server receives fit-done notices and SecAgg+'s sum only; masked inputs go to the SecAgg+ server", async (t) => {
   const clients = clientsOf(5);
   const { sim } = await run('secagg+', clients);
-  t.deepEqual([...new Set(delivered(sim, 'server').map((e) => e.type))].sort(), [FL.run, FL_SECURE.fitDone, SECAGG.result].sort());
+  t.deepEqual([...new Set(delivered(sim, 'server').map((e) => e.type))].sort(), [FL.run, FL.runAck, FIT_DONE, SECAGG.result].sort());
   t.is(sentOfType(sim, FL.fitResult).length, 0);
-  t.true(delivered(sim, 'server').filter((e) => e.type === FL_SECURE.fitDone).every((e) => Object.keys(e.envelope.payload as object).join() === 'round'), 'fit-done carries no weights');
+  t.true(delivered(sim, 'server').filter((e) => e.type === FIT_DONE).every((e) => Object.keys(e.envelope.payload as object).join() === 'round'), 'fit-done carries no weights');
   const masked = sentOfType(sim, SECAGG.maskedInput);
   t.is(masked.length, 5);
   t.true(masked.every((e) => e.to === 'secagg_server'));

@@ -22,8 +22,8 @@ import { compareIds } from '../strategies/strategy.js';
 import { evaluateModel } from '../training/evaluate.js';
 import type { RoundView } from './aggregator.js';
 import { validateAggregate } from './commit-checks.js';
-import type { FitConfig } from './fit.js';
-import { FL, type RoundEnd, type RoundSummary, wireBytes } from './protocol.js';
+import { type FitConfig, FitResSchema } from './fit.js';
+import { FL, type RoundEnd, type RoundSummary, parseMessage, wireBytes } from './protocol.js';
 import { type EngineContext, type OpenRound, saveCheckpoint, where } from './server-context.js';
 import { answerRunMessage } from './server-run-steps.js';
 
@@ -103,11 +103,22 @@ export function dispatch(ctx: EngineContext, event: ActorMessage): Partial<Engin
 export function answerOther(ctx: EngineContext, event: ActorMessage): Partial<EngineContext> {
   const { envelope } = event;
   if (event.type === FL.run || event.type === FL.runAck) return answerRunMessage(ctx, event);
-  // Replies and notices (a late error reply, an fl/update-rejected echo) need no answer.
-  if (envelope.inReplyTo !== undefined || event.type === ERROR_REPLY) return {};
+  if (event.type === ERROR_REPLY) return {};
   const round = ctx.open?.round ?? ctx.committed.round;
-  if (event.type === FL.fitResult || ctx.aggregator.serverMessages.includes(event.type)) {
-    // An input outside a collecting round: too late (or too early) for any round.
+  // An update is answered even when it is a reply (plain clients reply to the fit), so a late client learns why it
+  // was not counted; other replies and notices need no answer.
+  const update = event.type === FL.fitResult || (envelope.inReplyTo === undefined && ctx.aggregator.serverMessages.includes(event.type));
+  if (!update && envelope.inReplyTo !== undefined) return {};
+  if (update) {
+    // A malformed update is an error whenever it comes; a well-formed one outside a collecting round is too late (or too early).
+    if (event.type === FL.fitResult) {
+      try {
+        parseMessage(FitResSchema, event.payload, event.type, envelope.from, where(ctx));
+      } catch (error) {
+        ctx.io.replyError(envelope, error);
+        return {};
+      }
+    }
     const claimed = (event.payload as { round?: unknown } | null)?.round;
     ctx.io.reply(envelope, FL.updateRejected, { round: typeof claimed === 'number' ? claimed : round, currentRound: round, reason: ctx.open && event.type === FL.fitResult ? 'wrong-receiver' : 'not-collecting' });
     return ctx.open ? { open: { ...ctx.open, rejected: ctx.open.rejected + 1 } } : {};

@@ -377,10 +377,12 @@ export class Plan {
     const inner = internals.get(this);
     if (!inner || inner.disposed) return;
     this.releaseBuilt();
-    for (const key of Object.keys(this)) {
-      const value = (this as unknown as Record<string, unknown>)[key];
+    // The same fields namedParameters() walks (layers and plans, also inside arrays); tf.Variable fields are the caller's.
+    const visit = (value: unknown, depth: number): void => {
       if (value instanceof Layer || (value instanceof Plan && value !== this)) value.dispose();
-    }
+      else if (Array.isArray(value) && depth < 4) for (const item of value) visit(item, depth + 1);
+    };
+    for (const key of Object.keys(this)) visit((this as unknown as Record<string, unknown>)[key], 0);
     inner.disposed = true;
   }
 }
