@@ -319,7 +319,10 @@ export function runFederated(sim: SimulationCore, options: FederatedOptions): Fe
     let attempt = firstStart;
     for (let n = 1; ; n++) {
       try {
-        return await attempt;
+        const answer = await attempt;
+        // A start repeated after the run ended is answered with the result itself.
+        if ((answer as RunOutcome | null)?.history !== undefined) outcome ??= answer as RunOutcome;
+        return;
       } catch (error) {
         if (!(error instanceof RequestTimeoutError) || n >= timing.controlAttempts) throw error;
         attempt = start();

@@ -3,8 +3,9 @@
  * repeats, and delivering its result reliably.
  *
  *   fl/run {runId}     idle: start the run and answer fl/run-accepted. Later, for the same
- *                      runId (a retry, a duplicate): accepted again while it runs, the result
- *                      again once it is over. Another runId: a refusal naming the run under way.
+ *                      runId (a retry, a duplicate): accepted again while it runs, answered with
+ *                      the result (fl/run-result as the reply) once it is over. Another runId:
+ *                      a refusal naming the run under way.
  *   fl/run-result      sent when the run ends, then again every controlRetryMs until the
  *                      requester sends fl/run-ack (at most controlAttempts times), so a lost
  *                      last message cannot leave the requester waiting for ever.
@@ -64,8 +65,9 @@ export function answerRunMessage(ctx: EngineContext, event: ActorMessage): Parti
     ctx.io.reply(envelope, FL.runAccepted, { runId });
     return {};
   }
-  // Over: the requester asks again, so it has not got the result. Answer with it (and expect an ack again).
-  sendOutcome(ctx);
+  // Over: the requester asks again, so it has not got the result. Answer the request with it (and expect an ack again).
+  const outcome = outcomeOf(ctx);
+  ctx.io.reply(envelope, FL.runResult, outcome, { bytes: wireBytes(outcome.weights) });
   return { acked: false };
 }
 
