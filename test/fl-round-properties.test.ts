@@ -29,6 +29,8 @@ const cases: Array<{ mode: Mode; strategy: StrategyConfig; runs: number }> = [
   { mode: 'plain', strategy: { name: 'fedavgm', serverLr: 1, momentum: 0.9 }, runs: 6 },
   { mode: 'secure-worker', strategy: { name: 'fedadam', eta: 0.05 }, runs: 6 },
   { mode: 'plain', strategy: { name: 'fedmedian' }, runs: 6 },
+  // FedNova's extras and metrics go through the additive secure sum.
+  { mode: 'additive', strategy: { name: 'fednova' }, runs: 6 },
 ];
 
 for (const { mode, strategy, runs } of cases) {

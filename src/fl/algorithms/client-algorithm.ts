@@ -71,3 +71,20 @@ export const plainLocalTraining: ClientAlgorithm<undefined> = {
   reports: { extras: [], metrics: [] },
   usesGradientTerms: false,
 };
+
+/**
+ * Why `config` is not plain SGD (no momentum, no Adam), or undefined: algorithms whose
+ * client-side formulas count optimiser steps as w ← w − η·g (SCAFFOLD's control variate,
+ * FedNova's normalisation) say so before the run with this.
+ */
+export function plainSgdProblem(config: TrainConfig, algorithm: string): string | undefined {
+  const optimizer = config.optimizer;
+  if (optimizer === undefined || optimizer === 'sgd') return undefined;
+  if (optimizer.name === 'sgd' && !optimizer.momentum && !optimizer.nesterov) return undefined;
+  return `${algorithm}'s client formulas assume plain SGD steps (w ← w − lr·g), but the optimizer is ${JSON.stringify(optimizer)}; use optimizer 'sgd' without momentum`;
+}
+
+/** A new array per layer, all zeros, in the layout of `weights`. */
+export function zerosLike(weights: readonly { length: number }[]): Float32Array[] {
+  return weights.map((w) => new Float32Array(w.length));
+}

@@ -48,11 +48,12 @@ export const FederatedConfigSchema = z.object({
   roundDeadlineMs: z.number().positive().finite().default(60_000),
   /**
    * While a round collects, the fits of clients still missing are sent again this often
-   * (they answer from what they stored, so a retry never retrains). Default: a quarter of
+   * (they answer from what they stored, so a retry never retrains), and so are the closing
+   * phase's messages after the deadline (a secure worker's close). Default: a quarter of
    * the round deadline.
    */
   fitRetryMs: z.number().positive().finite().optional(),
-  /** Control messages (the start of the run, its result, a helper's close) are retried this often (default 5 virtual s)… */
+  /** Control messages (the start of the run, its result) are retried this often (default 5 virtual s)… */
   controlRetryMs: z.number().positive().finite().default(5_000),
   /** …at most this many times (default 20). */
   controlAttempts: z.number().int().min(1).max(1000).default(20),

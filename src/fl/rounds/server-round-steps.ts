@@ -160,7 +160,8 @@ export function retryClose(ctx: EngineContext): Partial<EngineContext> {
 
 export const roundComplete = (ctx: EngineContext) => ctx.open !== null && !ctx.open.skip && ctx.aggregator.complete(ctx.open.session.value, viewOf(ctx));
 export const closeExpired = (ctx: EngineContext) => ctx.open?.closeUntil !== null && ctx.open?.closeUntil !== undefined && ctx.io.now() >= ctx.open.closeUntil;
-export const closeRetryMs = (ctx: EngineContext) => Math.max(0, Math.min(ctx.timing.controlRetryMs, (ctx.open?.closeUntil ?? 0) - ctx.io.now()));
+// The closing phase is still the round: its messages (a helper's close) are re-sent as often as the round's fits.
+export const closeRetryMs = (ctx: EngineContext) => Math.max(0, Math.min(ctx.timing.fitRetryMs, (ctx.open?.closeUntil ?? 0) - ctx.io.now()));
 
 /** Aggregates, validates and commits the round (or skips it, saying why), then reports it. */
 export function commitRound(ctx: EngineContext): Partial<EngineContext> {

@@ -14,6 +14,9 @@ import { FedOpt } from './fedopt.js';
 import { Krum } from './krum.js';
 import { FedMedian, FedTrimmedAvg } from './robust.js';
 import type { Strategy } from './strategy.js';
+import { Scaffold } from '../algorithms/scaffold.js';
+import { FedNova } from '../algorithms/fednova.js';
+import { FedDyn } from '../algorithms/feddyn.js';
 
 /** Fields every strategy config may have: client sampling. */
 export const samplingFields = {
@@ -42,6 +45,9 @@ export const STRATEGY_ENTRIES: readonly StrategyEntry[] = [
   strategyEntry(z.object({ name: z.literal('fedmedian'), ...samplingFields }), (c) => new FedMedian(c)),
   strategyEntry(z.object({ name: z.literal('fedtrimmedavg'), beta: z.number().min(0).lt(0.5).optional(), ...samplingFields }), (c) => new FedTrimmedAvg(c)),
   strategyEntry(z.object({ name: z.literal('krum'), byzantine: z.number().int().min(0), keep: z.number().int().min(1).optional(), ...samplingFields }), (c) => new Krum(c)),
+  strategyEntry(z.object({ name: z.literal('scaffold'), serverLr: z.number().positive().optional(), ...samplingFields }), (c) => new Scaffold(c)),
+  strategyEntry(z.object({ name: z.literal('fednova'), ...samplingFields }), (c) => new FedNova(c)),
+  strategyEntry(z.object({ name: z.literal('feddyn'), alpha: z.number().positive(), ...samplingFields }), (c) => new FedDyn(c)),
 ];
 
 const schemas = STRATEGY_ENTRIES.map((e) => e.schema) as unknown as [z.ZodObject<any>, z.ZodObject<any>, ...z.ZodObject<any>[]];

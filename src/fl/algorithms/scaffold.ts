@@ -1,0 +1,127 @@
+/**
+ * SCAFFOLD (Karimireddy et al. 2020, "SCAFFOLD: Stochastic Controlled Averaging for
+ * Federated Learning", Algorithm 1 with option II): control variates correct the client
+ * drift that non-IID data causes in FedAvg's local steps.
+ *
+ *   server state   c, the server control variate (zeros at first)
+ *   client state   c_i, client i's control variate (zeros at first; kept in the client's
+ *                  durable storage, so it survives rounds and crashes)
+ *   FitIns         x (the global weights) and c (config field `scaffoldControl`)
+ *   local step     y ← y − η (g_i(y) − c_i + c)                   (gradient term c − c_i)
+ *   after K steps  c_i⁺ = c_i − c + (x − y_i) / (K η)              (option II)
+ *   FitRes         y_i, and extra `scaffoldControlDelta` = c_i⁺ − c_i
+ *   server         x ← x + η_g (ȳ − x),   c ← c + (|S| / N) · mean(Δc_i)
+ *
+ * The means are the round engine's: weighted by n_k (so they can pass through a secure
+ * sum); with equal client data sizes they are the paper's uniform means. |S| is the
+ * number of contributors and N the number of clients of the run.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { z } from 'zod';
+import { WeightsSchema } from '../rounds/fit.js';
+import type { RoundAggregate } from '../rounds/round-aggregate.js';
+import type { Weights } from '../models/weights.js';
+import { assertSameLayout } from '../models/weights.js';
+import { trainableTensors } from '../training/train-local.js';
+import { SamplingStrategy, type SamplingOptions, type StrategyContext, type StrategyStep } from '../strategies/strategy.js';
+import { type ClientAlgorithm, plainSgdProblem, zerosLike } from './client-algorithm.js';
+
+const CONTROL = 'scaffoldControl';
+const DELTA = 'scaffoldControlDelta';
+
+const ScaffoldConfigSchema = z.object({ [CONTROL]: WeightsSchema });
+
+/** c from the round's FitIns, checked against the model's layout. */
+function serverControl(config: Record<string, unknown>, layout: Weights, where: string): Weights {
+  const parsed = ScaffoldConfigSchema.safeParse({ [CONTROL]: config[CONTROL] });
+  if (!parsed.success) throw new TypeError(`${where}: SCAFFOLD needs the server control variate in FitIns.config.${CONTROL}: ${parsed.error.issues[0].message}`);
+  const control = parsed.data[CONTROL];
+  assertSameLayout(layout, control, `${where}: FitIns.config.${CONTROL}`);
+  return control;
+}
+
+/** SCAFFOLD's client half; its state is c_i. */
+export const scaffoldClient: ClientAlgorithm<Weights> = {
+  name: 'scaffold',
+  reports: { extras: [DELTA], metrics: [] },
+  usesGradientTerms: true,
+  checkTraining: (config) => plainSgdProblem(config, 'SCAFFOLD'),
+  initialState: (weights) => zerosLike(weights),
+  beforeTraining(ins, state, model) {
+    const c = serverControl(ins.config, ins.weights, `scaffold client (round ${ins.round})`);
+    const correction = c.map((cl, l) => {
+      const out = new Float32Array(cl.length);
+      for (let j = 0; j < out.length; j++) out[j] = cl[j] - state[l][j];
+      return out;
+    });
+    // The same correction at every step: made once, freed when training ends.
+    const terms = trainableTensors(model, correction, `scaffold round ${ins.round}: c − c_i`);
+    return { gradientTerms: () => terms, dispose: () => tf.dispose(terms) };
+  },
+  afterTraining(ins, trained, state) {
+    const c = serverControl(ins.config, ins.weights, `scaffold client (round ${ins.round})`);
+    const K = trained.steps;
+    if (K === 0) return { extras: { [DELTA]: zerosLike(ins.weights) }, state };
+    const scale = 1 / (K * trained.lr);
+    const next = state.map((ci, l) => {
+      const out = new Float32Array(ci.length);
+      const x = ins.weights[l];
+      const y = trained.weights[l];
+      for (let j = 0; j < out.length; j++) out[j] = ci[j] - c[l][j] + (x[j] - y[j]) * scale;
+      return out;
+    });
+    const delta = next.map((n, l) => {
+      const out = new Float32Array(n.length);
+      for (let j = 0; j < out.length; j++) out[j] = n[j] - state[l][j];
+      return out;
+    });
+    return { extras: { [DELTA]: delta }, state: next };
+  },
+};
+
+export interface ScaffoldOptions extends SamplingOptions {
+  /** η_g, the global step size (default 1, the paper's usual choice). */
+  serverLr?: number;
+}
+
+/** The server's control variate c. */
+export interface ScaffoldState {
+  control: Float64Array[];
+}
+
+export class Scaffold extends SamplingStrategy<ScaffoldState> {
+  readonly name = 'scaffold';
+  override readonly client = scaffoldClient;
+  readonly serverLr: number;
+
+  constructor(options: ScaffoldOptions = {}) {
+    super(options);
+    this.serverLr = options.serverLr ?? 1;
+    if (!(this.serverLr > 0) || !Number.isFinite(this.serverLr)) throw new RangeError(`scaffold: serverLr must be a finite number > 0, got ${this.serverLr}`);
+  }
+
+  override initialState(weights: Weights): ScaffoldState {
+    return { control: weights.map((w) => new Float64Array(w.length)) };
+  }
+
+  protected override fitConfig(_round: number, ctx: StrategyContext<ScaffoldState>) {
+    return { [CONTROL]: ctx.state.control.map((c) => Float32Array.from(c)) };
+  }
+
+  aggregate(_round: number, results: RoundAggregate, _failures: unknown, ctx: StrategyContext<ScaffoldState>): StrategyStep<ScaffoldState> {
+    const x = ctx.weights;
+    const share = results.contributors.length / ctx.clients.length;
+    const deltas = results.extras[DELTA];
+    const weights = x.map((w, l) => {
+      const out = new Float32Array(w.length);
+      for (let j = 0; j < out.length; j++) out[j] = w[j] + this.serverLr * (results.weights[l][j] - w[j]);
+      return out;
+    });
+    const control = ctx.state.control.map((c, l) => {
+      const out = new Float64Array(c.length);
+      for (let j = 0; j < out.length; j++) out[j] = c[j] + share * deltas[l][j];
+      return out;
+    });
+    return { weights, state: { control } };
+  }
+}
