@@ -10,7 +10,7 @@
  * different sums from one peer, a peer's abort (two different shares), or a total whose
  * contributor count is not P — abort the round instead of committing a mix.
  */
-import { z } from 'zod';
+import { AdditiveOptionsSchema } from '../fedavg/secure-options.js';
 import type { ActorMessage } from '../../runtime/actor-cell.js';
 import { decodeFixedVector, sumVectors } from '../../actors/smpc/ring-vector.js';
 import { type Held, hold } from '../fedavg/held.js';
@@ -30,13 +30,14 @@ interface Session {
   rejected: number;
 }
 
-const SettingsSchema = z.object({
-  base: z.number().int().min(2).default(10),
-  precisionFractional: z.number().int().min(0).max(12).default(6),
-});
+/** This mode's fields of a run's settings (merged into the run's config schema by the registry). */
+export const additiveSettings = {
+  /** Fixed-point settings (see fedavg/secure-options.ts). */
+  additive: AdditiveOptionsSchema.default({ base: 10, precisionFractional: 6 }),
+};
 
 export function additiveAggregator(setup: AggregatorSetup, settings: AggregatorSettings): Aggregator<Session> {
-  const fixed = SettingsSchema.parse(settings.additive ?? {});
+  const fixed = AdditiveOptionsSchema.parse(settings.additive ?? {});
   const length = packedLength(setup.layout, setup.reports);
   const who = (view: RoundView) => `server '${view.io.id}' (round ${view.round}, additive)`;
   return {

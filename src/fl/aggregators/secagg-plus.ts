@@ -43,10 +43,15 @@ interface Session {
   closing: boolean;
 }
 
-const SettingsSchema = z.object({
-  secAggServerId: z.string().default('secagg_server'),
+/** This mode's fields of a run's settings (merged into the run's config schema by the registry). */
+export const secAggPlusSettings = {
+  /** Actor id of the SecAgg+ server. */
+  secAggServerId: z.string().regex(/^[^\s→]+$/).default('secagg_server'),
+  /** SecAgg+ settings (see fedavg/secure-options.ts). */
   secagg: SecAggOptionsSchema.optional(),
-});
+};
+
+const SettingsSchema = z.object(secAggPlusSettings);
 
 /** How many shares, and which threshold, a round of n participants uses. */
 function roundShares(options: SecAggOptions, n: number) {

@@ -45,12 +45,17 @@ interface Session {
   inconsistent: string | null;
 }
 
-const SettingsSchema = z.object({
-  secureWorkerId: z.string().default('secure_worker'),
+/** This mode's fields of a run's settings (merged into the run's config schema by the registry). */
+export const secureWorkerSettings = {
+  /** Actor id of the secure worker. */
+  secureWorkerId: z.string().regex(/^[^\s→]+$/).default('secure_worker'),
+  /** Fewest updates the secure worker averages before it lets an average out (default 2). */
   secureMinContributors: z.number().int().min(1).default(2),
-  secureCloseTimeoutMs: z.number().positive().optional(),
-  roundDeadlineMs: z.number().positive().default(60_000),
-});
+  /** How long after the deadline the server waits for the worker's aggregate (default: one round deadline). */
+  secureCloseTimeoutMs: z.number().positive().finite().optional(),
+};
+
+const SettingsSchema = z.object({ ...secureWorkerSettings, roundDeadlineMs: z.number().positive().default(60_000) });
 
 export function secureWorkerAggregator(setup: AggregatorSetup, settings: AggregatorSettings): Aggregator<Session> {
   const options = SettingsSchema.parse({

@@ -7,9 +7,8 @@ import { ModelSpecSchema, LossNameSchema } from '../models/spec.js';
 import { StrategyConfigSchema } from '../strategies/create.js';
 import { OptimizerConfigSchema } from '../training/optimizers.js';
 import { CostModelSchema } from './cost-model.js';
-import { AGGREGATION_NAMES } from '../aggregators/registry.js';
+import { AGGREGATION_NAMES, AGGREGATOR_SETTINGS } from '../aggregators/registry.js';
 import { FlConfigError } from '../errors.js';
-import { AdditiveOptionsSchema, SecAggOptionsSchema } from './secure-options.js';
 
 export const FederatedConfigSchema = z.object({
   model: ModelSpecSchema,
@@ -40,10 +39,6 @@ export const FederatedConfigSchema = z.object({
    * nobody — Bonawitz/Bell SecAgg+ masking, tolerant of dropouts ('secagg+').
    */
   aggregation: z.enum(AGGREGATION_NAMES).default('plain'),
-  /** Fixed-point settings of 'additive' (see secure-options.ts). */
-  additive: AdditiveOptionsSchema.default({ base: 10, precisionFractional: 6 }),
-  /** SecAgg+ settings of 'secagg+' (see secure-options.ts). */
-  secagg: SecAggOptionsSchema.optional(),
   /** Virtual ms a round waits for updates before dropping the stragglers (default one virtual minute). */
   roundDeadlineMs: z.number().positive().finite().default(60_000),
   /**
@@ -57,9 +52,6 @@ export const FederatedConfigSchema = z.object({
   controlRetryMs: z.number().positive().finite().default(5_000),
   /** …at most this many times (default 20). */
   controlAttempts: z.number().int().min(1).max(1000).default(20),
-  secureCloseTimeoutMs: z.number().positive().finite().optional(),
-  /** Fewest updates the secure worker averages before it lets an average out (default 2). */
-  secureMinContributors: z.number().int().min(1).default(2),
   cost: CostModelSchema.optional(),
   /** Evaluate the global model on each client's test split: every round (default), after the last round, or never. */
   clientEvaluation: z.enum(['every-round', 'final', 'none']).default('every-round'),
@@ -70,9 +62,8 @@ export const FederatedConfigSchema = z.object({
    */
   trainEvaluation: z.enum(['every-round', 'final', 'none']).default('none'),
   serverId: z.string().regex(/^[^\s→]+$/).default('server'),
-  secureWorkerId: z.string().regex(/^[^\s→]+$/).default('secure_worker'),
-  /** Actor id of the SecAgg+ server ('secagg+'). */
-  secAggServerId: z.string().regex(/^[^\s→]+$/).default('secagg_server'),
+  /** Each aggregation mode's own fields (secureWorkerId, additive, secagg, …: see aggregators/registry.ts). */
+  ...AGGREGATOR_SETTINGS,
 });
 export type FederatedConfig = z.infer<typeof FederatedConfigSchema>;
 export type FederatedConfigInput = z.input<typeof FederatedConfigSchema>;
