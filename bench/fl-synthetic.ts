@@ -2,7 +2,9 @@
  * FedAvg vs FedProx on Synthetic(1,1), after Li et al. 2020 ("Federated Optimization
  * in Heterogeneous Networks", §5): 30 devices, 10 sampled per round, multinomial
  * logistic regression (60 features, 10 classes), E = 20 local epochs, B = 10,
- * η = 0.01, FedProx with μ = 1; 100 rounds (the paper runs 200).
+ * η = 0.01, FedProx with μ = 1; 100 rounds (the paper runs 200). `--strategies` adds
+ * the round engine's other algorithms on the same devices: SCAFFOLD, FedNova (the power-
+ * law device sizes give very different local step counts τ_i), FedDyn (α = 0.01).
  *
  * Test accuracy is measured on the union of the devices' test splits (10% of each
  * device's samples). Two training losses are reported: the global model's loss on
@@ -36,6 +38,9 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '10' },
     lr: { type: 'string', default: '0.01' },
     mu: { type: 'string', default: '1' },
+    alpha: { type: 'string', default: '0.01' },
+    /** Comma-separated: fedavg, fedprox, scaffold, fednova, feddyn. */
+    strategies: { type: 'string', default: 'fedavg,fedprox' },
     seed: { type: 'string', default: '0' },
     every: { type: 'string', default: '10' },
     backend: { type: 'string' },
@@ -78,10 +83,18 @@ async function run(strategy: StrategyConfig): Promise<{ result: FederatedResult;
   return { result, seconds: (performance.now() - start) / 1000, events: sim.log.length };
 }
 
-const configurations: Array<[string, StrategyConfig]> = [
-  ['FedAvg', { name: 'fedavg' }],
-  [`FedProx (μ = ${mu})`, { name: 'fedprox', mu }],
-];
+const known: Record<string, [string, StrategyConfig]> = {
+  fedavg: ['FedAvg', { name: 'fedavg' }],
+  fedprox: [`FedProx (μ = ${mu})`, { name: 'fedprox', mu }],
+  scaffold: ['SCAFFOLD', { name: 'scaffold' }],
+  fednova: ['FedNova', { name: 'fednova' }],
+  feddyn: [`FedDyn (α = ${values.alpha})`, { name: 'feddyn', alpha: Number(values.alpha) }],
+};
+const configurations: Array<[string, StrategyConfig]> = values.strategies.split(',').map((name) => {
+  const entry = known[name.trim()];
+  if (!entry) throw new Error(`--strategies: unknown '${name}'; known: ${Object.keys(known).join(', ')}`);
+  return entry;
+});
 
 if (values.child) {
   const digests: Record<string, { sha: string; seconds: number }> = {};
@@ -110,7 +123,7 @@ function rerunInChild(): Promise<Record<string, { sha: string; seconds: number }
 }
 
 const rerun = values.once ? undefined : rerunInChild();
-console.log(`# FedAvg vs FedProx on Synthetic(1,1)\n`);
+console.log(`# ${configurations.map(([label]) => label).join(' vs ')} on Synthetic(1,1)\n`);
 console.log(
   `30 devices (${trainSamples} training / ${testSet.y.length} test samples), 10 per round, logistic regression, ` +
     `E = ${epochs}, B = ${batchSize}, η = ${lr}, ${rounds} rounds, seed ${seed}; backend ${backend.name} ${backend.version} (${backend.detail}).\n`,
