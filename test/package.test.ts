@@ -158,17 +158,25 @@ if (!packageTestEnabled) {
     });
   }
 
-  test('the installed fedsim command prints its help and runs a TypeScript scenario on the wasm backend', async (t) => {
+  test('the installed fedsim command prints its help and runs a TypeScript scenario on the wasm backend, with the same log as this checkout', async (t) => {
     const help = await run('npx', ['--no', '--', 'fedsim', '--help'], { cwd: projectDir, env: nodeEnv() });
     t.is(help.code, 0, help.stderr);
     t.regex(help.stdout, /Usage: fedsim/);
 
-    const out = join(projectDir, 'runs', 'cli');
-    const ran = await run('npx', ['--no', '--', 'fedsim', 'run', CLI_SCENARIO, '--seed', '3', '--backend', 'wasm', '--out', out, '--quiet'], { cwd: projectDir, env: nodeEnv() });
-    t.is(ran.code, 0, `${ran.stdout}\n${ran.stderr}`);
-    t.regex(ran.stdout, /passed/);
-    t.true(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')).ok, 'results.json says the checks held');
-    const header = JSON.parse(readFileSync(join(out, 'run.jsonl'), 'utf8').split('\n')[0]);
-    t.regex(header.backend, /^wasm /, 'the wasm backend found its .wasm files from the installed location');
+    const runArgs = (out: string) => ['run', CLI_SCENARIO, '--seed', '3', '--backend', 'wasm', '--out', out, '--quiet'];
+    const installedOut = join(projectDir, 'runs', 'installed');
+    const checkoutOut = join(work, 'checkout-run');
+    const [installed, checkout] = await Promise.all([
+      run('npx', ['--no', '--', 'fedsim', ...runArgs(installedOut)], { cwd: projectDir, env: nodeEnv() }),
+      run(process.execPath, [join(ROOT, manifest.bin.fedsim), ...runArgs(checkoutOut)], { cwd: ROOT, env: nodeEnv() }),
+    ]);
+    t.is(installed.code, 0, `${installed.stdout}\n${installed.stderr}`);
+    t.regex(installed.stdout, /passed/);
+    t.true(JSON.parse(readFileSync(join(installedOut, 'results.json'), 'utf8')).ok, 'results.json says the checks held');
+    const log = readFileSync(join(installedOut, 'run.jsonl'), 'utf8');
+    t.regex(JSON.parse(log.split('\n')[0]).backend, /^wasm /, 'the wasm backend found its .wasm files from the installed location');
+    // dist/ is src/ compiled: one seed gives the same event log, header included, as the checkout's sources.
+    t.is(checkout.code, 0, `${checkout.stdout}\n${checkout.stderr}`);
+    t.true(log === readFileSync(join(checkoutOut, 'run.jsonl'), 'utf8'), 'the installed package and the checkout log the same run');
   });
 }
