@@ -68,7 +68,7 @@ export function run(command: string, args: string[], options: { cwd: string; env
   });
 }
 
-/** `npm pack` of the repository at `root` into `destination` (runs `prepack`, i.e. the build); returns the tarball's path. */
+/** `npm pack` of the repository at `root` into `destination`; returns the tarball's path. It runs `prepack`, so `root`/dist is rebuilt. */
 export async function packRepository(root: string, destination: string): Promise<string> {
   mkdirSync(destination, { recursive: true });
   const packed = await run('npm', ['pack', '--pack-destination', destination, '--loglevel=error'], { cwd: root });
@@ -158,7 +158,13 @@ export async function installScratchProject(options: {
       engines: manifest.engines,
     },
   };
-  for (const key of [...reached].sort()) packages[key] = lock.packages[key];
+  for (const key of [...reached].sort()) {
+    // Drop the repository's dev/peer flags: here @types/node is a real dependency, and NODE_ENV=production
+    // (which makes npm omit dev packages) must not skip it. Keep `optional`: it lets npm skip other
+    // platforms' builds (esbuild's).
+    const { dev, devOptional, peer, ...entry } = lock.packages[key];
+    packages[key] = entry;
+  }
 
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'fedsim-scratch', version: '0.0.0', private: true, type: 'module', dependencies: packages[''].dependencies }, null, 2));
