@@ -1,12 +1,25 @@
 #!/usr/bin/env node
-// The `fedsim` command. tsx is registered first in every case: scenario files are
-// usually TypeScript. A source checkout runs src/cli/main.ts (never a stale build);
-// an installed package, which ships only dist/ and bin/, runs dist/cli/main.js.
+// The `fedsim` command.
+//
+// Installed from npm, the package holds dist/ (plain JavaScript built by `prepack`)
+// and this file: the command runs dist/cli/main.js. In a source checkout there is
+// no build step: the command runs src/cli/main.ts, and the package's own name
+// ('fedsim', 'fedsim/fl', … in scenario files) resolves to src/ through the
+// 'fedsim-source' export condition (see package.json "exports"), so a stale dist/
+// is never used and the CLI and the scenarios share one copy of every module.
+//
+// In both cases tsx is registered, because scenario files are usually TypeScript.
 import { existsSync } from 'node:fs';
+import { register } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { register } from 'tsx/esm/api';
+import { register as registerTsx } from 'tsx/esm/api';
 
-register();
-const source = new URL('../src/cli/main.ts', import.meta.url);
-const entry = existsSync(fileURLToPath(source)) ? source : new URL('../dist/cli/main.js', import.meta.url);
-await import(entry.href);
+registerTsx();
+const sourceEntry = new URL('../src/cli/main.ts', import.meta.url);
+if (existsSync(fileURLToPath(sourceEntry))) {
+  // Registered after tsx, so it runs first and tsx resolves with the condition added.
+  register('./source-condition.js', import.meta.url);
+  await import(sourceEntry.href);
+} else {
+  await import('../dist/cli/main.js');
+}

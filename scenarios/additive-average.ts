@@ -10,9 +10,8 @@
  * Marks in the log: `train`, `average` (the averaging starts), `averaged`.
  */
 import * as tf from '@tensorflow/tfjs';
-import { hook, rt, Transcript, type PointerTensor, type ScenarioOutput, type Simulation } from '../src/index.js';
-import { additiveAverage } from '../src/fl/secure/additive-average.js';
-import type { RandomStream } from '../src/runtime/index.js';
+import { hook, rt, Transcript, type PointerTensor, type RandomStream, type ScenarioOutput, type Simulation } from 'fedsim';
+import { additiveAverage } from 'fedsim/fl';
 
 export const FEATURES = 3;
 export const ROWS = 8;

@@ -3,7 +3,7 @@
  * two workers at once — a MultiPointerTensor — fetched as a list or summed.
  */
 import * as tf from '@tensorflow/tfjs';
-import { hook, Transcript, type ScenarioOutput, type Simulation } from '../src/index.js';
+import { hook, Transcript, type ScenarioOutput, type Simulation } from 'fedsim';
 
 export default async function multiPointer(sim: Simulation): Promise<ScenarioOutput> {
   hook(tf);

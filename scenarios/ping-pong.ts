@@ -11,8 +11,8 @@
  *   fedsim run scenarios/ping-pong.ts --seed 7
  */
 import { assign, setup } from 'xstate';
-import type { ActorIO, ActorMessage, Envelope } from '../src/runtime/index.js';
-import { defineScenario, noHandlerErrors } from '../src/scenario/index.js';
+import type { ActorIO, ActorMessage, Envelope } from 'fedsim';
+import { defineScenario, noHandlerErrors } from 'fedsim/scenario';
 
 interface PingerContext {
   io: ActorIO;

@@ -8,7 +8,7 @@
  * result equals running net.forward locally, bit for bit — and fetched back.
  */
 import * as tf from '@tensorflow/tfjs';
-import { F, func2plan, hook, nn, Plan, Transcript, type ScenarioOutput, type Simulation } from '../src/index.js';
+import { F, func2plan, hook, nn, Plan, Transcript, type ScenarioOutput, type Simulation } from 'fedsim';
 
 /** Seed 002's Net (the plan tests use this one class too, from test/helpers/plans.ts). */
 export class Net extends Plan {

@@ -4,7 +4,7 @@
  * data straight from one worker to another.
  */
 import * as tf from '@tensorflow/tfjs';
-import { hook, Transcript, type ScenarioOutput, type Simulation } from '../src/index.js';
+import { hook, Transcript, type ScenarioOutput, type Simulation } from 'fedsim';
 
 export default async function pointerChains(sim: Simulation): Promise<ScenarioOutput> {
   hook(tf);

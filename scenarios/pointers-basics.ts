@@ -6,7 +6,7 @@
  * every run prints the same ids.
  */
 import * as tf from '@tensorflow/tfjs';
-import { hook, rt, Transcript, type ScenarioOutput, type Simulation } from '../src/index.js';
+import { hook, rt, Transcript, type ScenarioOutput, type Simulation } from 'fedsim';
 
 export default async function pointersBasics(sim: Simulation): Promise<ScenarioOutput> {
   hook(tf);

@@ -4,7 +4,7 @@
  * clinic's machine, `loss.backward()` there, and the gradient fetched: [1, 1].
  */
 import * as tf from '@tensorflow/tfjs';
-import { hook, Transcript, type ScenarioOutput, type Simulation } from '../src/index.js';
+import { hook, Transcript, type ScenarioOutput, type Simulation } from 'fedsim';
 
 export default async function remoteAutograd(sim: Simulation): Promise<ScenarioOutput> {
   hook(tf);

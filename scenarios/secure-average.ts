@@ -11,8 +11,8 @@
  * `averaged` when the average is in the local model.
  */
 import * as tf from '@tensorflow/tfjs';
-import { hook, RemoteSGD, Transcript, type ScenarioOutput, type Simulation } from '../src/index.js';
-import { nn, restoreModel } from '../src/fl/index.js';
+import { hook, RemoteSGD, Transcript, type ScenarioOutput, type Simulation } from 'fedsim';
+import { nn, restoreModel } from 'fedsim/fl';
 import { INITIAL_WEIGHTS, torchScalar } from './toy-federated.js';
 
 export const ITERATIONS = 10;

@@ -16,8 +16,8 @@
  *   fedsim explore scenarios/stale-update-bug.ts --seeds 1..50 --faults scenarios/faults/stale-update.json
  */
 import { assign, setup } from 'xstate';
-import type { ActorIO, ActorMessage, Envelope } from '../src/runtime/index.js';
-import { defineScenario, noHandlerErrors } from '../src/scenario/index.js';
+import type { ActorIO, ActorMessage, Envelope } from 'fedsim';
+import { defineScenario, noHandlerErrors } from 'fedsim/scenario';
 
 const ROUND_DEADLINE_MS = 60;
 const TRAIN_MS = { min: 5, max: 35 };

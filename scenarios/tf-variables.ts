@@ -5,7 +5,7 @@
  * and remote autograd checks the manual gradient.
  */
 import * as tf from '@tensorflow/tfjs';
-import { hook, rt, Transcript, type ScenarioOutput, type Simulation } from '../src/index.js';
+import { hook, rt, Transcript, type ScenarioOutput, type Simulation } from 'fedsim';
 
 export default async function tfVariables(sim: Simulation): Promise<ScenarioOutput> {
   hook(tf);

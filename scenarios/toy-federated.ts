@@ -10,8 +10,8 @@
  * turns it back; here send() returns the pointer and get() the trained model.
  */
 import * as tf from '@tensorflow/tfjs';
-import { hook, RemoteSGD, Transcript, type ScenarioOutput, type Simulation } from '../src/index.js';
-import { type Model, nn, restoreModel } from '../src/fl/index.js';
+import { hook, RemoteSGD, Transcript, type ScenarioOutput, type Simulation } from 'fedsim';
+import { type Model, nn, restoreModel } from 'fedsim/fl';
 
 /** The initial weights (kernel [2, 1] row-major, bias [1]). */
 export const INITIAL_WEIGHTS = { kernel: [0.3, -0.2], bias: [0.1] };

@@ -1,7 +1,8 @@
 /**
  * The fedsim command line: run scenarios, replay and diff their logs, explore seeds.
  *
- *   tsx src/cli/main.ts <command> …     (or the `fedsim` bin, or `npm run fedsim -- …`)
+ *   npx fedsim <command> …     (bin/fedsim.js; or `npm run fedsim -- …`; not `tsx src/cli/main.ts`, which
+ *   lacks the 'fedsim-source' condition that scenario files' `import … from 'fedsim'` needs in a checkout)
  */
 import { Command, CommanderError, Option } from 'commander';
 import { FedsimError } from '../runtime/index.js';
