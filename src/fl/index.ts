@@ -1,7 +1,9 @@
 /**
  * The federated-learning layer: data sets and partitioners, models, local
- * training, strategies, FedAvg as actors, metrics.
+ * training, strategies and algorithms, the round engine and its aggregators, metrics.
  */
+// Importing the FL layer makes its experiment kinds (kind: fedavg) loadable through fedsim/scenario.
+import './experiments/register.js';
 export * from './models/index.js';
 export * from './training/index.js';
 export * from './strategies/index.js';
@@ -10,7 +12,10 @@ export * from './rounds/index.js';
 export * from './errors.js';
 export { AGGREGATOR_ENTRIES, AGGREGATION_NAMES, createAggregator, type AggregatorEntry } from './aggregators/registry.js';
 export { plainAggregator } from './aggregators/plain.js';
-export { type ClientAlgorithm, type LocalTraining, type TrainingHooks, type AfterTraining, plainLocalTraining } from './algorithms/client-algorithm.js';
+export { type ClientAlgorithm, type LocalTraining, type TrainingHooks, type AfterTraining, plainLocalTraining, plainSgdProblem, zerosLike } from './algorithms/client-algorithm.js';
+export { Scaffold, scaffoldClient, type ScaffoldOptions, type ScaffoldState } from './algorithms/scaffold.js';
+export { FedNova, fedNovaClient } from './algorithms/fednova.js';
+export { FedDyn, fedDynClient, type FedDynOptions, type FedDynState } from './algorithms/feddyn.js';
 export * from './metrics/index.js';
 export { additiveAverage, AdditiveAverageError, type AdditiveAverageOptions, type ModelOnWorker } from './secure/additive-average.js';
 export { syntheticFedProx, type SyntheticDevice, type SyntheticOptions } from './data/synthetic.js';
