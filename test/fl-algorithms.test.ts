@@ -92,7 +92,8 @@ test('SCAFFOLD: two rounds match the hand computation (control variates, option 
       ci[id] = next;
     }
     x = weightedMean(trained.alice, trained.bob); // η_g = 1
-    c = c.map((v, j) => v + (2 / 2) * weightedMean(deltas.alice, deltas.bob)[j]) as Params;
+    // c ← c + (1/N) Σ_i Δc_i: the plain sum, so that c stays the mean of every c_i.
+    c = c.map((v, j) => v + (deltas.alice[j] + deltas.bob[j]) / 2) as Params;
   }
   const result = await runFederated(new SimulationCore({ seed: 1 }), options({ name: 'scaffold' }));
   close(t, flat(result.weights), x, 'x after 2 rounds');
@@ -160,7 +161,8 @@ test('FedDyn: two rounds match the hand computation (linear and quadratic terms,
       g[id] = g[id].map((v, j) => v - alpha * (p[j] - anchor[j])) as Params;
     }
     const mean = weightedMean(trained.alice, trained.bob);
-    h = h.map((v, j) => v - alpha * (2 / 2) * (mean[j] - x[j])) as Params;
+    // h ← h − (α/m) Σ_i (θ_i − θ): the plain sum of the moves.
+    h = h.map((v, j) => v - (alpha / 2) * (trained.alice[j] - x[j] + (trained.bob[j] - x[j]))) as Params;
     x = mean.map((v, j) => v - h[j] / alpha) as Params;
   }
   const result = await runFederated(new SimulationCore({ seed: 1 }), options({ name: 'feddyn', alpha }));

@@ -8,12 +8,16 @@
  *   local objective L_i(θ) − ⟨∇L_i(θ_i^{t−1}), θ⟩ + α/2 ‖θ − θ^{t−1}‖²
  *                  → gradient term −∇L_i(θ_i^{t−1}) + α (θ − θ^{t−1}) at every step
  *   after training ∇L_i(θ_i^t) = ∇L_i(θ_i^{t−1}) − α (θ_i^t − θ^{t−1})
+ *   FitRes         θ_i^t, and extra `dynDelta` = (θ_i^t − θ^{t−1}) / n_i
  *   server state   h (zeros at first)
- *   server         h ← h − α (|P| / m) (θ̄ − θ^{t−1}),   θ^t = θ̄ − h / α
+ *   server         h ← h − (α / m) Σ_{i∈P} (θ_i^t − θ^{t−1}),   θ^t = θ̄ − h / α
  *
- * θ̄ is the round engine's mean of the participants' models (weighted by n_k; uniform
- * in the paper, the same for equal data sizes), |P| the contributors, m every client.
- * α reaches the clients in FitIns.config as `dynAlpha`.
+ * h must accumulate the plain SUM of the participants' moves over all m clients. The
+ * round engine averages every report weighted by n_i (so it can pass through a secure
+ * sum); a client therefore reports its move divided by n_i, whose weighted mean times
+ * Σ n_i (the aggregate's numSamples) is the sum — exactly, through secure sums too.
+ * θ̄ is the engine's n_i-weighted mean of the models (uniform in the paper; the same
+ * for equal data sizes). α reaches the clients in FitIns.config as `dynAlpha`.
  */
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
@@ -24,6 +28,7 @@ import { SamplingStrategy, type SamplingOptions, type StrategyContext, type Stra
 import { type ClientAlgorithm, zerosLike } from './client-algorithm.js';
 
 const ALPHA = 'dynAlpha';
+const DELTA = 'dynDelta';
 const AlphaSchema = z.number().positive().finite();
 
 function alphaOf(config: Record<string, unknown>, where: string): number {
@@ -35,7 +40,7 @@ function alphaOf(config: Record<string, unknown>, where: string): number {
 /** FedDyn's client half; its state is ∇L_i(θ_i^{t−1}). */
 export const fedDynClient: ClientAlgorithm<Weights> = {
   name: 'feddyn',
-  reports: { extras: [], metrics: [] },
+  reports: { extras: [DELTA], metrics: [] },
   usesGradientTerms: true,
   initialState: (weights) => zerosLike(weights),
   beforeTraining(ins, state, model) {
@@ -57,7 +62,15 @@ export const fedDynClient: ClientAlgorithm<Weights> = {
       for (let j = 0; j < out.length; j++) out[j] = g[j] - alpha * (y[j] - x[j]);
       return out;
     });
-    return { state: next };
+    // The move per sample, so that the server can rebuild the plain sum (see the file comment).
+    const perSample = trained.numSamples > 0 ? 1 / trained.numSamples : 0;
+    const delta = ins.weights.map((x, l) => {
+      const out = new Float32Array(x.length);
+      const y = trained.weights[l];
+      for (let j = 0; j < out.length; j++) out[j] = (y[j] - x[j]) * perSample;
+      return out;
+    });
+    return { extras: { [DELTA]: delta }, state: next };
   },
 };
 
@@ -91,12 +104,12 @@ export class FedDyn extends SamplingStrategy<FedDynState> {
   }
 
   aggregate(_round: number, results: RoundAggregate, _failures: unknown, ctx: StrategyContext<FedDynState>): StrategyStep<FedDynState> {
-    const share = results.contributors.length / ctx.clients.length;
+    // Σ_i (θ_i − θ) = (weighted mean of the moves per sample) · Σ n_i.
+    const scale = (this.alpha * results.numSamples) / ctx.clients.length;
+    const moves = results.extras[DELTA];
     const h = ctx.state.h.map((hl, l) => {
       const out = new Float64Array(hl.length);
-      const x = ctx.weights[l];
-      const mean = results.weights[l];
-      for (let j = 0; j < out.length; j++) out[j] = hl[j] - this.alpha * share * (mean[j] - x[j]);
+      for (let j = 0; j < out.length; j++) out[j] = hl[j] - scale * moves[l][j];
       return out;
     });
     const weights = results.weights.map((mean, l) => {

@@ -9,12 +9,16 @@
  *   FitIns         x (the global weights) and c (config field `scaffoldControl`)
  *   local step     y ← y − η (g_i(y) − c_i + c)                   (gradient term c − c_i)
  *   after K steps  c_i⁺ = c_i − c + (x − y_i) / (K η)              (option II)
- *   FitRes         y_i, and extra `scaffoldControlDelta` = c_i⁺ − c_i
- *   server         x ← x + η_g (ȳ − x),   c ← c + (|S| / N) · mean(Δc_i)
+ *   FitRes         y_i, and extra `scaffoldControlDelta` = (c_i⁺ − c_i) / n_i
+ *   server         x ← x + η_g (ȳ − x),   c ← c + (1 / N) Σ_{i∈S} (c_i⁺ − c_i)
  *
- * The means are the round engine's: weighted by n_k (so they can pass through a secure
- * sum); with equal client data sizes they are the paper's uniform means. |S| is the
- * number of contributors and N the number of clients of the run.
+ * c must stay the mean of ALL clients' c_i (the invariant that makes the correction
+ * unbiased), so the server needs the plain SUM of the Δc_i. The round engine averages
+ * every report weighted by n_i (so it can pass through a secure sum); a client therefore
+ * reports Δc_i / n_i, whose weighted mean times Σ n_i (the aggregate's numSamples) is
+ * Σ Δc_i — exactly, and through additive or SecAgg+ sums too. ȳ is the engine's
+ * n_i-weighted mean of the models (FedAvg's weighting; the paper's uniform mean when
+ * every client holds as much data). N is the number of clients of the run.
  */
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
@@ -61,7 +65,7 @@ export const scaffoldClient: ClientAlgorithm<Weights> = {
   afterTraining(ins, trained, state) {
     const c = serverControl(ins.config, ins.weights, `scaffold client (round ${ins.round})`);
     const K = trained.steps;
-    if (K === 0) return { extras: { [DELTA]: zerosLike(ins.weights) }, state };
+    if (K === 0 || trained.numSamples === 0) return { extras: { [DELTA]: zerosLike(ins.weights) }, state };
     const scale = 1 / (K * trained.lr);
     const next = state.map((ci, l) => {
       const out = new Float32Array(ci.length);
@@ -70,9 +74,11 @@ export const scaffoldClient: ClientAlgorithm<Weights> = {
       for (let j = 0; j < out.length; j++) out[j] = ci[j] - c[l][j] + (x[j] - y[j]) * scale;
       return out;
     });
+    // Per sample, so that the server can rebuild the plain sum from the engine's weighted mean (see the file comment).
+    const perSample = 1 / trained.numSamples;
     const delta = next.map((n, l) => {
       const out = new Float32Array(n.length);
-      for (let j = 0; j < out.length; j++) out[j] = n[j] - state[l][j];
+      for (let j = 0; j < out.length; j++) out[j] = (n[j] - state[l][j]) * perSample;
       return out;
     });
     return { extras: { [DELTA]: delta }, state: next };
@@ -110,7 +116,8 @@ export class Scaffold extends SamplingStrategy<ScaffoldState> {
 
   aggregate(_round: number, results: RoundAggregate, _failures: unknown, ctx: StrategyContext<ScaffoldState>): StrategyStep<ScaffoldState> {
     const x = ctx.weights;
-    const share = results.contributors.length / ctx.clients.length;
+    // Σ_i Δc_i = (weighted mean of Δc_i / n_i) · Σ n_i; c moves by that sum over N.
+    const scale = results.numSamples / ctx.clients.length;
     const deltas = results.extras[DELTA];
     const weights = x.map((w, l) => {
       const out = new Float32Array(w.length);
@@ -119,7 +126,7 @@ export class Scaffold extends SamplingStrategy<ScaffoldState> {
     });
     const control = ctx.state.control.map((c, l) => {
       const out = new Float64Array(c.length);
-      for (let j = 0; j < out.length; j++) out[j] = c[j] + share * deltas[l][j];
+      for (let j = 0; j < out.length; j++) out[j] = c[j] + scale * deltas[l][j];
       return out;
     });
     return { weights, state: { control } };
