@@ -17,6 +17,7 @@
  *  - `layers`   any tfjs-layers model, kept as its Keras topology JSON (see layers-model.ts).
  */
 import { z } from 'zod';
+import { FlConfigError } from '../errors.js';
 
 export type LossName = 'softmax-cross-entropy' | 'cross-entropy' | 'mse';
 export const LossNameSchema = z.enum(['softmax-cross-entropy', 'cross-entropy', 'mse']);
@@ -88,9 +89,10 @@ export function parseModelSpec(value: unknown, where = 'model spec'): ModelSpec 
   const result = ModelSpecSchema.safeParse(value);
   if (!result.success) {
     const issue = result.error.issues[0];
-    throw new TypeError(
-      `${where}: not a valid model spec (${issue.path.join('.') || '(root)'}: ${issue.message}). ` +
-        `Build one with nn.linear / nn.logistic / nn.mlp / nn.cnn, or fromLayers(model).`,
+    const field = issue.path.join('.') || '(root)';
+    throw new FlConfigError(
+      `${where}: not a valid model spec (${field}: ${issue.message}). ` + `Build one with nn.linear / nn.logistic / nn.mlp / nn.cnn, or fromLayers(model).`,
+      { at: where, field },
     );
   }
   return result.data;

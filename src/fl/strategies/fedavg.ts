@@ -11,6 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { type ClientAlgorithm, plainLocalTraining } from '../algorithms/client-algorithm.js';
+import { FlConfigError } from '../errors.js';
 import type { FitConfig } from '../rounds/fit.js';
 import { type RoundAggregate, toWeights } from '../rounds/round-aggregate.js';
 import { trainableTensors } from '../training/train-local.js';
@@ -55,7 +56,9 @@ export class FedProx extends FedAvg {
 
   constructor(options: FedProxOptions) {
     super(options);
-    if (!(options.mu >= 0) || !Number.isFinite(options.mu)) throw new RangeError(`fedprox: mu must be a finite number ≥ 0, got ${options.mu}`);
+    if (!(options.mu >= 0) || !Number.isFinite(options.mu)) {
+      throw new FlConfigError(`fedprox: mu must be a finite number ≥ 0, got ${options.mu}; the paper tries 0.001 to 1 (0 is FedAvg)`, { op: 'fedprox', field: 'mu' });
+    }
     this.mu = options.mu;
     // With μ = 0 the objective is FedAvg's: plain local training (which a training Plan can run too).
     this.client = this.mu > 0 ? fedProxClient : plainLocalTraining;
