@@ -25,7 +25,7 @@ function checkLabels(who: string, labels: Labels): void {
   for (let i = 0; i < labels.length; i++) {
     const l = labels[i];
     if (!Number.isInteger(l) || l < 0) {
-      throw new FlConfigError(`${who}: labels must be non-negative integers (class indices), but labels[${i}] is ${l}; map the labels to 0..K-1 first`, { op: who, field: 'labels', index: i });
+      throw new FlConfigError(`${who}: labels must be non-negative integers, but labels[${i}] is ${l}; labels are class indices: map them to 0..K-1 first`, { op: who, field: 'labels', index: i });
     }
   }
 }

@@ -23,10 +23,10 @@ export const AEAD_OVERHEAD = AEAD_NONCE_BYTES + AEAD_TAG_BYTES;
  * different associated data, or a truncated message. The cases are indistinguishable by
  * design (that is what authentication means), so one error type covers them all.
  */
-export class DecryptionError extends Error {
+export class DecryptionError extends MalformedMessageError {
+  override name = 'DecryptionError';
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'DecryptionError';
+    super(message, {}, options);
   }
 }
 

@@ -16,7 +16,7 @@ import { x25519 } from '@noble/curves/ed25519.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import type { RandomStream } from '../../../runtime/rng.js';
-import { FlConfigError } from '../../errors.js';
+import { FlConfigError, MalformedMessageError } from '../../errors.js';
 
 export const KEY_BYTES = 32;
 
@@ -48,12 +48,21 @@ export function publicKeyOf(secretKey: Uint8Array): Uint8Array {
 /**
  * X25519 shared secret: `agree(a.secretKey, b.publicKey)` equals `agree(b.secretKey, a.publicKey)`.
  * The raw output is not uniform bytes, so always pass it through `deriveKey` before use.
- * Throws on a low-order peer key (noble rejects the all-zero shared secret).
+ * A low-order peer key (noble rejects the all-zero shared secret) is a MalformedMessageError:
+ * the key came from a peer, and no honest peer sends one.
  */
 export function agree(secretKey: Uint8Array, peerPublicKey: Uint8Array): Uint8Array {
   checkLength(secretKey, 'secret key');
   checkLength(peerPublicKey, 'peer public key');
-  return x25519.getSharedSecret(secretKey, peerPublicKey);
+  try {
+    return x25519.getSharedSecret(secretKey, peerPublicKey);
+  } catch (cause) {
+    throw new MalformedMessageError(
+      `X25519: the peer public key gives no shared secret (${(cause as Error).message}): it is a low-order point, which no honest peer sends; refuse that peer`,
+      { op: 'agree', field: 'peer public key' },
+      { cause },
+    );
+  }
 }
 
 /** HKDF-SHA256(shared, salt = fedsim constant, info = label) → `length` bytes. */
