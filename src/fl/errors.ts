@@ -7,7 +7,8 @@
  *   fault    something the environment did — a lost message, a crashed actor, a deadline,
  *            a file that cannot be read — made the work impossible. Expected under fault
  *            plans; the protocol copes where it can.
- *   bug      an invariant of fedsim itself broke. Please report it.
+ *   bug      an invariant broke: a bug in fedsim, or in a strategy or client algorithm
+ *            plugged into it that does not keep its contract. Please report fedsim's.
  *
  * The hierarchy (every class is a FedsimError, so the CLI prints its message without a
  * stack trace):
@@ -19,7 +20,7 @@
  *   │  ├─ MalformedMessageError   a protocol message failed validation
  *   │  └─ IncompatibleModelError  a client's data does not fit the model
  *   ├─ FlFault                    fault
- *   └─ FlInvariantError           bug
+ *   └─ FlInvariantError           bug (fedsim's, or a plugged-in strategy's or algorithm's)
  *   FederatedRunError             a run stopped; `reason.kind` says whose problem it was
  *
  * Other FL modules derive their own names from these (FederatedDataError and
@@ -73,9 +74,10 @@ export class FlRefusal extends FlError {
 }
 
 /**
- * A setting or argument the caller passed cannot work: a run's or a strategy's options, a
- * model spec, the shape of a data set, a partitioner's parameters, an argument of a
- * library function. `where.field` names it.
+ * A setting, argument or object the caller passed cannot work: a run's or a strategy's
+ * options, an aggregator's settings, a model spec, the shape of a data set, a
+ * partitioner's parameters, an argument of a library function, a model already disposed.
+ * `where.field` names it (and `where.op` or `where.at` the function or context).
  *
  * A library function cannot know whether its caller is a user or fedsim itself; it refuses
  * bad arguments as FlConfigError either way. Where the caller is always fedsim and the
@@ -115,12 +117,17 @@ export class FlFault extends FlError {
   }
 }
 
-/** An invariant of fedsim broke: a bug to report, never the user's fault. */
+/**
+ * An invariant broke: code, not input or environment, is wrong. Either fedsim's own, or a
+ * plugin's — a strategy or client algorithm that breaks its contract (a strategy that
+ * selects clients it was not given, an algorithm that reports other extras than it
+ * declares); the message names the plugin then.
+ */
 export class FlInvariantError extends FlError {
   override name = 'FlInvariantError';
   readonly kind = 'bug' as const;
   constructor(message: string, where: FlWhere = {}, options?: { cause?: unknown }) {
-    super(`${message} (this is a bug in fedsim: please report it with the seed and the command that produced it)`, where, options);
+    super(`${message} (a bug: in fedsim, or in the strategy or client algorithm named here if you wrote it; please report fedsim's with the seed and the command that produced it)`, where, options);
     this.data.kind = 'bug';
   }
 }

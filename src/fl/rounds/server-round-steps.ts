@@ -14,7 +14,7 @@
  */
 import type { ActorMessage } from '../../runtime/actor-cell.js';
 import { ERROR_REPLY, type ErrorPayload } from '../../runtime/envelope.js';
-import { FlConfigError, FlRefusal, MalformedMessageError, errorKindOf } from '../errors.js';
+import { FlInvariantError, FlRefusal, MalformedMessageError, errorKindOf } from '../errors.js';
 import { hold } from '../fedavg/held.js';
 import { type Weights, allFinite, assertSameLayout } from '../models/weights.js';
 import type { RoundFailure } from '../strategies/strategy.js';
@@ -63,9 +63,9 @@ export function beginRound(ctx: EngineContext): Partial<EngineContext> {
   try {
     const plan = ctx.strategy.configure(round, ctx.clients, strategyContext(ctx, 'sampling', round));
     selected = [...plan.clients].sort(compareIds);
-    // A strategy is the user's to write: a plan that breaks configure's contract is refused as its configuration.
+    // A plan that breaks configure's contract is a bug in the strategy (fedsim's or a plugged-in one), not bad input.
     const badPlan = (what: string) =>
-      new FlConfigError(`${where(ctx)}: strategy '${ctx.strategy.name}' ${what}; configure must return one or more distinct clients from those it is given`, {
+      new FlInvariantError(`${where(ctx)}: strategy '${ctx.strategy.name}' ${what}; configure must return one or more distinct clients from those it is given`, {
         actor: ctx.io.id,
         round,
         op: `${ctx.strategy.name}.configure`,

@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { type ClientAlgorithm, plainLocalTraining } from '../algorithms/client-algorithm.js';
-import { FlConfigError } from '../errors.js';
+import { FlConfigError, MalformedMessageError } from '../errors.js';
 import type { FitConfig } from '../rounds/fit.js';
 import { type RoundAggregate, toWeights } from '../rounds/round-aggregate.js';
 import { trainableTensors } from '../training/train-local.js';
@@ -38,7 +38,14 @@ export const fedProxClient: ClientAlgorithm<undefined> = {
   reports: { extras: [], metrics: [] },
   usesGradientTerms: true,
   beforeTraining(ins, _state, model) {
-    const { proxMu } = ProxConfigSchema.parse({ proxMu: ins.config.proxMu });
+    const parsed = ProxConfigSchema.safeParse({ proxMu: ins.config.proxMu });
+    if (!parsed.success) {
+      throw new MalformedMessageError(`fedprox round ${ins.round}: FitIns.config.proxMu must be a finite number ≥ 0, got ${JSON.stringify(ins.config.proxMu)}; the server's strategy sets it`, {
+        round: ins.round,
+        field: 'config.proxMu',
+      });
+    }
+    const { proxMu } = parsed.data;
     if (proxMu === 0) return undefined;
     const anchors = trainableTensors(model, ins.weights, `fedprox round ${ins.round}: the global weights`);
     const mu = tf.scalar(proxMu);
