@@ -113,7 +113,7 @@ export interface DirichletOptions {
   alpha: number;
   /** Resample until every client has at least this many samples (default 0: no check). */
   minSize?: number;
-  /** Bound on the resampling (default 1000); exceeding it throws. */
+  /** Bound on the resampling (default 1000); exceeding it is an FlConfigError (the settings cannot be met). */
   maxAttempts?: number;
 }
 
