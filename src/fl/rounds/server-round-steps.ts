@@ -65,7 +65,7 @@ export function beginRound(ctx: EngineContext): Partial<EngineContext> {
     selected = [...plan.clients].sort(compareIds);
     // A plan that breaks configure's contract is a bug in the strategy (fedsim's or a plugged-in one), not bad input.
     const badPlan = (what: string) =>
-      new FlInvariantError(`${where(ctx)}: strategy '${ctx.strategy.name}' ${what}; configure must return one or more distinct clients from those it is given`, {
+      new FlInvariantError(`server '${ctx.io.id}' (round ${round}): strategy '${ctx.strategy.name}' ${what}; configure must return one or more distinct clients from those it is given`, {
         actor: ctx.io.id,
         round,
         op: `${ctx.strategy.name}.configure`,
