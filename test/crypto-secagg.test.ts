@@ -10,6 +10,7 @@ import {
   LABEL_MASK_SEED,
 } from '../src/fl/secure/crypto/keys.js';
 import { AEAD_OVERHEAD, DecryptionError, open, seal } from '../src/fl/secure/crypto/aead.js';
+import { FlConfigError, MalformedMessageError, errorKindOf } from '../src/fl/errors.js';
 import { expandMask } from '../src/fl/secure/crypto/prg.js';
 import {
   combine,
@@ -70,10 +71,11 @@ test('deriveKey separates labels and is deterministic', (t) => {
   t.not(hex(encKey), hex(shared));
   t.is(hex(deriveKey(shared, LABEL_ENCRYPTION)), hex(encKey));
   t.is(deriveKey(shared, 'x', 64).length, 64);
-  t.throws(() => deriveKey(shared, ''), { instanceOf: RangeError });
-  t.throws(() => agree(a.secretKey.subarray(1), b.publicKey), { instanceOf: TypeError });
+  t.throws(() => deriveKey(shared, ''), { instanceOf: FlConfigError });
+  t.throws(() => agree(a.secretKey.subarray(1), b.publicKey), { instanceOf: FlConfigError, message: /secret key must be a Uint8Array of 32 bytes, got 31/ });
   // Low-order points (here u = 0) are rejected rather than giving an all-zero secret.
-  t.throws(() => agree(a.secretKey, new Uint8Array(32)));
+  // A low-order key can only come from a peer: the message is refused, not the caller's arguments.
+  t.throws(() => agree(a.secretKey, new Uint8Array(32)), { instanceOf: MalformedMessageError, message: /low-order point/ });
 });
 
 // ---------------------------------------------------------------- AEAD
@@ -105,7 +107,10 @@ test('AEAD detects tampering, wrong keys, wrong associated data and truncation',
   t.throws(() => open(other, sealed, ad), { instanceOf: DecryptionError, message: /authentication failed/ });
   t.throws(() => open(key, sealed, enc.encode('round=3 from=1 to=3')), { instanceOf: DecryptionError });
   t.throws(() => open(key, sealed.subarray(0, 39), ad), { instanceOf: DecryptionError, message: /too short/ });
-  t.throws(() => open(key.subarray(1), sealed, ad), { instanceOf: TypeError });
+  // A wrong-length key is the caller's mistake, not tampering: a config error, never a DecryptionError.
+  const wrongKey = t.throws(() => open(key.subarray(1), sealed, ad), { instanceOf: FlConfigError });
+  t.false(wrongKey instanceof DecryptionError);
+  t.is(errorKindOf(wrongKey), 'refusal');
   // Two seals from the same stream use fresh nonces.
   const s2 = seal(key, enc.encode('share of b_1 and s_1'), ad, rng);
   t.not(hex(s2), hex(sealed));
@@ -133,9 +138,9 @@ test('PRG is deterministic, prefix-stable, in range and seed-dependent', (t) => 
     t.true(same / 20_000 < 1 / m + 0.05, `seeds differ m=${m}`);
   }
   t.is(expandMask(seedA, 0, 10).length, 0);
-  t.throws(() => expandMask(seedA.subarray(1), 10, 10), { instanceOf: TypeError });
-  t.throws(() => expandMask(seedA, 10, 2 ** 32 + 1), { instanceOf: RangeError });
-  t.throws(() => expandMask(seedA, 10, 1), { instanceOf: RangeError });
+  t.throws(() => expandMask(seedA.subarray(1), 10, 10), { instanceOf: FlConfigError, message: /seed must be/ });
+  t.throws(() => expandMask(seedA, 10, 2 ** 32 + 1), { instanceOf: FlConfigError, message: /modulus must be/ });
+  t.throws(() => expandMask(seedA, 10, 1), { instanceOf: FlConfigError, message: /modulus must be/ });
 });
 
 test('PRG output is uniform (chi-square over buckets)', (t) => {
@@ -277,9 +282,9 @@ test('quantize is deterministic per stream and unbiased', (t) => {
   const mean = dequantize(quantize(x, 1, 16, createStream(2, 'q')), 1, 16).reduce((s, v) => s + v, 0) / x.length;
   const step = quantizationStep(1, 16);
   t.true(Math.abs(mean - Math.fround(0.123456)) < 4 * (step / 2) / Math.sqrt(x.length), `mean ${mean}`);
-  t.throws(() => quantize(Float32Array.of(NaN), 1, 16, createStream(0, 'q')), { instanceOf: RangeError });
-  t.throws(() => quantize(values, 0, 16, createStream(0, 'q')), { instanceOf: RangeError });
-  t.throws(() => quantize(values, 1, 2 ** 32, createStream(0, 'q')), { instanceOf: RangeError });
+  t.throws(() => quantize(Float32Array.of(NaN), 1, 16, createStream(0, 'q')), { instanceOf: FlConfigError, message: /value 0 is NaN/ });
+  t.throws(() => quantize(values, 0, 16, createStream(0, 'q')), { instanceOf: FlConfigError, message: /clippingRange/ });
+  t.throws(() => quantize(values, 1, 2 ** 32, createStream(0, 'q')), { instanceOf: FlConfigError, message: /targetRange/ });
 });
 
 test('sum of k quantized vectors dequantizes to the sum within k × step (property)', (t) => {
@@ -319,7 +324,7 @@ test('modular vector ops', (t) => {
   const acc = Uint32Array.of(1, 2);
   t.is(subModInPlace(acc, Uint32Array.of(2, 2), 7), acc);
   t.deepEqual([...acc], [6, 0]);
-  t.throws(() => addMod(a, Uint32Array.of(1), m), { instanceOf: RangeError });
+  t.throws(() => addMod(a, Uint32Array.of(1), m), { instanceOf: FlConfigError, message: /vector lengths differ/ });
 });
 
 // ---------------------------------------------------------------- putting it together

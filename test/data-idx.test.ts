@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { encodeIdx, loadMnistLike, parseIdx, readIdx, writeIdx, type IdxArray, type IdxDtype } from '../src/fl/data/idx.js';
+import { DataFormatError, FlConfigError, FlFault } from '../src/fl/errors.js';
 
 const root = mkdtempSync(join(tmpdir(), 'fedsim-idx-'));
 test.after.always(() => rmSync(root, { recursive: true, force: true }));
@@ -68,7 +69,8 @@ test('parseIdx does not alias the input buffer', (t) => {
 });
 
 test('bad magic is reported', (t) => {
-  t.throws(() => parseIdx(Uint8Array.from([1, 2, 8, 1, 0, 0, 0, 0]), 'x.idx'), { message: /x\.idx: bad magic 0x01 0x02 0x08 0x01/ });
+  const error = t.throws(() => parseIdx(Uint8Array.from([1, 2, 8, 1, 0, 0, 0, 0]), 'x.idx'), { instanceOf: DataFormatError, message: /x\.idx: bad magic 0x01 0x02 0x08 0x01.*download the file again/ });
+  t.deepEqual(error.where, { file: 'x.idx' });
   t.throws(() => parseIdx(Uint8Array.from([0, 0, 0x0a, 1, 0, 0, 0, 0])), { message: /bad magic 0x00 0x00 0x0a 0x01.*dtype code/ });
 });
 
@@ -99,13 +101,16 @@ test('corrupt gzip is reported', (t) => {
 
 test('a missing file names its path', (t) => {
   const path = join(root, 'no-such-file.idx');
-  t.throws(() => readIdx(path), { message: `IDX file not found: ${path}` });
+  // Not the file's bytes but the environment: a fault, not a format error.
+  const error = t.throws(() => readIdx(path), { instanceOf: FlFault });
+  t.true(error.message.startsWith(`IDX file not found: ${path}; `), error.message);
+  t.deepEqual(error.where, { file: path, code: 'ENOENT' });
 });
 
 test('encodeIdx validates its arguments', (t) => {
   t.throws(() => encodeIdx(Uint8Array.from([1, 2, 3]), [2, 2]), { message: /dims \[2, 2\] hold 4 elements but the array has 3/ });
   t.throws(() => encodeIdx(Uint8Array.from([1]), [1.5]), { message: /dims must be integers/ });
-  t.throws(() => encodeIdx(new Uint16Array(2) as unknown as IdxArray, [2]), { instanceOf: TypeError });
+  t.throws(() => encodeIdx(new Uint16Array(2) as unknown as IdxArray, [2]), { instanceOf: FlConfigError, message: /data is a Uint16Array/ });
 });
 
 /** Writes a tiny MNIST-like split: `count` images of rows×cols with pixel i%256, labels i%10. */
@@ -149,7 +154,7 @@ test('loadMnistLike accepts the dotted file names some mirrors use', (t) => {
 
 test('loadMnistLike: a missing directory names it and says how to install Fashion-MNIST', (t) => {
   const dir = join(root, 'nowhere');
-  const err = t.throws(() => loadMnistLike(dir, { split: 'train' }));
+  const err = t.throws(() => loadMnistLike(dir, { split: 'train' }), { instanceOf: FlFault });
   t.regex(err.message, new RegExp(`not found: ${dir}`));
   t.regex(err.message, /apt-get install dataset-fashion-mnist/);
   t.regex(err.message, /\/usr\/share\/datasets\/fashion-mnist/);
@@ -177,7 +182,7 @@ test('loadMnistLike: an images/labels count mismatch is reported', (t) => {
   const dir = freshDir();
   writeIdx(join(dir, 'train-images-idx3-ubyte.gz'), new Uint8Array(3 * 4), [3, 2, 2]);
   writeIdx(join(dir, 'train-labels-idx1-ubyte.gz'), new Uint8Array(4), [4]);
-  t.throws(() => loadMnistLike(dir, { split: 'train' }), { message: /count mismatch: .* has 3 images but .* has 4 labels/ });
+  t.throws(() => loadMnistLike(dir, { split: 'train' }), { instanceOf: DataFormatError, message: /count mismatch: .* has 3 images but .* has 4 labels/ });
 });
 
 test('loadMnistLike: wrong dtypes or shapes are reported', (t) => {

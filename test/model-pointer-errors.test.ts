@@ -19,7 +19,7 @@ import {
   type ForwardProgram,
   type Simulation,
 } from '../src/index.js';
-import { BaseDataset, FederatedDataError, FederatedDataLoader, fromLayers, nn, restoreModel } from '../src/fl/index.js';
+import { BaseDataset, FederatedDataError, FederatedDataLoader, FlConfigError, fromLayers, nn, restoreModel } from '../src/fl/index.js';
 import { ready, simulation } from './helpers/pointers.js';
 
 test.before(ready);
@@ -171,11 +171,11 @@ test.serial('layers models the worker cannot run are refused when sent, naming t
   const { bob } = world();
   const seq = tf.sequential({ layers: [tf.layers.dense({ inputShape: [3], units: 2 }), tf.layers.batchNormalization()] });
   const model = fromLayers(seq, createStream(1, 'x'));
-  t.throws(() => model.send(bob), { instanceOf: TypeError, message: /model\.send: layer batch_normalization_BatchNormalization\d+ \(BatchNormalization\) cannot run on a worker: this layer class is not supported\. Layers that can: Dense, Conv2D/ });
+  t.throws(() => model.send(bob), { instanceOf: FlConfigError, message: /model\.send: layer batch_normalization_BatchNormalization\d+ \(BatchNormalization\) cannot run on a worker: this layer class is not supported\. Layers that can: Dense, Conv2D/ });
   const input = tf.input({ shape: [3] });
   const functional = tf.model({ inputs: input, outputs: tf.layers.dense({ units: 2 }).apply(input) as tf.SymbolicTensor });
   const fmodel = fromLayers(functional, createStream(1, 'y'));
-  t.throws(() => fmodel.send(bob), { instanceOf: TypeError, message: /only Sequential tfjs-layers models can be sent to a worker; this one is a Model\. Rebuild it with tf\.sequential\(\)\./ });
+  t.throws(() => fmodel.send(bob), { instanceOf: FlConfigError, message: /only Sequential tfjs-layers models can be sent to a worker; this one is a Model\. Rebuild it with tf\.sequential\(\)\./ });
   for (const m of [seq, functional]) m.dispose();
   for (const m of [model, fmodel]) m.dispose();
 });

@@ -2,7 +2,7 @@
  * The aggregation modes, by name: the one place that decides what `aggregation: …` means.
  * A new mode is one file in this folder plus one line here.
  */
-import type { z } from 'zod';
+import { z } from 'zod';
 import { FlConfigError } from '../errors.js';
 import type { Aggregator, AggregatorSetup } from '../rounds/aggregator.js';
 import { plainAggregator } from './plain.js';
@@ -43,5 +43,13 @@ export const AGGREGATOR_SETTINGS = Object.assign({}, ...ENTRIES.map((e) => e.set
 export function createAggregator(name: string, setup: AggregatorSetup, settings: AggregatorSettings): Aggregator {
   const entry = AGGREGATOR_ENTRIES.find((e) => e.name === name);
   if (!entry) throw new FlConfigError(`aggregation '${name}' is unknown; known: ${AGGREGATOR_ENTRIES.map((e) => `'${e.name}' (${e.description})`).join(', ')}`, { field: 'aggregation' });
-  return entry.create(setup, settings);
+  try {
+    return entry.create(setup, settings);
+  } catch (error) {
+    // Each mode parses its own settings with zod; a bad value is the caller's setting, so say which.
+    if (!(error instanceof z.ZodError)) throw error;
+    const issue = error.issues[0];
+    const field = issue.path.join('.') || '(settings)';
+    throw new FlConfigError(`aggregation '${name}': setting ${field}: ${issue.message}; see the '${name}' settings in its registry entry (src/fl/aggregators/registry.ts)`, { field }, { cause: error });
+  }
 }

@@ -21,6 +21,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
+import { FlConfigError, MalformedMessageError } from '../errors.js';
 import type { RoundAggregate } from '../rounds/round-aggregate.js';
 import type { Weights } from '../models/weights.js';
 import { trainableTensors } from '../training/train-local.js';
@@ -33,7 +34,12 @@ const AlphaSchema = z.number().positive().finite();
 
 function alphaOf(config: Record<string, unknown>, where: string): number {
   const parsed = AlphaSchema.safeParse(config[ALPHA]);
-  if (!parsed.success) throw new TypeError(`${where}: FedDyn needs α > 0 in FitIns.config.${ALPHA}, got ${JSON.stringify(config[ALPHA])}`);
+  if (!parsed.success) {
+    throw new MalformedMessageError(`${where}: FedDyn needs α > 0 in FitIns.config.${ALPHA}, got ${JSON.stringify(config[ALPHA])}; the server's strategy must be feddyn too`, {
+      at: where,
+      field: `config.${ALPHA}`,
+    });
+  }
   return parsed.data;
 }
 
@@ -91,7 +97,9 @@ export class FedDyn extends SamplingStrategy<FedDynState> {
 
   constructor(options: FedDynOptions) {
     super(options);
-    if (!AlphaSchema.safeParse(options.alpha).success) throw new RangeError(`feddyn: alpha must be a finite number > 0, got ${options.alpha}`);
+    if (!AlphaSchema.safeParse(options.alpha).success) {
+      throw new FlConfigError(`feddyn: alpha must be a finite number > 0, got ${options.alpha}; Acar et al. use 0.01 to 0.1`, { op: 'feddyn', field: 'alpha' });
+    }
     this.alpha = options.alpha;
   }
 

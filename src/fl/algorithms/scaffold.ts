@@ -22,6 +22,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
+import { FlConfigError, MalformedMessageError } from '../errors.js';
 import { WeightsSchema } from '../rounds/fit.js';
 import type { RoundAggregate } from '../rounds/round-aggregate.js';
 import type { Weights } from '../models/weights.js';
@@ -35,12 +36,23 @@ const DELTA = 'scaffoldControlDelta';
 
 const ScaffoldConfigSchema = z.object({ [CONTROL]: WeightsSchema });
 
-/** c from the round's FitIns, checked against the model's layout. */
+/** c from the round's FitIns, checked against the model's layout; a fit without a fitting one is malformed. */
 function serverControl(config: Record<string, unknown>, layout: Weights, where: string): Weights {
+  const field = `config.${CONTROL}`;
   const parsed = ScaffoldConfigSchema.safeParse({ [CONTROL]: config[CONTROL] });
-  if (!parsed.success) throw new TypeError(`${where}: SCAFFOLD needs the server control variate in FitIns.config.${CONTROL}: ${parsed.error.issues[0].message}`);
+  if (!parsed.success) {
+    throw new MalformedMessageError(
+      `${where}: SCAFFOLD needs the server control variate in FitIns.config.${CONTROL}: ${parsed.error.issues[0].message}; the server's strategy must be scaffold too`,
+      { at: where, field },
+    );
+  }
   const control = parsed.data[CONTROL];
-  assertSameLayout(layout, control, `${where}: FitIns.config.${CONTROL}`);
+  try {
+    assertSameLayout(layout, control, `${where}: FitIns.config.${CONTROL}`);
+  } catch (error) {
+    if (!(error instanceof FlConfigError)) throw error;
+    throw new MalformedMessageError(error.message, { at: where, field }, { cause: error });
+  }
   return control;
 }
 
@@ -103,7 +115,9 @@ export class Scaffold extends SamplingStrategy<ScaffoldState> {
   constructor(options: ScaffoldOptions = {}) {
     super(options);
     this.serverLr = options.serverLr ?? 1;
-    if (!(this.serverLr > 0) || !Number.isFinite(this.serverLr)) throw new RangeError(`scaffold: serverLr must be a finite number > 0, got ${this.serverLr}`);
+    if (!(this.serverLr > 0) || !Number.isFinite(this.serverLr)) {
+      throw new FlConfigError(`scaffold: serverLr must be a finite number > 0, got ${this.serverLr}; 1 (the default) is the paper's global step size`, { op: 'scaffold', field: 'serverLr' });
+    }
   }
 
   override initialState(weights: Weights): ScaffoldState {

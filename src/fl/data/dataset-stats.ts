@@ -1,23 +1,24 @@
 /**
  * Label statistics of a partition, for logs and for tests that measure skew.
  */
+import { FlConfigError } from '../errors.js';
 import type { Labels } from './partition.js';
 
 /** Counts of each class 0..numClasses-1 among `labels[indices]` (all labels when indices is omitted). */
 export function labelHistogram(labels: Labels, indices: readonly number[] | undefined, numClasses: number): number[] {
   if (!Number.isInteger(numClasses) || numClasses < 1) {
-    throw new RangeError(`labelHistogram: numClasses must be a positive integer, got ${numClasses}`);
+    throw new FlConfigError(`labelHistogram: numClasses must be a positive integer, got ${numClasses}; pass the number of classes (max label + 1)`, { op: 'labelHistogram', field: 'numClasses' });
   }
   const hist = new Array<number>(numClasses).fill(0);
   const count = indices ? indices.length : labels.length;
   for (let k = 0; k < count; k++) {
     const i = indices ? indices[k] : k;
     if (!Number.isInteger(i) || i < 0 || i >= labels.length) {
-      throw new RangeError(`labelHistogram: index ${i} is outside 0..${labels.length - 1}`);
+      throw new FlConfigError(`labelHistogram: index ${i} is outside 0..${labels.length - 1}; the indices must come from a partition of these labels`, { op: 'labelHistogram', field: 'indices', index: i });
     }
     const l = labels[i];
     if (!Number.isInteger(l) || l < 0 || l >= numClasses) {
-      throw new RangeError(`labelHistogram: labels[${i}] = ${l} is outside 0..${numClasses - 1}`);
+      throw new FlConfigError(`labelHistogram: labels[${i}] = ${l} is outside 0..${numClasses - 1}; raise numClasses to at least ${Number.isInteger(l) && l >= 0 ? l + 1 : 'max label + 1'}`, { op: 'labelHistogram', field: 'labels', index: i });
     }
     hist[l]++;
   }

@@ -7,6 +7,7 @@
  * normalise with log-sum-exp: the result stays a valid probability vector for any α > 0.
  */
 import type { RandomStream } from '../../runtime/rng.js';
+import { FlConfigError } from '../errors.js';
 
 /** A uniform in (0, 1): never 0, so its logarithm is finite. */
 function openUniform(rng: RandomStream): number {
@@ -17,7 +18,7 @@ function openUniform(rng: RandomStream): number {
 
 function checkShape(shape: number, who: string): void {
   if (!(shape > 0) || !Number.isFinite(shape)) {
-    throw new RangeError(`${who}: the shape must be a finite number > 0, got ${shape}`);
+    throw new FlConfigError(`${who}: the shape must be a finite number > 0, got ${shape}; pass a positive concentration α`, { op: who, field: 'alpha' });
   }
 }
 
@@ -57,9 +58,9 @@ export function sampleGamma(shape: number, rng: RandomStream): number {
 export function sampleDirichlet(alpha: number | readonly number[], k: number, rng: RandomStream): number[] {
   const alphas = typeof alpha === 'number' ? new Array<number>(k).fill(alpha) : [...alpha];
   if (typeof alpha === 'number' && (!Number.isInteger(k) || k < 1)) {
-    throw new RangeError(`sampleDirichlet: the dimension must be a positive integer, got ${k}`);
+    throw new FlConfigError(`sampleDirichlet: the dimension must be a positive integer, got ${k}; pass the number of components (e.g. clients)`, { op: 'sampleDirichlet', field: 'k' });
   }
-  if (alphas.length === 0) throw new RangeError('sampleDirichlet: the concentration vector is empty');
+  if (alphas.length === 0) throw new FlConfigError('sampleDirichlet: the concentration vector is empty; pass one α per component', { op: 'sampleDirichlet', field: 'alpha' });
   for (const a of alphas) checkShape(a, 'sampleDirichlet');
   const logs = alphas.map((a) => sampleLogGamma(a, rng));
   let max = -Infinity;

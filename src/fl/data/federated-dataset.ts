@@ -12,12 +12,12 @@
  * the data never comes back here. It owns those objects: dispose() deletes them.
  */
 import * as tf from '@tensorflow/tfjs';
-import { FedsimError } from '../../runtime/index.js';
+import { FlConfigError } from '../errors.js';
 import { isTensor } from '../../messages/index.js';
 import { PointerTensor, type SendOptions, type VirtualWorker } from '../../pointers/index.js';
 
-/** Misuse of federated data sets or of the federated data loader. */
-export class FederatedDataError extends FedsimError {
+/** Misuse of federated data sets or of the federated data loader (a refusal: nothing was sent or changed). */
+export class FederatedDataError extends FlConfigError {
   override name = 'FederatedDataError';
 }
 
@@ -26,10 +26,10 @@ type Rows = tf.Tensor | PointerTensor;
 function rowsOf(value: Rows, what: string, where: string): number {
   const shape = value instanceof PointerTensor ? value.shape : isTensor(value) ? value.shape : undefined;
   if (shape === undefined) {
-    if (value instanceof PointerTensor) throw new FederatedDataError(`${where}: the shape of ${what} ${value} is not known here; await ptr.getShape() first.`);
-    throw new TypeError(`${where}: ${what} must be a tf.Tensor or a PointerTensor, got ${Object.prototype.toString.call(value)}.`);
+    if (value instanceof PointerTensor) throw new FederatedDataError(`${where}: the shape of ${what} ${value} is not known here; await ptr.getShape() first.`, { op: where, field: what });
+    throw new FederatedDataError(`${where}: ${what} must be a tf.Tensor or a PointerTensor, got ${Object.prototype.toString.call(value)}; wrap arrays with tf.tensor(…) first.`, { op: where, field: what });
   }
-  if (shape.length === 0) throw new FederatedDataError(`${where}: ${what} is a scalar; a data set needs one row per sample (shape [n, …]).`);
+  if (shape.length === 0) throw new FederatedDataError(`${where}: ${what} is a scalar; a data set needs one row per sample (shape [n, …]).`, { op: where, field: what });
   return shape[0];
 }
 

@@ -5,11 +5,14 @@
  * one uint32 per dimension, then the elements in row-major order. Files are often
  * shipped gzipped, so readers sniff the gzip magic (0x1f 0x8b) rather than trusting
  * the file name. Every failure names the file and says what was expected, because the
- * usual cause is a wrong path or a half-downloaded file, not a bug.
+ * usual cause is a wrong path or a half-downloaded file, not a bug: bytes that are not
+ * IDX are a DataFormatError (download the file again), a file or directory that cannot be
+ * read is an FlFault (where.file names it), a bad argument to encodeIdx an FlConfigError.
  */
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { DataFormatError, FlConfigError, FlFault } from '../errors.js';
 
 export type IdxDtype = 'ubyte' | 'sbyte' | 'short' | 'int' | 'float' | 'double';
 export type IdxArray = Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
@@ -38,6 +41,12 @@ const DTYPES: ReadonlyMap<number, DtypeInfo> = new Map([
 
 const hex = (n: number): string => `0x${n.toString(16).padStart(2, '0')}`;
 
+const REDOWNLOAD = 'download the file again (a mirror may serve a partial file), or point to another copy';
+
+function badBytes(source: string, what: string): DataFormatError {
+  return new DataFormatError(`IDX ${source}: ${what}; ${REDOWNLOAD}`, { file: source });
+}
+
 function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
@@ -52,27 +61,26 @@ export function parseIdx(buffer: Uint8Array, source = '<buffer>'): IdxData {
     try {
       bytes = gunzipSync(bytes);
     } catch (err) {
-      throw new Error(`IDX ${source}: gzip data is corrupt or truncated (${(err as Error).message})`);
+      throw badBytes(source, `gzip data is corrupt or truncated (${(err as Error).message})`);
     }
   }
   if (bytes.length < 4) {
-    throw new Error(`IDX ${source}: truncated file: expected at least 4 bytes of magic, got ${bytes.length}`);
+    throw badBytes(source, `truncated file: expected at least 4 bytes of magic, got ${bytes.length}`);
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const info = DTYPES.get(bytes[2]);
   if (bytes[0] !== 0 || bytes[1] !== 0 || !info) {
     const magic = [...bytes.subarray(0, 4)].map(hex).join(' ');
-    throw new Error(
-      `IDX ${source}: bad magic ${magic}: expected 0x00 0x00, a dtype code ` +
-        `(0x08 ubyte, 0x09 sbyte, 0x0b short, 0x0c int, 0x0d float, 0x0e double) and the number of dimensions`,
+    throw badBytes(
+      source,
+      `bad magic ${magic}: expected 0x00 0x00, a dtype code ` +
+        `(0x08 ubyte, 0x09 sbyte, 0x0b short, 0x0c int, 0x0d float, 0x0e double) and the number of dimensions, so this is not an IDX file`,
     );
   }
   const ndim = bytes[3];
   const headerBytes = 4 + 4 * ndim;
   if (bytes.length < headerBytes) {
-    throw new Error(
-      `IDX ${source}: truncated file: expected ${headerBytes} header bytes for ${ndim} dimensions, got ${bytes.length}`,
-    );
+    throw badBytes(source, `truncated file: expected ${headerBytes} header bytes for ${ndim} dimensions, got ${bytes.length}`);
   }
   const dims: number[] = [];
   let count = 1;
@@ -84,9 +92,9 @@ export function parseIdx(buffer: Uint8Array, source = '<buffer>'): IdxData {
   const expected = headerBytes + count * info.size;
   if (bytes.length !== expected) {
     const what = bytes.length < expected ? 'truncated file' : 'trailing bytes after the data';
-    throw new Error(
-      `IDX ${source}: ${what}: expected ${expected} bytes (${headerBytes} header + ${count} × ${info.size}-byte ` +
-        `${info.name} for dims [${dims.join(', ')}]), got ${bytes.length}`,
+    throw badBytes(
+      source,
+      `${what}: expected ${expected} bytes (${headerBytes} header + ${count} × ${info.size}-byte ` + `${info.name} for dims [${dims.join(', ')}]), got ${bytes.length}`,
     );
   }
   return { dtype: info.name, dtypeCode: bytes[2], dims, data: decodeElements(view, headerBytes, count, info.name) };
@@ -128,8 +136,8 @@ export function readIdx(path: string): IdxData {
     bytes = readFileSync(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new Error(`IDX file not found: ${path}`);
-    throw new Error(`IDX file ${path} could not be read: ${(err as Error).message}`);
+    if (code === 'ENOENT') throw new FlFault(`IDX file not found: ${path}; check the path, or download the data set there`, { file: path, code }, { cause: err });
+    throw new FlFault(`IDX file ${path} could not be read (${(err as Error).message}); check its permissions and that it is a file`, { file: path, code }, { cause: err });
   }
   return parseIdx(bytes, path);
 }
@@ -141,22 +149,23 @@ function dtypeCodeOf(data: IdxArray): { code: number; size: number } {
   if (data instanceof Int32Array) return { code: 0x0c, size: 4 };
   if (data instanceof Float32Array) return { code: 0x0d, size: 4 };
   if (data instanceof Float64Array) return { code: 0x0e, size: 8 };
-  throw new TypeError('encodeIdx: data must be a Uint8Array, Int8Array, Int16Array, Int32Array, Float32Array or Float64Array');
+  const got = (data as unknown)?.constructor?.name ?? typeof data;
+  throw new FlConfigError(`encodeIdx: data is a ${got}; pass a Uint8Array, Int8Array, Int16Array, Int32Array, Float32Array or Float64Array (IDX has no other element type)`, { op: 'encodeIdx', field: 'data' });
 }
 
 /** Encodes a typed array as raw (not gzipped) IDX bytes; the dtype follows the array type. */
 export function encodeIdx(data: IdxArray, dims: readonly number[]): Buffer {
   const { code, size } = dtypeCodeOf(data);
-  if (dims.length > 255) throw new RangeError(`encodeIdx: at most 255 dimensions, got ${dims.length}`);
+  if (dims.length > 255) throw new FlConfigError(`encodeIdx: IDX holds at most 255 dimensions, got ${dims.length}; reshape the data to fewer`, { op: 'encodeIdx', field: 'dims' });
   let count = 1;
   for (const d of dims) {
     if (!Number.isInteger(d) || d < 0 || d > 0xffffffff) {
-      throw new RangeError(`encodeIdx: dims must be integers in [0, 2^32), got [${dims.join(', ')}]`);
+      throw new FlConfigError(`encodeIdx: dims must be integers in [0, 2^32), got [${dims.join(', ')}]; pass the array's shape`, { op: 'encodeIdx', field: 'dims' });
     }
     count *= d;
   }
   if (count !== data.length) {
-    throw new RangeError(`encodeIdx: dims [${dims.join(', ')}] hold ${count} elements but the array has ${data.length}`);
+    throw new FlConfigError(`encodeIdx: dims [${dims.join(', ')}] hold ${count} elements but the array has ${data.length}; the dims must be the array's shape`, { op: 'encodeIdx', field: 'dims' });
   }
   const header = 4 + 4 * dims.length;
   const out = Buffer.alloc(header + count * size);
@@ -214,9 +223,7 @@ function findFile(dir: string, present: readonly string[], names: string[], what
   const name = names.find((n) => present.includes(n));
   if (name === undefined) {
     const found = present.length > 0 ? present.join(', ') : '(nothing)';
-    throw new Error(
-      `No ${what} file in ${dir}: looked for ${names.join(' / ')}; found: ${found}. ${INSTALL_HINT}`,
-    );
+    throw new FlFault(`No ${what} file in ${dir}: looked for ${names.join(' / ')}; found: ${found}. ${INSTALL_HINT}`, { file: dir, looked: names });
   }
   return join(dir, name);
 }
@@ -227,7 +234,7 @@ function findFile(dir: string, present: readonly string[], names: string[], what
  */
 export function loadMnistLike(dir: string, options: { split: 'train' | 'test' }): MnistLike {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new Error(`MNIST-like data directory not found: ${dir}. ${INSTALL_HINT}`);
+    throw new FlFault(`MNIST-like data directory not found: ${dir}. ${INSTALL_HINT}`, { file: dir });
   }
   const present = readdirSync(dir).sort();
   const prefix = options.split === 'train' ? 'train' : 't10k';
@@ -236,15 +243,18 @@ export function loadMnistLike(dir: string, options: { split: 'train' | 'test' })
 
   const img = readIdx(imagesPath);
   if (img.dtype !== 'ubyte' || img.dims.length !== 3) {
-    throw new Error(`${imagesPath}: expected 3-dimensional ubyte images, got ${img.dtype} [${img.dims.join(', ')}]`);
+    throw new DataFormatError(`${imagesPath}: expected 3-dimensional ubyte images, got ${img.dtype} [${img.dims.join(', ')}]; this is not an MNIST-format images file (the labels file in its place?)`, { file: imagesPath });
   }
   const lab = readIdx(labelsPath);
   if (lab.dtype !== 'ubyte' || lab.dims.length !== 1) {
-    throw new Error(`${labelsPath}: expected 1-dimensional ubyte labels, got ${lab.dtype} [${lab.dims.join(', ')}]`);
+    throw new DataFormatError(`${labelsPath}: expected 1-dimensional ubyte labels, got ${lab.dtype} [${lab.dims.join(', ')}]; this is not an MNIST-format labels file (the images file in its place?)`, { file: labelsPath });
   }
   const [count, rows, cols] = img.dims;
   if (lab.dims[0] !== count) {
-    throw new Error(`Images/labels count mismatch: ${imagesPath} has ${count} images but ${labelsPath} has ${lab.dims[0]} labels`);
+    throw new DataFormatError(
+      `Images/labels count mismatch: ${imagesPath} has ${count} images but ${labelsPath} has ${lab.dims[0]} labels; the two files come from different downloads or splits, fetch both again`,
+      { file: imagesPath, labels: labelsPath },
+    );
   }
   const images = new Float32Array(img.data.length);
   for (let i = 0; i < images.length; i++) images[i] = img.data[i] / 255;

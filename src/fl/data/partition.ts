@@ -4,15 +4,20 @@
  * samples, sorted ascending. Sorting makes the result independent of the order in
  * which the algorithm happened to collect the indices; the randomness lies only in
  * *which* indices a client gets, and comes from the RandomStream passed in.
+ *
+ * Parameters that cannot give a partition (more clients than samples, a bad alpha…) are
+ * refused with an FlConfigError naming the function (where.op) and the parameter
+ * (where.field), before anything is drawn from the stream.
  */
 import type { RandomStream } from '../../runtime/rng.js';
+import { FlConfigError } from '../errors.js';
 import { sampleDirichlet } from './dirichlet.js';
 
 export type Labels = ArrayLike<number>;
 
-function checkInteger(who: string, what: string, value: number, min: number): void {
+function checkInteger(who: string, field: string, what: string, value: number, min: number): void {
   if (!Number.isInteger(value) || value < min) {
-    throw new RangeError(`${who}: ${what} must be an integer ≥ ${min}, got ${value}`);
+    throw new FlConfigError(`${who}: ${what} must be an integer ≥ ${min}, got ${value}; pass a whole number ≥ ${min}`, { op: who, field });
   }
 }
 
@@ -20,7 +25,7 @@ function checkLabels(who: string, labels: Labels): void {
   for (let i = 0; i < labels.length; i++) {
     const l = labels[i];
     if (!Number.isInteger(l) || l < 0) {
-      throw new RangeError(`${who}: labels must be non-negative integers, but labels[${i}] is ${l}`);
+      throw new FlConfigError(`${who}: labels must be non-negative integers, but labels[${i}] is ${l}; labels are class indices: map them to 0..K-1 first`, { op: who, field: 'labels', index: i });
     }
   }
 }
@@ -38,10 +43,10 @@ function range(n: number): number[] {
  * the n mod clients leftovers go one each to the first clients, so sizes differ by ≤ 1.
  */
 export function partitionIid(n: number, clients: number, rng: RandomStream): number[][] {
-  checkInteger('partitionIid', 'the sample count', n, 0);
-  checkInteger('partitionIid', 'the client count', clients, 1);
+  checkInteger('partitionIid', 'n', 'the sample count', n, 0);
+  checkInteger('partitionIid', 'clients', 'the client count', clients, 1);
   if (clients > n) {
-    throw new RangeError(`partitionIid: more clients (${clients}) than samples (${n}): some client would get none`);
+    throw new FlConfigError(`partitionIid: more clients (${clients}) than samples (${n}): some client would get none; use at most ${n} clients or more data`, { op: 'partitionIid', field: 'clients' });
   }
   const perm = rng.shuffle(range(n));
   const base = Math.floor(n / clients);
@@ -76,18 +81,18 @@ export interface ShardOptions {
 export function partitionShards(labels: Labels, clients: number, options: ShardOptions, rng: RandomStream): number[][] {
   const who = 'partitionShards';
   const n = labels.length;
-  checkInteger(who, 'the client count', clients, 1);
+  checkInteger(who, 'clients', 'the client count', clients, 1);
   const perClient = options.shardsPerClient ?? 2;
-  checkInteger(who, 'shardsPerClient', perClient, 1);
+  checkInteger(who, 'shardsPerClient', 'shardsPerClient', perClient, 1);
   checkLabels(who, labels);
   const shards = clients * perClient;
   const size = options.shardSize ?? Math.floor(n / shards);
-  if (options.shardSize !== undefined) checkInteger(who, 'shardSize', options.shardSize, 1);
+  if (options.shardSize !== undefined) checkInteger(who, 'shardSize', 'shardSize', options.shardSize, 1);
   if (size < 1) {
-    throw new RangeError(`${who}: ${shards} shards (${clients} clients × ${perClient}) but only ${n} samples: more shards than samples`);
+    throw new FlConfigError(`${who}: ${shards} shards (${clients} clients × ${perClient}) but only ${n} samples: more shards than samples; use fewer clients or shardsPerClient`, { op: who, field: 'clients' });
   }
   if (size * shards > n) {
-    throw new RangeError(`${who}: ${shards} shards of ${size} need ${size * shards} samples, but there are only ${n}`);
+    throw new FlConfigError(`${who}: ${shards} shards of ${size} need ${size * shards} samples, but there are only ${n}; lower shardSize to at most ${Math.floor(n / shards)}`, { op: who, field: 'shardSize' });
   }
   const order = range(n).sort((a, b) => labels[a] - labels[b] || a - b);
   const dealt = rng.shuffle(range(shards));
@@ -108,7 +113,7 @@ export interface DirichletOptions {
   alpha: number;
   /** Resample until every client has at least this many samples (default 0: no check). */
   minSize?: number;
-  /** Bound on the resampling (default 1000); exceeding it throws. */
+  /** Bound on the resampling (default 1000); exceeding it is an FlConfigError (the settings cannot be met). */
   maxAttempts?: number;
 }
 
@@ -126,15 +131,15 @@ export function partitionDirichlet(labels: Labels, clients: number, options: Dir
   const { alpha } = options;
   const minSize = options.minSize ?? 0;
   const maxAttempts = options.maxAttempts ?? 1000;
-  checkInteger(who, 'the client count', clients, 1);
+  checkInteger(who, 'clients', 'the client count', clients, 1);
   if (!(alpha > 0) || !Number.isFinite(alpha)) {
-    throw new RangeError(`${who}: alpha must be a finite number > 0, got ${alpha}`);
+    throw new FlConfigError(`${who}: alpha must be a finite number > 0, got ${alpha}; 0.1 gives strong label skew, 100 nearly IID`, { op: who, field: 'alpha' });
   }
-  checkInteger(who, 'minSize', minSize, 0);
-  checkInteger(who, 'maxAttempts', maxAttempts, 1);
+  checkInteger(who, 'minSize', 'minSize', minSize, 0);
+  checkInteger(who, 'maxAttempts', 'maxAttempts', maxAttempts, 1);
   checkLabels(who, labels);
   if (minSize * clients > n) {
-    throw new RangeError(`${who}: ${clients} clients × minSize ${minSize} = ${minSize * clients} samples needed, but there are only ${n}`);
+    throw new FlConfigError(`${who}: ${clients} clients × minSize ${minSize} = ${minSize * clients} samples needed, but there are only ${n}; lower minSize to at most ${Math.floor(n / clients)} or use fewer clients`, { op: who, field: 'minSize' });
   }
 
   // Group indices by class, classes in ascending label order (a fixed iteration order).
@@ -166,8 +171,9 @@ export function partitionDirichlet(labels: Labels, clients: number, options: Dir
     smallest = parts.reduce((m, p) => Math.min(m, p.length), Infinity);
     if (smallest >= minSize) return parts.map((p) => p.sort(ascending));
   }
-  throw new Error(
+  throw new FlConfigError(
     `${who}: no draw in ${maxAttempts} attempts gave every one of ${clients} clients ≥ ${minSize} samples ` +
       `(the last draw's smallest client had ${smallest}); raise alpha, lower minSize, use fewer clients or raise maxAttempts`,
+    { op: who, field: 'minSize' },
   );
 }

@@ -39,6 +39,7 @@
  * so `maxSamplesPerDevice` can cap n_k; by default there is no cap, as in the script.
  */
 import { createStream, type RandomStream, type Seed } from '../../runtime/rng.js';
+import { FlConfigError } from '../errors.js';
 
 export interface SyntheticOptions {
   alpha: number;
@@ -76,11 +77,11 @@ export type SyntheticRandomness = RandomStream | { seed: Seed; name: string };
 const MAX_ELEMENTS = 2 ** 28;
 
 function checkNonNegative(what: string, v: number): void {
-  if (!(v >= 0) || !Number.isFinite(v)) throw new RangeError(`syntheticFedProx: ${what} must be a finite number ≥ 0, got ${v}`);
+  if (!(v >= 0) || !Number.isFinite(v)) throw new FlConfigError(`syntheticFedProx: ${what} must be a finite number ≥ 0, got ${v}; Synthetic(α, β) uses 0, 0.5 or 1`, { op: 'syntheticFedProx', field: what });
 }
 
 function checkPositiveInt(what: string, v: number): void {
-  if (!Number.isInteger(v) || v < 1) throw new RangeError(`syntheticFedProx: ${what} must be a positive integer, got ${v}`);
+  if (!Number.isInteger(v) || v < 1) throw new FlConfigError(`syntheticFedProx: ${what} must be a positive integer, got ${v}; pass a whole number ≥ 1`, { op: 'syntheticFedProx', field: what });
 }
 
 function subStreams(source: SyntheticRandomness): (suffix: string) => RandomStream {
@@ -102,7 +103,7 @@ export function syntheticFedProx(options: SyntheticOptions, rng: SyntheticRandom
   checkPositiveInt('features', features);
   checkPositiveInt('classes', classes);
   if (!(trainFraction >= 0 && trainFraction <= 1)) {
-    throw new RangeError(`syntheticFedProx: trainFraction must be in [0, 1], got ${trainFraction}`);
+    throw new FlConfigError(`syntheticFedProx: trainFraction must be in [0, 1], got ${trainFraction}; the script's split is 0.9`, { op: 'syntheticFedProx', field: 'trainFraction' });
   }
   if (cap !== undefined) checkPositiveInt('maxSamplesPerDevice', cap);
 
@@ -124,8 +125,9 @@ export function syntheticFedProx(options: SyntheticOptions, rng: SyntheticRandom
     let n = Math.floor(Math.exp(r.normal(4, 2))) + 50;
     if (cap !== undefined) n = Math.min(n, cap);
     if (n * features > MAX_ELEMENTS) {
-      throw new RangeError(
-        `syntheticFedProx: device ${k} drew n = ${n} samples (${n * features} floats); set maxSamplesPerDevice to cap it`,
+      throw new FlConfigError(
+        `syntheticFedProx: device ${k} drew n = ${n} samples (${n * features} floats); set maxSamplesPerDevice to cap it (at most ${MAX_ELEMENTS} floats per device fit in memory)`,
+        { op: 'syntheticFedProx', field: 'maxSamplesPerDevice', device: k },
       );
     }
     let u = 0;

@@ -23,6 +23,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { createStream } from '../../runtime/rng.js';
 import { F, Plan, nn, trainingPlan, type Linear } from '../../pointers/plans/index.js';
+import { FlConfigError, FlInvariantError } from '../errors.js';
 import { builtinParams } from '../models/builtin-model.js';
 import { type ModelSpec, defaultLoss, inputSize, outputSize } from '../models/spec.js';
 import type { Weights } from '../models/weights.js';
@@ -91,7 +92,7 @@ function widthsOf(spec: ModelSpec): number[] {
     case 'mlp':
       return [...spec.layers];
     default:
-      throw new TypeError(`localTrainer 'plan': ${planTrainerProblem(spec, {})}`);
+      throw new FlConfigError(`localTrainer 'plan': ${planTrainerProblem(spec, {})}`, { field: 'localTrainer', model: spec.kind });
   }
 }
 
@@ -104,7 +105,10 @@ export function buildSpecTrainingPlan(spec: ModelSpec, lr: number): SpecTraining
   const expected = builtinParams(spec as Exclude<ModelSpec, { kind: 'layers' }>).map((p) => p.shape);
   if (JSON.stringify(shapes) !== JSON.stringify(expected)) {
     model.dispose();
-    throw new Error(`localTrainer 'plan': plan parameters ${JSON.stringify(shapes)} do not match the model's ${JSON.stringify(expected)}`);
+    throw new FlInvariantError(`localTrainer 'plan': plan parameters ${JSON.stringify(shapes)} do not match the '${spec.kind}' model's ${JSON.stringify(expected)}`, {
+      op: 'buildSpecTrainingPlan',
+      model: spec.kind,
+    });
   }
   const loss = defaultLoss(spec) === 'mse' ? 'mse' : 'softmaxCrossEntropy';
   const plan = trainingPlan(model, { loss, optimizer: { lr }, argsShape: [[-1, widths[0]], [-1, widths[widths.length - 1]]] });
@@ -136,7 +140,7 @@ export function planFit(
   where: string,
 ): PlanFitResult {
   const problem = planTrainerProblem(spec, config);
-  if (problem) throw new TypeError(`${where}: localTrainer 'plan': ${problem}`);
+  if (problem) throw new FlConfigError(`${where}: localTrainer 'plan': ${problem}`, { at: where, field: 'localTrainer' });
   const loss = defaultLoss(spec);
   const d = inputSize(spec);
   const k = outputSize(spec as Exclude<ModelSpec, { kind: 'layers' }>);

@@ -19,6 +19,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { RandomStream } from '../../runtime/rng.js';
+import { FlConfigError } from '../errors.js';
 import { type ParamInit, initialWeights } from './init.js';
 import { type Model, VariableModel } from './model.js';
 import { type LayersSpec, type LossName, LayersSpecSchema } from './spec.js';
@@ -59,9 +60,10 @@ function buildFromTopology(topology: Record<string, unknown>): tf.LayersModel {
   const className = config.className;
   const entry = className ? tf.serialization.SerializationMap.getMap().classNameMap[className] : undefined;
   if (!entry || !config.config) {
-    throw new TypeError(
+    throw new FlConfigError(
       `layers model spec: the topology's class_name is ${JSON.stringify(className)}, which tfjs-layers does not know; ` +
         `pass the output of layersModel.toJSON(null, false) for a Sequential or functional model`,
+      { op: 'layers model spec', field: 'topology.class_name' },
     );
   }
   const [cls, fromConfig] = entry as unknown as [unknown, (c: unknown, cfg: unknown, custom: unknown, fastInit: boolean) => tf.LayersModel];
@@ -145,17 +147,24 @@ export class LayersModelAdapter extends VariableModel {
 export function fromLayers(model: tf.LayersModel, rng: RandomStream, options: { loss?: LossName } = {}): Model {
   const where = `fromLayers(${model.name})`;
   if (model.inputs.length !== 1 || model.outputs.length !== 1) {
-    throw new TypeError(`${where}: only models with one input and one output are supported, this one has ${model.inputs.length} and ${model.outputs.length}`);
+    throw new FlConfigError(
+      `${where}: only models with one input and one output are supported, this one has ${model.inputs.length} and ${model.outputs.length}; wrap it in a model with one input and one output`,
+      { op: where, field: 'model' },
+    );
   }
   const sample = model.inputs[0].shape.slice(1);
   if (sample.some((d) => typeof d !== 'number' || !(d > 0))) {
-    throw new TypeError(`${where}: the input shape ${JSON.stringify(model.inputs[0].shape)} must be fully known apart from the batch dimension`);
+    throw new FlConfigError(
+      `${where}: the input shape ${JSON.stringify(model.inputs[0].shape)} must be fully known apart from the batch dimension; give the first layer a complete inputShape`,
+      { op: where, field: 'inputShape' },
+    );
   }
   const topology = model.toJSON(null, false) as unknown as Record<string, unknown>;
   const random = layerClassNames(topology).filter((c) => RANDOM_LAYERS.has(c));
   if (random.length > 0) {
-    throw new TypeError(
+    throw new FlConfigError(
       `${where}: the model has ${random.join(', ')} layers, which draw from Math.random in tfjs and would make runs irreproducible; remove them`,
+      { op: where, field: 'layers' },
     );
   }
   const last = model.layers[model.layers.length - 1]?.getConfig() as { activation?: string } | undefined;

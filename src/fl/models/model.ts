@@ -11,6 +11,7 @@
  * new tensor the caller owns (call it inside `tf.tidy`).
  */
 import * as tf from '@tensorflow/tfjs';
+import { FlConfigError } from '../errors.js';
 import { type LossName, type ModelSpec, type ModelState } from './spec.js';
 import { type Weights, assertSameLayout } from './weights.js';
 
@@ -112,7 +113,9 @@ export abstract class VariableModel implements Model {
   }
 
   protected assertLive(what: string): void {
-    if (this.isDisposed) throw new Error(`${what}: this '${this.spec.kind}' model was disposed; clone it before disposing, or rebuild it with restoreModel(state)`);
+    if (this.isDisposed) {
+      throw new FlConfigError(`${what}: this '${this.spec.kind}' model was disposed; clone it before disposing, or rebuild it with restoreModel(state)`, { op: what, field: 'model' });
+    }
   }
 }
 

@@ -17,6 +17,7 @@
  *  - `layers`   any tfjs-layers model, kept as its Keras topology JSON (see layers-model.ts).
  */
 import { z } from 'zod';
+import { FlConfigError } from '../errors.js';
 
 export type LossName = 'softmax-cross-entropy' | 'cross-entropy' | 'mse';
 export const LossNameSchema = z.enum(['softmax-cross-entropy', 'cross-entropy', 'mse']);
@@ -65,22 +66,31 @@ export interface ModelState {
   weights: Float32Array[];
 }
 
+/** `value` checked against a builder's schema; a bad argument is an FlConfigError naming it. */
+function built<T>(schema: z.ZodType<T>, value: unknown, builder: string, example: string): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const field = issue.path.join('.') || '(arguments)';
+  throw new FlConfigError(`${builder}: ${field}: ${issue.message}; e.g. ${example}`, { op: builder, field });
+}
+
 /** Spec builders, named after their PyTorch counterparts (`nn.Linear(2, 1)` → `nn.linear(2, 1)`). */
 export const nn = {
-  linear: (inputs: number, outputs: number): LinearSpec => LinearSpecSchema.parse({ kind: 'linear', inputs, outputs }),
-  logistic: (inputs: number, classes: number): LogisticSpec => LogisticSpecSchema.parse({ kind: 'logistic', inputs, classes }),
+  linear: (inputs: number, outputs: number): LinearSpec => built(LinearSpecSchema, { kind: 'linear', inputs, outputs }, 'nn.linear', 'nn.linear(2, 1)'),
+  logistic: (inputs: number, classes: number): LogisticSpec => built(LogisticSpecSchema, { kind: 'logistic', inputs, classes }, 'nn.logistic', 'nn.logistic(784, 10)'),
   /** McMahan's 2NN is `nn.mlp([784, 200, 200, 10])`. */
-  mlp: (layers: number[]): MlpSpec => MlpSpecSchema.parse({ kind: 'mlp', layers: [...layers] }),
+  mlp: (layers: number[]): MlpSpec => built(MlpSpecSchema, { kind: 'mlp', layers: [...layers] }, 'nn.mlp', 'nn.mlp([784, 200, 200, 10])'),
   /** McMahan's CNN; the defaults are the paper's (MNIST, 28×28×1, 10 classes). */
   cnn: (options: Partial<Omit<CnnSpec, 'kind'>> = {}): CnnSpec =>
-    CnnSpecSchema.parse({
+    built(CnnSpecSchema, {
       kind: 'cnn',
       inputShape: options.inputShape ?? [28, 28, 1],
       filters: options.filters ?? [32, 64],
       kernelSize: options.kernelSize ?? 5,
       hidden: options.hidden ?? 512,
       classes: options.classes ?? 10,
-    }),
+    }, 'nn.cnn', 'nn.cnn({ inputShape: [28, 28, 1], classes: 10 })'),
 };
 
 /** Validates a spec that came from outside (a message, a file); the error names the bad field. */
@@ -88,9 +98,10 @@ export function parseModelSpec(value: unknown, where = 'model spec'): ModelSpec 
   const result = ModelSpecSchema.safeParse(value);
   if (!result.success) {
     const issue = result.error.issues[0];
-    throw new TypeError(
-      `${where}: not a valid model spec (${issue.path.join('.') || '(root)'}: ${issue.message}). ` +
-        `Build one with nn.linear / nn.logistic / nn.mlp / nn.cnn, or fromLayers(model).`,
+    const field = issue.path.join('.') || '(root)';
+    throw new FlConfigError(
+      `${where}: not a valid model spec (${field}: ${issue.message}). ` + `Build one with nn.linear / nn.logistic / nn.mlp / nn.cnn, or fromLayers(model).`,
+      { at: where, field },
     );
   }
   return result.data;

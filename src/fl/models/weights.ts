@@ -6,6 +6,7 @@
  * so code here never mutates its inputs: every function returns new arrays.
  */
 import { sha256Hex } from '../../runtime/canonical.js';
+import { FlConfigError } from '../errors.js';
 
 export type Weights = Float32Array[];
 
@@ -47,14 +48,18 @@ export function weightsSha256(weights: readonly Float32Array[]): string {
   return sha256Hex(bytes);
 }
 
-/** Throws unless `b` has exactly the layout of `a` (same number of arrays, same lengths). */
+/**
+ * Throws unless `b` has exactly the layout of `a` (same number of arrays, same lengths): an
+ * FlConfigError naming `where`, since the caller passed weights of another model. (Callers
+ * that check a message's weights catch it and refuse the message.)
+ */
 export function assertSameLayout(a: readonly Float32Array[], b: readonly Float32Array[], where: string): void {
   if (a.length !== b.length) {
-    throw new RangeError(`${where}: expected ${a.length} weight arrays, got ${b.length}; both sides must use the same model spec`);
+    throw new FlConfigError(`${where}: expected ${a.length} weight arrays, got ${b.length}; both sides must use the same model spec`, { at: where, field: 'weights' });
   }
   for (let i = 0; i < a.length; i++) {
     if (a[i].length !== b[i].length) {
-      throw new RangeError(`${where}: weight array ${i} has ${b[i].length} values, expected ${a[i].length}; both sides must use the same model spec`);
+      throw new FlConfigError(`${where}: weight array ${i} has ${b[i].length} values, expected ${a[i].length}; both sides must use the same model spec`, { at: where, field: 'weights', index: i });
     }
   }
 }

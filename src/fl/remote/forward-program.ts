@@ -6,8 +6,13 @@
  * formulas (the CNN's fused conv + bias + ReLU becomes its three ops — equal up to
  * float rounding), and tfjs-layers models of the common Sequential layers (layers-program.ts).
  * Parameters are numbered in the model's weight order, so `getWeights()` lines up.
+ *
+ * A model the compiler cannot express is refused (FlConfigError, naming the layer); a
+ * program that would not compute the model's output (a parameter it cannot find or does
+ * not use) means the compiler accepted something it should not have: FlInvariantError.
  */
 import type { ForwardArg, ForwardProgram, ForwardStep } from '../../messages/index.js';
+import { FlInvariantError } from '../errors.js';
 import type { Model } from '../models/model.js';
 import type { BuiltinSpec } from '../models/spec.js';
 import { compileLayers } from './layers-program.js';
@@ -23,7 +28,9 @@ export class ProgramBuilder {
 
   param(name: string): ForwardArg {
     const index = this.paramNames.indexOf(name);
-    if (index < 0) throw new TypeError(`model.send: the model has no parameter '${name}' (it has ${this.paramNames.join(', ')})`);
+    if (index < 0) {
+      throw new FlInvariantError(`model.send: the compiled program reads parameter '${name}', which the model does not have (it has ${this.paramNames.join(', ')})`, { op: 'model.send', field: name });
+    }
     this.used.add(index);
     return { param: index };
   }
@@ -89,7 +96,12 @@ export function compileForward(model: Model): ForwardProgram {
   if (spec.kind === 'layers') compileLayers(spec, model, b);
   else builtinSteps(spec, b);
   const unused = model.paramNames.filter((_, i) => !b.used.has(i));
-  if (unused.length > 0) throw new TypeError(`model.send: the program of ${describeModel(model)} would not use parameter(s) ${unused.join(', ')}; the worker would compute something else than the model`);
+  if (unused.length > 0) {
+    throw new FlInvariantError(`model.send: the program of ${describeModel(model)} would not use parameter(s) ${unused.join(', ')}; the worker would compute something else than the model, so nothing was sent`, {
+      op: 'model.send',
+      unused,
+    });
+  }
   return {
     name: describeModel(model),
     input: [-1, model.inputSize],

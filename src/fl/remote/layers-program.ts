@@ -11,6 +11,7 @@
  * what the local model computes.
  */
 import type { ForwardArg } from '../../messages/index.js';
+import { FlConfigError, FlInvariantError } from '../errors.js';
 import type { Model } from '../models/model.js';
 import type { LayersSpec } from '../models/spec.js';
 import type { ProgramBuilder } from './forward-program.js';
@@ -44,12 +45,18 @@ function windowOut(size: number, window: number, stride: number, padding: string
 export function compileLayers(spec: LayersSpec, model: Model, b: ProgramBuilder): void {
   const topology = spec.topology as { class_name?: string; config?: { layers?: LayerJson[] } };
   if (topology.class_name !== 'Sequential' || !Array.isArray(topology.config?.layers)) {
-    throw new TypeError(`model.send: only Sequential tfjs-layers models can be sent to a worker; this one is a ${String(topology.class_name)}. Rebuild it with tf.sequential().`);
+    throw new FlConfigError(`model.send: only Sequential tfjs-layers models can be sent to a worker; this one is a ${String(topology.class_name)}. Rebuild it with tf.sequential().`, {
+      op: 'model.send',
+      field: 'topology.class_name',
+    });
   }
   let shape = [...spec.inputShape];
   let h: ForwardArg = b.op('reshape', b.input, [-1, ...shape]);
   const refuse = (layer: LayerJson, why: string): never => {
-    throw new TypeError(`model.send: layer ${String(layer.config.name)} (${layer.class_name}) cannot run on a worker: ${why}. Layers that can: ${SUPPORTED}.`);
+    throw new FlConfigError(`model.send: layer ${String(layer.config.name)} (${layer.class_name}) cannot run on a worker: ${why}. Layers that can: ${SUPPORTED}.`, {
+      op: 'model.send',
+      layer: String(layer.config.name),
+    });
   };
   const activate = (layer: LayerJson, x: ForwardArg): ForwardArg => {
     const name = String(layer.config.activation ?? 'linear');
@@ -114,6 +121,11 @@ export function compileLayers(spec: LayersSpec, model: Model, b: ProgramBuilder)
     }
   }
   const size = shape.reduce((x, y) => x * y, 1);
-  if (size !== model.outputSize) throw new TypeError(`model.send: the layers compute ${size} outputs per sample, but the model has ${model.outputSize}; the topology could not be followed`);
+  if (size !== model.outputSize) {
+    throw new FlInvariantError(`model.send: the compiled layers compute ${size} outputs per sample, but the model has ${model.outputSize}; the topology could not be followed, so nothing was sent`, {
+      op: 'model.send',
+      field: 'outputSize',
+    });
+  }
   if (shape.length !== 1) b.op('reshape', h, [-1, size]);
 }

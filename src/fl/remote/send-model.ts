@@ -17,6 +17,7 @@
  * methods on pointers.
  */
 import { type ModelPointer, sendModel as sendDescription, type SendModelOptions, type VirtualWorker } from '../../pointers/index.js';
+import { FlConfigError } from '../errors.js';
 import { restoreModel } from '../models/create.js';
 import { type Model, VariableModel } from '../models/model.js';
 import { compileForward } from './forward-program.js';
@@ -39,7 +40,9 @@ const handedOver = new WeakSet<Model>();
 
 /** Sends `model` to `worker`: its weights become trainable variables there, its forward a program the worker runs. */
 export function sendModel(model: Model, worker: VirtualWorker, options: SendModelOptions = {}): ModelPointer<Model> {
-  if (model.disposed) throw new Error(`model.send: this '${model.spec.kind}' model was disposed; send a live model (a copy() is used up by its first send(): call copy() again for another).`);
+  if (model.disposed) {
+    throw new FlConfigError(`model.send: this '${model.spec.kind}' model was disposed; send a live model (a copy() is used up by its first send(): call copy() again for another).`, { op: 'model.send', field: 'model' });
+  }
   const spec = model.spec;
   const pointer = sendDescription({ program: compileForward(model), weights: model.getWeights(), restore: (weights) => restoreModel({ spec, weights }) }, worker, options);
   if (handedOver.delete(model)) model.dispose();

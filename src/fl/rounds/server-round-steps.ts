@@ -14,7 +14,7 @@
  */
 import type { ActorMessage } from '../../runtime/actor-cell.js';
 import { ERROR_REPLY, type ErrorPayload } from '../../runtime/envelope.js';
-import { MalformedMessageError, errorKindOf } from '../errors.js';
+import { FlInvariantError, FlRefusal, MalformedMessageError, errorKindOf } from '../errors.js';
 import { hold } from '../fedavg/held.js';
 import { type Weights, allFinite, assertSameLayout } from '../models/weights.js';
 import type { RoundFailure } from '../strategies/strategy.js';
@@ -63,10 +63,18 @@ export function beginRound(ctx: EngineContext): Partial<EngineContext> {
   try {
     const plan = ctx.strategy.configure(round, ctx.clients, strategyContext(ctx, 'sampling', round));
     selected = [...plan.clients].sort(compareIds);
+    // A plan that breaks configure's contract is a bug in the strategy (fedsim's or a plugged-in one), not bad input.
+    const badPlan = (what: string) =>
+      new FlInvariantError(`server '${ctx.io.id}' (round ${round}): strategy '${ctx.strategy.name}' ${what}; configure must return one or more distinct clients from those it is given`, {
+        actor: ctx.io.id,
+        round,
+        op: `${ctx.strategy.name}.configure`,
+        field: 'clients',
+      });
     const unknown = selected.filter((c) => !ctx.clients.includes(c));
-    if (unknown.length > 0) throw new Error(`it selected unknown clients [${unknown.join(', ')}]`);
-    if (new Set(selected).size !== selected.length) throw new Error(`it selected a client twice [${selected.join(', ')}]`);
-    if (selected.length === 0) throw new Error('it selected no client');
+    if (unknown.length > 0) throw badPlan(`selected unknown clients [${unknown.join(', ')}]`);
+    if (new Set(selected).size !== selected.length) throw badPlan(`selected a client twice [${selected.join(', ')}]`);
+    if (selected.length === 0) throw badPlan('selected no client');
     config = { ...ctx.trainConfig, ...plan.config } as FitConfig;
   } catch (error) {
     return { failure: { kind: errorKindOf(error), round, detail: `${ctx.strategy.name}.configure failed in round ${round}: ${(error as Error).message}` } };
@@ -188,7 +196,9 @@ export function commitRound(ctx: EngineContext): Partial<EngineContext> {
         try {
           const step = ctx.strategy.aggregate(open.round, outcome.aggregate, failures, strategyContext(ctx, 'aggregate', open.round));
           assertSameLayout(current, step.weights, `${ctx.strategy.name}.aggregate`);
-          if (!allFinite(step.weights)) throw new Error('the new model contains NaN or Infinity (training diverged: lower the learning rate)');
+          if (!allFinite(step.weights)) {
+            throw new FlRefusal(`${where(ctx)}: the new model contains NaN or Infinity (training diverged: lower the learning rate)`, { actor: ctx.io.id, round: open.round, op: `${ctx.strategy.name}.aggregate` });
+          }
           weights = step.weights;
           state = hold(step.state);
         } catch (error) {

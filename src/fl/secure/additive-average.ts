@@ -18,6 +18,7 @@
  * n − 1 other participants together to rebuild one worker's parameters.
  */
 import * as tf from '@tensorflow/tfjs';
+import { FlConfigError } from '../errors.js';
 import { AdditiveSharingTensor, Answer, type FixPrecisionOptions, type FixedPrecisionTensor, type PointerTensor, type VirtualWorker } from '../../pointers/index.js';
 
 /** One participant: its worker and pointers to its parameters there (same layout for everyone). */
@@ -33,7 +34,8 @@ export interface AdditiveAverageOptions extends FixPrecisionOptions {
   cryptoProvider?: VirtualWorker;
 }
 
-export class AdditiveAverageError extends Error {
+/** The participants or their parameters cannot be averaged (a refusal: nothing was shared). */
+export class AdditiveAverageError extends FlConfigError {
   override name = 'AdditiveAverageError';
 }
 

@@ -2,6 +2,7 @@
  * Aggregation arithmetic shared by strategies: float64 accumulation over updates
  * in a fixed order, float32 results.
  */
+import { FlConfigError } from '../errors.js';
 import { type Weights, assertSameLayout } from '../models/weights.js';
 import type { ClientUpdate } from './strategy.js';
 
@@ -16,9 +17,11 @@ export function checkLayouts(reference: Weights, updates: readonly ClientUpdate[
  * n_k is 0 the plain mean is used, so an all-empty round still gives a model.
  */
 export function averageUpdates(updates: readonly ClientUpdate[], bySamples: boolean, who: string): Float64Array[] {
-  if (updates.length === 0) throw new RangeError(`${who}: nothing to aggregate (no client update)`);
+  if (updates.length === 0) throw new FlConfigError(`${who}: nothing to aggregate (no client update); pass at least one update`, { at: who, field: 'updates' });
   for (const u of updates) {
-    if (!(u.numSamples >= 0) || !Number.isFinite(u.numSamples)) throw new RangeError(`${who}: client '${u.clientId}' reported numSamples = ${u.numSamples}`);
+    if (!(u.numSamples >= 0) || !Number.isFinite(u.numSamples)) {
+      throw new FlConfigError(`${who}: client '${u.clientId}' reported numSamples = ${u.numSamples}; a sample count is a finite number ≥ 0`, { at: who, field: 'numSamples', client: u.clientId });
+    }
   }
   const totalSamples = updates.reduce((s, u) => s + u.numSamples, 0);
   const weighted = bySamples && totalSamples > 0;

@@ -6,6 +6,7 @@
  *   ({ weights, state } = aggregateUpdates(strategy, 1, updates, { weights: w0, state }));
  */
 import { createStream } from '../../runtime/rng.js';
+import { FlConfigError } from '../errors.js';
 import type { Weights } from '../models/weights.js';
 import { meanOfReports } from '../rounds/round-aggregate.js';
 import { checkLayouts } from './aggregate.js';
@@ -18,7 +19,7 @@ export function aggregateUpdates<S>(
   at: { weights: Weights; state?: S; failures?: readonly RoundFailure[]; clients?: readonly string[] },
 ): StrategyStep<S> {
   const sorted = sortedUpdates(updates, strategy.name);
-  if (sorted.length === 0) throw new RangeError(`${strategy.name}: nothing to aggregate (no client update)`);
+  if (sorted.length === 0) throw new FlConfigError(`${strategy.name}: nothing to aggregate (no client update); pass at least one update`, { op: strategy.name, round, field: 'updates' });
   checkLayouts(at.weights, sorted, strategy.name);
   const layout = strategy.client.reports;
   const reports = sorted.map((u) => ({

@@ -11,6 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { type ClientAlgorithm, plainLocalTraining } from '../algorithms/client-algorithm.js';
+import { FlConfigError, MalformedMessageError } from '../errors.js';
 import type { FitConfig } from '../rounds/fit.js';
 import { type RoundAggregate, toWeights } from '../rounds/round-aggregate.js';
 import { trainableTensors } from '../training/train-local.js';
@@ -37,7 +38,14 @@ export const fedProxClient: ClientAlgorithm<undefined> = {
   reports: { extras: [], metrics: [] },
   usesGradientTerms: true,
   beforeTraining(ins, _state, model) {
-    const { proxMu } = ProxConfigSchema.parse({ proxMu: ins.config.proxMu });
+    const parsed = ProxConfigSchema.safeParse({ proxMu: ins.config.proxMu });
+    if (!parsed.success) {
+      throw new MalformedMessageError(`fedprox round ${ins.round}: FitIns.config.proxMu must be a finite number ≥ 0, got ${JSON.stringify(ins.config.proxMu)}; the server's strategy sets it`, {
+        round: ins.round,
+        field: 'config.proxMu',
+      });
+    }
+    const { proxMu } = parsed.data;
     if (proxMu === 0) return undefined;
     const anchors = trainableTensors(model, ins.weights, `fedprox round ${ins.round}: the global weights`);
     const mu = tf.scalar(proxMu);
@@ -55,7 +63,9 @@ export class FedProx extends FedAvg {
 
   constructor(options: FedProxOptions) {
     super(options);
-    if (!(options.mu >= 0) || !Number.isFinite(options.mu)) throw new RangeError(`fedprox: mu must be a finite number ≥ 0, got ${options.mu}`);
+    if (!(options.mu >= 0) || !Number.isFinite(options.mu)) {
+      throw new FlConfigError(`fedprox: mu must be a finite number ≥ 0, got ${options.mu}; the paper tries 0.001 to 1 (0 is FedAvg)`, { op: 'fedprox', field: 'mu' });
+    }
     this.mu = options.mu;
     // With μ = 0 the objective is FedAvg's: plain local training (which a training Plan can run too).
     this.client = this.mu > 0 ? fedProxClient : plainLocalTraining;

@@ -7,6 +7,7 @@
  *
  * With β = 0 and η = 1 this is FedAvg. Same convention as Flower's FedAvgM.
  */
+import { FlConfigError } from '../errors.js';
 import type { RoundAggregate } from '../rounds/round-aggregate.js';
 import { SamplingStrategy, type SamplingOptions, type StrategyContext, type StrategyStep } from './strategy.js';
 
@@ -29,8 +30,10 @@ export class FedAvgM extends SamplingStrategy<FedAvgMState> {
     super(options);
     this.serverLr = options.serverLr ?? 1;
     this.momentum = options.momentum ?? 0.9;
-    if (!(this.serverLr > 0)) throw new RangeError(`fedavgm: serverLr must be > 0, got ${this.serverLr}`);
-    if (!(this.momentum >= 0 && this.momentum < 1)) throw new RangeError(`fedavgm: momentum must be in [0, 1), got ${this.momentum}`);
+    if (!(this.serverLr > 0)) throw new FlConfigError(`fedavgm: serverLr must be > 0, got ${this.serverLr}; 1 (the default) applies the averaged step as is`, { op: 'fedavgm', field: 'serverLr' });
+    if (!(this.momentum >= 0 && this.momentum < 1)) {
+      throw new FlConfigError(`fedavgm: momentum must be in [0, 1), got ${this.momentum}; Hsu et al. use 0.9 (the default), 0 is FedAvg`, { op: 'fedavgm', field: 'momentum' });
+    }
   }
 
   aggregate(_round: number, results: RoundAggregate, _failures: unknown, ctx: StrategyContext<FedAvgMState>): StrategyStep<FedAvgMState> {

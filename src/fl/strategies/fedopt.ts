@@ -13,6 +13,7 @@
  * Defaults: η = 0.1, β₁ = 0.9, β₂ = 0.99 (the paper's), τ = 1e-3 (its most common tuned value).
  * (Flower's versions start v at 0 and, in recent releases, bias-correct FedAdam.)
  */
+import { FlConfigError } from '../errors.js';
 import type { RoundAggregate } from '../rounds/round-aggregate.js';
 import { SamplingStrategy, type SamplingOptions, type StrategyContext, type StrategyStep } from './strategy.js';
 
@@ -45,10 +46,12 @@ export class FedOpt extends SamplingStrategy<FedOptState> {
     this.beta1 = options.beta1 ?? 0.9;
     this.beta2 = options.beta2 ?? 0.99;
     this.tau = options.tau ?? 1e-3;
-    if (!(this.eta > 0)) throw new RangeError(`${this.name}: eta must be > 0, got ${this.eta}`);
-    if (!(this.beta1 >= 0 && this.beta1 < 1)) throw new RangeError(`${this.name}: beta1 must be in [0, 1), got ${this.beta1}`);
-    if (!(this.beta2 >= 0 && this.beta2 < 1)) throw new RangeError(`${this.name}: beta2 must be in [0, 1), got ${this.beta2}`);
-    if (!(this.tau > 0)) throw new RangeError(`${this.name}: tau must be > 0, got ${this.tau}`);
+    const refuse = (field: string, rule: string, value: number, hint: string) =>
+      new FlConfigError(`${this.name}: ${field} must be ${rule}, got ${value}; ${hint}`, { op: this.name, field });
+    if (!(this.eta > 0)) throw refuse('eta', '> 0', this.eta, 'the server learning rate (default 0.1)');
+    if (!(this.beta1 >= 0 && this.beta1 < 1)) throw refuse('beta1', 'in [0, 1)', this.beta1, 'the first-moment decay (default 0.9)');
+    if (!(this.beta2 >= 0 && this.beta2 < 1)) throw refuse('beta2', 'in [0, 1)', this.beta2, 'the second-moment decay (default 0.99)');
+    if (!(this.tau > 0)) throw refuse('tau', '> 0', this.tau, 'the adaptivity floor (default 1e-3)');
   }
 
   aggregate(_round: number, results: RoundAggregate, _failures: unknown, ctx: StrategyContext<FedOptState>): StrategyStep<FedOptState> {

@@ -8,6 +8,7 @@
  * scoring updates (unweighted, as in the paper). Ties go to the smaller client id.
  * The paper's guarantee needs n > 2f + 2; the score itself needs n − f − 2 ≥ 1.
  */
+import { FlConfigError } from '../errors.js';
 import type { Weights } from '../models/weights.js';
 import type { RoundAggregate } from '../rounds/round-aggregate.js';
 import { averageUpdates, toFloat32 } from './aggregate.js';
@@ -38,9 +39,10 @@ export function krumScores(updates: readonly ClientUpdate[], byzantine: number):
   const n = updates.length;
   const neighbours = n - byzantine - 2;
   if (neighbours < 1) {
-    throw new RangeError(
+    throw new FlConfigError(
       `krum: ${n} updates with f = ${byzantine} leaves n − f − 2 = ${neighbours} neighbours to score against; ` +
         `Krum needs n ≥ f + 3 (and n > 2f + 2 for its guarantee): sample more clients or lower f`,
+      { op: 'krum', field: 'byzantine', updates: n },
     );
   }
   const dist: number[][] = updates.map(() => new Array<number>(n).fill(0));
@@ -70,8 +72,12 @@ export class Krum extends SamplingStrategy {
     this.byzantine = options.byzantine;
     this.keep = options.keep ?? 1;
     this.name = this.keep > 1 ? 'multikrum' : 'krum';
-    if (!Number.isInteger(this.byzantine) || this.byzantine < 0) throw new RangeError(`krum: byzantine (f) must be an integer ≥ 0, got ${this.byzantine}`);
-    if (!Number.isInteger(this.keep) || this.keep < 1) throw new RangeError(`krum: keep (m) must be an integer ≥ 1, got ${this.keep}`);
+    if (!Number.isInteger(this.byzantine) || this.byzantine < 0) {
+      throw new FlConfigError(`krum: byzantine (f) must be an integer ≥ 0, got ${this.byzantine}; it is the number of attackers to tolerate`, { op: this.name, field: 'byzantine' });
+    }
+    if (!Number.isInteger(this.keep) || this.keep < 1) {
+      throw new FlConfigError(`krum: keep (m) must be an integer ≥ 1, got ${this.keep}; 1 is Krum, more is Multi-Krum`, { op: this.name, field: 'keep' });
+    }
   }
 
   aggregate(_round: number, results: RoundAggregate): StrategyStep<undefined> {

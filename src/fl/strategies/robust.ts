@@ -4,6 +4,7 @@
  * new model is a robust statistic of that coordinate across clients, unweighted
  * by sample counts (a weighted median would let one client claim a huge n_k).
  */
+import { FlConfigError } from '../errors.js';
 import type { RoundAggregate } from '../rounds/round-aggregate.js';
 import { coordinateWise } from './aggregate.js';
 import { SamplingStrategy, type SamplingOptions, type StrategyStep, individualUpdates, sortedUpdates } from './strategy.js';
@@ -51,7 +52,9 @@ export class FedTrimmedAvg extends SamplingStrategy {
   constructor(options: TrimmedMeanOptions = {}) {
     super(options);
     this.beta = options.beta ?? 0.2;
-    if (!(this.beta >= 0 && this.beta < 0.5)) throw new RangeError(`fedtrimmedavg: beta must be in [0, 0.5), got ${this.beta}`);
+    if (!(this.beta >= 0 && this.beta < 0.5)) {
+      throw new FlConfigError(`fedtrimmedavg: beta must be in [0, 0.5), got ${this.beta}; it is the fraction cut from each end (default 0.2)`, { op: 'fedtrimmedavg', field: 'beta' });
+    }
   }
 
   aggregate(_round: number, results: RoundAggregate): StrategyStep<undefined> {

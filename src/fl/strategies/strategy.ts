@@ -23,7 +23,7 @@
  */
 import type { RandomStream } from '../../runtime/rng.js';
 import { type ClientAlgorithm, plainLocalTraining } from '../algorithms/client-algorithm.js';
-import { type FlErrorKind, FlInvariantError } from '../errors.js';
+import { FlConfigError, type FlErrorKind, FlInvariantError } from '../errors.js';
 import type { Weights } from '../models/weights.js';
 import type { FitConfig } from '../rounds/fit.js';
 import type { RoundAggregate } from '../rounds/round-aggregate.js';
@@ -97,8 +97,10 @@ export function compareIds(a: string, b: string): number {
 
 /** ⌈C·K⌉ clients, at least `minClients`, at most K. */
 export function clientsToSample(fraction: number, available: number, minClients = 1): number {
-  if (!(fraction > 0 && fraction <= 1)) throw new RangeError(`client fraction C must be in (0, 1], got ${fraction}`);
-  if (!Number.isInteger(minClients) || minClients < 1) throw new RangeError(`minClients must be an integer ≥ 1, got ${minClients}`);
+  if (!(fraction > 0 && fraction <= 1)) {
+    throw new FlConfigError(`client fraction C must be in (0, 1], got ${fraction}; 0.1 trains a tenth of the clients each round, 1 all of them`, { field: 'fraction' });
+  }
+  if (!Number.isInteger(minClients) || minClients < 1) throw new FlConfigError(`minClients must be an integer ≥ 1, got ${minClients}; pass a whole number of clients`, { field: 'minClients' });
   // 0.1 · 30 is 3.0000000000000004 in floating point; ⌈·⌉ of that must still be 3.
   const wanted = Math.ceil(fraction * available - 1e-9);
   return Math.min(available, Math.max(minClients, wanted));
@@ -111,7 +113,7 @@ export function clientsToSample(fraction: number, available: number, minClients 
  */
 export function sampleClients(ids: readonly string[], count: number, rng: RandomStream): string[] {
   const pool = [...ids].sort(compareIds);
-  if (count > pool.length) throw new RangeError(`cannot sample ${count} clients from ${pool.length}`);
+  if (count > pool.length) throw new FlConfigError(`sampleClients: cannot sample ${count} clients from ${pool.length}; ask for at most ${pool.length}`, { op: 'sampleClients', field: 'count' });
   for (let i = 0; i < count; i++) {
     const j = i + rng.int(pool.length - i);
     const tmp = pool[i];
@@ -125,7 +127,9 @@ export function sampleClients(ids: readonly string[], count: number, rng: Random
 export function sortedUpdates(results: readonly ClientUpdate[], who: string): ClientUpdate[] {
   const sorted = [...results].sort((a, b) => compareIds(a.clientId, b.clientId));
   for (let i = 1; i < sorted.length; i++) {
-    if (sorted[i].clientId === sorted[i - 1].clientId) throw new RangeError(`${who}: two updates from client '${sorted[i].clientId}' in one round`);
+    if (sorted[i].clientId === sorted[i - 1].clientId) {
+      throw new FlConfigError(`${who}: two updates from client '${sorted[i].clientId}' in one round; pass one update per client`, { at: who, field: 'updates', client: sorted[i].clientId });
+    }
   }
   return sorted;
 }
@@ -160,7 +164,9 @@ export abstract class SamplingStrategy<S = undefined> implements Strategy<S> {
   }
 
   configure(round: number, availableClients: readonly string[], ctx: StrategyContext<S>): FitPlan {
-    if (availableClients.length === 0) throw new RangeError(`${this.name}: round ${round} has no available clients`);
+    if (availableClients.length === 0) {
+      throw new FlConfigError(`${this.name}: round ${round} has no available clients; configure needs at least one client to sample from`, { op: `${this.name}.configure`, round, field: 'availableClients' });
+    }
     const count = clientsToSample(this.fraction, availableClients.length, this.minClients);
     return { clients: sampleClients(availableClients, count, ctx.rng), config: this.fitConfig(round, ctx) };
   }

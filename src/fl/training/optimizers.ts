@@ -17,6 +17,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
+import { FlConfigError } from '../errors.js';
 
 export const OptimizerConfigSchema = z.union([
   z.literal('sgd'),
@@ -127,11 +128,12 @@ class Adam implements Optimizer {
 }
 
 export function createOptimizer(config: OptimizerConfig | undefined, lr: number): Optimizer {
-  if (!(lr > 0) || !Number.isFinite(lr)) throw new RangeError(`optimizer: the learning rate must be a finite number > 0, got ${lr}`);
+  if (!(lr > 0) || !Number.isFinite(lr)) throw new FlConfigError(`optimizer: the learning rate must be a finite number > 0, got ${lr}; typical values are 0.01 to 0.1 for SGD`, { op: 'createOptimizer', field: 'lr' });
   const parsed = OptimizerConfigSchema.safeParse(config ?? 'sgd');
   if (!parsed.success) {
-    throw new TypeError(
+    throw new FlConfigError(
       `optimizer: ${JSON.stringify(config)} is not an optimizer; use 'sgd', { name: 'sgd', momentum: 0.9 } or { name: 'adam', beta1?, beta2?, epsilon? }`,
+      { op: 'createOptimizer', field: 'optimizer' },
     );
   }
   const c = parsed.data;

@@ -17,6 +17,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import type { RandomStream } from '../../runtime/rng.js';
+import { FlConfigError } from '../errors.js';
 import type { Model } from '../models/model.js';
 import { type LossName, LossNameSchema } from '../models/spec.js';
 import type { Weights } from '../models/weights.js';
@@ -69,7 +70,8 @@ export function parseTrainConfig(value: unknown, where: string): TrainConfig {
   const result = TrainConfigSchema.safeParse(value);
   if (!result.success) {
     const issue = result.error.issues[0];
-    throw new RangeError(`${where}: invalid training options (${issue.path.join('.') || '(root)'}: ${issue.message})`);
+    const field = issue.path.join('.') || '(root)';
+    throw new FlConfigError(`${where}: invalid training options (${field}: ${issue.message}); e.g. { epochs: 1, batchSize: 10, lr: 0.1 }`, { at: where, field });
   }
   return result.data;
 }
@@ -179,12 +181,14 @@ function proximalTerms(mu: number, anchors: readonly tf.Tensor[], owned: tf.Tens
  */
 export function trainableTensors(model: Model, weights: readonly Float32Array[], where: string): tf.Tensor[] {
   if (weights.length !== model.paramShapes.length) {
-    throw new RangeError(`${where}: ${weights.length} arrays but the model has ${model.paramShapes.length} parameters`);
+    throw new FlConfigError(`${where}: ${weights.length} arrays but the model has ${model.paramShapes.length} parameters; pass weights of this model (model.getWeights())`, { at: where, field: 'weights' });
   }
   return model.trainableIndices.map((w) => {
     const shape = model.paramShapes[w] as number[];
     const size = shape.reduce((a, b) => a * b, 1);
-    if (weights[w].length !== size) throw new RangeError(`${where}: array ${w} (${model.paramNames[w]}) has ${weights[w].length} values, expected ${size}`);
+    if (weights[w].length !== size) {
+      throw new FlConfigError(`${where}: array ${w} (${model.paramNames[w]}) has ${weights[w].length} values, expected ${size}; pass weights of this model (model.getWeights())`, { at: where, field: 'weights', index: w });
+    }
     return tf.tensor(weights[w], shape, 'float32');
   });
 }

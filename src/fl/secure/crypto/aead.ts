@@ -10,6 +10,7 @@
  */
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import type { RandomStream } from '../../../runtime/rng.js';
+import { FlConfigError, MalformedMessageError } from '../../errors.js';
 
 export const AEAD_KEY_BYTES = 32;
 export const AEAD_NONCE_BYTES = 24;
@@ -22,10 +23,10 @@ export const AEAD_OVERHEAD = AEAD_NONCE_BYTES + AEAD_TAG_BYTES;
  * different associated data, or a truncated message. The cases are indistinguishable by
  * design (that is what authentication means), so one error type covers them all.
  */
-export class DecryptionError extends Error {
+export class DecryptionError extends MalformedMessageError {
+  override name = 'DecryptionError';
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'DecryptionError';
+    super(message, {}, options);
   }
 }
 
@@ -68,8 +69,8 @@ export function open(key: Uint8Array, sealed: Uint8Array, associatedData: Uint8A
 }
 
 function checkKey(key: Uint8Array): void {
-  // A wrong-*length* key is a programming error, not an attack, so it is a TypeError.
+  // A wrong-*length* key is the caller's mistake, not an attack, so it is an FlConfigError (DecryptionError is for attacks).
   if (!(key instanceof Uint8Array) || key.length !== AEAD_KEY_BYTES) {
-    throw new TypeError(`AEAD key must be ${AEAD_KEY_BYTES} bytes, got ${key?.length}`);
+    throw new FlConfigError(`AEAD key must be a Uint8Array of ${AEAD_KEY_BYTES} bytes, got ${key?.length}; derive it with deriveKey(…, LABEL_ENCRYPTION)`, { op: 'aead', field: 'key' });
   }
 }

@@ -16,6 +16,7 @@ import { x25519 } from '@noble/curves/ed25519.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import type { RandomStream } from '../../../runtime/rng.js';
+import { FlConfigError, MalformedMessageError } from '../../errors.js';
 
 export const KEY_BYTES = 32;
 
@@ -47,25 +48,34 @@ export function publicKeyOf(secretKey: Uint8Array): Uint8Array {
 /**
  * X25519 shared secret: `agree(a.secretKey, b.publicKey)` equals `agree(b.secretKey, a.publicKey)`.
  * The raw output is not uniform bytes, so always pass it through `deriveKey` before use.
- * Throws on a low-order peer key (noble rejects the all-zero shared secret).
+ * A low-order peer key (noble rejects the all-zero shared secret) is a MalformedMessageError:
+ * the key came from a peer, and no honest peer sends one.
  */
 export function agree(secretKey: Uint8Array, peerPublicKey: Uint8Array): Uint8Array {
   checkLength(secretKey, 'secret key');
   checkLength(peerPublicKey, 'peer public key');
-  return x25519.getSharedSecret(secretKey, peerPublicKey);
+  try {
+    return x25519.getSharedSecret(secretKey, peerPublicKey);
+  } catch (cause) {
+    throw new MalformedMessageError(
+      `X25519: the peer public key gives no shared secret (${(cause as Error).message}): it is a low-order point, which no honest peer sends; refuse that peer`,
+      { op: 'agree', field: 'peer public key' },
+      { cause },
+    );
+  }
 }
 
 /** HKDF-SHA256(shared, salt = fedsim constant, info = label) → `length` bytes. */
 export function deriveKey(shared: Uint8Array, label: string, length = KEY_BYTES): Uint8Array {
   if (!Number.isInteger(length) || length < 1 || length > 255 * 32) {
-    throw new RangeError(`deriveKey: length must be an integer in [1, 8160], got ${length}`);
+    throw new FlConfigError(`deriveKey: length must be an integer in [1, 8160] (HKDF-SHA256's limit), got ${length}; the default is ${KEY_BYTES}`, { op: 'deriveKey', field: 'length' });
   }
-  if (label.length === 0) throw new RangeError('deriveKey: the label must not be empty (it separates key uses)');
+  if (label.length === 0) throw new FlConfigError('deriveKey: the label must not be empty (it separates key uses); pass one of the LABEL_* constants', { op: 'deriveKey', field: 'label' });
   return hkdf(sha256, shared, HKDF_SALT, new TextEncoder().encode(label), length);
 }
 
 function checkLength(bytes: Uint8Array, what: string): void {
   if (!(bytes instanceof Uint8Array) || bytes.length !== KEY_BYTES) {
-    throw new TypeError(`X25519 ${what} must be ${KEY_BYTES} bytes, got ${bytes?.length}`);
+    throw new FlConfigError(`X25519 ${what} must be a Uint8Array of ${KEY_BYTES} bytes, got ${bytes?.length}; pass a key from generateKeyPair`, { op: 'agree', field: what });
   }
 }

@@ -17,6 +17,7 @@
  * modulus; the output depends on nothing else.
  */
 import { chacha20 } from '@noble/ciphers/chacha.js';
+import { FlConfigError } from '../../errors.js';
 
 export const MASK_SEED_BYTES = 32;
 /** Largest supported modulus: each output must fit in a uint32. */
@@ -31,13 +32,13 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 /** `length` integers uniform in [0, modulus), fully determined by `seed`. */
 export function expandMask(seed: Uint8Array, length: number, modulus: number): Uint32Array {
   if (!(seed instanceof Uint8Array) || seed.length !== MASK_SEED_BYTES) {
-    throw new TypeError(`expandMask: seed must be ${MASK_SEED_BYTES} bytes, got ${seed?.length}`);
+    throw new FlConfigError(`expandMask: seed must be a Uint8Array of ${MASK_SEED_BYTES} bytes, got ${seed?.length}; derive it with deriveKey(…, LABEL_MASK_SEED)`, { op: 'expandMask', field: 'seed' });
   }
   if (!Number.isSafeInteger(length) || length < 0) {
-    throw new RangeError(`expandMask: length must be a non-negative integer, got ${length}`);
+    throw new FlConfigError(`expandMask: length must be a non-negative integer, got ${length}; pass the length of the vector to mask`, { op: 'expandMask', field: 'length' });
   }
   if (!Number.isSafeInteger(modulus) || modulus < 2 || modulus > MAX_MODULUS) {
-    throw new RangeError(`expandMask: modulus must be an integer in [2, 2^32], got ${modulus}`);
+    throw new FlConfigError(`expandMask: modulus must be an integer in [2, 2^32], got ${modulus}; pass the round's modulus range`, { op: 'expandMask', field: 'modulus' });
   }
   const out = new Uint32Array(length);
   if (length === 0) return out;

@@ -23,6 +23,7 @@
  * only correct if no wrap-around happened: k · T < m is required (see `maxClientsForModulus`).
  */
 import type { RandomStream } from '../../../runtime/rng.js';
+import { FlConfigError } from '../../errors.js';
 
 /** Largest m for the mod ops: operands and results must fit a Uint32Array. */
 const MAX_MODULUS = 2 ** 32;
@@ -41,7 +42,9 @@ export function quantize(
   const out = new Uint32Array(values.length);
   for (let i = 0; i < values.length; i++) {
     const x = values[i];
-    if (Number.isNaN(x)) throw new RangeError(`quantize: value ${i} is NaN`);
+    if (Number.isNaN(x)) {
+      throw new FlConfigError(`quantize: value ${i} is NaN, which has no quantised value; an update with NaN means training diverged (lower the learning rate)`, { op: 'quantize', field: 'values', index: i });
+    }
     const v = (Math.min(clippingRange, Math.max(-clippingRange, x)) + clippingRange) * scale;
     const floor = Math.floor(v);
     const q = rng.next() < v - floor ? floor + 1 : floor;
@@ -64,7 +67,7 @@ export function dequantize(
 ): Float64Array {
   checkRanges(clippingRange, targetRange);
   if (!Number.isInteger(numClients) || numClients < 1) {
-    throw new RangeError(`dequantize: numClients must be a positive integer, got ${numClients}`);
+    throw new FlConfigError(`dequantize: numClients must be a positive integer, got ${numClients}; pass how many clients' vectors the sum holds`, { op: 'dequantize', field: 'numClients' });
   }
   const step = (2 * clippingRange) / targetRange;
   const offset = numClients * clippingRange;
@@ -112,20 +115,20 @@ export function subModInPlace(acc: Uint32Array, b: Uint32Array, modulus: number)
 
 function checkRanges(clippingRange: number, targetRange: number): void {
   if (!(clippingRange > 0) || !Number.isFinite(clippingRange)) {
-    throw new RangeError(`clippingRange must be a positive finite number, got ${clippingRange}`);
+    throw new FlConfigError(`clippingRange must be a positive finite number, got ${clippingRange}; Flower's default is 8`, { field: 'clippingRange' });
   }
   if (!Number.isInteger(targetRange) || targetRange < 1 || targetRange >= MAX_MODULUS) {
-    throw new RangeError(`targetRange must be an integer in [1, 2^32 - 1], got ${targetRange}`);
+    throw new FlConfigError(`targetRange must be an integer in [1, 2^32 - 1], got ${targetRange}; Flower's default quantisation range is 4194304 (2^22)`, { field: 'targetRange' });
   }
 }
 
 function checkModulus(modulus: number): void {
   if (!Number.isInteger(modulus) || modulus < 2 || modulus > MAX_MODULUS) {
-    throw new RangeError(`modulus must be an integer in [2, 2^32], got ${modulus}`);
+    throw new FlConfigError(`modulus must be an integer in [2, 2^32], got ${modulus}; Flower's default modulus range is 2^32`, { field: 'modulus' });
   }
 }
 
 function checkPair(a: Uint32Array, b: Uint32Array, modulus: number): void {
   checkModulus(modulus);
-  if (a.length !== b.length) throw new RangeError(`vector lengths differ: ${a.length} vs ${b.length}`);
+  if (a.length !== b.length) throw new FlConfigError(`modular vector arithmetic: vector lengths differ: ${a.length} vs ${b.length}; both vectors must hold the same model's values`, { field: 'b' });
 }

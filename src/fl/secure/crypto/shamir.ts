@@ -18,6 +18,7 @@
  */
 import { Field } from '@noble/curves/abstract/modular.js';
 import type { RandomStream } from '../../../runtime/rng.js';
+import { FlRefusal } from '../../errors.js';
 
 export const SHAMIR_PRIME = (1n << 255n) - 19n;
 const Fp = Field(SHAMIR_PRIME);
@@ -42,11 +43,9 @@ export interface SplitOptions {
   xs?: readonly number[];
 }
 
-export class ShamirError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ShamirError';
-  }
+/** Bad arguments, or shares that do not decode or combine (a refusal: nothing was changed). */
+export class ShamirError extends FlRefusal {
+  override name = 'ShamirError';
 }
 
 /** Splits `secret` into n shares, any `threshold` of which recover it. */

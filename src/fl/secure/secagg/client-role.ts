@@ -19,6 +19,7 @@
  */
 import { assign } from 'xstate';
 import type { ActorIO, ActorMessage } from '../../../runtime/actor-cell.js';
+import { FlInvariantError } from '../../errors.js';
 import { type ClientSession, type UpdateSource, onCollect, onSetup, onShareKeys, onUnmask } from './client-steps.js';
 import { type SecAggStage, SecAggProtocolError } from './errors.js';
 import { payloadBytes } from './message-size.js';
@@ -150,6 +151,7 @@ function stageOf(type: string): SecAggStage {
     case SECAGG.unmask:
       return 'unmask';
     default:
-      throw new TypeError(`'${type}' is not a SecAgg+ message a client receives`);
+      // Only the client's own handlers call this, each with a message type the chart routes to it.
+      throw new FlInvariantError(`stageOf: '${type}' is not a SecAgg+ message a client receives`, { op: 'stageOf', type });
   }
 }

@@ -1,7 +1,10 @@
 /**
  * Errors of the SecAgg+ protocol. Each names the round, the stage and the numbers that
- * decided the outcome, and says what to change.
+ * decided the outcome, and says what to change. Their kinds (fl/errors.ts): bad parameters
+ * are a refusal (FlConfigError), a forbidden message a refusal (MalformedMessageError), an
+ * aborted round a fault (FlFault).
  */
+import { FlConfigError, FlFault, MalformedMessageError } from '../../errors.js';
 
 /** The stages of one SecAgg+ round, in order (Flower's Stage names). */
 export type SecAggStage = 'setup' | 'share-keys' | 'collect-masked-input' | 'unmask';
@@ -9,7 +12,7 @@ export type SecAggStage = 'setup' | 'share-keys' | 'collect-masked-input' | 'unm
 export const SECAGG_STAGES: readonly SecAggStage[] = ['setup', 'share-keys', 'collect-masked-input', 'unmask'];
 
 /** Parameters that cannot work for this round (checked before any message is sent). */
-export class SecAggConfigError extends Error {
+export class SecAggConfigError extends FlConfigError {
   override name = 'SecAggConfigError';
 }
 
@@ -20,12 +23,10 @@ export class SecAggConfigError extends Error {
  * throw into an `error` event in the log and an error reply to the server, which counts the
  * client as dropped and lists the reason in the round's `failures`.
  */
-export class SecAggProtocolError extends Error {
+export class SecAggProtocolError extends MalformedMessageError {
   override name = 'SecAggProtocolError';
-  readonly where: Record<string, unknown>;
   constructor(message: string, where: { actor: string; round: number | null; stage: SecAggStage } & Record<string, unknown>, options?: { cause?: unknown }) {
-    super(message, options);
-    this.where = where;
+    super(message, where, options);
   }
 }
 
@@ -47,10 +48,14 @@ export interface ClientFailure {
   error: string;
 }
 
-/** Thrown by `runSecAggPlus` when the server answers `secagg/aborted`. */
-export class SecAggAbortedError extends Error {
+/**
+ * Thrown by `runSecAggPlus` when the server answers `secagg/aborted`: too few clients were
+ * left (dropouts, or clients that refused a tampered message) to finish the round. A fault:
+ * the parameters were fine, the round was lost; run it again, or lower the threshold.
+ */
+export class SecAggAbortedError extends FlFault {
   override name = 'SecAggAbortedError';
   constructor(readonly reason: string, readonly details: AbortDetails) {
-    super(reason);
+    super(reason, { round: details.round, stage: details.stage });
   }
 }

@@ -10,7 +10,12 @@
  *     Σ_U y_u = Σ_U x_u + Σ_U PRG(b_u) + Σ_{u ∈ U, d ∉ U} ±PRG(s_ud)
  * The server rebuilds each b_u (u ∈ U) and each dropped d's s_d^SK from Shamir shares, then
  * removes those terms. The sum of the x_u is exact modulo m.
+ *
+ * Every caller validates lengths and neighbourhoods before masking (the server refuses a
+ * masked vector of the wrong length; a neighbourhood never pairs a client with itself), so
+ * a failed check here is an FlInvariantError.
  */
+import { FlInvariantError } from '../../errors.js';
 import { LABEL_MASK_SEED, deriveKey } from '../crypto/keys.js';
 import { maskVector, sharedSecret } from './native-crypto.js';
 
@@ -63,7 +68,7 @@ export function applyMask(acc: Uint32Array, seed: Uint8Array, sign: 1 | -1, modu
 
 /** The sign with which `owner` adds its pairwise mask with `peer` (the peer uses the opposite). */
 export function pairwiseSign(owner: string, peer: string): 1 | -1 {
-  if (owner === peer) throw new RangeError(`pairwiseSign: '${owner}' has no pairwise mask with itself`);
+  if (owner === peer) throw new FlInvariantError(`pairwiseSign: '${owner}' has no pairwise mask with itself, but a mask with itself was asked for`, { op: 'pairwiseSign', actor: owner });
   return owner > peer ? 1 : -1;
 }
 
@@ -88,5 +93,5 @@ export function maskInput(
 }
 
 function checkLengths(a: Uint32Array, b: Uint32Array): void {
-  if (a.length !== b.length) throw new RangeError(`mask arithmetic: vector lengths differ (${a.length} vs ${b.length})`);
+  if (a.length !== b.length) throw new FlInvariantError(`mask arithmetic: vector lengths differ (${a.length} vs ${b.length}) after the lengths were checked`, { op: 'mask arithmetic' });
 }

@@ -10,6 +10,7 @@
  * comes from the server's seeded stream: the same seed gives the same graph.
  */
 import type { RandomStream } from '../../../runtime/rng.js';
+import { FlConfigError } from '../../errors.js';
 
 /** Participant id → its neighbourhood (itself included), sorted; keys in sorted order. */
 export type NeighbourGraph = ReadonlyMap<string, readonly string[]>;
@@ -27,7 +28,9 @@ export function buildNeighbourGraph(participants: readonly string[], shares: num
     for (const id of sorted) graph.set(id, sorted);
     return graph;
   }
-  if (shares % 2 === 0) throw new RangeError(`buildNeighbourGraph: a ring neighbourhood has an odd size, got ${shares}`);
+  if (shares % 2 === 0) {
+    throw new FlConfigError(`buildNeighbourGraph: a ring neighbourhood has an odd size, got ${shares}; resolve the size with effectiveShares (which makes it odd)`, { op: 'buildNeighbourGraph', field: 'shares' });
+  }
   const ring = ringOrder(sorted, rng);
   const half = (shares - 1) / 2;
   const position = new Map(ring.map((id, i) => [id, i]));

@@ -9,6 +9,7 @@
  * applies the opposite sign. Shares are combined in order of their x coordinate, so the
  * result does not depend on the order in which answers arrived.
  */
+import { FlRefusal } from '../../errors.js';
 import { publicKeyOf } from '../crypto/keys.js';
 import { MASK_SEED_BYTES } from '../crypto/prg.js';
 import { dequantize } from '../crypto/quantize.js';
@@ -24,8 +25,8 @@ export interface Unmasked {
   sum: Float64Array;
 }
 
-/** Thrown when revealed shares do not rebuild a valid secret (a corrupted or lying share). */
-export class ReconstructionError extends Error {
+/** Thrown when revealed shares do not rebuild a valid secret (a corrupted or lying share): a refusal of those shares. */
+export class ReconstructionError extends FlRefusal {
   override name = 'ReconstructionError';
 }
 
