@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { type Arg, type ForwardArg, type ForwardProgram, forwardFailed, formatForwardStep, isTensor } from '../messages/index.js';
 import { isTracked, recordCall, type TapeRef } from './autograd.js';
 import type { StoreEntry } from './object-store.js';
+import { PUBLIC_LABEL } from './privacy/label.js';
 
 type OpFn = (...args: unknown[]) => tf.Tensor | tf.Tensor[];
 const tfOps = tf as unknown as Record<string, OpFn>;
@@ -37,7 +38,7 @@ const paramRef = (i: number) => `p${i}`;
 const stepRef = (i: number) => `s${i}`;
 
 function transient(id: string, value: tf.Tensor, tape: TapeRef | undefined): StoreEntry {
-  return { id, value, requiresGrad: false, tape, allowedUsers: null, tags: [] };
+  return { id, value, requiresGrad: false, tape, label: PUBLIC_LABEL, tags: [] };
 }
 
 /** Runs the program; throws ForwardFailedError (naming the step) when an op fails. Frees everything but the output. */

@@ -12,6 +12,7 @@ import { isTensor, type ObjectMeta } from '../messages/index.js';
 import type { TapeRef } from './autograd.js';
 import { StoredPlan } from './stored-plan.js';
 import type { RingTensor } from './smpc/ring-tensor.js';
+import { contributionsToWire, type Label } from './privacy/label.js';
 
 /** A pointer held by a worker (a pointer chain): `holder:id -> location:idAtLocation`. */
 export class PointerRecord {
@@ -53,10 +54,10 @@ export interface StoreEntry {
   /** Set when the value was computed from tracked inputs: how to recompute it for backward(). */
   tape?: TapeRef;
   grad?: tf.Tensor;
-  /** Who may see `grad` (the leaf's and the loss's restrictions combined). */
-  gradAllowed?: readonly string[] | null;
-  /** null: anyone may get it. */
-  allowedUsers: readonly string[] | null;
+  /** The privacy label of `grad` (the leaf's and the loss's combined). */
+  gradLabel?: Label;
+  /** Who may see the value and what it is a sum of (privacy/label.ts); every producer derives it from its inputs' labels. */
+  label: Label;
   tags: string[];
   description?: string;
 }
@@ -67,15 +68,11 @@ export interface ChainedDelete {
   id: string;
 }
 
-/** Who may see something computed from objects with these restrictions: everyone allowed by all of them. */
-export function intersectUsers(a: readonly string[] | null, b: readonly string[] | null): readonly string[] | null {
-  if (a === null) return b;
-  if (b === null) return a;
-  return a.filter((user) => b.includes(user));
-}
-
+/** The metadata that travels with an object to another worker (its label included) or to whoever gets it. */
 export function metaOf(entry: StoreEntry): ObjectMeta {
-  const meta: ObjectMeta = { allowedUsers: entry.allowedUsers === null ? null : [...entry.allowedUsers], tags: [...entry.tags] };
+  const { allowedUsers, contributions } = entry.label;
+  const meta: ObjectMeta = { allowedUsers: allowedUsers === null ? null : [...allowedUsers], tags: [...entry.tags] };
+  if (allowedUsers !== null) meta.contributions = contributionsToWire(contributions);
   if (entry.requiresGrad) meta.requiresGrad = true;
   if (entry.description !== undefined) meta.description = entry.description;
   return meta;

@@ -26,6 +26,8 @@ export interface VirtualWorkerInput {
   strict?: boolean;
   /** Whether an actor id can receive messages; defaults to "any". */
   isPeer?: (id: string) => boolean;
+  /** Whether an actor id is a worker of the federation, whose privacy labels are believed; defaults to "none". */
+  isWorker?: (id: string) => boolean;
   /** Recognise duplicate deliveries (needed when the fault plan duplicates messages; default true). */
   dedup?: boolean;
 }
@@ -94,7 +96,7 @@ export const virtualWorkerMachine = setup({
   id: 'virtualWorker',
   context: ({ input }) => ({
     io: input.io,
-    worker: new WorkerState(input.io.id, { isPeer: input.isPeer ?? (() => true) }),
+    worker: new WorkerState(input.io.id, { isPeer: input.isPeer ?? (() => true), isWorker: input.isWorker ?? (() => false) }),
     mail: new WorkerMail(input.io, input.strict ?? false),
     dedup: input.dedup ?? true,
   }),

@@ -14,16 +14,41 @@ export type Forward =
 export interface WorkerConfig {
   /** Whether an actor id names an actor that can receive messages (a move to nowhere is refused up front). */
   isPeer: (id: string) => boolean;
+  /**
+   * Whether an actor id names a worker of the federation, whose privacy labels this worker
+   * believes (what a moved object or a share is a sum of). Anyone else's private data
+   * counts as the sender's own contribution.
+   */
+  isWorker: (id: string) => boolean;
 }
+
+/** A failure of a computation on private data, kept for the worker's owner (the requester got it without its cause). */
+export interface PrivateFailure {
+  op: string;
+  objectId?: string;
+  name: string;
+  message: string;
+}
+
+/** How many private failures a worker keeps for inspection (the oldest go first). */
+const PRIVATE_FAILURES_KEPT = 100;
 
 export class WorkerState {
   readonly store = new ObjectStore();
   readonly forwards = new Map<string, Forward>();
+  /** Full causes of failures on private data, for `sim.inspect(worker).privateFailures`. */
+  readonly privateFailures: PrivateFailure[] = [];
 
   constructor(
     readonly id: string,
     readonly config: WorkerConfig,
   ) {}
+
+  /** Keeps the full cause of a failure whose report was redacted. */
+  notePrivateFailure(failure: PrivateFailure): void {
+    this.privateFailures.push(failure);
+    if (this.privateFailures.length > PRIVATE_FAILURES_KEPT) this.privateFailures.shift();
+  }
 
   /** Whether a move of this object is already waiting for its destination's answer. */
   moving(objectId: string): boolean {

@@ -52,11 +52,12 @@ export const objectNotFound = (worker: string, id: string, op: string) =>
     { worker, objectId: id, op },
   );
 
-export const getNotPermitted = (worker: string, id: string, user: string, allowed: readonly string[], op: string) =>
+export const getNotPermitted = (worker: string, id: string, user: string, allowed: readonly string[], op: string, policyNote?: string) =>
   new WorkerError(
     'GetNotPermittedError',
     `${user} may not ${op === 'move' ? 'receive' : 'get'} object ${id} from ${worker}: it is private to [${allowed.join(', ')}]. ` +
-      'Computing on it remotely is allowed, but results inherit the restriction; release only what its owners agree to share (e.g. an aggregate computed by a secure worker).',
+      'Computing on it remotely is allowed, but results inherit the restriction; release only what its owners agree to share (e.g. an aggregate computed by a secure worker).' +
+      (policyNote ? ` ${policyNote}` : ''),
     { worker, objectId: id, op, user },
     { allowedUsers: [...allowed] },
   );

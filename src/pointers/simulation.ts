@@ -29,6 +29,7 @@ import { PointerTensor } from './pointer-tensor.js';
 import './remote-ops.js'; // installs the op methods on pointers
 import './smpc-methods.js'; // installs fixPrecision() and share() on pointers
 import { VirtualWorker, type WorkerOptions } from './worker-handle.js';
+import { WorkerInspector } from './inspector.js';
 
 type Tracked = PointerTensor<any> | MultiPointerTensor;
 
@@ -76,10 +77,21 @@ export class Simulation extends SimulationCore {
   worker(id: ActorId, options: WorkerOptions = {}): VirtualWorker {
     // Objects can move between workers, never to the local client worker (it stores nothing).
     const isPeer = (peer: string) => peer !== this.driver.id && this.hasActor(peer);
-    this.spawn(virtualWorkerMachine, id, { input: { strict: this.strict, isPeer, dedup: this.dedup } });
+    // Only workers made here are believed about privacy labels (an actor spawned by other means is not).
+    const isWorker = (peer: string) => this.handles.has(peer);
+    this.spawn(virtualWorkerMachine, id, { input: { strict: this.strict, isPeer, isWorker, dedup: this.dedup } });
     const handle = new VirtualWorker(this, id, false, options);
     this.handles.set(id, handle);
     return handle;
+  }
+
+  /**
+   * The debugging door: a worker's store read directly, values, labels and private
+   * failures included, bypassing every check (inspector.ts). For debugging and tests of the
+   * store; protocols and scenarios use messages (get, search, listObjects).
+   */
+  inspect(worker: VirtualWorker | ActorId): WorkerInspector {
+    return new WorkerInspector(typeof worker === 'string' ? this.workerOf(worker) : worker);
   }
 
   /** The handle of worker `id` (or of `me`). */

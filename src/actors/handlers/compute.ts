@@ -27,7 +27,8 @@ import {
 } from '../../messages/index.js';
 import { toErrorPayload } from '../../runtime/index.js';
 import { computeGradients, isTracked, recordCall } from '../autograd.js';
-import { FailedResult, intersectUsers, PointerRecord, type StoreEntry } from '../object-store.js';
+import { FailedResult, PointerRecord, type StoreEntry } from '../object-store.js';
+import { derivedFrom, PUBLIC_LABEL } from '../privacy/label.js';
 import { StoredPlan } from '../stored-plan.js';
 import { RingTensor, ringAsTensor } from '../smpc/ring-tensor.js';
 import type { Turn, WorkerState } from '../worker-state.js';
@@ -119,7 +120,7 @@ function runInPlace(worker: WorkerState, op: string, args: readonly Arg[], { val
     next?.dispose(); // the variable took its own reference to the data
   }
   // The variable now depends on the operand: it may not be more visible than the operand.
-  if (entries[1]) entry.allowedUsers = intersectUsers(entry.allowedUsers, entries[1].allowedUsers);
+  if (entries[1]) entry.label = derivedFrom([entry.label, entries[1].label]);
 }
 
 export function handleCommand(turn: Turn, payload: PayloadOf<'command'>): void {
@@ -143,8 +144,7 @@ export function handleCommand(turn: Turn, payload: PayloadOf<'command'>): void {
     if (IN_PLACE_OPS.has(op)) return runInPlace(worker, op, args, resolved);
 
     let results: tf.Tensor[];
-    let allowed: readonly string[] | null = null;
-    for (const entry of resolved.entries) allowed = intersectUsers(allowed, entry.allowedUsers);
+    let label = derivedFrom(resolved.entries.map((e) => e.label));
     if (isTensorOp(op)) {
       results = runTensorOp(worker, op, resolved.values, outputs, resultIds[0]);
     } else {
@@ -152,7 +152,7 @@ export function handleCommand(turn: Turn, payload: PayloadOf<'command'>): void {
       const entry = resolved.entries[0];
       if (op === 'grad') {
         if (!entry.grad) throw opFailed(worker.id, 'grad', entry.id, `object ${entry.id} has no gradient yet: call backward() on a loss computed from it (send it with { requiresGrad: true }, or as a variable)`);
-        allowed = entry.gradAllowed ?? entry.allowedUsers;
+        label = entry.gradLabel ?? entry.label;
         results = [tf.clone(entry.grad)];
       } else {
         results = [tf.clone(source)]; // copy
@@ -163,12 +163,12 @@ export function handleCommand(turn: Turn, payload: PayloadOf<'command'>): void {
     if (op !== 'grad') for (const entry of resolved.entries) tracked ||= isTracked(entry);
     const tape = tracked ? recordCall(op === 'copy' ? 'clone' : op, args, results.length, op === 'split', (id) => store.get(id)!) : undefined;
     for (let i = 0; i < results.length; i++) {
-      store.add({ id: resultIds[i], value: results[i], requiresGrad: false, tape: tape?.[i], allowedUsers: allowed, tags: [] });
+      store.add({ id: resultIds[i], value: results[i], requiresGrad: false, tape: tape?.[i], label, tags: [] });
     }
   } catch (error) {
     // Dependents of the results must fail with this cause, not with "not found".
     const failure = new FailedResult(toErrorPayload(error));
-    for (const id of new Set(resultIds)) if (!store.has(id)) store.add({ id, value: failure, requiresGrad: false, allowedUsers: null, tags: [] });
+    for (const id of new Set(resultIds)) if (!store.has(id)) store.add({ id, value: failure, requiresGrad: false, label: PUBLIC_LABEL, tags: [] });
     mail.fail(envelope, error);
   }
 }
@@ -202,7 +202,7 @@ export function handleBackward(turn: Turn, payload: PayloadOf<'backward'>): void
     } else {
       leaf.grad = grad;
     }
-    leaf.gradAllowed = intersectUsers(leaf.gradAllowed ?? leaf.allowedUsers, loss.allowedUsers);
+    leaf.gradLabel = derivedFrom([leaf.gradLabel ?? leaf.label, loss.label]);
   }
   mail.reply(envelope, { kind: 'ack' });
 }

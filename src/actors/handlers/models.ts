@@ -23,7 +23,8 @@ import {
   objectExists,
   type PayloadOf,
 } from '../../messages/index.js';
-import { FailedResult, intersectUsers, PointerRecord, type StoreEntry } from '../object-store.js';
+import { FailedResult, PointerRecord, type StoreEntry } from '../object-store.js';
+import { derivedFrom, type Label, labelFromSender, PUBLIC_LABEL } from '../privacy/label.js';
 import { runForward } from '../forward-runner.js';
 import { firstMissing, type ModelRecord, trainingRecordsOf } from '../training-records.js';
 import type { Turn, WorkerState } from '../worker-state.js';
@@ -54,9 +55,9 @@ function inputFailure(failure: FailedResult, id: string): Error {
   return error;
 }
 
-function newParameter(id: string, value: tf.Tensor, allowedUsers: readonly string[] | null, description: string): StoreEntry {
+function newParameter(id: string, value: tf.Tensor, label: Label, description: string): StoreEntry {
   const variable = tf.variable(value, true);
-  return { id, value: variable, requiresGrad: true, allowedUsers, tags: [], description };
+  return { id, value: variable, requiresGrad: true, label, tags: [], description };
 }
 
 export function handleModel(turn: Turn, payload: PayloadOf<'model'>): void {
@@ -88,11 +89,12 @@ export function handleModel(turn: Turn, payload: PayloadOf<'model'>): void {
     existing.push(entry);
   });
   // Everything checked: store the new parameters and the record.
-  const allowed = payload.allowedUsers ? [...payload.allowedUsers] : null;
+  const from = turn.envelope.from;
+  const label = labelFromSender(from, worker.config.isWorker(from), payload.allowedUsers);
   const entries = params.map((param, i) => {
     const found = existing[i];
     if (found) return found;
-    const entry = newParameter(param.id, param.tensor!, allowed, `parameter ${program.params[i].name} of model ${id} (${program.name})`);
+    const entry = newParameter(param.id, param.tensor!, label, `parameter ${program.params[i].name} of model ${id} (${program.name})`);
     param.tensor!.dispose(); // the variable holds its own reference to the data
     worker.store.add(entry);
     return entry;
@@ -118,11 +120,10 @@ export function handleModelForward(turn: Turn, payload: PayloadOf<'modelForward'
     if (mismatch) throw forwardShapeMismatch(worker.id, id, record.program.name, input, mismatch);
     const output = runForward({ worker: worker.id, modelId: id, program: record.program, params: record.params, input: entry });
     // The output depends on the data and on every parameter: it is no more visible than any of them.
-    let allowed = entry.allowedUsers;
-    for (const param of record.params) allowed = intersectUsers(allowed, param.allowedUsers);
-    store.add({ id: resultId, value: output.value, requiresGrad: false, tape: output.tape, allowedUsers: allowed, tags: [] });
+    const label = derivedFrom([entry.label, ...record.params.map((p) => p.label)]);
+    store.add({ id: resultId, value: output.value, requiresGrad: false, tape: output.tape, label, tags: [] });
   } catch (error) {
-    if (!store.has(resultId)) store.add({ id: resultId, value: new FailedResult(toErrorPayload(error)), requiresGrad: false, allowedUsers: null, tags: [] });
+    if (!store.has(resultId)) store.add({ id: resultId, value: new FailedResult(toErrorPayload(error)), requiresGrad: false, label: PUBLIC_LABEL, tags: [] });
     mail.fail(envelope, error);
   }
 }
@@ -138,7 +139,7 @@ export function handleModelCopy(turn: Turn, payload: PayloadOf<'modelCopy'>): vo
   for (const pid of paramIds) if (worker.store.has(pid)) throw objectExists(worker.id, pid, 'copy');
   // Fresh leaves: same values and visibility, no gradient, no history.
   const entries = record.params.map((source, i) =>
-    newParameter(paramIds[i], source.value as tf.Tensor, source.allowedUsers, `parameter ${record.program.params[i].name} of model ${newId} (${record.program.name})`),
+    newParameter(paramIds[i], source.value as tf.Tensor, source.label, `parameter ${record.program.params[i].name} of model ${newId} (${record.program.name})`),
   );
   for (const entry of entries) worker.store.add(entry);
   records.models.set(newId, { id: newId, program: record.program, params: entries });

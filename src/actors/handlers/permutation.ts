@@ -11,6 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { objectExists, type PayloadOf } from '../../messages/index.js';
 import type { Turn } from '../worker-state.js';
+import { PUBLIC_LABEL } from '../privacy/label.js';
 
 export function handlePermutation(turn: Turn, payload: PayloadOf<'permutation'>): void {
   const { worker, io } = turn;
@@ -19,5 +20,5 @@ export function handlePermutation(turn: Turn, payload: PayloadOf<'permutation'>)
   const order = new Array<number>(n);
   for (let i = 0; i < n; i++) order[i] = i;
   io.rng('shuffle').shuffle(order);
-  worker.store.add({ id: resultId, value: tf.tensor1d(order, 'int32'), requiresGrad: false, allowedUsers: null, tags: [] });
+  worker.store.add({ id: resultId, value: tf.tensor1d(order, 'int32'), requiresGrad: false, label: PUBLIC_LABEL, tags: [] });
 }

@@ -23,7 +23,8 @@ import {
   WorkerError,
 } from '../../messages/index.js';
 import { isTracked } from '../autograd.js';
-import { FailedResult, intersectUsers, PointerRecord, type StoreEntry } from '../object-store.js';
+import { FailedResult, PointerRecord, type StoreEntry } from '../object-store.js';
+import { derivedFrom, PUBLIC_LABEL } from '../privacy/label.js';
 import { executePlan, PlanOpError } from '../plan-interpreter.js';
 import { PlanLoopError, runPlanLoop } from '../plan-loop.js';
 import { recordPlanRun } from '../plan-tape.js';
@@ -82,19 +83,17 @@ export function handleRunPlan(turn: Turn, payload: PayloadOf<'runPlan'>): void {
       throw failure(worker, planId, plan, error);
     }
     // Everything computed: now change the store.
-    let argsAllowed: readonly string[] | null = null;
-    for (const entry of entries) argsAllowed = intersectUsers(argsAllowed, entry.allowedUsers);
-    const allowed = intersectUsers(planEntry.allowedUsers, argsAllowed);
+    const label = derivedFrom([planEntry.label, ...entries.map((e) => e.label)]);
     const tapes = plan.compiled.pure && entries.some(isTracked) ? recordPlanRun(plan.compiled, entries, plan.state) : undefined;
     if (result.assigned.size > 0) {
       plan.commit(result.assigned);
-      planEntry.allowedUsers = allowed; // its state now depends on the arguments: no more visible than they are
+      planEntry.label = label; // its state now depends on the arguments: no more visible than they are
     }
-    result.outputs.forEach((value, i) => store.add({ id: resultIds[i], value, requiresGrad: false, tape: tapes?.[i], allowedUsers: allowed, tags: [] }));
+    result.outputs.forEach((value, i) => store.add({ id: resultIds[i], value, requiresGrad: false, tape: tapes?.[i], label, tags: [] }));
   } catch (error) {
     // As with commands: dependents of the results fail with this cause, not with "not found".
     const failed = new FailedResult(toErrorPayload(error));
-    for (const id of new Set(resultIds)) if (!store.has(id)) store.add({ id, value: failed, requiresGrad: false, allowedUsers: null, tags: [] });
+    for (const id of new Set(resultIds)) if (!store.has(id)) store.add({ id, value: failed, requiresGrad: false, label: PUBLIC_LABEL, tags: [] });
     mail.fail(envelope, error);
   }
 }
@@ -124,6 +123,6 @@ export function handleRunPlanLoop(turn: Turn, payload: PayloadOf<'runPlanLoop'>)
   plan.commit(result.changed);
   const { meanLoss, steps, samples } = result;
   // Its state now depends on the data: no more visible than the data is.
-  if (steps > 0) for (const entry of entries) planEntry.allowedUsers = intersectUsers(planEntry.allowedUsers, entry.allowedUsers);
+  if (steps > 0) planEntry.label = derivedFrom([planEntry.label, ...entries.map((e) => e.label)]);
   mail.reply(envelope, { kind: 'planLoop', meanLoss: Number.isFinite(meanLoss) ? meanLoss : null, steps, samples });
 }

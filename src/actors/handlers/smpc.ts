@@ -13,6 +13,7 @@ import { deal } from '../smpc/dealer.js';
 import { engineOf } from '../smpc/engine.js';
 import { GetShareTask, commandTask } from '../smpc/local-tasks.js';
 import { RingTensor } from '../smpc/ring-tensor.js';
+import { labelFromSender, PUBLIC_LABEL } from '../privacy/label.js';
 import type { Turn } from '../worker-state.js';
 
 const requesterOf = (turn: Turn) => ({ id: turn.envelope.id, from: turn.envelope.from });
@@ -39,7 +40,10 @@ function handleShare(turn: Turn, payload: PayloadOf<'smpc/share'>): void {
       value = new FailedResult(toErrorPayload(error)); // its dependents fail with the cause
     }
   }
-  worker.store.add({ id: payload.id, value, requiresGrad: false, allowedUsers: null, tags: [] });
+  // A share is as private as the value it is a share of: the holder that split it says how (only a worker of the federation is believed).
+  const from = turn.envelope.from;
+  const label = 'failed' in payload ? PUBLIC_LABEL : labelFromSender(from, worker.config.isWorker(from), payload.allowedUsers, payload.contributions);
+  worker.store.add({ id: payload.id, value, requiresGrad: false, label, tags: [] });
   engineOf(worker).run(turn);
   if (invalid) turn.mail.fail(turn.envelope, invalid);
 }

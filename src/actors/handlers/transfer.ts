@@ -16,6 +16,7 @@ import { StoredPlan } from '../stored-plan.js';
 import { RingTensor, ringAsTensor } from '../smpc/ring-tensor.js';
 import type { Turn } from '../worker-state.js';
 import { acceptPlan } from './plans.js';
+import { labelFromSender } from '../privacy/label.js';
 import { assertMayHave, entryOrThrow } from './objects.js';
 
 export function handleMove(turn: Turn, payload: PayloadOf<'move'>): void {
@@ -101,7 +102,7 @@ export function handleAnswer(turn: Turn): void {
     id: forward.objectId,
     value: stored,
     requiresGrad: meta.requiresGrad ?? false,
-    allowedUsers: meta.allowedUsers ?? null,
+    label: labelFromSender(envelope.from, worker.config.isWorker(envelope.from), meta.allowedUsers, meta.contributions),
     tags: [...(meta.tags ?? [])],
     description: meta.description,
   });

@@ -20,6 +20,7 @@ import { objectExists, objectNotFound, type PayloadOf } from '../../messages/ind
 import { toErrorPayload } from '../../runtime/index.js';
 import { failedInput } from '../handlers/compute.js';
 import { FailedResult, PointerRecord, type StoreEntry } from '../object-store.js';
+import { type Label, PUBLIC_LABEL } from '../privacy/label.js';
 import type { RequestRef } from '../worker-mail.js';
 import type { Turn, WorkerState } from '../worker-state.js';
 import { RingTensor } from './ring-tensor.js';
@@ -143,7 +144,7 @@ export class SmpcEngine {
   private fail(turn: Turn, task: SmpcTask, error: unknown): void {
     const { store } = turn.worker;
     if (task.resultId !== null && !store.has(task.resultId)) {
-      store.add({ id: task.resultId, value: new FailedResult(toErrorPayload(error)), requiresGrad: false, allowedUsers: null, tags: [] });
+      store.add({ id: task.resultId, value: new FailedResult(toErrorPayload(error)), requiresGrad: false, label: PUBLIC_LABEL, tags: [] });
     }
     task.onFailure?.(turn, error);
     turn.mail.fail(task.requester, error);
@@ -191,7 +192,12 @@ export function tensorInput(worker: WorkerState, id: string, op: string): StoreE
   return entry;
 }
 
-/** Stores a task's result (the id was checked free when the task was queued). */
-export function storeResult(worker: WorkerState, id: string, value: RingTensor | tf.Tensor, allowedUsers: readonly string[] | null = null): void {
-  worker.store.add({ id, value, requiresGrad: false, allowedUsers, tags: [] });
+/** Stores a task's result (the id was checked free when the task was queued) with the label derived from its inputs'. */
+export function storeResult(worker: WorkerState, id: string, value: RingTensor | tf.Tensor, label: Label): void {
+  worker.store.add({ id, value, requiresGrad: false, label, tags: [] });
+}
+
+/** The label of stored object `id` (public when it is gone: a task reads labels only of inputs it has just read). */
+export function labelOf(worker: WorkerState, id: string): Label {
+  return worker.store.get(id)?.label ?? PUBLIC_LABEL;
 }
