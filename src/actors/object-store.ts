@@ -12,7 +12,7 @@ import { isTensor, type ObjectMeta } from '../messages/index.js';
 import type { TapeRef } from './autograd.js';
 import { StoredPlan } from './stored-plan.js';
 import type { RingTensor } from './smpc/ring-tensor.js';
-import { contributionsToWire, type Label } from './privacy/label.js';
+import { contributionsToWire, derivedFrom, type Label, PUBLIC_LABEL } from './privacy/label.js';
 
 /** A pointer held by a worker (a pointer chain): `holder:id -> location:idAtLocation`. */
 export class PointerRecord {
@@ -86,19 +86,66 @@ function releaseExtras(entry: StoreEntry): void {
   entry.tape = undefined;
 }
 
+/** Tensor elements a stored value holds (what a worker's budget counts). */
+export function elementsOf(value: StoredValue): number {
+  if (isTensor(value)) return value.size;
+  if (value instanceof StoredPlan) return [...value.state.values()].reduce((n, t) => n + t.size, 0);
+  if ((value as RingTensor).kind === 'ring') return (value as RingTensor).size;
+  return 0;
+}
+
 export class ObjectStore {
   private readonly entries = new Map<string, StoreEntry>();
+  /** Elements held by the stored values (kept up to date by add and take). */
+  private held = 0;
+  /**
+   * The labels of what the work under way has read (one trail per nested piece of work: a
+   * message, an SMPC task). A failure is reported according to them: a failure of work that
+   * read private data does not tell its cause to whoever may not see that data.
+   */
+  private readonly trails: Label[][] = [];
 
   get size(): number {
     return this.entries.size;
+  }
+
+  /** Tensor elements the stored values hold (the worker's budget counts them). */
+  get elements(): number {
+    return this.held;
   }
 
   has(id: string): boolean {
     return this.entries.has(id);
   }
 
+  /** The entry `id`; reading it puts its label on the current trail. */
   get(id: string): StoreEntry | undefined {
-    return this.entries.get(id);
+    const entry = this.entries.get(id);
+    if (entry && this.trails.length > 0) this.trails[this.trails.length - 1].push(entry.label);
+    return entry;
+  }
+
+  /** Starts a trail of what the next piece of work reads. */
+  beginTrail(): void {
+    this.trails.push([]);
+  }
+
+  /** The label of everything the current piece of work has read so far (public when it read nothing). */
+  trailLabel(): Label {
+    const trail = this.trails[this.trails.length - 1];
+    return trail && trail.length > 0 ? derivedFrom(trail) : PUBLIC_LABEL;
+  }
+
+  /** Puts a label on the current trail for something read outside the store's entries (a gradient). */
+  noteRead(label: Label): void {
+    if (this.trails.length > 0) this.trails[this.trails.length - 1].push(label);
+  }
+
+  /** Ends the current trail and returns its label. */
+  endTrail(): Label {
+    const label = this.trailLabel();
+    this.trails.pop();
+    return label;
   }
 
   /** Entries in insertion order. */
@@ -110,6 +157,7 @@ export class ObjectStore {
   add(entry: StoreEntry): void {
     if (this.entries.has(entry.id)) throw new Error(`ObjectStore.add: id ${entry.id} is taken (handlers must check before adding)`);
     this.entries.set(entry.id, entry);
+    this.held += elementsOf(entry.value);
   }
 
   /** Removes an entry and hands its value to the caller (who now owns it); gradient and tape share are freed. */
@@ -117,6 +165,7 @@ export class ObjectStore {
     const entry = this.entries.get(id);
     if (!entry) return undefined;
     this.entries.delete(id);
+    this.held = Math.max(0, this.held - elementsOf(entry.value));
     releaseExtras(entry);
     return entry;
   }

@@ -24,10 +24,11 @@ import {
   type PayloadOf,
 } from '../../messages/index.js';
 import { FailedResult, PointerRecord, type StoreEntry } from '../object-store.js';
-import { derivedFrom, type Label, labelFromSender, PUBLIC_LABEL } from '../privacy/label.js';
+import { derivedFrom, isPrivate, type Label, labelFromSender, PUBLIC_LABEL } from '../privacy/label.js';
+import { workerRunner } from '../compute/op-runner.js';
 import { runForward } from '../forward-runner.js';
 import { firstMissing, type ModelRecord, trainingRecordsOf } from '../training-records.js';
-import type { Turn, WorkerState } from '../worker-state.js';
+import { failureFor, type Turn, type WorkerState } from '../worker-state.js';
 import { entryOrThrow } from './objects.js';
 
 const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
@@ -118,13 +119,14 @@ export function handleModelForward(turn: Turn, payload: PayloadOf<'modelForward'
     }
     const mismatch = inputShapeProblem(record.program.input, value.shape);
     if (mismatch) throw forwardShapeMismatch(worker.id, id, record.program.name, input, mismatch);
-    const output = runForward({ worker: worker.id, modelId: id, program: record.program, params: record.params, input: entry });
     // The output depends on the data and on every parameter: it is no more visible than any of them.
     const label = derivedFrom([entry.label, ...record.params.map((p) => p.label)]);
+    const output = runForward({ worker: worker.id, modelId: id, program: record.program, params: record.params, input: entry, runner: workerRunner(worker, isPrivate(label)) });
     store.add({ id: resultId, value: output.value, requiresGrad: false, tape: output.tape, label, tags: [] });
   } catch (error) {
-    if (!store.has(resultId)) store.add({ id: resultId, value: new FailedResult(toErrorPayload(error)), requiresGrad: false, label: PUBLIC_LABEL, tags: [] });
-    mail.fail(envelope, error);
+    const reported = failureFor(turn, error, { op: 'forward', objectId: id });
+    if (!store.has(resultId)) store.add({ id: resultId, value: new FailedResult(toErrorPayload(reported)), requiresGrad: false, label: PUBLIC_LABEL, tags: [] });
+    mail.fail(envelope, reported);
   }
 }
 

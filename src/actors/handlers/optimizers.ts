@@ -69,6 +69,8 @@ export function handleOptimizerStep(turn: Turn, payload: PayloadOf<'optimizerSte
   const { worker } = turn;
   const record = optimizerOrThrow(worker, payload.id, 'step');
   const params = parameterEntries(worker, record.id, payload.params, 'step');
+  // The update reads the gradients too: a failure is reported according to their labels as well.
+  for (const entry of params) if (entry.gradLabel) worker.store.noteRead(entry.gradLabel);
   const planned: Planned[] = [];
   try {
     params.forEach((entry, slot) => {

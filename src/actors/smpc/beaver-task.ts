@@ -58,6 +58,10 @@ export class BeaverTask implements SmpcTask {
     this.resultId = cmd.resultId;
   }
 
+  readLabel(): Label {
+    return this.label;
+  }
+
   needs(id: string): boolean {
     if (this.phase !== 'inputs') return false; // the inputs were read when the openings went out
     return this.cmd.op === 'beaver' ? id === this.cmd.x || id === this.cmd.y : id === this.cmd.source;

@@ -21,6 +21,7 @@ import { toErrorPayload } from '../../runtime/index.js';
 import { failedInput } from '../handlers/compute.js';
 import { FailedResult, PointerRecord, type StoreEntry } from '../object-store.js';
 import { type Label, PUBLIC_LABEL } from '../privacy/label.js';
+import { reportable } from '../privacy/redaction.js';
 import type { RequestRef } from '../worker-mail.js';
 import type { Turn, WorkerState } from '../worker-state.js';
 import { RingTensor } from './ring-tensor.js';
@@ -40,6 +41,8 @@ export interface SmpcTask {
   onFailure?(turn: Turn, error: unknown): void;
   /** Whether it has yet to read object `id` (a get or a delete of `id` must wait until it has). */
   needs(id: string): boolean;
+  /** The label of what it read in earlier turns (a failure in a later step is reported according to it). */
+  readLabel?(): Label;
 }
 
 export class SmpcEngine {
@@ -122,11 +125,17 @@ export class SmpcEngine {
       progressed = false;
       for (const task of [...this.tasks]) {
         let finished: boolean;
+        const { store } = turn.worker;
+        store.beginTrail();
         try {
           finished = task.advance(turn, this);
         } catch (error) {
-          this.fail(turn, task, error);
+          if (task.readLabel) store.noteRead(task.readLabel());
+          // What the task read decides what its requester and its peers may be told.
+          this.fail(turn, task, reportable(turn.worker, error, store.trailLabel(), task.requester.from, { op: 'smpc', ...(task.resultId === null ? {} : { objectId: task.resultId }) }));
           finished = true;
+        } finally {
+          store.endTrail();
         }
         if (finished) {
           this.tasks.splice(this.tasks.indexOf(task), 1);
