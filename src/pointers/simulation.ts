@@ -20,7 +20,7 @@ import {
   UnknownActorError,
   FedsimError,
 } from '../runtime/index.js';
-import { type Arg, claimDelivery, disposeTensorsIn, prepareOutgoing, type ReplyPayload } from '../messages/index.js';
+import { type Arg, claimDelivery, disposeTensorsIn, MAX_PAYLOAD_DEPTH, prepareOutgoing, type ReplyPayload, tooDeep } from '../messages/index.js';
 import { virtualWorkerMachine } from '../actors/index.js';
 import { LinkMetrics } from './link-metrics.js';
 import { MultiPointerTensor } from './multi-pointer.js';
@@ -79,7 +79,7 @@ export class Simulation extends SimulationCore {
     const isPeer = (peer: string) => peer !== this.driver.id && this.hasActor(peer);
     // Only workers made here are believed about privacy labels (an actor spawned by other means is not).
     const isWorker = (peer: string) => this.handles.has(peer);
-    this.spawn(virtualWorkerMachine, id, { input: { strict: this.strict, isPeer, isWorker, dedup: this.dedup } });
+    this.spawn(virtualWorkerMachine, id, { input: { strict: this.strict, isPeer, isWorker, dedup: this.dedup, ...(options.budget ? { budget: options.budget } : {}) } });
     const handle = new VirtualWorker(this, id, false, options);
     this.handles.set(id, handle);
     return handle;
@@ -120,14 +120,26 @@ export class Simulation extends SimulationCore {
 
   // ── messaging for the pointer layer ─────────────────────────────────────────
 
+  /** Refuses a payload nested deeper than workers accept, before anything walks it recursively. */
+  private checkDepth(type: string, payload: unknown): void {
+    if (tooDeep(payload)) {
+      throw new FedsimError(
+        `${type}: the payload nests deeper than ${MAX_PAYLOAD_DEPTH} levels of arrays and objects; fedsim refuses it rather than risk a stack overflow ` +
+          '(no tensor has more than 16 dimensions). Pass deep data as a tensor (send it), not as a nested literal.',
+      );
+    }
+  }
+
   /** One-way message from `me`, prepared for the wire. */
   tell(to: ActorId, type: string, payload: unknown): string {
+    this.checkDepth(type, payload);
     const out = prepareOutgoing(type, payload, this.strict);
     return this.send(to, type, out.payload, { bytes: out.bytes, digest: out.digest });
   }
 
   /** Request from `me`, prepared for the wire; awaiting the reply runs the simulation. */
   ask(to: ActorId, type: string, payload: unknown): Reply<ReplyPayload> {
+    this.checkDepth(type, payload);
     const out = prepareOutgoing(type, payload, this.strict);
     return this.request<ReplyPayload>(to, type, out.payload, {
       bytes: out.bytes,

@@ -14,6 +14,7 @@ import { type Envelope, FedsimError } from '../runtime/index.js';
 import type { SearchResult, ReplyPayload } from '../messages/index.js';
 import type { VirtualWorkerContext, WorkerState } from '../actors/index.js';
 import { loadOwnData } from '../actors/owner-load.js';
+import type { WorkerBudget } from '../actors/compute/budget.js';
 import { Answer } from './answer.js';
 import { ObjectListing } from './object-listing.js';
 import { MultiPointerTensor } from './multi-pointer.js';
@@ -28,6 +29,8 @@ export interface WorkerOptions {
   logMsgs?: boolean;
   /** Where verbose lines go (default console.log). */
   print?: (line: string) => void;
+  /** The worker's resource budget (default: 2^26 elements per tensor, 2^28 in all); see src/actors/compute/budget.ts. */
+  budget?: Partial<WorkerBudget>;
 }
 
 export interface LoadOptions {

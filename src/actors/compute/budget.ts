@@ -38,3 +38,8 @@ export function checkAllocation(budget: WorkerBudget, worker: string, op: string
     throw resourceLimit(worker, op, `${what} (with the ${stored.toLocaleString('en-US')} elements it holds)`, stored + elements, budget.maxStoredElements, 'maxStoredElements');
   }
 }
+
+/** The same check for a worker: `elements` more for `op` on top of what its store holds. */
+export function checkWorkerAllocation(worker: { id: string; config: { budget: WorkerBudget }; store: { elements: number } }, op: string, what: string, elements: number): void {
+  checkAllocation(worker.config.budget, worker.id, op, what, elements, worker.store.elements);
+}

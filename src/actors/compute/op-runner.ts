@@ -39,7 +39,8 @@ function gatherWithoutFailing(x: unknown, indices: unknown, axis: unknown = 0, b
   const n = source.shape[along];
   if (n === undefined || n === 0 || batchDims < 0 || batchDims > along) return tf.gather(source, idx, axis, batchDims);
   const valid = tf.logicalAnd(tf.greaterEqual(idx, 0), tf.less(idx, n));
-  const out = tf.gather(source, tf.clipByValue(idx, 0, n - 1), along, batchDims);
+  // Out-of-range indices read row 0 (which exists: n > 0), then come out as zeros. (Not clipByValue: on wasm it leaves int32 unchanged.)
+  const out = tf.gather(source, tf.where(valid, idx, tf.zerosLike(idx)), along, batchDims);
   const maskShape = [...idx.shape.slice(0, batchDims), ...new Array<number>(along - batchDims).fill(1), ...idx.shape.slice(batchDims), ...new Array<number>(rank - along - 1).fill(1)];
   const mask = tf.broadcastTo(tf.reshape(valid, maskShape), out.shape);
   return tf.where(mask, out, tf.zerosLike(out));

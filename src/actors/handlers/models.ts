@@ -26,6 +26,7 @@ import {
 import { FailedResult, PointerRecord, type StoreEntry } from '../object-store.js';
 import { derivedFrom, isPrivate, type Label, labelFromSender, PUBLIC_LABEL } from '../privacy/label.js';
 import { workerRunner } from '../compute/op-runner.js';
+import { checkWorkerAllocation } from '../compute/budget.js';
 import { runForward } from '../forward-runner.js';
 import { firstMissing, type ModelRecord, trainingRecordsOf } from '../training-records.js';
 import { failureFor, type Turn, type WorkerState } from '../worker-state.js';
@@ -72,6 +73,11 @@ export function handleModel(turn: Turn, payload: PayloadOf<'model'>): void {
   const problem = forwardProgramProblem(program);
   if (problem) fail(invalidModel(worker.id, id, 'model', `its forward program is invalid: ${problem}`));
   if (records.models.has(id)) fail(objectExists(worker.id, id, 'model'));
+  try {
+    checkWorkerAllocation(worker, 'model', 'the parameters sent', params.reduce((n, p) => n + (p.tensor?.size ?? 0), 0));
+  } catch (error) {
+    fail(error as Error);
+  }
   if (params.length !== program.params.length) fail(invalidModel(worker.id, id, 'model', `${params.length} parameter(s) were sent for a program that has ${program.params.length}`));
   if (new Set(params.map((p) => p.id)).size !== params.length) fail(invalidModel(worker.id, id, 'model', 'two parameters share an id'));
   const existing: Array<StoreEntry | undefined> = [];
@@ -139,6 +145,7 @@ export function handleModelCopy(turn: Turn, payload: PayloadOf<'modelCopy'>): vo
   if (paramIds.length !== record.params.length) throw invalidModel(worker.id, newId, 'copy', `${paramIds.length} parameter id(s) were given for a model with ${record.params.length} parameters`);
   if (new Set(paramIds).size !== paramIds.length) throw invalidModel(worker.id, newId, 'copy', 'two parameters share an id');
   for (const pid of paramIds) if (worker.store.has(pid)) throw objectExists(worker.id, pid, 'copy');
+  checkWorkerAllocation(worker, 'copy', 'a copy of the parameters', record.params.reduce((n, p) => n + (p.value as tf.Tensor).size, 0));
   // Fresh leaves: same values and visibility, no gradient, no history.
   const entries = record.params.map((source, i) =>
     newParameter(paramIds[i], source.value as tf.Tensor, source.label, `parameter ${record.program.params[i].name} of model ${newId} (${record.program.name})`),

@@ -16,6 +16,7 @@ import {
   type PayloadOf,
   planAsTensor,
   type SearchResult,
+  tensorsIn,
   type WireValue,
 } from '../../messages/index.js';
 import { type ChainedDelete, FailedResult, metaOf, PointerRecord, type StoreEntry, type StoredValue } from '../object-store.js';
@@ -27,6 +28,7 @@ import { canSee, labelFromSender } from '../privacy/label.js';
 import { previewObject } from '../format-value.js';
 import { releaseDecision } from '../privacy/release.js';
 import { acceptPlan } from './plans.js';
+import { checkWorkerAllocation } from '../compute/budget.js';
 
 /** The entry `id`, or an ObjectNotFoundError naming the op that needed it. */
 export function entryOrThrow(worker: WorkerState, id: string, op: string): StoreEntry {
@@ -92,6 +94,13 @@ export function handleObject(turn: Turn, payload: PayloadOf<'object'>): void {
     if (ack) mail.reply(envelope, { kind: 'ack' });
   };
   let stored: StoredValue;
+  try {
+    // What arrives was allocated by its sender; the budget decides whether this worker keeps it.
+    checkWorkerAllocation(worker, 'send', 'a received object', tensorsIn(value).reduce((n, t) => n + t.size, 0));
+  } catch (error) {
+    disposeTensorsIn(value);
+    throw error;
+  }
   if (value.kind === 'tensor') {
     if (worker.store.has(id)) {
       value.tensor.dispose();

@@ -21,12 +21,14 @@ import {
   planFailed,
   type PlanWire,
   splitPlan,
+  tensorsIn,
   WorkerError,
 } from '../../messages/index.js';
 import { isTracked } from '../autograd.js';
 import { FailedResult, PointerRecord, type StoreEntry } from '../object-store.js';
 import { canSee, derivedFrom, isPrivate, PUBLIC_LABEL } from '../privacy/label.js';
 import { workerRunner } from '../compute/op-runner.js';
+import { checkWorkerAllocation } from '../compute/budget.js';
 import { executePlan, PlanOpError } from '../plan-interpreter.js';
 import { PlanLoopError, runPlanLoop } from '../plan-loop.js';
 import { recordPlanRun } from '../plan-tape.js';
@@ -40,6 +42,12 @@ import { entryOrThrow } from './objects.js';
  * A refused plan's state tensors are freed and nothing is stored.
  */
 export function acceptPlan(worker: WorkerState, id: string, wire: PlanWire): StoredPlan {
+  try {
+    checkWorkerAllocation(worker, 'plan', 'the plan state', tensorsIn(wire.state).reduce((n, t) => n + t.size, 0));
+  } catch (error) {
+    disposeTensorsIn(wire.state);
+    throw error;
+  }
   const { definition, state } = splitPlan(wire);
   const problem = checkPlan(definition);
   if (problem) {

@@ -14,6 +14,7 @@ import { engineOf } from '../smpc/engine.js';
 import { GetShareTask, commandTask } from '../smpc/local-tasks.js';
 import { RingTensor } from '../smpc/ring-tensor.js';
 import { labelFromSender, PUBLIC_LABEL } from '../privacy/label.js';
+import { checkWorkerAllocation } from '../compute/budget.js';
 import type { Turn } from '../worker-state.js';
 
 const requesterOf = (turn: Turn) => ({ id: turn.envelope.id, from: turn.envelope.from });
@@ -34,6 +35,7 @@ function handleShare(turn: Turn, payload: PayloadOf<'smpc/share'>): void {
     value = new FailedResult(payload.failed);
   } else {
     try {
+      checkWorkerAllocation(worker, 'share', 'a received share', payload.share.values.length);
       value = RingTensor.fromWire(payload.share, `share ${payload.id} from ${turn.envelope.from}`);
     } catch (error) {
       invalid = error;

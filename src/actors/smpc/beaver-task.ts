@@ -29,6 +29,7 @@ import { type OpenPayload, type SmpcEngine, type SmpcTask, type TriplePayload, l
 import { derivedFrom, type Label, linearCombination, PUBLIC_LABEL, weight } from '../privacy/label.js';
 import { fromBigints, matMulDims, sameShape, toBigints } from './ring-ops.js';
 import { RingTensor } from './ring-tensor.js';
+import { checkWorkerAllocation } from '../compute/budget.js';
 import { SmpcError } from './smpc-error.js';
 import { reducer } from './additive.js';
 
@@ -123,6 +124,7 @@ export class BeaverTask implements SmpcTask {
       this.own = beaverMaskShares(toBigints(x.values), toBigints(y!.values), { a: toBigints(a.values), b: toBigints(b.values) }, this.field);
     } else {
       const { m, n } = matMulDims(x.shape, y!.shape, this.what);
+      checkWorkerAllocation(worker, 'matMul', 'a shared product', m * n);
       if (!sameShape(a.shape, x.shape) || !sameShape(b.shape, y!.shape)) this.fail(`the triple's shapes [${a.shape}], [${b.shape}] do not match the operands [${x.shape}], [${y!.shape}]`, turn);
       this.shape = [m, n];
       const mod = reducer(this.field);

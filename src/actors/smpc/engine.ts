@@ -22,6 +22,7 @@ import { failedInput } from '../handlers/compute.js';
 import { FailedResult, PointerRecord, type StoreEntry } from '../object-store.js';
 import { type Label, PUBLIC_LABEL } from '../privacy/label.js';
 import { reportable } from '../privacy/redaction.js';
+import { checkWorkerAllocation } from '../compute/budget.js';
 import type { RequestRef } from '../worker-mail.js';
 import type { Turn, WorkerState } from '../worker-state.js';
 import { RingTensor } from './ring-tensor.js';
@@ -203,6 +204,7 @@ export function tensorInput(worker: WorkerState, id: string, op: string): StoreE
 
 /** Stores a task's result (the id was checked free when the task was queued) with the label derived from its inputs'. */
 export function storeResult(worker: WorkerState, id: string, value: RingTensor | tf.Tensor, label: Label): void {
+  checkWorkerAllocation(worker, 'smpc', 'a result', value.size);
   worker.store.add({ id, value, requiresGrad: false, label, tags: [] });
 }
 

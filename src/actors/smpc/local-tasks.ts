@@ -11,9 +11,9 @@ import { FailedResult } from '../object-store.js';
 import type { RequestRef } from '../worker-mail.js';
 import type { Turn } from '../worker-state.js';
 import { type SmpcEngine, type SmpcTask, labelOf, ringInput, storeResult, tensorInput } from './engine.js';
-import { contributionsToWire, linearCombination, sameAs, weight } from '../privacy/label.js';
+import { contributionsToWire, isPrivate, linearCombination, sameAs, weight } from '../privacy/label.js';
 import { toSigned } from './additive.js';
-import { decodeFixedVector, encodeFixedVector, encodeIntegers, splitVector } from './ring-vector.js';
+import { decodeFixedVector, encodeFixedVector, encodeFixedVectorSaturating, encodeIntegers, splitVector } from './ring-vector.js';
 import { affine, combine, truncateLocal } from './ring-ops.js';
 import { RingTensor, ringAsTensor } from './ring-tensor.js';
 import { SmpcError } from './smpc-error.js';
@@ -46,7 +46,9 @@ export class FixPrecisionTask implements SmpcTask {
     }
     let values: BigUint64Array;
     try {
-      values = encodeFixedVector(tensor.dataSync() as Float32Array, { ...fixed, field: BigInt(this.cmd.field) });
+      const options = { ...fixed, field: BigInt(this.cmd.field) };
+      // Private values never fail to encode (a failure would say that some value is out of range): they are clamped.
+      values = isPrivate(entry.label) ? encodeFixedVectorSaturating(tensor.dataSync() as Float32Array, options) : encodeFixedVector(tensor.dataSync() as Float32Array, options);
     } catch (error) {
       throw new SmpcError('SmpcOpError', `fixPrecision of object ${source} on ${worker.id}: ${(error as Error).message}; lower precisionFractional or use a larger field`, { worker: worker.id, objectId: source });
     }
