@@ -25,7 +25,7 @@ import type { Turn } from '../worker-state.js';
 import { toSigned } from './additive.js';
 import { beaverMaskShares, beaverProductShare, floorDiv } from './beaver.js';
 import { matMulProductShare } from './beaver-matmul.js';
-import { type OpenPayload, type SmpcEngine, type SmpcTask, type TriplePayload, labelOf, ringInput, storeResult } from './engine.js';
+import { assertFederationParties, type OpenPayload, type SmpcEngine, type SmpcTask, type TriplePayload, labelOf, ringInput, storeResult } from './engine.js';
 import { derivedFrom, type Label, linearCombination, PUBLIC_LABEL, weight } from '../privacy/label.js';
 import { fromBigints, matMulDims, sameShape, toBigints } from './ring-ops.js';
 import { RingTensor } from './ring-tensor.js';
@@ -88,6 +88,8 @@ export class BeaverTask implements SmpcTask {
     const { worker } = turn;
     const cmd = this.cmd;
     if (cmd.owners[cmd.party] !== worker.id) this.fail(`this worker is not party ${cmd.party} (that is ${cmd.owners[cmd.party]})`, turn);
+    assertFederationParties(worker, [...cmd.owners, cmd.dealer], cmd.op);
+    if (cmd.owners.includes(cmd.dealer)) this.fail(`the crypto provider '${cmd.dealer}' is also an owner; it would know the triple and so, from the openings, the operands`, turn);
     const x = ringInput(worker, cmd.op === 'beaver' ? cmd.x : cmd.source, cmd.op);
     const y = cmd.op === 'beaver' ? ringInput(worker, cmd.y, cmd.op) : undefined;
     if (!x || (cmd.op === 'beaver' && !y)) return false;

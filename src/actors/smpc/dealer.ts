@@ -16,6 +16,7 @@ import { fromBigints, matMulDims, sameShape } from './ring-ops.js';
 import { checkWordField } from './ring-vector.js';
 import { SmpcError } from './smpc-error.js';
 import { checkWorkerAllocation } from '../compute/budget.js';
+import { assertFederationParties } from './engine.js';
 
 type Deal = Extract<SmpcCommand, { op: 'deal' }>;
 
@@ -43,6 +44,7 @@ function dealShares(turn: Turn, cmd: Deal): void {
   };
   if (cmd.owners.includes(worker.id)) refuse(`the crypto provider is also an owner; it would learn the factors. Use a worker that holds no share as crypto provider`);
   if (new Set(cmd.owners).size !== cmd.owners.length) refuse(`owners repeat: [${cmd.owners.join(', ')}]`);
+  assertFederationParties(worker, cmd.owners, 'deal');
   const field = BigInt(cmd.field);
   checkWordField(field, what);
   const parties = cmd.owners.length;

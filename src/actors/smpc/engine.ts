@@ -16,7 +16,7 @@
  * result then ends in the driver's DeadlockError naming the request.
  */
 import * as tf from '@tensorflow/tfjs';
-import { objectExists, objectNotFound, type PayloadOf } from '../../messages/index.js';
+import { objectExists, objectNotFound, type PayloadOf, publicFacts } from '../../messages/index.js';
 import { toErrorPayload } from '../../runtime/index.js';
 import { failedInput } from '../handlers/compute.js';
 import { FailedResult, PointerRecord, type StoreEntry } from '../object-store.js';
@@ -182,6 +182,21 @@ function describe(value: StoreEntry['value']): string {
   if (value instanceof PointerRecord) return `a pointer to ${value.location}:${value.idAtLocation}`;
   if (value instanceof tf.Tensor) return `a ${value.dtype} tensor of shape [${value.shape}]`;
   return `a ${(value as { kind?: string }).kind ?? 'value'}`;
+}
+
+/**
+ * Refuses a protocol whose parties are not all workers of the federation. A share, an opening
+ * (d = x − a) or a truncation opening sent to anyone else — the local worker `me`, an actor
+ * spawned outside the federation — would hand it a share of the value, and with a triple it
+ * dealt itself, the share in the clear.
+ */
+export function assertFederationParties(worker: WorkerState, parties: readonly string[], op: string): void {
+  const outsider = parties.find((p) => p !== worker.id && !worker.config.isWorker(p));
+  if (outsider !== undefined) {
+    throw publicFacts(
+      new SmpcError('SmpcProtocolError', `${op} on ${worker.id}: '${outsider}' is not a worker of this federation, and shares, openings and triples go to workers only. Name workers made with sim.worker() as owners and crypto provider.`, { worker: worker.id, op }),
+    );
+  }
 }
 
 /** The ring tensor `id`, or undefined while it has not arrived; throws for a failure or a non-ring object. */

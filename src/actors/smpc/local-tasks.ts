@@ -10,7 +10,7 @@ import { authorizeRelease } from '../handlers/objects.js';
 import { FailedResult } from '../object-store.js';
 import type { RequestRef } from '../worker-mail.js';
 import type { Turn } from '../worker-state.js';
-import { type SmpcEngine, type SmpcTask, labelOf, ringInput, storeResult, tensorInput } from './engine.js';
+import { assertFederationParties, type SmpcEngine, type SmpcTask, labelOf, ringInput, storeResult, tensorInput } from './engine.js';
 import { contributionsToWire, isPrivate, linearCombination, sameAs, weight } from '../privacy/label.js';
 import { toSigned } from './additive.js';
 import { decodeFixedVector, encodeFixedVector, encodeFixedVectorSaturating, encodeIntegers, splitVector } from './ring-vector.js';
@@ -97,6 +97,7 @@ export class ShareTask implements SmpcTask {
   advance(turn: Turn): boolean {
     const { worker, mail } = turn;
     const { source, owners, resultId } = this.cmd;
+    assertFederationParties(worker, owners, 'share');
     const field = BigInt(this.cmd.field);
     const entry = worker.store.get(source);
     if (!entry) return false; // a share or result still on its way here
