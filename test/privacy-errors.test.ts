@@ -107,8 +107,10 @@ async function transcript(attacks: string[], values: number[]): Promise<{ texts:
   await sim.settle();
   for (const e of sim.remoteErrors) texts.push(`one-way: ${e.message} ${JSON.stringify(e.where)} ${JSON.stringify(e.data)}`);
   for (const worker of [bob, alice, carol]) texts.push(String(await worker.listObjects()));
-  const errorDigests = sim.log.events.filter((e) => e.ev === 'sent' && e.type === 'error').map((e) => (e as { digest: string }).digest);
-  return { texts, log: sim.log.toJSONL(), errorDigests };
+  const log = sim.log.toJSONL();
+  const lines = log.split('\n').slice(1).filter(Boolean).map((line) => JSON.parse(line) as { ev: string; type?: string; digest?: string });
+  const errorDigests = lines.filter((e) => e.ev === 'sent' && e.type === 'error').map((e) => e.digest!);
+  return { texts, log, errorDigests };
 }
 
 /** Where a number of the data appears as a number in a text (not inside a longer number or a hex digest). */

@@ -18,7 +18,7 @@ import { argumentKind, invalidMessage, isTensor, kernelFailed, publicFacts, Work
 import type { WorkerState } from '../worker-state.js';
 import { checkAllocation } from './budget.js';
 import { afterKernelFailure, brokenBackend, isKernelFailure } from './kernel-health.js';
-import { predictedElements } from './output-size.js';
+import { MAX_RANK, predictedElements, predictedRank } from './output-size.js';
 
 export type OpRunner = (op: string, args: readonly unknown[]) => tf.Tensor | tf.Tensor[];
 type OpFn = (...args: unknown[]) => tf.Tensor | tf.Tensor[];
@@ -62,6 +62,8 @@ export function workerRunner(worker: WorkerState, privateInputs: boolean): OpRun
     args.forEach((arg, i) => {
       if (argumentKind(op, i) === 'literal' && holdsTensor(arg)) throw literalExpected(worker.id, op, i);
     });
+    const rank = predictedRank(op, args);
+    if (rank > MAX_RANK) throw invalidMessage(worker.id, 'command', `${op} would make a tensor of ${rank} dimensions; workers make tensors of at most ${MAX_RANK} (the wasm kernels' limit: with more, some fail silently and corrupt memory)`);
     checkAllocation(worker.config.budget, worker.id, op, 'a result', predictedElements(op, args), worker.store.elements);
     const fn = op === 'gather' && privateInputs ? gatherWithoutFailing : tfOps[op];
     try {

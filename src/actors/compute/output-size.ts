@@ -8,7 +8,7 @@
  * larger. For the others it is the largest input's size, which bounds their output. Sizes are
  * computed in floating point, so a product too large for an integer still compares right.
  */
-import { isTensor } from '../../messages/index.js';
+import { argumentKind, isTensor } from '../../messages/index.js';
 
 type Shape = readonly number[];
 
@@ -144,4 +144,37 @@ export function predictedElements(op: string, args: readonly unknown[]): number 
     default:
       return args.reduce((largest: number, arg) => Math.max(largest, Array.isArray(arg) && arg.some(isTensor) ? arg.reduce((n: number, t) => n + sizeOf(t), 0) : sizeOf(arg)), 0);
   }
+}
+
+/**
+ * The most dimensions a tensor made on a worker may have. The wasm backend's kernels
+ * (XNNPACK) take at most 6: with more, some fail without a word and leave their memory
+ * corrupted for every op after them. Refusing them on every backend keeps runs comparable.
+ */
+export const MAX_RANK = 6;
+
+/** The rank of the result (or an upper bound), from the arguments' ranks and literal shapes. */
+export function predictedRank(op: string, args: readonly unknown[]): number {
+  const ranks = args.map((arg) => (Array.isArray(arg) && arg.some(isTensor) ? Math.max(0, ...arg.map((t) => shapeOf(t)?.length ?? 0)) : (shapeOf(arg)?.length ?? 0)));
+  const first = ranks[0] ?? 0;
+  switch (op) {
+    case 'reshape':
+    case 'broadcastTo':
+      return Array.isArray(args[1]) ? args[1].length : first;
+    case 'expandDims':
+    case 'oneHot':
+    case 'stack':
+      return first + 1;
+    case 'gather':
+      return first + (ranks[1] ?? 0);
+    case 'outerProduct':
+      return 2;
+    default:
+      // Element-wise ops broadcast to the largest rank; the others keep or lower it.
+      return Math.max(0, ...ranks.filter((_, i) => argumentKindIsTensor(op, i)));
+  }
+}
+
+function argumentKindIsTensor(op: string, index: number): boolean {
+  return argumentKind(op, index) !== 'literal';
 }
