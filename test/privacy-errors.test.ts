@@ -194,3 +194,11 @@ test('a training loop on private data does not report its loss to me; on public 
   }
   tf.dispose([x, y]);
 });
+
+test('redacted failures are deterministic: the same attacks on the same secret, with one seed, give one event log', async (t) => {
+  const attacks = Object.keys(ATTACKS);
+  const first = await transcript(attacks, [4817263, 2, 1000003]);
+  const second = await transcript(attacks, [4817263, 2, 1000003]);
+  t.is(first.log, second.log);
+  t.deepEqual(first.texts, second.texts);
+});
