@@ -38,9 +38,6 @@ import { RingTensor, ringAsTensor } from '../smpc/ring-tensor.js';
 import { failureFor, type Turn, type WorkerState } from '../worker-state.js';
 import { entryOrThrow } from './objects.js';
 
-type OpFn = (...args: unknown[]) => tf.Tensor | tf.Tensor[];
-const tfOps = tf as unknown as Record<string, OpFn>;
-
 export interface Resolved {
   /** The arguments as the op receives them: tensors in place of refs. */
   values: unknown[];

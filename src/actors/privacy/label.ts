@@ -68,6 +68,12 @@ function visibleToAll(labels: readonly Label[]): readonly string[] | null {
  * alone; a mix of several contributors is no longer a sum of contributions.
  */
 export function derivedFrom(inputs: readonly Label[]): Label {
+  // The common case — every private input has one and the same label, one contribution — keeps that label (no new object).
+  const privateLabels = new Set(inputs.filter(isPrivate));
+  if (privateLabels.size === 1) {
+    const [only] = privateLabels;
+    if (only.contributions?.size === 1 && [...only.contributions.values()][0] === ONE) return only;
+  }
   const allowed = visibleToAll(inputs);
   if (allowed === null) return PUBLIC_LABEL;
   let only: string | undefined;
