@@ -8,7 +8,7 @@
  */
 import test from 'ava';
 import * as tf from '@tensorflow/tfjs';
-import { AdditiveSharingTensor, GetNotPermittedError, type Simulation, type VirtualWorker } from '../src/index.js';
+import { AdditiveSharingTensor, GetNotPermittedError, Simulation, type VirtualWorker, verifyRun } from '../src/index.js';
 import { additiveAverage } from '../src/fl/secure/additive-average.js';
 import { ready, simulation } from './helpers/pointers.js';
 
@@ -111,4 +111,18 @@ test('a run with releases is deterministic: one seed, one log', async (t) => {
     return sim.log.toJSONL();
   };
   t.is(await run(), await run());
+});
+
+test('a run with a release policy replays from its log alone: the header carries the policy', async (t) => {
+  const scenario = async (sim: Simulation) => {
+    const contributors = Object.keys(UPDATES).map((id) => sim.worker(id));
+    const [dave, erin] = [sim.worker('dave'), sim.worker('erin')];
+    const shares = contributors.map((w) => w.load(tf.tensor(UPDATES[w.id]), { allowedUsers: [w.id] }).fixPrecision().share(dave, erin));
+    await value(AdditiveSharingTensor.sum(shares).get());
+  };
+  const recorded = simulation({ policies: { release: { aggregate: { minContributors: 3 } } } });
+  await scenario(recorded);
+  await recorded.settle();
+  const { events } = await verifyRun(recorded.log.toJSONL(), scenario, {}, (options) => new Simulation(options));
+  t.is(events, recorded.log.length);
 });
