@@ -245,3 +245,18 @@ test.serial('a kernel failure that breaks the backend marks the worker failed; o
   const still = await t.throwsAsync(bob.listObjects(), { instanceOf: RemoteError });
   t.is((still as RemoteError).remoteName, 'WorkerFailedError', 'bob stays failed: its state may be lost with the backend');
 });
+
+test.serial('refusals are deterministic: the same over-budget run, with one seed, gives one event log', async (t) => {
+  const run = async () => {
+    const sim = simulation();
+    const bob = sim.worker('bob', { budget: { maxTensorElements: 100, maxStoredElements: 300 } });
+    const local = tf.ones([10]);
+    const x = local.send(bob);
+    const attempts = [rt.tile(x, [20]), rt.tile(x, [5]), rt.oneHot(tf.tensor([1], undefined, 'int32').send(bob), 1000), rt.tile(x, [9])];
+    for (const attempt of attempts) await attempt.getShape().catch(() => undefined);
+    await sim.settle();
+    local.dispose();
+    return sim.log.toJSONL();
+  };
+  t.is(await run(), await run());
+});
