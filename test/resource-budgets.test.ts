@@ -102,6 +102,7 @@ test.serial('budgets are per worker: a small one refuses what the default allows
   t.regex(third!.message, /maxStoredElements of 250/);
   sim.disposeAll(kept);
   t.deepEqual(await rt.tile(onSmall, [10]).getShape(), [100], 'room again once results are deleted');
+  t.deepEqual(await rt.sum(rt.tile(onSmall, [9])).getShape(), [], 'a reduction counts its (small) result, not its input');
   t.throws(() => sim.worker('odd', { budget: { maxTensorElements: 10, maxStoredElements: 5 } }), { message: /maxTensorElements \(10\) cannot exceed maxStoredElements \(5\)/ });
   t.deepEqual(DEFAULT_BUDGET, { maxTensorElements: 2 ** 26, maxStoredElements: 2 ** 28 });
 });
@@ -166,6 +167,7 @@ test.serial('predicted sizes bound what ops really allocate (random small shapes
     fc.tuple(dim, dim, fc.constantFrom('same', 'valid')).map(([hw, f, pad]) => ['conv2d', () => [tf.ones([1, hw + 4, hw + 4, 2]), tf.ones([f, f, 2, 3]), 1, pad]] as [string, () => unknown[]]),
     fc.tuple(dim, fc.constantFrom('same', 'valid')).map(([f, pad]) => ['maxPool', () => [tf.ones([1, 6, 6, 2]), f, 1, pad]] as [string, () => unknown[]]),
     fc.tuple(dim, dim).map(([a, b]) => ['outerProduct', () => [tf.ones([a]), tf.ones([b])]] as [string, () => unknown[]]),
+    fc.tuple(shape(3), fc.constantFrom(undefined, 0, 1, -1, [0, 2]), fc.constantFrom('sum', 'max', 'mean', 'argMax')).map(([s, axis, op]) => [op, () => [tf.ones(s), op === 'argMax' && Array.isArray(axis) ? 0 : axis]] as [string, () => unknown[]]),
   ];
   fc.assert(
     fc.property(fc.oneof(...cases), ([op, make]) => {

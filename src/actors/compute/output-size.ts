@@ -136,6 +136,12 @@ export function predictedElements(op: string, args: readonly unknown[]): number 
       if (filter.length !== 4) return product(shapeA);
       return window2d(shapeA, [filter[0], filter[1]], filter[2], filter[3], args[2], args[3], args[4], args[5]);
     }
+    case 'sum': case 'mean': case 'max': case 'min': case 'prod': case 'all': case 'any': case 'logSumExp': case 'argMax': case 'argMin': {
+      // A reduction keeps the dimensions it does not reduce (so a sum of a large tensor is not refused for its input's size).
+      const rank = shapeA.length;
+      const axes = b === undefined || b === null ? shapeA.map((_, i) => i) : numbers(b).map((ax) => (ax < 0 ? ax + rank : ax));
+      return shapeA.reduce((n, d, i) => (axes.includes(i) ? n : n * d), 1);
+    }
     case 'maxPool':
     case 'avgPool': {
       const channels = shapeA.length >= 3 ? shapeA[shapeA.length - 1] : 1;
