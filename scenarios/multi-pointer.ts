@@ -33,7 +33,7 @@ export default async function multiPointer(sim: Simulation): Promise<ScenarioOut
     both: both.map((t) => t.arraySync()),
     summed: summed.arraySync(),
     doubledSum: doubledSum.arraySync(),
-    objects: { bob: bob.objects.size, alice: alice.objects.size },
+    objects: { bob: (await bob.listObjects()).size, alice: (await alice.listObjects()).size },
   };
   y.dispose();
   tf.dispose([x, ...both, summed, doubledSum]);

@@ -65,10 +65,9 @@ export default async function plans(sim: Simulation): Promise<ScenarioOutput> {
   out.print(netResult);
   const direct = local(tf.tidy(() => net.forward(tf.tensor([1, 2])) as tf.Tensor));
   out.print('same bits as net.forward(x) here:', sameBits(netResult, direct));
-  await sim.settle();
-  out.print(bob.formatObjects());
+  out.print(await bob.listObjects());
   const fetched = await ptrNet.get();
-  out.print('fetched back:', fetched.name, '— bob now holds', bob.objects.size, 'object(s)');
+  out.print('fetched back:', fetched.name, '— bob now holds', (await bob.listObjects()).size, 'object(s)');
   const fetchedResult = local(fetched(local(tf.tensor([1, 2]))));
   out.print('the fetched plan gives the same bits:', sameBits(fetchedResult, direct));
   out.print(`runPlan messages: ${runPlanMessages}`);

@@ -21,34 +21,34 @@ export default async function pointerChains(sim: Simulation): Promise<ScenarioOu
   out.print(xPtr.owner);
   const pointerToXPtr = xPtr.send(alice);
   out.print(pointerToXPtr.owner);
-  await sim.settle();
-  out.print(bob.objects);
-  out.print(alice.objects);
-  const bobHeld = bob.objects.size;
-  const aliceEntry = String([...alice.objects.values()][0]);
+  // PySyft's bob._objects, through the front door: a listing message each worker answers.
+  const bobsObjects = await bob.listObjects();
+  const alicesObjects = await alice.listObjects();
+  out.print(bobsObjects);
+  out.print(alicesObjects);
+  const bobHeld = bobsObjects.size;
+  const aliceEntry = alicesObjects.shown(alicesObjects.ids[0]);
 
   // get() on the chain brings back one hop: a pointer to bob's tensor.
   const oneHop = await pointerToXPtr.get();
   out.print('pointer_to_x_ptr.get():', oneHop);
-  await sim.settle();
-  out.print('  bob:', bob.objects);
-  out.print('alice:', alice.objects);
+  out.print('  bob:', await bob.listObjects());
+  out.print('alice:', await alice.listObjects());
   const x = await oneHop.get();
   out.print('.get() again:', x);
 
   // remoteGet(): alice pulls bob's object to herself through her pointer.
   const chain = local(tf.tensor([5, 6, 7])).send(bob).send(alice);
   const pulledPtr = await chain.remoteGet(); // the same pointer, now to a tensor on alice
-  out.print('after remoteGet  bob:', bob.objects);
-  out.print('after remoteGet alice:', alice.objects);
+  out.print('after remoteGet  bob:', await bob.listObjects());
+  out.print('after remoteGet alice:', await alice.listObjects());
   const pulled = await pulledPtr.get();
   out.print('chain.get():', pulled);
 
   // Send data directly to a remote machine: move() goes bob → alice, not through me.
   const moved = local(tf.tensor([1, 2, 3, 4, 5])).send(bob);
-  await sim.settle();
-  out.print('  bob:', bob.objects);
-  out.print('alice:', alice.objects);
+  out.print('  bob:', await bob.listObjects());
+  out.print('alice:', await alice.listObjects());
   out.print(moved);
   const meToAlice = sim.metrics.link('me', 'alice').sent.messages;
   const bobToAlice = sim.metrics.link('bob', 'alice').sent.messages;
@@ -58,8 +58,8 @@ export default async function pointerChains(sim: Simulation): Promise<ScenarioOu
     meToAlice: sim.metrics.link('me', 'alice').sent.messages - meToAlice,
     bobToAlice: sim.metrics.link('bob', 'alice').sent.messages - bobToAlice,
   };
-  out.print('  bob:', bob.objects);
-  out.print('alice:', alice.objects);
+  out.print('  bob:', await bob.listObjects());
+  out.print('alice:', await alice.listObjects());
   out.print(moved);
   const movedValue = await moved.get();
   out.print('moved.get():', movedValue);

@@ -17,15 +17,13 @@ export default async function pointersBasics(sim: Simulation): Promise<ScenarioO
   const local = <T extends tf.Tensor>(t: T): T => (locals.push(t), t);
 
   // Section 1.1 — sending tensors to Bob's machine
-  out.print('bob.objects:', bob.objects);
+  out.print('bob.objects:', await bob.listObjects());
   const xPtr = local(tf.tensor([1, 2, 3, 4, 5])).send(bob);
   const yPtr = local(tf.tensor([1, 1, 1, 1, 1])).send(bob);
-  await sim.settle();
-  out.print('bob.objects:', bob.objects);
+  out.print('bob.objects:', await bob.listObjects());
   const zPtr = xPtr.add(xPtr);
   out.print('z_ptr:', zPtr);
-  await sim.settle();
-  out.print('bob.objects:', bob.objects);
+  out.print('bob.objects:', await bob.listObjects());
 
   // The metadata a pointer carries
   out.print('x_ptr.location:', xPtr.location);
@@ -42,7 +40,7 @@ export default async function pointersBasics(sim: Simulation): Promise<ScenarioO
   out.print('x_ptr.get():', x);
   out.print('y_ptr.get():', y);
   out.print('z_ptr.get():', z);
-  out.print('bob.objects:', bob.objects);
+  out.print('bob.objects:', await bob.listObjects());
 
   // Section 1.2 — arithmetic with pointers, any tfjs op through rt
   const x2 = local(tf.tensor([1, 2, 3, 4])).send(bob);
@@ -63,7 +61,7 @@ export default async function pointersBasics(sim: Simulation): Promise<ScenarioO
     product: product.arraySync(),
     sum: sum.arraySync(),
     pointer: String(zPtr),
-    objectsLeft: bob.objects.size,
+    objectsLeft: (await bob.listObjects()).size,
   };
   tf.dispose([x, y, z, product, sum, ...locals]);
   for (const p of [x2, y2, reshaped, identity]) p.dispose();

@@ -18,13 +18,12 @@ export default async function remoteAutograd(sim: Simulation): Promise<ScenarioO
   // III. send a tensor (a gene sequence), get a pointer
   const dnaPtr = local(tf.tensor([0, 1, 2, 1, 2], undefined, 'int32')).send(clinic);
   out.print(dnaPtr);
-  await sim.settle();
-  out.print(clinic.objects);
+  out.print(await clinic.listObjects());
 
   // IV. get it back: the clinic no longer has it
   const dna = await dnaPtr.get();
   out.print(dna);
-  out.print(clinic.objects);
+  out.print(await clinic.listObjects());
 
   // V. deep learning with pointers
   const a = local(tf.tensor([3.14, 6.28])).send(clinic);

@@ -89,7 +89,8 @@ for (const n of [3, 5, 10, 20, 50]) {
       t.deepEqual([...total], [...expected], 'the share sums add up to exactly Σ of the encoded updates');
     }
     // The workers keep nothing, and no tensor leaked here.
-    t.true(sim.workers.every((w) => w.objects.size === 0), sim.workers.map((w) => `${w.id}: ${w.objects.size}`).join(', '));
+    const left = (await Promise.all(sim.workers.map(async (w) => (await w.listObjects()).size)));
+    t.true(left.every((n) => n === 0), sim.workers.map((w, i) => `${w.id}: ${left[i]}`).join(', '));
     t.is(tf.memory().numTensors, before);
     t.deepEqual(sim.remoteErrors, []);
   });

@@ -97,7 +97,7 @@ test.serial('FederatedDataLoader: exhausts one worker, then the next; the last b
   t.is(dropping.length, 4);
   t.deepEqual(await epochRows(dropping), [['bob', [0, 1]], ['bob', [2, 3]], ['alice', [5, 6]], ['alice', [7, 8]]]);
   await sim.settle();
-  t.deepEqual([bob.objects.size, alice.objects.size], [2, 2], 'every batch was deleted as the loop moved on: only the data is left');
+  t.deepEqual([(await bob.listObjects()).size, (await alice.listObjects()).size], [2, 2], 'every batch was deleted as the loop moved on: only the data is left');
   fd.dispose();
   disposeLocal(local);
 });
@@ -155,7 +155,7 @@ test.serial("shuffle: each worker's rows in the order its own stream (actor/<wor
     ]);
   }
   t.notDeepEqual(bobOrders[0], bobOrders[1], 'a new order every epoch');
-  t.deepEqual(sim.workers.map((w) => w.objects.size), [0, 0], 'permutations and batches were deleted');
+  t.deepEqual((await Promise.all(sim.workers.map(async (w) => (await w.listObjects()).size))), [0, 0], 'permutations and batches were deleted');
 });
 
 test.serial('shuffle is deterministic per seed: same seed, same batches and the same event log; another seed, another order', async (t) => {
@@ -177,16 +177,16 @@ test.serial('breaking out of a loop deletes the current batch and the permutatio
     break;
   }
   await sim.settle();
-  t.is(bob.objects.size, 2, 'only the data');
+  t.is((await bob.listObjects()).size, 2, 'only the data');
   const kept: PointerTensor[] = [];
   for (const [data, target] of new FederatedDataLoader(fd, { batchSize: 3, keepBatches: true })) kept.push(data, target);
   await sim.settle();
-  t.is(bob.objects.size, 2 + 6);
+  t.is((await bob.listObjects()).size, 2 + 6);
   t.deepEqual(await rowsOf(kept[4]), [6, 7]);
   sim.disposeAll(kept);
   fd.dispose();
   await sim.settle();
-  t.is(bob.objects.size, 0);
+  t.is((await bob.listObjects()).size, 0);
 });
 
 // ── seed 002 §1.4: MNIST-like training over the loader ───────────────────────
@@ -243,7 +243,7 @@ async function trainFederated(sim: Simulation, images: tf.Tensor2D, labels: tf.T
   model.dispose();
   fd.dispose();
   await sim.settle();
-  return { initial, weights, losses, left: bob.objects.size + alice.objects.size };
+  return { initial, weights, losses, left: (await bob.listObjects()).size + (await alice.listObjects()).size };
 }
 
 /** The same loop, locally: the same batches in the same order (the workers' streams, reproduced), tfjs SGD. */

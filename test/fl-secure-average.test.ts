@@ -63,7 +63,7 @@ for (const strict of [false, true]) {
       expected.map((r) => `Bob:${torchScalar(r.bob)} Alice:${torchScalar(r.alice)}`),
     );
     t.is(sim.remoteErrors.length, 0);
-    t.deepEqual(sim.workers.map((w) => w.objects.size), [0, 0, 0]);
+    t.deepEqual((await Promise.all(sim.workers.map(async (w) => (await w.listObjects()).size))), [0, 0, 0]);
     t.is(tf.memory().numTensors, before);
   });
 }
@@ -121,8 +121,8 @@ test.serial('a move to secure_worker keeps the model usable there: forward and p
   await remote.move(secure);
   t.is(remote.location, secure);
   await sim.settle();
-  t.is(bob.objects.size, 0);
-  t.is(secure.objects.size, 2);
+  t.is((await bob.listObjects()).size, 0);
+  t.is((await secure.listObjects()).size, 2);
   const x = tf.tensor2d([[1, 1]]);
   const y = await remote.forward(x.send(secure)).get();
   t.deepEqual([...y.dataSync()], [3.5]);

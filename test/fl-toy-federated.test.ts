@@ -45,7 +45,7 @@ for (const strict of [false, true]) {
     t.is(printed[0], 'tensor(0.0200)', 'bob first: residuals 0.1 and −0.1');
     t.is(printed[1], 'tensor(0.9684)');
     t.is(sim.remoteErrors.length, 0);
-    t.deepEqual(sim.workers.map((w) => w.objects.size), [0, 0], 'nothing left on the workers');
+    t.deepEqual((await Promise.all(sim.workers.map(async (w) => (await w.listObjects()).size))), [0, 0], 'nothing left on the workers');
     t.is(tf.memory().numTensors, before, 'no tensor left behind');
   });
 }

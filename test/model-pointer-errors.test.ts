@@ -164,7 +164,7 @@ test.serial('InvalidModelError: the worker refuses a model whose program or para
   t.throws(() => sendDescription({ program: program('mul'), weights: [Float32Array.of(1)] }, bob), { instanceOf: RangeError, message: /model\.send: parameter k of bad has shape \[2\] \(2 values\), but its weight array has 1\./ });
   t.throws(() => sendDescription({ program: program('nope'), weights: [Float32Array.of(1, 2)] }, bob), { instanceOf: TypeError, message: /model\.send: the forward program of bad is invalid: step 0 uses 'nope'/ });
   await sim.settle();
-  t.is(bob.objects.size, 0, 'nothing stored, and the refused tensors were freed');
+  t.is(sim.inspect(bob).objects.size, 0, 'nothing stored, and the refused tensors were freed');
 });
 
 test.serial('layers models the worker cannot run are refused when sent, naming the layer', (t) => {

@@ -69,7 +69,7 @@ for (const [kind, build] of kinds) {
     for (const p of [xPtr, loss]) p.dispose();
     model.dispose();
     await sim.settle();
-    t.is(bob.objects.size, 0);
+    t.is(sim.inspect(bob).objects.size, 0);
     t.is(sim.remoteErrors.length, 0);
     t.is(tf.memory().numTensors, before);
   });
@@ -109,19 +109,19 @@ test.serial('model.send(bob): the parameters are trainable variables in bob\'s s
   t.true(remote instanceof ModelPointer);
   t.regex(String(remote), /^\[ModelPointer \| me:\d+ -> bob:\d+ linear\(2→1\)\]$/);
   await sim.settle();
-  t.is(bob.formatObjects(), `{${remote.parameterIds('t')[0]}: tensor([[0.3], [-0.2]]), ${remote.parameterIds('t')[1]}: tensor([0.1])}`);
+  t.is(sim.inspect(bob).format(), `{${remote.parameterIds('t')[0]}: tensor([[0.3], [-0.2]]), ${remote.parameterIds('t')[1]}: tensor([0.1])}`);
   const [w, b] = remote.parameters();
   t.deepEqual(w.shape, [2, 1]);
   t.true(w.requiresGrad);
   t.is(remote.parameter('linear/bias').idAtLocation, b.idAtLocation);
-  t.true([...bob.objects.values()].every((v) => v instanceof tf.Variable), 'stored as tf.Variables');
+  t.true([...sim.inspect(bob).objects.values()].every((v) => v instanceof tf.Variable), 'stored as tf.Variables');
   w.dispose(); // a view: disposing it deletes nothing
   await sim.settle();
-  t.is(bob.objects.size, 2);
+  t.is(sim.inspect(bob).objects.size, 2);
   t.deepEqual(model.getWeights().map((a) => [...a].map((v) => Number(v.toFixed(6)))), [[0.3, -0.2], [0.1]], 'the local model is unchanged (send sends a copy)');
   remote.dispose();
   await sim.settle();
-  t.is(bob.objects.size, 0, 'dispose() deletes the parameters');
+  t.is(sim.inspect(bob).objects.size, 0, 'dispose() deletes the parameters');
   model.dispose();
 });
 
@@ -150,7 +150,7 @@ test.serial('copy() on the worker: new parameters, same values, independent trai
   g.dispose();
   for (const p of [x, loss]) p.dispose();
   await sim.settle();
-  t.is(bob.objects.size, 0);
+  t.is(sim.inspect(bob).objects.size, 0);
 });
 
 test.serial('model.copy().send(bob) hands the local copy over: it is disposed once sent, the original stays', async (t) => {
@@ -217,10 +217,10 @@ test.serial('private data: what a model computes from it, and the weights an opt
   await t.throwsAsync(out.get(), { instanceOf: GetNotPermittedError, message: /me may not get object \d+ from bob: it is private to \[bob\]/ });
   await t.throwsAsync(remote.get(), { instanceOf: GetNotPermittedError, message: /me may not get object \d+ from bob: it is private to \[bob\]/ });
   t.is(remote.state, 'live', 'a refused get() leaves the model where it is, and the pointer usable');
-  const before = (await sim.settle(), bob.objects.size);
+  const before = (await sim.settle(), sim.inspect(bob).objects.size);
   remote.dispose();
   await sim.settle();
-  t.is(bob.objects.size, before - 2, 'dispose() still deletes its parameters');
+  t.is(sim.inspect(bob).objects.size, before - 2, 'dispose() still deletes its parameters');
   x.dispose();
   model.dispose();
   opt.dispose();

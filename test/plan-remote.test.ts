@@ -39,7 +39,7 @@ for (const strict of [false, true]) {
     const ptr = calcu.send(alice);
     const [xPtr, yPtr] = [x.send(alice), y.send(alice)];
     await sim.settle();
-    t.regex(String(alice.objects.get(ptr.idAtLocation)), /^<Plan calcu\(x, y\): 2 ops, 0 state tensors>$/);
+    t.regex(String(sim.inspect(alice).objects.get(ptr.idAtLocation)), /^<Plan calcu\(x, y\): 2 ops, 0 state tensors>$/);
     const sent = countSent(sim);
     const result = ptr(xPtr, yPtr);
     t.is(sent.total(), 1);
@@ -50,7 +50,7 @@ for (const strict of [false, true]) {
     tf.dispose([x, y, remote, direct]);
     for (const p of [ptr, xPtr, yPtr]) p.dispose();
     await sim.settle();
-    t.is(alice.objects.size, 0);
+    t.is(sim.inspect(alice).objects.size, 0);
     t.is(tf.memory().numTensors, before);
   });
 
@@ -68,7 +68,7 @@ for (const strict of [false, true]) {
     t.deepEqual(bits(result), bits(local));
     const fetched = await ptrNet.get();
     t.is(ptrNet.state, 'fetched');
-    t.false(bob.objects.has(ptrNet.idAtLocation), 'get() removes the plan from the worker');
+    t.false(sim.inspect(bob).objects.has(ptrNet.idAtLocation), 'get() removes the plan from the worker');
     t.is(fetched.toString(), net.toString());
     t.deepEqual([...fetched.stateTensors().values()].map(bits), net.parameters().map(bits), 'the state comes back unchanged');
     t.throws(() => ptrNet(inputData), { instanceOf: PointerStateError, message: /the plan was fetched with get\(\)/ });
@@ -139,7 +139,7 @@ test.serial('a worker refuses a plan with an op outside the allow-list, or a nam
     t.regex(error.remoteMessage, message);
     t.regex(error.remoteMessage, /^bob refused plan 'raw' \(object 50\): .* Nothing was stored\./);
   }
-  t.deepEqual([...bob.objects.keys()], [kept.idAtLocation], 'nothing was stored');
+  t.deepEqual([...sim.inspect(bob).objects.keys()], [kept.idAtLocation], 'nothing was stored');
   t.is(tf.memory().numTensors, before, "the refused plans' state tensors were freed");
   const schema = await t.throwsAsync(rawPlan(sim, '51', [], { outputs: [] }), { instanceOf: RemoteError });
   t.is(schema.remoteName, 'InvalidMessageError', 'malformed wire forms fail the message schema first');
@@ -173,13 +173,13 @@ test.serial('a run that fails at an op names the op; its results hold the failur
   const wrong = tf.ones([5, 3]).send(bob);
   await sim.settle();
   const before = tf.memory().numTensors;
-  const objects = [...bob.objects.keys()];
+  const objects = [...sim.inspect(bob).objects.keys()];
   const result = ptr(rows, wrong);
   const error = await t.throwsAsync(result.get(), { instanceOf: RemoteError });
   t.is(error.remoteName, 'PlanFailedError');
   t.regex(error.remoteMessage, /^runPlan of plan 'project' \(object \d+\) failed on bob at op #2 `%3 = matMul\(v, w\)`: .+\. Nothing was changed; check the arguments' shapes and dtypes against plan\.toString\(\)\.$/);
   await sim.settle();
-  t.deepEqual([...bob.objects.keys()], objects, 'no result stored (get() took the failure marker)');
+  t.deepEqual([...sim.inspect(bob).objects.keys()], objects, 'no result stored (get() took the failure marker)');
   t.is(tf.memory().numTensors, before, 'nothing leaked');
   // The plan still works, from its original state: the failed run's assign did not happen.
   const good = tf.ones([2, 3]).send(bob);

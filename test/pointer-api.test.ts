@@ -23,11 +23,11 @@ test('workers print as PySyft did, and sim.me is the local client worker', async
   const x = sim.me.send(tf.tensor([1, 2]), bob) as PointerTensor;
   await sim.settle();
   t.is(String(bob), '<VirtualWorker id:bob #objects:1>');
-  t.is(bob.formatObjects(), '{1: tensor([1, 2])}');
+  t.is(sim.inspect(bob).format(), '{1: tensor([1, 2])}');
   t.is(x.owner, sim.me);
   t.is(String(sim.me), '<VirtualWorker id:me #objects:0>', 'me stores nothing: it holds pointers');
   await bob.clearObjects();
-  t.is(bob.objects.size, 0);
+  t.is(sim.inspect(bob).objects.size, 0);
 });
 
 test('hook(tf) installs send() once per process; a foreign send() is not overwritten', (t) => {
@@ -65,7 +65,7 @@ test('copy() makes a new remote object with a new id; get() of the copy leaves t
   t.not(copy.id, x.id);
   t.deepEqual((await copy.get()).arraySync(), [5, 6]);
   await sim.settle();
-  t.deepEqual([...bob.objects.keys()], [x.idAtLocation]);
+  t.deepEqual([...sim.inspect(bob).objects.keys()], [x.idAtLocation]);
 });
 
 test('tags, descriptions and search: search returns pointers to the matching objects', async (t) => {
@@ -121,7 +121,7 @@ test('multi-pointers run ops on every worker, with literals or with multi-pointe
   t.throws(() => x.add(single), { instanceOf: TensorsNotCollocatedError, message: /lives on one worker, but the multi-pointer argument spans \[bob, alice\]/ });
   x.dispose();
   await sim.settle();
-  t.false(bob.objects.has(x.children.get('bob')!.idAtLocation));
+  t.false(sim.inspect(bob).objects.has(x.children.get('bob')!.idAtLocation));
 });
 
 test('verbose workers print what they receive; logMsgs keeps the history', async (t) => {
@@ -143,6 +143,6 @@ test('pointers print as [PointerTensor | me:ID -> bob:ID], chains as the worker 
   const chain = x.send(alice);
   t.is(String(chain), '[PointerTensor | me:4 -> alice:3]');
   await sim.settle();
-  t.is(String(alice.objects.get('3')), '[PointerTensor | alice:3 -> bob:1]');
+  t.is(String(sim.inspect(alice).objects.get('3')), '[PointerTensor | alice:3 -> bob:1]');
   t.true(chain.pointsToPointer);
 });

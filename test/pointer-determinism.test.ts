@@ -45,7 +45,7 @@ async function mixed(sim: Simulation): Promise<string[]> {
   await note('grad', train.grad.get());
   await note('private', tf.tensor([9]).send(bob, { allowedUsers: ['bob'] }).get());
   await note('raw unknown op', sim.request('bob', 'command', { op: 'nope', args: [], resultIds: [] }));
-  sim.mark('done', { objects: bob.objects.size + alice.objects.size });
+  sim.mark('done', { objects: sim.inspect(bob).objects.size + sim.inspect(alice).objects.size });
   return seen;
 }
 

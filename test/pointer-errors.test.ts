@@ -19,7 +19,7 @@ import { ready, simulation } from './helpers/pointers.js';
 test.before(ready);
 
 /** Store contents as plain data, to check a rejected message changed nothing. */
-const snapshot = (sim: Simulation, id: string) => [...sim.workerOf(id).objects].map(([k, v]) => [k, String(v)]);
+const snapshot = (sim: Simulation, id: string) => [...sim.inspect(id).objects].map(([k, v]) => [k, String(v)]);
 
 test('a second get() fails with ObjectNotFoundError naming the id and the worker, and hinting that get() was already called', async (t) => {
   const sim = simulation();
@@ -145,7 +145,7 @@ test('GetNotPermittedError: a private object cannot be fetched, but can be compu
   await t.throwsAsync(pub.add(secret).get(), { instanceOf: GetNotPermittedError }, 'public ∩ private is private');
   // moving it to someone not allowed is refused too, and bob keeps it
   await t.throwsAsync(secret.move(alice), { instanceOf: GetNotPermittedError, message: /alice may not receive object 1 from bob/ });
-  t.true(bob.objects.has('1'));
+  t.true(sim.inspect(bob).objects.has('1'));
   // the pointer is still usable after a refused get
   t.notThrows(() => secret.neg());
 });
@@ -157,7 +157,7 @@ test('bob.load(t, { allowedUsers }) puts private data on bob that me cannot get'
   await t.throwsAsync(data.sum().get(), { instanceOf: GetNotPermittedError });
   data.dispose(); // not owned: deletes nothing
   await sim.settle();
-  t.true(bob.objects.has(data.idAtLocation));
+  t.true(sim.inspect(bob).objects.has(data.idAtLocation));
 });
 
 test('grad of a tensor that never took part in backward() fails with a clear cause', async (t) => {
@@ -211,7 +211,7 @@ test('an unknown op gets an UnknownOpError reply and leaves the store unchanged'
   t.is(error.remoteName, 'UnknownOpError');
   t.regex(error.message, /bob has no op 'launchMissiles'\. Remote ops are tfjs op names from fedsim's allow-list/);
   t.deepEqual(snapshot(sim, 'bob').filter(([id]) => id !== '9'), before);
-  t.regex(String(bob.objects.get('9')), /UnknownOpError/, 'the result id holds the failure, for dependents');
+  t.regex(String(sim.inspect(bob).objects.get('9')), /UnknownOpError/, 'the result id holds the failure, for dependents');
   // Names that exist on tf or on Object.prototype are not ops either.
   for (const op of ['setBackend', 'constructor', '__proto__', 'dispose']) {
     await t.throwsAsync(sim.request('bob', 'command', { op, args: [], resultIds: [] }), { message: /has no op/ });

@@ -15,19 +15,19 @@ test.serial('10,000 iterations of op + dispose keep the store size and tf.memory
   const x = tf.tensor([1, 2, 3, 4, 5]).send(bob);
   const y = tf.tensor([1, 1, 1, 1, 1]).send(bob);
   await sim.settle();
-  const objects = bob.objects.size;
+  const objects = sim.inspect(bob).objects.size;
   const tensors = tf.memory().numTensors;
   for (let i = 0; i < 10_000; i++) {
     const z = x.add(y);
     z.dispose();
     if (i % 2_500 === 0) {
       await sim.settle();
-      t.is(bob.objects.size, objects);
+      t.is(sim.inspect(bob).objects.size, objects);
       t.is(tf.memory().numTensors, tensors);
     }
   }
   await sim.settle();
-  t.is(bob.objects.size, objects);
+  t.is(sim.inspect(bob).objects.size, objects);
   t.is(tf.memory().numTensors, tensors);
   t.is(sim.remoteErrors.length, 0);
 });
@@ -41,10 +41,10 @@ test.serial('`using` deletes the remote object at the end of the block', async (
     using doubled = x.mul(2);
     using shifted = doubled.add(1);
     t.deepEqual(await shifted.getShape(), [2]);
-    t.is(bob.objects.size, 3);
+    t.is(sim.inspect(bob).objects.size, 3);
   }
   await sim.settle();
-  t.is(bob.objects.size, 1);
+  t.is(sim.inspect(bob).objects.size, 1);
   t.is(tf.memory().numTensors, tensors);
 });
 
@@ -64,8 +64,8 @@ test.serial('sim.tidy disposes every pointer made inside except what it returns,
   const deletes = sim.log.events.filter((e) => e.ev === 'sent' && e.type === 'delete');
   t.is(deletes.length - deletesBefore, 2, 'one delete per worker');
   await sim.settle();
-  t.deepEqual([...bob.objects.keys()], [x.idAtLocation, kept.idAtLocation]);
-  t.deepEqual([...alice.objects.keys()], [y.idAtLocation, alsoKept[0].idAtLocation]);
+  t.deepEqual([...sim.inspect(bob).objects.keys()], [x.idAtLocation, kept.idAtLocation]);
+  t.deepEqual([...sim.inspect(alice).objects.keys()], [y.idAtLocation, alsoKept[0].idAtLocation]);
   t.true(kept.isLive);
   t.deepEqual((await kept.get()).arraySync(), [1, 3, 5]);
 });
@@ -85,7 +85,7 @@ test.serial('sim.tidy nests, passes returned pointers to the enclosing scope, an
   await sim.settle();
   t.false(inner.isLive, 'the inner result was returned by the inner scope, then disposed by the outer one');
   t.true(outer.isLive);
-  t.deepEqual([...bob.objects.keys()], [x.idAtLocation, outer.idAtLocation]);
+  t.deepEqual([...sim.inspect(bob).objects.keys()], [x.idAtLocation, outer.idAtLocation]);
   t.deepEqual((await outer.get()).arraySync(), [30, 40]);
 });
 
@@ -96,7 +96,7 @@ test.serial('a remote training loop (autograd + in-place update) keeps memory co
   const data = tf.tensor([[1, 2], [3, 4], [5, 6]]).send(bob);
   const target = tf.tensor([[1], [2], [3]]).send(bob);
   await sim.settle();
-  const objects = bob.objects.size;
+  const objects = sim.inspect(bob).objects.size;
   let tensors = 0;
   const losses: number[] = [];
   for (let step = 0; step < 60; step++) {
@@ -112,7 +112,7 @@ test.serial('a remote training loop (autograd + in-place update) keeps memory co
     await sim.settle();
     if (step === 5) tensors = tf.memory().numTensors;
     if (step > 5) t.is(tf.memory().numTensors, tensors, `step ${step}`);
-    t.is(bob.objects.size, objects);
+    t.is(sim.inspect(bob).objects.size, objects);
   }
   t.true(losses.at(-1)! < losses[0] / 10, `the loss goes down: ${losses[0]} → ${losses.at(-1)}`);
 });
@@ -124,12 +124,12 @@ test.serial('deleting a pointer held by a worker deletes its target too (owned p
   const tensors = tf.memory().numTensors;
   const chain = tf.tensor([1, 2, 3]).send(bob).send(alice);
   await sim.settle();
-  t.is(bob.objects.size, 1);
-  t.is(alice.objects.size, 1);
+  t.is(sim.inspect(bob).objects.size, 1);
+  t.is(sim.inspect(alice).objects.size, 1);
   chain.dispose();
   await sim.settle();
-  t.is(alice.objects.size, 0);
-  t.is(bob.objects.size, 0, 'alice forwarded the delete to bob');
+  t.is(sim.inspect(alice).objects.size, 0);
+  t.is(sim.inspect(bob).objects.size, 0, 'alice forwarded the delete to bob');
   t.is(tf.memory().numTensors, tensors + 1, 'only the local source tensor remains');
 });
 
@@ -141,7 +141,7 @@ test.serial('search results do not own their objects: disposing them deletes not
   t.is(found.length, 1);
   found[0].dispose();
   await sim.settle();
-  t.is(bob.objects.size, 1);
+  t.is(sim.inspect(bob).objects.size, 1);
 });
 
 test.serial('faults do not leak tensors: dropped messages free theirs, a restart that loses state frees the old store', async (t) => {
@@ -156,10 +156,10 @@ test.serial('faults do not leak tensors: dropped messages free theirs, a restart
   await sim.settle();
   const dropped = sim.log.events.filter((e) => e.ev === 'dropped').length;
   t.true(dropped > 0, 'the plan dropped some sends');
-  t.is(bob.objects.size, 40 - dropped);
-  t.is(tf.memory().numTensors, tensors + bob.objects.size, 'only what bob holds is alive');
+  t.is(sim.inspect(bob).objects.size, 40 - dropped);
+  t.is(tf.memory().numTensors, tensors + sim.inspect(bob).objects.size, 'only what bob holds is alive');
   sim.crash('bob');
   sim.restart('bob', true);
-  t.is(bob.objects.size, 0);
+  t.is(sim.inspect(bob).objects.size, 0);
   t.is(tf.memory().numTensors, tensors);
 });

@@ -45,7 +45,7 @@ test('share() among owners: each holds one share that looks random; get() adds t
   t.true(x instanceof AdditiveSharingTensor);
   t.is(String(x), `[AdditiveSharingTensor]\n\t-> [PointerTensor | me:${x.id} -> bob:${x.id}]\n\t-> [PointerTensor | me:${x.id} -> alice:${x.id}]\n\t*crypto provider: james*`);
   await sim.settle();
-  const shares = [bob, alice].map((w) => w.objects.get(x.id));
+  const shares = [bob, alice].map((w) => sim.inspect(w).objects.get(x.id));
   t.true(shares.every((s) => s instanceof RingTensor));
   const encoded = [500n, -1250n, 2000n];
   for (const share of shares as RingTensor[]) t.notDeepEqual(Array.from(share.values, (v) => BigInt.asIntN(64, v)), encoded, 'a share is not the value');
@@ -54,11 +54,11 @@ test('share() among owners: each holds one share that looks random; get() adds t
     encoded,
     'the shares add up to the value mod 2^64',
   );
-  t.regex(bob.formatObjects(), /^\{\d+: tensor\(\[-?\d+, -?\d+, -?\d+\]\)\}$/, 'shares print as int64 tensors, as in PySyft');
+  t.regex(sim.inspect(bob).format(), /^\{\d+: tensor\(\[-?\d+, -?\d+, -?\d+\]\)\}$/, 'shares print as int64 tensors, as in PySyft');
   const back = await x.get();
   t.true(close(back.floatPrecision(), [0.5, -1.25, 2], 1e-6));
   await sim.settle();
-  t.is(bob.objects.size + alice.objects.size, 0);
+  t.is(sim.inspect(bob).objects.size + sim.inspect(alice).objects.size, 0);
   t.throws(() => x.add(x), { instanceOf: PointerStateError, message: /fetched with get\(\)/ });
 });
 
@@ -225,9 +225,9 @@ test('disposing operands right after an op (tidy style) waits until the waiting 
   x.dispose();
   y.dispose();
   await sim.runFor(50);
-  t.true(bob.objects.has(x.id) && bob.objects.has(y.id), 'the deletes wait for the multiplication');
+  t.true(sim.inspect(bob).objects.has(x.id) && sim.inspect(bob).objects.has(y.id), 'the deletes wait for the multiplication');
   t.true(close((await z.get()).floatPrecision(), [3, -1], 0.005));
   await sim.settle();
-  t.is(bob.objects.size + alice.objects.size, 0, 'then the operands are deleted, and get() took the product');
+  t.is(sim.inspect(bob).objects.size + sim.inspect(alice).objects.size, 0, 'then the operands are deleted, and get() took the product');
   t.deepEqual(sim.remoteErrors, []);
 });

@@ -51,7 +51,7 @@ async function trainOnBob(sim: Simulation, start: Linear, steps: number, makeOpt
     losses.push(await lossValue(loss.get()));
   }
   await sim.settle();
-  const stateObjects = [...bob.objects.keys()].filter((id) => id.startsWith(`${opt.id}.`));
+  const stateObjects = [...sim.inspect(bob).objects.keys()].filter((id) => id.startsWith(`${opt.id}.`));
   const trained = await remote.get();
   const final = asLinear(trained);
   opt.dispose();
@@ -59,7 +59,7 @@ async function trainOnBob(sim: Simulation, start: Linear, steps: number, makeOpt
   x.dispose();
   y.dispose();
   await sim.settle();
-  return { losses, final, stateObjects, left: bob.objects.size };
+  return { losses, final, stateObjects, left: sim.inspect(bob).objects.size };
 }
 
 const start: Linear = { w: [0.3, -0.2], b: 0.3 };
@@ -98,7 +98,7 @@ test.serial('plain SGD keeps no state; step() without gradients (after zeroGrad)
   const opt = new RemoteSGD(remote.parameters(), { lr: 0.1 });
   opt.zeroGrad().step();
   await sim.settle();
-  t.is(bob.objects.size, 2, 'parameters only');
+  t.is(sim.inspect(bob).objects.size, 2, 'parameters only');
   const back = await remote.get();
   t.deepEqual(asLinear(back), asLinear(model));
   t.is(sim.remoteErrors.length, 0);
@@ -134,7 +134,7 @@ async function optimsLoop(sim: Simulation, iterations: number) {
   model.dispose();
   for (const [x, y] of datasets) (x.dispose(), y.dispose());
   await sim.settle();
-  return { losses, final, count, left: bob.objects.size + alice.objects.size };
+  return { losses, final, count, left: sim.inspect(bob).objects.size + sim.inspect(alice).objects.size };
 }
 
 test.serial("Optims: one Adam per worker, its state kept across re-sent models, matches per-worker Adam in float64 (1e-5)", async (t) => {
@@ -177,5 +177,5 @@ test.serial('Optims: getOptim(worker) without parameters returns the optimiser a
   again.dispose();
   model.dispose();
   await sim.settle();
-  t.is(bob.objects.size, 0);
+  t.is(sim.inspect(bob).objects.size, 0);
 });

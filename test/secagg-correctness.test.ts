@@ -43,7 +43,7 @@ for (const n of [3, 5, 10, 20, 50]) {
   test(`complete graph (SecAgg), n = ${n}: sum equals the plain sum within n quantisation steps`, async (t) => {
     const result = await checkRound(t, n, { numShares: n, reconstructionThreshold: Math.floor(n / 2) + 1 });
     t.is(result.config.numShares, n);
-    t.deepEqual(result.stages.map((s) => s.stage), ['setup', 'share-keys', 'collect-masked-input', 'unmask']);
+    t.deepEqual(result.stages.map((s) => s.stage), ['setup', 'share-keys', 'collect-masked-input', 'consistency-check', 'unmask']);
     t.true(result.stages.every((s) => !s.timedOut && s.answered.length === n));
   });
 }
@@ -56,10 +56,16 @@ for (const [n, k, threshold] of [[10, 5, 3], [20, 5, 3], [50, 7, 4], [50, 4, 3]]
   });
 }
 
-test('numShares ≥ n − 1 degenerates to the complete graph', (t) => {
-  const params = parseSecAggParams({ numShares: 9, reconstructionThreshold: 3 });
-  t.is(resolveRoundConfig(params, 0, 10).numShares, 10);
-  t.is(resolveRoundConfig(params, 0, 11).numShares, 9);
+test('numShares ≥ n − 1 degenerates to the complete graph, and a majority of numShares is raised to a majority of it', (t) => {
+  const params = parseSecAggParams({ numShares: 9, reconstructionThreshold: 5 });
+  const complete = resolveRoundConfig(params, 0, 10);
+  t.is(complete.numShares, 10);
+  t.is(complete.threshold, 6, '5 of 9 was a majority; of the 10 actually used it is not, so it becomes 6');
+  t.is(complete.requestedThreshold, 5);
+  const ring = resolveRoundConfig(params, 0, 11);
+  t.is(ring.numShares, 9);
+  t.is(ring.threshold, 5);
+  t.is(ring.requestedThreshold, undefined);
   t.is(effectiveShares(8, 20), 9, 'even counts are raised to odd, as in Flower');
 });
 
@@ -71,7 +77,7 @@ test('clients may supply their update as a function of the round', async (t) => 
   const updates = makeUpdates(4, 20);
   const sim = new SimulationCore({ seed: 9 });
   const clients = new Map(Object.entries(updates).map(([id, v]) => [id, (round: number) => v.map((x) => x + round)]));
-  const result = await runSecAggPlus(sim, { clients, params: { numShares: 4, reconstructionThreshold: 2 }, round: 2 });
+  const result = await runSecAggPlus(sim, { clients, params: { numShares: 4, reconstructionThreshold: 3 }, round: 2 });
   const plain = plainSum(updates, clientIds(4)).map((v) => v + 2 * 4);
   t.true(maxAbsDiff(result.sum, plain) <= 4 * roundQuantizationStep(result.config) + 1e-5);
 });

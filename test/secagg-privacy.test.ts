@@ -110,8 +110,8 @@ test('the event log shows no unmasked update addressed to the server', async (t)
     const toServer = sentTo(run.sim, SERVER);
     t.deepEqual(
       [...new Set(toServer.map((e) => e.type))].sort(),
-      [SECAGG.start, SECAGG.shares, SECAGG.maskedInput, SECAGG.publicKeys, SECAGG.unmaskShares].sort(),
-      'only the parent\'s start and the four protocol answers reach the server',
+      [SECAGG.start, SECAGG.shares, SECAGG.maskedInput, SECAGG.publicKeys, SECAGG.signature, SECAGG.unmaskShares].sort(),
+      'only the parent\'s start and the five protocol answers reach the server',
     );
     for (const event of toServer) {
       for (const array of typedArraysIn(event.envelope.payload)) {

@@ -54,7 +54,7 @@ const mallory = fromTransition(
     const { io } = state;
     const rng = io.rng('forgery');
     if (event.type === SECAGG.setup) {
-      io.send(event.envelope.from, SECAGG.publicKeys, { round: event.payload.round, encryption: rng.bytes(32), masking: rng.bytes(32) });
+      io.send(event.envelope.from, SECAGG.publicKeys, { round: event.payload.round, encryption: rng.bytes(32), masking: rng.bytes(32), signing: rng.bytes(32) });
     } else if (event.type === SECAGG.shareKeys) {
       const shares = (event.payload.keys as Array<{ id: string }>)
         .filter((k) => k.id !== io.id)

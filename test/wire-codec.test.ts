@@ -91,7 +91,7 @@ test('strict mode: payloads are encoded and decoded at every send; tensors arriv
   const source = tf.tensor([1, 2, 3]);
   const x = source.send(bob);
   await sim.settle();
-  const stored = bob.objects.get(x.idAtLocation) as tf.Tensor;
+  const stored = sim.inspect(bob).objects.get(x.idAtLocation) as tf.Tensor;
   t.not(stored, source);
   t.not(stored.dataId, source.dataId, 'the data was copied through bytes, not shared');
   const back = await x.add(1).get();

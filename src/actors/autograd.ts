@@ -16,6 +16,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Arg } from '../messages/index.js';
 import type { StoreEntry } from './object-store.js';
+import { type OpRunner, plainRunner } from './compute/op-runner.js';
 
 export type TapeInput =
   | { kind: 'leaf'; entry: StoreEntry; value: tf.Tensor }
@@ -121,10 +122,8 @@ function collectLeaves(root: TapeCall): Array<Extract<TapeInput, { kind: 'leaf' 
   return leaves;
 }
 
-type OpFn = (...args: unknown[]) => tf.Tensor | tf.Tensor[];
-
 /** Recomputes `ref` from the leaf values given (inside tf.grads, so tfjs records the ops). */
-function replay(ref: TapeRef, leafValue: Map<TapeInput, tf.Tensor>): tf.Tensor {
+function replay(ref: TapeRef, leafValue: Map<TapeInput, tf.Tensor>, run: OpRunner): tf.Tensor {
   const memo = new Map<TapeCall, tf.Tensor | tf.Tensor[]>();
   const evaluate = (input: TapeInput): unknown => {
     switch (input.kind) {
@@ -142,8 +141,7 @@ function replay(ref: TapeRef, leafValue: Map<TapeInput, tf.Tensor>): tf.Tensor {
   const outputOf = (call: TapeCall, index: number): tf.Tensor => {
     let result = memo.get(call);
     if (result === undefined) {
-      const fn = (tf as unknown as Record<string, OpFn>)[call.op];
-      result = fn(...call.inputs.map(evaluate));
+      result = run(call.op, call.inputs.map(evaluate));
       memo.set(call, result);
     }
     return call.multi ? (result as tf.Tensor[])[index] : (result as tf.Tensor);
@@ -162,13 +160,13 @@ export interface LeafGradient {
  * to the sum of its elements (tfjs's default `dy` of ones). Throws with tfjs's reason
  * when some op on the path has no gradient.
  */
-export function computeGradients(loss: StoreEntry): LeafGradient[] {
+export function computeGradients(loss: StoreEntry, run: OpRunner = plainRunner): LeafGradient[] {
   const value = loss.value as tf.Tensor;
   if (!loss.tape) return loss.requiresGrad ? [{ leaf: loss, grad: tf.onesLike(value) }] : [];
   const tape = loss.tape;
   const leaves = collectLeaves(tape.call);
   const grads = tf.tidy(() => {
-    const f = (...values: tf.Tensor[]) => replay(tape, new Map<TapeInput, tf.Tensor>(leaves.map((leaf, i) => [leaf, values[i]])));
+    const f = (...values: tf.Tensor[]) => replay(tape, new Map<TapeInput, tf.Tensor>(leaves.map((leaf, i) => [leaf, values[i]])), run);
     return tf.grads(f)(leaves.map((leaf) => leaf.value));
   });
   return leaves.map((leaf, i) => ({ leaf: leaf.entry, grad: grads[i] }));

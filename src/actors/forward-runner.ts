@@ -9,12 +9,12 @@
  * so backward() can still replay the whole program from the parameters.
  */
 import * as tf from '@tensorflow/tfjs';
-import { type Arg, type ForwardArg, type ForwardProgram, forwardFailed, formatForwardStep, isTensor } from '../messages/index.js';
+import { type Arg, type ForwardArg, type ForwardProgram, forwardFailed, formatForwardStep, isPublicFacts, isTensor } from '../messages/index.js';
+import type { OpRunner } from './compute/op-runner.js';
 import { isTracked, recordCall, type TapeRef } from './autograd.js';
 import type { StoreEntry } from './object-store.js';
+import { PUBLIC_LABEL } from './privacy/label.js';
 
-type OpFn = (...args: unknown[]) => tf.Tensor | tf.Tensor[];
-const tfOps = tf as unknown as Record<string, OpFn>;
 
 export interface ForwardOutput {
   value: tf.Tensor;
@@ -29,6 +29,8 @@ export interface ForwardRun {
   /** The parameter entries, in program order (their values are tensors: the caller checked). */
   params: readonly StoreEntry[];
   input: StoreEntry;
+  /** How each op runs (the worker's rules: budget, argument kinds, private inputs). */
+  runner: OpRunner;
 }
 
 // Reference names used only inside one run, to hand the tape `{ref}` arguments.
@@ -37,7 +39,7 @@ const paramRef = (i: number) => `p${i}`;
 const stepRef = (i: number) => `s${i}`;
 
 function transient(id: string, value: tf.Tensor, tape: TapeRef | undefined): StoreEntry {
-  return { id, value, requiresGrad: false, tape, allowedUsers: null, tags: [] };
+  return { id, value, requiresGrad: false, tape, label: PUBLIC_LABEL, tags: [] };
 }
 
 /** Runs the program; throws ForwardFailedError (naming the step) when an op fails. Frees everything but the output. */
@@ -69,8 +71,9 @@ export function runForward(run: ForwardRun): ForwardOutput {
       const resolved = (args as ForwardArg[]).map((a) => resolveArg(a, used));
       let value: tf.Tensor | tf.Tensor[];
       try {
-        value = tf.tidy(() => tfOps[op](...resolved.map((r) => r.value)));
+        value = tf.tidy(() => run.runner(op, resolved.map((r) => r.value)));
       } catch (error) {
+        if (isPublicFacts(error)) throw error;
         throw forwardFailed(run.worker, run.modelId, program.name, i, formatForwardStep(program, i), error);
       }
       if (!isTensor(value)) {

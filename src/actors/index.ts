@@ -1,7 +1,14 @@
 /** Actor logics: the VirtualWorker machine and its object store. */
 export { virtualWorkerMachine, handleMessage, type VirtualWorkerContext, type VirtualWorkerInput } from './virtual-worker.js';
-export { ObjectStore, PointerRecord, FailedResult, intersectUsers, type StoreEntry, type StoredValue } from './object-store.js';
-export { WorkerState, type Forward } from './worker-state.js';
+export { ObjectStore, PointerRecord, FailedResult, type StoreEntry, type StoredValue } from './object-store.js';
+export * from './privacy/label.js';
+export { releaseDecision, type ReleaseDecision } from './privacy/release.js';
+export { WorkerState, type Forward, type PrivateFailure } from './worker-state.js';
+export { loadOwnData, type OwnerLoadOptions } from './owner-load.js';
+export { DEFAULT_BUDGET, resolveBudget, type WorkerBudget } from './compute/budget.js';
+export { backendWorks } from './compute/kernel-health.js';
+export { predictedElements } from './compute/output-size.js';
+export { formatTensor, formatObject, previewObject } from './format-value.js';
 export { tapeTensorCount, isTracked } from './autograd.js';
 export { StoredPlan } from './stored-plan.js';
 export { CompiledPlan, executePlan, PlanOpError, type PlanRunResult } from './plan-interpreter.js';

@@ -12,6 +12,7 @@ import { isTensor, type ObjectMeta } from '../messages/index.js';
 import type { TapeRef } from './autograd.js';
 import { StoredPlan } from './stored-plan.js';
 import type { RingTensor } from './smpc/ring-tensor.js';
+import { contributionsToWire, derivedFrom, type Label, PUBLIC_LABEL } from './privacy/label.js';
 
 /** A pointer held by a worker (a pointer chain): `holder:id -> location:idAtLocation`. */
 export class PointerRecord {
@@ -53,10 +54,10 @@ export interface StoreEntry {
   /** Set when the value was computed from tracked inputs: how to recompute it for backward(). */
   tape?: TapeRef;
   grad?: tf.Tensor;
-  /** Who may see `grad` (the leaf's and the loss's restrictions combined). */
-  gradAllowed?: readonly string[] | null;
-  /** null: anyone may get it. */
-  allowedUsers: readonly string[] | null;
+  /** The privacy label of `grad` (the leaf's and the loss's combined). */
+  gradLabel?: Label;
+  /** Who may see the value and what it is a sum of (privacy/label.ts); every producer derives it from its inputs' labels. */
+  label: Label;
   tags: string[];
   description?: string;
 }
@@ -67,15 +68,11 @@ export interface ChainedDelete {
   id: string;
 }
 
-/** Who may see something computed from objects with these restrictions: everyone allowed by all of them. */
-export function intersectUsers(a: readonly string[] | null, b: readonly string[] | null): readonly string[] | null {
-  if (a === null) return b;
-  if (b === null) return a;
-  return a.filter((user) => b.includes(user));
-}
-
+/** The metadata that travels with an object to another worker (its label included) or to whoever gets it. */
 export function metaOf(entry: StoreEntry): ObjectMeta {
-  const meta: ObjectMeta = { allowedUsers: entry.allowedUsers === null ? null : [...entry.allowedUsers], tags: [...entry.tags] };
+  const { allowedUsers, contributions } = entry.label;
+  const meta: ObjectMeta = { allowedUsers: allowedUsers === null ? null : [...allowedUsers], tags: [...entry.tags] };
+  if (allowedUsers !== null) meta.contributions = contributionsToWire(contributions);
   if (entry.requiresGrad) meta.requiresGrad = true;
   if (entry.description !== undefined) meta.description = entry.description;
   return meta;
@@ -89,19 +86,66 @@ function releaseExtras(entry: StoreEntry): void {
   entry.tape = undefined;
 }
 
+/** Tensor elements a stored value holds (what a worker's budget counts). */
+export function elementsOf(value: StoredValue): number {
+  if (isTensor(value)) return value.size;
+  if (value instanceof StoredPlan) return [...value.state.values()].reduce((n, t) => n + t.size, 0);
+  if ((value as RingTensor).kind === 'ring') return (value as RingTensor).size;
+  return 0;
+}
+
 export class ObjectStore {
   private readonly entries = new Map<string, StoreEntry>();
+  /** Elements held by the stored values (kept up to date by add and take). */
+  private held = 0;
+  /**
+   * The labels of what the work under way has read (one trail per nested piece of work: a
+   * message, an SMPC task). A failure is reported according to them: a failure of work that
+   * read private data does not tell its cause to whoever may not see that data.
+   */
+  private readonly trails: Label[][] = [];
 
   get size(): number {
     return this.entries.size;
+  }
+
+  /** Tensor elements the stored values hold (the worker's budget counts them). */
+  get elements(): number {
+    return this.held;
   }
 
   has(id: string): boolean {
     return this.entries.has(id);
   }
 
+  /** The entry `id`; reading it puts its label on the current trail. */
   get(id: string): StoreEntry | undefined {
-    return this.entries.get(id);
+    const entry = this.entries.get(id);
+    if (entry && this.trails.length > 0) this.trails[this.trails.length - 1].push(entry.label);
+    return entry;
+  }
+
+  /** Starts a trail of what the next piece of work reads. */
+  beginTrail(): void {
+    this.trails.push([]);
+  }
+
+  /** The label of everything the current piece of work has read so far (public when it read nothing). */
+  trailLabel(): Label {
+    const trail = this.trails[this.trails.length - 1];
+    return trail && trail.length > 0 ? derivedFrom(trail) : PUBLIC_LABEL;
+  }
+
+  /** Puts a label on the current trail for something read outside the store's entries (a gradient). */
+  noteRead(label: Label): void {
+    if (this.trails.length > 0) this.trails[this.trails.length - 1].push(label);
+  }
+
+  /** Ends the current trail and returns its label. */
+  endTrail(): Label {
+    const label = this.trailLabel();
+    this.trails.pop();
+    return label;
   }
 
   /** Entries in insertion order. */
@@ -113,6 +157,7 @@ export class ObjectStore {
   add(entry: StoreEntry): void {
     if (this.entries.has(entry.id)) throw new Error(`ObjectStore.add: id ${entry.id} is taken (handlers must check before adding)`);
     this.entries.set(entry.id, entry);
+    this.held += elementsOf(entry.value);
   }
 
   /** Removes an entry and hands its value to the caller (who now owns it); gradient and tape share are freed. */
@@ -120,6 +165,7 @@ export class ObjectStore {
     const entry = this.entries.get(id);
     if (!entry) return undefined;
     this.entries.delete(id);
+    this.held = Math.max(0, this.held - elementsOf(entry.value));
     releaseExtras(entry);
     return entry;
   }

@@ -19,9 +19,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { formatPlanOp, isTensor, type PlanArg, type PlanDefinition, refsReadBy } from '../messages/index.js';
+import { type OpRunner, plainRunner } from './compute/op-runner.js';
 
-type OpFn = (...args: unknown[]) => tf.Tensor | tf.Tensor[];
-const tfOps = tf as unknown as Record<string, OpFn>;
 
 /** An op of a plan failed while it ran (or while it was being differentiated). */
 export class PlanOpError extends Error {
@@ -137,7 +136,7 @@ function resolve(arg: PlanArg, lookup: (ref: string) => tf.Tensor): unknown {
  * Runs the plan on `args` (in the order of its arguments) with `state` (every state
  * name present). Nothing passed in is changed or disposed.
  */
-export function executePlan(plan: CompiledPlan, state: ReadonlyMap<string, tf.Tensor>, args: readonly tf.Tensor[]): PlanRunResult {
+export function executePlan(plan: CompiledPlan, state: ReadonlyMap<string, tf.Tensor>, args: readonly tf.Tensor[], runner: OpRunner = plainRunner): PlanRunResult {
   const { definition: def } = plan;
   const env = new Map<string, tf.Tensor>();
   def.args.forEach((a, i) => env.set(a.name, args[i]));
@@ -156,7 +155,7 @@ export function executePlan(plan: CompiledPlan, state: ReadonlyMap<string, tf.Te
     let result: tf.Tensor | tf.Tensor[];
     try {
       // A missing argument travels as null; tfjs applies its defaults only to undefined.
-      result = tfOps[op.op](...op.inputs.map((a) => (a === null ? undefined : resolve(a, lookup))));
+      result = runner(op.op, op.inputs.map((a) => (a === null ? undefined : resolve(a, lookup))));
     } catch (error) {
       throw error instanceof PlanOpError ? error : new PlanOpError(i, formatPlanOp(op), error);
     }

@@ -13,6 +13,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { RandomStream } from '../runtime/index.js';
 import { type CompiledPlan, executePlan } from './plan-interpreter.js';
+import type { OpRunner } from './compute/op-runner.js';
 
 export interface PlanLoopOptions {
   epochs: number;
@@ -21,6 +22,8 @@ export interface PlanLoopOptions {
   dropLast?: boolean;
   /** Shuffles the rows every epoch; rows stay in order without one. */
   rng?: RandomStream;
+  /** How each op of the plan runs (a worker's rules; default tfjs as it is). */
+  runner?: OpRunner;
 }
 
 export interface PlanLoopResult {
@@ -72,7 +75,7 @@ export function runPlanLoop(plan: CompiledPlan, state: ReadonlyMap<string, tf.Te
         });
         let result;
         try {
-          result = executePlan(plan, working, batch);
+          result = executePlan(plan, working, batch, options.runner);
         } catch (error) {
           throw new PlanLoopError(...where, error);
         } finally {

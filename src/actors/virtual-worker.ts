@@ -10,7 +10,7 @@
  */
 import { setup } from 'xstate';
 import type { ActorIO, ActorMessage } from '../runtime/index.js';
-import { claimDelivery, disposeTensorsIn, describeIssues, invalidMessage, isMessageType, MessageSchemas, type MessageType, unknownMessageType } from '../messages/index.js';
+import { claimDelivery, disposeTensorsIn, describeIssues, invalidMessage, isMessageType, MAX_PAYLOAD_DEPTH, MessageSchemas, type MessageType, tooDeep, unknownMessageType, workerFailed } from '../messages/index.js';
 import { handleBackward, handleCommand } from './handlers/compute.js';
 import { handleRunPlan, handleRunPlanLoop } from './handlers/plans.js';
 import { handleClear, handleDelete, handleGetShape, handleObject, handleObjectRequest, handleSearch, handleSetMeta } from './handlers/objects.js';
@@ -18,7 +18,9 @@ import { handleAnswer, handleMove, handleRemoteGet } from './handlers/transfer.j
 import { TRAINING_HANDLERS } from './handlers/training-handlers.js';
 import { SMPC_HANDLERS } from './handlers/smpc.js';
 import { WorkerMail } from './worker-mail.js';
-import { type Turn, WorkerState } from './worker-state.js';
+import { failureFor, type Turn, WorkerState } from './worker-state.js';
+import type { FailureSite } from './privacy/redaction.js';
+import { resolveBudget, type WorkerBudget } from './compute/budget.js';
 
 export interface VirtualWorkerInput {
   io: ActorIO;
@@ -26,8 +28,12 @@ export interface VirtualWorkerInput {
   strict?: boolean;
   /** Whether an actor id can receive messages; defaults to "any". */
   isPeer?: (id: string) => boolean;
+  /** Whether an actor id is a worker of the federation, whose privacy labels are believed; defaults to "none". */
+  isWorker?: (id: string) => boolean;
   /** Recognise duplicate deliveries (needed when the fault plan duplicates messages; default true). */
   dedup?: boolean;
+  /** The worker's resource budget (compute/budget.ts); defaults to DEFAULT_BUDGET. */
+  budget?: Partial<WorkerBudget>;
 }
 
 export interface VirtualWorkerContext {
@@ -66,6 +72,15 @@ export function handleMessage(context: VirtualWorkerContext, event: ActorMessage
   const turn: Turn = { worker, mail, envelope, io: context.io };
   let stage = 'validating';
   try {
+    if (worker.failure !== null) {
+      disposeTensorsIn(payload);
+      return mail.fail(envelope, workerFailed(worker.id, type, worker.failure));
+    }
+    // Before anything walks the payload recursively (validation, sizes, digests): a bounded depth.
+    if (tooDeep(payload)) {
+      disposeTensorsIn(payload);
+      return mail.fail(envelope, invalidMessage(worker.id, type, `its payload nests deeper than ${MAX_PAYLOAD_DEPTH} levels of arrays and objects; workers refuse deeper nesting rather than risk a stack overflow (no tensor has more than 16 dimensions)`));
+    }
     if (type === 'reply' || type === 'error') return handleAnswer(turn);
     if (!isMessageType(type)) {
       disposeTensorsIn(payload); // the receiver owns what it was sent, even in a message it rejects
@@ -77,12 +92,26 @@ export function handleMessage(context: VirtualWorkerContext, event: ActorMessage
       return mail.fail(envelope, invalidMessage(worker.id, type, describeIssues(parsed.error)));
     }
     stage = 'handling';
-    HANDLERS[type as keyof typeof HANDLERS](turn, parsed.data);
+    worker.store.beginTrail();
+    try {
+      HANDLERS[type as keyof typeof HANDLERS](turn, parsed.data);
+    } catch (error) {
+      mail.fail(envelope, failureFor(turn, error, siteOf(type, parsed.data)));
+    } finally {
+      worker.store.endTrail();
+    }
   } catch (error) {
     // Handlers dispose what they reject themselves; only a failure before them leaves tensors to free.
     if (stage === 'validating') disposeTensorsIn(payload);
     mail.fail(envelope, error);
   }
+}
+
+/** What a failed message was doing, for a redacted report: the op (or message type) and the object it named. */
+function siteOf(type: string, payload: Record<string, unknown>): FailureSite {
+  const op = typeof payload.op === 'string' ? payload.op : type;
+  const id = [payload.id, payload.planId, payload.resultId].find((v): v is string => typeof v === 'string');
+  return id === undefined ? { op } : { op, objectId: id };
 }
 
 export const virtualWorkerMachine = setup({
@@ -94,7 +123,7 @@ export const virtualWorkerMachine = setup({
   id: 'virtualWorker',
   context: ({ input }) => ({
     io: input.io,
-    worker: new WorkerState(input.io.id, { isPeer: input.isPeer ?? (() => true) }),
+    worker: new WorkerState(input.io.id, { isPeer: input.isPeer ?? (() => true), isWorker: input.isWorker ?? (() => false), budget: resolveBudget(input.budget, `worker ${input.io.id} budget`) }),
     mail: new WorkerMail(input.io, input.strict ?? false),
     dedup: input.dedup ?? true,
   }),

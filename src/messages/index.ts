@@ -25,3 +25,4 @@ export {
   type EncodedTensor,
   type WireDType,
 } from './tensor-codec.js';
+export { MAX_PAYLOAD_DEPTH, payloadDepth, tooDeep } from './nesting.js';

@@ -98,5 +98,25 @@ export function expectedOutputs(name: string, args: readonly unknown[]): number 
   return spec?.outputs ? spec.outputs(args) : 1;
 }
 
+/**
+ * Which arguments of an op are tensors. Everything else an op reads is a number, a shape, an
+ * axis or a flag — and must be a literal, never a stored object: a stored tensor there would
+ * make sizes (and so allocations, errors and their texts) depend on its values, which may be
+ * private. Workers refuse a reference anywhere but in a tensor position.
+ */
+const TENSOR_ARGS: Record<string, number> = {
+  add: 2, sub: 2, mul: 2, div: 2, divNoNan: 2, floorDiv: 2, mod: 2, pow: 2, maximum: 2, minimum: 2, squaredDifference: 2, atan2: 2,
+  equal: 2, notEqual: 2, less: 2, lessEqual: 2, greater: 2, greaterEqual: 2, logicalAnd: 2, logicalOr: 2, logicalXor: 2, prelu: 2,
+  matMul: 2, dot: 2, outerProduct: 2, gather: 2, where: 3, conv1d: 2, conv2d: 2, assign: 2, assignAdd: 2, assignSub: 2,
+};
+/** Ops whose first argument is a list of tensors. */
+const TENSOR_LIST_OPS: ReadonlySet<string> = new Set(['concat', 'stack']);
+
+/** 'tensor' (a tensor or a literal), 'tensors' (a list of them) or 'literal' (a literal only) for argument `index` of `op`. */
+export function argumentKind(op: string, index: number): 'tensor' | 'tensors' | 'literal' {
+  if (TENSOR_LIST_OPS.has(op)) return index === 0 ? 'tensors' : 'literal';
+  return index < (TENSOR_ARGS[op] ?? 1) ? 'tensor' : 'literal';
+}
+
 /** Names of tensor ops offered as pointer methods. */
 export const METHOD_OPS = (Object.keys(TENSOR_OPS) as TensorOpName[]).filter((name) => TENSOR_OPS[name].method);

@@ -8,12 +8,12 @@
  */
 import { z } from 'zod';
 
-import { ActorIdSchema, ArgSchema, DTypeSchema, IdSchema, ShapeSchema, TensorSchema } from './schema-primitives.js';
+import { ActorIdSchema, ArgSchema, ContributionsSchema, DTypeSchema, IdSchema, ShapeSchema, TensorSchema } from './schema-primitives.js';
 import { PlanSchema } from './plan-schema.js';
 import { MODEL_MESSAGE_SCHEMAS, MODEL_ONE_WAY_TYPES } from './model-messages.js';
 import { RingReplySchema, SMPC_MESSAGE_SCHEMAS } from './smpc-schemas.js';
 
-export { ActorIdSchema, ArgSchema, IdSchema, TensorSchema, type Arg } from './schema-primitives.js';
+export { ActorIdSchema, ArgSchema, ContributionsSchema, IdSchema, TensorSchema, type Arg } from './schema-primitives.js';
 
 const UsersSchema = z.array(ActorIdSchema).max(1024);
 const TagSchema = z.string().min(1).max(256);
@@ -23,6 +23,8 @@ export const ObjectMetaSchema = z.strictObject({
   requiresGrad: z.boolean().optional(),
   /** Only these actors may get (or receive by move) the object; results computed from it inherit the restriction. */
   allowedUsers: UsersSchema.nullable().optional(),
+  /** What a private object is a sum of (worker to worker only; see ContributionsSchema). */
+  contributions: ContributionsSchema.optional(),
   tags: z.array(TagSchema).max(64).optional(),
   description: z.string().max(4096).optional(),
 });
@@ -57,6 +59,10 @@ const SearchResultSchema = z.strictObject({
   dtype: DTypeSchema.optional(),
   tags: z.array(TagSchema),
   description: z.string().optional(),
+  /** With `preview`: the object printed (`tensor([1, 2])`), when the asker may see it. */
+  preview: z.string().optional(),
+  /** With `preview`: who may see the object, when the asker may not (nothing of its value is sent). */
+  privateTo: z.array(ActorIdSchema).optional(),
 });
 export type SearchResult = z.infer<typeof SearchResultSchema>;
 
@@ -72,7 +78,11 @@ export const MessageSchemas = {
   delete: z.strictObject({ ids: z.array(IdSchema).min(1).max(1_000_000) }),
   getShape: z.strictObject({ id: IdSchema }),
   /** Objects whose tags (or id) match every query term. */
-  search: z.strictObject({ query: z.array(TagSchema).max(32) }),
+  search: z.strictObject({
+    query: z.array(TagSchema).max(32),
+    /** Also print each object the asker may see (the objects' own permission checks apply; see listObjects()). */
+    preview: z.boolean().optional(),
+  }),
   /** Send the object straight to worker `to` (same id) and remove it here once `to` has it. */
   move: z.strictObject({ id: IdSchema, to: ActorIdSchema }),
   /** The object here is a pointer: fetch its target from where it points and store it here instead. */

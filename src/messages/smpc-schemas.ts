@@ -15,7 +15,7 @@
  */
 import { z } from 'zod';
 import { RingWireSchema } from './ring-codec.js';
-import { ActorIdSchema, IdSchema, ShapeSchema } from './schema-primitives.js';
+import { ActorIdSchema, ContributionsSchema, IdSchema, ShapeSchema } from './schema-primitives.js';
 
 /** A non-negative integer below 2^64 (a modulus, a scalar or a divisor), in decimal. */
 export const DecimalSchema = z.string().regex(/^(0|[1-9][0-9]{0,19})$/, 'a non-negative integer in decimal');
@@ -83,7 +83,16 @@ export type SmpcCommand = z.infer<typeof SmpcCommandSchema>;
 export const SMPC_MESSAGE_SCHEMAS = {
   smpc: SmpcCommandSchema,
   /** Store one share under `id`, or record that the value could not be shared (its dependents then fail with the cause). */
-  'smpc/share': z.union([z.strictObject({ id: IdSchema, share: RingWireSchema }), z.strictObject({ id: IdSchema, failed: ErrorSchema })]),
+  'smpc/share': z.union([
+    z.strictObject({
+      id: IdSchema,
+      share: RingWireSchema,
+      /** The shared value's privacy label: who may see it, and what it is a sum of (see ContributionsSchema). */
+      allowedUsers: z.array(ActorIdSchema).max(1024).optional(),
+      contributions: ContributionsSchema.optional(),
+    }),
+    z.strictObject({ id: IdSchema, failed: ErrorSchema }),
+  ]),
   /** The crypto provider's shares for one session: a, b, c (Beaver) and/or r, rTruncated (truncation). */
   'smpc/triple': z.strictObject({
     session: IdSchema,

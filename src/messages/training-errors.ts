@@ -4,7 +4,7 @@
  * `data`) and say what happened, where, and what to do. They are a class of their own
  * (rather than more WorkerError names) so this protocol extension stays in its files.
  */
-import { ReportedError } from './errors.js';
+import { publicFacts, ReportedError } from './errors.js';
 
 export const TRAINING_ERROR_NAMES = ['ModelNotFoundError', 'InvalidModelError', 'ForwardShapeError', 'ForwardFailedError', 'OptimizerNotFoundError', 'OptimizerStepError'] as const;
 export type TrainingErrorName = (typeof TRAINING_ERROR_NAMES)[number];
@@ -15,24 +15,24 @@ const reasonOf = (cause: unknown) => (cause instanceof Error ? cause.message : S
 
 /** The worker has no model `id`, or the model's parameters are no longer there. */
 export const modelNotFound = (worker: string, id: string, op: string, why?: string) =>
-  new TrainingWorkerError(
+  publicFacts(new TrainingWorkerError(
     'ModelNotFoundError',
     why
       ? `${worker} no longer has model ${id} (needed by ${op}): ${why}. Send the model again (model.send(${worker})), or use the pointer that get(), move() or copy() returned.`
       : `${worker} has no model ${id} (needed by ${op}). It was never sent there, or get(), move(), dispose() or clearObjects() removed it; send it with model.send(${worker}).`,
     { worker, objectId: id, op },
-  );
+  ));
 
 /** A `model` or `modelCopy` message that cannot be carried out; nothing was stored. */
 export const invalidModel = (worker: string, id: string, op: string, detail: string) =>
-  new TrainingWorkerError('InvalidModelError', `${worker} refused model ${id} (${op}): ${detail}. Nothing was stored.`, { worker, objectId: id, op });
+  publicFacts(new TrainingWorkerError('InvalidModelError', `${worker} refused model ${id} (${op}): ${detail}. Nothing was stored.`, { worker, objectId: id, op }));
 
 export const forwardShapeMismatch = (worker: string, id: string, model: string, input: string, detail: string) =>
-  new TrainingWorkerError(
+  publicFacts(new TrainingWorkerError(
     'ForwardShapeError',
     `forward of model ${id} (${model}) on ${worker}: ${detail} (input object ${input}). Reshape the data on the worker (ptr.reshape([n, …])) or send a model built for this input.`,
     { worker, objectId: id, op: 'forward', input },
-  );
+  ));
 
 export const forwardFailed = (worker: string, id: string, model: string, step: number, stepText: string, cause: unknown) =>
   new TrainingWorkerError(
@@ -43,23 +43,23 @@ export const forwardFailed = (worker: string, id: string, model: string, step: n
   );
 
 export const optimizerNotFound = (worker: string, id: string, op: string) =>
-  new TrainingWorkerError(
+  publicFacts(new TrainingWorkerError(
     'OptimizerNotFoundError',
     `${worker} has no optimiser ${id} (needed by ${op}). It was created on another worker, disposed, or the worker restarted without its state; create it with new RemoteSGD(params, …) where the parameters are.`,
     { worker, objectId: id, op },
-  );
+  ));
 
 export const optimizerStepFailed = (worker: string, id: string, op: string, detail: string, slot?: number) =>
-  new TrainingWorkerError('OptimizerStepError', `${op} of optimiser ${id} on ${worker} failed${slot === undefined ? '' : ` at parameter slot ${slot}`}: ${detail}. Nothing was changed.`, {
+  publicFacts(new TrainingWorkerError('OptimizerStepError', `${op} of optimiser ${id} on ${worker} failed${slot === undefined ? '' : ` at parameter slot ${slot}`}: ${detail}. Nothing was changed.`, {
     worker,
     objectId: id,
     op,
     ...(slot === undefined ? {} : { slot }),
-  });
+  }));
 
 export const forwardInputNotATensor = (worker: string, id: string, model: string, input: string, what: string) =>
-  new TrainingWorkerError(
+  publicFacts(new TrainingWorkerError(
     'ForwardFailedError',
     `forward of model ${id} (${model}) on ${worker}: input object ${input} is ${what}, not a tensor. Pass a pointer to data on ${worker} (e.g. tf.tensor(…).send(${worker})).`,
     { worker, objectId: id, op: 'forward', input },
-  );
+  ));

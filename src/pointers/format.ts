@@ -3,31 +3,10 @@
  * (`tensor([1, 2, 3, 4, 5])`, `{1: tensor([…]), 3: …}`), so scenario output can be
  * compared with the tutorials line by line.
  */
-import type * as tf from '@tensorflow/tfjs';
 import { isTensor } from '../messages/index.js';
+import { formatObject, formatTensor } from '../actors/format-value.js';
 
-function formatNumber(value: number | boolean | string, dtype: string): string {
-  if (typeof value === 'boolean' || dtype === 'bool') return value ? 'true' : 'false';
-  if (typeof value === 'string') return JSON.stringify(value);
-  // float32 values read back as doubles (2.4 → 2.4000000953674316): print the float32's shortest form.
-  return dtype === 'float32' ? String(parseFloat(value.toPrecision(7))) : String(value);
-}
-
-function formatNested(value: unknown, dtype: string): string {
-  if (Array.isArray(value)) return `[${value.map((v) => formatNested(v, dtype)).join(', ')}]`;
-  return formatNumber(value as number, dtype);
-}
-
-/** `tensor([1, 2, 3])`, `tensor(5)`; disposed tensors say so instead of throwing. */
-export function formatTensor(t: tf.Tensor): string {
-  if (t.isDisposed) return 'tensor(<disposed>)';
-  return `tensor(${formatNested(t.arraySync(), t.dtype)})`;
-}
-
-/** Any stored object: tensors as above, pointer records and failures by their own toString. */
-export function formatObject(value: unknown): string {
-  return isTensor(value) ? formatTensor(value) : String(value);
-}
+export { formatObject, formatTensor };
 
 /** A store listing, as PySyft printed `worker._objects`: `{id: object, …}`. */
 export function formatObjects(objects: ReadonlyMap<string, unknown>): string {

@@ -1,6 +1,8 @@
 /** The pointer layer: PySyft's user-facing API over the worker actors. */
 export { Simulation } from './simulation.js';
 export { VirtualWorker, type WorkerOptions, type LoadOptions, type ReceivedMessage } from './worker-handle.js';
+export { WorkerInspector, type InspectedEntry } from './inspector.js';
+export { ObjectListing } from './object-listing.js';
 export { PointerTensor, type PointerState, type SendOptions, type RemoteArg, type Pointee } from './pointer-tensor.js';
 export { MultiPointerTensor } from './multi-pointer.js';
 export { rt, callRemote, type RemoteOps, type RemoteOp, type RemoteResult } from './remote-ops.js';

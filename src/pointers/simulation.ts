@@ -20,7 +20,7 @@ import {
   UnknownActorError,
   FedsimError,
 } from '../runtime/index.js';
-import { type Arg, claimDelivery, disposeTensorsIn, prepareOutgoing, type ReplyPayload } from '../messages/index.js';
+import { type Arg, claimDelivery, disposeTensorsIn, MAX_PAYLOAD_DEPTH, prepareOutgoing, type ReplyPayload, tooDeep } from '../messages/index.js';
 import { virtualWorkerMachine } from '../actors/index.js';
 import { LinkMetrics } from './link-metrics.js';
 import { MultiPointerTensor } from './multi-pointer.js';
@@ -29,6 +29,7 @@ import { PointerTensor } from './pointer-tensor.js';
 import './remote-ops.js'; // installs the op methods on pointers
 import './smpc-methods.js'; // installs fixPrecision() and share() on pointers
 import { VirtualWorker, type WorkerOptions } from './worker-handle.js';
+import { WorkerInspector } from './inspector.js';
 
 type Tracked = PointerTensor<any> | MultiPointerTensor;
 
@@ -76,10 +77,21 @@ export class Simulation extends SimulationCore {
   worker(id: ActorId, options: WorkerOptions = {}): VirtualWorker {
     // Objects can move between workers, never to the local client worker (it stores nothing).
     const isPeer = (peer: string) => peer !== this.driver.id && this.hasActor(peer);
-    this.spawn(virtualWorkerMachine, id, { input: { strict: this.strict, isPeer, dedup: this.dedup } });
+    // Only workers made here are believed about privacy labels (an actor spawned by other means is not).
+    const isWorker = (peer: string) => this.handles.has(peer);
+    this.spawn(virtualWorkerMachine, id, { input: { strict: this.strict, isPeer, isWorker, dedup: this.dedup, ...(options.budget ? { budget: options.budget } : {}) } });
     const handle = new VirtualWorker(this, id, false, options);
     this.handles.set(id, handle);
     return handle;
+  }
+
+  /**
+   * The debugging door: a worker's store read directly, values, labels and private
+   * failures included, bypassing every check (inspector.ts). For debugging and tests of the
+   * store; protocols and scenarios use messages (get, search, listObjects).
+   */
+  inspect(worker: VirtualWorker | ActorId): WorkerInspector {
+    return new WorkerInspector(typeof worker === 'string' ? this.workerOf(worker) : worker);
   }
 
   /** The handle of worker `id` (or of `me`). */
@@ -108,14 +120,26 @@ export class Simulation extends SimulationCore {
 
   // ── messaging for the pointer layer ─────────────────────────────────────────
 
+  /** Refuses a payload nested deeper than workers accept, before anything walks it recursively. */
+  private checkDepth(type: string, payload: unknown): void {
+    if (tooDeep(payload)) {
+      throw new FedsimError(
+        `${type}: the payload nests deeper than ${MAX_PAYLOAD_DEPTH} levels of arrays and objects; fedsim refuses it rather than risk a stack overflow ` +
+          '(no tensor has more than 16 dimensions). Pass deep data as a tensor (send it), not as a nested literal.',
+      );
+    }
+  }
+
   /** One-way message from `me`, prepared for the wire. */
   tell(to: ActorId, type: string, payload: unknown): string {
+    this.checkDepth(type, payload);
     const out = prepareOutgoing(type, payload, this.strict);
     return this.send(to, type, out.payload, { bytes: out.bytes, digest: out.digest });
   }
 
   /** Request from `me`, prepared for the wire; awaiting the reply runs the simulation. */
   ask(to: ActorId, type: string, payload: unknown): Reply<ReplyPayload> {
+    this.checkDepth(type, payload);
     const out = prepareOutgoing(type, payload, this.strict);
     return this.request<ReplyPayload>(to, type, out.payload, {
       bytes: out.bytes,

@@ -2,18 +2,21 @@
  * VirtualWorker: the scenario's handle on a worker actor (or, for `sim.me`, on the
  * local client worker, which keeps no objects of its own).
  *
- * Reading `objects` inspects the actor's store directly, like PySyft's `_objects`:
- * it is for looking, not a message, so it shows what has been delivered so far
- * (`await sim.settle()` first to see the effect of everything sent). Everything that
- * acts on the worker is a message.
+ * Everything that acts on the worker or reads from it is a message, checked by the worker
+ * like any other: `listObjects()` is PySyft's `bob._objects` through the front door (what
+ * `me` may not see is listed, not shown). Reading the store itself is a debugging door,
+ * named as one: `sim.inspect(bob)` (inspector.ts). The one other door is the owner's:
+ * `load()` puts the owner's own data on its machine.
  */
 import { inspect } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { type Envelope, FedsimError } from '../runtime/index.js';
 import type { SearchResult, ReplyPayload } from '../messages/index.js';
-import type { StoredValue, VirtualWorkerContext } from '../actors/index.js';
+import type { VirtualWorkerContext, WorkerState } from '../actors/index.js';
+import { loadOwnData } from '../actors/owner-load.js';
+import type { WorkerBudget } from '../actors/compute/budget.js';
 import { Answer } from './answer.js';
-import { formatObjects } from './format.js';
+import { ObjectListing } from './object-listing.js';
 import { MultiPointerTensor } from './multi-pointer.js';
 import { isPointer } from './op-args.js';
 import { type Pointee, PointerTensor, type SendOptions } from './pointer-tensor.js';
@@ -26,6 +29,8 @@ export interface WorkerOptions {
   logMsgs?: boolean;
   /** Where verbose lines go (default console.log). */
   print?: (line: string) => void;
+  /** The worker's resource budget (default: 2^26 elements per tensor, 2^28 in all); see src/actors/compute/budget.ts. */
+  budget?: Partial<WorkerBudget>;
 }
 
 export interface LoadOptions {
@@ -69,10 +74,27 @@ export class VirtualWorker {
     }
   }
 
-  /** The worker's objects: id → tensor, pointer record (chains), plan or failed result. A fresh Map each time. */
-  get objects(): Map<string, StoredValue> {
-    if (this.isClient) return new Map();
-    return this.context().worker.store.view();
+  /**
+   * The worker's state, for the named debugging door `sim.inspect(worker)` and the owner's
+   * `load()`. Not for protocols or scenarios: it bypasses every check the worker makes.
+   * @internal
+   */
+  unguardedState(): WorkerState | null {
+    return this.isClient ? null : this.context().worker;
+  }
+
+  /**
+   * PySyft's `bob._objects`, through the front door: one `search` message, answered by the
+   * worker with every object, printed when `me` may see it and listed as private otherwise
+   * (`{1: tensor([1, 2, 3]), 4: <private to [bob]>}`). Sent after everything before it on
+   * this channel, so it shows their effect.
+   */
+  listObjects(): Answer<ObjectListing> {
+    if (this.isClient) return Answer.of(new ObjectListing([]));
+    return new Answer(this.sim.ask(this.id, 'search', { query: [], preview: true }), (payload: ReplyPayload) => {
+      if (payload.kind !== 'search') throw new FedsimError(`listObjects: ${this.id} answered '${payload.kind}' instead of search results.`);
+      return new ObjectListing(payload.results);
+    });
   }
 
   /**
@@ -89,13 +111,9 @@ export class VirtualWorker {
     return this.sim.actor(this.id).snapshot().context as VirtualWorkerContext;
   }
 
-  /** `{1: tensor([1, 2, 3, 4, 5]), …}`, as the tutorials print `bob._objects`. */
-  formatObjects(): string {
-    return formatObjects(this.objects);
-  }
-
+  /** `<VirtualWorker id:bob #objects:3>`, as PySyft prints a worker (the count is the one thing read without a message). */
   toString(): string {
-    return `<VirtualWorker id:${this.id} #objects:${this.objects.size}>`;
+    return `<VirtualWorker id:${this.id} #objects:${this.isClient ? 0 : this.context().worker.store.size}>`;
   }
 
   [inspect.custom](): string {
@@ -124,12 +142,19 @@ export class VirtualWorker {
 
   /**
    * Puts data on this worker as its owner would (e.g. a hospital loading its records),
-   * optionally private to `allowedUsers`. The pointer returned does not own the data:
-   * disposing it deletes nothing.
+   * optionally private to `allowedUsers`: the owner's door (owner-load.ts), not a message
+   * from `me`. It acts at once, and the data counts as this worker's contribution for the
+   * run's release policy. The pointer returned does not own the data: disposing it deletes
+   * nothing. A `load` mark in the event log records it.
    */
   load(tensor: tf.Tensor, options: LoadOptions = {}): PointerTensor {
     if (this.isClient) throw new FedsimError(`load: ${this.id} is the local client worker and stores nothing; load data onto a worker created with sim.worker().`);
-    return this.sim.me.sendOne(tensor, this, options, false);
+    if (tensor.isDisposed) throw new FedsimError(`load: the tensor (shape [${tensor.shape}]) is disposed; load it before disposing it.`);
+    const id = this.sim.nextId();
+    loadOwnData(this.context().worker, id, tensor, options);
+    this.sim.mark('load', { worker: this.id, id, private: options.allowedUsers !== undefined });
+    const requiresGrad = options.requiresGrad ?? (tensor instanceof tf.Variable && tensor.trainable);
+    return new PointerTensor({ sim: this.sim, location: this, idAtLocation: id, shape: [...tensor.shape], dtype: tensor.dtype, owned: false, requiresGrad });
   }
 
   /** `me.send(x, bob)`: the explicit form of `x.send(bob)`. */

@@ -15,6 +15,7 @@ import { type ActorId, type Envelope, ERROR_REPLY, type ErrorPayload, messageId,
 import type { SimEventInit } from './events.js';
 import type { RandomStream } from './rng.js';
 import { ActorStorage, type DurableStorage } from './durable-storage.js';
+import type { RunPolicies } from './policies.js';
 
 /** What the simulation offers a cell. */
 export interface CellHost {
@@ -27,6 +28,8 @@ export interface CellHost {
   record(event: SimEventInit): void;
   /** Some actor is busy until `time` (so the scheduler must check receivers' busy times until then). */
   noteBusyUntil(time: number): void;
+  /** The run's privacy policies, if it declared any. */
+  readonly policies?: RunPolicies;
 }
 
 /** The capabilities an actor's logic receives in its input as `io`. */
@@ -55,6 +58,14 @@ export interface ActorIO {
   busy(ms: number): void;
   /** The message being handled, if the current turn is a delivery. */
   readonly current: Envelope | null;
+  /** The run's privacy policies (release policy, declared unsafe settings), if it declared any. */
+  readonly policies?: RunPolicies;
+  /**
+   * Records a mark in the event log at once, naming this actor (`data.actor`): for
+   * decisions a log must show, such as a release of private data under the run's policy.
+   * Unlike messages, a mark is not taken back if the turn later fails.
+   */
+  mark?(label: string, data?: Record<string, unknown>): void;
 }
 
 export interface SendOptions {
@@ -152,6 +163,8 @@ export class ActorCell {
       get current() {
         return cell.request;
       },
+      policies: host.policies,
+      mark: (label, data) => host.record({ ev: 'mark', label, data: { actor: id, ...data } }),
     };
   }
 

@@ -14,6 +14,7 @@ import { MessageTable } from './message-table.js';
 import { type MessageEvent, MessageEventRecord, type SimEvent } from './events.js';
 import type { StrategySpec } from './scheduling/strategy.js';
 import type { FaultPlan } from './faults/fault-plan.js';
+import type { RunPolicies } from './policies.js';
 
 export const LOG_FORMAT = 1;
 
@@ -30,6 +31,8 @@ export interface LogHeader {
   scenario?: Record<string, unknown>;
   /** 'schedule-replay' when the delivery order came from another log. */
   mode?: string;
+  /** The run's privacy policies (release policy, unsafe settings declared), when it declared any. */
+  policies?: RunPolicies;
 }
 
 /** The digest of an envelope's payload, computed once and kept on the envelope. */

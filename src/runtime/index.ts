@@ -27,3 +27,4 @@ export { DivergenceError, firstDivergence, type Divergence } from './replay/dive
 export { checkDeterminism, verifyRun, type DeterminismReport } from './replay/determinism.js';
 export * from './errors.js';
 export { setBackendNameSource, backendName } from './backend-name.js';
+export { parseRunPolicies, allowsUnsafe, RunPoliciesSchema, ReleasePolicySchema, UNSAFE_SETTINGS, type RunPolicies, type ReleasePolicy, type UnsafeSetting } from './policies.js';

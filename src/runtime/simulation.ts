@@ -24,6 +24,7 @@ import { type RecordedLog, parseLog } from './replay/recorded-log.js';
 import { ScheduleOracle } from './replay/schedule-oracle.js';
 import { type RandomStream, RngRegistry, type Seed, createStream } from './rng.js';
 import { PendingMessages } from './scheduling/pending-messages.js';
+import { type RunPolicies, parseRunPolicies } from './policies.js';
 import { type SchedulingStrategy, type StrategySpec, createStrategy } from './scheduling/strategy.js';
 import { FEDSIM_VERSION } from '../version.js';
 
@@ -54,6 +55,8 @@ export interface SimulationOptions {
   driverId?: ActorId;
   /** Step budget for one await or settle before a LivelockError (default 50 million). */
   maxSteps?: number;
+  /** What the run may reveal and which unsafe settings it allows (see policies.ts); written into the log header. */
+  policies?: RunPolicies;
 }
 
 export interface SettleReport {
@@ -68,6 +71,8 @@ export class SimulationCore implements CellHost {
   readonly clock = new VirtualClock();
   readonly log: EventLog;
   readonly strict: boolean;
+  /** The run's privacy policies (recorded in the log header); undefined when it declared none. */
+  readonly policies: RunPolicies | undefined;
   readonly driver: Driver;
   /** Every event, as it happens. Subscribers must not send or await (they run inside a step). */
   readonly events$ = new Subject<SimEvent>();
@@ -108,6 +113,7 @@ export class SimulationCore implements CellHost {
     if (typeof latency === 'number' && !(latency >= 0)) throw new RangeError(`latency must be ≥ 0 virtual ms, got ${latency}`);
     this.latencyOf = typeof latency === 'number' ? () => latency : latency;
 
+    this.policies = parseRunPolicies(options.policies ?? scheduleLog?.header.policies, 'SimulationOptions.policies');
     const plan: FaultPlan = scheduleLog ? parseFaultPlan(scheduleLog.header.faults, `${scheduleLog.source} header`) : parseFaultPlan(options.faults);
     const strategySpec = scheduleLog ? scheduleLog.header.strategy : options.strategy;
     this.strategy = createStrategy(strategySpec, this.rngs.stream('scheduler'));
@@ -128,6 +134,7 @@ export class SimulationCore implements CellHost {
       latency: typeof latency === 'number' ? latency : 'custom',
       ...(options.scenario ? { scenario: options.scenario } : {}),
       ...(scheduleLog ? { mode: 'schedule-replay' } : {}),
+      ...(this.policies ? { policies: this.policies } : {}),
     };
     this.log = new EventLog(header);
     const reference = verifyLog ?? scheduleLog;

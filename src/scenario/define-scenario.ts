@@ -41,6 +41,8 @@ export interface ScenarioSpec<R = unknown> {
   /** Default fault plan (the CLI's --faults replaces it). */
   faults?: FaultPlanInput;
   latency?: SimOptions['latency'];
+  /** What the run may reveal (a release policy) and which unsafe settings it allows; recorded in the log header. */
+  policies?: SimOptions['policies'];
   /** Default parameters for `ctx.params` (experiment files override them key by key). */
   params?: Record<string, unknown>;
   /** Settle (deliver everything pending) after `run` returns, before the checks (default true). */

@@ -83,6 +83,7 @@ export async function runScenario<R>(scenario: Scenario<R>, options: RunScenario
     faults,
     strategy,
     latency: scenario.latency,
+    policies: scenario.policies,
     record: options.record,
     strict: options.strict,
     backend: options.backend,

@@ -22,19 +22,21 @@ import {
   opSpec,
   type PayloadOf,
   planAsTensor,
+  isPublicFacts,
+  publicFacts,
   unknownOp,
   WorkerError,
 } from '../../messages/index.js';
 import { toErrorPayload } from '../../runtime/index.js';
 import { computeGradients, isTracked, recordCall } from '../autograd.js';
-import { FailedResult, intersectUsers, PointerRecord, type StoreEntry } from '../object-store.js';
+import { FailedResult, PointerRecord, type StoreEntry } from '../object-store.js';
+import { derivedFrom, isPrivate, PUBLIC_LABEL } from '../privacy/label.js';
+import { workerRunner } from '../compute/op-runner.js';
+import { checkAllocation } from '../compute/budget.js';
 import { StoredPlan } from '../stored-plan.js';
 import { RingTensor, ringAsTensor } from '../smpc/ring-tensor.js';
-import type { Turn, WorkerState } from '../worker-state.js';
+import { failureFor, type Turn, type WorkerState } from '../worker-state.js';
 import { entryOrThrow } from './objects.js';
-
-type OpFn = (...args: unknown[]) => tf.Tensor | tf.Tensor[];
-const tfOps = tf as unknown as Record<string, OpFn>;
 
 export interface Resolved {
   /** The arguments as the op receives them: tensors in place of refs. */
@@ -47,7 +49,8 @@ export interface Resolved {
 export function failedInput(failure: FailedResult, id: string, op: string): WorkerError {
   const root = failure.error;
   const where = { worker: String(root.where?.worker ?? ''), ...root.where, dependent: op };
-  return new WorkerError(root.name as 'OpFailedError', `input ${id} of ${op} holds an earlier failure: ${root.message}`, where, root.data);
+  // The stored failure was made reportable when it was stored: re-raising it adds nothing computed.
+  return publicFacts(new WorkerError(root.name as 'OpFailedError', `input ${id} of ${op} holds an earlier failure: ${root.message}`, where, root.data));
 }
 
 function resolveArg(worker: WorkerState, op: string, arg: Arg, entries: StoreEntry[]): unknown {
@@ -71,12 +74,14 @@ export function resolve(worker: WorkerState, op: string, args: readonly Arg[]): 
   return { values, entries };
 }
 
-/** Runs a tensor op; returns its outputs (kept: the caller stores them). */
-function runTensorOp(worker: WorkerState, op: string, values: unknown[], outputs: number, resultId: string | undefined): tf.Tensor[] {
+/** Runs a tensor op with the worker's runner (budget, argument kinds, private-index rules); returns its outputs (kept: the caller stores them). */
+function runTensorOp(worker: WorkerState, op: string, values: unknown[], outputs: number, resultId: string | undefined, privateInputs: boolean): tf.Tensor[] {
+  const run = workerRunner(worker, privateInputs);
   let result: tf.Tensor | tf.Tensor[];
   try {
-    result = tf.tidy(() => tfOps[op](...values));
+    result = tf.tidy(() => run(op, values));
   } catch (error) {
+    if (isPublicFacts(error)) throw error; // a refusal before running (budget, argument kind, kernel): already says what and where
     throw opFailed(worker.id, op, resultId, error);
   }
   const list = Array.isArray(result) ? result : [result];
@@ -119,7 +124,7 @@ function runInPlace(worker: WorkerState, op: string, args: readonly Arg[], { val
     next?.dispose(); // the variable took its own reference to the data
   }
   // The variable now depends on the operand: it may not be more visible than the operand.
-  if (entries[1]) entry.allowedUsers = intersectUsers(entry.allowedUsers, entries[1].allowedUsers);
+  if (entries[1]) entry.label = derivedFrom([entry.label, entries[1].label]);
 }
 
 export function handleCommand(turn: Turn, payload: PayloadOf<'command'>): void {
@@ -143,18 +148,19 @@ export function handleCommand(turn: Turn, payload: PayloadOf<'command'>): void {
     if (IN_PLACE_OPS.has(op)) return runInPlace(worker, op, args, resolved);
 
     let results: tf.Tensor[];
-    let allowed: readonly string[] | null = null;
-    for (const entry of resolved.entries) allowed = intersectUsers(allowed, entry.allowedUsers);
+    let label = derivedFrom(resolved.entries.map((e) => e.label));
     if (isTensorOp(op)) {
-      results = runTensorOp(worker, op, resolved.values, outputs, resultIds[0]);
+      results = runTensorOp(worker, op, resolved.values, outputs, resultIds[0], isPrivate(label));
     } else {
       const source = tensorArg(worker, resolved.values, args, op);
       const entry = resolved.entries[0];
       if (op === 'grad') {
         if (!entry.grad) throw opFailed(worker.id, 'grad', entry.id, `object ${entry.id} has no gradient yet: call backward() on a loss computed from it (send it with { requiresGrad: true }, or as a variable)`);
-        allowed = entry.gradAllowed ?? entry.allowedUsers;
+        label = entry.gradLabel ?? entry.label;
+        checkAllocation(worker.config.budget, worker.id, op, 'a copy of the gradient', entry.grad.size, store.elements);
         results = [tf.clone(entry.grad)];
       } else {
+        checkAllocation(worker.config.budget, worker.id, op, 'a copy', source.size, store.elements);
         results = [tf.clone(source)]; // copy
       }
     }
@@ -163,13 +169,14 @@ export function handleCommand(turn: Turn, payload: PayloadOf<'command'>): void {
     if (op !== 'grad') for (const entry of resolved.entries) tracked ||= isTracked(entry);
     const tape = tracked ? recordCall(op === 'copy' ? 'clone' : op, args, results.length, op === 'split', (id) => store.get(id)!) : undefined;
     for (let i = 0; i < results.length; i++) {
-      store.add({ id: resultIds[i], value: results[i], requiresGrad: false, tape: tape?.[i], allowedUsers: allowed, tags: [] });
+      store.add({ id: resultIds[i], value: results[i], requiresGrad: false, tape: tape?.[i], label, tags: [] });
     }
   } catch (error) {
-    // Dependents of the results must fail with this cause, not with "not found".
-    const failure = new FailedResult(toErrorPayload(error));
-    for (const id of new Set(resultIds)) if (!store.has(id)) store.add({ id, value: failure, requiresGrad: false, allowedUsers: null, tags: [] });
-    mail.fail(envelope, error);
+    // Dependents of the results must fail with this cause, not with "not found" (redacted if it read private data).
+    const reported = failureFor(turn, error, { op, objectId: resultIds[0] });
+    const failure = new FailedResult(toErrorPayload(reported));
+    for (const id of new Set(resultIds)) if (!store.has(id)) store.add({ id, value: failure, requiresGrad: false, label: PUBLIC_LABEL, tags: [] });
+    mail.fail(envelope, reported);
   }
 }
 
@@ -180,12 +187,13 @@ export function handleBackward(turn: Turn, payload: PayloadOf<'backward'>): void
   if (loss.value instanceof PointerRecord) throw notATensor(worker.id, loss.id, 'backward', `${loss.value.location}:${loss.value.idAtLocation}`);
   if (loss.value instanceof StoredPlan) throw planAsTensor(worker.id, loss.id, 'backward', loss.value.name);
   if (!isTracked(loss)) {
-    throw backwardFailed(worker.id, loss.id, 'it does not depend on any tensor that tracks gradients. Send the inputs with { requiresGrad: true }, or use variables.');
+    throw publicFacts(backwardFailed(worker.id, loss.id, 'it does not depend on any tensor that tracks gradients. Send the inputs with { requiresGrad: true }, or use variables.'));
   }
   let gradients;
   try {
-    gradients = computeGradients(loss);
+    gradients = computeGradients(loss, workerRunner(worker, isPrivate(loss.label)));
   } catch (error) {
+    if (isPublicFacts(error)) throw error;
     throw backwardFailed(worker.id, loss.id, (error as Error).message);
   }
   // Everything computed: now accumulate, as PyTorch does, until zeroGrad().
@@ -202,7 +210,7 @@ export function handleBackward(turn: Turn, payload: PayloadOf<'backward'>): void
     } else {
       leaf.grad = grad;
     }
-    leaf.gradAllowed = intersectUsers(leaf.gradAllowed ?? leaf.allowedUsers, loss.allowedUsers);
+    leaf.gradLabel = derivedFrom([leaf.gradLabel ?? leaf.label, loss.label]);
   }
   mail.reply(envelope, { kind: 'ack' });
 }

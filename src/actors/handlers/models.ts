@@ -23,10 +23,13 @@ import {
   objectExists,
   type PayloadOf,
 } from '../../messages/index.js';
-import { FailedResult, intersectUsers, PointerRecord, type StoreEntry } from '../object-store.js';
+import { FailedResult, PointerRecord, type StoreEntry } from '../object-store.js';
+import { derivedFrom, isPrivate, type Label, labelFromSender, PUBLIC_LABEL } from '../privacy/label.js';
+import { workerRunner } from '../compute/op-runner.js';
+import { checkWorkerAllocation } from '../compute/budget.js';
 import { runForward } from '../forward-runner.js';
 import { firstMissing, type ModelRecord, trainingRecordsOf } from '../training-records.js';
-import type { Turn, WorkerState } from '../worker-state.js';
+import { failureFor, type Turn, type WorkerState } from '../worker-state.js';
 import { entryOrThrow } from './objects.js';
 
 const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
@@ -54,9 +57,9 @@ function inputFailure(failure: FailedResult, id: string): Error {
   return error;
 }
 
-function newParameter(id: string, value: tf.Tensor, allowedUsers: readonly string[] | null, description: string): StoreEntry {
+function newParameter(id: string, value: tf.Tensor, label: Label, description: string): StoreEntry {
   const variable = tf.variable(value, true);
-  return { id, value: variable, requiresGrad: true, allowedUsers, tags: [], description };
+  return { id, value: variable, requiresGrad: true, label, tags: [], description };
 }
 
 export function handleModel(turn: Turn, payload: PayloadOf<'model'>): void {
@@ -70,6 +73,11 @@ export function handleModel(turn: Turn, payload: PayloadOf<'model'>): void {
   const problem = forwardProgramProblem(program);
   if (problem) fail(invalidModel(worker.id, id, 'model', `its forward program is invalid: ${problem}`));
   if (records.models.has(id)) fail(objectExists(worker.id, id, 'model'));
+  try {
+    checkWorkerAllocation(worker, 'model', 'the parameters sent', params.reduce((n, p) => n + (p.tensor?.size ?? 0), 0));
+  } catch (error) {
+    fail(error as Error);
+  }
   if (params.length !== program.params.length) fail(invalidModel(worker.id, id, 'model', `${params.length} parameter(s) were sent for a program that has ${program.params.length}`));
   if (new Set(params.map((p) => p.id)).size !== params.length) fail(invalidModel(worker.id, id, 'model', 'two parameters share an id'));
   const existing: Array<StoreEntry | undefined> = [];
@@ -88,11 +96,12 @@ export function handleModel(turn: Turn, payload: PayloadOf<'model'>): void {
     existing.push(entry);
   });
   // Everything checked: store the new parameters and the record.
-  const allowed = payload.allowedUsers ? [...payload.allowedUsers] : null;
+  const from = turn.envelope.from;
+  const label = labelFromSender(from, worker.config.isWorker(from), payload.allowedUsers);
   const entries = params.map((param, i) => {
     const found = existing[i];
     if (found) return found;
-    const entry = newParameter(param.id, param.tensor!, allowed, `parameter ${program.params[i].name} of model ${id} (${program.name})`);
+    const entry = newParameter(param.id, param.tensor!, label, `parameter ${program.params[i].name} of model ${id} (${program.name})`);
     param.tensor!.dispose(); // the variable holds its own reference to the data
     worker.store.add(entry);
     return entry;
@@ -116,14 +125,14 @@ export function handleModelForward(turn: Turn, payload: PayloadOf<'modelForward'
     }
     const mismatch = inputShapeProblem(record.program.input, value.shape);
     if (mismatch) throw forwardShapeMismatch(worker.id, id, record.program.name, input, mismatch);
-    const output = runForward({ worker: worker.id, modelId: id, program: record.program, params: record.params, input: entry });
     // The output depends on the data and on every parameter: it is no more visible than any of them.
-    let allowed = entry.allowedUsers;
-    for (const param of record.params) allowed = intersectUsers(allowed, param.allowedUsers);
-    store.add({ id: resultId, value: output.value, requiresGrad: false, tape: output.tape, allowedUsers: allowed, tags: [] });
+    const label = derivedFrom([entry.label, ...record.params.map((p) => p.label)]);
+    const output = runForward({ worker: worker.id, modelId: id, program: record.program, params: record.params, input: entry, runner: workerRunner(worker, isPrivate(label)) });
+    store.add({ id: resultId, value: output.value, requiresGrad: false, tape: output.tape, label, tags: [] });
   } catch (error) {
-    if (!store.has(resultId)) store.add({ id: resultId, value: new FailedResult(toErrorPayload(error)), requiresGrad: false, allowedUsers: null, tags: [] });
-    mail.fail(envelope, error);
+    const reported = failureFor(turn, error, { op: 'forward', objectId: id });
+    if (!store.has(resultId)) store.add({ id: resultId, value: new FailedResult(toErrorPayload(reported)), requiresGrad: false, label: PUBLIC_LABEL, tags: [] });
+    mail.fail(envelope, reported);
   }
 }
 
@@ -136,9 +145,10 @@ export function handleModelCopy(turn: Turn, payload: PayloadOf<'modelCopy'>): vo
   if (paramIds.length !== record.params.length) throw invalidModel(worker.id, newId, 'copy', `${paramIds.length} parameter id(s) were given for a model with ${record.params.length} parameters`);
   if (new Set(paramIds).size !== paramIds.length) throw invalidModel(worker.id, newId, 'copy', 'two parameters share an id');
   for (const pid of paramIds) if (worker.store.has(pid)) throw objectExists(worker.id, pid, 'copy');
+  checkWorkerAllocation(worker, 'copy', 'a copy of the parameters', record.params.reduce((n, p) => n + (p.value as tf.Tensor).size, 0));
   // Fresh leaves: same values and visibility, no gradient, no history.
   const entries = record.params.map((source, i) =>
-    newParameter(paramIds[i], source.value as tf.Tensor, source.allowedUsers, `parameter ${record.program.params[i].name} of model ${newId} (${record.program.name})`),
+    newParameter(paramIds[i], source.value as tf.Tensor, source.label, `parameter ${record.program.params[i].name} of model ${newId} (${record.program.name})`),
   );
   for (const entry of entries) worker.store.add(entry);
   records.models.set(newId, { id: newId, program: record.program, params: entries });

@@ -16,6 +16,7 @@ import {
   type PayloadOf,
   planAsTensor,
   type SearchResult,
+  tensorsIn,
   type WireValue,
 } from '../../messages/index.js';
 import { type ChainedDelete, FailedResult, metaOf, PointerRecord, type StoreEntry, type StoredValue } from '../object-store.js';
@@ -23,7 +24,11 @@ import { StoredPlan } from '../stored-plan.js';
 import { RingTensor, ringAsTensor } from '../smpc/ring-tensor.js';
 import { existingEngine } from '../smpc/engine.js';
 import type { Turn, WorkerState } from '../worker-state.js';
+import { canSee, labelFromSender } from '../privacy/label.js';
+import { previewObject } from '../format-value.js';
+import { releaseDecision } from '../privacy/release.js';
 import { acceptPlan } from './plans.js';
+import { checkWorkerAllocation } from '../compute/budget.js';
 
 /** The entry `id`, or an ObjectNotFoundError naming the op that needed it. */
 export function entryOrThrow(worker: WorkerState, id: string, op: string): StoreEntry {
@@ -32,9 +37,26 @@ export function entryOrThrow(worker: WorkerState, id: string, op: string): Store
   return entry;
 }
 
-/** Refuses to hand an object to `user` unless it is public or `user` is among its allowed users. */
+/** Refuses to hand an object to `user` (a move to another worker) unless its label allows `user`. */
 export function assertMayHave(worker: WorkerState, entry: StoreEntry, user: string, op: string): void {
-  if (entry.allowedUsers !== null && !entry.allowedUsers.includes(user)) throw getNotPermitted(worker.id, entry.id, user, entry.allowedUsers, op);
+  const { allowedUsers } = entry.label;
+  if (allowedUsers !== null && !allowedUsers.includes(user)) throw getNotPermitted(worker.id, entry.id, user, allowedUsers, op);
+}
+
+/**
+ * Refuses to reveal an object to `user` (get, smpc/get) unless its label allows `user` or
+ * the run's release policy does (privacy/release.ts); a release under the policy is
+ * recorded in the event log as a `release` mark.
+ */
+export function authorizeRelease(turn: Turn, entry: StoreEntry, user: string, op: string): void {
+  const { worker, io } = turn;
+  const policy = io.policies?.release;
+  const decision = releaseDecision(entry.label, user, policy);
+  if (!decision.allowed) {
+    const note = policy ? `The run's release policy (an aggregate of at least ${policy.aggregate.minContributors} contributors with equal weights) does not apply: ${decision.why}.` : undefined;
+    throw getNotPermitted(worker.id, entry.id, user, entry.label.allowedUsers ?? [], op, note);
+  }
+  if (decision.via === 'aggregate') io.mark?.('release', { worker: worker.id, object: entry.id, to: user, policy: policy!, contributors: decision.contributors });
 }
 
 /** Sends the deletes that removing owned pointer records implies, one message per location. */
@@ -72,6 +94,13 @@ export function handleObject(turn: Turn, payload: PayloadOf<'object'>): void {
     if (ack) mail.reply(envelope, { kind: 'ack' });
   };
   let stored: StoredValue;
+  try {
+    // What arrives was allocated by its sender; the budget decides whether this worker keeps it.
+    checkWorkerAllocation(worker, 'send', 'a received object', tensorsIn(value).reduce((n, t) => n + t.size, 0));
+  } catch (error) {
+    disposeTensorsIn(value);
+    throw error;
+  }
   if (value.kind === 'tensor') {
     if (worker.store.has(id)) {
       value.tensor.dispose();
@@ -91,11 +120,12 @@ export function handleObject(turn: Turn, payload: PayloadOf<'object'>): void {
     stored = new PointerRecord(worker.id, id, value.location, value.idAtLocation, value.owned, value.shape, value.dtype);
   }
   const trainable = isVariable(stored) && stored.trainable;
+  const from = envelope.from;
   worker.store.add({
     id,
     value: stored,
     requiresGrad: meta.requiresGrad ?? trainable,
-    allowedUsers: meta.allowedUsers ?? null,
+    label: labelFromSender(from, worker.config.isWorker(from), meta.allowedUsers, meta.contributions),
     tags: [...(meta.tags ?? [])],
     description: meta.description,
   });
@@ -105,7 +135,7 @@ export function handleObject(turn: Turn, payload: PayloadOf<'object'>): void {
 export function handleObjectRequest(turn: Turn, payload: PayloadOf<'objectRequest'>): void {
   const { worker, mail, envelope } = turn;
   const entry = entryOrThrow(worker, payload.id, 'get');
-  assertMayHave(worker, entry, envelope.from, 'get');
+  authorizeRelease(turn, entry, envelope.from, 'get');
   const { value } = entry;
   if (value instanceof FailedResult) {
     worker.store.delete(payload.id);
@@ -146,7 +176,7 @@ export function handleGetShape(turn: Turn, payload: PayloadOf<'getShape'>): void
   mail.reply(envelope, { kind: 'shape', shape: [...value.shape], dtype: value.dtype });
 }
 
-function describeEntry(entry: StoreEntry): SearchResult {
+function describeEntry(entry: StoreEntry, previewFor: string | null): SearchResult {
   const { value } = entry;
   const result: SearchResult = { id: entry.id, kind: isTensor(value) ? 'tensor' : value.kind, tags: [...entry.tags] };
   if (value instanceof StoredPlan) result.description = value.toString();
@@ -160,6 +190,10 @@ function describeEntry(entry: StoreEntry): SearchResult {
     result.shape = [...value.shape];
   }
   if (entry.description !== undefined) result.description = entry.description;
+  if (previewFor !== null) {
+    if (canSee(entry.label, previewFor)) result.preview = previewObject(value);
+    else result.privateTo = [...(entry.label.allowedUsers ?? [])];
+  }
   return result;
 }
 
@@ -167,7 +201,7 @@ function describeEntry(entry: StoreEntry): SearchResult {
 export function handleSearch(turn: Turn, payload: PayloadOf<'search'>): void {
   const results: SearchResult[] = [];
   for (const entry of turn.worker.store.values()) {
-    if (payload.query.every((term) => entry.tags.includes(term) || entry.id === term)) results.push(describeEntry(entry));
+    if (payload.query.every((term) => entry.tags.includes(term) || entry.id === term)) results.push(describeEntry(entry, payload.preview ? turn.envelope.from : null));
   }
   turn.mail.reply(turn.envelope, { kind: 'search', results });
 }

@@ -23,7 +23,8 @@ import {
   optimizerStepFailed,
   type PayloadOf,
 } from '../../messages/index.js';
-import { intersectUsers, type StoreEntry } from '../object-store.js';
+import type { StoreEntry } from '../object-store.js';
+import { derivedFrom } from '../privacy/label.js';
 import { computeUpdate } from '../optimizer-update.js';
 import { firstMissing, type OptimizerRecord, type SlotState, trainingRecordsOf } from '../training-records.js';
 import type { Turn, WorkerState } from '../worker-state.js';
@@ -68,6 +69,8 @@ export function handleOptimizerStep(turn: Turn, payload: PayloadOf<'optimizerSte
   const { worker } = turn;
   const record = optimizerOrThrow(worker, payload.id, 'step');
   const params = parameterEntries(worker, record.id, payload.params, 'step');
+  // The update reads the gradients too: a failure is reported according to their labels as well.
+  for (const entry of params) if (entry.gradLabel) worker.store.noteRead(entry.gradLabel);
   const planned: Planned[] = [];
   try {
     params.forEach((entry, slot) => {
@@ -104,7 +107,7 @@ export function handleOptimizerStep(turn: Turn, payload: PayloadOf<'optimizerSte
 }
 
 function commit(worker: WorkerState, record: OptimizerRecord, { slot, entry, next, state }: Planned): void {
-  const visible = entry.gradAllowed ?? entry.allowedUsers;
+  const gradLabel = entry.gradLabel ?? entry.label;
   const current = entry.value as tf.Tensor;
   if (isVariable(current)) {
     current.assign(next);
@@ -114,7 +117,7 @@ function commit(worker: WorkerState, record: OptimizerRecord, { slot, entry, nex
     current.dispose();
   }
   // The new weights depend on the gradient: no more visible than it (as assign does with its operand).
-  entry.allowedUsers = intersectUsers(entry.allowedUsers, visible);
+  entry.label = derivedFrom([entry.label, gradLabel]);
   let slotState: SlotState | undefined = record.slots[slot];
   if (!slotState) {
     slotState = { steps: 0, state: new Map() };
@@ -126,14 +129,14 @@ function commit(worker: WorkerState, record: OptimizerRecord, { slot, entry, nex
     if (held) {
       (held.value as tf.Tensor).dispose();
       held.value = value;
-      held.allowedUsers = visible;
+      held.label = gradLabel;
       continue;
     }
     const added: StoreEntry = {
       id: stateId(record.id, slot, name),
       value,
       requiresGrad: false,
-      allowedUsers: visible,
+      label: gradLabel,
       tags: ['#optimizer-state'],
       description: `${name} of optimiser ${record.id} (${record.rule.name}) for parameter slot ${slot}`,
     };

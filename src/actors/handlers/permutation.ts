@@ -11,13 +11,16 @@
 import * as tf from '@tensorflow/tfjs';
 import { objectExists, type PayloadOf } from '../../messages/index.js';
 import type { Turn } from '../worker-state.js';
+import { PUBLIC_LABEL } from '../privacy/label.js';
+import { checkWorkerAllocation } from '../compute/budget.js';
 
 export function handlePermutation(turn: Turn, payload: PayloadOf<'permutation'>): void {
   const { worker, io } = turn;
   const { n, resultId } = payload;
   if (worker.store.has(resultId)) throw objectExists(worker.id, resultId, 'permutation');
+  checkWorkerAllocation(worker, 'permutation', 'a permutation', n);
   const order = new Array<number>(n);
   for (let i = 0; i < n; i++) order[i] = i;
   io.rng('shuffle').shuffle(order);
-  worker.store.add({ id: resultId, value: tf.tensor1d(order, 'int32'), requiresGrad: false, allowedUsers: null, tags: [] });
+  worker.store.add({ id: resultId, value: tf.tensor1d(order, 'int32'), requiresGrad: false, label: PUBLIC_LABEL, tags: [] });
 }

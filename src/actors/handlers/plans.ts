@@ -14,21 +14,26 @@ import {
   disposeTensorsIn,
   invalidMessage,
   invalidPlan,
+  isPublicFacts,
   notAPlan,
   objectExists,
   type PayloadOf,
   planFailed,
   type PlanWire,
   splitPlan,
+  tensorsIn,
   WorkerError,
 } from '../../messages/index.js';
 import { isTracked } from '../autograd.js';
-import { FailedResult, intersectUsers, PointerRecord, type StoreEntry } from '../object-store.js';
+import { FailedResult, PointerRecord, type StoreEntry } from '../object-store.js';
+import { canSee, derivedFrom, isPrivate, PUBLIC_LABEL } from '../privacy/label.js';
+import { workerRunner } from '../compute/op-runner.js';
+import { checkWorkerAllocation } from '../compute/budget.js';
 import { executePlan, PlanOpError } from '../plan-interpreter.js';
 import { PlanLoopError, runPlanLoop } from '../plan-loop.js';
 import { recordPlanRun } from '../plan-tape.js';
 import { StoredPlan } from '../stored-plan.js';
-import type { Turn, WorkerState } from '../worker-state.js';
+import { failureFor, type Turn, type WorkerState } from '../worker-state.js';
 import { failedInput, resolve } from './compute.js';
 import { entryOrThrow } from './objects.js';
 
@@ -37,6 +42,12 @@ import { entryOrThrow } from './objects.js';
  * A refused plan's state tensors are freed and nothing is stored.
  */
 export function acceptPlan(worker: WorkerState, id: string, wire: PlanWire): StoredPlan {
+  try {
+    checkWorkerAllocation(worker, 'plan', 'the plan state', tensorsIn(wire.state).reduce((n, t) => n + t.size, 0));
+  } catch (error) {
+    disposeTensorsIn(wire.state);
+    throw error;
+  }
   const { definition, state } = splitPlan(wire);
   const problem = checkPlan(definition);
   if (problem) {
@@ -54,8 +65,10 @@ function planOrThrow(worker: WorkerState, id: string, op: string): { plan: Store
   throw notAPlan(worker.id, id, op, value instanceof PointerRecord ? `a pointer to ${value.location}:${value.idAtLocation}` : `a tensor of shape [${value.shape}]`);
 }
 
-function failure(worker: WorkerState, id: string, plan: StoredPlan, error: unknown, during?: string): WorkerError {
+function failure(worker: WorkerState, id: string, plan: StoredPlan, error: unknown, during?: string): Error {
   if (error instanceof WorkerError) return error;
+  // A refusal of one op (budget, argument kind, kernel): it says what and where already.
+  if (error instanceof PlanOpError && isPublicFacts(error.reason)) return error.reason as Error;
   if (error instanceof PlanOpError) return planFailed(worker.id, id, plan.name, error.opIndex, error.opText, error.reason, during);
   return planFailed(worker.id, id, plan.name, undefined, undefined, error, during);
 }
@@ -75,27 +88,26 @@ export function handleRunPlan(turn: Turn, payload: PayloadOf<'runPlan'>): void {
     if (new Set(resultIds).size !== resultIds.length) throw invalidMessage(worker.id, 'runPlan', `result ids repeat: [${resultIds.join(', ')}]`);
     for (const id of resultIds) if (store.has(id)) throw objectExists(worker.id, id, 'runPlan');
     const { values, entries } = resolve(worker, 'runPlan', args);
+    const label = derivedFrom([planEntry.label, ...entries.map((e) => e.label)]);
     let result;
     try {
-      result = executePlan(plan.compiled, plan.state, values as tf.Tensor[]);
+      result = executePlan(plan.compiled, plan.state, values as tf.Tensor[], workerRunner(worker, isPrivate(label)));
     } catch (error) {
       throw failure(worker, planId, plan, error);
     }
     // Everything computed: now change the store.
-    let argsAllowed: readonly string[] | null = null;
-    for (const entry of entries) argsAllowed = intersectUsers(argsAllowed, entry.allowedUsers);
-    const allowed = intersectUsers(planEntry.allowedUsers, argsAllowed);
     const tapes = plan.compiled.pure && entries.some(isTracked) ? recordPlanRun(plan.compiled, entries, plan.state) : undefined;
     if (result.assigned.size > 0) {
       plan.commit(result.assigned);
-      planEntry.allowedUsers = allowed; // its state now depends on the arguments: no more visible than they are
+      planEntry.label = label; // its state now depends on the arguments: no more visible than they are
     }
-    result.outputs.forEach((value, i) => store.add({ id: resultIds[i], value, requiresGrad: false, tape: tapes?.[i], allowedUsers: allowed, tags: [] }));
+    result.outputs.forEach((value, i) => store.add({ id: resultIds[i], value, requiresGrad: false, tape: tapes?.[i], label, tags: [] }));
   } catch (error) {
     // As with commands: dependents of the results fail with this cause, not with "not found".
-    const failed = new FailedResult(toErrorPayload(error));
-    for (const id of new Set(resultIds)) if (!store.has(id)) store.add({ id, value: failed, requiresGrad: false, allowedUsers: null, tags: [] });
-    mail.fail(envelope, error);
+    const reported = failureFor(turn, error, { op: 'runPlan', objectId: planId });
+    const failed = new FailedResult(toErrorPayload(reported));
+    for (const id of new Set(resultIds)) if (!store.has(id)) store.add({ id, value: failed, requiresGrad: false, label: PUBLIC_LABEL, tags: [] });
+    mail.fail(envelope, reported);
   }
 }
 
@@ -112,10 +124,11 @@ export function handleRunPlanLoop(turn: Turn, payload: PayloadOf<'runPlanLoop'>)
   if (data.rank === 0 || target.rank === 0 || data.shape[0] !== target.shape[0]) {
     throw invalidMessage(worker.id, 'runPlanLoop', `data [${data.shape}] and target [${target.shape}] must both have one row per sample (the same first dimension)`, planId);
   }
+  const label = derivedFrom([planEntry.label, ...entries.map((e) => e.label)]);
   let result;
   try {
     const rng = payload.shuffle === false ? undefined : turn.io.rng(payload.shuffleStream ?? 'shuffle');
-    result = runPlanLoop(plan.compiled, plan.state, data, target, { epochs, batchSize, dropLast: payload.dropLast, rng });
+    result = runPlanLoop(plan.compiled, plan.state, data, target, { epochs, batchSize, dropLast: payload.dropLast, rng, runner: workerRunner(worker, isPrivate(label)) });
   } catch (error) {
     if (!(error instanceof PlanLoopError)) throw failure(worker, planId, plan, error, 'runPlanLoop');
     throw failure(worker, planId, plan, error.reason, error.during);
@@ -124,6 +137,8 @@ export function handleRunPlanLoop(turn: Turn, payload: PayloadOf<'runPlanLoop'>)
   plan.commit(result.changed);
   const { meanLoss, steps, samples } = result;
   // Its state now depends on the data: no more visible than the data is.
-  if (steps > 0) for (const entry of entries) planEntry.allowedUsers = intersectUsers(planEntry.allowedUsers, entry.allowedUsers);
-  mail.reply(envelope, { kind: 'planLoop', meanLoss: Number.isFinite(meanLoss) ? meanLoss : null, steps, samples });
+  if (steps > 0) planEntry.label = label;
+  // The mean loss is computed from the data: it goes back only to someone who may see the data.
+  const loss = canSee(label, envelope.from) && Number.isFinite(meanLoss) ? meanLoss : null;
+  mail.reply(envelope, { kind: 'planLoop', meanLoss: loss, steps, samples });
 }

@@ -13,6 +13,8 @@ import { deal } from '../smpc/dealer.js';
 import { engineOf } from '../smpc/engine.js';
 import { GetShareTask, commandTask } from '../smpc/local-tasks.js';
 import { RingTensor } from '../smpc/ring-tensor.js';
+import { labelFromSender, PUBLIC_LABEL } from '../privacy/label.js';
+import { checkWorkerAllocation } from '../compute/budget.js';
 import type { Turn } from '../worker-state.js';
 
 const requesterOf = (turn: Turn) => ({ id: turn.envelope.id, from: turn.envelope.from });
@@ -33,13 +35,17 @@ function handleShare(turn: Turn, payload: PayloadOf<'smpc/share'>): void {
     value = new FailedResult(payload.failed);
   } else {
     try {
+      checkWorkerAllocation(worker, 'share', 'a received share', payload.share.values.length);
       value = RingTensor.fromWire(payload.share, `share ${payload.id} from ${turn.envelope.from}`);
     } catch (error) {
       invalid = error;
       value = new FailedResult(toErrorPayload(error)); // its dependents fail with the cause
     }
   }
-  worker.store.add({ id: payload.id, value, requiresGrad: false, allowedUsers: null, tags: [] });
+  // A share is as private as the value it is a share of: the holder that split it says how (only a worker of the federation is believed).
+  const from = turn.envelope.from;
+  const label = 'failed' in payload ? PUBLIC_LABEL : labelFromSender(from, worker.config.isWorker(from), payload.allowedUsers, payload.contributions);
+  worker.store.add({ id: payload.id, value, requiresGrad: false, label, tags: [] });
   engineOf(worker).run(turn);
   if (invalid) turn.mail.fail(turn.envelope, invalid);
 }

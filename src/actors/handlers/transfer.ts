@@ -10,12 +10,13 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { type ErrorPayload, ERROR_REPLY } from '../../runtime/index.js';
-import { disposeTensorsIn, invalidMessage, isTensor, isVariable, MessageSchemas, objectExists, type PayloadOf } from '../../messages/index.js';
+import { disposeTensorsIn, invalidMessage, isTensor, isVariable, MessageSchemas, objectExists, type PayloadOf, tensorsIn } from '../../messages/index.js';
 import { FailedResult, metaOf, PointerRecord, type StoredValue } from '../object-store.js';
 import { StoredPlan } from '../stored-plan.js';
 import { RingTensor, ringAsTensor } from '../smpc/ring-tensor.js';
 import type { Turn } from '../worker-state.js';
 import { acceptPlan } from './plans.js';
+import { labelFromSender } from '../privacy/label.js';
 import { assertMayHave, entryOrThrow } from './objects.js';
 
 export function handleMove(turn: Turn, payload: PayloadOf<'move'>): void {
@@ -56,14 +57,27 @@ export function handleRemoteGet(turn: Turn, payload: PayloadOf<'remoteGet'>): vo
 export function handleAnswer(turn: Turn): void {
   const { worker, mail, envelope } = turn;
   const forward = envelope.inReplyTo === undefined ? undefined : worker.forwards.get(envelope.inReplyTo);
-  if (!forward) return; // a duplicate, or an answer to something we did not ask: nothing to do
+  if (!forward) {
+    // A duplicate, or an answer to something we did not ask: nothing to do, but it owns what it carries.
+    disposeTensorsIn(envelope.payload);
+    return;
+  }
   worker.forwards.delete(envelope.inReplyTo!);
   if (envelope.type === ERROR_REPLY) {
     const parsed = MessageSchemas.error.safeParse(envelope.payload);
-    return mail.fail(forward.request, parsed.success ? (parsed.data as ErrorPayload) : { name: 'Error', message: `${envelope.from} failed without a readable error` });
+    // An error reply has no use for tensors: they are freed, and `data` is passed on only without any.
+    const carried = tensorsIn(envelope.payload).length > 0;
+    disposeTensorsIn(envelope.payload);
+    if (!parsed.success) return mail.fail(forward.request, { name: 'Error', message: `${envelope.from} failed without a readable error` });
+    const { data, ...rest } = parsed.data as ErrorPayload;
+    return mail.fail(forward.request, carried ? rest : { ...rest, ...(data ? { data } : {}) });
   }
   const parsed = MessageSchemas.reply.safeParse(envelope.payload);
-  if (!parsed.success) return mail.fail(forward.request, invalidMessage(worker.id, 'reply', `${envelope.from} answered with a malformed reply`));
+  if (!parsed.success) {
+    disposeTensorsIn(envelope.payload);
+    return mail.fail(forward.request, invalidMessage(worker.id, 'reply', `${envelope.from} answered with a malformed reply`));
+  }
+  if (forward.kind === 'move' || parsed.data.kind !== 'object') disposeTensorsIn(envelope.payload); // only remoteGet's object answer is kept
   const answer = parsed.data;
   const { store } = worker;
   const stillHere = store.get(forward.objectId) === forward.entry;
@@ -101,7 +115,7 @@ export function handleAnswer(turn: Turn): void {
     id: forward.objectId,
     value: stored,
     requiresGrad: meta.requiresGrad ?? false,
-    allowedUsers: meta.allowedUsers ?? null,
+    label: labelFromSender(envelope.from, worker.config.isWorker(envelope.from), meta.allowedUsers, meta.contributions),
     tags: [...(meta.tags ?? [])],
     description: meta.description,
   });

@@ -25,9 +25,11 @@ import type { Turn } from '../worker-state.js';
 import { toSigned } from './additive.js';
 import { beaverMaskShares, beaverProductShare, floorDiv } from './beaver.js';
 import { matMulProductShare } from './beaver-matmul.js';
-import { type OpenPayload, type SmpcEngine, type SmpcTask, type TriplePayload, ringInput, storeResult } from './engine.js';
+import { assertFederationParties, type OpenPayload, type SmpcEngine, type SmpcTask, type TriplePayload, labelOf, ringInput, storeResult } from './engine.js';
+import { derivedFrom, type Label, linearCombination, PUBLIC_LABEL, weight } from '../privacy/label.js';
 import { fromBigints, matMulDims, sameShape, toBigints } from './ring-ops.js';
 import { RingTensor } from './ring-tensor.js';
+import { checkWorkerAllocation } from '../compute/budget.js';
 import { SmpcError } from './smpc-error.js';
 import { reducer } from './additive.js';
 
@@ -47,12 +49,18 @@ export class BeaverTask implements SmpcTask {
   private own: { d?: bigint[]; e?: bigint[]; c?: bigint[] } = {};
   /** True when a failure came from a peer (so it is not echoed back). */
   private peerFailed = false;
+  /** The result's privacy label, from the operands' (read when the task reads them). */
+  private label: Label = PUBLIC_LABEL;
 
   constructor(
     private readonly cmd: Multiply | Truncate,
     readonly requester: RequestRef,
   ) {
     this.resultId = cmd.resultId;
+  }
+
+  readLabel(): Label {
+    return this.label;
   }
 
   needs(id: string): boolean {
@@ -80,12 +88,19 @@ export class BeaverTask implements SmpcTask {
     const { worker } = turn;
     const cmd = this.cmd;
     if (cmd.owners[cmd.party] !== worker.id) this.fail(`this worker is not party ${cmd.party} (that is ${cmd.owners[cmd.party]})`, turn);
+    assertFederationParties(worker, [...cmd.owners, cmd.dealer], cmd.op);
+    if (cmd.owners.includes(cmd.dealer)) this.fail(`the crypto provider '${cmd.dealer}' is also an owner; it would know the triple and so, from the openings, the operands`, turn);
     const x = ringInput(worker, cmd.op === 'beaver' ? cmd.x : cmd.source, cmd.op);
     const y = cmd.op === 'beaver' ? ringInput(worker, cmd.y, cmd.op) : undefined;
     if (!x || (cmd.op === 'beaver' && !y)) return false;
     const triple = engine.takeTriple(cmd.resultId);
     if (!triple) return false;
     this.triple = triple;
+    // A product of shares is a function of both operands (not a sum of contributions); a truncation scales.
+    this.label =
+      cmd.op === 'beaver'
+        ? derivedFrom([labelOf(worker, cmd.x), labelOf(worker, cmd.y)])
+        : linearCombination([{ label: labelOf(worker, cmd.source), scale: weight(toSigned(BigInt(cmd.scalar ?? '1') % x.field, x.field)) }]);
     if (triple.from !== cmd.dealer) this.fail(`the triple came from '${triple.from}', not from the crypto provider '${cmd.dealer}'`, turn);
     if (triple.failed) {
       this.peerFailed = true;
@@ -111,6 +126,7 @@ export class BeaverTask implements SmpcTask {
       this.own = beaverMaskShares(toBigints(x.values), toBigints(y!.values), { a: toBigints(a.values), b: toBigints(b.values) }, this.field);
     } else {
       const { m, n } = matMulDims(x.shape, y!.shape, this.what);
+      checkWorkerAllocation(worker, 'matMul', 'a shared product', m * n);
       if (!sameShape(a.shape, x.shape) || !sameShape(b.shape, y!.shape)) this.fail(`the triple's shapes [${a.shape}], [${b.shape}] do not match the operands [${x.shape}], [${y!.shape}]`, turn);
       this.shape = [m, n];
       const mod = reducer(this.field);
@@ -146,7 +162,7 @@ export class BeaverTask implements SmpcTask {
       this.z = matMulProductShare(cmd.party, d, e, shares, m, k, n, this.field);
     }
     if (cmd.divisor === undefined) {
-      storeResult(turn.worker, this.resultId, new RingTensor(fromBigints(this.z), this.shape, this.field));
+      storeResult(turn.worker, this.resultId, new RingTensor(fromBigints(this.z), this.shape, this.field), this.label);
       return true;
     }
     this.openTruncation(turn, BigInt(cmd.divisor));
@@ -180,7 +196,8 @@ export class BeaverTask implements SmpcTask {
     for (let i = 0; i < c.length; i++) {
       out[i] = this.cmd.party === 0 ? mod(rTruncated[i] + floorDiv(toSigned(c[i], this.field), divisor)) : rTruncated[i];
     }
-    storeResult(turn.worker, this.resultId, new RingTensor(out, this.shape, this.field));
+    const scaled = linearCombination([{ label: this.label, scale: weight(1n, divisor) }]);
+    storeResult(turn.worker, this.resultId, new RingTensor(out, this.shape, this.field), scaled);
     return true;
   }
 

@@ -15,6 +15,8 @@ import { matMulTriple } from './beaver-matmul.js';
 import { fromBigints, matMulDims, sameShape } from './ring-ops.js';
 import { checkWordField } from './ring-vector.js';
 import { SmpcError } from './smpc-error.js';
+import { checkWorkerAllocation } from '../compute/budget.js';
+import { assertFederationParties } from './engine.js';
 
 type Deal = Extract<SmpcCommand, { op: 'deal' }>;
 
@@ -42,9 +44,17 @@ function dealShares(turn: Turn, cmd: Deal): void {
   };
   if (cmd.owners.includes(worker.id)) refuse(`the crypto provider is also an owner; it would learn the factors. Use a worker that holds no share as crypto provider`);
   if (new Set(cmd.owners).size !== cmd.owners.length) refuse(`owners repeat: [${cmd.owners.join(', ')}]`);
+  assertFederationParties(worker, cmd.owners, 'deal');
   const field = BigInt(cmd.field);
   checkWordField(field, what);
   const parties = cmd.owners.length;
+  // Shapes come from the message: the triples they ask for are counted before any is drawn.
+  const x = size(cmd.xShape);
+  const y = cmd.yShape ? size(cmd.yShape) : x;
+  const dims = cmd.kind === 'matMul' && cmd.yShape && cmd.xShape.length === 2 && cmd.yShape.length === 2 ? { m: cmd.xShape[0], k: cmd.xShape[1], n: cmd.yShape[1] } : null;
+  const product = dims ? dims.m * dims.n : x;
+  const tripleElements = cmd.kind === 'truncate' ? 0 : dims ? dims.m * dims.k + dims.k * dims.n + dims.m * dims.n : x + y + x;
+  checkWorkerAllocation(worker, 'deal', 'Beaver triples and truncation pairs for every owner', parties * (tripleElements + (cmd.divisor === undefined ? 0 : 2 * product)));
   const rng = turn.io.rng(DEALER_STREAM);
   let triple: BeaverTriple | null = null;
   let shapes: { a: number[]; b: number[]; c: number[] } | null = null;

@@ -16,10 +16,13 @@
  * result then ends in the driver's DeadlockError naming the request.
  */
 import * as tf from '@tensorflow/tfjs';
-import { objectExists, objectNotFound, type PayloadOf } from '../../messages/index.js';
+import { objectExists, objectNotFound, type PayloadOf, publicFacts } from '../../messages/index.js';
 import { toErrorPayload } from '../../runtime/index.js';
 import { failedInput } from '../handlers/compute.js';
 import { FailedResult, PointerRecord, type StoreEntry } from '../object-store.js';
+import { type Label, PUBLIC_LABEL } from '../privacy/label.js';
+import { reportable } from '../privacy/redaction.js';
+import { checkWorkerAllocation } from '../compute/budget.js';
 import type { RequestRef } from '../worker-mail.js';
 import type { Turn, WorkerState } from '../worker-state.js';
 import { RingTensor } from './ring-tensor.js';
@@ -39,6 +42,8 @@ export interface SmpcTask {
   onFailure?(turn: Turn, error: unknown): void;
   /** Whether it has yet to read object `id` (a get or a delete of `id` must wait until it has). */
   needs(id: string): boolean;
+  /** The label of what it read in earlier turns (a failure in a later step is reported according to it). */
+  readLabel?(): Label;
 }
 
 export class SmpcEngine {
@@ -121,11 +126,17 @@ export class SmpcEngine {
       progressed = false;
       for (const task of [...this.tasks]) {
         let finished: boolean;
+        const { store } = turn.worker;
+        store.beginTrail();
         try {
           finished = task.advance(turn, this);
         } catch (error) {
-          this.fail(turn, task, error);
+          if (task.readLabel) store.noteRead(task.readLabel());
+          // What the task read decides what its requester and its peers may be told.
+          this.fail(turn, task, reportable(turn.worker, error, store.trailLabel(), task.requester.from, { op: 'smpc', ...(task.resultId === null ? {} : { objectId: task.resultId }) }));
           finished = true;
+        } finally {
+          store.endTrail();
         }
         if (finished) {
           this.tasks.splice(this.tasks.indexOf(task), 1);
@@ -143,7 +154,7 @@ export class SmpcEngine {
   private fail(turn: Turn, task: SmpcTask, error: unknown): void {
     const { store } = turn.worker;
     if (task.resultId !== null && !store.has(task.resultId)) {
-      store.add({ id: task.resultId, value: new FailedResult(toErrorPayload(error)), requiresGrad: false, allowedUsers: null, tags: [] });
+      store.add({ id: task.resultId, value: new FailedResult(toErrorPayload(error)), requiresGrad: false, label: PUBLIC_LABEL, tags: [] });
     }
     task.onFailure?.(turn, error);
     turn.mail.fail(task.requester, error);
@@ -173,6 +184,21 @@ function describe(value: StoreEntry['value']): string {
   return `a ${(value as { kind?: string }).kind ?? 'value'}`;
 }
 
+/**
+ * Refuses a protocol whose parties are not all workers of the federation. A share, an opening
+ * (d = x − a) or a truncation opening sent to anyone else — the local worker `me`, an actor
+ * spawned outside the federation — would hand it a share of the value, and with a triple it
+ * dealt itself, the share in the clear.
+ */
+export function assertFederationParties(worker: WorkerState, parties: readonly string[], op: string): void {
+  const outsider = parties.find((p) => p !== worker.id && !worker.config.isWorker(p));
+  if (outsider !== undefined) {
+    throw publicFacts(
+      new SmpcError('SmpcProtocolError', `${op} on ${worker.id}: '${outsider}' is not a worker of this federation, and shares, openings and triples go to workers only. Name workers made with sim.worker() as owners and crypto provider.`, { worker: worker.id, op }),
+    );
+  }
+}
+
 /** The ring tensor `id`, or undefined while it has not arrived; throws for a failure or a non-ring object. */
 export function ringInput(worker: WorkerState, id: string, op: string): RingTensor | undefined {
   const entry = worker.store.get(id);
@@ -191,7 +217,13 @@ export function tensorInput(worker: WorkerState, id: string, op: string): StoreE
   return entry;
 }
 
-/** Stores a task's result (the id was checked free when the task was queued). */
-export function storeResult(worker: WorkerState, id: string, value: RingTensor | tf.Tensor, allowedUsers: readonly string[] | null = null): void {
-  worker.store.add({ id, value, requiresGrad: false, allowedUsers, tags: [] });
+/** Stores a task's result (the id was checked free when the task was queued) with the label derived from its inputs'. */
+export function storeResult(worker: WorkerState, id: string, value: RingTensor | tf.Tensor, label: Label): void {
+  checkWorkerAllocation(worker, 'smpc', 'a result', value.size);
+  worker.store.add({ id, value, requiresGrad: false, label, tags: [] });
+}
+
+/** The label of stored object `id` (public when it is gone: a task reads labels only of inputs it has just read). */
+export function labelOf(worker: WorkerState, id: string): Label {
+  return worker.store.get(id)?.label ?? PUBLIC_LABEL;
 }

@@ -6,12 +6,14 @@
 import * as tf from '@tensorflow/tfjs';
 import type { SmpcCommand } from '../../messages/index.js';
 import { failedInput } from '../handlers/compute.js';
-import { assertMayHave } from '../handlers/objects.js';
+import { authorizeRelease } from '../handlers/objects.js';
 import { FailedResult } from '../object-store.js';
 import type { RequestRef } from '../worker-mail.js';
 import type { Turn } from '../worker-state.js';
-import { type SmpcEngine, type SmpcTask, ringInput, storeResult, tensorInput } from './engine.js';
-import { decodeFixedVector, encodeFixedVector, encodeIntegers, splitVector } from './ring-vector.js';
+import { assertFederationParties, type SmpcEngine, type SmpcTask, labelOf, ringInput, storeResult, tensorInput } from './engine.js';
+import { contributionsToWire, isPrivate, linearCombination, sameAs, weight } from '../privacy/label.js';
+import { toSigned } from './additive.js';
+import { decodeFixedVector, encodeFixedVector, encodeFixedVectorSaturating, encodeIntegers, splitVector } from './ring-vector.js';
 import { affine, combine, truncateLocal } from './ring-ops.js';
 import { RingTensor, ringAsTensor } from './ring-tensor.js';
 import { SmpcError } from './smpc-error.js';
@@ -44,12 +46,14 @@ export class FixPrecisionTask implements SmpcTask {
     }
     let values: BigUint64Array;
     try {
-      values = encodeFixedVector(tensor.dataSync() as Float32Array, { ...fixed, field: BigInt(this.cmd.field) });
+      const options = { ...fixed, field: BigInt(this.cmd.field) };
+      // Private values never fail to encode (a failure would say that some value is out of range): they are clamped.
+      values = isPrivate(entry.label) ? encodeFixedVectorSaturating(tensor.dataSync() as Float32Array, options) : encodeFixedVector(tensor.dataSync() as Float32Array, options);
     } catch (error) {
       throw new SmpcError('SmpcOpError', `fixPrecision of object ${source} on ${worker.id}: ${(error as Error).message}; lower precisionFractional or use a larger field`, { worker: worker.id, objectId: source });
     }
     // The encoded value is the value: it stays as private as the tensor it came from.
-    storeResult(worker, this.resultId, new RingTensor(values, [...tensor.shape], BigInt(this.cmd.field)), entry.allowedUsers);
+    storeResult(worker, this.resultId, new RingTensor(values, [...tensor.shape], BigInt(this.cmd.field)), sameAs(entry.label));
     return true;
   }
 }
@@ -70,8 +74,7 @@ export class FloatPrecisionTask implements SmpcTask {
     const ring = ringInput(worker, this.cmd.source, 'floatPrecision');
     if (!ring) return false;
     const decoded = decodeFixedVector(ring.values, { ...this.cmd.fixed, field: ring.field });
-    const allowed = worker.store.get(this.cmd.source)!.allowedUsers;
-    storeResult(worker, this.resultId, tf.tensor(Float32Array.from(decoded), [...ring.shape], 'float32'), allowed);
+    storeResult(worker, this.resultId, tf.tensor(Float32Array.from(decoded), [...ring.shape], 'float32'), sameAs(labelOf(worker, this.cmd.source)));
     return true;
   }
 }
@@ -94,6 +97,7 @@ export class ShareTask implements SmpcTask {
   advance(turn: Turn): boolean {
     const { worker, mail } = turn;
     const { source, owners, resultId } = this.cmd;
+    assertFederationParties(worker, owners, 'share');
     const field = BigInt(this.cmd.field);
     const entry = worker.store.get(source);
     if (!entry) return false; // a share or result still on its way here
@@ -116,10 +120,13 @@ export class ShareTask implements SmpcTask {
       throw new SmpcError('ShareError', `share on ${worker.id}: object ${source} is a ${value.kind}, not a tensor or fixed-precision value`, { worker: worker.id, objectId: source, op: 'share' });
     }
     const shares = splitVector(ring.values, owners.length, turn.io.rng(SHARE_STREAM), field);
+    // Every share is as private as the value: it carries the value's label to its owner.
+    const label = sameAs(entry.label);
+    const carried = label.allowedUsers === null ? {} : { allowedUsers: [...label.allowedUsers], contributions: contributionsToWire(label.contributions) };
     owners.forEach((owner, i) => {
       const share = new RingTensor(shares[i], [...ring.shape], field);
-      if (owner === worker.id) storeResult(worker, resultId, share);
-      else mail.send(owner, 'smpc/share', { id: resultId, share: share.toWire() });
+      if (owner === worker.id) storeResult(worker, resultId, share, label);
+      else mail.send(owner, 'smpc/share', { id: resultId, share: share.toWire(), ...carried });
     });
     return true;
   }
@@ -150,17 +157,23 @@ export class LocalOpTask implements SmpcTask {
     if (cmd.op === 'combine') {
       const terms = cmd.terms.map((t) => ({ tensor: ringInput(worker, t.id, cmd.op), sign: t.sign }));
       if (terms.some((t) => !t.tensor)) return false;
-      storeResult(worker, this.resultId, combine(terms as Array<{ tensor: RingTensor; sign: 1 | -1 }>, what));
+      const label = linearCombination(cmd.terms.map((t) => ({ label: labelOf(worker, t.id), scale: weight(BigInt(t.sign)) })));
+      storeResult(worker, this.resultId, combine(terms as Array<{ tensor: RingTensor; sign: 1 | -1 }>, what), label);
       return true;
     }
     const x = ringInput(worker, cmd.source, cmd.op);
     if (!x) return false;
+    const source = labelOf(worker, cmd.source);
     if (cmd.op === 'affine') {
       const offset = cmd.offset ? RingTensor.fromWire(cmd.offset, what) : undefined;
-      storeResult(worker, this.resultId, affine(x, BigInt(cmd.scalar) % x.field, offset, what));
+      const scalar = BigInt(cmd.scalar) % x.field;
+      // k·x + public: the contributions scaled by k (read as a signed number: Q − 1 is −1).
+      storeResult(worker, this.resultId, affine(x, scalar, offset, what), linearCombination([{ label: source, scale: weight(toSigned(scalar, x.field)) }]));
     } else {
-      const scaled = cmd.scalar === undefined ? x : affine(x, BigInt(cmd.scalar) % x.field, undefined, what);
-      storeResult(worker, this.resultId, truncateLocal(scaled, BigInt(cmd.divisor)));
+      const scalar = cmd.scalar === undefined ? 1n : BigInt(cmd.scalar) % x.field;
+      const scaled = cmd.scalar === undefined ? x : affine(x, scalar, undefined, what);
+      const label = linearCombination([{ label: source, scale: weight(toSigned(scalar, x.field), BigInt(cmd.divisor)) }]);
+      storeResult(worker, this.resultId, truncateLocal(scaled, BigInt(cmd.divisor)), label);
     }
     return true;
   }
@@ -186,7 +199,7 @@ export class GetShareTask implements SmpcTask {
       return true;
     }
     const ring = ringInput(worker, this.id, 'get')!;
-    assertMayHave(worker, entry, this.requester.from, 'get');
+    authorizeRelease(turn, entry, this.requester.from, 'get');
     worker.store.take(this.id);
     mail.reply(this.requester, { kind: 'ring', id: this.id, value: ring.toWire() });
     return true;

@@ -6,7 +6,7 @@
  * fixed-point scale — lives in the AdditiveSharingTensor / FixedPrecisionPointer that
  * `me` holds. Values are 64-bit words in [0, Q), Q ≤ 2^64; a RingTensor is never mutated.
  */
-import { type RingWire, WorkerError } from '../../messages/index.js';
+import { publicFacts, type RingWire, WorkerError } from '../../messages/index.js';
 import { RING_2_64, toSigned } from './additive.js';
 import { checkWordField } from './ring-vector.js';
 import { SmpcError } from './smpc-error.js';
@@ -67,9 +67,9 @@ export class RingTensor {
 
 /** An op that needs a tfjs tensor was pointed at a ring tensor. */
 export const ringAsTensor = (worker: string, id: string, op: string) =>
-  new WorkerError(
+  publicFacts(new WorkerError(
     'NotATensorError',
     `${op} needs a tensor, but object ${id} on ${worker} is a ring tensor (an additive share or a fixed-precision value). ` +
       'Work on it through the AdditiveSharingTensor or FixedPrecisionPointer that made it; floatPrecision() turns a fixed-precision value back into a tensor.',
     { worker, objectId: id, op },
-  );
+  ));

@@ -77,6 +77,33 @@ export function encodeFixedVector(floats: Float32Array | Float64Array | readonly
   return BigUint64Array.from(encodeFixed(floats, options));
 }
 
+/**
+ * The same encoding without failing: a value outside the centred range is clamped to its
+ * edge (±(Q/2 − 1)), and NaN becomes 0. For private data, where a failure would tell the
+ * caller that some value is large (one bit per try, enough to recover it by bisection).
+ */
+export function encodeFixedVectorSaturating(floats: Float32Array | Float64Array | readonly number[], options: FixedPrecisionOptions = {}): BigUint64Array {
+  const field = options.field ?? RING_2_64;
+  checkWordField(field, 'encodeFixedVectorSaturating');
+  const scale = Number(fixedScale(options));
+  const edge = (field >> 1n) - 1n;
+  const mod = reducer(field);
+  const out = new BigUint64Array(floats.length);
+  for (let i = 0; i < floats.length; i++) {
+    const scaled = Math.round(floats[i] * scale);
+    let v: bigint;
+    if (Number.isNaN(scaled)) v = 0n;
+    else if (!Number.isFinite(scaled)) v = scaled > 0 ? edge : -edge;
+    else {
+      v = BigInt(scaled);
+      if (v > edge) v = edge;
+      else if (v < -edge) v = -edge;
+    }
+    out[i] = mod(v);
+  }
+  return out;
+}
+
 /** Centred representative / base^precision, in float64. */
 export function decodeFixedVector(encoded: BigUint64Array, options: FixedPrecisionOptions = {}): Float64Array {
   const field = options.field ?? RING_2_64;

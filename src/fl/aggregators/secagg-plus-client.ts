@@ -3,7 +3,7 @@
  * one actor, as Flower's `secaggplus_mod` wraps the client app on the same device.
  *
  *   fl/fit ─▶ train (or answer from storage), answer fl/fit-done (no weights)
- *   secagg/setup ─▶ share-keys ─▶ collect-masked-input ─▶ unmask   (the SecAgg+ client role)
+ *   secagg/setup ─▶ share-keys ─▶ collect-masked-input ─▶ consistency-check ─▶ unmask   (the SecAgg+ client role)
  *
  * The update it masks is its stored answer for the round, packed and weighted by
  * c = n_k / maxWeight (round-aggregate.ts), so the server learns Σ c_k but no client's n_k.

@@ -21,6 +21,7 @@ import { dequantize } from '../secure/crypto/quantize.js';
 import { parseSecAggParams, quantizationTarget } from '../secure/secagg/params.js';
 import { type AbortedPayload, type ResultPayload, SECAGG } from '../secure/secagg/protocol.js';
 import { secAggServerMachine } from '../secure/secagg/server-machine.js';
+import { SECAGG_STAGES } from '../secure/secagg/errors.js';
 import type { Aggregator, AggregatorSetup, RoundView } from '../rounds/aggregator.js';
 import { parseMessage } from '../rounds/protocol.js';
 import { packedLength, unpackSum } from '../rounds/round-aggregate.js';
@@ -72,7 +73,8 @@ export function secAggPlusAggregator(setup: AggregatorSetup, settings: Aggregato
   // Fail now, naming the field, rather than at every round's start.
   parseSecAggParams(serverParams, 'runFederated: secagg');
   const vectorLength = packedLength(setup.layout, setup.reports);
-  const waitMs = 5 * options.timeout; // four stage timeouts and one more for the messages around them
+  // The stage timeouts of setup, share-keys, collect-masked-input, consistency-check and unmask, and one more for the messages around them.
+  const waitMs = (SECAGG_STAGES.length + 1) * options.timeout;
   const who = (view: RoundView) => `server '${view.io.id}' (round ${view.round}, secagg+)`;
 
   const startIfReady = (session: Session, view: RoundView, force: boolean): Session => {

@@ -71,6 +71,7 @@ export async function verifyRun<S extends SimulationCore = SimulationCore>(
     faults: header.faults,
     latency: options.latency ?? (header.latency === 'custom' ? undefined : header.latency),
     scenario: header.scenario,
+    policies: options.policies ?? header.policies,
     backend: options.backend ?? header.backend,
     verify: log,
   });

@@ -50,6 +50,7 @@ const HeaderSchema = z.object({
   latency: z.union([z.number(), z.literal('custom')]),
   scenario: z.record(z.string(), z.unknown()).optional(),
   mode: z.string().optional(),
+  policies: z.record(z.string(), z.unknown()).optional(),
 });
 
 export function parseLog(text: string, source = 'log'): RecordedLog {

@@ -3,7 +3,8 @@
  * the client role of client-role.ts — its stages, ordering and duplicate rules — with an
  * update given as input.
  *
- *   idle ──setup──▶ sentPublicKeys ──share-keys──▶ sentShares ──collect──▶ sentMaskedInput ──unmask──▶ idle
+ *   idle ──setup──▶ sentPublicKeys ──share-keys──▶ sentShares ──collect──▶ sentMaskedInput
+ *        ──consistency-check──▶ sentSignature ──unmask──▶ idle
  */
 import { setup } from 'xstate';
 import type { ActorIO, ActorMessage } from '../../../runtime/index.js';

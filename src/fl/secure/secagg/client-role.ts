@@ -5,7 +5,8 @@
  * `aggregation: 'secagg+'` (src/fl/fedavg/secagg-client.ts), whose update comes from local
  * training — and they differ only in where the update comes from (a `ClientUpdate`).
  *
- *   idle ──setup──▶ sentPublicKeys ──share-keys──▶ sentShares ──collect──▶ sentMaskedInput ──unmask──▶ idle
+ *   idle ──setup──▶ sentPublicKeys ──share-keys──▶ sentShares ──collect──▶ sentMaskedInput
+ *        ──consistency-check──▶ sentSignature ──unmask──▶ idle
  *
  * A `setup` is accepted in any state and starts a fresh round (an aborted round leaves
  * clients mid-way; the next round must not depend on them finishing). Any other stage
@@ -20,7 +21,7 @@
 import { assign } from 'xstate';
 import type { ActorIO, ActorMessage } from '../../../runtime/actor-cell.js';
 import { FlInvariantError } from '../../errors.js';
-import { type ClientSession, type UpdateSource, onCollect, onSetup, onShareKeys, onUnmask } from './client-steps.js';
+import { type ClientSession, type UpdateSource, onCollect, onConsistency, onSetup, onShareKeys, onUnmask } from './client-steps.js';
 import { type SecAggStage, SecAggProtocolError } from './errors.js';
 import { payloadBytes } from './message-size.js';
 import { SECAGG } from './protocol.js';
@@ -51,6 +52,7 @@ export const secAggClientChart = {
     [SECAGG.setup]: [{ guard: 'duplicate' }, { target: '.sentPublicKeys', actions: 'setup' }],
     [SECAGG.shareKeys]: [{ guard: 'duplicate' }, { actions: 'refuseOutOfOrder' }],
     [SECAGG.collect]: [{ guard: 'duplicate' }, { actions: 'refuseOutOfOrder' }],
+    [SECAGG.consistency]: [{ guard: 'duplicate' }, { actions: 'refuseOutOfOrder' }],
     [SECAGG.unmask]: [{ guard: 'duplicate' }, { actions: 'refuseOutOfOrder' }],
   },
   states: {
@@ -62,6 +64,10 @@ export const secAggClientChart = {
       on: { [SECAGG.collect]: [{ guard: 'duplicate' }, { target: 'sentMaskedInput', actions: 'collect' }] },
     },
     sentMaskedInput: {
+      on: { [SECAGG.consistency]: [{ guard: 'duplicate' }, { target: 'sentSignature', actions: 'consistency' }] },
+    },
+    // Signed once: a second survivor set in the same round is refused (it would let a server collect two stories).
+    sentSignature: {
       on: { [SECAGG.unmask]: [{ guard: 'duplicate' }, { target: 'idle', actions: 'unmask' }] },
     },
   },
@@ -93,6 +99,11 @@ export function secAggClientImplementations<C extends SecAggClientState>(update:
       collect: step(({ context, event }) => {
         const result = onCollect(context.io, session(context, event), event.payload, update.read(context));
         answer(context.io, event.envelope.from, SECAGG.maskedInput, result.answer);
+        return patch({ session: result.session, handled: [...context.handled, event.envelope.id] });
+      }),
+      consistency: step(({ context, event }) => {
+        const result = onConsistency(context.io, session(context, event), event.payload);
+        answer(context.io, event.envelope.from, SECAGG.signature, result.answer);
         return patch({ session: result.session, handled: [...context.handled, event.envelope.id] });
       }),
       unmask: step(({ context, event }) => {
@@ -148,6 +159,8 @@ function stageOf(type: string): SecAggStage {
       return 'share-keys';
     case SECAGG.collect:
       return 'collect-masked-input';
+    case SECAGG.consistency:
+      return 'consistency-check';
     case SECAGG.unmask:
       return 'unmask';
     default:

@@ -21,10 +21,13 @@ import { type SecAggStage, SecAggProtocolError } from './errors.js';
 import { maskInput } from './masking.js';
 import { keyPairFrom } from './native-crypto.js';
 import type { RoundConfig } from './params.js';
-import { quantizationTarget } from './params.js';
+import { isMajority, quantizationTarget } from './params.js';
 import {
   type CollectPayload,
   CollectSchema,
+  type ConsistencyPayload,
+  ConsistencySchema,
+  type SignaturePayload,
   type MaskedInputPayload,
   type PublicKeysPayload,
   type SetupPayload,
@@ -38,6 +41,8 @@ import {
   describeIssues,
 } from './protocol.js';
 import { associatedData, encryptionKey, openShares, sealShares } from './share-sealing.js';
+import { type SigningKeys, signingKeysFrom, signSurvivors, verifySurvivors } from './consistency.js';
+import { allowsUnsafe } from '../../../runtime/policies.js';
 
 /** Names of the client's random streams (under `actor/<id>/`). */
 export const CLIENT_STREAMS = {
@@ -46,6 +51,7 @@ export const CLIENT_STREAMS = {
   shamir: 'secagg/shamir',
   nonces: 'secagg/nonces',
   quantize: 'secagg/quantize',
+  signing: 'secagg/signing',
 } as const;
 
 /** The client's update for a round: a vector, or a function of the round (e.g. local training). */
@@ -55,6 +61,8 @@ export type UpdateSource = Float32Array | Float64Array | readonly number[] | ((r
 export interface Peer {
   encryption: Uint8Array;
   masking: Uint8Array;
+  /** Its Ed25519 key for the consistency check's signatures. */
+  signing: Uint8Array;
   sharedKey: Uint8Array;
 }
 
@@ -66,11 +74,14 @@ export interface ClientSession {
   readonly neighbours: readonly string[];
   readonly encryption: KeyPair;
   readonly masking: KeyPair;
+  readonly signing: SigningKeys;
   /** From share-keys: the neighbours that answered setup, with their public keys. */
   readonly peers?: ReadonlyMap<string, Peer>;
   readonly selfSeed?: Uint8Array;
   /** Shares held per owner (this client's own included), in Shamir wire format. */
   readonly held?: ReadonlyMap<string, { seed: Uint8Array; key: Uint8Array }>;
+  /** The survivor set this client signed in the consistency check (it signs one per round). */
+  readonly signedSurvivors?: readonly string[];
 }
 
 interface Step<A> {
@@ -99,11 +110,20 @@ export function onSetup(io: ActorIO, from: string, payload: unknown): Step<Publi
   if (!neighbours.includes(io.id)) refuse(at, `the neighbour list [${neighbours.join(', ')}] does not include this client.`);
   if (new Set(neighbours).size !== neighbours.length) refuse(at, `the neighbour list [${neighbours.join(', ')}] repeats ids.`);
   if (config.threshold > neighbours.length) refuse(at, `threshold ${config.threshold} exceeds the neighbourhood of ${neighbours.length}; no secret could be rebuilt.`);
+  // The client's own check, whatever the server says: a minority threshold lets a lying server unmask this client (params.ts).
+  if (!isMajority(config.threshold, neighbours.length) && !(config.unsafeThreshold && allowsUnsafe(io.policies, 'secagg-threshold'))) {
+    refuse(
+      at,
+      `threshold ${config.threshold} is not a majority of the neighbourhood of ${neighbours.length}: a server showing different dropout sets to different ` +
+        `neighbours could unmask this client's update. Refusing the round (a run may allow it with policies: { unsafe: ['secagg-threshold'] }).`,
+    );
+  }
   const keys = io.rng(CLIENT_STREAMS.keys);
   const encryption = keyPairFrom(keys);
   const masking = keyPairFrom(keys);
-  const session: ClientSession = { round: setup.round, server: from, config, neighbours: [...neighbours], encryption, masking };
-  return { session, answer: { round: setup.round, encryption: encryption.publicKey, masking: masking.publicKey } };
+  const signing = signingKeysFrom(io.rng(CLIENT_STREAMS.signing));
+  const session: ClientSession = { round: setup.round, server: from, config, neighbours: [...neighbours], encryption, masking, signing };
+  return { session, answer: { round: setup.round, encryption: encryption.publicKey, masking: masking.publicKey, signing: signing.publicKey } };
 }
 
 /** Stage 1: split b and s^SK among the neighbours that answered setup; encrypt each pair of shares for its holder. */
@@ -113,13 +133,13 @@ export function onShareKeys(io: ActorIO, session: ClientSession, payload: unknow
   if (message.round !== session.round) refuse(at, `got public keys for round ${message.round}.`);
   const ids = message.keys.map((k) => k.id);
   const own = message.keys.find((k) => k.id === io.id);
-  if (!own || !equalBytes(own.encryption, session.encryption.publicKey) || !equalBytes(own.masking, session.masking.publicKey)) {
+  if (!own || !equalBytes(own.encryption, session.encryption.publicKey) || !equalBytes(own.masking, session.masking.publicKey) || !equalBytes(own.signing, session.signing.publicKey)) {
     refuse(at, 'the server did not relay this client\'s own public keys unchanged.');
   }
   const stranger = ids.find((id) => !session.neighbours.includes(id));
   if (stranger !== undefined) refuse(at, `'${stranger}' is not in this client's neighbourhood [${session.neighbours.join(', ')}].`);
   if (new Set(ids).size !== ids.length) refuse(at, `the key list repeats ids [${ids.join(', ')}].`);
-  const allKeys = message.keys.flatMap((k) => [hex(k.encryption), hex(k.masking)]);
+  const allKeys = message.keys.flatMap((k) => [hex(k.encryption), hex(k.masking), hex(k.signing)]);
   if (new Set(allKeys).size !== allKeys.length) refuse(at, 'two of the relayed public keys are identical (a replayed or forged key).');
   const { threshold } = session.config;
   if (ids.length < threshold) refuse(at, `only ${ids.length} neighbours (this client included) answered setup; threshold ${threshold}.`, { holders: ids.length, threshold });
@@ -142,7 +162,7 @@ export function onShareKeys(io: ActorIO, session: ClientSession, payload: unknow
     }
     const keys = byId.get(holder)!;
     const sharedKey = encryptionKey(session.encryption.secretKey, keys.encryption);
-    peers.set(holder, { encryption: keys.encryption, masking: keys.masking, sharedKey });
+    peers.set(holder, { encryption: keys.encryption, masking: keys.masking, signing: keys.signing, sharedKey });
     const ciphertext = sealShares(sharedKey, { seed: seedShares[i], key: keyShares[i] }, associatedData(session.round, io.id, holder), nonces);
     shares.push({ to: holder, ciphertext });
   });
@@ -198,8 +218,58 @@ export function onCollect(io: ActorIO, session: ClientSession, payload: unknown,
 }
 
 /**
- * Stage 3: reveal shares of b for neighbours in the sum and of s^SK for neighbours that
- * dropped — never both for one neighbour, or the server could unmask that neighbour alone.
+ * Stage 3: the consistency check (consistency.ts). Sign the survivor set — once: a second
+ * request in the same round is refused by the client role (it is past this stage).
+ */
+export function onConsistency(io: ActorIO, session: ClientSession, payload: unknown): Step<SignaturePayload> {
+  const at: Where = { io, round: session.round, stage: 'consistency-check' };
+  const message: ConsistencyPayload = parse(ConsistencySchema, payload, at);
+  if (message.round !== session.round) refuse(at, `got a survivor set for round ${message.round}.`);
+  const survivors = [...message.survivors].sort();
+  if (new Set(survivors).size !== survivors.length) refuse(at, `the survivor set repeats ids [${survivors.join(', ')}].`);
+  if (!survivors.includes(io.id)) refuse(at, 'this client sent its masked input, yet is not in the survivor set it is asked to sign.');
+  const neighboursIn = session.neighbours.filter((id) => survivors.includes(id));
+  const { threshold } = session.config;
+  if (neighboursIn.length < threshold) refuse(at, `only ${neighboursIn.length} of this client's neighbours are in the survivor set, threshold ${threshold}.`);
+  const signature = signSurvivors(session.signing, session.round, survivors);
+  return { session: { ...session, signedSurvivors: survivors }, answer: { round: session.round, signature } };
+}
+
+/** The checks of consistency.ts on an unmask request: the set this client signed, lists that agree with it, t valid signatures. */
+function checkConsistency(at: Where, session: ClientSession, message: UnmaskPayload): void {
+  const signed = session.signedSurvivors!;
+  const shown = [...message.survivors].sort();
+  if (shown.length !== signed.length || shown.some((id, i) => id !== signed[i])) {
+    refuse(at, `the survivor set of the unmask request [${shown.join(', ')}] is not the one this client signed [${signed.join(', ')}]: the server tells clients different stories; revealing nothing.`);
+  }
+  const inSum = new Set(signed);
+  const expectedActive = session.neighbours.filter((id) => inSum.has(id));
+  const active = [...message.active].sort();
+  if (active.length !== expectedActive.length || active.some((id, i) => id !== expectedActive[i])) {
+    refuse(at, `the active list [${active.join(', ')}] is not this client's neighbours in the signed survivor set [${expectedActive.join(', ')}]; revealing nothing.`);
+  }
+  const survivorDropped = message.dropped.filter((id) => inSum.has(id));
+  if (survivorDropped.length) refuse(at, `[${survivorDropped.join(', ')}] listed as dropped, but they are in the signed survivor set: revealing their masking keys would unmask them.`);
+  const peers = session.peers!;
+  const ids = message.signatures.map((s) => s.id);
+  const stranger = ids.find((id) => id === at.io.id || !peers.has(id) || !inSum.has(id));
+  if (stranger !== undefined) refuse(at, `got a signature from '${stranger}', which is not another neighbour in the signed survivor set.`);
+  if (new Set(ids).size !== ids.length) refuse(at, 'got two signatures from one neighbour.');
+  // t valid signatures (this client's own counted) are the guarantee; verifying stops once it holds (Ed25519 costs ~1.5 ms each).
+  const { threshold } = session.config;
+  let valid = 1;
+  for (const { id, signature } of [...message.signatures].sort((a, b) => (a.id < b.id ? -1 : 1))) {
+    if (valid >= threshold) break;
+    if (!verifySurvivors(peers.get(id)!.signing, signature, session.round, signed)) refuse(at, `the signature of '${id}' on the survivor set does not verify: it was altered or forged; revealing nothing.`, { from: id });
+    valid++;
+  }
+  if (valid < threshold) refuse(at, `only ${valid} of this client's neighbours (itself included) signed the survivor set, threshold ${threshold}; revealing nothing.`);
+}
+
+/**
+ * Stage 4: reveal shares of b for neighbours in the sum and of s^SK for neighbours that
+ * dropped — never both for one neighbour, or the server could unmask that neighbour alone —
+ * and only after the consistency check (checkConsistency).
  */
 export function onUnmask(io: ActorIO, session: ClientSession, payload: unknown): Step<UnmaskSharesPayload> {
   const at: Where = { io, round: session.round, stage: 'unmask' };
@@ -210,6 +280,7 @@ export function onUnmask(io: ActorIO, session: ClientSession, payload: unknown):
   if (both.length) refuse(at, `[${both.join(', ')}] listed as both active and dropped: revealing both shares would unmask them.`, { both });
   if (!active.includes(io.id)) refuse(at, 'this client is not listed as active, yet asked to unmask.');
   if (active.length < session.config.threshold) refuse(at, `only ${active.length} active neighbours, threshold ${session.config.threshold}.`);
+  checkConsistency(at, session, message);
   const held = session.held!;
   const missing = [...active, ...dropped].filter((id) => !held.has(id));
   if (missing.length) refuse(at, `holds no shares of [${missing.join(', ')}].`, { missing });

@@ -6,10 +6,14 @@
  */
 import { FlConfigError, FlFault, MalformedMessageError } from '../../errors.js';
 
-/** The stages of one SecAgg+ round, in order (Flower's Stage names). */
-export type SecAggStage = 'setup' | 'share-keys' | 'collect-masked-input' | 'unmask';
+/**
+ * The stages of one SecAgg+ round, in order (Flower's Stage names, plus the consistency check
+ * of Bonawitz et al. 2017's malicious-server version: clients sign the survivor set before
+ * anything is unmasked).
+ */
+export type SecAggStage = 'setup' | 'share-keys' | 'collect-masked-input' | 'consistency-check' | 'unmask';
 
-export const SECAGG_STAGES: readonly SecAggStage[] = ['setup', 'share-keys', 'collect-masked-input', 'unmask'];
+export const SECAGG_STAGES: readonly SecAggStage[] = ['setup', 'share-keys', 'collect-masked-input', 'consistency-check', 'unmask'];
 
 /** Parameters that cannot work for this round (checked before any message is sent). */
 export class SecAggConfigError extends FlConfigError {

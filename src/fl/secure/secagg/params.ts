@@ -2,6 +2,17 @@
  * SecAgg+ parameters, named and defaulted as in Flower's SecAggPlusWorkflow, and their
  * resolution for one round of n participants.
  *
+ * The reconstruction threshold must be a majority of each neighbourhood: t > k/2 (Bell et al.
+ * 2020; Bonawitz et al. 2017 likewise need t > n/2 against a lying server). With t ≤ k/2 a
+ * server can tell half of a client's neighbours that it dropped out (they reveal shares of its
+ * masking key) and the other half that it survived (they reveal shares of its self-mask seed):
+ * with t shares of each it unmasks that client's update alone. Such a t is refused, unless
+ * the parameters say `unsafeThreshold: true` *and* the run declared the unsafe setting
+ * (`policies: { unsafe: ['secagg-threshold'] }`), so that its log header records it.
+ * When fedsim itself enlarges a neighbourhood (numShares ≥ n − 1 becomes the complete graph
+ * of n), a threshold that was a majority of the numShares asked for is raised to a majority
+ * of the neighbourhood used (RoundConfig.threshold; `requestedThreshold` keeps the original).
+ *
  * numShares counts the client itself, as in Flower ("each client sends one share to each of
  * its neighbours while retaining one"): with numShares = k a client has k − 1 neighbours.
  * The neighbour graph is a ring over a seeded shuffle with ⌊k/2⌋ neighbours on each side, so
@@ -29,6 +40,11 @@ export const SecAggPlusParamsSchema = z
     modulusRange: z.number().int().min(3).max(MAX_MODULUS, 'modulusRange must be ≤ 2^32 (masked vectors are uint32)').default(MAX_MODULUS),
     /** Virtual ms the server waits for the answers of one stage; later answers count as dropouts. */
     timeout: z.number().positive().finite().default(30_000),
+    /**
+     * Accept a threshold t ≤ k/2 (see above): only with the run's `unsafe: ['secagg-threshold']`
+     * policy, and clients accept it only under that policy too. For experiments on the attack.
+     */
+    unsafeThreshold: z.boolean().default(false),
   })
   .strict()
   .refine((p) => p.modulusRange > p.quantizationRange, {
@@ -46,6 +62,10 @@ export interface RoundConfig {
   /** Shares per client after the ring adjustment (odd, or n for the complete graph). */
   numShares: number;
   threshold: number;
+  /** The threshold the parameters asked for, when it was raised to a majority of the neighbourhood. */
+  requestedThreshold?: number;
+  /** Set when the round runs with t ≤ k/2 under the run's unsafe policy. */
+  unsafeThreshold?: true;
   clippingRange: number;
   quantizationRange: number;
   modulusRange: number;
@@ -70,14 +90,46 @@ export function effectiveShares(numShares: number, participants: number): number
   return Math.min(odd, participants);
 }
 
-/** The round's configuration for `participants` clients, or a SecAggConfigError saying what to change. */
-export function resolveRoundConfig(params: SecAggPlusParams, round: number, participants: number): RoundConfig {
+/** Whether t shares out of a neighbourhood of k are a majority (t > k/2). */
+export const isMajority = (threshold: number, shares: number): boolean => 2 * threshold > shares;
+
+/**
+ * The round's configuration for `participants` clients, or a SecAggConfigError saying what to
+ * change. `unsafeAllowed`: whether the run declared the unsafe setting `secagg-threshold`.
+ */
+export function resolveRoundConfig(params: SecAggPlusParams, round: number, participants: number, unsafeAllowed = false): RoundConfig {
   const where = `SecAgg+ round ${round}`;
   if (!Number.isInteger(participants) || participants < 2) {
     throw new SecAggConfigError(`${where}: needs at least 2 participants, got ${participants}; a sum of one client is that client's update.`);
   }
   const numShares = effectiveShares(params.numShares, participants);
-  const threshold = params.reconstructionThreshold;
+  let threshold = params.reconstructionThreshold;
+  const majority = Math.floor(numShares / 2) + 1;
+  let requestedThreshold: number | undefined;
+  let unsafe = false;
+  if (!isMajority(threshold, numShares)) {
+    const asked = Math.min(params.numShares, participants);
+    if (params.unsafeThreshold) {
+      if (!unsafeAllowed) {
+        throw new SecAggConfigError(
+          `${where}: unsafeThreshold is set (reconstructionThreshold ${threshold} of ${numShares} shares), but the run did not declare the unsafe setting. ` +
+            "Create the simulation with policies: { unsafe: ['secagg-threshold'] }, so that its log header records that this run may reveal single updates.",
+        );
+      }
+      unsafe = true;
+    } else if (isMajority(threshold, asked)) {
+      // A majority of the numShares asked for; fedsim made the neighbourhood larger (the complete graph): keep it a majority.
+      requestedThreshold = threshold;
+      threshold = majority;
+    } else {
+      throw new SecAggConfigError(
+        `${where}: reconstructionThreshold ${threshold} is not a majority of the ${numShares} shares each client makes (numShares ${params.numShares}, ` +
+          `${participants} participants). A server that shows different dropout sets to different clients could collect ${threshold} shares of one client's ` +
+          `self-mask seed from some neighbours and ${threshold} of its masking key from the others, and unmask that client's update (Bell et al. 2020 require t > k/2). ` +
+          `Use reconstructionThreshold ≥ ${majority}; or, to study the attack, set unsafeThreshold: true and create the simulation with policies: { unsafe: ['secagg-threshold'] } (the log header records it).`,
+      );
+    }
+  }
   if (threshold > numShares) {
     throw new SecAggConfigError(
       `${where}: reconstructionThreshold ${threshold} exceeds the ${numShares} shares each client makes ` +
@@ -99,6 +151,8 @@ export function resolveRoundConfig(params: SecAggPlusParams, round: number, part
     sampleSize: participants,
     numShares,
     threshold,
+    ...(requestedThreshold === undefined ? {} : { requestedThreshold }),
+    ...(unsafe ? { unsafeThreshold: true as const } : {}),
     clippingRange: params.clippingRange,
     quantizationRange: params.quantizationRange,
     modulusRange: params.modulusRange,

@@ -18,11 +18,13 @@ export const SECAGG = {
   setup: 'secagg/setup',
   shareKeys: 'secagg/share-keys',
   collect: 'secagg/collect-masked-input',
+  consistency: 'secagg/consistency-check',
   unmask: 'secagg/unmask',
   // client → server, the answers
   publicKeys: 'secagg/public-keys',
   shares: 'secagg/encrypted-shares',
   maskedInput: 'secagg/masked-input',
+  signature: 'secagg/consistency-signature',
   unmaskShares: 'secagg/unmask-shares',
 } as const;
 
@@ -31,6 +33,7 @@ export const ANSWER_OF: Record<SecAggStage, string> = {
   setup: SECAGG.publicKeys,
   'share-keys': SECAGG.shares,
   'collect-masked-input': SECAGG.maskedInput,
+  'consistency-check': SECAGG.signature,
   unmask: SECAGG.unmaskShares,
 };
 
@@ -84,7 +87,7 @@ export interface ResultPayload {
   stages: StageReport[];
   failures: Array<{ client: string; stage: SecAggStage; error: string }>;
   /** Each client's public keys as announced in setup (hex), for audits and determinism checks. */
-  publicKeys: Record<string, { encryption: string; masking: string }>;
+  publicKeys: Record<string, { encryption: string; masking: string; signing: string }>;
 }
 
 export interface AbortedPayload {
@@ -108,6 +111,8 @@ export const SetupSchema = z
         sampleSize: z.number().int().min(2),
         numShares: z.number().int().min(2),
         threshold: z.number().int().min(2),
+        requestedThreshold: z.number().int().min(2).optional(),
+        unsafeThreshold: z.literal(true).optional(),
         clippingRange: z.number().positive(),
         quantizationRange: z.number().int().min(2),
         modulusRange: z.number().int().min(3),
@@ -124,7 +129,7 @@ export const ShareKeysSchema = z
   .object({
     round,
     /** Public keys of the neighbours (self included) that answered setup, sorted by id. */
-    keys: z.array(z.object({ id, encryption: bytes(32), masking: bytes(32) }).strict()),
+    keys: z.array(z.object({ id, encryption: bytes(32), masking: bytes(32), signing: bytes(32) }).strict()),
   })
   .strict();
 export type ShareKeysPayload = z.infer<typeof ShareKeysSchema>;
@@ -138,6 +143,12 @@ export const CollectSchema = z
   .strict();
 export type CollectPayload = z.infer<typeof CollectSchema>;
 
+/** The consistency check: every client whose masked input is in the sum (S2), sorted; each client signs this set once. */
+export const ConsistencySchema = z.object({ round, survivors: z.array(id).min(1) }).strict();
+export type ConsistencyPayload = z.infer<typeof ConsistencySchema>;
+
+const signed = z.object({ id, signature: bytes(64) }).strict();
+
 export const UnmaskSchema = z
   .object({
     round,
@@ -145,13 +156,17 @@ export const UnmaskSchema = z
     active: z.array(id),
     /** Neighbours that shared keys but sent no masked input: reveal shares of their mask keys. */
     dropped: z.array(id),
+    /** The survivor set of the consistency check (the client compares it with the one it signed). */
+    survivors: z.array(id),
+    /** Signatures of that set by this client's neighbours, relayed by the server. */
+    signatures: z.array(signed),
   })
   .strict();
 export type UnmaskPayload = z.infer<typeof UnmaskSchema>;
 
 // ── client → server ───────────────────────────────────────────────────────────
 
-export const PublicKeysSchema = z.object({ round, encryption: bytes(32), masking: bytes(32) }).strict();
+export const PublicKeysSchema = z.object({ round, encryption: bytes(32), masking: bytes(32), signing: bytes(32) }).strict();
 export type PublicKeysPayload = z.infer<typeof PublicKeysSchema>;
 
 export const SharesSchema = z
@@ -161,6 +176,10 @@ export type SharesPayload = z.infer<typeof SharesSchema>;
 
 export const MaskedInputSchema = z.object({ round, masked: uint32s }).strict();
 export type MaskedInputPayload = z.infer<typeof MaskedInputSchema>;
+
+/** A client's Ed25519 signature of the survivor set it was shown (consistency.ts). */
+export const SignatureSchema = z.object({ round, signature: bytes(64) }).strict();
+export type SignaturePayload = z.infer<typeof SignatureSchema>;
 
 const ownedShare = z.object({ owner: id, share: bytes() }).strict();
 export const UnmaskSharesSchema = z
@@ -173,6 +192,7 @@ export const ANSWER_SCHEMAS: Record<string, z.ZodType> = {
   [SECAGG.publicKeys]: PublicKeysSchema,
   [SECAGG.shares]: SharesSchema,
   [SECAGG.maskedInput]: MaskedInputSchema,
+  [SECAGG.signature]: SignatureSchema,
   [SECAGG.unmaskShares]: UnmaskSharesSchema,
 };
 

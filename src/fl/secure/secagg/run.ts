@@ -5,7 +5,7 @@
  * `secagg/start`, and awaits its answer — which pumps the simulation through the four stages,
  * including the virtual-time timeouts that turn crashed clients into dropouts.
  */
-import type { Envelope, SimulationCore } from '../../../runtime/index.js';
+import { allowsUnsafe, type Envelope, type SimulationCore } from '../../../runtime/index.js';
 import { secAggClientMachine } from './client-machine.js';
 import type { UpdateSource } from './client-steps.js';
 import { SecAggAbortedError, SecAggConfigError } from './errors.js';
@@ -40,7 +40,7 @@ export interface SecAggPlusResult {
   publicKeys: ResultPayload['publicKeys'];
 }
 
-type Simulation = Pick<SimulationCore, 'spawn' | 'request' | 'hasActor'>;
+type Simulation = Pick<SimulationCore, 'spawn' | 'request' | 'hasActor' | 'policies'>;
 
 export async function runSecAggPlus(sim: Simulation, options: RunSecAggPlusOptions): Promise<SecAggPlusResult> {
   const round = options.round ?? 0;
@@ -49,7 +49,7 @@ export async function runSecAggPlus(sim: Simulation, options: RunSecAggPlusOptio
   const ids = entries.map(([id]) => id).sort();
   // Fail here, with the caller's stack, rather than as an error reply from the server.
   const params = parseSecAggParams(options.params);
-  resolveRoundConfig(params, round, ids.length);
+  resolveRoundConfig(params, round, ids.length, allowsUnsafe(sim.policies, 'secagg-threshold'));
   const lengths = new Set(entries.map(([, u]) => (typeof u === 'function' ? -1 : u.length)));
   lengths.delete(-1);
   if (lengths.size > 1) throw new SecAggConfigError(`runSecAggPlus: client updates differ in length (${[...lengths].join(', ')}); every client must send a vector of the model's size.`);

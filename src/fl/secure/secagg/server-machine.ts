@@ -1,9 +1,9 @@
 /**
  * The SecAgg+ server as an xstate v5 machine (Flower's `SecAggPlusWorkflow`).
  *
- *   idle ──start──▶ setup ─▶ share-keys ─▶ collect-masked-input ─▶ unmask ──▶ idle (reply result)
- *                     │           │                 │                 │
- *                     └───────────┴─────────────────┴─────────────────┴──▶ idle (reply aborted)
+ *   idle ──start──▶ setup ─▶ share-keys ─▶ collect-masked-input ─▶ consistency-check ─▶ unmask ──▶ idle (reply result)
+ *                     │           │                 │                      │               │
+ *                     └───────────┴─────────────────┴──────────────────────┴───────────────┴──▶ idle (reply aborted)
  *
  * Each stage sends one message to every client still in the round and waits until all have
  * answered or `timeout` virtual ms have passed (`after`); clients that have not answered by
@@ -18,7 +18,7 @@
  * anything, so the runtime's snapshot rollback is never needed for them (as in VirtualWorker).
  */
 import { assign, setup } from 'xstate';
-import type { ActorIO, ActorMessage, Envelope, ErrorPayload } from '../../../runtime/index.js';
+import { type ActorIO, type ActorMessage, allowsUnsafe, type Envelope, type ErrorPayload } from '../../../runtime/index.js';
 import type { SecAggStage } from './errors.js';
 import { SecAggConfigError } from './errors.js';
 import { payloadBytes } from './message-size.js';
@@ -73,7 +73,7 @@ function beginRound(context: Context, event: ActorMessage): ServerRound {
   }
   if (participants.includes(context.io.id)) throw new SecAggConfigError(`SecAgg+ server '${context.io.id}' cannot be its own participant`);
   const params = start.params === undefined ? context.params : parseSecAggParams({ ...context.params, ...(start.params as object) }, `SecAgg+ round ${start.round} parameters`);
-  const config = resolveRoundConfig(params, start.round, participants.length);
+  const config = resolveRoundConfig(params, start.round, participants.length, allowsUnsafe(context.io.policies, 'secagg-threshold'));
   const graph = buildNeighbourGraph(participants, config.numShares, context.io.rng(SERVER_GRAPH_STREAM));
   return new ServerRound(config, participants, graph, start.vectorLength);
 }
@@ -182,7 +182,9 @@ export const secAggServerMachine = setup({
     shareKeys: stageState('share-keys', 'afterShareKeys'),
     afterShareKeys: checkState('collectMaskedInput'),
     collectMaskedInput: stageState('collect-masked-input', 'afterCollect'),
-    afterCollect: checkState('unmask'),
+    afterCollect: checkState('consistencyCheck'),
+    consistencyCheck: stageState('consistency-check', 'afterConsistency'),
+    afterConsistency: checkState('unmask'),
     unmask: stageState('unmask', 'afterUnmask'),
     afterUnmask: { always: { target: 'idle', actions: 'finish' } },
   },

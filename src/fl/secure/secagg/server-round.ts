@@ -3,7 +3,8 @@
  * per-stage logic of `SecAggPlusWorkflow`), independent of how messages are delivered.
  *
  * Survivor sets, as in Bonawitz et al.: S0 answered setup, S1 ⊆ S0 sent encrypted shares,
- * S2 ⊆ S1 sent a masked input (their updates form the sum), S3 ⊆ S2 sent unmask shares.
+ * S2 ⊆ S1 sent a masked input (their updates form the sum), S3 ⊆ S2 signed S2 in the
+ * consistency check (consistency.ts), S4 ⊆ S3 sent unmask shares.
  * A client leaves the round by not answering a stage in time, or by answering with an error
  * (e.g. a share that failed authentication); anything it sends later is ignored.
  *
@@ -13,6 +14,7 @@
 import { type Share, shareFromBytes } from '../crypto/shamir.js';
 import { type AbortDetails, type ClientFailure, SECAGG_STAGES, type SecAggStage } from './errors.js';
 import { addInto } from './masking.js';
+import { verifySurvivors } from './consistency.js';
 import type { NeighbourGraph } from './neighbours.js';
 import type { RoundConfig } from './params.js';
 import {
@@ -20,12 +22,14 @@ import {
   ANSWER_SCHEMAS,
   type AbortedPayload,
   type CollectPayload,
+  type ConsistencyPayload,
   type MaskedInputPayload,
   type PublicKeysPayload,
   SECAGG,
   type SetupPayload,
   type ShareKeysPayload,
   type SharesPayload,
+  type SignaturePayload,
   type StageReport,
   type UnmaskPayload,
   type UnmaskSharesPayload,
@@ -56,6 +60,7 @@ const STAGE_MESSAGE: Record<SecAggStage, string> = {
   setup: SECAGG.setup,
   'share-keys': SECAGG.shareKeys,
   'collect-masked-input': SECAGG.collect,
+  'consistency-check': SECAGG.consistency,
   unmask: SECAGG.unmask,
 };
 
@@ -75,10 +80,14 @@ export class ServerRound {
   private stageStartedAt = 0;
   /** Message id → client, for the current stage's requests (attributes error replies). */
   private readonly requestIds = new Map<string, string>();
-  private readonly publicKeys = new Map<string, { encryption: Uint8Array; masking: Uint8Array }>();
+  private readonly publicKeys = new Map<string, { encryption: Uint8Array; masking: Uint8Array; signing: Uint8Array }>();
   private readonly outbox = new Map<string, Array<{ from: string; ciphertext: Uint8Array }>>();
   private s1: string[] = [];
   private s2: string[] = [];
+  /** S3: signed S2 in the consistency check. */
+  private s3: string[] = [];
+  /** Each S3 client's signature of S2, relayed to its neighbours at unmask. */
+  private readonly signatures = new Map<string, Uint8Array>();
   private maskedSum: Uint32Array | null;
   private readonly seedShares = new Map<string, Share[]>();
   private readonly keyShares = new Map<string, Share[]>();
@@ -105,7 +114,7 @@ export class ServerRound {
     this.stageStartedAt = now;
     this.answered = new Set();
     this.requestIds.clear();
-    this.asked = stage === 'setup' ? this.participants : stage === 'share-keys' ? sortedIds(this.publicKeys.keys()) : stage === 'collect-masked-input' ? this.s1 : this.s2;
+    this.asked = { setup: this.participants, 'share-keys': sortedIds(this.publicKeys.keys()), 'collect-masked-input': this.s1, 'consistency-check': this.s2, unmask: this.s3 }[stage];
     this.waiting.clear();
     for (const id of this.asked) this.waiting.add(id);
     const type = STAGE_MESSAGE[stage];
@@ -158,6 +167,7 @@ export class ServerRound {
     this.waiting.clear();
     if (this.stage === 'share-keys') this.s1 = answered;
     if (this.stage === 'collect-masked-input') this.s2 = answered;
+    if (this.stage === 'consistency-check') this.s3 = answered;
     const { threshold } = this.config;
     if (answered.length < threshold) {
       return this.stop(
@@ -198,11 +208,11 @@ export class ServerRound {
     };
   }
 
-  publicKeysHex(): Record<string, { encryption: string; masking: string }> {
-    const out: Record<string, { encryption: string; masking: string }> = {};
+  publicKeysHex(): Record<string, { encryption: string; masking: string; signing: string }> {
+    const out: Record<string, { encryption: string; masking: string; signing: string }> = {};
     for (const id of sortedIds(this.publicKeys.keys())) {
       const keys = this.publicKeys.get(id)!;
-      out[id] = { encryption: toHex(keys.encryption), masking: toHex(keys.masking) };
+      out[id] = { encryption: toHex(keys.encryption), masking: toHex(keys.masking), signing: toHex(keys.signing) };
     }
     return out;
   }
@@ -264,6 +274,8 @@ export class ServerRound {
         const shares = (this.outbox.get(to) ?? []).filter((s) => s1.has(s.from)).sort((a, b) => (a.from < b.from ? -1 : 1));
         return { round, shares } satisfies CollectPayload;
       }
+      case 'consistency-check':
+        return { round, survivors: [...this.s2] } satisfies ConsistencyPayload;
       case 'unmask': {
         const s2 = new Set(this.s2);
         const s1 = new Set(this.s1);
@@ -271,7 +283,8 @@ export class ServerRound {
         const active = neighbourhood.filter((id) => s2.has(id));
         const dropped = neighbourhood.filter((id) => s1.has(id) && !s2.has(id));
         this.unmaskAsk.set(to, { active: new Set(active), dropped: new Set(dropped) });
-        return { round, active, dropped } satisfies UnmaskPayload;
+        const signatures = neighbourhood.filter((id) => id !== to && this.signatures.has(id)).map((id) => ({ id, signature: this.signatures.get(id)! }));
+        return { round, active, dropped, survivors: [...this.s2], signatures } satisfies UnmaskPayload;
       }
     }
   }
@@ -280,8 +293,8 @@ export class ServerRound {
   private record(from: string, data: unknown): string | null {
     switch (this.stage) {
       case 'setup': {
-        const { encryption, masking } = data as PublicKeysPayload;
-        this.publicKeys.set(from, { encryption, masking });
+        const { encryption, masking, signing } = data as PublicKeysPayload;
+        this.publicKeys.set(from, { encryption, masking, signing });
         return null;
       }
       case 'share-keys': {
@@ -309,6 +322,13 @@ export class ServerRound {
           this.maskedSum = new Uint32Array(expected);
         }
         addInto(this.maskedSum, masked, modulusRange);
+        return null;
+      }
+      case 'consistency-check': {
+        const { signature } = data as SignaturePayload;
+        // Checked here too: a bad signature would only make the client's neighbours refuse to unmask.
+        if (!verifySurvivors(this.publicKeys.get(from)!.signing, signature, this.round, this.s2)) return 'sent a signature of the survivor set that does not verify';
+        this.signatures.set(from, signature);
         return null;
       }
       case 'unmask': {
