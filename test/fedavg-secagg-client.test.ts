@@ -48,7 +48,7 @@ const IDS = ['c0', 'c1', 'c2'];
 /** Every client is every other's neighbour (numShares ≥ n − 1); any two can unmask. */
 const PARAMS = { numShares: 3, reconstructionThreshold: 2 };
 const ROUND = 1;
-const ANSWERS = [SECAGG.publicKeys, SECAGG.shares, SECAGG.maskedInput, SECAGG.unmaskShares];
+const ANSWERS = [SECAGG.publicKeys, SECAGG.shares, SECAGG.maskedInput, SECAGG.signature, SECAGG.unmaskShares];
 
 const devices = syntheticFedProx({ alpha: 0.5, beta: 0.5, devices: IDS.length, features: FEATURES, classes: 2, maxSamplesPerDevice: 30 }, { seed: 1, name: 'data' });
 const MAX_WEIGHT = Math.max(...devices.map((d) => d.trainY.length));
@@ -239,7 +239,7 @@ test('every stage message delivered twice to one client: it answers each once, r
   t.deepEqual(messages(sim, 'sent', 'c0', SERVER).map((e) => e.type), ANSWERS, 'one answer per stage');
   t.deepEqual(errorEvents(sim), [], 'no copy was refused');
   const copies = messages(sim, 'duplicated', SERVER, 'c0');
-  t.deepEqual(copies.map((e) => e.type), [SECAGG.setup, SECAGG.shareKeys, SECAGG.collect, SECAGG.unmask]);
+  t.deepEqual(copies.map((e) => e.type), [SECAGG.setup, SECAGG.shareKeys, SECAGG.collect, SECAGG.consistency, SECAGG.unmask]);
   const delivered = messages(sim, 'delivered', SERVER, 'c0');
   t.deepEqual(delivered.map((e) => e.msg), copies.flatMap((e) => [e.msg, e.msg]), 'each stage message and its copy reached c0');
   t.deepEqual(context(sim, 'c0').handled, copies.map((e) => e.msg));
