@@ -8,13 +8,13 @@ import { FedsimError } from '../runtime/index.js';
 import { describeExperimentKinds } from '../scenario/index.js';
 import { FEDSIM_VERSION } from '../version.js';
 import { CliError, EXIT_FAILED, EXIT_USAGE } from './cli-error.js';
+import { installCrashHandlers, printFailure, setDebug } from './failure-output.js';
 import { diffCommand } from './commands/diff.js';
 import { exploreCommand } from './commands/explore.js';
 import { replayCommand } from './commands/replay.js';
 import { runCommand } from './commands/run.js';
 import './experiment-kinds.js';
 import { optionParser, seedOption, seedRangeOption, strategyOption } from './run-options.js';
-import { red } from './style.js';
 
 const nonNegativeInt = (what: string) =>
   optionParser((text) => {
@@ -43,12 +43,14 @@ export function buildProgram(): Command {
   const program = new Command('fedsim')
     .description('fedsim: a deterministic actor-model simulator for privacy-preserving federated learning.\nEvery run is reproducible from its seed: run scenarios, replay and diff their event logs, explore seeds for bugs.')
     .version(FEDSIM_VERSION)
+    .option('--debug', 'on failure, also print the stack trace (any command; e.g. fedsim run x.yaml --debug)')
     .showHelpAfterError('(add --help for usage)')
     .configureHelp({ sortSubcommands: false })
     .addHelpText(
       'after',
       `
-Exit codes: 0 success, 1 a check failed / the runs differ / a seed failed, 2 usage error (bad flag, missing file).
+Exit codes: 0 success, 1 a check failed / the run failed / the runs differ / a seed failed, 2 usage error (bad flag,
+missing or invalid file). A failure prints its reason on stderr; add --debug for the stack trace.
 
 Examples:
   $ fedsim run scenarios/ping-pong.ts --seed 7
@@ -159,6 +161,8 @@ Exit code 0 when every seed passes, 1 when some seed fails.`,
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // Known before parsing, so that even a failure while parsing shows its stack when asked.
+  setDebug(argv.includes('--debug'));
   const program = buildProgram();
   program.exitOverride();
   for (const command of program.commands) command.exitOverride();
@@ -171,16 +175,14 @@ export async function main(argv: string[]): Promise<number> {
       return error.exitCode === 0 ? 0 : EXIT_USAGE;
     }
     if (error instanceof CliError) {
-      process.stderr.write(`${red('error:', process.stderr)} ${error.message}\n`);
+      printFailure('error', error);
       return error.exitCode;
     }
-    if (error instanceof FedsimError) {
-      process.stderr.write(`${red('error:', process.stderr)} ${error.message}\n`);
-      return EXIT_FAILED;
-    }
-    process.stderr.write(`${red('fedsim crashed:', process.stderr)} ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    // A FedsimError is a failure fedsim explains; anything else is a crash (a bug, or a library failing).
+    printFailure(error instanceof FedsimError ? 'error' : 'fedsim crashed', error);
     return EXIT_FAILED;
   }
 }
 
+installCrashHandlers();
 process.exitCode = await main(process.argv);

@@ -15,6 +15,7 @@ import { Driver, Reply } from './driver.js';
 import { type ActorId, type Envelope, messageId, NO_SEQ, PostedEnvelope } from './envelope.js';
 import { DeadlockError, DuplicateActorError, FedsimError, LivelockError, ReentrancyError, RequestTimeoutError, UnknownActorError } from './errors.js';
 import { EventLog, LOG_FORMAT, type LogHeader, LogFileWriter } from './event-log.js';
+import { type ActorLiveness, IN_FLIGHT_LISTED, LOST_MESSAGES_KEPT, type LivenessReport, type MessageSummary, describeState } from './liveness.js';
 import { MessageEventRecord, messageFields, type SimEvent, type SimEventInit, type SimEventKind } from './events.js';
 import { type FaultDecider, NO_FAULT, SeededFaultInjector } from './faults/fault-injector.js';
 import { type FaultPlan, type FaultPlanInput, parseFaultPlan } from './faults/fault-plan.js';
@@ -93,6 +94,10 @@ export class SimulationCore implements CellHost {
   private stoppedBy: unknown = null;
   private haltRequest: Error | null = null;
   private readonly readyAt = (envelope: Envelope) => this.mailbox(envelope.to)?.busyUntil ?? 0;
+  /** The latest messages lost (a ring of LOST_MESSAGES_KEPT), for liveness reports. */
+  private readonly lost: MessageSummary[] = [];
+  /** True when the header's backend came from the backend-name source (not given by the caller). */
+  private readonly backendFromSource: boolean;
   /** No actor is busy after this time: from then on the scheduler can skip looking receivers up. */
   private busyHorizon = 0;
 
@@ -129,6 +134,7 @@ export class SimulationCore implements CellHost {
       ...(options.scenario ? { scenario: options.scenario } : {}),
       ...(scheduleLog ? { mode: 'schedule-replay' } : {}),
     };
+    this.backendFromSource = options.backend === undefined;
     this.log = new EventLog(header);
     const reference = verifyLog ?? scheduleLog;
     if (reference) this.verifier = new LogVerifier(reference);
@@ -144,6 +150,7 @@ export class SimulationCore implements CellHost {
       crash: (actor, reason) => this.crash(actor, reason),
       restart: (actor, loseState, loseStorage) => this.restart(actor, loseState, loseStorage),
       recordPartition: (ev, groups) => this.record({ ev, groups }),
+      actorIds: () => [this.driver.id, ...this.cells.keys()],
     });
   }
 
@@ -329,8 +336,8 @@ export class SimulationCore implements CellHost {
   pumpUntil(done: () => boolean, awaited: string): void {
     let steps = 0;
     while (!done()) {
-      if (!this.step()) throw new DeadlockError(awaited, this.clock.now());
-      if (++steps > this.maxSteps) throw new LivelockError(this.maxSteps, this.clock.now(), `Waiting for ${awaited}`);
+      if (!this.step()) throw new DeadlockError(awaited, this.clock.now(), '', this.livenessReport());
+      if (++steps > this.maxSteps) throw new LivelockError(this.maxSteps, this.clock.now(), `Waiting for ${awaited}`, this.livenessReport());
     }
   }
 
@@ -354,11 +361,51 @@ export class SimulationCore implements CellHost {
     return this.pending.all();
   }
 
-  /** Finishes the run's side effects: flushes the log file, and checks a verified run reached the log's end. */
+  /** Events recorded so far (the next event's seq), whether or not the log is kept in memory. */
+  get eventCount(): number {
+    return this.eventSeq;
+  }
+
+  /**
+   * Finishes the run's side effects: flushes the log file, checks that the backend the
+   * header names is still the one tensors compute on, and that a verified run reached
+   * the log's end.
+   */
   close(): { events: number } {
     this.fileWriter?.close();
+    if (this.backendFromSource && this.stoppedBy === null) {
+      const now = backendName();
+      if (now !== this.log.header.backend) {
+        throw new FedsimError(
+          `The tfjs backend changed during the run: the log header names '${this.log.header.backend}', but tensors now compute on '${now}', ` +
+            'so the log would not say what the run computed on. Start the backend (await initBackend()) before creating the Simulation.',
+        );
+      }
+    }
+    if (this.stoppedBy === null) this.faultSchedule.checkNamedActorsExisted();
     if (this.verifier && this.stoppedBy === null) return this.verifier.finish();
     return { events: this.eventSeq };
+  }
+
+  /** Who waits for what, now: the driver's awaited replies, every actor's state, messages in flight, timers, recent losses. */
+  livenessReport(): LivenessReport {
+    const now = this.clock.now();
+    const actors: ActorLiveness[] = [...this.cells.values()].map((cell) => {
+      const entry: ActorLiveness = { id: cell.id, state: cell.crashed ? cell.stateAtCrash : describeState(cell.snapshot()), crashed: cell.crashed, handled: cell.handled, timers: this.clock.timersOf(cell.id).length };
+      if (cell.crashed) entry.crashedAt = cell.crashedAt;
+      if (!cell.crashed && cell.busyUntil > now) entry.busyUntil = cell.busyUntil;
+      return entry;
+    });
+    const pending = this.pending.all();
+    const first = pending.slice(0, IN_FLIGHT_LISTED).map((e) => ({ msg: e.id, type: e.type, from: e.from, to: e.to, t: (e as PostedEnvelope).deliverAt }));
+    return {
+      time: now,
+      driver: { id: this.driver.id, awaiting: this.driver.awaiting() },
+      actors,
+      inFlight: { count: pending.length, first },
+      timers: { count: this.clock.pendingTimers(), ...(this.clock.nextDueAt() === undefined ? {} : { nextDueAt: this.clock.nextDueAt() }) },
+      lost: [...this.lost],
+    };
   }
 
   // ── observables ─────────────────────────────────────────────────────────────
@@ -388,6 +435,7 @@ export class SimulationCore implements CellHost {
     const event = init as SimEvent;
     event.seq = this.eventSeq++;
     event.t = this.clock.now();
+    if (event.ev === 'dropped') this.rememberLost(event.msg, event.envelope, event.reason, event.t);
     if (this.keepLog) this.log.append(event);
     this.verifier?.check(event);
     if (this.events$.observed) this.events$.next(event);
@@ -446,6 +494,11 @@ export class SimulationCore implements CellHost {
 
   // ── internals ───────────────────────────────────────────────────────────────
 
+  private rememberLost(msg: string, envelope: Envelope, reason: string, t: number): void {
+    if (this.lost.length === LOST_MESSAGES_KEPT) this.lost.shift();
+    this.lost.push({ msg, type: envelope.type, from: envelope.from, to: envelope.to, t, reason });
+  }
+
   /** Index among the `count` deliverable envelopes in `pending.found` (count ≥ 2). */
   private choose(count: number): number {
     if (this.oracle) return this.oracle.choose(this.pending.found.slice(0, count), this.eventSeq);
@@ -485,7 +538,7 @@ export class SimulationCore implements CellHost {
       let steps = 0;
       try {
         while (this.advance(horizon)) {
-          if (++steps > this.maxSteps) throw new LivelockError(this.maxSteps, this.clock.now(), what);
+          if (++steps > this.maxSteps) throw new LivelockError(this.maxSteps, this.clock.now(), what, this.livenessReport());
         }
       } catch (error) {
         this.stoppedBy = error;

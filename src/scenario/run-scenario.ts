@@ -9,7 +9,8 @@ import { type Observer, Subject } from 'rxjs';
 import type { FaultPlanInput, RecordedLog, Seed, StrategySpec } from '../runtime/index.js';
 import { type CheckResult, evaluateChecks } from './checks.js';
 import type { Check, ProgressUpdate, Scenario, ScenarioContext } from './define-scenario.js';
-import { displayPath } from './scenario-path.js';
+import { FaultPlanActorsError, faultPlanProblems, planPath } from './fault-actors.js';
+import { projectPath } from './scenario-path.js';
 import { createSimulation, type Sim, type SimOptions } from './simulation-factory.js';
 import { hookSteps } from './step-hooks.js';
 
@@ -72,7 +73,8 @@ export async function runScenario<R>(scenario: Scenario<R>, options: RunScenario
   const params = { ...(scenario.params ?? {}), ...(options.params ?? {}) };
   const header: Record<string, unknown> = {
     name: scenario.name,
-    ...(scenario.path ? { path: displayPath(scenario.path) } : {}),
+    // Relative to the project, so the same run started from another directory logs the same bytes.
+    ...(scenario.path ? { path: projectPath(scenario.path) } : {}),
     seed,
     strict: options.strict ?? false,
     ...(Object.keys(options.params ?? {}).length ? { params: options.params } : {}),
@@ -91,6 +93,7 @@ export async function runScenario<R>(scenario: Scenario<R>, options: RunScenario
     keepLog: options.keepLog,
     maxSteps: options.maxSteps,
   };
+  refuseUnknownActors(scenario, faults);
   const sim = createSimulation(simOptions);
   const hooks = hookSteps(sim, options.stopWhen);
   options.onSimulation?.(sim);
@@ -138,6 +141,18 @@ export async function runScenario<R>(scenario: Scenario<R>, options: RunScenario
   outcome.failures = outcome.checks.filter((c) => !c.ok);
   outcome.ok = outcome.failures.length === 0;
   return outcome;
+}
+
+/** A scenario that knows its actors refuses, before the run, a fault plan that names others. */
+function refuseUnknownActors(scenario: Pick<Scenario<unknown>, 'name' | 'actors'>, faults: FaultPlanInput | undefined): void {
+  if (!scenario.actors || faults === undefined) return;
+  const problems = faultPlanProblems(faults, scenario.actors);
+  if (problems.length === 0) return;
+  throw new FaultPlanActorsError(
+    `the fault plan of '${scenario.name}' names actors this run does not have:\n` +
+      problems.map((p) => `  - at ${planPath(p.path)}: expected ${p.expected}, found '${p.found}'`).join('\n'),
+    problems,
+  );
 }
 
 function isStop(error: unknown): boolean {
