@@ -203,6 +203,6 @@ function refuseUnknownFaultActors(scenario: Scenario<any>, faultsField: unknown,
   const inline = typeof faultsField !== 'string';
   const lines = inline
     ? describeProblems(problems.map((p) => ({ path: ['faults', ...p.path], expected: p.expected })), { faults: faultsField }, context)
-    : describeProblems(problems.map((p) => ({ path: p.path, expected: p.expected })), scenario.faults, { file: `${context.file} → faults: ${faultsField}` }));
+    : describeProblems(problems.map((p) => ({ path: p.path, expected: p.expected })), scenario.faults, { file: `${context.file} → faults: ${faultsField}` });
   throw new ScenarioLoadError(`${context.file}: the fault plan names actors this run does not have:`, context.file, lines);
 }
