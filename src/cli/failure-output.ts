@@ -10,6 +10,7 @@
  * it into the same one-line reason and exit code 1.
  */
 import { config as rxjsConfig } from 'rxjs';
+import { FedsimError } from '../runtime/errors.js';
 import { EXIT_FAILED } from './cli-error.js';
 import { dim, red } from './style.js';
 
@@ -54,7 +55,8 @@ export function printFailure(label: string, error: unknown, stream: NodeJS.Write
   if (debug) {
     const frames = framesOf(error);
     if (frames) stream.write(`${frames}\n`);
-  } else if (!usage) {
+  } else if (!usage && !(error instanceof FedsimError)) {
+    // fedsim's own errors explain themselves; anything else is unexpected, and its stack is the clue.
     stream.write(dim('(run again with --debug to see the stack trace)', stream) + '\n');
   }
   return true;

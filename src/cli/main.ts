@@ -14,7 +14,7 @@ import { exploreCommand } from './commands/explore.js';
 import { replayCommand } from './commands/replay.js';
 import { runCommand } from './commands/run.js';
 import './experiment-kinds.js';
-import { optionParser, seedOption, seedRangeOption, strategyOption } from './run-options.js';
+import { limitOption, optionParser, seedOption, seedRangeOption, strategyOption } from './run-options.js';
 
 const nonNegativeInt = (what: string) =>
   optionParser((text) => {
@@ -38,6 +38,8 @@ const paramOption = (text: string, previous: Record<string, unknown> = {}) => {
 
 const backendOption = () => new Option('--backend <name>', 'tfjs compute backend to start (tensorflow, wasm, cpu); recorded in the log header');
 const quietOption = () => new Option('-q, --quiet', 'no progress display');
+const limitFlag = () =>
+  new Option('--limit <name=value>', 'raise a limit on what the scenario file may ask for (repeatable): fileBytes, yamlAliases, and per kind e.g. rounds, clients').argParser(limitOption);
 
 export function buildProgram(): Command {
   const program = new Command('fedsim')
@@ -75,6 +77,7 @@ ${describeExperimentKinds().map((k) => `  ${k}`).join('\n')}`,
     .option('--out <dir>', 'output directory (default: runs/<scenario>-seed<N>/)')
     .option('--strict', 'encode and decode every message (proves payloads can cross a real wire)')
     .option('--param <key=value>', 'scenario parameter for ctx.params (repeatable; JSON values allowed)', paramOption)
+    .addOption(limitFlag())
     .addOption(backendOption())
     .addOption(quietOption())
     .addHelpText(
@@ -97,6 +100,7 @@ Exit code 0 when every check holds, 1 when a check fails or the run throws.`,
     .argument('<log>', 'event log written by `fedsim run` (run.jsonl)')
     .option('--until <seq>', 'stop once event <seq> has happened and print every actor\'s state', nonNegativeInt('--until'))
     .option('--inspect <actor>', 'show only this actor\'s state (at --until, or at the end of the run)')
+    .option('--max-line-chars <n>', 'longest log line accepted (default 1048576); longer lines mean a damaged or foreign file', nonNegativeInt('--max-line-chars'))
     .addOption(quietOption())
     .addHelpText(
       'after',
@@ -106,7 +110,11 @@ Examples:
   $ fedsim replay runs/ping-pong-seed7/run.jsonl --until 40
   $ fedsim replay runs/stale/run.jsonl --until 120 --inspect server
 
-Exit code 0 when the run matches the log, 1 at the first divergence (printed with the expected and actual event).`,
+The log is checked first (header, line ends, every event's seq and time) and then streamed: a log of any size
+replays in bounded memory.
+
+Exit code 0 when the run matches the log, 1 at the first divergence (printed with the expected and actual event)
+or when the header does not match this fedsim, scenario or backend; 2 when the log is damaged.`,
     )
     .action(async (log: string, options) => {
       process.exitCode = await replayCommand(log, options);
@@ -141,6 +149,7 @@ Exit code 0 when the logs are identical, 1 when they differ.`,
     .option('--out <dir>', 'where shrunk fault plans and explore.json go (default: runs/explore-<scenario>/)')
     .option('--shrink <n>', 'shrink the faults of the first <n> failing seeds (default 3)', nonNegativeInt('--shrink'))
     .option('--max-failures <n>', 'stop after <n> failing seeds', nonNegativeInt('--max-failures'))
+    .addOption(limitFlag())
     .addOption(quietOption())
     .addHelpText(
       'after',

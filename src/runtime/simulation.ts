@@ -21,7 +21,7 @@ import { type FaultDecider, NO_FAULT, SeededFaultInjector } from './faults/fault
 import { type FaultPlan, type FaultPlanInput, parseFaultPlan } from './faults/fault-plan.js';
 import { FaultSchedule } from './faults/fault-schedule.js';
 import { LogVerifier } from './replay/log-verifier.js';
-import { type RecordedLog, parseLog } from './replay/recorded-log.js';
+import { type LogStream, type RecordedLog, parseLog, streamOf } from './replay/recorded-log.js';
 import { ScheduleOracle } from './replay/schedule-oracle.js';
 import { type RandomStream, RngRegistry, type Seed, createStream } from './rng.js';
 import { PendingMessages } from './scheduling/pending-messages.js';
@@ -41,8 +41,12 @@ export interface SimulationOptions {
   keepLog?: boolean;
   /** Also stream the log to this file. */
   record?: string;
-  /** Re-execution check: compare every event with this recorded log and stop at the first difference. */
-  verify?: RecordedLog | string;
+  /**
+   * Re-execution check: compare the header and every event with this recorded log and stop
+   * at the first difference. A LogStream (openLogStream) checks a log file of any size in
+   * bounded memory.
+   */
+  verify?: RecordedLog | LogStream | string;
   /** Schedule replay: take delivery order and message faults from this recorded log instead of the PRNG. */
   schedule?: RecordedLog | string;
   /** Recorded in the header, so `fedsim replay` can find what produced the run. */
@@ -63,6 +67,8 @@ export interface SettleReport {
 }
 
 const asLog = (log: RecordedLog | string, source: string) => (typeof log === 'string' ? parseLog(log, source) : log);
+const isStream = (log: RecordedLog | LogStream | string): log is LogStream => typeof (log as LogStream).nextLine === 'function';
+const asStream = (log: RecordedLog | LogStream | string, source: string): LogStream => (isStream(log) ? log : streamOf(asLog(log, source)));
 
 export class SimulationCore implements CellHost {
   readonly seed: Seed;
@@ -103,7 +109,7 @@ export class SimulationCore implements CellHost {
 
   constructor(options: SimulationOptions = {}) {
     const scheduleLog = options.schedule === undefined ? undefined : asLog(options.schedule, 'schedule log');
-    const verifyLog = options.verify === undefined ? undefined : asLog(options.verify, 'verify log');
+    const verifyLog = options.verify === undefined ? undefined : asStream(options.verify, 'verify log');
     this.seed = options.seed ?? (scheduleLog ? scheduleLog.header.seed : 0);
     this.rngs = new RngRegistry(this.seed);
     this.strict = options.strict ?? false;
@@ -136,8 +142,13 @@ export class SimulationCore implements CellHost {
     };
     this.backendFromSource = options.backend === undefined;
     this.log = new EventLog(header);
-    const reference = verifyLog ?? scheduleLog;
-    if (reference) this.verifier = new LogVerifier(reference);
+    if (verifyLog) {
+      this.verifier = new LogVerifier(verifyLog);
+      // Before any event: a run whose header differs (an edited version or latency, another backend) cannot match.
+      this.verifier.checkHeader(header);
+    } else if (scheduleLog) {
+      this.verifier = new LogVerifier(streamOf(scheduleLog));
+    }
     if (options.record) {
       const writer = new LogFileWriter(options.record, header);
       this.fileWriter = writer;

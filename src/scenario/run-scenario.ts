@@ -6,7 +6,7 @@
  * throws is just another failing seed. Bad options (an invalid fault plan) do throw.
  */
 import { type Observer, Subject } from 'rxjs';
-import type { FaultPlanInput, RecordedLog, Seed, StrategySpec } from '../runtime/index.js';
+import type { FaultPlanInput, LogStream, RecordedLog, Seed, StrategySpec } from '../runtime/index.js';
 import { type CheckResult, evaluateChecks } from './checks.js';
 import type { Check, ProgressUpdate, Scenario, ScenarioContext } from './define-scenario.js';
 import { FaultPlanActorsError, faultPlanProblems, planPath } from './fault-actors.js';
@@ -25,8 +25,8 @@ export interface RunScenarioOptions<R = unknown> {
   strict?: boolean;
   /** Backend name for the log header. */
   backend?: string;
-  /** Compare the run with this recorded log event by event (replay). */
-  verify?: RecordedLog | string;
+  /** Compare the run with this recorded log event by event (replay); a LogStream checks a file of any size. */
+  verify?: RecordedLog | LogStream | string;
   /** Parameters for `ctx.params`, over the scenario's defaults. */
   params?: Record<string, unknown>;
   /** Invariants checked on top of the scenario's own checks. */

@@ -11,7 +11,7 @@ import { displayPath, explore, reproCommand, type SeedFailure } from '../../scen
 import { EXIT_FAILED, EXIT_OK } from '../cli-error.js';
 import { toJsonSafe } from '../json-safe.js';
 import { progressDisplay } from '../progress-display.js';
-import { loadFaultsArgument, loadScenarioArgument, slug, startBackend } from '../run-options.js';
+import { checkFaultActors, loadFaultsArgument, loadScenarioArgument, slug, startBackend } from '../run-options.js';
 import { bold, dim, fail, ok, red } from '../style.js';
 
 export interface ExploreCommandOptions {
@@ -23,13 +23,16 @@ export interface ExploreCommandOptions {
   /** How many failing seeds to shrink (default 3). */
   shrink?: number;
   maxFailures?: number;
+  /** --limit name=value: limits raised for loading the scenario file. */
+  limit?: Record<string, number>;
   quiet?: boolean;
 }
 
 export async function exploreCommand(scenarioPath: string, options: ExploreCommandOptions): Promise<number> {
   await startBackend(undefined); // every seed runs on the same (automatically chosen) backend
-  const scenario = await loadScenarioArgument(scenarioPath);
-  const faults = loadFaultsArgument(options.faults);
+  const scenario = await loadScenarioArgument(scenarioPath, options.limit);
+  const faults = loadFaultsArgument(options.faults, options.limit?.fileBytes);
+  if (faults) checkFaultActors(scenario, faults);
   const outDir = resolve(options.out ?? join('runs', `explore-${slug(scenario.name)}`));
   const file = scenario.path ? displayPath(scenario.path) : scenarioPath;
   const out = process.stdout;
@@ -39,7 +42,7 @@ export async function exploreCommand(scenarioPath: string, options: ExploreComma
   );
   const progress = progressDisplay('explore', process.stderr, options.quiet);
   const repro = (seed: number | string, faultsArg?: string) =>
-    reproCommand({ scenario: file, seed, faults: faultsArg, strategy: options.strategy, strict: options.strict });
+    reproCommand({ scenario: file, seed, faults: faultsArg, strategy: options.strategy, strict: options.strict, limits: options.limit });
 
   // Past this many, failing seeds are only counted on screen (explore.json lists them all).
   const PRINTED_FAILURES = 20;
