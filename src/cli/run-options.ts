@@ -12,7 +12,6 @@ import {
   FaultFileError,
   faultPlanProblems,
   LimitError,
-  listActors,
   loadScenario,
   parseLimitArgument,
   planPath,
@@ -87,8 +86,7 @@ export function checkFaultActors(scenario: Scenario<any>, faults: FaultsArgument
   const source = faults.file ? `--faults ${faults.file}` : '--faults (inline)';
   throw new CliError(
     `${source} names actors that '${scenario.name}' does not have:\n` +
-      problems.map((p) => `  - at ${planPath(p.path)}: expected ${p.expected}, found '${p.found}'`).join('\n') +
-      `\nActors of this run: ${listActors(['me', ...scenario.actors])}.`,
+      problems.map((p) => `  - at ${planPath(p.path)}: expected ${p.expected}, found '${p.found}'`).join('\n'),
   );
 }
 

@@ -56,6 +56,8 @@ const STATE_CHARS = 80;
 export function describeState(snapshot: { status?: string; value?: unknown } | undefined): string {
   if (!snapshot) return '(not started)';
   if (snapshot.status && snapshot.status !== 'active') return snapshot.status;
+  // A machine without named states (or a transition actor) is simply running.
+  if (snapshot.value === undefined || (typeof snapshot.value === 'object' && snapshot.value !== null && Object.keys(snapshot.value).length === 0)) return 'active';
   const text = typeof snapshot.value === 'string' ? snapshot.value : JSON.stringify(snapshot.value) ?? 'undefined';
   return text.length > STATE_CHARS ? `${text.slice(0, STATE_CHARS)}…` : text;
 }

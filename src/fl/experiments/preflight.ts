@@ -117,7 +117,7 @@ function aggregationProblems(config: FedAvgExperiment, perRound: number): Docume
   return [
     {
       path: ['secagg', 'reconstructionThreshold'],
-      expected: `at most ${shares} (the shares each client makes, its neighbourhood and itself, with ${sampling}${config.secagg?.numShares === undefined ? '' : ` and numShares ${config.secagg.numShares}`}: above it no secret can be rebuilt and every round would be skipped)`,
+      expected: `at most ${shares}: with ${sampling}${config.secagg?.numShares === undefined ? '' : ` and numShares ${config.secagg.numShares}`}, each client splits its secrets into ${shares} shares (itself and its neighbours), so a higher threshold can never be met and every round would be skipped`,
     },
   ];
 }

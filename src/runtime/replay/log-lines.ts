@@ -58,7 +58,7 @@ export class LogLineReader {
   /** 1-based number of the line last returned (0 before the first). */
   lineNumber = 0;
   private fd: number | null;
-  private readonly buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+  private readonly buffer: Buffer;
   private readonly decoder = new StringDecoder('utf8');
   /** Text read but not yet returned; lines are cut from `start`. */
   private text = '';
@@ -71,7 +71,10 @@ export class LogLineReader {
     readonly path: string,
     readonly source: string = path,
     readonly maxLineChars: number = MAX_LOG_LINE_CHARS,
+    /** Bytes read at a time (tests use tiny chunks to cross every boundary). */
+    chunkBytes: number = CHUNK_BYTES,
   ) {
+    this.buffer = Buffer.allocUnsafe(chunkBytes);
     try {
       this.fd = openSync(path, 'r');
     } catch (error) {
@@ -135,7 +138,7 @@ export class LogLineReader {
   }
 
   private fill(): void {
-    const bytes = this.fd === null ? 0 : readSync(this.fd, this.buffer, 0, CHUNK_BYTES, null);
+    const bytes = this.fd === null ? 0 : readSync(this.fd, this.buffer, 0, this.buffer.length, null);
     const rest = this.text.slice(this.start);
     this.start = 0;
     if (bytes === 0) {
