@@ -37,7 +37,7 @@ export class FaultSchedule {
     }
     for (const [index, partition] of plan.partitions.entries()) {
       target.at(partition.from, () => {
-        this.refuseUnknown(`partitions[${index}].groups`, partition.groups.flat(), 'is partitioned');
+        this.refuseUnknown(`partitions[${index}].groups`, partition.groups.flat(), `exists at virtual time ${target.now()} ms, when this partition starts`);
         target.recordPartition('partition-start', partition.groups);
       });
       target.at(partition.until, () => target.recordPartition('partition-end', partition.groups));
@@ -74,21 +74,22 @@ export class FaultSchedule {
    * never happened — the plan has a typo, and the run was not tested as the plan says.
    */
   checkNamedActorsExisted(): void {
-    for (const [actor, crashes] of this.countdowns) this.refuseUnknown(`crashes[${crashes[0].index}].actor`, [actor], 'was never spawned, so its crash never happened');
+    for (const [actor, crashes] of this.countdowns) this.refuseUnknown(`crashes[${crashes[0].index}].actor`, [actor], 'was ever spawned in this run, so this crash never happened');
   }
 
-  private refuseUnknown(field: string, ids: readonly ActorId[], consequence: string): void {
+  /** `what`: how the missing actor is missing, e.g. "exists at virtual time 5 ms, when this crash is due". */
+  private refuseUnknown(field: string, ids: readonly ActorId[], what: string): void {
     const actors = this.target.actorIds();
     const unknown = ids.filter((id) => !actors.includes(id));
     if (unknown.length === 0) return;
     throw new FaultPlanError(
-      `fault plan ${field}: no actor ${unknown.map((id) => `'${id}'`).join(', ')} exists at virtual time ${this.target.now()} ms, ` +
-        `where the plan says it ${consequence}. Actors of this run: ${actors.join(', ')}. Fix the id in the fault plan (a typo?).`,
+      `fault plan ${field}: no actor ${unknown.map((id) => `'${id}'`).join(', ')} ${what}. ` +
+        `Actors of this run: ${actors.join(', ')}. Fix the id in the fault plan (a typo?).`,
     );
   }
 
   private crashNow(crash: IndexedCrash): void {
-    this.refuseUnknown(`crashes[${crash.index}].actor`, [crash.actor], 'crashes');
+    this.refuseUnknown(`crashes[${crash.index}].actor`, [crash.actor], `exists at virtual time ${this.target.now()} ms, when this crash is due`);
     this.target.crash(crash.actor, 'fault-plan');
     if (crash.restartAfter !== undefined) {
       this.target.at(this.target.now() + crash.restartAfter, () => this.target.restart(crash.actor, crash.loseState, crash.loseStorage));
