@@ -72,3 +72,16 @@ test('skipped rounds are shown with their reason in stdout, results.json and rep
   t.regex(html, /<h2>Skipped rounds<\/h2><p>1 round left the global model unchanged:<\/p>/);
   t.regex(html, /<tr><td>1<\/td><td>no client update arrived before the deadline<\/td><\/tr>/);
 });
+
+test('an error that escapes every await (here, thrown from a real timer) is one line and exit 1, not a crash dump', async (t) => {
+  const dir = tempDir(t);
+  const scenario = join(dir, 'escapes.mts');
+  writeFileSync(
+    scenario,
+    "export default async function () {\n  setTimeout(() => { throw new RangeError('thrown outside the simulation'); }, 0);\n  await new Promise((resolve) => setTimeout(resolve, 50));\n}\n",
+  );
+  const { code, stderr } = await fedsim('run', scenario, '--out', join(dir, 'out'), '-q');
+  t.is(code, 1, stderr);
+  t.regex(stderr, /^fedsim crashed: RangeError: thrown outside the simulation\n\(run again with --debug to see the stack trace\)\n$/m);
+  t.notRegex(stderr, STACK);
+});

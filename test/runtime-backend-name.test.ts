@@ -9,7 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from './helpers/fedsim-cli.js';
 
-function probe(...args: string[]): Promise<Record<string, string>> {
+function probe(...args: string[]): Promise<Record<string, any>> {
   return new Promise((resolve, reject) => {
     execFile(process.execPath, ['--import', 'tsx', join(ROOT, 'test', 'helpers', 'backend-name-probe.ts'), ...args], { cwd: ROOT }, (error, stdout, stderr) => {
       if (error) reject(new Error(`probe ${args.join(' ')} failed: ${stderr}`));
@@ -31,8 +31,9 @@ test('the name does not depend on import order (one backend-name source)', async
 });
 
 test('a backend switched after the header was written is refused when the run closes (the header would lie)', async (t) => {
-  const { closeAfterSwitch } = await probe('backend', '--switch-to', 'wasm');
+  const { closeAfterSwitch, errorListeners } = await probe('backend', '--switch-to', 'wasm');
   t.regex(closeAfterSwitch, /the log header names 'cpu [^']+', but tensors now compute on 'wasm [^']+'/);
+  t.is(errorListeners, 0, 'starting wasm left no uncaughtException/unhandledRejection listener behind');
 });
 
 test('exactly one module in src/ registers the backend-name source', (t) => {

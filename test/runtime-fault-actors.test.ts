@@ -4,10 +4,10 @@
  * declare their actors before the run, so the runtime is the last line of defence).
  */
 import test from 'ava';
-import { FaultPlanError, SimulationCore } from '../src/runtime/index.js';
+import { type FaultPlanInput, FaultPlanError, SimulationCore } from '../src/runtime/index.js';
 import { echoMachine } from './helpers/actors.js';
 
-async function run(faults: ConstructorParameters<typeof SimulationCore>[0]['faults']) {
+async function run(faults: FaultPlanInput) {
   const sim = new SimulationCore({ seed: 1, faults, backend: 'none' });
   sim.spawn(echoMachine, 'bob');
   for (let n = 0; n < 3; n++) await sim.request('bob', 'ping', { n });

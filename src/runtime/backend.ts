@@ -169,7 +169,7 @@ async function activate(name: BackendName, source: string): Promise<string> {
       throw new BackendUnavailableError(name, reason, 'reinstall @tensorflow/tfjs-backend-wasm (npm ci)', source);
     }
   }
-  if (!(await tf.setBackend(name))) {
+  if (!(await withoutProcessHandlers(() => tf.setBackend(name)))) {
     throw new BackendUnavailableError(
       name,
       `tf.setBackend('${name}') failed (tfjs printed the cause after "Initialization of backend ${name} failed")`,
@@ -179,6 +179,27 @@ async function activate(name: BackendName, source: string): Promise<string> {
   }
   choiceNote = source;
   return activeBackend();
+}
+
+/**
+ * Runs `start` and removes the process-wide error handlers it installed. The wasm
+ * backend's Emscripten glue adds `uncaughtException` and `unhandledRejection` listeners
+ * that rethrow: with them, any error that escapes a program (not only a tfjs one) ends
+ * the process with exit code 7 and a screen of minified wasm glue instead of the
+ * error's own message. Without them Node reports such errors as usual, and the
+ * program's own handlers (the CLI has some) decide.
+ */
+async function withoutProcessHandlers<T>(start: () => Promise<T>): Promise<T> {
+  const events = ['uncaughtException', 'unhandledRejection'];
+  const emitter = process as unknown as NodeJS.EventEmitter;
+  const before = events.map((event) => new Set(emitter.listeners(event)));
+  try {
+    return await start();
+  } finally {
+    events.forEach((event, i) => {
+      for (const listener of emitter.listeners(event)) if (!before[i].has(listener)) emitter.removeListener(event, listener as (...args: unknown[]) => void);
+    });
+  }
 }
 
 /**

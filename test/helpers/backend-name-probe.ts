@@ -25,6 +25,8 @@ if (switchTo > 0) {
   const { initBackend } = await import('../../src/runtime/backend.js');
   const third = new SimulationCore({ seed: 1 });
   await initBackend(process.argv[switchTo + 1] as 'wasm');
+  // Starting the backend must not leave process-wide error handlers behind (the wasm glue adds rethrowing ones).
+  report.errorListeners = process.listenerCount('uncaughtException') + process.listenerCount('unhandledRejection');
   try {
     third.close();
     report.closeAfterSwitch = 'ok';
