@@ -18,6 +18,7 @@ const registry: Record<string, () => Promise<{ benchmark: Benchmark }>> = {
   secagg: () => import('./secagg.js'),
   plans: () => import('./plans.js'),
   fl: () => import('./fl-overhead.js'),
+  replay: () => import('./replay-memory.js'),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -10,6 +10,7 @@ import type { StrategySpec } from '../../runtime/index.js';
 import { displayPath, explore, reproCommand, type SeedFailure } from '../../scenario/index.js';
 import { EXIT_FAILED, EXIT_OK } from '../cli-error.js';
 import { toJsonSafe } from '../json-safe.js';
+import { isDebug, printFailure } from '../failure-output.js';
 import { progressDisplay } from '../progress-display.js';
 import { checkFaultActors, loadFaultsArgument, loadScenarioArgument, slug, startBackend } from '../run-options.js';
 import { bold, dim, fail, ok, red } from '../style.js';
@@ -63,6 +64,8 @@ export async function exploreCommand(scenarioPath: string, options: ExploreComma
       progress.stop();
       out.write(`${fail()} seed ${seed}: ${outcome.failures.map((f) => `${f.name}: ${f.message.split('\n')[0]}`).join('; ')}\n`);
       out.write(dim(`    ${repro(seed, faults?.text)}`) + '\n');
+      // With --debug, a seed whose run threw also shows where (the stack goes to stderr).
+      if (isDebug() && outcome.error !== undefined) printFailure(`seed ${seed}: the run failed`, outcome.error);
       if (failing === PRINTED_FAILURES) out.write(dim(`  (further failing seeds are not printed one by one; explore.json lists them all)`) + '\n');
     },
     onShrink: (seed, result) => {

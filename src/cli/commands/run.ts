@@ -2,7 +2,8 @@
  * `fedsim run <scenario>`: one run, with a progress display, a summary, and the
  * files to look at afterwards — the event log, results.json and report.html.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, readSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { eventLine, parseFaultPlan, type Seed, type StrategySpec } from '../../runtime/index.js';
@@ -184,7 +185,20 @@ function resultsJson(outcome: ScenarioOutcome<unknown>, stats: RunStats, error: 
     skippedRounds: skipped,
     checks: outcome.checks,
     stats,
-    log: { path: displayPath(logPath), events: outcome.sim.log.length, sha256: outcome.sim.log.sha256() },
+    log: { path: displayPath(logPath), events: outcome.sim.eventCount, sha256: sha256OfFile(logPath) },
     result: toJsonSafe(outcome.result),
   };
+}
+
+/** sha256 of a file read in chunks: a log can be larger than the longest string V8 can build. */
+function sha256OfFile(path: string): string {
+  const hash = createHash('sha256');
+  const buffer = Buffer.allocUnsafe(1 << 20);
+  const fd = openSync(path, 'r');
+  try {
+    for (let n = readSync(fd, buffer); n > 0; n = readSync(fd, buffer)) hash.update(buffer.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest('hex');
 }

@@ -1,0 +1,102 @@
+/**
+ * `fedsim replay` memory against log size (issue #14): the log is checked and then
+ * streamed, and the re-executed run keeps no log of its own, so the peak resident
+ * memory of a replay should not grow with the log. For comparison, the same replay
+ * done the old way (the whole file read into a string, split into lines and parsed,
+ * and the run's own log kept in memory) is measured on the same logs.
+ *
+ *   npm run bench -- replay                                  # 26 MB, 260 MB and 2.1 GB logs
+ *   npx tsx bench/replay-memory.ts --rallies 20000,200000    # chosen sizes only
+ *
+ * Logs are ping-pong runs (scenarios/ping-pong.ts, one round of N rallies per pair:
+ * about 8 event lines per rally) written to a temporary directory and deleted after.
+ * Each replay runs in its own process; its peak RSS is read from /usr/bin/time.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BIN = join(ROOT, 'bin', 'fedsim.js');
+const SELF = fileURLToPath(import.meta.url);
+const DEFAULT_RALLIES = [20_000, 200_000, 1_600_000];
+
+interface Sample {
+  seconds: number;
+  maxRssMb: number;
+  ok: boolean;
+  note: string;
+}
+
+/** Runs a command under /usr/bin/time and reads its peak RSS and wall time. */
+function timed(command: string[]): Sample {
+  const result = spawnSync('/usr/bin/time', ['-f', '@@%M %e', ...command], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, NO_COLOR: '1' } });
+  const stats = /@@(\d+) ([\d.]+)/.exec(result.stderr);
+  if (!stats) throw new Error(`no timing for ${command.join(' ')}: ${result.stderr.slice(-500)}`);
+  const out = `${result.stdout}\n${result.stderr.replace(/@@.*/, '')}`.trim();
+  const lastLine = out.split('\n').filter((l) => l.trim()).at(-1) ?? '';
+  return { seconds: Number(stats[2]), maxRssMb: Number(stats[1]) / 1024, ok: result.status === 0, note: result.status === 0 ? '' : lastLine.slice(0, 120) };
+}
+
+/** Child: records a ping-pong log of `rallies` rallies per pair, keeping no log in memory. */
+async function record(path: string, rallies: number): Promise<void> {
+  const { initBackend } = await import('../src/runtime/backend.js');
+  await initBackend(); // the backend `fedsim replay` will start from the header
+  const { loadScenario, runScenario } = await import('../src/scenario/index.js');
+  const scenario = await loadScenario(join(ROOT, 'scenarios', 'ping-pong.ts'));
+  const outcome = await runScenario(scenario, { record: path, keepLog: false, params: { rounds: 1, rallies } });
+  if (outcome.error) throw outcome.error;
+}
+
+/** Child: the replay as it was before streaming — the whole log in memory, and the run's own log too. */
+async function replayWhole(path: string): Promise<void> {
+  const { initBackend } = await import('../src/runtime/backend.js');
+  const { readLog } = await import('../src/runtime/index.js');
+  const { loadScenario, runScenario } = await import('../src/scenario/index.js');
+  const log = readLog(path);
+  await initBackend(log.header.backend.split(' ')[0] as 'wasm');
+  const scenario = await loadScenario(join(ROOT, String(log.header.scenario?.path)));
+  const outcome = await runScenario(scenario, { seed: log.header.seed, params: log.header.scenario?.params as Record<string, unknown>, verify: log, header: log.header.scenario });
+  if (outcome.error) throw outcome.error;
+}
+
+async function main(): Promise<string> {
+  const arg = process.argv.indexOf('--rallies');
+  const sizes = arg > 0 ? process.argv[arg + 1].split(',').map(Number) : DEFAULT_RALLIES;
+  const dir = mkdtempSync(join(tmpdir(), 'fedsim-replay-bench-'));
+  const rows = ['| log | event lines | `fedsim replay` (streamed): peak RSS | time | whole file in memory (before): peak RSS | time |', '|---|---:|---:|---:|---:|---:|'];
+  try {
+    for (const rallies of sizes) {
+      const log = join(dir, `ping-pong-${rallies}.jsonl`);
+      execFileSync(process.execPath, ['--import', 'tsx', SELF, '--child-record', log, String(rallies)], { cwd: ROOT, stdio: 'inherit' });
+      const bytes = statSync(log).size;
+      const lines = Number(execFileSync('wc', ['-l', log], { encoding: 'utf8' }).trim().split(/\s+/)[0]);
+      const streamed = timed([process.execPath, BIN, 'replay', log, '-q']);
+      if (!streamed.ok) throw new Error(`fedsim replay failed on ${log}: ${streamed.note}`);
+      const whole = timed([process.execPath, '--import', 'tsx', SELF, '--child-whole', log]);
+      const mb = (x: number) => `${Math.round(x)} MB`;
+      rows.push(
+        `| ${(bytes / 1e6).toFixed(bytes < 1e8 ? 1 : 0)} MB | ${(lines - 1).toLocaleString('en-US')} | ${mb(streamed.maxRssMb)} | ${streamed.seconds.toFixed(1)} s | ` +
+          (whole.ok ? `${mb(whole.maxRssMb)} | ${whole.seconds.toFixed(1)} s |` : `fails at ${mb(whole.maxRssMb)}: ${whole.note.replace(/\|/g, '\\|')} | ${whole.seconds.toFixed(1)} s |`),
+      );
+      rmSync(log);
+      process.stderr.write(`${rows.at(-1)}\n`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return rows.join('\n');
+}
+
+export const benchmark = { name: 'replay', title: 'Replay memory against log size (issue #14)', run: main };
+
+const child = process.argv.findIndex((a) => a === '--child-record' || a === '--child-whole');
+if (child > 0) {
+  const path = process.argv[child + 1];
+  if (process.argv[child] === '--child-record') await record(path, Number(process.argv[child + 2]));
+  else await replayWhole(path);
+} else if (process.argv[1] === SELF) {
+  console.log(await main());
+}
