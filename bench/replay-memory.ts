@@ -10,7 +10,10 @@
  *
  * Logs are ping-pong runs (scenarios/ping-pong.ts, one round of N rallies per pair:
  * about 8 event lines per rally) written to a temporary directory and deleted after.
- * Each replay runs in its own process; its peak RSS is read from /usr/bin/time.
+ * Each replay runs in its own process; its peak RSS is read from /usr/bin/time. Peak RSS
+ * includes memory V8 has freed but not returned and the wasm backend's heap; the live
+ * heap after a full GC (sampled every 200,000 events in a separate run of the same
+ * replay) shows what the replay actually holds.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -50,6 +53,42 @@ async function record(path: string, rallies: number): Promise<void> {
   if (outcome.error) throw outcome.error;
 }
 
+/**
+ * Child (run with --expose-gc): the replay `fedsim replay` does — scan, then stream — with the
+ * live heap measured after a full GC every 200,000 events; prints the largest, in bytes.
+ */
+async function replayLiveHeap(path: string): Promise<void> {
+  const { initBackend } = await import('../src/runtime/backend.js');
+  const { openLogStream, scanLog } = await import('../src/runtime/index.js');
+  const { loadScenario, runScenario } = await import('../src/scenario/index.js');
+  const gc = (globalThis as { gc?: () => void }).gc!;
+  const summary = scanLog(path);
+  await initBackend(summary.header.backend.split(' ')[0] as 'wasm');
+  const scenario = await loadScenario(join(ROOT, String(summary.header.scenario?.path)));
+  let peak = 0;
+  const sample = () => {
+    gc();
+    peak = Math.max(peak, process.memoryUsage().heapUsed);
+  };
+  sample();
+  const outcome = await runScenario(scenario, {
+    seed: summary.header.seed,
+    params: summary.header.scenario?.params as Record<string, unknown>,
+    header: summary.header.scenario,
+    verify: openLogStream(path),
+    keepLog: false,
+    onSimulation: (sim) => {
+      let events = 0;
+      sim.events$.subscribe(() => {
+        if (++events % 200_000 === 0) sample();
+      });
+    },
+  });
+  if (outcome.error) throw outcome.error;
+  sample();
+  console.log(`@@heap ${peak}`);
+}
+
 /** Child: the replay as it was before streaming — the whole log in memory, and the run's own log too. */
 async function replayWhole(path: string): Promise<void> {
   const { initBackend } = await import('../src/runtime/backend.js');
@@ -66,19 +105,25 @@ async function main(): Promise<string> {
   const arg = process.argv.indexOf('--rallies');
   const sizes = arg > 0 ? process.argv[arg + 1].split(',').map(Number) : DEFAULT_RALLIES;
   const dir = mkdtempSync(join(tmpdir(), 'fedsim-replay-bench-'));
-  const rows = ['| log | event lines | `fedsim replay` (streamed): peak RSS | time | whole file in memory (before): peak RSS | time |', '|---|---:|---:|---:|---:|---:|'];
+  const rows = [
+    '| log | event lines | `fedsim replay` (streamed): peak RSS | time | live heap after GC (max) | whole file in memory (before): peak RSS | time |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+  ];
   try {
     for (const rallies of sizes) {
+      process.stderr.write(`recording ping-pong with ${rallies} rallies per pair…\n`);
       const log = join(dir, `ping-pong-${rallies}.jsonl`);
       execFileSync(process.execPath, ['--import', 'tsx', SELF, '--child-record', log, String(rallies)], { cwd: ROOT, stdio: 'inherit' });
       const bytes = statSync(log).size;
       const lines = Number(execFileSync('wc', ['-l', log], { encoding: 'utf8' }).trim().split(/\s+/)[0]);
       const streamed = timed([process.execPath, BIN, 'replay', log, '-q']);
       if (!streamed.ok) throw new Error(`fedsim replay failed on ${log}: ${streamed.note}`);
+      const heap = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', SELF, '--child-heap', log], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 << 20 });
+      const liveHeapMb = Number(/@@heap (\d+)/.exec(heap)![1]) / 2 ** 20;
       const whole = timed([process.execPath, '--import', 'tsx', SELF, '--child-whole', log]);
       const mb = (x: number) => `${Math.round(x)} MB`;
       rows.push(
-        `| ${(bytes / 1e6).toFixed(bytes < 1e8 ? 1 : 0)} MB | ${(lines - 1).toLocaleString('en-US')} | ${mb(streamed.maxRssMb)} | ${streamed.seconds.toFixed(1)} s | ` +
+        `| ${(bytes / 1e6).toFixed(bytes < 1e8 ? 1 : 0)} MB | ${(lines - 1).toLocaleString('en-US')} | ${mb(streamed.maxRssMb)} | ${streamed.seconds.toFixed(1)} s | ${mb(liveHeapMb)} | ` +
           (whole.ok ? `${mb(whole.maxRssMb)} | ${whole.seconds.toFixed(1)} s |` : `fails at ${mb(whole.maxRssMb)}: ${whole.note.replace(/\|/g, '\\|')} | ${whole.seconds.toFixed(1)} s |`),
       );
       rmSync(log);
@@ -92,10 +137,11 @@ async function main(): Promise<string> {
 
 export const benchmark = { name: 'replay', title: 'Replay memory against log size (issue #14)', run: main };
 
-const child = process.argv.findIndex((a) => a === '--child-record' || a === '--child-whole');
+const child = process.argv.findIndex((a) => a === '--child-record' || a === '--child-whole' || a === '--child-heap');
 if (child > 0) {
   const path = process.argv[child + 1];
   if (process.argv[child] === '--child-record') await record(path, Number(process.argv[child + 2]));
+  else if (process.argv[child] === '--child-heap') await replayLiveHeap(path);
   else await replayWhole(path);
 } else if (process.argv[1] === SELF) {
   console.log(await main());

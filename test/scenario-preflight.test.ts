@@ -75,7 +75,7 @@ test('minClients above the number of devices is refused, at the top level or in 
 test('a slowdown for a client the run does not have is refused', async (t) => {
   const found = await problems(experiment('slowdown: { client-0: 2, client-4: 10 }\n'));
   t.is(found.length, 2);
-  t.regex(found[1], /at slowdown\.client-4: expected a client of this run as the key \(client ids: client-0, client-1, client-2, … client-3\), found the key 'client-4'/);
+  t.regex(found[1], /at slowdown\.client-4: expected a client of this run as the key \(client-0, client-1, client-2, client-3\), found the key 'client-4'/);
 });
 
 test('a model that does not fit the synthetic data is refused: inputs, and too few classes', async (t) => {

@@ -11,7 +11,7 @@
  * exist, minClients quietly capped at the number of devices).
  */
 import type { DocumentProblem, LimitSpec, Limits } from '../../scenario/index.js';
-import { raiseHint } from '../../scenario/index.js';
+import { listActors, raiseHint } from '../../scenario/index.js';
 import { defaultSecAggShares } from '../fedavg/secure-options.js';
 import { effectiveShares } from '../secure/secagg/params.js';
 import { type ModelSpec, inputSize, outputSize } from '../models/spec.js';
@@ -96,7 +96,7 @@ export function fedAvgPreflight(config: FedAvgExperiment, { limits }: { limits: 
   problems.push(...modelDataProblems(config));
   const ids = new Set(experimentClientIds(n));
   for (const id of Object.keys(config.slowdown ?? {})) {
-    if (!ids.has(id)) problems.push({ path: ['slowdown', id], expected: `a client of this run as the key (client ids: ${[...ids].slice(0, 3).join(', ')}${n > 3 ? `, … ${[...ids][n - 1]}` : ''})`, found: `the key '${id}'` });
+    if (!ids.has(id)) problems.push({ path: ['slowdown', id], expected: `a client of this run as the key (${listActors([...ids])})`, found: `the key '${id}'` });
   }
   return problems.filter((p): p is DocumentProblem => p !== undefined);
 }
