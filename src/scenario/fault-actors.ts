@@ -5,7 +5,7 @@
  * faults it never saw. When a scenario knows its actors before the run (an
  * experiment file does), every actor named in its plan is checked against them.
  */
-import { type FaultPlan, type FaultPlanInput, parseFaultPlan } from '../runtime/index.js';
+import { type FaultPlan, type FaultPlanInput, FedsimError, parseFaultPlan } from '../runtime/index.js';
 
 /** A fault-plan field naming something the run does not have. */
 export interface PlanProblem {
@@ -72,7 +72,7 @@ export function planPath(path: readonly (string | number)[]): string {
 }
 
 /** A fault plan names actors the run does not have (thrown before the run). */
-export class FaultPlanActorsError extends Error {
+export class FaultPlanActorsError extends FedsimError {
   override name = 'FaultPlanActorsError';
   constructor(message: string, readonly problems: PlanProblem[]) {
     super(message);
