@@ -38,8 +38,9 @@ function timed(command: string[]): Sample {
   const result = spawnSync('/usr/bin/time', ['-f', '@@%M %e', ...command], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, NO_COLOR: '1' } });
   const stats = /@@(\d+) ([\d.]+)/.exec(result.stderr);
   if (!stats) throw new Error(`no timing for ${command.join(' ')}: ${result.stderr.slice(-500)}`);
-  const out = `${result.stdout}\n${result.stderr.replace(/@@.*/, '')}`.trim();
-  const lastLine = out.split('\n').filter((l) => l.trim()).at(-1) ?? '';
+  // The reason a command failed: its last error line (not /usr/bin/time's own "Command exited…" line).
+  const out = `${result.stdout}\n${result.stderr.replace(/@@.*/, '')}`.split('\n').filter((l) => l.trim() && !l.startsWith('Command exited'));
+  const lastLine = out.filter((l) => /Error|Cannot/.test(l)).at(-1) ?? out.at(-1) ?? '';
   return { seconds: Number(stats[2]), maxRssMb: Number(stats[1]) / 1024, ok: result.status === 0, note: result.status === 0 ? '' : lastLine.slice(0, 120) };
 }
 
