@@ -8,6 +8,9 @@
  * it (SimulationCore.livenessReport) and every DeadlockError and LivelockError carries
  * it, so every caller — the CLI, explore, a test — gets the same picture.
  */
+import type { ActorCell } from './actor-cell.js';
+import type { VirtualClock } from './clock.js';
+import type { PostedEnvelope } from './envelope.js';
 
 export interface ActorLiveness {
   id: string;
@@ -60,6 +63,36 @@ export function describeState(snapshot: { status?: string; value?: unknown } | u
   if (snapshot.value === undefined || (typeof snapshot.value === 'object' && snapshot.value !== null && Object.keys(snapshot.value).length === 0)) return 'active';
   const text = typeof snapshot.value === 'string' ? snapshot.value : JSON.stringify(snapshot.value) ?? 'undefined';
   return text.length > STATE_CHARS ? `${text.slice(0, STATE_CHARS)}…` : text;
+}
+
+/** What a simulation knows at one moment, as the report needs it. */
+export interface LivenessSources {
+  clock: VirtualClock;
+  cells: Iterable<ActorCell>;
+  inFlight: readonly PostedEnvelope[];
+  driverId: string;
+  awaiting: string[];
+  lost: readonly MessageSummary[];
+}
+
+export function buildLivenessReport(from: LivenessSources): LivenessReport {
+  const now = from.clock.now();
+  const actors = [...from.cells].map((cell): ActorLiveness => {
+    const entry: ActorLiveness = { id: cell.id, state: cell.crashed ? cell.stateAtCrash : describeState(cell.snapshot()), crashed: cell.crashed, handled: cell.handled, timers: from.clock.timersOf(cell.id).length };
+    if (cell.crashed) entry.crashedAt = cell.crashedAt;
+    if (!cell.crashed && cell.busyUntil > now) entry.busyUntil = cell.busyUntil;
+    return entry;
+  });
+  const first = from.inFlight.slice(0, IN_FLIGHT_LISTED).map((e) => ({ msg: e.id, type: e.type, from: e.from, to: e.to, t: e.deliverAt }));
+  const nextDueAt = from.clock.nextDueAt();
+  return {
+    time: now,
+    driver: { id: from.driverId, awaiting: from.awaiting },
+    actors,
+    inFlight: { count: from.inFlight.length, first },
+    timers: { count: from.clock.pendingTimers(), ...(nextDueAt === undefined ? {} : { nextDueAt }) },
+    lost: [...from.lost],
+  };
 }
 
 const ms = (t: number) => `${Number(t.toFixed(3))} ms`;

@@ -15,7 +15,7 @@ import { Driver, Reply } from './driver.js';
 import { type ActorId, type Envelope, messageId, NO_SEQ, PostedEnvelope } from './envelope.js';
 import { DeadlockError, DuplicateActorError, FedsimError, LivelockError, ReentrancyError, RequestTimeoutError, UnknownActorError } from './errors.js';
 import { EventLog, LOG_FORMAT, type LogHeader, LogFileWriter } from './event-log.js';
-import { type ActorLiveness, IN_FLIGHT_LISTED, LOST_MESSAGES_KEPT, type LivenessReport, type MessageSummary, describeState } from './liveness.js';
+import { LOST_MESSAGES_KEPT, type LivenessReport, type MessageSummary, buildLivenessReport } from './liveness.js';
 import { MessageEventRecord, messageFields, type SimEvent, type SimEventInit, type SimEventKind } from './events.js';
 import { type FaultDecider, NO_FAULT, SeededFaultInjector } from './faults/fault-injector.js';
 import { type FaultPlan, type FaultPlanInput, parseFaultPlan } from './faults/fault-plan.js';
@@ -400,23 +400,7 @@ export class SimulationCore implements CellHost {
 
   /** Who waits for what, now: the driver's awaited replies, every actor's state, messages in flight, timers, recent losses. */
   livenessReport(): LivenessReport {
-    const now = this.clock.now();
-    const actors: ActorLiveness[] = [...this.cells.values()].map((cell) => {
-      const entry: ActorLiveness = { id: cell.id, state: cell.crashed ? cell.stateAtCrash : describeState(cell.snapshot()), crashed: cell.crashed, handled: cell.handled, timers: this.clock.timersOf(cell.id).length };
-      if (cell.crashed) entry.crashedAt = cell.crashedAt;
-      if (!cell.crashed && cell.busyUntil > now) entry.busyUntil = cell.busyUntil;
-      return entry;
-    });
-    const pending = this.pending.all();
-    const first = pending.slice(0, IN_FLIGHT_LISTED).map((e) => ({ msg: e.id, type: e.type, from: e.from, to: e.to, t: (e as PostedEnvelope).deliverAt }));
-    return {
-      time: now,
-      driver: { id: this.driver.id, awaiting: this.driver.awaiting() },
-      actors,
-      inFlight: { count: pending.length, first },
-      timers: { count: this.clock.pendingTimers(), ...(this.clock.nextDueAt() === undefined ? {} : { nextDueAt: this.clock.nextDueAt() }) },
-      lost: [...this.lost],
-    };
+    return buildLivenessReport({ clock: this.clock, cells: this.cells.values(), inFlight: this.pending.all(), awaiting: this.driver.awaiting(), driverId: this.driver.id, lost: this.lost });
   }
 
   // ── observables ─────────────────────────────────────────────────────────────
