@@ -79,6 +79,13 @@ export function installCrashHandlers(): void {
   process.on('unhandledRejection', (reason) => {
     if (printFailure('error (a promise rejected and nobody awaited it)', reason)) process.exitCode = EXIT_FAILED;
   });
+  // `fedsim … | head` closes the pipe early: that is the reader's choice, not a failure to report.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+      throw error;
+    });
+  }
   process.on('uncaughtException', (error) => {
     printFailure('fedsim crashed', error);
     process.exit(EXIT_FAILED);
