@@ -19,6 +19,7 @@ const registry: Record<string, () => Promise<{ benchmark: Benchmark }>> = {
   plans: () => import('./plans.js'),
   fl: () => import('./fl-overhead.js'),
   'fault-sweep': () => import('./fault-sweep.js'),
+  replay: () => import('./replay-memory.js'),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -127,6 +127,8 @@ export default defineScenario<PingPongResult>({
   path: import.meta.url,
   seed: 1,
   params: { rounds: 4, rallies: 5 },
+  // Known before the run, so a fault plan naming another actor is refused before it starts.
+  actors: PAIRS.flat(),
   async run(sim, ctx) {
     const rounds = Number(ctx.params.rounds);
     const rallies = Number(ctx.params.rallies);

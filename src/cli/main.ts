@@ -9,13 +9,13 @@ import { FedsimError } from '../runtime/index.js';
 import { describeExperimentKinds } from '../scenario/index.js';
 import { FEDSIM_VERSION } from '../version.js';
 import { CliError, EXIT_FAILED, EXIT_USAGE } from './cli-error.js';
+import { installCrashHandlers, printFailure, setDebug } from './failure-output.js';
 import { diffCommand } from './commands/diff.js';
 import { exploreCommand } from './commands/explore.js';
 import { replayCommand } from './commands/replay.js';
 import { runCommand } from './commands/run.js';
 import './experiment-kinds.js';
-import { optionParser, seedOption, seedRangeOption, strategyOption } from './run-options.js';
-import { red } from './style.js';
+import { limitOption, optionParser, seedOption, seedRangeOption, strategyOption } from './run-options.js';
 
 const nonNegativeInt = (what: string) =>
   optionParser((text) => {
@@ -39,17 +39,21 @@ const paramOption = (text: string, previous: Record<string, unknown> = {}) => {
 
 const backendOption = () => new Option('--backend <name>', 'tfjs compute backend to start (tensorflow, wasm, cpu); recorded in the log header');
 const quietOption = () => new Option('-q, --quiet', 'no progress display');
+const limitFlag = () =>
+  new Option('--limit <name=value>', 'raise a limit on what the scenario file may ask for (repeatable): fileBytes, yamlAliases, and per kind e.g. rounds, clients').argParser(limitOption);
 
 export function buildProgram(): Command {
   const program = new Command('fedsim')
     .description('fedsim: a deterministic actor-model simulator for privacy-preserving federated learning.\nEvery run is reproducible from its seed: run scenarios, replay and diff their event logs, explore seeds for bugs.')
     .version(FEDSIM_VERSION)
+    .option('--debug', 'on failure, also print the stack trace (any command; e.g. fedsim run x.yaml --debug)')
     .showHelpAfterError('(add --help for usage)')
     .configureHelp({ sortSubcommands: false })
     .addHelpText(
       'after',
       `
-Exit codes: 0 success, 1 a check failed / the runs differ / a seed failed, 2 usage error (bad flag, missing file).
+Exit codes: 0 success, 1 a check failed / the run failed / the runs differ / a seed failed, 2 usage error (bad flag,
+missing or invalid file). A failure prints its reason on stderr; add --debug for the stack trace.
 
 Examples:
   $ fedsim run scenarios/ping-pong.ts --seed 7
@@ -74,6 +78,7 @@ ${describeExperimentKinds().map((k) => `  ${k}`).join('\n')}`,
     .option('--out <dir>', 'output directory (default: runs/<scenario>-seed<N>/)')
     .option('--strict', 'encode and decode every message (proves payloads can cross a real wire)')
     .option('--param <key=value>', 'scenario parameter for ctx.params (repeatable; JSON values allowed)', paramOption)
+    .addOption(limitFlag())
     .addOption(backendOption())
     .addOption(quietOption())
     .addHelpText(
@@ -96,6 +101,7 @@ Exit code 0 when every check holds, 1 when a check fails or the run throws.`,
     .argument('<log>', 'event log written by `fedsim run` (run.jsonl)')
     .option('--until <seq>', 'stop once event <seq> has happened and print every actor\'s state', nonNegativeInt('--until'))
     .option('--inspect <actor>', 'show only this actor\'s state (at --until, or at the end of the run)')
+    .option('--max-line-chars <n>', 'longest log line accepted (default 1048576); longer lines mean a damaged or foreign file', nonNegativeInt('--max-line-chars'))
     .addOption(quietOption())
     .addHelpText(
       'after',
@@ -105,7 +111,11 @@ Examples:
   $ fedsim replay runs/ping-pong-seed7/run.jsonl --until 40
   $ fedsim replay runs/stale/run.jsonl --until 120 --inspect server
 
-Exit code 0 when the run matches the log, 1 at the first divergence (printed with the expected and actual event).`,
+The log is checked first (header, line ends, every event's seq and time) and then streamed: a log of any size
+replays in bounded memory.
+
+Exit code 0 when the run matches the log, 1 at the first divergence (printed with the expected and actual event)
+or when the header does not match this fedsim, scenario or backend; 2 when the log is damaged.`,
     )
     .action(async (log: string, options) => {
       process.exitCode = await replayCommand(log, options);
@@ -140,6 +150,7 @@ Exit code 0 when the logs are identical, 1 when they differ.`,
     .option('--out <dir>', 'where shrunk fault plans and explore.json go (default: runs/explore-<scenario>/)')
     .option('--shrink <n>', 'shrink the faults of the first <n> failing seeds (default 3)', nonNegativeInt('--shrink'))
     .option('--max-failures <n>', 'stop after <n> failing seeds', nonNegativeInt('--max-failures'))
+    .addOption(limitFlag())
     .addOption(quietOption())
     .addHelpText(
       'after',
@@ -160,6 +171,8 @@ Exit code 0 when every seed passes, 1 when some seed fails.`,
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // Known before parsing, so that even a failure while parsing shows its stack when asked.
+  setDebug(argv.includes('--debug'));
   const program = buildProgram();
   program.exitOverride();
   for (const command of program.commands) command.exitOverride();
@@ -172,16 +185,14 @@ export async function main(argv: string[]): Promise<number> {
       return error.exitCode === 0 ? 0 : EXIT_USAGE;
     }
     if (error instanceof CliError) {
-      process.stderr.write(`${red('error:', process.stderr)} ${error.message}\n`);
+      printFailure('error', error);
       return error.exitCode;
     }
-    if (error instanceof FedsimError) {
-      process.stderr.write(`${red('error:', process.stderr)} ${error.message}\n`);
-      return EXIT_FAILED;
-    }
-    process.stderr.write(`${red('fedsim crashed:', process.stderr)} ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    // A FedsimError is a failure fedsim explains; anything else is a crash (a bug, or a library failing).
+    printFailure(error instanceof FedsimError ? 'error' : 'fedsim crashed', error);
     return EXIT_FAILED;
   }
 }
 
+installCrashHandlers();
 process.exitCode = await main(process.argv);

@@ -10,7 +10,11 @@ import { FaultPlanError, type FaultPlanInput, parseFaultPlan } from '../runtime/
 import {
   ArgumentError,
   FaultFileError,
+  faultPlanProblems,
+  LimitError,
   loadScenario,
+  parseLimitArgument,
+  planPath,
   parseSeed,
   parseSeedRange,
   parseStrategy,
@@ -34,6 +38,7 @@ export function optionParser<T>(parse: (text: string) => T): (text: string) => T
 export const seedOption = optionParser(parseSeed);
 export const seedRangeOption = optionParser((text) => parseSeedRange(text));
 export const strategyOption = optionParser(parseStrategy);
+export const limitOption = (text: string, previous?: Record<string, number>) => optionParser((t) => parseLimitArgument(t, previous))(text);
 
 export interface FaultsArgument {
   plan: FaultPlanInput;
@@ -43,8 +48,8 @@ export interface FaultsArgument {
   text: string;
 }
 
-/** `--faults plan.json` or inline `--faults '{"drop":0.1}'`. */
-export function loadFaultsArgument(value: string | undefined): FaultsArgument | undefined {
+/** `--faults plan.json` (at most `maxBytes`, limit fileBytes) or inline `--faults '{"drop":0.1}'`. */
+export function loadFaultsArgument(value: string | undefined, maxBytes?: number): FaultsArgument | undefined {
   if (value === undefined) return undefined;
   try {
     if (value.trim().startsWith('{')) {
@@ -57,20 +62,32 @@ export function loadFaultsArgument(value: string | undefined): FaultsArgument | 
       parseFaultPlan(json, '--faults (inline)');
       return { plan: json as FaultPlanInput, text: value };
     }
-    return { plan: readFaultPlanFile(resolve(value)), file: value, text: value };
+    return { plan: readFaultPlanFile(resolve(value), maxBytes), file: value, text: value };
   } catch (error) {
     if (error instanceof FaultPlanError || error instanceof FaultFileError) throw new CliError(error.message);
     throw error;
   }
 }
 
-export async function loadScenarioArgument(path: string): Promise<Scenario<any>> {
+export async function loadScenarioArgument(path: string, limits?: Record<string, number>): Promise<Scenario<any>> {
   try {
-    return await loadScenario(path);
+    return await loadScenario(path, { limits });
   } catch (error) {
-    if (error instanceof ScenarioLoadError || error instanceof ArgumentError) throw new CliError(error.message);
+    if (error instanceof ScenarioLoadError || error instanceof ArgumentError || error instanceof LimitError) throw new CliError(error.message);
     throw error;
   }
+}
+
+/** A --faults plan must name only actors the scenario has, when it knows them before the run. */
+export function checkFaultActors(scenario: Scenario<any>, faults: FaultsArgument): void {
+  if (!scenario.actors) return;
+  const problems = faultPlanProblems(faults.plan, scenario.actors);
+  if (problems.length === 0) return;
+  const source = faults.file ? `--faults ${faults.file}` : '--faults (inline)';
+  throw new CliError(
+    `${source} names actors that '${scenario.name}' does not have:\n` +
+      problems.map((p) => `  - at ${planPath(p.path)}: expected ${p.expected}, found '${p.found}'`).join('\n'),
+  );
 }
 
 /**

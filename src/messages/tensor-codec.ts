@@ -13,7 +13,9 @@
  * twice or disposed under the first copy's new owner.
  */
 import * as tf from '@tensorflow/tfjs';
-import { registerCanonicalEncoder, setBackendNameSource } from '../runtime/index.js';
+import { registerCanonicalEncoder } from '../runtime/index.js';
+// The log header names the backend tensors compute on; its one name source is registered there.
+import '../runtime/backend.js';
 
 export type WireDType = 'float32' | 'int32' | 'bool' | 'string';
 
@@ -144,6 +146,3 @@ registerCanonicalEncoder(isTensor, (t: tf.Tensor) => ({
   ...(isVariable(t) ? { variable: t.trainable } : {}),
 }));
 
-// The log header names the backend a run computed on (runs reproduce per backend).
-// Read the engine's field rather than tf.getBackend(), which would start a backend as a side effect.
-setBackendNameSource(() => (tf.engine() as unknown as { backendName?: string | null }).backendName ?? 'none');

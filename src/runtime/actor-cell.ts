@@ -13,6 +13,7 @@ import { clearArray } from './arrays.js';
 import type { VirtualClock } from './clock.js';
 import { type ActorId, type Envelope, ERROR_REPLY, type ErrorPayload, messageId, NO_SEQ, PostedEnvelope } from './envelope.js';
 import type { SimEventInit } from './events.js';
+import { describeState } from './liveness.js';
 import type { RandomStream } from './rng.js';
 import { ActorStorage, type DurableStorage } from './durable-storage.js';
 import type { RunPolicies } from './policies.js';
@@ -117,6 +118,9 @@ export class ActorCell {
   /** Virtual time until which the actor is working (cost model); it receives nothing before. */
   busyUntil = 0;
   crashed = false;
+  /** Virtual time of the last crash, and the state the actor was in (for liveness reports). */
+  crashedAt = 0;
+  stateAtCrash = '';
   /** Messages handled so far (for `afterMessages` crashes). */
   handled = 0;
   /** Messages sent so far: the n in message ids `id:n`. */
@@ -183,6 +187,8 @@ export class ActorCell {
   crash(): void {
     if (this.crashed) return;
     this.crashSnapshot = this.logic.getPersistedSnapshot(this.actor.getSnapshot());
+    this.crashedAt = this.host.clock.now();
+    this.stateAtCrash = describeState(this.actor.getSnapshot());
     this.crashTimers = [...this.timers.values()];
     this.actor.stop();
     this.timers.clear();

@@ -169,7 +169,7 @@ async function activate(name: BackendName, source: string): Promise<string> {
       throw new BackendUnavailableError(name, reason, 'reinstall @tensorflow/tfjs-backend-wasm (npm ci)', source);
     }
   }
-  if (!(await tf.setBackend(name))) {
+  if (!(await withoutProcessHandlers(() => tf.setBackend(name)))) {
     throw new BackendUnavailableError(
       name,
       `tf.setBackend('${name}') failed (tfjs printed the cause after "Initialization of backend ${name} failed")`,
@@ -179,6 +179,27 @@ async function activate(name: BackendName, source: string): Promise<string> {
   }
   choiceNote = source;
   return activeBackend();
+}
+
+/**
+ * Runs `start` and removes the process-wide error handlers it installed. The wasm
+ * backend's Emscripten glue adds `uncaughtException` and `unhandledRejection` listeners
+ * that rethrow: with them, any error that escapes a program (not only a tfjs one) ends
+ * the process with exit code 7 and a screen of minified wasm glue instead of the
+ * error's own message. Without them Node reports such errors as usual, and the
+ * program's own handlers (the CLI has some) decide.
+ */
+async function withoutProcessHandlers<T>(start: () => Promise<T>): Promise<T> {
+  const events = ['uncaughtException', 'unhandledRejection'];
+  const emitter = process as unknown as NodeJS.EventEmitter;
+  const before = events.map((event) => new Set(emitter.listeners(event)));
+  try {
+    return await start();
+  } finally {
+    events.forEach((event, i) => {
+      for (const listener of emitter.listeners(event)) if (!before[i].has(listener)) emitter.removeListener(event, listener as (...args: unknown[]) => void);
+    });
+  }
 }
 
 /**
@@ -245,10 +266,35 @@ async function loadWasm(): Promise<WasmInfo> {
   return { version: wasm.version_wasm, simd, threads: wasm.getThreadsCount, jsKernels };
 }
 
-// Log headers name the backend a run used ("wasm 4.22.0"): a run reproduces bit for bit on the same one.
-setBackendNameSource(() => {
-  const name = tf.getBackend() as string | undefined;
-  if (!name) return 'none';
+/**
+ * The backend a run computes on, as a log header names it ("wasm 4.22.0"). This is the
+ * process's only backend-name source (the tensor codec imports this module for it), so
+ * the name cannot depend on which module happened to be imported last.
+ *
+ * When tfjs has not chosen a backend yet, it is made to choose now — exactly what its
+ * first tensor op would do — so a Simulation created before any tensor exists names the
+ * backend its tensors will run on, instead of "none" for this run and "cpu 4.22.0" for
+ * the next identical one.
+ */
+export function activeBackendLabel(): string {
+  try {
+    tf.backend();
+  } catch (error) {
+    throw new BackendNotReadyError(error instanceof Error ? error.message : String(error));
+  }
   const { version } = describeBackend();
-  return `${name} ${version}`;
-});
+  return `${activeBackend()} ${version}`;
+}
+
+/** tfjs cannot name its backend yet: its preferred one starts asynchronously and nobody awaited it. */
+export class BackendNotReadyError extends Error {
+  override name = 'BackendNotReadyError';
+  constructor(tfjsMessage: string) {
+    super(
+      `No tfjs backend is ready, so the log header cannot name the backend this run computes on (tfjs: ${tfjsMessage}). ` +
+        'Call `await initBackend()` (or `await tf.setBackend(name)`) before creating a Simulation.',
+    );
+  }
+}
+
+setBackendNameSource(activeBackendLabel);

@@ -18,6 +18,8 @@ export interface Pump {
 
 interface PendingRequest {
   settle: (envelope: Envelope) => void;
+  /** What is awaited, in words (for liveness reports). */
+  description: string;
 }
 
 /**
@@ -88,6 +90,7 @@ export class Driver {
   /** Registers a request so its reply settles `reply`. */
   expect<T>(reply: Reply<T>, unwrap: (envelope: Envelope) => T = (e) => e.payload as T): void {
     this.pending.set(reply.requestId, {
+      description: reply.description,
       settle: (envelope) => {
         if (envelope.type === ERROR_REPLY) {
           reply.reject(new RemoteError(envelope.from, envelope.payload as ErrorPayload));
@@ -113,6 +116,11 @@ export class Driver {
 
   get waiting(): number {
     return this.pending.size;
+  }
+
+  /** The replies scenario code has asked for and not received, in request order. */
+  awaiting(): string[] {
+    return [...this.pending.values()].map((p) => p.description);
   }
 
   receive(envelope: Envelope): void {

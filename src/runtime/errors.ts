@@ -2,6 +2,7 @@
  * Errors of the runtime. Each says what happened, where, and what to do next.
  */
 import type { ErrorPayload } from './envelope.js';
+import { type LivenessReport, formatLivenessReport } from './liveness.js';
 
 export class FedsimError extends Error {
   override name = 'FedsimError';
@@ -10,11 +11,18 @@ export class FedsimError extends Error {
 /** The driver awaits a reply that can never arrive: nothing is in flight and no timer is set. */
 export class DeadlockError extends FedsimError {
   override name = 'DeadlockError';
-  constructor(readonly awaited: string, readonly virtualTime: number, hint = '') {
+  constructor(
+    readonly awaited: string,
+    readonly virtualTime: number,
+    hint = '',
+    /** Who waits for what at the deadlock (see liveness.ts); its text is the message's second part. */
+    readonly report?: LivenessReport,
+  ) {
     super(
       `Deadlock at virtual time ${virtualTime} ms: waiting for ${awaited}, but no message is in flight and no timer is set, ` +
         `so it can never arrive.${hint ? ' ' + hint : ''} Check that the receiver exists and answers this message type, ` +
-        `and whether the fault plan dropped the request or its reply (see sim.log for 'dropped' events).`,
+        `and whether the fault plan dropped the request or its reply (see sim.log for 'dropped' events).` +
+        (report ? `\n${formatLivenessReport(report)}` : ''),
     );
   }
 }
@@ -22,10 +30,17 @@ export class DeadlockError extends FedsimError {
 /** The run would not become quiet within the step budget (e.g. actors that keep messaging each other). */
 export class LivelockError extends FedsimError {
   override name = 'LivelockError';
-  constructor(readonly steps: number, readonly virtualTime: number, what: string) {
+  constructor(
+    readonly steps: number,
+    readonly virtualTime: number,
+    what: string,
+    /** What was still going on when the budget ran out (see liveness.ts). */
+    readonly report?: LivenessReport,
+  ) {
     super(
       `${what} did not finish within ${steps} steps (virtual time ${virtualTime} ms): the actors keep producing work. ` +
-        `Raise the limit ({ maxSteps }) if this is expected, or look for a message loop in sim.log.`,
+        `Raise the limit ({ maxSteps }) if this is expected, or look for a message loop in sim.log.` +
+        (report ? `\n${formatLivenessReport(report)}` : ''),
     );
   }
 }

@@ -22,7 +22,22 @@ export {
   type DelayDistribution,
 } from './faults/fault-plan.js';
 export { StrategySpecSchema, type StrategySpec } from './scheduling/strategy.js';
-export { parseLog, readLog, LogFormatError, type RecordedLog, type RecordedEvent } from './replay/recorded-log.js';
+export {
+  parseLog,
+  readLog,
+  scanLog,
+  openLogStream,
+  readEventLine,
+  LogFormatError,
+  MAX_LOG_LINE_CHARS,
+  type LogStream,
+  type LogSummary,
+  type LogReadOptions,
+  type RecordedLog,
+  type RecordedEvent,
+} from './replay/recorded-log.js';
+export { LogHeaderMismatchError } from './replay/log-verifier.js';
+export { formatLivenessReport, type LivenessReport, type ActorLiveness } from './liveness.js';
 export { DivergenceError, firstDivergence, type Divergence } from './replay/divergence.js';
 export { checkDeterminism, verifyRun, type DeterminismReport } from './replay/determinism.js';
 export * from './errors.js';

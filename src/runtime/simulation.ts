@@ -15,12 +15,13 @@ import { Driver, Reply } from './driver.js';
 import { type ActorId, type Envelope, messageId, NO_SEQ, PostedEnvelope } from './envelope.js';
 import { DeadlockError, DuplicateActorError, FedsimError, LivelockError, ReentrancyError, RequestTimeoutError, UnknownActorError } from './errors.js';
 import { EventLog, LOG_FORMAT, type LogHeader, LogFileWriter } from './event-log.js';
+import { LOST_MESSAGES_KEPT, type LivenessReport, type MessageSummary, buildLivenessReport } from './liveness.js';
 import { MessageEventRecord, messageFields, type SimEvent, type SimEventInit, type SimEventKind } from './events.js';
 import { type FaultDecider, NO_FAULT, SeededFaultInjector } from './faults/fault-injector.js';
 import { type FaultPlan, type FaultPlanInput, parseFaultPlan } from './faults/fault-plan.js';
 import { FaultSchedule } from './faults/fault-schedule.js';
 import { LogVerifier } from './replay/log-verifier.js';
-import { type RecordedLog, parseLog } from './replay/recorded-log.js';
+import { type LogStream, type RecordedLog, parseLog, streamOf } from './replay/recorded-log.js';
 import { ScheduleOracle } from './replay/schedule-oracle.js';
 import { type RandomStream, RngRegistry, type Seed, createStream } from './rng.js';
 import { PendingMessages } from './scheduling/pending-messages.js';
@@ -41,8 +42,12 @@ export interface SimulationOptions {
   keepLog?: boolean;
   /** Also stream the log to this file. */
   record?: string;
-  /** Re-execution check: compare every event with this recorded log and stop at the first difference. */
-  verify?: RecordedLog | string;
+  /**
+   * Re-execution check: compare the header and every event with this recorded log and stop
+   * at the first difference. A LogStream (openLogStream) checks a log file of any size in
+   * bounded memory.
+   */
+  verify?: RecordedLog | LogStream | string;
   /** Schedule replay: take delivery order and message faults from this recorded log instead of the PRNG. */
   schedule?: RecordedLog | string;
   /** Recorded in the header, so `fedsim replay` can find what produced the run. */
@@ -65,6 +70,8 @@ export interface SettleReport {
 }
 
 const asLog = (log: RecordedLog | string, source: string) => (typeof log === 'string' ? parseLog(log, source) : log);
+const isStream = (log: RecordedLog | LogStream | string): log is LogStream => typeof (log as LogStream).nextLine === 'function';
+const asStream = (log: RecordedLog | LogStream | string, source: string): LogStream => (isStream(log) ? log : streamOf(asLog(log, source)));
 
 export class SimulationCore implements CellHost {
   readonly seed: Seed;
@@ -98,12 +105,16 @@ export class SimulationCore implements CellHost {
   private stoppedBy: unknown = null;
   private haltRequest: Error | null = null;
   private readonly readyAt = (envelope: Envelope) => this.mailbox(envelope.to)?.busyUntil ?? 0;
+  /** The latest messages lost (a ring of LOST_MESSAGES_KEPT), for liveness reports. */
+  private readonly lost: MessageSummary[] = [];
+  /** True when the header's backend came from the backend-name source (not given by the caller). */
+  private readonly backendFromSource: boolean;
   /** No actor is busy after this time: from then on the scheduler can skip looking receivers up. */
   private busyHorizon = 0;
 
   constructor(options: SimulationOptions = {}) {
     const scheduleLog = options.schedule === undefined ? undefined : asLog(options.schedule, 'schedule log');
-    const verifyLog = options.verify === undefined ? undefined : asLog(options.verify, 'verify log');
+    const verifyLog = options.verify === undefined ? undefined : asStream(options.verify, 'verify log');
     this.seed = options.seed ?? (scheduleLog ? scheduleLog.header.seed : 0);
     this.rngs = new RngRegistry(this.seed);
     this.strict = options.strict ?? false;
@@ -136,9 +147,15 @@ export class SimulationCore implements CellHost {
       ...(scheduleLog ? { mode: 'schedule-replay' } : {}),
       ...(this.policies ? { policies: this.policies } : {}),
     };
+    this.backendFromSource = options.backend === undefined;
     this.log = new EventLog(header);
-    const reference = verifyLog ?? scheduleLog;
-    if (reference) this.verifier = new LogVerifier(reference);
+    if (verifyLog) {
+      this.verifier = new LogVerifier(verifyLog);
+      // Before any event: a run whose header differs (an edited version or latency, another backend) cannot match.
+      this.verifier.checkHeader(header);
+    } else if (scheduleLog) {
+      this.verifier = new LogVerifier(streamOf(scheduleLog));
+    }
     if (options.record) {
       const writer = new LogFileWriter(options.record, header);
       this.fileWriter = writer;
@@ -151,6 +168,7 @@ export class SimulationCore implements CellHost {
       crash: (actor, reason) => this.crash(actor, reason),
       restart: (actor, loseState, loseStorage) => this.restart(actor, loseState, loseStorage),
       recordPartition: (ev, groups) => this.record({ ev, groups }),
+      actorIds: () => [this.driver.id, ...this.cells.keys()],
     });
   }
 
@@ -336,8 +354,8 @@ export class SimulationCore implements CellHost {
   pumpUntil(done: () => boolean, awaited: string): void {
     let steps = 0;
     while (!done()) {
-      if (!this.step()) throw new DeadlockError(awaited, this.clock.now());
-      if (++steps > this.maxSteps) throw new LivelockError(this.maxSteps, this.clock.now(), `Waiting for ${awaited}`);
+      if (!this.step()) throw new DeadlockError(awaited, this.clock.now(), '', this.livenessReport());
+      if (++steps > this.maxSteps) throw new LivelockError(this.maxSteps, this.clock.now(), `Waiting for ${awaited}`, this.livenessReport());
     }
   }
 
@@ -361,11 +379,35 @@ export class SimulationCore implements CellHost {
     return this.pending.all();
   }
 
-  /** Finishes the run's side effects: flushes the log file, and checks a verified run reached the log's end. */
+  /** Events recorded so far (the next event's seq), whether or not the log is kept in memory. */
+  get eventCount(): number {
+    return this.eventSeq;
+  }
+
+  /**
+   * Finishes the run's side effects: flushes the log file, checks that the backend the
+   * header names is still the one tensors compute on, and that a verified run reached
+   * the log's end.
+   */
   close(): { events: number } {
     this.fileWriter?.close();
+    if (this.backendFromSource && this.stoppedBy === null) {
+      const now = backendName();
+      if (now !== this.log.header.backend) {
+        throw new FedsimError(
+          `The tfjs backend changed during the run: the log header names '${this.log.header.backend}', but tensors now compute on '${now}', ` +
+            'so the log would not say what the run computed on. Start the backend (await initBackend()) before creating the Simulation.',
+        );
+      }
+    }
+    if (this.stoppedBy === null) this.faultSchedule.checkNamedActorsExisted();
     if (this.verifier && this.stoppedBy === null) return this.verifier.finish();
     return { events: this.eventSeq };
+  }
+
+  /** Who waits for what, now: the driver's awaited replies, every actor's state, messages in flight, timers, recent losses. */
+  livenessReport(): LivenessReport {
+    return buildLivenessReport({ clock: this.clock, cells: this.cells.values(), inFlight: this.pending.all(), awaiting: this.driver.awaiting(), driverId: this.driver.id, lost: this.lost });
   }
 
   // ── observables ─────────────────────────────────────────────────────────────
@@ -395,6 +437,7 @@ export class SimulationCore implements CellHost {
     const event = init as SimEvent;
     event.seq = this.eventSeq++;
     event.t = this.clock.now();
+    if (event.ev === 'dropped') this.rememberLost(event.msg, event.envelope, event.reason, event.t);
     if (this.keepLog) this.log.append(event);
     this.verifier?.check(event);
     if (this.events$.observed) this.events$.next(event);
@@ -453,6 +496,11 @@ export class SimulationCore implements CellHost {
 
   // ── internals ───────────────────────────────────────────────────────────────
 
+  private rememberLost(msg: string, envelope: Envelope, reason: string, t: number): void {
+    if (this.lost.length === LOST_MESSAGES_KEPT) this.lost.shift();
+    this.lost.push({ msg, type: envelope.type, from: envelope.from, to: envelope.to, t, reason });
+  }
+
   /** Index among the `count` deliverable envelopes in `pending.found` (count ≥ 2). */
   private choose(count: number): number {
     if (this.oracle) return this.oracle.choose(this.pending.found.slice(0, count), this.eventSeq);
@@ -492,7 +540,7 @@ export class SimulationCore implements CellHost {
       let steps = 0;
       try {
         while (this.advance(horizon)) {
-          if (++steps > this.maxSteps) throw new LivelockError(this.maxSteps, this.clock.now(), what);
+          if (++steps > this.maxSteps) throw new LivelockError(this.maxSteps, this.clock.now(), what, this.livenessReport());
         }
       } catch (error) {
         this.stoppedBy = error;

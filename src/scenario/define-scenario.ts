@@ -43,6 +43,12 @@ export interface ScenarioSpec<R = unknown> {
   latency?: SimOptions['latency'];
   /** What the run may reveal (a release policy) and which unsafe settings it allows; recorded in the log header. */
   policies?: SimOptions['policies'];
+  /**
+   * The ids of the actors the run will spawn, when they are known before it starts (an
+   * experiment file knows them). A fault plan naming any other actor is refused before
+   * the run instead of silently doing nothing.
+   */
+  actors?: readonly string[];
   /** Default parameters for `ctx.params` (experiment files override them key by key). */
   params?: Record<string, unknown>;
   /** Settle (deliver everything pending) after `run` returns, before the checks (default true). */

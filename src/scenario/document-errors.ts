@@ -145,3 +145,26 @@ export function describeIssues(error: z.ZodError, data: unknown, context: Docume
   if (issues.length > limit) out.push(`… and ${issues.length - limit} more problems`);
   return out;
 }
+
+/** A problem a schema cannot see (across fields, against a limit, against the run's actors), found before the run. */
+export interface DocumentProblem {
+  /** Field path in the file's data, e.g. ['secagg', 'reconstructionThreshold']. */
+  path: readonly PropertyKey[];
+  /** What was expected, in words: "at most 10 (the clients of a round)". */
+  expected: string;
+  /** What was found, when not simply the value at `path`. */
+  found?: string;
+}
+
+/** One line per problem: `file:line:col: at path: expected …, found ….` */
+export function describeProblems(problems: readonly DocumentProblem[], data: unknown, context: DocumentContext, limit = 8): string[] {
+  const out = problems.slice(0, limit).map((problem) => {
+    const position = positionOf(context.doc, context.lines, problem.path);
+    const where = `${context.file}${position ? `:${position}` : ''}`;
+    const at = valueAt(data, problem.path);
+    const found = problem.found ?? (at.found ? describeValue(at.value) : 'nothing (the field is missing)');
+    return `${where}: at ${formatPath(problem.path)}: expected ${problem.expected}, found ${found}`;
+  });
+  if (problems.length > limit) out.push(`… and ${problems.length - limit} more problems`);
+  return out;
+}

@@ -3,10 +3,11 @@
  * fragments a kind spreads into its schema, plus the resolution of `faults`, which
  * may be a plan or the path of a plan file next to the experiment.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { FaultPlanSchema, type FaultPlanInput, parseFaultPlan, StrategySpecSchema } from '../runtime/index.js';
+import { FILE_LIMITS, raiseHint } from './limits.js';
 import { displayPath } from './scenario-path.js';
 
 export const SeedSchema = z.union([z.number().int(), z.string().min(1)]);
@@ -32,14 +33,23 @@ export class FaultFileError extends Error {
   override name = 'FaultFileError';
 }
 
-/** Reads and validates a JSON fault plan file; errors name the file. */
-export function readFaultPlanFile(path: string): FaultPlanInput {
+/** Reads and validates a JSON fault plan file of at most `maxBytes` (limit fileBytes); errors name the file. */
+export function readFaultPlanFile(path: string, maxBytes: number = FILE_LIMITS.fileBytes.default): FaultPlanInput {
   const shown = displayPath(resolve(path));
+  let size: number;
+  try {
+    size = statSync(path).size;
+  } catch {
+    throw new FaultFileError(`Fault plan file not found: ${shown}.`);
+  }
+  if (size > maxBytes) {
+    throw new FaultFileError(`${shown} is ${size.toLocaleString('en-US')} bytes; fault plan files are limited to ${maxBytes.toLocaleString('en-US')} bytes (limit fileBytes); ${raiseHint('fileBytes', false)}.`);
+  }
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
-  } catch {
-    throw new FaultFileError(`Fault plan file not found: ${shown}.`);
+  } catch (error) {
+    throw new FaultFileError(`Cannot read the fault plan file ${shown}: ${(error as Error).message}`);
   }
   let json: unknown;
   try {

@@ -8,6 +8,8 @@
  */
 import type { z } from 'zod';
 import type { Scenario } from './define-scenario.js';
+import type { DocumentProblem } from './document-errors.js';
+import type { LimitSpec, Limits } from './limits.js';
 
 export interface ExperimentSource {
   /** Absolute path of the experiment file. */
@@ -22,6 +24,17 @@ export interface ExperimentKind<C = any> {
   toScenario(config: C, source: ExperimentSource): Scenario<any> | Promise<Scenario<any>>;
   /** One line for listings (`fedsim --help`, unknown-kind errors). */
   description?: string;
+  /**
+   * Bounds on the sizes a file of this kind may ask for (rounds, clients, …), each with a
+   * default; a file raises them in its `limits:` block, the CLI with --limit (see limits.ts).
+   */
+  limits?: Record<string, LimitSpec>;
+  /**
+   * Problems the schema cannot see, found before the run: fields that contradict each
+   * other (a threshold above the neighbourhood size) or exceed `limits`. Each names its
+   * field, so the loader can point at the file's line.
+   */
+  preflight?(config: C, context: { limits: Limits }): DocumentProblem[];
 }
 
 const kinds = new Map<string, ExperimentKind>();

@@ -12,7 +12,7 @@ export { createSimulation, type Sim, type SimOptions } from './simulation-factor
 export { runScenario, describeError, RUN_FAILURE, type RunScenarioOptions, type ScenarioOutcome } from './run-scenario.js';
 export { evaluateChecks, type CheckResult } from './checks.js';
 export { RunStopped } from './step-hooks.js';
-export { loadScenario, ScenarioLoadError } from './load-scenario.js';
+export { loadScenario, ScenarioLoadError, type LoadScenarioOptions } from './load-scenario.js';
 export {
   registerExperimentKind,
   unregisterExperimentKind,
@@ -23,14 +23,16 @@ export {
   type ExperimentSource,
 } from './experiment-kinds.js';
 export { experimentFields, resolveFaultsField, readFaultPlanFile, FaultFileError, SeedSchema } from './experiment-fields.js';
-export { describeIssues, describeValue, formatPath } from './document-errors.js';
+export { describeIssues, describeProblems, describeValue, formatPath, type DocumentProblem } from './document-errors.js';
+export { FILE_LIMITS, LimitError, effectiveLimits, parseLimitArgument, raiseHint, describeLimits, type LimitSpec, type Limits } from './limits.js';
+export { faultPlanProblems, FaultPlanActorsError, listActors, planPath, type PlanProblem } from './fault-actors.js';
 export { explore, type ExploreOptions, type ExploreReport, type SeedFailure } from './explore.js';
 export { shrinkFaults, injectedItems, type ShrinkOptions, type ShrinkResult } from './shrink-faults.js';
 export { ddmin, type DdminResult } from './ddmin.js';
 export { injectedScript, faultItems, planOf, type FaultItem } from './injected-faults.js';
 export { reproCommand, type ReproSpec } from './repro.js';
 export { parseSeed, parseSeedRange, parseStrategy, formatStrategy, ArgumentError } from './run-arguments.js';
-export { displayPath, shellQuote, toFilePath } from './scenario-path.js';
+export { displayPath, shellQuote, toFilePath, projectPath, projectRoot, recordedFileCandidates } from './scenario-path.js';
 export { runStats, totalFaults, type RunStats } from './run-stats.js';
 export { normalizeMetrics, chartsOf, type MetricSeries } from './metrics.js';
 export { noHandlerErrors, noLostMessages, quiescent } from './invariants.js';

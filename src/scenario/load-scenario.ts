@@ -6,9 +6,11 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { LineCounter, parseDocument } from 'yaml';
-import { describeIssues } from './document-errors.js';
+import { type DocumentContext, describeIssues, describeProblems } from './document-errors.js';
 import { defineScenario, isScenario, type Scenario, withOverrides } from './define-scenario.js';
-import { experimentKind, experimentKinds } from './experiment-kinds.js';
+import { type ExperimentKind, experimentKind, experimentKinds } from './experiment-kinds.js';
+import { faultPlanProblems } from './fault-actors.js';
+import { FILE_LIMITS, type LimitSpec, checkLimitNames, effectiveLimits, limitsBlockSchema, raiseHint } from './limits.js';
 import { registerModuleExperimentKind } from './module-experiment.js';
 import { displayPath } from './scenario-path.js';
 
@@ -22,14 +24,26 @@ export class ScenarioLoadError extends Error {
 const MODULE_EXTENSIONS = new Set(['.ts', '.mts', '.js', '.mjs']);
 const DOCUMENT_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 
-export async function loadScenario(path: string): Promise<Scenario<any>> {
+export interface LoadScenarioOptions {
+  /**
+   * Limits raised (or lowered) for this load, over each limit's default and the file's own
+   * `limits:` block (the CLI's --limit). Unknown names are refused.
+   */
+  limits?: Record<string, number>;
+}
+
+export async function loadScenario(path: string, options: LoadScenarioOptions = {}): Promise<Scenario<any>> {
   const absolute = resolve(path);
   const shown = displayPath(absolute);
   if (!existsSync(absolute)) throw new ScenarioLoadError(`Scenario file not found: ${shown}${shown === path ? '' : ` (resolved from '${path}')`}.`, shown);
   if (statSync(absolute).isDirectory()) throw new ScenarioLoadError(`${shown} is a directory; give a scenario file (.ts, .js, .yaml, .yml or .json).`, shown);
   const ext = extname(absolute).toLowerCase();
-  if (MODULE_EXTENSIONS.has(ext)) return loadModule(absolute, shown);
-  if (DOCUMENT_EXTENSIONS.has(ext)) return loadExperiment(absolute, shown);
+  if (MODULE_EXTENSIONS.has(ext)) {
+    // A module has no sizes to bound: only the file limits' names are meaningful (and unused).
+    refuseLimitNames(options.limits, FILE_LIMITS, shown);
+    return loadModule(absolute, shown);
+  }
+  if (DOCUMENT_EXTENSIONS.has(ext)) return loadExperiment(absolute, shown, options.limits ?? {});
   throw new ScenarioLoadError(`${shown}: unknown scenario file type '${ext || '(none)'}'. Use a .ts/.js module that default-exports defineScenario(...), or a .yaml/.yml/.json experiment file.`, shown);
 }
 
@@ -60,7 +74,46 @@ async function loadModule(absolute: string, shown: string): Promise<Scenario<any
   return withOverrides(scenario, { path: absolute });
 }
 
-async function loadExperiment(absolute: string, shown: string): Promise<Scenario<any>> {
+function refuseLimitNames(limits: Record<string, number> | undefined, specs: Record<string, LimitSpec>, shown: string): void {
+  try {
+    checkLimitNames(limits, specs, `--limit for ${shown}`);
+  } catch (error) {
+    throw new ScenarioLoadError((error as Error).message, shown);
+  }
+}
+
+/** Refuses a file above the size limit before reading it (a multi-GB file must not be read whole to be refused). */
+function refuseOversized(absolute: string, shown: string, limits: Record<string, number>): void {
+  const max = limits.fileBytes ?? FILE_LIMITS.fileBytes.default;
+  const size = statSync(absolute).size;
+  if (size > max) {
+    throw new ScenarioLoadError(
+      `${shown} is ${size.toLocaleString('en-US')} bytes; scenario and experiment files are limited to ${max.toLocaleString('en-US')} bytes (limit fileBytes). ` +
+        `If the file is meant to be this large, ${raiseHint('fileBytes', false)}.`,
+      shown,
+    );
+  }
+}
+
+/** The file's data, with YAML aliases expanded at most `yamlAliases` times (an alias bomb is refused, not expanded). */
+function documentData(doc: ReturnType<typeof parseDocument>, shown: string, limits: Record<string, number>): unknown {
+  const maxAliasCount = limits.yamlAliases ?? FILE_LIMITS.yamlAliases.default;
+  try {
+    return doc.toJS({ maxAliasCount });
+  } catch (error) {
+    if (error instanceof ReferenceError && /alias/i.test(error.message)) {
+      throw new ScenarioLoadError(
+        `${shown}: its YAML aliases (*name) expand to more than ${maxAliasCount} copies (limit yamlAliases), the shape of an "alias bomb" that would exhaust memory. ` +
+          `Write the values out, or if the file is trusted, ${raiseHint('yamlAliases', false)}.`,
+        shown,
+      );
+    }
+    throw error;
+  }
+}
+
+async function loadExperiment(absolute: string, shown: string, cliLimits: Record<string, number>): Promise<Scenario<any>> {
+  refuseOversized(absolute, shown, cliLimits);
   const text = readFileSync(absolute, 'utf8');
   const lines = new LineCounter();
   // YAML would accept some broken JSON (`"a": }` as null), so JSON files must first pass JSON.parse.
@@ -83,23 +136,27 @@ async function loadExperiment(absolute: string, shown: string): Promise<Scenario
     });
     throw new ScenarioLoadError(`${shown} is not valid ${extname(absolute) === '.json' ? 'JSON' : 'YAML'}:`, shown, problems);
   }
-  const data = doc.toJS() as unknown;
+  const data = documentData(doc, shown, cliLimits);
   registerModuleExperimentKind(); // built in, idempotent; registered on use because the two modules import each other
   const known = experimentKinds();
   const knownList = known.length ? known.join(', ') : '(none registered)';
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new ScenarioLoadError(`${shown}: an experiment file is a mapping with a \`kind\` field (one of: ${knownList}); found ${Array.isArray(data) ? 'a list' : JSON.stringify(data)}.`, shown);
   }
-  const { kind, ...config } = data as Record<string, unknown>;
+  const { kind, limits: limitsBlock, ...config } = data as Record<string, unknown>;
   if (typeof kind !== 'string') {
     throw new ScenarioLoadError(`${shown}: missing \`kind\`: an experiment file names its kind, one of: ${knownList}.`, shown);
   }
   const definition = experimentKind(kind);
   if (!definition) throw new ScenarioLoadError(`${shown}: unknown experiment kind '${kind}'. Known kinds: ${knownList}.`, shown);
+  const context: DocumentContext = { file: shown, doc, lines };
+  const limits = kindLimits(definition, kind, limitsBlock, cliLimits, context, shown);
   const parsed = definition.schema.safeParse(config);
   if (!parsed.success) {
-    throw new ScenarioLoadError(`${shown} is not a valid '${kind}' experiment:`, shown, describeIssues(parsed.error, config, { file: shown, doc, lines }));
+    throw new ScenarioLoadError(`${shown} is not a valid '${kind}' experiment:`, shown, describeIssues(parsed.error, config, context));
   }
+  const problems = definition.preflight?.(parsed.data, { limits }) ?? [];
+  if (problems.length) throw new ScenarioLoadError(`${shown}: this '${kind}' experiment cannot run as written:`, shown, describeProblems(problems, config, context));
   let scenario: Scenario<any>;
   try {
     scenario = await definition.toScenario(parsed.data, { path: absolute, dir: dirname(absolute) });
@@ -108,6 +165,7 @@ async function loadExperiment(absolute: string, shown: string): Promise<Scenario
     throw new ScenarioLoadError(`${shown}: the '${kind}' experiment could not be built: ${error instanceof Error ? error.message : String(error)}`, shown);
   }
   if (!isScenario(scenario)) throw new ScenarioLoadError(`${shown}: experiment kind '${kind}' did not return a scenario from toScenario().`, shown);
+  refuseUnknownFaultActors(scenario, config.faults, context);
   // The experiment file, not the module it may wrap, is what reproduces the run.
   return withOverrides(scenario, { path: absolute });
 }
@@ -115,4 +173,36 @@ async function loadExperiment(absolute: string, shown: string): Promise<Scenario
 function lineCol(text: string, offset: number): { line: number; col: number } {
   const before = text.slice(0, offset).split('\n');
   return { line: before.length, col: before[before.length - 1].length + 1 };
+}
+
+/** The limits a file of this kind is held to: defaults, then its `limits:` block, then the CLI's. */
+function kindLimits(definition: ExperimentKind, kind: string, block: unknown, cliLimits: Record<string, number>, context: DocumentContext, shown: string) {
+  const specs = definition.limits ?? {};
+  refuseLimitNames(cliLimits, { ...FILE_LIMITS, ...specs }, shown);
+  if (block === undefined) return effectiveLimits({ ...FILE_LIMITS, ...specs }, cliLimits);
+  const parsed = limitsBlockSchema(specs).safeParse(block);
+  if (!parsed.success) {
+    const known = Object.keys(specs);
+    throw new ScenarioLoadError(
+      `${shown}: invalid \`limits:\` block (a '${kind}' file may raise ${known.length ? known.join(', ') : 'no limit'}; fileBytes and yamlAliases only with --limit):`,
+      shown,
+      describeIssues(parsed.error, block, { ...context, basePath: ['limits'] }),
+    );
+  }
+  return effectiveLimits({ ...FILE_LIMITS, ...specs }, parsed.data as Record<string, number>, cliLimits);
+}
+
+/**
+ * A scenario that knows its actors refuses a fault plan naming others. An inline plan's
+ * problems point at the file's lines; a plan read from a file names that file.
+ */
+function refuseUnknownFaultActors(scenario: Scenario<any>, faultsField: unknown, context: DocumentContext): void {
+  if (!scenario.actors || !scenario.faults) return;
+  const problems = faultPlanProblems(scenario.faults, scenario.actors);
+  if (problems.length === 0) return;
+  const inline = typeof faultsField !== 'string';
+  const lines = inline
+    ? describeProblems(problems.map((p) => ({ path: ['faults', ...p.path], expected: p.expected })), { faults: faultsField }, context)
+    : describeProblems(problems.map((p) => ({ path: p.path, expected: p.expected })), scenario.faults, { file: `${context.file} → faults: ${faultsField}` });
+  throw new ScenarioLoadError(`${context.file}: the fault plan names actors this run does not have:`, context.file, lines);
 }

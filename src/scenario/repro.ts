@@ -13,6 +13,8 @@ export interface ReproSpec {
   faults?: string | FaultPlanInput;
   strategy?: StrategySpec;
   strict?: boolean;
+  /** Limits raised with --limit (name → value), so the command loads the file as the run did. */
+  limits?: Record<string, number>;
   /** The command that starts the CLI (default `fedsim`; `npx fedsim` in test messages). */
   bin?: string;
 }
@@ -26,5 +28,6 @@ export function reproCommand(spec: ReproSpec): string {
   }
   if (spec.strategy !== undefined && spec.strategy !== 'fifo-random') words.push('--strategy', shellQuote(formatStrategy(spec.strategy)));
   if (spec.strict) words.push('--strict');
+  for (const [name, value] of Object.entries(spec.limits ?? {})) words.push('--limit', `${name}=${value}`);
   return words.join(' ');
 }

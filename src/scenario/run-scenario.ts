@@ -6,10 +6,11 @@
  * throws is just another failing seed. Bad options (an invalid fault plan) do throw.
  */
 import { type Observer, Subject } from 'rxjs';
-import type { FaultPlanInput, RecordedLog, Seed, StrategySpec } from '../runtime/index.js';
+import type { FaultPlanInput, LogStream, RecordedLog, Seed, StrategySpec } from '../runtime/index.js';
 import { type CheckResult, evaluateChecks } from './checks.js';
 import type { Check, ProgressUpdate, Scenario, ScenarioContext } from './define-scenario.js';
-import { displayPath } from './scenario-path.js';
+import { FaultPlanActorsError, faultPlanProblems, planPath } from './fault-actors.js';
+import { projectPath } from './scenario-path.js';
 import { createSimulation, type Sim, type SimOptions } from './simulation-factory.js';
 import { hookSteps } from './step-hooks.js';
 
@@ -24,8 +25,8 @@ export interface RunScenarioOptions<R = unknown> {
   strict?: boolean;
   /** Backend name for the log header. */
   backend?: string;
-  /** Compare the run with this recorded log event by event (replay). */
-  verify?: RecordedLog | string;
+  /** Compare the run with this recorded log event by event (replay); a LogStream checks a file of any size. */
+  verify?: RecordedLog | LogStream | string;
   /** Parameters for `ctx.params`, over the scenario's defaults. */
   params?: Record<string, unknown>;
   /** Invariants checked on top of the scenario's own checks. */
@@ -72,7 +73,8 @@ export async function runScenario<R>(scenario: Scenario<R>, options: RunScenario
   const params = { ...(scenario.params ?? {}), ...(options.params ?? {}) };
   const header: Record<string, unknown> = {
     name: scenario.name,
-    ...(scenario.path ? { path: displayPath(scenario.path) } : {}),
+    // Relative to the project, so the same run started from another directory logs the same bytes.
+    ...(scenario.path ? { path: projectPath(scenario.path) } : {}),
     seed,
     strict: options.strict ?? false,
     ...(Object.keys(options.params ?? {}).length ? { params: options.params } : {}),
@@ -92,6 +94,7 @@ export async function runScenario<R>(scenario: Scenario<R>, options: RunScenario
     keepLog: options.keepLog,
     maxSteps: options.maxSteps,
   };
+  refuseUnknownActors(scenario, faults);
   const sim = createSimulation(simOptions);
   const hooks = hookSteps(sim, options.stopWhen);
   options.onSimulation?.(sim);
@@ -139,6 +142,18 @@ export async function runScenario<R>(scenario: Scenario<R>, options: RunScenario
   outcome.failures = outcome.checks.filter((c) => !c.ok);
   outcome.ok = outcome.failures.length === 0;
   return outcome;
+}
+
+/** A scenario that knows its actors refuses, before the run, a fault plan that names others. */
+function refuseUnknownActors(scenario: Pick<Scenario<unknown>, 'name' | 'actors'>, faults: FaultPlanInput | undefined): void {
+  if (!scenario.actors || faults === undefined) return;
+  const problems = faultPlanProblems(faults, scenario.actors);
+  if (problems.length === 0) return;
+  throw new FaultPlanActorsError(
+    `the fault plan of '${scenario.name}' names actors this run does not have:\n` +
+      problems.map((p) => `  - at ${planPath(p.path)}: expected ${p.expected}, found '${p.found}'`).join('\n'),
+    problems,
+  );
 }
 
 function isStop(error: unknown): boolean {

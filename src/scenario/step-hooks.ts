@@ -28,7 +28,7 @@ export function hookSteps(sim: Sim, stopWhen?: (sim: Sim) => boolean): StepHooks
     const subscription = sim.events$.subscribe(() => {
       if (!stopped && stopWhen(sim)) {
         stopped = true;
-        sim.halt(new RunStopped(sim.log.length));
+        sim.halt(new RunStopped(sim.eventCount));
         subscription.unsubscribe();
       }
     });

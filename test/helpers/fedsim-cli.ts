@@ -17,8 +17,14 @@ export interface CliResult {
 }
 
 export function fedsim(...args: string[]): Promise<CliResult> {
+  return fedsimWith({}, ...args);
+}
+
+/** `fedsim` started from another working directory and/or with extra environment variables. */
+export function fedsimWith(options: { cwd?: string; env?: Record<string, string> }, ...args: string[]): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' }, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
+    const env = { ...process.env, NO_COLOR: '1', ...options.env };
+    execFile(process.execPath, [BIN, ...args], { cwd: options.cwd ?? ROOT, env, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
       resolve({ code, stdout, stderr });
     });

@@ -4,21 +4,33 @@
  * (seed, strategy, faults, backend), since they usually explain the difference.
  */
 import { resolve } from 'node:path';
-import { canonicalJson, firstDivergence } from '../../runtime/index.js';
+import { canonicalJson, type LogStream, openLogStream } from '../../runtime/index.js';
 import { displayPath } from '../../scenario/index.js';
 import { EXIT_FAILED, EXIT_OK } from '../cli-error.js';
 import { bold, dim, fail, ok, red, green } from '../style.js';
-import { readLogArgument } from './replay.js';
+import { scanLogArgument } from './replay.js';
 
 export interface DiffOptions {
   /** Events of context before and after the divergence (default 3). */
   context?: number;
 }
 
+/** The next `n` lines of a stream (fewer at its end). */
+function take(stream: LogStream, n: number): string[] {
+  const lines: string[] = [];
+  while (lines.length < n) {
+    const line = stream.nextLine();
+    if (line === null) break;
+    lines.push(line);
+  }
+  return lines;
+}
+
+/** Both logs are checked, then read side by side: memory stays bounded whatever their size. */
 export function diffCommand(fileA: string, fileB: string, options: DiffOptions): number {
-  const a = readLogArgument(fileA);
-  const b = readLogArgument(fileB);
   const [nameA, nameB] = [displayPath(resolve(fileA)), displayPath(resolve(fileB))];
+  const a = scanLogArgument(fileA);
+  const b = scanLogArgument(fileB);
   const out = process.stdout;
   const context = options.context ?? 3;
 
@@ -27,31 +39,49 @@ export function diffCommand(fileA: string, fileB: string, options: DiffOptions):
   const keys = [...new Set([...Object.keys(headerA), ...Object.keys(headerB)])];
   const differing = keys.filter((k) => canonicalJson(headerA[k]) !== canonicalJson(headerB[k]));
 
-  const divergence = firstDivergence(a.lines, b.lines, context);
-  if (!divergence) {
-    out.write(`${ok()} identical: ${a.lines.length} events\n`);
-    if (differing.length) out.write(dim(`  (headers differ in: ${differing.join(', ')})`) + '\n');
-    return EXIT_OK;
-  }
-  out.write(`${fail()} ${bold(`the runs diverge at seq ${divergence.seq}`)} (${nameA}: ${a.lines.length} events, ${nameB}: ${b.lines.length} events)\n`);
-  if (differing.length) {
-    out.write('header differences:\n');
-    for (const k of differing) out.write(`  ${k}: ${JSON.stringify(headerA[k]) ?? '(absent)'}  vs  ${JSON.stringify(headerB[k]) ?? '(absent)'}\n`);
-  }
-  const start = Math.max(0, divergence.seq - context);
-  if (start < divergence.seq) out.write(`common events before:\n`);
-  for (let seq = start; seq < divergence.seq; seq++) out.write(dim(`  ${String(seq).padStart(6)}  ${a.lines[seq]}`) + '\n');
-  for (const [label, log, colour] of [
-    [nameA, a, red],
-    [nameB, b, green],
-  ] as const) {
-    out.write(`${label}:\n`);
-    const end = Math.min(log.lines.length, divergence.seq + context + 1);
-    if (divergence.seq >= log.lines.length) out.write(colour(`  ${String(divergence.seq).padStart(6)}  (the log ends here)`) + '\n');
-    for (let seq = divergence.seq; seq < end; seq++) {
-      const line = `  ${String(seq).padStart(6)}  ${log.lines[seq]}`;
-      out.write((seq === divergence.seq ? colour(line) : line) + '\n');
+  const streamA = openLogStream(fileA, { source: nameA });
+  const streamB = openLogStream(fileB, { source: nameB });
+  try {
+    const before: string[] = [];
+    let seq = 0;
+    let lineA = streamA.nextLine();
+    let lineB = streamB.nextLine();
+    while (lineA !== null && lineA === lineB) {
+      before.push(lineA);
+      if (before.length > context) before.shift();
+      seq++;
+      lineA = streamA.nextLine();
+      lineB = streamB.nextLine();
     }
+    if (lineA === null && lineB === null) {
+      out.write(`${ok()} identical: ${a.events} events\n`);
+      if (differing.length) out.write(dim(`  (headers differ in: ${differing.join(', ')})`) + '\n');
+      return EXIT_OK;
+    }
+    out.write(`${fail()} ${bold(`the runs diverge at seq ${seq}`)} (${nameA}: ${a.events} events, ${nameB}: ${b.events} events)\n`);
+    if (differing.length) {
+      out.write('header differences:\n');
+      for (const k of differing) out.write(`  ${k}: ${JSON.stringify(headerA[k]) ?? '(absent)'}  vs  ${JSON.stringify(headerB[k]) ?? '(absent)'}\n`);
+    }
+    if (before.length) out.write(`common events before:\n`);
+    before.forEach((line, i) => out.write(dim(`  ${String(seq - before.length + i).padStart(6)}  ${line}`) + '\n'));
+    for (const [label, first, stream, colour] of [
+      [nameA, lineA, streamA, red],
+      [nameB, lineB, streamB, green],
+    ] as const) {
+      out.write(`${label}:\n`);
+      if (first === null) {
+        out.write(colour(`  ${String(seq).padStart(6)}  (the log ends here)`) + '\n');
+        continue;
+      }
+      [first, ...take(stream, context)].forEach((line, i) => {
+        const text = `  ${String(seq + i).padStart(6)}  ${line}`;
+        out.write((i === 0 ? colour(text) : text) + '\n');
+      });
+    }
+    return EXIT_FAILED;
+  } finally {
+    streamA.close();
+    streamB.close();
   }
-  return EXIT_FAILED;
 }

@@ -10,8 +10,9 @@ import type { StrategySpec } from '../../runtime/index.js';
 import { displayPath, explore, reproCommand, type SeedFailure } from '../../scenario/index.js';
 import { EXIT_FAILED, EXIT_OK } from '../cli-error.js';
 import { toJsonSafe } from '../json-safe.js';
+import { isDebug, printFailure } from '../failure-output.js';
 import { progressDisplay } from '../progress-display.js';
-import { loadFaultsArgument, loadScenarioArgument, slug, startBackend } from '../run-options.js';
+import { checkFaultActors, loadFaultsArgument, loadScenarioArgument, slug, startBackend } from '../run-options.js';
 import { bold, dim, fail, ok, red } from '../style.js';
 
 export interface ExploreCommandOptions {
@@ -23,13 +24,16 @@ export interface ExploreCommandOptions {
   /** How many failing seeds to shrink (default 3). */
   shrink?: number;
   maxFailures?: number;
+  /** --limit name=value: limits raised for loading the scenario file. */
+  limit?: Record<string, number>;
   quiet?: boolean;
 }
 
 export async function exploreCommand(scenarioPath: string, options: ExploreCommandOptions): Promise<number> {
   await startBackend(undefined); // every seed runs on the same (automatically chosen) backend
-  const scenario = await loadScenarioArgument(scenarioPath);
-  const faults = loadFaultsArgument(options.faults);
+  const scenario = await loadScenarioArgument(scenarioPath, options.limit);
+  const faults = loadFaultsArgument(options.faults, options.limit?.fileBytes);
+  if (faults) checkFaultActors(scenario, faults);
   const outDir = resolve(options.out ?? join('runs', `explore-${slug(scenario.name)}`));
   const file = scenario.path ? displayPath(scenario.path) : scenarioPath;
   const out = process.stdout;
@@ -39,7 +43,7 @@ export async function exploreCommand(scenarioPath: string, options: ExploreComma
   );
   const progress = progressDisplay('explore', process.stderr, options.quiet);
   const repro = (seed: number | string, faultsArg?: string) =>
-    reproCommand({ scenario: file, seed, faults: faultsArg, strategy: options.strategy, strict: options.strict });
+    reproCommand({ scenario: file, seed, faults: faultsArg, strategy: options.strategy, strict: options.strict, limits: options.limit });
 
   // Past this many, failing seeds are only counted on screen (explore.json lists them all).
   const PRINTED_FAILURES = 20;
@@ -60,6 +64,8 @@ export async function exploreCommand(scenarioPath: string, options: ExploreComma
       progress.stop();
       out.write(`${fail()} seed ${seed}: ${outcome.failures.map((f) => `${f.name}: ${f.message.split('\n')[0]}`).join('; ')}\n`);
       out.write(dim(`    ${repro(seed, faults?.text)}`) + '\n');
+      // With --debug, a seed whose run threw also shows where (the stack goes to stderr).
+      if (isDebug() && outcome.error !== undefined) printFailure(`seed ${seed}: the run failed`, outcome.error);
       if (failing === PRINTED_FAILURES) out.write(dim(`  (further failing seeds are not printed one by one; explore.json lists them all)`) + '\n');
     },
     onShrink: (seed, result) => {

@@ -2,7 +2,8 @@
  * `fedsim run <scenario>`: one run, with a progress display, a summary, and the
  * files to look at afterwards — the event log, results.json and report.html.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, readSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { eventLine, parseFaultPlan, type Seed, type StrategySpec } from '../../runtime/index.js';
@@ -11,6 +12,7 @@ import {
   displayPath,
   formatStrategy,
   normalizeMetrics,
+  projectPath,
   runScenario,
   runStats,
   type RunStats,
@@ -22,8 +24,10 @@ import { toJsonSafe } from '../json-safe.js';
 import { progressDisplay } from '../progress-display.js';
 import { renderHtmlReport } from '../report/html-report.js';
 import type { LaneEvent } from '../report/lane-diagram.js';
-import { loadFaultsArgument, loadScenarioArgument, slug, startBackend } from '../run-options.js';
-import { bold, dim, fail, ok, red } from '../style.js';
+import { printFailure } from '../failure-output.js';
+import { checkFaultActors, loadFaultsArgument, loadScenarioArgument, slug, startBackend } from '../run-options.js';
+import { type SkippedRound, skippedByReason, skippedRoundsOf } from '../skipped-rounds.js';
+import { bold, dim, fail, ok, red, yellow } from '../style.js';
 import { renderTable } from '../text-table.js';
 import { FEDSIM_VERSION } from '../../version.js';
 
@@ -36,14 +40,18 @@ export interface RunCommandOptions {
   out?: string;
   strategy?: StrategySpec;
   param?: Record<string, unknown>;
+  /** --limit name=value: limits raised for this run (recorded in the log header, so replay applies them too). */
+  limit?: Record<string, number>;
   quiet?: boolean;
 }
 
 const LANE_EVENTS = 200;
 
 export async function runCommand(scenarioPath: string, options: RunCommandOptions): Promise<number> {
-  const scenario = await loadScenarioArgument(scenarioPath);
-  const faults = loadFaultsArgument(options.faults);
+  const scenario = await loadScenarioArgument(scenarioPath, options.limit);
+  const faults = loadFaultsArgument(options.faults, options.limit?.fileBytes);
+  // Refused before anything starts: a --faults plan naming actors the scenario does not have.
+  if (faults) checkFaultActors(scenario, faults);
   const seed = options.seed ?? scenario.seed ?? 0;
   const outDir = resolve(options.out ?? join('runs', `${slug(scenario.name)}-seed${slug(String(seed))}`));
   const logPath = resolve(options.record ?? join(outDir, 'run.jsonl'));
@@ -64,8 +72,10 @@ export async function runCommand(scenarioPath: string, options: RunCommandOption
     params: options.param,
     progress,
     header: {
-      ...(faults ? { faults: faults.file ? displayPath(resolve(faults.file)) : 'inline' } : {}),
+      // Project-relative: the header must not depend on the directory the run was started from.
+      ...(faults ? { faults: faults.file ? projectPath(faults.file) : 'inline' } : {}),
       ...(options.strategy ? { strategy: formatStrategy(options.strategy) } : {}),
+      ...(options.limit ? { limits: options.limit } : {}),
     },
   });
   const wallMs = performance.now() - started;
@@ -77,12 +87,13 @@ export async function runCommand(scenarioPath: string, options: RunCommandOption
   const resultsPath = join(outDir, 'results.json');
   const reportPath = join(outDir, 'report.html');
   const error = outcome.error === undefined ? undefined : describeError(outcome.error);
+  const skipped = skippedRoundsOf(outcome.result);
   const files: Array<[string, string]> = [
     ['event log', displayPath(logPath)],
     ['results', displayPath(resultsPath)],
     ['report', displayPath(reportPath)],
   ];
-  writeFileSync(resultsPath, JSON.stringify(resultsJson(outcome, stats, error, faults?.file, logPath), null, 2) + '\n');
+  writeFileSync(resultsPath, JSON.stringify(resultsJson(outcome, stats, error, skipped, faults?.file, logPath), null, 2) + '\n');
   writeFileSync(
     reportPath,
     renderHtmlReport({
@@ -92,6 +103,7 @@ export async function runCommand(scenarioPath: string, options: RunCommandOption
       error,
       summary,
       checks: outcome.checks,
+      skipped,
       metrics: normalizeMetrics((outcome.result as { metrics?: unknown } | undefined)?.metrics),
       events: outcome.sim.log.events.slice(0, LANE_EVENTS).map((e) => JSON.parse(eventLine(e)) as LaneEvent),
       totalEvents: outcome.sim.log.length,
@@ -106,15 +118,25 @@ export async function runCommand(scenarioPath: string, options: RunCommandOption
   const transcript = transcriptOf(outcome.result);
   if (transcript.length) out.write(`${bold('transcript')}\n${transcript.map((line) => `  ${line}`).join('\n')}\n`);
   out.write(renderTable([...summary, ['wall time', `${(wallMs / 1000).toFixed(2)} s`]]) + '\n');
+  if (skipped.length) writeSkipped(out, skipped, (outcome.result as { rounds?: number } | undefined)?.rounds);
   if (outcome.checks.length) {
     out.write(bold('checks') + '\n');
     for (const c of outcome.checks) out.write(`  ${c.ok ? ok() : fail()} ${c.name}${c.ok ? '' : `: ${red(c.message)}`}\n`);
   }
-  if (error) out.write(`${red('the run failed:')} ${error}\n`);
+  // The reason goes to stderr (with the stack under --debug); the files below still say where to look.
+  if (outcome.error !== undefined) printFailure('the run failed', outcome.error);
   for (const [label, path] of files) out.write(`${(label + ':').padEnd(11)}${path}\n`);
   out.write(`${dim(`replay it:  fedsim replay ${displayPath(logPath)}`)}\n`);
   out.write(outcome.ok ? `${ok()} ${scenario.name} passed\n` : `${fail()} ${scenario.name} FAILED\n`);
   return outcome.ok ? EXIT_OK : EXIT_FAILED;
+}
+
+/** `skipped rounds: 2 of 20 (the global model was left unchanged)`, then one line per distinct reason. */
+function writeSkipped(out: NodeJS.WriteStream, skipped: SkippedRound[], rounds: number | undefined): void {
+  out.write(`${bold('skipped rounds')}: ${skipped.length}${rounds ? ` of ${rounds}` : ''} (the global model was left unchanged)\n`);
+  for (const group of skippedByReason(skipped)) {
+    out.write(`  ${yellow(`round${group.count > 1 ? 's' : ''} ${group.rounds}`)}: ${group.reason}\n`);
+  }
 }
 
 /** What a tutorial-style scenario printed (`result.printed`, as the pointer scenarios return it). */
@@ -148,7 +170,7 @@ function summaryRows(outcome: ScenarioOutcome<unknown>, stats: RunStats, file: s
   return rows;
 }
 
-function resultsJson(outcome: ScenarioOutcome<unknown>, stats: RunStats, error: string | undefined, faultsFile: string | undefined, logPath: string) {
+function resultsJson(outcome: ScenarioOutcome<unknown>, stats: RunStats, error: string | undefined, skipped: SkippedRound[], faultsFile: string | undefined, logPath: string) {
   const header = outcome.sim.log.header;
   return {
     fedsim: FEDSIM_VERSION,
@@ -160,9 +182,23 @@ function resultsJson(outcome: ScenarioOutcome<unknown>, stats: RunStats, error: 
     backend: header.backend,
     ok: outcome.ok,
     error,
+    skippedRounds: skipped,
     checks: outcome.checks,
     stats,
-    log: { path: displayPath(logPath), events: outcome.sim.log.length, sha256: outcome.sim.log.sha256() },
+    log: { path: displayPath(logPath), events: outcome.sim.eventCount, sha256: sha256OfFile(logPath) },
     result: toJsonSafe(outcome.result),
   };
+}
+
+/** sha256 of a file read in chunks: a log can be larger than the longest string V8 can build. */
+function sha256OfFile(path: string): string {
+  const hash = createHash('sha256');
+  const buffer = Buffer.allocUnsafe(1 << 20);
+  const fd = openSync(path, 'r');
+  try {
+    for (let n = readSync(fd, buffer); n > 0; n = readSync(fd, buffer)) hash.update(buffer.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest('hex');
 }

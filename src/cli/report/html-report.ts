@@ -5,6 +5,7 @@
  * wall-clock data, so the same run gives the same bytes.
  */
 import { chartsOf, type CheckResult, type MetricSeries } from '../../scenario/index.js';
+import { type SkippedRound, skippedByReason } from '../skipped-rounds.js';
 import { renderLaneDiagram, type LaneEvent } from './lane-diagram.js';
 import { renderLineChart } from './line-chart.js';
 import { esc } from './svg.js';
@@ -18,6 +19,8 @@ export interface ReportModel {
   /** Label/value rows (seed, strategy, events, …). */
   summary: Array<[string, string]>;
   checks: CheckResult[];
+  /** Rounds that left the global model unchanged, with the reason. */
+  skipped?: SkippedRound[];
   metrics: MetricSeries[];
   /** Parsed log lines, at least the first ones. */
   events: LaneEvent[];
@@ -76,6 +79,13 @@ export function renderHtmlReport(model: ReportModel): string {
     for (const c of model.checks) {
       html.push(`<tr><td class="${c.ok ? 'ok' : 'bad'}">${c.ok ? '✓' : '✗'}</td><td>${esc(c.name)}</td><td>${esc(c.message)}</td></tr>`);
     }
+    html.push('</table>');
+  }
+
+  if (model.skipped?.length) {
+    html.push(`<h2>Skipped rounds</h2><p>${model.skipped.length} round${model.skipped.length === 1 ? '' : 's'} left the global model unchanged:</p>`);
+    html.push('<table><tr><th>rounds</th><th>why</th></tr>');
+    for (const group of skippedByReason(model.skipped)) html.push(`<tr><td>${esc(group.rounds)}</td><td>${esc(group.reason)}</td></tr>`);
     html.push('</table>');
   }
 

@@ -26,6 +26,7 @@ import { runFederated } from '../rounds/run-federated.js';
 import { allFinite } from '../models/weights.js';
 import { StrategyConfigSchema } from '../strategies/create.js';
 import { DataSourceSchema, loadFederatedData } from './data-sources.js';
+import { FEDAVG_LIMITS, experimentActors, experimentClientIds, fedAvgPreflight } from './preflight.js';
 
 const { strategy: _flStrategy, ...runFields } = FederatedConfigSchema.shape;
 
@@ -57,7 +58,8 @@ export interface FedAvgExperimentResult {
   finalTrainLoss: number;
   weightsSha256: string;
   skippedRounds: number;
-  perRound: Array<{ round: number; testAccuracy?: number; testLoss?: number; trainLoss: number; participants: number; dropped: number; bytesUp: number; bytesDown: number; endedAt: number }>;
+  /** `skipped`: why the round left the model unchanged (the CLI lists these rounds). */
+  perRound: Array<{ round: number; testAccuracy?: number; testLoss?: number; trainLoss: number; participants: number; dropped: number; bytesUp: number; bytesDown: number; endedAt: number; skipped?: string }>;
   metrics: Array<{ name: string; points: Array<[number, number]>; chart: string; x: string; y: string }>;
   finite: boolean;
 }
@@ -82,14 +84,17 @@ function toScenario(config: FedAvgExperiment, source: ExperimentSource): Scenari
     strategy,
     faults: resolveFaultsField(faults, source.dir),
     path: source.path,
+    actors: experimentActors(config),
     run: async (sim, ctx) => {
       const loaded = loadFederatedData(data, sim, source.dir);
-      const clients = loaded.clients.map((c, i) => {
-        const id = `client-${String(i).padStart(String(loaded.clients.length - 1).length, '0')}`;
-        return { ...c, id, slowdown: slowdown?.[id] ?? 1 };
-      });
+      const ids = experimentClientIds(loaded.clients.length);
+      const clients = loaded.clients.map((c, i) => ({ ...c, id: ids[i], slowdown: slowdown?.[ids[i]] ?? 1 }));
       const run = runFederated(sim, { ...settings, strategy: algorithm, clients, testSet: loaded.testSet });
-      run.metrics$.subscribe((m) => ctx.progress(`round ${m.round}/${settings.rounds}`, m.round / settings.rounds));
+      run.metrics$.subscribe({
+        next: (m) => ctx.progress(`round ${m.round}/${settings.rounds}`, m.round / settings.rounds),
+        // A failed run rejects the awaited `run` below; without this handler RxJS would rethrow it on a timer.
+        error: () => {},
+      });
       const result = await run;
       const last = result.rounds.at(-1);
       const series = (metric: string, chart: string, y: string, pick: (r: (typeof result.rounds)[number]) => number | undefined) => ({
@@ -119,6 +124,7 @@ function toScenario(config: FedAvgExperiment, source: ExperimentSource): Scenari
           bytesUp: r.bytesUp,
           bytesDown: r.bytesDown,
           endedAt: r.endedAt,
+          ...(r.skipped ? { skipped: r.skipped } : {}),
         })),
         metrics: [
           series('test accuracy', 'accuracy', 'accuracy', (r) => r.testAccuracy),
@@ -138,4 +144,6 @@ export const fedAvgExperimentKind: ExperimentKind<FedAvgExperiment> = {
   description: 'a federated run (FedAvg, FedProx, FedAdam, Krum, …) on synthetic or MNIST-format data, as actors',
   schema: FedAvgExperimentSchema,
   toScenario,
+  limits: FEDAVG_LIMITS,
+  preflight: fedAvgPreflight,
 };

@@ -50,7 +50,11 @@ export const SecAggOptionsSchema = z
      */
     maxWeight: z.number().positive().finite().optional(),
   })
-  .strict();
+  .strict()
+  .refine((o) => o.numShares === undefined || o.reconstructionThreshold === undefined || o.reconstructionThreshold <= o.numShares, {
+    path: ['reconstructionThreshold'],
+    message: 'expected at most numShares: a secret split into numShares shares cannot need more of them to be rebuilt',
+  });
 export type SecAggOptions = z.infer<typeof SecAggOptionsSchema>;
 
 /** Bell et al.'s neighbourhood size for n clients, and a majority threshold (as bench/secagg.ts). */

@@ -6,6 +6,7 @@
  * field instead of a silently fault-free run.
  */
 import { z } from 'zod';
+import { FedsimError } from '../errors.js';
 
 const rate = z.number().min(0, 'a rate is a probability in [0, 1]').max(1, 'a rate is a probability in [0, 1]');
 const ms = z.number().min(0, 'virtual time is in milliseconds and cannot be negative');
@@ -107,7 +108,7 @@ export interface LinkFaults {
   delay?: { rate: number; dist: DelayDistribution };
 }
 
-export class FaultPlanError extends Error {
+export class FaultPlanError extends FedsimError {
   override name = 'FaultPlanError';
 }
 

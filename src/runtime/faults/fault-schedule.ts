@@ -6,7 +6,7 @@
  * that they interleave with deliveries by virtual time like everything else.
  */
 import type { ActorId } from '../envelope.js';
-import type { CrashSpec, FaultPlan, PartitionSpec } from './fault-plan.js';
+import { type CrashSpec, type FaultPlan, FaultPlanError, type PartitionSpec } from './fault-plan.js';
 
 export interface FaultTarget {
   now(): number;
@@ -15,13 +15,19 @@ export interface FaultTarget {
   crash(actor: ActorId, reason: 'fault-plan'): void;
   restart(actor: ActorId, loseState: boolean, loseStorage: boolean): void;
   recordPartition(kind: 'partition-start' | 'partition-end', groups: ActorId[][]): void;
+  /** The run's actors now (the driver included), to refuse a plan that names others. */
+  actorIds(): ActorId[];
 }
 
+/** Crash specs keep their index in the plan, so an error can name the field. */
+type IndexedCrash = CrashSpec & { index: number };
+
 export class FaultSchedule {
-  private readonly countdowns = new Map<ActorId, CrashSpec[]>();
+  private readonly countdowns = new Map<ActorId, IndexedCrash[]>();
 
   constructor(private readonly plan: FaultPlan, private readonly target: FaultTarget) {
-    for (const crash of plan.crashes) {
+    for (const [index, spec] of plan.crashes.entries()) {
+      const crash = { ...spec, index };
       if (crash.at !== undefined) target.at(crash.at, () => this.crashNow(crash));
       else {
         const list = this.countdowns.get(crash.actor) ?? [];
@@ -29,8 +35,11 @@ export class FaultSchedule {
         this.countdowns.set(crash.actor, list);
       }
     }
-    for (const partition of plan.partitions) {
-      target.at(partition.from, () => target.recordPartition('partition-start', partition.groups));
+    for (const [index, partition] of plan.partitions.entries()) {
+      target.at(partition.from, () => {
+        this.refuseUnknown(`partitions[${index}].groups`, partition.groups.flat(), `exists at virtual time ${target.now()} ms, when this partition starts`);
+        target.recordPartition('partition-start', partition.groups);
+      });
       target.at(partition.until, () => target.recordPartition('partition-end', partition.groups));
     }
   }
@@ -60,7 +69,27 @@ export class FaultSchedule {
     return this.plan.partitions.length > 0;
   }
 
-  private crashNow(crash: CrashSpec): void {
+  /**
+   * Call when the run has ended: a crash counted in messages whose actor never existed
+   * never happened — the plan has a typo, and the run was not tested as the plan says.
+   */
+  checkNamedActorsExisted(): void {
+    for (const [actor, crashes] of this.countdowns) this.refuseUnknown(`crashes[${crashes[0].index}].actor`, [actor], 'was ever spawned in this run, so this crash never happened');
+  }
+
+  /** `what`: how the missing actor is missing, e.g. "exists at virtual time 5 ms, when this crash is due". */
+  private refuseUnknown(field: string, ids: readonly ActorId[], what: string): void {
+    const actors = this.target.actorIds();
+    const unknown = ids.filter((id) => !actors.includes(id));
+    if (unknown.length === 0) return;
+    throw new FaultPlanError(
+      `fault plan ${field}: no actor ${unknown.map((id) => `'${id}'`).join(', ')} ${what}. ` +
+        `Actors of this run: ${actors.join(', ')}. Fix the id in the fault plan (a typo?).`,
+    );
+  }
+
+  private crashNow(crash: IndexedCrash): void {
+    this.refuseUnknown(`crashes[${crash.index}].actor`, [crash.actor], `exists at virtual time ${this.target.now()} ms, when this crash is due`);
     this.target.crash(crash.actor, 'fault-plan');
     if (crash.restartAfter !== undefined) {
       this.target.at(this.target.now() + crash.restartAfter, () => this.target.restart(crash.actor, crash.loseState, crash.loseStorage));
