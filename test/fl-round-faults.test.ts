@@ -8,7 +8,10 @@
 import test from 'ava';
 import { initBackend } from '../src/runtime/backend.js';
 import type { FaultPlanInput } from '../src/runtime/index.js';
-import { FL } from '../src/fl/rounds/index.js';
+import { config as rxjsConfig } from 'rxjs';
+import { SimulationCore } from '../src/runtime/index.js';
+import { FL, runFederated } from '../src/fl/rounds/index.js';
+import { FederatedRunError } from '../src/fl/errors.js';
 import { SECURE_WORKER } from '../src/fl/aggregators/secure-worker-actor.js';
 import { ADDITIVE } from '../src/fl/aggregators/additive-messages.js';
 import { SECAGG } from '../src/fl/secure/secagg/index.js';
@@ -115,11 +118,25 @@ test('a server crash that loses its memory resumes from its checkpoint: the run 
   t.true(eventsOf(faulty.sim, 'restarted').some((e) => e.actor === 'server' && !e.stateKept));
 });
 
-test('a server crash without restart ends the run with a fault that names the crashed server, not a bare deadlock', async (t) => {
-  const faulty = await runWorld(tinyOptions('plain', clients), SEED, { crashes: [{ actor: 'server', afterMessages: 8 }] });
-  t.truthy(faulty.error);
-  t.regex(String((faulty.error as Error).message), /federated run 'run-1' cannot finish: \[server\] crashed and never restarted/);
-  t.is((faulty.error as { reason?: { kind: string } }).reason?.kind, 'fault');
+test.serial('a server crash without restart ends the run with a fault that names the crashed server, not a bare deadlock; metrics$ completes', async (t) => {
+  // A metrics$ subscriber without an error handler must not turn the failure into an unhandled RxJS error.
+  const unhandled: unknown[] = [];
+  const previous = rxjsConfig.onUnhandledError;
+  rxjsConfig.onUnhandledError = (error) => unhandled.push(error);
+  t.teardown(() => (rxjsConfig.onUnhandledError = previous));
+  const sim = new SimulationCore({ seed: SEED, faults: { crashes: [{ actor: 'server', afterMessages: 8 }] } });
+  const run = runFederated(sim, tinyOptions('plain', clients));
+  const seen: number[] = [];
+  let completed = false;
+  run.metrics$.subscribe({ next: (m) => seen.push(m.round), complete: () => (completed = true) });
+  const error = await t.throwsAsync(Promise.resolve(run), { instanceOf: FederatedRunError });
+  t.regex(error!.message, /^federated run 'run-1' cannot finish: \[server\] crashed and never restarted\.\n/);
+  t.regex(error!.message, /DeadlockError|waits|crashed/, 'the runtime says what waits for what');
+  t.is(error!.reason.kind, 'fault');
+  t.true(completed);
+  t.deepEqual(seen, [1], 'round 1 was reported before the crash');
+  await new Promise((resolve) => setTimeout(resolve, 10)); // RxJS reports unhandled errors on a timer
+  t.deepEqual(unhandled, []);
 });
 
 test('additive under 15% duplicates and 5% drops commits no round with a non-finite loss or an impossible sample count', async (t) => {

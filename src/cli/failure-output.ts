@@ -11,6 +11,7 @@
  */
 import { config as rxjsConfig } from 'rxjs';
 import { FedsimError } from '../runtime/errors.js';
+import { FlError } from '../fl/errors.js';
 import { EXIT_FAILED } from './cli-error.js';
 import { dim, red } from './style.js';
 
@@ -55,8 +56,8 @@ export function printFailure(label: string, error: unknown, stream: NodeJS.Write
   if (debug) {
     const frames = framesOf(error);
     if (frames) stream.write(`${frames}\n`);
-  } else if (!usage && !(error instanceof FedsimError)) {
-    // fedsim's own errors explain themselves; anything else is unexpected, and its stack is the clue.
+  } else if (!usage && (!(error instanceof FedsimError) || (error instanceof FlError && error.kind === 'bug'))) {
+    // fedsim's own errors explain themselves; anything else, or a broken invariant, is unexpected, and its stack is the clue.
     stream.write(dim('(run again with --debug to see the stack trace)', stream) + '\n');
   }
   return true;

@@ -141,8 +141,9 @@ export class FederatedRunError extends FedsimError {
   constructor(
     message: string,
     readonly reason: { kind: FlErrorKind; round: number; client?: string; detail: string },
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
   }
 }
 

@@ -11,7 +11,8 @@
  * Under faults: the start is retried until the server accepts it, the result is re-sent
  * by the server until this side acknowledges it, and reports lost on the way are
  * recovered from the result's history. A run that stops early rejects with a
- * FederatedRunError whose `reason.kind` says whose problem it was.
+ * FederatedRunError whose `reason.kind` says whose problem it was; `metrics$` completes
+ * when the run ends either way (the failure is the awaited run's rejection).
  *
  *   const run = runFederated(sim, { model: nn.logistic(60, 10), clients, rounds: 100, … });
  *   run.metrics$.subscribe((m) => console.log(m.round, m.testAccuracy));
@@ -310,7 +311,7 @@ export function runFederated(sim: SimulationCore, options: FederatedOptions): Fe
     firstStart = start();
   } catch (error) {
     cleanup();
-    metrics$.error(error);
+    metrics$.complete();
     throw error;
   }
 
@@ -337,9 +338,11 @@ export function runFederated(sim: SimulationCore, options: FederatedOptions): Fe
     } catch (error) {
       if (error instanceof DeadlockError || error instanceof RequestTimeoutError) {
         const down = crashed();
+        // The why first; the runtime's own message (which actors wait for what) on the lines below it.
         throw new FederatedRunError(
-          `federated run '${runId}' cannot finish: ${down.length > 0 ? `[${down.join(', ')}] crashed and never restarted` : 'the server stopped answering'} (${error.message})`,
+          `federated run '${runId}' cannot finish: ${down.length > 0 ? `[${down.join(', ')}] crashed and never restarted` : 'the server stopped answering'}.\n${error.message}`,
           { kind: 'fault', round: rounds.length, detail: error.message },
+          { cause: error },
         );
       }
       throw error;
@@ -376,7 +379,9 @@ export function runFederated(sim: SimulationCore, options: FederatedOptions): Fe
       },
       (error: unknown) => {
         cleanup();
-        metrics$.error(error);
+        // Completes rather than errors: the failure reaches the caller through the awaited run, and a
+        // subscriber without an error handler would otherwise turn it into an unhandled RxJS error.
+        metrics$.complete();
         throw error;
       },
     ));
