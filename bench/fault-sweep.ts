@@ -17,7 +17,7 @@ import { initBackend } from '../src/runtime/backend.js';
 import { createStrategy } from '../src/fl/strategies/create.js';
 import { clientIdsOf, MODES, type Mode, runWorld, spec, tinyClients, tinyOptions } from '../test/helpers/fl-world.js';
 import { faultPlanArbitrary } from '../test/helpers/fault-plans.js';
-import { judgeRounds } from '../test/helpers/round-oracle.js';
+import { bugErrors, judgeRounds } from '../test/helpers/round-oracle.js';
 import { table } from './timing.js';
 
 const HELPERS: Record<Mode, string[]> = { plain: [], 'secure-worker': ['secure_worker'], additive: [], 'secagg+': ['secagg_server'] };
@@ -28,6 +28,8 @@ interface ModeTally {
   committed: number;
   skipped: number;
   corrupted: number;
+  /** Handler errors that are bugs (a JS error or broken invariant in some actor's turn). */
+  bugs: number;
   /** Rounds whose participants were fewer than the clients selected (a client lost to a fault). */
   partial: number;
   skipReasons: Map<string, number>;
@@ -50,7 +52,7 @@ export async function sweep(plansPerMode: number): Promise<Record<Mode, ModeTall
       numRuns: plansPerMode,
       seed: 2026,
     });
-    const tally: ModeTally = { plans: plans.length, runsFailed: 0, committed: 0, skipped: 0, corrupted: 0, partial: 0, skipReasons: new Map(), failures: [], seconds: 0 };
+    const tally: ModeTally = { plans: plans.length, runsFailed: 0, bugs: 0, committed: 0, skipped: 0, corrupted: 0, partial: 0, skipReasons: new Map(), failures: [], seconds: 0 };
     const started = performance.now();
     for (const [seed, faults] of plans) {
       const run = await runWorld(options, seed, faults);
@@ -58,6 +60,10 @@ export async function sweep(plansPerMode: number): Promise<Record<Mode, ModeTall
         tally.runsFailed++;
         tally.failures.push(`seed ${seed}: ${(run.error as Error)?.message} — ${JSON.stringify(faults)}`);
         continue;
+      }
+      for (const bug of bugErrors(run.sim)) {
+        tally.bugs++;
+        tally.failures.push(`seed ${seed}: ${bug} — ${JSON.stringify(faults)}`);
       }
       const verdicts = judgeRounds({ mode, seed, spec, clients, clientIds: ids, strategy: createStrategy({ name: 'fedavg' }), secagg: { clippingRange: 8, quantizationRange: 4194304, maxWeight } }, run.sim, run.result);
       for (const v of verdicts) {
@@ -87,6 +93,7 @@ export function report(result: Record<Mode, ModeTally>): string {
       skipped: t.skipped,
       corrupted: t.corrupted,
       'runs failed': t.runsFailed,
+      'bug errors': t.bugs,
       'wall s': t.seconds.toFixed(1),
     };
   });

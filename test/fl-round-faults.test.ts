@@ -154,3 +154,10 @@ test('additive under 15% duplicates and 5% drops commits no round with a non-fin
     }
   }
 });
+
+for (const mode of MODES) {
+  test(`${mode}: a fault-free run raises no handler error in any actor, to its very last timer`, async (t) => {
+    const run = await faultFree(mode);
+    t.deepEqual(eventsOf(run.sim, 'error').map((e) => `${e.actor}: ${e.error}: ${e.message}`), []);
+  });
+}

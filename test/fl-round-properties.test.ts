@@ -14,7 +14,7 @@ import { initBackend } from '../src/runtime/backend.js';
 import { createStrategy, type StrategyConfig } from '../src/fl/strategies/create.js';
 import { clientIdsOf, MODES, type Mode, runWorld, spec, tinyClients, tinyOptions } from './helpers/fl-world.js';
 import { faultPlanArbitrary, harmlessPlanArbitrary } from './helpers/fault-plans.js';
-import { judgeRounds, tally } from './helpers/round-oracle.js';
+import { bugErrors, judgeRounds, tally } from './helpers/round-oracle.js';
 
 test.before(async () => {
   await initBackend('cpu');
@@ -41,6 +41,8 @@ for (const { mode, strategy, runs } of cases) {
       fc.asyncProperty(fc.integer({ min: 1, max: 1_000_000 }), faultPlanArbitrary({ clients: ids, services: ['server', ...HELPERS[mode]], deadlineMs: options.roundDeadlineMs! }), async (seed, faults) => {
         const run = await runWorld(options, seed, faults);
         if (run.error) throw new Error(`the run failed: ${(run.error as Error).message}\nfaults: ${JSON.stringify(faults)}`);
+        const bugs = bugErrors(run.sim);
+        if (bugs.length > 0) throw new Error(`handler errors that are bugs:\n${bugs.join('\n')}\nfaults: ${JSON.stringify(faults)}`);
         const rounds = run.result!.rounds.map((r) => r.round);
         if (rounds.join() !== '1,2,3') throw new Error(`rounds reported: [${rounds}]`);
         const verdicts = judgeRounds(

@@ -156,3 +156,11 @@ export function tally(verdicts: readonly RoundVerdict[]): { committed: number; s
     corrupted: verdicts.filter((v) => v.outcome === 'corrupted').length,
   };
 }
+
+/** Handler errors that are bugs, not refusals: a JS error or a broken invariant inside some actor's turn. */
+export function bugErrors(sim: SimulationCore): string[] {
+  const bugs = new Set(['TypeError', 'RangeError', 'ReferenceError', 'SyntaxError', 'Error', 'FlInvariantError']);
+  return sim.log.events
+    .filter((e): e is Extract<SimEvent, { ev: 'error' }> => e.ev === 'error' && bugs.has(e.error))
+    .map((e) => `${e.actor} at ${e.t} ms handling ${e.msg}: ${e.error}: ${e.message}`);
+}

@@ -90,6 +90,7 @@ export function beginRound(ctx: EngineContext): Partial<EngineContext> {
 export function dispatch(ctx: EngineContext, event: ActorMessage): Partial<EngineContext> {
   const open = ctx.open!;
   const { envelope } = event;
+  if (!envelope) return {}; // a timer whose transition was guarded off bubbles up here: not a message
   if (event.type === FL.run || event.type === FL.runAck) return answerRunMessage(ctx, event);
   if (event.type === ERROR_REPLY && envelope.inReplyTo !== undefined && open.fits[envelope.inReplyTo] !== undefined) {
     return refusal(ctx, open, open.fits[envelope.inReplyTo], event.payload as ErrorPayload);
@@ -110,6 +111,9 @@ export function dispatch(ctx: EngineContext, event: ActorMessage): Partial<Engin
 /** A message the current phase does not take. */
 export function answerOther(ctx: EngineContext, event: ActorMessage): Partial<EngineContext> {
   const { envelope } = event;
+  // A delayed event whose `after` transition was guarded off (the result's retry once acknowledged) bubbles up to
+  // the chart's catch-all: it is not a message, and there is nobody to answer.
+  if (!envelope) return {};
   if (event.type === FL.run || event.type === FL.runAck) return answerRunMessage(ctx, event);
   if (event.type === ERROR_REPLY) return {};
   const round = ctx.open?.round ?? ctx.committed.round;
