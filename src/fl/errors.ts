@@ -53,13 +53,15 @@ export type FlWhere = Record<string, unknown>;
 export abstract class FlError extends FedsimError {
   abstract readonly kind: FlErrorKind;
   readonly where: FlWhere;
-  /** What an error reply carries besides name and message (see toErrorPayload). */
-  readonly data: Record<string, unknown>;
 
   constructor(message: string, where: FlWhere = {}, options?: { cause?: unknown }) {
     super(message, options);
     this.where = where;
-    this.data = {};
+  }
+
+  /** What an error reply carries besides name and message (see toErrorPayload): the kind, so it survives the wire. */
+  get data(): Record<string, unknown> {
+    return { kind: this.kind };
   }
 }
 
@@ -67,10 +69,6 @@ export abstract class FlError extends FedsimError {
 export class FlRefusal extends FlError {
   override name = 'FlRefusal';
   readonly kind = 'refusal' as const;
-  constructor(message: string, where: FlWhere = {}, options?: { cause?: unknown }) {
-    super(message, where, options);
-    this.data.kind = 'refusal';
-  }
 }
 
 /**
@@ -111,10 +109,6 @@ export class IncompatibleModelError extends FlRefusal {
 export class FlFault extends FlError {
   override name = 'FlFault';
   readonly kind = 'fault' as const;
-  constructor(message: string, where: FlWhere = {}, options?: { cause?: unknown }) {
-    super(message, where, options);
-    this.data.kind = 'fault';
-  }
 }
 
 /**
@@ -128,7 +122,6 @@ export class FlInvariantError extends FlError {
   readonly kind = 'bug' as const;
   constructor(message: string, where: FlWhere = {}, options?: { cause?: unknown }) {
     super(`${message} (a bug: in fedsim, or in the strategy or client algorithm named here if you wrote it; please report fedsim's with the seed and the command that produced it)`, where, options);
-    this.data.kind = 'bug';
   }
 }
 
