@@ -38,6 +38,8 @@ interface Session {
   trained: readonly string[];
   /** The start sent to the SecAgg+ server (participants and shares), once sent. */
   start: Held<{ round: number; participants: string[]; vectorLength: number; params: { numShares: number; reconstructionThreshold: number } }> | null;
+  /** Virtual time the start last went out (it is re-sent at the control-message interval, not at every retry). */
+  startSentAt: number;
   answer: Held<Answer> | null;
   /** Why no SecAgg+ round could start (fewer than 2 trained by the deadline). */
   cannotStart: string | null;
@@ -73,6 +75,7 @@ export function secAggPlusAggregator(setup: AggregatorSetup, settings: Aggregato
   // Fail now, naming the field, rather than at every round's start.
   parseSecAggParams(serverParams, 'runFederated: secagg');
   const vectorLength = packedLength(setup.layout, setup.reports);
+  const startRetryMs = typeof settings.controlRetryMs === 'number' ? settings.controlRetryMs : 5_000;
   // The stage timeouts of setup, share-keys, collect-masked-input, consistency-check and unmask, and one more for the messages around them.
   const waitMs = (SECAGG_STAGES.length + 1) * options.timeout;
   const who = (view: RoundView) => `server '${view.io.id}' (round ${view.round}, secagg+)`;
@@ -85,7 +88,7 @@ export function secAggPlusAggregator(setup: AggregatorSetup, settings: Aggregato
     if (participants.length < 2) return { ...session, cannotStart: `SecAgg+: only ${participants.length} client(s) trained before the deadline; a secure sum needs at least 2` };
     const start = { round: session.round, participants, vectorLength, params: roundShares(options, participants.length) };
     view.io.send(serverId, SECAGG.start, start);
-    return { ...session, start: hold(start) };
+    return { ...session, start: hold(start), startSentAt: view.io.now() };
   };
 
   return {
@@ -96,7 +99,7 @@ export function secAggPlusAggregator(setup: AggregatorSetup, settings: Aggregato
     helpers: () => [{ id: serverId, logic: secAggServerMachine, input: { params: serverParams } }],
     clientLogic: () => secAggPlusClient,
     open(view) {
-      const session: Session = { round: view.round, trained: [], start: null, answer: null, cannotStart: null, closing: false };
+      const session: Session = { round: view.round, trained: [], start: null, startSentAt: 0, answer: null, cannotStart: null, closing: false };
       if (view.selected.length < 2) return { session, skip: `SecAgg+ needs at least 2 clients in a round, ${view.selected.length} selected` };
       return { session, report: { protocol: 'secagg+', maxWeight } };
     },
@@ -124,8 +127,11 @@ export function secAggPlusAggregator(setup: AggregatorSetup, settings: Aggregato
     complete: (session, view) => session.answer !== null || session.cannotStart !== null || (session.start === null && view.selected.every((c) => view.refused[c]) ),
     retry(session, view) {
       if (session.start) {
-        if (!session.answer) view.io.send(serverId, SECAGG.start, session.start.value);
-        return { session, refit: [] };
+        // A SecAgg+ round takes up to five stage timeouts and its server ignores repeats of the start it runs:
+        // re-send it only as often as a control message, so a lost start is recovered without flooding the log.
+        if (session.answer || view.io.now() - session.startSentAt < startRetryMs) return { session, refit: [] };
+        view.io.send(serverId, SECAGG.start, session.start.value);
+        return { session: { ...session, startSentAt: view.io.now() }, refit: [] };
       }
       if (session.closing) return { session, refit: [] };
       return { session, refit: view.selected.filter((c) => !session.trained.includes(c) && !view.refused[c]) };
