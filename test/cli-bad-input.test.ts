@@ -20,7 +20,7 @@ test('settings that contradict each other or exceed a limit are refused before t
   for (const line of [
     `${f}:5:9: at rounds: expected at most 10000 (limit rounds: rounds of a run; raise it with \`limits: { rounds: N }\` in the file or --limit rounds=N), found 20000 (a number)`,
     `${f}:6:13: at minClients: expected at most 4 (the clients of this run, data.devices), found 9 (a number)`,
-    `${f}:11:36: at secagg.reconstructionThreshold: expected at most 4: with 4 clients per round`,
+    `${f}:11:36: at secagg.reconstructionThreshold: expected settings SecAgg+ can run with 4 clients per round (fraction × clients, at least minClients), found reconstructionThreshold 7 exceeds the 4 shares each client makes`,
     `${f}:4:34: at model.inputs: expected 6 inputs (data.features: each sample of the synthetic data has 6 features), found a model of 5 inputs`,
     `${f}:12:23: at slowdown.client-7: expected a client of this run as the key`,
   ]) {

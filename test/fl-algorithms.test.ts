@@ -12,6 +12,8 @@ import { createModel, nn } from '../src/fl/models/index.js';
 import { createStream } from '../src/runtime/rng.js';
 import { FL, type FitRes, runFederated, type ClientData, type FederatedOptions } from '../src/fl/rounds/index.js';
 import { FlConfigError } from '../src/fl/errors.js';
+import { FedAvg } from '../src/fl/strategies/fedavg.js';
+import type { ClientAlgorithm } from '../src/fl/algorithms/client-algorithm.js';
 import { eventsOf } from './helpers/fl-world.js';
 
 test.before(async () => {
@@ -246,3 +248,39 @@ function solve3(m: number[][], v: number[]): Params {
   const d = det(m);
   return [0, 1, 2].map((c) => det(m.map((row, r) => row.map((x, k) => (k === c ? v[r] : x)))) / d) as Params;
 }
+
+test('a client algorithm may report other weights than it trained (a clipped update): two clients, by hand', async (t) => {
+  const clip = 0.05;
+  const clipped: ClientAlgorithm<undefined> = {
+    name: 'clipped',
+    reports: { extras: [], metrics: [] },
+    usesGradientTerms: false,
+    afterTraining(ins, trained) {
+      const delta = trained.weights.map((w, l) => w.map((v, j) => v - ins.weights[l][j]));
+      const norm = Math.sqrt(delta.reduce((sum, d) => sum + d.reduce((s, v) => s + v * v, 0), 0));
+      const scale = Math.min(1, clip / norm);
+      return { weights: ins.weights.map((w, l) => w.map((v, j) => v + scale * delta[l][j])) };
+    },
+  };
+  class ClippedFedAvg extends FedAvg {
+    override readonly client = clipped;
+  }
+  const x: Params = [W0[0], W0[1], B0];
+  const reported = (id: keyof typeof DATA): Params => {
+    const { p } = localGd(x, id, () => zero);
+    const d = sub(p, x);
+    const norm = Math.hypot(...d);
+    return x.map((v, j) => v + Math.min(1, clip / norm) * d[j]) as Params;
+  };
+  const expected = weightedMean(reported('alice'), reported('bob'));
+  const result = await runFederated(new SimulationCore({ seed: 1 }), { ...options(undefined, 1), strategy: new ClippedFedAvg() });
+  close(t, flat(result.weights), expected, 'clipped FedAvg');
+  // And an algorithm that reports a different layout is a broken plugin (a bug), not a silent mix.
+  const broken: ClientAlgorithm<undefined> = { ...clipped, name: 'broken', afterTraining: (ins) => ({ weights: [ins.weights[0]] }) };
+  class Broken extends FedAvg {
+    override readonly client = broken;
+  }
+  const bad = await runFederated(new SimulationCore({ seed: 1 }), { ...options(undefined, 1), strategy: new Broken() });
+  t.regex(bad.rounds[0].skipped ?? '', /no client update arrived/);
+  t.true(bad.rounds[0].failures.every((f) => f.kind === 'bug'), JSON.stringify(bad.rounds[0].failures));
+});

@@ -205,10 +205,15 @@ test('secure-worker aggregation: no message to the server carries an individual 
 });
 
 test('the secure worker withholds an average of fewer than minContributors updates', async (t) => {
-  const sim = new SimulationCore({ seed: 2 });
+  // One client a round could never be hidden: refused before the run.
+  t.throws(() => runFederated(new SimulationCore({ seed: 2 }), { ...base, clients: clients.slice(0, 1), rounds: 2, fraction: 1, aggregation: 'secure-worker' }), {
+    message: /secureMinContributors: expected at most 1 \(the clients of a round/,
+  });
+  // Two selected, but one crashes for good before it reports: the worker holds one update and withholds it.
+  const sim = new SimulationCore({ seed: 2, faults: { crashes: [{ actor: 'client-1', at: 0 }] } });
   const model = createModel(spec, createStream(0, 'init'));
   const start = weightsSha256(model.getWeights());
-  const result = await runFederated(sim, { ...base, model, clients: clients.slice(0, 1), rounds: 2, fraction: 1, aggregation: 'secure-worker' });
+  const result = await runFederated(sim, { ...base, model, clients: clients.slice(0, 2), rounds: 2, fraction: 1, aggregation: 'secure-worker', roundDeadlineMs: 200 });
   model.dispose();
   t.is(result.weightsSha256, start);
   t.regex(result.rounds[0].skipped!, /withheld the average of 1 update/);
@@ -229,7 +234,7 @@ test('a tfjs-layers model runs federated like a built-in one (clients rebuild it
 test('robust strategies cannot run behind the secure worker', (t) => {
   const sim = new SimulationCore({ seed: 1 });
   t.throws(() => runFederated(sim, { ...base, strategy: { name: 'fedmedian' }, aggregation: 'secure-worker' }), {
-    message: /'fedmedian' must see each client's update/,
+    message: /aggregation: expected an aggregation that shows the server each update, as strategy 'fedmedian' needs .*found 'secure-worker', which shows the server only the sum/,
   });
 });
 

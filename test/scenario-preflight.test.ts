@@ -51,9 +51,9 @@ const accepted = async (t: { deepEqual: (a: unknown, b: unknown, m?: string) => 
 test('a reconstruction threshold above the neighbourhood size is refused, with and without numShares', async (t) => {
   const cases: Array<[string, string, RegExp]> = [
     // 4 clients per round: each client makes at most 4 shares.
-    ['aggregation: secagg+\nsecagg: { reconstructionThreshold: 5 }\n', 'line 9', /at secagg\.reconstructionThreshold: expected at most 4: with 4 clients per round.*found 5 \(a number\)/],
+    ['aggregation: secagg+\nsecagg: { reconstructionThreshold: 5 }\n', 'line 9', /at secagg\.reconstructionThreshold: expected settings SecAgg\+ can run with 4 clients per round.*found reconstructionThreshold 5 exceeds the 4 shares each client makes/],
     // fraction 0.5 of 4 devices: 2 per round, so 2 shares.
-    ['aggregation: secagg+\nfraction: 0.5\nsecagg: { reconstructionThreshold: 3 }\n', 'line 10', /expected at most 2: with 2 clients per round/],
+    ['aggregation: secagg+\nfraction: 0.5\nsecagg: { reconstructionThreshold: 3 }\n', 'line 10', /with 2 clients per round.*exceeds the 2 shares/],
     // numShares given: the threshold cannot exceed it (the schema's own rule).
     ['aggregation: secagg+\nsecagg: { numShares: 3, reconstructionThreshold: 4 }\n', 'line 9', /at secagg\.reconstructionThreshold: expected at most numShares/],
   ];
@@ -62,6 +62,26 @@ test('a reconstruction threshold above the neighbourhood size is refused, with a
     t.true(found.some((p) => p.includes(`:${line.slice(5)}:`) && message.test(p)), `${extra}\n${found.join('\n')}`);
   }
   await accepted(t, experiment('aggregation: secagg+\nsecagg: { reconstructionThreshold: 4 }\n'), undefined); // the boundary: 4 shares, threshold 4
+});
+
+test('SecAgg+ settings that would skip every round are refused: a minority threshold, a clipping range below 1', async (t) => {
+  // 4 clients, numShares 4 ≥ n − 1: everyone is everyone's neighbour (4 shares); 2 of 4 is not a majority.
+  const minority = await problems(experiment('aggregation: secagg+\nsecagg: { numShares: 4, reconstructionThreshold: 2 }\n'));
+  t.true(minority.some((p) => /at secagg\.reconstructionThreshold: .*reconstructionThreshold 2 is not a majority of the 4 shares/.test(p)), minority.join('\n'));
+  const clipped = await problems(experiment('aggregation: secagg+\nsecagg: { clippingRange: 0.0001 }\n'));
+  t.true(clipped.some((p) => /at secagg\.clippingRange: expected at least 1/.test(p)), clipped.join('\n'));
+});
+
+test('a strategy that must see each update is refused behind an aggregation that shows only their sum', async (t) => {
+  for (const [extra, strategy, mode] of [
+    ['aggregation: secagg+\nalgorithm: { name: krum, byzantine: 0 }\n', 'krum', 'secagg\\+'],
+    ['aggregation: additive\nalgorithm: { name: fedmedian }\n', 'fedmedian', 'additive'],
+    ['aggregation: secure-worker\nalgorithm: { name: fedtrimmedavg }\n', 'fedtrimmedavg', 'secure-worker'],
+  ]) {
+    const found = await problems(experiment(extra));
+    t.true(found.some((p) => new RegExp(`at aggregation: expected an aggregation that shows the server each update, as strategy '${strategy}' needs.*found '${mode}', which shows the server only the sum`).test(p)), found.join('\n'));
+  }
+  await accepted(t, experiment('aggregation: plain\nalgorithm: { name: krum, byzantine: 0 }\n'));
 });
 
 test('minClients above the number of devices is refused, at the top level or in the algorithm', async (t) => {
@@ -88,7 +108,7 @@ test('a model that does not fit the synthetic data is refused: inputs, and too f
 
 test('additive aggregation with fewer than 3 clients per round is refused (every round would be skipped)', async (t) => {
   const found = await problems(experiment('aggregation: additive\nfraction: 0.5\n'));
-  t.regex(found[1], /at aggregation: expected an aggregation that works with 2 clients per round .*'additive' needs at least 3, found "additive"/);
+  t.regex(found[1], /at aggregation: expected an aggregation that works with 2 clients per round .*'additive' needs at least 3.*found "additive"/);
 });
 
 test('sizes above the limits are refused with the limit and how to raise it; `limits:` and --limit raise them', async (t) => {

@@ -51,7 +51,19 @@ const who = (ctx: Context) => `additive client '${ctx.io.id}' (round ${ctx.round
 /** This client's shares of its round-`answer` update, one per other peer in sorted order (the same on every call). */
 function sharesOf(ctx: Context, answer: Answer, report: AdditiveReport): { peer: string; share: BigUint64Array }[] {
   const vector = packReport(answer.res, answer.res.numSamples, ctx.algorithm.reports);
-  const encoded = encodeFixedVector(vector, { base: report.base, precisionFractional: report.precisionFractional });
+  let encoded: BigUint64Array;
+  try {
+    encoded = encodeFixedVector(vector, { base: report.base, precisionFractional: report.precisionFractional });
+  } catch (error) {
+    // Values too large (or not finite) for the ring: a setting to change, not a bug.
+    const largest = vector.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    throw new FlRefusal(
+      `${who(ctx)}: its weighted update (values up to ${largest.toPrecision(3)} = n_k × weight) does not fit the fixed-point ring at precisionFractional ${report.precisionFractional} ` +
+        `(|value| × ${report.base}^${report.precisionFractional} must stay below 2^63); lower additive.precisionFractional, or the learning rate if training diverged`,
+      { actor: ctx.io.id, round: answer.ins.round, op: 'share' },
+      { cause: error },
+    );
+  }
   const others = report.peers.filter((p) => p !== ctx.io.id).sort(compareIds);
   const shares = splitVector(encoded, others.length, ctx.io.derivedRng(sharesStreamName(answer.ins.round)));
   return others.map((peer, i) => ({ peer, share: shares[i] }));

@@ -14,7 +14,7 @@ import { AdditiveOptionsSchema } from '../fedavg/secure-options.js';
 import type { ActorMessage } from '../../runtime/actor-cell.js';
 import { decodeFixedVector, sumVectors } from '../../actors/smpc/ring-vector.js';
 import { type Held, hold } from '../fedavg/held.js';
-import type { Aggregator, AggregatorSetup, RoundView } from '../rounds/aggregator.js';
+import type { Aggregator, AggregatorSetup, RoundView, RunShape, SettingProblem } from '../rounds/aggregator.js';
 import { parseMessage } from '../rounds/protocol.js';
 import { packedLength, unpackSum } from '../rounds/round-aggregate.js';
 import { compareIds } from '../strategies/strategy.js';
@@ -35,6 +35,17 @@ export const additiveSettings = {
   /** Fixed-point settings (see fedavg/secure-options.ts). */
   additive: AdditiveOptionsSchema.default({ base: 10, precisionFractional: 6 }),
 };
+
+/** Each update is shared among the OTHER clients of its round: with fewer than 3, one client would hold another's update. */
+export function checkAdditive(_settings: AggregatorSettings, run: RunShape): SettingProblem[] {
+  if (run.clientsPerRound >= 3) return [];
+  return [
+    {
+      path: ['aggregation'],
+      expected: `an aggregation that works with ${run.clientsPerRound} clients per round (fraction × clients, at least minClients): 'additive' needs at least 3, since each update is shared among the other clients of its round`,
+    },
+  ];
+}
 
 export function additiveAggregator(setup: AggregatorSetup, settings: AggregatorSettings): Aggregator<Session> {
   const fixed = AdditiveOptionsSchema.parse(settings.additive ?? {});
@@ -107,7 +118,12 @@ export function additiveAggregator(setup: AggregatorSetup, settings: AggregatorS
       }
       return { aggregate: unpacked.aggregate };
     },
-    missing: (session, view) => missingFrom(view, (c) => session.sums[c] !== undefined, 'no sum of shares from it before the deadline'),
+    missing: (session, view) => {
+      // One refusal ends an additive round at once (no total without the refused client's shares): say so for the others.
+      const refused = Object.keys(view.refused).sort(compareIds);
+      const reason = refused.length > 0 ? `the round ended when [${refused.join(', ')}] refused the fit, before this client's sum of shares arrived` : 'no sum of shares from it before the deadline';
+      return missingFrom(view, (c) => session.sums[c] !== undefined, reason);
+    },
     rejected: (session) => session.rejected,
   };
 }

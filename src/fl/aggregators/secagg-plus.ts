@@ -18,11 +18,11 @@ import { ERROR_REPLY, type ErrorPayload } from '../../runtime/envelope.js';
 import { type SecAggOptions, SecAggOptionsSchema, defaultSecAggShares } from '../fedavg/secure-options.js';
 import { type Held, hold } from '../fedavg/held.js';
 import { dequantize } from '../secure/crypto/quantize.js';
-import { parseSecAggParams, quantizationTarget } from '../secure/secagg/params.js';
+import { parseSecAggParams, quantizationTarget, resolveRoundConfig } from '../secure/secagg/params.js';
 import { type AbortedPayload, type ResultPayload, SECAGG } from '../secure/secagg/protocol.js';
 import { secAggServerMachine } from '../secure/secagg/server-machine.js';
 import { SECAGG_STAGES } from '../secure/secagg/errors.js';
-import type { Aggregator, AggregatorSetup, RoundView } from '../rounds/aggregator.js';
+import type { Aggregator, AggregatorSetup, RoundView, RunShape, SettingProblem } from '../rounds/aggregator.js';
 import { parseMessage } from '../rounds/protocol.js';
 import { packedLength, unpackSum } from '../rounds/round-aggregate.js';
 import { compareIds } from '../strategies/strategy.js';
@@ -62,6 +62,40 @@ function roundShares(options: SecAggOptions, n: number) {
   const numShares = options.numShares ?? defaults.numShares;
   const reconstructionThreshold = options.reconstructionThreshold ?? (options.numShares === undefined ? defaults.reconstructionThreshold : Math.floor(Math.min(numShares, n) / 2) + 1);
   return { numShares, reconstructionThreshold };
+}
+
+export const secAggPlusHelpers = (settings: AggregatorSettings): string[] => [SettingsSchema.parse({ secAggServerId: settings.secAggServerId, secagg: settings.secagg }).secAggServerId];
+
+/**
+ * SecAgg+ settings that would skip every round: fewer than 2 clients a round; a threshold
+ * the protocol refuses for this many participants (above the shares, or not a majority —
+ * the protocol's own rule, resolveRoundConfig); a clipping range below 1 (the packed
+ * vector carries the weight ratio and a count of 1, which clipping would destroy); a
+ * maxWeight below some client's sample count (that client would be refused every round).
+ */
+export function checkSecAggPlus(settings: AggregatorSettings, run: RunShape): SettingProblem[] {
+  const options = SettingsSchema.parse({ secAggServerId: settings.secAggServerId, secagg: settings.secagg }).secagg ?? SecAggOptionsSchema.parse({});
+  const n = run.clientsPerRound;
+  const perRound = `${n} clients per round (fraction × clients, at least minClients)`;
+  if (n < 2) return [{ path: ['aggregation'], expected: `an aggregation that works with ${perRound}: 'secagg+' needs at least 2` }];
+  const problems: SettingProblem[] = [];
+  const { maxWeight: _bound, numShares: _k, reconstructionThreshold: _t, ...protocol } = options;
+  try {
+    resolveRoundConfig(parseSecAggParams({ ...protocol, ...roundShares(options, n) }, 'secagg'), 1, n);
+  } catch (error) {
+    const field = options.reconstructionThreshold !== undefined ? ['secagg', 'reconstructionThreshold'] : ['secagg', 'numShares'];
+    problems.push({ path: field, expected: `settings SecAgg+ can run with ${perRound}`, found: (error as Error).message.replace(/^SecAgg\+ round 1: /, '') });
+  }
+  if (options.clippingRange < 1) {
+    problems.push({ path: ['secagg', 'clippingRange'], expected: 'at least 1: each masked vector carries the client\'s weight ratio n_k / maxWeight ≤ 1 and a count of 1, which a smaller range would clip (every round would then be refused as a mix)' });
+  }
+  if (options.maxWeight !== undefined && run.maxSamplesPerClient !== undefined && options.maxWeight < run.maxSamplesPerClient) {
+    problems.push({
+      path: ['secagg', 'maxWeight'],
+      expected: `at least ${run.maxSamplesPerClient} (the largest client's sample count): a client with more samples than maxWeight refuses every round, since its weighted update could leave the clipping range`,
+    });
+  }
+  return problems;
 }
 
 export function secAggPlusAggregator(setup: AggregatorSetup, settings: AggregatorSettings): Aggregator<Session> {

@@ -14,7 +14,7 @@ import type { AnyActorLogic } from 'xstate';
 import type { ActorMessage } from '../../runtime/actor-cell.js';
 import { FlRefusal } from '../errors.js';
 import { type Held, hold } from '../fedavg/held.js';
-import type { Aggregator, AggregatorSetup, RoundView } from '../rounds/aggregator.js';
+import type { Aggregator, AggregatorSetup, RoundView, RunShape, SettingProblem } from '../rounds/aggregator.js';
 import { simpleClientLogic } from '../rounds/client-logic.js';
 import { FL, parseMessage, wireBytes } from '../rounds/protocol.js';
 import type { RoundAggregate } from '../rounds/round-aggregate.js';
@@ -56,6 +56,20 @@ export const secureWorkerSettings = {
 };
 
 const SettingsSchema = z.object({ ...secureWorkerSettings, roundDeadlineMs: z.number().positive().default(60_000) });
+
+export const secureWorkerHelpers = (settings: AggregatorSettings): string[] => [SettingsSchema.parse(settings).secureWorkerId];
+
+/** A worker that needs more updates than a round has would withhold every average. */
+export function checkSecureWorker(settings: AggregatorSettings, run: RunShape): SettingProblem[] {
+  const { secureMinContributors } = SettingsSchema.parse(settings);
+  if (secureMinContributors <= run.clientsPerRound) return [];
+  return [
+    {
+      path: ['secureMinContributors'],
+      expected: `at most ${run.clientsPerRound} (the clients of a round: fraction × clients, at least minClients); more, and the secure worker would withhold every round's average`,
+    },
+  ];
+}
 
 export function secureWorkerAggregator(setup: AggregatorSetup, settings: AggregatorSettings): Aggregator<Session> {
   const options = SettingsSchema.parse({

@@ -6,7 +6,8 @@
  *                    terms for every step (FedProx's proximal pull, SCAFFOLD's correction,
  *                    FedDyn's linear and quadratic terms);
  *   afterTraining    turns what training did into the report's extras and metrics and the
- *                    client's next state (SCAFFOLD's new control variate, FedNova's τ);
+ *                    client's next state (SCAFFOLD's new control variate, FedNova's τ), and
+ *                    may replace the reported weights (a clipped or noised update);
  *   state            per client, persistent: kept in the client's durable storage, so it
  *                    survives rounds and crashes (unless the fault plan says loseStorage),
  *                    and written together with the round's answer, never half.
@@ -45,6 +46,8 @@ export interface TrainingHooks {
 }
 
 export interface AfterTraining<S> {
+  /** The weights to report instead of the trained ones (a clipped or noised update); same layout. */
+  weights?: Weights;
   extras?: Record<string, Weights>;
   metrics?: Record<string, number>;
   /** The client's state for the next round (omit to keep it). */

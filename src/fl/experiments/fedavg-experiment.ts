@@ -42,6 +42,7 @@ export const FedAvgExperimentSchema = z
     expect: z
       .object({
         minTestAccuracy: z.number().min(0).max(1).optional(),
+        /** Rounds that may leave the model unchanged; default: all but one (a run that never updates the model fails). */
         maxSkippedRounds: z.number().int().min(0).optional(),
       })
       .strict()
@@ -76,6 +77,9 @@ function toScenario(config: FedAvgExperiment, source: ExperimentSource): Scenari
   if (expect?.maxSkippedRounds !== undefined) {
     const max = expect.maxSkippedRounds;
     checks[`at most ${max} rounds without an update`] = (r) => r.skippedRounds <= max || `${r.skippedRounds} rounds were skipped`;
+  } else {
+    // By default a run that never changed the model has not passed, whatever else it printed (expect.maxSkippedRounds overrides).
+    checks['at least one round updated the model'] = (r) => r.skippedRounds < r.rounds || `all ${r.rounds} rounds were skipped (see why in the skipped rounds)`;
   }
   return defineScenario<FedAvgExperimentResult>({
     name: name ?? `${algorithm.name} on ${data.source}`,

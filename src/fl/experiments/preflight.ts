@@ -8,12 +8,13 @@
  *
  * Everything here would otherwise show up only during the run (every round skipped,
  * a client refusing its data) or not at all (a slowdown for a client that does not
- * exist, minClients quietly capped at the number of devices).
+ * exist, minClients quietly capped at the number of devices). What each aggregation
+ * mode needs is its registry entry's check (the same check runFederated makes).
  */
 import type { DocumentProblem, LimitSpec, Limits } from '../../scenario/index.js';
 import { listActors, raiseHint } from '../../scenario/index.js';
-import { defaultSecAggShares } from '../fedavg/secure-options.js';
-import { effectiveShares } from '../secure/secagg/params.js';
+import { type AggregatorSettings, aggregationProblems, aggregatorEntry } from '../aggregators/registry.js';
+import { type StrategyConfig, createStrategy } from '../strategies/create.js';
 import { type ModelSpec, inputSize, outputSize } from '../models/spec.js';
 import { clientsToSample } from '../strategies/strategy.js';
 import type { FedAvgExperiment } from './fedavg-experiment.js';
@@ -44,8 +45,8 @@ export function clientCount(config: Pick<FedAvgExperiment, 'data'>): number {
  * this list against the actors of real runs).
  */
 export function experimentActors(config: FedAvgExperiment): string[] {
-  const helper = config.aggregation === 'secure-worker' ? [config.secureWorkerId] : config.aggregation === 'secagg+' ? [config.secAggServerId] : [];
-  return [config.serverId, ...helper, ...experimentClientIds(clientCount(config))];
+  const helpers = aggregatorEntry(config.aggregation).helperIds(config as unknown as AggregatorSettings);
+  return [config.serverId, ...helpers, ...experimentClientIds(clientCount(config))];
 }
 
 /** Trainable parameters of a built-in model spec, computed from its shape (no tensor is made). */
@@ -92,34 +93,15 @@ export function fedAvgPreflight(config: FedAvgExperiment, { limits }: { limits: 
   const fraction = sampling.fraction ?? config.fraction ?? 1;
   const perRound = clientsToSample(fraction, n, Math.min(minClients, n));
 
-  problems.push(...aggregationProblems(config, perRound));
+  // The aggregation's own rules for rounds of this size, and the strategy it must serve (aggregators/registry.ts decides per mode).
+  const strategy = createStrategy(config.algorithm as StrategyConfig);
+  problems.push(...aggregationProblems(config.aggregation, config as unknown as AggregatorSettings, { clientsPerRound: perRound, strategy }));
   problems.push(...modelDataProblems(config));
   const ids = new Set(experimentClientIds(n));
   for (const id of Object.keys(config.slowdown ?? {})) {
     if (!ids.has(id)) problems.push({ path: ['slowdown', id], expected: `a client of this run as the key (${listActors([...ids])})`, found: `the key '${id}'` });
   }
   return problems.filter((p): p is DocumentProblem => p !== undefined);
-}
-
-/** A secure aggregation that cannot work with the clients a round has would skip every round. */
-function aggregationProblems(config: FedAvgExperiment, perRound: number): DocumentProblem[] {
-  const sampling = `${perRound} clients per round (fraction × clients, at least minClients)`;
-  if (config.aggregation === 'additive' && perRound < 3) {
-    return [{ path: ['aggregation'], expected: `an aggregation that works with ${sampling}: 'additive' needs at least 3` }];
-  }
-  if (config.aggregation !== 'secagg+') return [];
-  if (perRound < 2) return [{ path: ['aggregation'], expected: `an aggregation that works with ${sampling}: 'secagg+' needs at least 2` }];
-  const threshold = config.secagg?.reconstructionThreshold;
-  if (threshold === undefined) return [];
-  const numShares = config.secagg?.numShares ?? defaultSecAggShares(perRound).numShares;
-  const shares = effectiveShares(numShares, perRound);
-  if (threshold <= shares) return [];
-  return [
-    {
-      path: ['secagg', 'reconstructionThreshold'],
-      expected: `at most ${shares}: with ${sampling}${config.secagg?.numShares === undefined ? '' : ` and numShares ${config.secagg.numShares}`}, each client splits its secrets into ${shares} shares (itself and its neighbours), so a higher threshold can never be met and every round would be skipped`,
-    },
-  ];
 }
 
 /** Synthetic data's shape is known before the run: the model must take its features and cover its classes. */

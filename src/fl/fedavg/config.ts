@@ -68,8 +68,9 @@ export const FederatedConfigSchema = z.object({
 export type FederatedConfig = z.infer<typeof FederatedConfigSchema>;
 export type FederatedConfigInput = z.input<typeof FederatedConfigSchema>;
 
+/** The run's settings, strictly: an unknown (mistyped) option is refused rather than ignored. */
 export function parseFederatedConfig(value: unknown): FederatedConfig {
-  const result = FederatedConfigSchema.safeParse(value);
+  const result = FederatedConfigSchema.strict().safeParse(value);
   if (!result.success) {
     const issue = result.error.issues[0];
     throw new FlConfigError(`runFederated: ${issue.path.join('.') || '(options)'}: ${issue.message}`, { field: issue.path.join('.') });

@@ -96,3 +96,21 @@ export interface Aggregator<S = any> {
   /** Inputs refused this round (late, unselected, duplicate, malformed …), for the round's report. */
   rejected(session: S): number;
 }
+
+/** A setting that cannot work, with its field path (a scenario file points at its line). */
+export interface SettingProblem {
+  /** Field path in the run's settings, e.g. ['secagg', 'reconstructionThreshold']. */
+  path: readonly PropertyKey[];
+  /** What was expected, in words. */
+  expected: string;
+  /** What was found, when not simply the value at `path`. */
+  found?: string;
+}
+
+/** What a mode's settings are checked against before any run. */
+export interface RunShape {
+  /** Clients selected each round (fraction × clients, at least minClients). */
+  clientsPerRound: number;
+  /** The largest training set of any client, when known (runFederated knows it; a file check may not). */
+  maxSamplesPerClient?: number;
+}

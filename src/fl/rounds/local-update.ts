@@ -9,7 +9,8 @@
  */
 import type { ActorIO } from '../../runtime/actor-cell.js';
 import type { ClientAlgorithm } from '../algorithms/client-algorithm.js';
-import { FlInvariantError, IncompatibleModelError } from '../errors.js';
+import { FlInvariantError, FlRefusal, IncompatibleModelError } from '../errors.js';
+import { allFinite, assertSameLayout } from '../models/weights.js';
 import type { Held } from '../fedavg/held.js';
 import type { CostModel } from '../fedavg/cost-model.js';
 import { type LocalTrainerKind, planFit } from '../fedavg/plan-trainer.js';
@@ -87,8 +88,21 @@ export function localUpdate<S>(client: LocalTrainer, ins: FitIns, state: S): Loc
       hooks?.dispose?.();
     }
   }
+  // A diverged update would be refused differently by every mode downstream (or break a fixed-point encoding): say it here.
+  if (!Number.isFinite(meanLoss) || !allFinite(weights)) {
+    throw new FlRefusal(`${at}: local training diverged: the trained model holds NaN or Infinity (mean loss ${meanLoss}); lower the learning rate (lr ${config.lr}) or check this client's data`, where);
+  }
   const after = algorithm.afterTraining?.(ins, { weights, numSamples: n, loss: meanLoss, steps: stepsFor(n, config), lr: config.lr }, state) ?? {};
-  const res: FitRes = { round: ins.round, weights, numSamples: n, loss: meanLoss, extras: after.extras ?? {}, metrics: after.metrics ?? {} };
+  if (after.weights) {
+    // Weights of another layout or non-finite ones are the algorithm's bug (its contract), not the user's input.
+    try {
+      assertSameLayout(weights, after.weights, `${at}: the weights algorithm '${algorithm.name}' reports`);
+    } catch (error) {
+      throw new FlInvariantError((error as Error).message, where, { cause: error });
+    }
+    if (!allFinite(after.weights)) throw new FlInvariantError(`${at}: algorithm '${algorithm.name}' reports weights holding NaN or Infinity`, where);
+  }
+  const res: FitRes = { round: ins.round, weights: after.weights ?? weights, numSamples: n, loss: meanLoss, extras: after.extras ?? {}, metrics: after.metrics ?? {} };
   const mismatch = reportMatches(res, algorithm.reports);
   if (mismatch) throw new FlInvariantError(`${at}: algorithm '${algorithm.name}' reported ${mismatch}`, where);
   return { res, state: after.state === undefined ? state : after.state, samplesSeen };

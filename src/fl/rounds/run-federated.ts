@@ -22,7 +22,7 @@ import { ReplaySubject, type Observable, type Subscription, filter } from 'rxjs'
 import { DeadlockError, RequestTimeoutError } from '../../runtime/errors.js';
 import type { Envelope } from '../../runtime/envelope.js';
 import type { SimulationCore } from '../../runtime/simulation.js';
-import { createAggregator } from '../aggregators/registry.js';
+import { type AggregatorSettings, aggregationProblems, createAggregator } from '../aggregators/registry.js';
 import { FederatedRunError, FlConfigError, IncompatibleModelError } from '../errors.js';
 import { type FederatedConfig, type FederatedConfigInput, parseFederatedConfig } from '../fedavg/config.js';
 import { hold } from '../fedavg/held.js';
@@ -35,7 +35,7 @@ import type { Model } from '../models/model.js';
 import { type ModelSpec, parseModelSpec } from '../models/spec.js';
 import { type Weights, weightsSha256 } from '../models/weights.js';
 import { type StrategyConfig, createStrategy } from '../strategies/create.js';
-import { SamplingStrategy, type Strategy, compareIds } from '../strategies/strategy.js';
+import { SamplingStrategy, type Strategy, clientsToSample, compareIds } from '../strategies/strategy.js';
 import { type Dataset, concatDatasets, datasetSize } from '../training/dataset.js';
 import { type Evaluation, evaluateModel } from '../training/evaluate.js';
 import { FL, type RoundEnd, type RoundSummary, type RunOutcome } from './protocol.js';
@@ -121,14 +121,17 @@ function trainConfigOf(config: FederatedConfig) {
   };
 }
 
-/** A strategy that needs individual updates cannot run behind an aggregator that hides them. */
-function refusePairing(config: FederatedConfig, strategy: Strategy<any>, reveals: 'individual' | 'sum'): void {
-  if (strategy.needs === 'individual' && reveals === 'sum') {
-    throw new FlConfigError(
-      `runFederated: strategy '${strategy.name}' must see each client's update, but aggregation '${config.aggregation}' shows the server only their sum; use aggregation 'plain' or a strategy that works from the average (fedavg, fedprox, fedavgm, fedadam, …)`,
-      { field: 'aggregation' },
-    );
-  }
+/**
+ * The aggregation's settings against the rounds this run will have and the strategy it
+ * serves (aggregators/registry.ts decides per mode): refused here, naming each field,
+ * rather than skipping every round.
+ */
+function refuseAggregation(config: FederatedConfig, strategy: Strategy<any>, clients: number, maxSamplesPerClient: number): void {
+  const clientsPerRound = strategy instanceof SamplingStrategy ? clientsToSample(strategy.fraction, clients, Math.min(strategy.minClients, clients)) : clients;
+  const problems = aggregationProblems(config.aggregation, config as unknown as AggregatorSettings, { clientsPerRound, maxSamplesPerClient, strategy });
+  if (problems.length === 0) return;
+  const lines = problems.map((p) => `${p.path.map(String).join('.')}: expected ${p.expected}${p.found ? `, found ${p.found}` : ''}`);
+  throw new FlConfigError(`runFederated: aggregation '${config.aggregation}' cannot run these rounds:\n  ${lines.join('\n  ')}`, { field: problems[0].path.map(String).join('.') });
 }
 
 /** The trainer must be able to run the algorithm, and the algorithm must accept the training settings. */
@@ -149,22 +152,31 @@ function clientSampleCounts(config: FederatedConfig, spec: ModelSpec, clients: r
   const model = workspace.model(spec);
   const loss = config.loss ?? model.loss;
   return clients.map((c, i) => {
+    let n: number;
     try {
-      return datasetSize(c, model, loss, `client '${ids[i]}'`);
+      n = datasetSize(c, model, loss, `client '${ids[i]}'`);
     } catch (error) {
       throw new IncompatibleModelError(`runFederated: ${(error as Error).message}. The model ${JSON.stringify(spec)} does not fit this client's data: fix the model's inputs/classes or the data.`, { actor: ids[i], op: 'fit' });
     }
+    // NaN or Infinity in a client's data would poison its update in every round; each mode would then report it differently.
+    for (const [field, values] of [['x', c.x], ['y', c.y]] as const) {
+      const at = values.findIndex((v) => !Number.isFinite(v));
+      if (at >= 0) {
+        const row = field === 'x' ? Math.floor(at / model.inputSize) : at;
+        throw new FlConfigError(`runFederated: the data of client '${ids[i]}' has ${values[at]} in ${field === 'x' ? `its features (sample ${row}, feature ${at % model.inputSize})` : `its targets (sample ${row})`}; clean or drop the non-finite values`, { field: `clients[${i}].${field}`, actor: ids[i] });
+      }
+    }
+    return n;
   });
 }
 
 export function runFederated(sim: SimulationCore, options: FederatedOptions): FederatedRun {
+  // Everything but the objects is the run's serialisable config, checked strictly: a mistyped option is refused, not ignored.
+  const { clients: _clients, testSet: _testSet, runId: _runId, model, strategy: strategyOption, ...settings } = options;
   const config = parseFederatedConfig({
-    ...options,
-    model: isModel(options.model) ? options.model.spec : options.model,
-    strategy: isStrategy(options.strategy) ? undefined : options.strategy,
-    clients: undefined,
-    testSet: undefined,
-    runId: undefined,
+    ...settings,
+    model: isModel(model) ? model.spec : model,
+    ...(strategyOption === undefined || isStrategy(strategyOption) ? {} : { strategy: strategyOption }),
   });
   if (options.clients.length === 0) throw new FlConfigError('runFederated: no clients; give at least one client data set', { field: 'clients' });
   const strategy = resolveStrategy(options, config);
@@ -187,8 +199,8 @@ export function runFederated(sim: SimulationCore, options: FederatedOptions): Fe
       initialWeights = init.getWeights();
       init.dispose();
     }
-    aggregator = createAggregator(config.aggregation, { serverId, clients: sortedIds, layout: initialWeights, reports: strategy.client.reports, maxSamplesPerClient }, config as unknown as Record<string, unknown>);
-    refusePairing(config, strategy, aggregator.reveals);
+    refuseAggregation(config, strategy, ids.length, maxSamplesPerClient);
+    aggregator = createAggregator(config.aggregation, { serverId, clients: sortedIds, layout: initialWeights, reports: strategy.client.reports, maxSamplesPerClient }, config as unknown as AggregatorSettings);
   } catch (error) {
     workspace.dispose();
     throw error;

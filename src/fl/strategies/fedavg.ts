@@ -15,12 +15,13 @@ import { FlConfigError, MalformedMessageError } from '../errors.js';
 import type { FitConfig } from '../rounds/fit.js';
 import { type RoundAggregate, toWeights } from '../rounds/round-aggregate.js';
 import { trainableTensors } from '../training/train-local.js';
-import { SamplingStrategy, type SamplingOptions, type StrategyStep } from './strategy.js';
+import { type RoundFailure, SamplingStrategy, type SamplingOptions, type StrategyContext, type StrategyStep } from './strategy.js';
 
 export class FedAvg extends SamplingStrategy {
   readonly name: string = 'fedavg';
 
-  aggregate(_round: number, results: RoundAggregate): StrategyStep<undefined> {
+  // The whole signature, so that a subclass can override it and use the failures and context.
+  aggregate(_round: number, results: RoundAggregate, _failures: readonly RoundFailure[], _ctx: StrategyContext<undefined>): StrategyStep<undefined> {
     return { weights: toWeights(results.weights), state: undefined };
   }
 }

@@ -172,7 +172,7 @@ export class ServerRound {
     if (answered.length < threshold) {
       return this.stop(
         `only ${answered.length} of ${this.participants.length} participants answered (${answered.join(', ') || 'none'}), ` +
-          `fewer than the reconstruction threshold ${threshold}`,
+          `fewer than the reconstruction threshold ${describeThreshold(this.config)}`,
         answered,
       );
     }
@@ -185,7 +185,7 @@ export class ServerRound {
         return this.stop(
           `the ${secret} of '${owner}' is shared within its neighbourhood [${this.graph.get(owner)!.join(', ')}], of which ` +
             `only ${holders.length} ${this.stage === 'unmask' ? 'returned a share' : 'remain'} (${holders.join(', ') || 'none'}), ` +
-            `fewer than the reconstruction threshold ${threshold}`,
+            `fewer than the reconstruction threshold ${describeThreshold(this.config)}`,
           answered,
         );
       }
@@ -361,4 +361,13 @@ export class ServerRound {
 
 function toHex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+}
+
+/** The round's threshold, saying so when fedsim raised the one asked for (so "lower reconstructionThreshold" makes sense). */
+function describeThreshold(config: RoundConfig): string {
+  if (config.requestedThreshold === undefined) return String(config.threshold);
+  return (
+    `${config.threshold} (raised from the reconstructionThreshold ${config.requestedThreshold} asked for: with numShares ≥ participants − 1 ` +
+    `every client is every other's neighbour, so each secret has ${config.numShares} shares and a majority of them is ${config.threshold})`
+  );
 }
