@@ -7,7 +7,7 @@
  * Both protocols run as actors in the simulator over the same bus, so the comparison includes
  * the same message handling. Plain aggregation is the FedAvg server's share of a round: it asks
  * each client for its update (Float32, 4 bytes a parameter) and adds it into a running sum.
- * SecAgg+ runs all four stages (keys, encrypted shares, masked inputs, unmasking) and the
+ * SecAgg+ runs all five stages (keys, encrypted shares, masked inputs, consistency check, unmasking) and the
  * server strips the masks. Model download and local training are identical in both and left
  * out. Bytes per client are read from the event stream (every message carries its would-be
  * wire size); the log is not kept in memory (1000 masked 800 kB vectors would be 800 MB).
@@ -186,7 +186,8 @@ const STAGE_TYPES: Array<[string, string, 'clients' | 'server']> = [
   ['clients: keys (setup)', SECAGG.setup, 'clients'],
   ['clients: split + encrypt shares', SECAGG.shareKeys, 'clients'],
   ['clients: decrypt, quantise, mask', SECAGG.collect, 'clients'],
-  ['clients: reveal shares', SECAGG.unmask, 'clients'],
+  ['clients: sign survivor set', SECAGG.consistency, 'clients'],
+  ['clients: check signatures, reveal shares', SECAGG.unmask, 'clients'],
   ['server: add masked inputs', SECAGG.maskedInput, 'server'],
   ['server: rebuild secrets, unmask', SECAGG.unmaskShares, 'server'],
 ];
