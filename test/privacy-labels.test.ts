@@ -137,7 +137,7 @@ test('shares, openings and triples go only to workers of the federation: me cann
 test('a share sent by me with a forged label counts as me\'s own contribution, and a share sent by a spawned actor is not believed either', async (t) => {
   const { sim, alice } = setting();
   const id = sim.nextId();
-  sim.tell('alice', 'smpc/share', { id, share: { values: BigUint64Array.of(1n), shape: [1], field: (2n ** 64n).toString() }, allowedUsers: ['bob'], contributions: [['bob', '1/1']] });
+  sim.tell('alice', 'smpc/share', { id, share: { values: BigUint64Array.of(1n), shape: [1], field: (2n ** 64n).toString() }, allowedUsers: ['bob'], contributions: [['bob', '1/1', ['bob']]] });
   await sim.settle();
   const label = sim.inspect(alice).labelOf(id)!;
   t.deepEqual(label.allowedUsers, ['bob'], 'the restriction is kept (restricting is always allowed)');

@@ -65,7 +65,7 @@ test('attacks on the policy: a difference of sums, a weighted sum, too few contr
   const [x2, y2, z2] = [shared(bob), shared(alice), shared(carol)];
   await refusedBecause(AdditiveSharingTensor.sum([x2.mul(1000), y2, z2]).get(), /different weights \(alice ×1, bob ×1000, carol ×1\)/, '1000·bob + alice + carol');
   const [x3, y3] = [shared(bob), shared(alice)];
-  await refusedBecause(x3.add(y3).get(), /a sum of 2 contributor\(s\) \[alice, bob\], fewer than the 3/, 'bob + alice');
+  await refusedBecause(x3.add(y3).get(), /a sum of 2 contributor\(s\) \[alice, bob\]: fewer than the 3/, 'bob + alice');
   const x4 = shared(bob);
   await refusedBecause(AdditiveSharingTensor.sum([x4, x4, x4]).get(), /a sum of 1 contributor\(s\) \[bob\]/, 'bob + bob + bob');
   const james = sim.worker('james');

@@ -3,10 +3,12 @@
  * loading its records), as opposed to data the local worker `me` sends in messages.
  *
  * It writes the store directly, at once — the owner is at the machine, not on the network —
- * and the data's privacy label names the worker as its contributor. That is what makes
- * contributors hard to forge: whatever `me` sends privately counts as `me`'s own
- * contribution, however it labels it, so a release policy that counts contributors (an
- * aggregate of at least k of them) counts owners, not labels `me` made up.
+ * and the data's privacy label names the worker as its contributor, a data owner. Whatever
+ * `me` (or an actor outside the federation) sends privately counts as the sender's own
+ * contribution, however it labels it, and the release policy counts only data owners other
+ * than the requester whose data the requester may not see (privacy/release.ts). What the
+ * policy must take on trust is this door: that a worker's owner loads its own data, not
+ * data the requester knows (the README's Privacy model says so).
  */
 import * as tf from '@tensorflow/tfjs';
 import { objectExists } from '../messages/index.js';

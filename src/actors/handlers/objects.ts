@@ -45,18 +45,23 @@ export function assertMayHave(worker: WorkerState, entry: StoreEntry, user: stri
 
 /**
  * Refuses to reveal an object to `user` (get, smpc/get) unless its label allows `user` or
- * the run's release policy does (privacy/release.ts); a release under the policy is
- * recorded in the event log as a `release` mark.
+ * the run's release policy does (privacy/release.ts: `user` is the requester, and the data
+ * owners are the federation's workers); a release under the policy is recorded in the
+ * event log as a `release` mark.
  */
 export function authorizeRelease(turn: Turn, entry: StoreEntry, user: string, op: string): void {
   const { worker, io } = turn;
   const policy = io.policies?.release;
-  const decision = releaseDecision(entry.label, user, policy);
+  const decision = releaseDecision(entry.label, { requester: user, isDataOwner: worker.config.isWorker }, policy);
   if (!decision.allowed) {
-    const note = policy ? `The run's release policy (an aggregate of at least ${policy.aggregate.minContributors} contributors with equal weights) does not apply: ${decision.why}.` : undefined;
+    const note = policy
+      ? `The run's release policy (an aggregate of at least ${policy.aggregate.minContributors} data owners other than the requester, with equal weights) does not apply: ${decision.why}.`
+      : undefined;
     throw getNotPermitted(worker.id, entry.id, user, entry.label.allowedUsers ?? [], op, note);
   }
-  if (decision.via === 'aggregate') io.mark?.('release', { worker: worker.id, object: entry.id, to: user, policy: policy!, contributors: decision.contributors });
+  if (decision.via === 'aggregate') {
+    io.mark?.('release', { worker: worker.id, object: entry.id, to: user, policy: policy!, contributors: decision.contributors, ...(decision.uncounted.length ? { uncounted: decision.uncounted } : {}) });
+  }
 }
 
 /** Sends the deletes that removing owned pointer records implies, one message per location. */

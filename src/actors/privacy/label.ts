@@ -6,13 +6,16 @@
  *  - `allowedUsers`: who may see the value (null: anyone). A value computed from private
  *    inputs may be seen only by those allowed to see every one of them.
  *  - `contributions`: what the value is *as a sum of private contributions* — contributor
- *    → weight, where a contributor is whoever put private data into the federation (the
- *    worker whose owner loaded it, or the sender of private data). Empty for public values.
- *    A share-wise sum of shares adds them up; a scalar multiple scales them; anything else
- *    computed from one contributor's data is "one contribution of that contributor"; and
- *    anything that mixes several contributors non-linearly (a product of two private
- *    values) is no sum at all (null). The release policy (release.ts) reads this to decide
- *    whether a value is an aggregate of enough contributors to be revealed.
+ *    → (weight, who may see that contributor's part on its own), where a contributor is
+ *    whoever put private data into the federation (the worker whose owner loaded it, or the
+ *    sender of private data). Empty for public values. A share-wise sum of shares adds them
+ *    up; a scalar multiple scales them; anything else computed from one contributor's data
+ *    is "one contribution of that contributor"; and anything that mixes several
+ *    contributors non-linearly (a product of two private values) is no sum at all (null).
+ *    The release policy (release.ts) reads this to decide whether a value is an aggregate
+ *    of enough contributors *unknown to whoever asks* to be revealed: that is why each part
+ *    keeps its own `visibleTo` — a sum's allowedUsers is the intersection of its parts',
+ *    which would hide that the asker may see one of them.
  *
  * Labels are immutable; the functions return new ones.
  */
@@ -23,7 +26,18 @@ export interface Weight {
   readonly den: bigint;
 }
 
-export type Contributions = ReadonlyMap<string, Weight>;
+/** One contributor's part of a value: its weight in the sum, and who may see that part on its own. */
+export interface Contribution {
+  readonly weight: Weight;
+  /**
+   * Who may see the contributor's part by itself: its data's allowedUsers when it was
+   * contributed, narrowed to the users allowed by every piece when pieces of it combine.
+   * Whoever is named here can compute the part, so for them it hides nothing.
+   */
+  readonly visibleTo: readonly string[];
+}
+
+export type Contributions = ReadonlyMap<string, Contribution>;
 
 export interface Label {
   /** Who may see the value; null: anyone. */
@@ -45,7 +59,8 @@ export const canSee = (label: Label, user: string): boolean => label.allowedUser
 /** The label of data that `contributor` put in, visible to `allowedUsers` (null: public). */
 export function contributedBy(allowedUsers: readonly string[] | null | undefined, contributor: string): Label {
   if (allowedUsers === null || allowedUsers === undefined) return PUBLIC_LABEL;
-  return { allowedUsers: [...new Set(allowedUsers)], contributions: new Map([[contributor, ONE]]) };
+  const users = [...new Set(allowedUsers)];
+  return { allowedUsers: users, contributions: new Map([[contributor, { weight: ONE, visibleTo: users }]]) };
 }
 
 /** Who may see something computed from values with these restrictions: everyone allowed by all of them. */
@@ -72,18 +87,21 @@ export function derivedFrom(inputs: readonly Label[]): Label {
   const privateLabels = new Set(inputs.filter(isPrivate));
   if (privateLabels.size === 1) {
     const [only] = privateLabels;
-    if (only.contributions?.size === 1 && [...only.contributions.values()][0] === ONE) return only;
+    if (only.contributions?.size === 1 && [...only.contributions.values()][0].weight === ONE) return only;
   }
   const allowed = visibleToAll(inputs);
   if (allowed === null) return PUBLIC_LABEL;
   let only: string | undefined;
+  let visibleTo: readonly string[] | null = null;
   for (const label of inputs) {
     if (!isPrivate(label)) continue;
-    const contributors = label.contributions === null ? null : [...label.contributions.keys()];
-    if (contributors === null || contributors.length !== 1 || (only !== undefined && only !== contributors[0])) return { allowedUsers: allowed, contributions: null };
-    only = contributors[0];
+    const parts = label.contributions === null ? null : [...label.contributions];
+    if (parts === null || parts.length !== 1 || (only !== undefined && only !== parts[0][0])) return { allowedUsers: allowed, contributions: null };
+    only = parts[0][0];
+    // A function of several pieces of one contributor's data: only who sees every piece can compute it.
+    visibleTo = intersectUsers(visibleTo, parts[0][1].visibleTo);
   }
-  return { allowedUsers: allowed, contributions: new Map([[only!, ONE]]) };
+  return { allowedUsers: allowed, contributions: new Map([[only!, { weight: ONE, visibleTo: visibleTo ?? [] }]]) };
 }
 
 /** The same value in another form (a copy, a move, fixed-precision encoding or decoding, one share of it): the same label. */
@@ -114,34 +132,40 @@ const plus = (a: Weight, b: Weight) => weight(a.num * b.den + b.num * a.den, a.d
 export function linearCombination(terms: ReadonlyArray<{ label: Label; scale: Weight }>): Label {
   const allowed = visibleToAll(terms.map((t) => t.label));
   if (allowed === null) return PUBLIC_LABEL;
-  const sum = new Map<string, Weight>();
+  const sum = new Map<string, Contribution>();
   for (const { label, scale } of terms) {
     if (label.contributions === null) return { allowedUsers: allowed, contributions: null };
-    for (const [contributor, w] of label.contributions) {
+    for (const [contributor, part] of label.contributions) {
       const before = sum.get(contributor);
-      sum.set(contributor, before ? plus(before, times(w, scale)) : times(w, scale));
+      const scaled = times(part.weight, scale);
+      sum.set(
+        contributor,
+        before ? { weight: plus(before.weight, scaled), visibleTo: intersectUsers(before.visibleTo, part.visibleTo) ?? [] } : { weight: scaled, visibleTo: part.visibleTo },
+      );
     }
   }
-  for (const [contributor, w] of [...sum]) if (w.num === 0n) sum.delete(contributor);
+  for (const [contributor, part] of [...sum]) if (part.weight.num === 0n) sum.delete(contributor);
   return { allowedUsers: allowed, contributions: sum };
 }
 
 // ── the wire form (worker to worker: moves and shares carry their label) ──────────
 
-/** Contributions as they travel: [contributor, "num/den"] pairs, sorted by contributor; null for "no sum". */
-export type WireContributions = Array<[string, string]> | null;
+/** Contributions as they travel: [contributor, "num/den", visibleTo] triples, sorted by contributor; null for "no sum". */
+export type WireContributions = Array<[string, string, string[]]> | null;
 
 export function contributionsToWire(contributions: Contributions | null): WireContributions {
   if (contributions === null) return null;
-  return [...contributions].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([c, w]) => [c, `${w.num}/${w.den}`]);
+  return [...contributions]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([c, { weight: w, visibleTo }]) => [c, `${w.num}/${w.den}`, [...visibleTo]]);
 }
 
 export function contributionsFromWire(wire: WireContributions): Contributions | null {
   if (wire === null) return null;
   return new Map(
-    wire.map(([contributor, text]) => {
+    wire.map(([contributor, text, visibleTo]) => {
       const [num, den] = text.split('/');
-      return [contributor, weight(BigInt(num), BigInt(den))];
+      return [contributor, { weight: weight(BigInt(num), BigInt(den)), visibleTo: [...new Set(visibleTo)] }];
     }),
   );
 }
@@ -152,7 +176,7 @@ export function describeContributions(contributions: Contributions | null): stri
   if (contributions.size === 0) return 'no private contribution';
   return [...contributions]
     .sort(([a], [b]) => (a < b ? -1 : 1))
-    .map(([c, w]) => `${c} ×${w.num}${w.den === 1n ? '' : `/${w.den}`}`)
+    .map(([c, { weight: w }]) => `${c} ×${w.num}${w.den === 1n ? '' : `/${w.den}`}`)
     .join(', ');
 }
 
