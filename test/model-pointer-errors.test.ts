@@ -158,13 +158,17 @@ test.serial('InvalidModelError: the worker refuses a model whose program or para
   const program = (op: string): ForwardProgram => ({ name: 'bad', input: [-1, 2], params: [{ name: 'k', shape: [2] }], steps: [{ op, args: [{ input: true }, { param: 0 }] }] });
   const e1 = await t.throwsAsync(sim.request('bob', 'model', { id: 'm1', program: program('eval'), params: [{ id: 'p1', tensor: tensor() }] }), { instanceOf: RemoteError });
   t.is((e1 as RemoteError).remoteName, 'InvalidModelError');
-  t.regex(e1!.message, /bob refused model m1 \(model\): its forward program is invalid: step 0 uses 'eval', which is not a tfjs op of the allow-list \(TENSOR_OPS\)\. Nothing was stored\./);
+  t.regex(e1!.message, /bob refused model m1 \(model\): its forward program is invalid: step 0 uses 'eval', which is not a tfjs op of the allow-list \(TENSOR_OPS\)\. The model was not stored \(its id holds this refusal\)\./);
   const e2 = await t.throwsAsync(sim.request('bob', 'model', { id: 'm2', program: program('mul'), params: [{ id: 'p2', tensor: tf.tensor1d([1, 2, 3]) }] }), { instanceOf: RemoteError });
-  t.regex(e2!.message, /bob refused model m2 \(model\): parameter k has shape \[3\], the program expects \[2\]\. Nothing was stored\./);
+  t.regex(e2!.message, /bob refused model m2 \(model\): parameter k has shape \[3\], the program expects \[2\]\. The model was not stored \(its id holds this refusal\)\./);
   t.throws(() => sendDescription({ program: program('mul'), weights: [Float32Array.of(1)] }, bob), { instanceOf: RangeError, message: /model\.send: parameter k of bad has shape \[2\] \(2 values\), but its weight array has 1\./ });
   t.throws(() => sendDescription({ program: program('nope'), weights: [Float32Array.of(1, 2)] }, bob), { instanceOf: TypeError, message: /model\.send: the forward program of bad is invalid: step 0 uses 'nope'/ });
   await sim.settle();
-  t.is(sim.inspect(bob).objects.size, 0, 'nothing stored, and the refused tensors were freed');
+  const objects = sim.inspect(bob).objects;
+  t.deepEqual([...objects.keys()], ['p1', 'p2'], 'no tensor was stored: the parameter ids hold the refusals (test/one-way-refusals.test.ts)');
+  t.true([...objects.values()].every((value) => (value as { kind?: unknown }).kind === 'error'));
+  const forward = await t.throwsAsync(sim.request('bob', 'modelForward', { id: 'm1', input: 'p1', resultId: 'r1' }), { instanceOf: RemoteError });
+  t.regex(forward!.message, /model m1 \(needed by forward\) was refused when it was sent to bob: bob refused model m1/, 'the model id answers with its refusal');
 });
 
 test.serial('layers models the worker cannot run are refused when sent, naming the layer', (t) => {

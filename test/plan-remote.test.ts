@@ -133,15 +133,20 @@ test.serial('a worker refuses a plan with an op outside the allow-list, or a nam
       /op #1 \(grads\): '%1' does not depend on 'w', so there is no gradient with respect to it/,
     ],
   ];
+  const ids: string[] = [];
   for (const [ops, message] of cases) {
-    const error = await t.throwsAsync(rawPlan(sim, '50', ops), { instanceOf: RemoteError });
+    const id = `${50 + ids.length}`;
+    ids.push(id);
+    const error = await t.throwsAsync(rawPlan(sim, id, ops), { instanceOf: RemoteError });
     t.is(error.remoteName, 'InvalidPlanError');
     t.regex(error.remoteMessage, message);
-    t.regex(error.remoteMessage, /^bob refused plan 'raw' \(object 50\): .* Nothing was stored\./);
+    t.regex(error.remoteMessage, new RegExp(`^bob refused plan 'raw' \\(object ${id}\\): .* The plan was not stored \\(its id holds this refusal\\)\\.`));
   }
-  t.deepEqual([...sim.inspect(bob).objects.keys()], [kept.idAtLocation], 'nothing was stored');
+  const objects = sim.inspect(bob).objects;
+  t.deepEqual([...objects.keys()], [kept.idAtLocation, ...ids], 'no plan was stored, only the refusals under their ids');
+  for (const id of ids) t.is((objects.get(id) as { kind?: unknown }).kind, 'error', `object ${id} holds the refusal`);
   t.is(tf.memory().numTensors, before, "the refused plans' state tensors were freed");
-  const schema = await t.throwsAsync(rawPlan(sim, '51', [], { outputs: [] }), { instanceOf: RemoteError });
+  const schema = await t.throwsAsync(rawPlan(sim, '99', [], { outputs: [] }), { instanceOf: RemoteError });
   t.is(schema.remoteName, 'InvalidMessageError', 'malformed wire forms fail the message schema first');
 });
 

@@ -98,6 +98,8 @@ export class ObjectStore {
   private readonly entries = new Map<string, StoreEntry>();
   /** Elements held by the stored values (kept up to date by add and take). */
   private held = 0;
+  /** Elements reserved for objects on their way here. */
+  private reserved = 0;
   /**
    * The labels of what the work under way has read (one trail per nested piece of work: a
    * message, an SMPC task). A failure is reported according to them: a failure of work that
@@ -109,9 +111,22 @@ export class ObjectStore {
     return this.entries.size;
   }
 
-  /** Tensor elements the stored values hold (the worker's budget counts them). */
+  /**
+   * Tensor elements the worker's budget counts: what the stored values hold, plus room set
+   * aside for objects on their way here (reserve).
+   */
   get elements(): number {
-    return this.held;
+    return this.held + this.reserved;
+  }
+
+  /** Sets aside room for `elements` arriving later (a remoteGet's answer), so nothing else takes it meanwhile. */
+  reserve(elements: number): void {
+    this.reserved += elements;
+  }
+
+  /** Gives back room set aside with reserve(). */
+  unreserve(elements: number): void {
+    this.reserved = Math.max(0, this.reserved - elements);
   }
 
   has(id: string): boolean {

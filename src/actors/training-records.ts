@@ -15,6 +15,7 @@
  */
 import type { ForwardProgram, OptimizerRule } from '../messages/index.js';
 import type { StoreEntry } from './object-store.js';
+import type { Refusal } from './refusals.js';
 import type { WorkerState } from './worker-state.js';
 
 export interface ModelRecord {
@@ -42,6 +43,9 @@ export class TrainingRecords {
   /** In insertion order (iteration order never affects results, but listings stay stable). */
   readonly models = new Map<string, ModelRecord>();
   readonly optimizers = new Map<string, OptimizerRecord>();
+  /** Models and optimisers whose one-way creation was refused: their ids answer with the refusal (refusals.ts). */
+  readonly refusedModels = new Map<string, Refusal>();
+  readonly refusedOptimizers = new Map<string, Refusal>();
 }
 
 const tables = new WeakMap<WorkerState, TrainingRecords>();

@@ -21,6 +21,7 @@ import { WorkerMail } from './worker-mail.js';
 import { failureFor, type Turn, WorkerState } from './worker-state.js';
 import type { FailureSite } from './privacy/redaction.js';
 import { resolveBudget, type WorkerBudget } from './compute/budget.js';
+import { leaveRefusal } from './refusals.js';
 
 export interface VirtualWorkerInput {
   io: ActorIO;
@@ -96,7 +97,10 @@ export function handleMessage(context: VirtualWorkerContext, event: ActorMessage
     try {
       HANDLERS[type as keyof typeof HANDLERS](turn, parsed.data);
     } catch (error) {
-      mail.fail(envelope, failureFor(turn, error, siteOf(type, parsed.data)));
+      const reported = failureFor(turn, error, siteOf(type, parsed.data));
+      // A one-way message's sender holds pointers to what it would have made: they find the cause there.
+      leaveRefusal(worker, type, parsed.data, reported);
+      mail.fail(envelope, reported);
     } finally {
       worker.store.endTrail();
     }

@@ -11,7 +11,7 @@ import type { WorkerBudget } from './compute/budget.js';
 /** A request this worker passed on; keyed by the id of the message it sent. */
 export type Forward =
   | { kind: 'move'; request: RequestRef; objectId: string; entry: StoreEntry; to: string }
-  | { kind: 'remoteGet'; request: RequestRef; objectId: string; entry: StoreEntry };
+  | { kind: 'remoteGet'; request: RequestRef; objectId: string; entry: StoreEntry; reserved: number };
 
 export interface WorkerConfig {
   /** Whether an actor id names an actor that can receive messages (a move to nowhere is refused up front). */

@@ -151,7 +151,7 @@ export const invalidPlan = (worker: string, id: string, plan: string, detail: st
   publicFacts(
     new WorkerError(
       'InvalidPlanError',
-      `${worker} refused plan '${plan}' (object ${id}): ${detail}. Nothing was stored. Build plans with func2plan or a Plan subclass, which record only allowed ops.`,
+      `${worker} refused plan '${plan}' (object ${id}): ${detail}. The plan was not stored (its id holds this refusal). Build plans with func2plan or a Plan subclass, which record only allowed ops.`,
       { worker, objectId: id, op: 'plan', plan, ...(opIndex === undefined ? {} : { opIndex }) },
     ),
   );
@@ -185,14 +185,26 @@ export const planAsTensor = (worker: string, id: string, op: string, plan: strin
  * What would be allocated exceeds the worker's budget; nothing was allocated. The sizes are
  * computed from shapes and literal arguments only, so the text carries no data.
  */
-export const resourceLimit = (worker: string, op: string, what: string, elements: number, limit: number, setting: string) =>
+export const resourceLimit = (worker: string, op: string, what: string, elements: number, limit: number, setting: string, objectId?: string) =>
   publicFacts(
     new WorkerError(
       'ResourceLimitError',
       `${op} on ${worker} would allocate ${what} of ${elements.toLocaleString('en-US')} elements, over the worker's ${setting} of ${limit.toLocaleString('en-US')}; nothing was allocated. ` +
         `Use smaller sizes, or give the worker a larger budget: sim.worker('${worker}', { budget: { ${setting}: … } }).`,
-      { worker, op },
+      { worker, op, ...(objectId === undefined ? {} : { objectId }) },
       { elements, limit, setting },
+    ),
+  );
+
+/** A worker pulling an object (remoteGet) has no room for it in its budget; the holder keeps it. Sizes are shapes: public. */
+export const noRoomForObject = (holder: string, requester: string, id: string, elements: number, room: number) =>
+  publicFacts(
+    new WorkerError(
+      'ResourceLimitError',
+      `remoteGet: object ${id} on ${holder} has ${elements.toLocaleString('en-US')} elements, more than the ${room.toLocaleString('en-US')} that ${requester} has room for in its budget (maxTensorElements, maxStoredElements); it stays on ${holder}. ` +
+        `Free objects on ${requester}, or give it a larger budget: sim.worker('${requester}', { budget: { … } }).`,
+      { worker: holder, objectId: id, op: 'remoteGet', requester },
+      { elements, limit: room },
     ),
   );
 

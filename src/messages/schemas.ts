@@ -70,8 +70,11 @@ export type SearchResult = z.infer<typeof SearchResultSchema>;
 export const MessageSchemas = {
   /** Store `value` under `id`. One-way, unless `ack` asks for a reply (used by move). */
   object: z.strictObject({ id: IdSchema, value: ValueSchema, meta: ObjectMetaSchema.optional(), ack: z.boolean().optional() }),
-  /** Send the object back and remove it (PySyft's get). */
-  objectRequest: z.strictObject({ id: IdSchema }),
+  /**
+   * Send the object back and remove it (PySyft's get). A worker pulling it into its own store
+   * (remoteGet) says how many elements it has room for: a larger object is refused and stays.
+   */
+  objectRequest: z.strictObject({ id: IdSchema, maxElements: z.number().int().min(0).optional() }),
   /** Run an op; results are stored under the sender-chosen `resultIds`. One-way (pipelined). */
   command: z.strictObject({ op: z.string().min(1).max(64), args: z.array(ArgSchema).max(64), resultIds: z.array(IdSchema).max(1024) }),
   /** Remove objects; unknown ids are ignored (deletes are idempotent). One-way. */

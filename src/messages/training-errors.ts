@@ -25,7 +25,7 @@ export const modelNotFound = (worker: string, id: string, op: string, why?: stri
 
 /** A `model` or `modelCopy` message that cannot be carried out; nothing was stored. */
 export const invalidModel = (worker: string, id: string, op: string, detail: string) =>
-  publicFacts(new TrainingWorkerError('InvalidModelError', `${worker} refused model ${id} (${op}): ${detail}. Nothing was stored.`, { worker, objectId: id, op }));
+  publicFacts(new TrainingWorkerError('InvalidModelError', `${worker} refused model ${id} (${op}): ${detail}. The model was not stored (its id holds this refusal).`, { worker, objectId: id, op }));
 
 export const forwardShapeMismatch = (worker: string, id: string, model: string, input: string, detail: string) =>
   publicFacts(new TrainingWorkerError(

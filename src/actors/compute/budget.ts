@@ -31,15 +31,31 @@ export function resolveBudget(settings: Partial<WorkerBudget> = {}, where = 'bud
   return budget;
 }
 
-/** Refuses, before allocating, `elements` more for `op` on a worker holding `stored` already. */
-export function checkAllocation(budget: WorkerBudget, worker: string, op: string, what: string, elements: number, stored: number): void {
-  if (elements > budget.maxTensorElements) throw resourceLimit(worker, op, what, elements, budget.maxTensorElements, 'maxTensorElements');
+/** Refuses, before allocating, `elements` more for `op` on a worker holding `stored` already (`objectId`: what it would be stored as). */
+export function checkAllocation(budget: WorkerBudget, worker: string, op: string, what: string, elements: number, stored: number, objectId?: string): void {
+  if (elements > budget.maxTensorElements) throw resourceLimit(worker, op, what, elements, budget.maxTensorElements, 'maxTensorElements', objectId);
   if (stored + elements > budget.maxStoredElements) {
-    throw resourceLimit(worker, op, `${what} (with the ${stored.toLocaleString('en-US')} elements it holds)`, stored + elements, budget.maxStoredElements, 'maxStoredElements');
+    throw resourceLimit(worker, op, `${what} (with the ${stored.toLocaleString('en-US')} elements it holds)`, stored + elements, budget.maxStoredElements, 'maxStoredElements', objectId);
   }
 }
 
+type BudgetedWorker = { id: string; config: { budget: WorkerBudget }; store: { elements: number } };
+
 /** The same check for a worker: `elements` more for `op` on top of what its store holds. */
-export function checkWorkerAllocation(worker: { id: string; config: { budget: WorkerBudget }; store: { elements: number } }, op: string, what: string, elements: number): void {
-  checkAllocation(worker.config.budget, worker.id, op, what, elements, worker.store.elements);
+export function checkWorkerAllocation(worker: BudgetedWorker, op: string, what: string, elements: number, objectId?: string): void {
+  checkAllocation(worker.config.budget, worker.id, op, what, elements, worker.store.elements, objectId);
+}
+
+/**
+ * Several tensors at once (a model's parameters, a plan's state): each against the per-tensor
+ * limit, all together against what the worker may hold.
+ */
+export function checkWorkerAllocations(worker: BudgetedWorker, op: string, what: string, sizes: readonly number[], objectId?: string): void {
+  const { budget } = worker.config;
+  const largest = sizes.reduce((a, b) => Math.max(a, b), 0);
+  if (largest > budget.maxTensorElements) throw resourceLimit(worker.id, op, `${what} (the largest tensor)`, largest, budget.maxTensorElements, 'maxTensorElements', objectId);
+  const total = sizes.reduce((a, b) => a + b, 0);
+  if (worker.store.elements + total > budget.maxStoredElements) {
+    throw resourceLimit(worker.id, op, `${what} (with the ${worker.store.elements.toLocaleString('en-US')} elements it holds)`, worker.store.elements + total, budget.maxStoredElements, 'maxStoredElements', objectId);
+  }
 }

@@ -26,11 +26,13 @@ import {
 import { FailedResult, PointerRecord, type StoreEntry } from '../object-store.js';
 import { derivedFrom, isPrivate, type Label, labelFromSender, PUBLIC_LABEL } from '../privacy/label.js';
 import { workerRunner } from '../compute/op-runner.js';
-import { checkWorkerAllocation } from '../compute/budget.js';
+import { checkWorkerAllocations } from '../compute/budget.js';
 import { runForward } from '../forward-runner.js';
 import { firstMissing, type ModelRecord, trainingRecordsOf } from '../training-records.js';
+import { forgetRefusal, refusedError } from '../refusals.js';
 import { failureFor, type Turn, type WorkerState } from '../worker-state.js';
 import { entryOrThrow } from './objects.js';
+import { failedInput } from './compute.js';
 
 const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 
@@ -38,6 +40,8 @@ const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b
 export function liveModel(worker: WorkerState, id: string, op: string): ModelRecord {
   const records = trainingRecordsOf(worker);
   const record = records.models.get(id);
+  const refusal = records.refusedModels.get(id);
+  if (refusal) throw refusedError(worker.id, 'model', id, op, refusal);
   if (!record) throw modelNotFound(worker.id, id, op);
   const missing = firstMissing(worker, record.params);
   if (missing !== undefined) {
@@ -72,9 +76,9 @@ export function handleModel(turn: Turn, payload: PayloadOf<'model'>): void {
   };
   const problem = forwardProgramProblem(program);
   if (problem) fail(invalidModel(worker.id, id, 'model', `its forward program is invalid: ${problem}`));
-  if (records.models.has(id)) fail(objectExists(worker.id, id, 'model'));
+  if (records.models.has(id) || records.refusedModels.has(id)) fail(objectExists(worker.id, id, 'model'));
   try {
-    checkWorkerAllocation(worker, 'model', 'the parameters sent', params.reduce((n, p) => n + (p.tensor?.size ?? 0), 0));
+    checkWorkerAllocations(worker, 'model', `the parameters sent for model ${id}`, params.map((p) => p.tensor?.size ?? 0), id);
   } catch (error) {
     fail(error as Error);
   }
@@ -91,6 +95,7 @@ export function handleModel(turn: Turn, payload: PayloadOf<'model'>): void {
       return;
     }
     const entry = worker.store.get(param.id);
+    if (entry?.value instanceof FailedResult) fail(failedInput(entry.value, param.id, 'model'));
     if (!entry || !isTensor(entry.value)) fail(invalidModel(worker.id, id, 'model', `parameter ${name} should be object ${param.id}, which ${entry ? 'is not a tensor' : 'is not on this worker'}`));
     if (!sameShape((entry!.value as tf.Tensor).shape, shape)) fail(invalidModel(worker.id, id, 'model', `parameter ${name} (object ${param.id}) has shape [${(entry!.value as tf.Tensor).shape}], the program expects [${shape}]`));
     existing.push(entry);
@@ -141,11 +146,11 @@ export function handleModelCopy(turn: Turn, payload: PayloadOf<'modelCopy'>): vo
   const { id, newId, paramIds } = payload;
   const records = trainingRecordsOf(worker);
   const record = liveModel(worker, id, 'copy');
-  if (records.models.has(newId)) throw objectExists(worker.id, newId, 'copy');
+  if (records.models.has(newId) || records.refusedModels.has(newId)) throw objectExists(worker.id, newId, 'copy');
   if (paramIds.length !== record.params.length) throw invalidModel(worker.id, newId, 'copy', `${paramIds.length} parameter id(s) were given for a model with ${record.params.length} parameters`);
   if (new Set(paramIds).size !== paramIds.length) throw invalidModel(worker.id, newId, 'copy', 'two parameters share an id');
   for (const pid of paramIds) if (worker.store.has(pid)) throw objectExists(worker.id, pid, 'copy');
-  checkWorkerAllocation(worker, 'copy', 'a copy of the parameters', record.params.reduce((n, p) => n + (p.value as tf.Tensor).size, 0));
+  checkWorkerAllocations(worker, 'copy', `a copy of the parameters of model ${id} (as model ${newId})`, record.params.map((p) => (p.value as tf.Tensor).size), newId);
   // Fresh leaves: same values and visibility, no gradient, no history.
   const entries = record.params.map((source, i) =>
     newParameter(paramIds[i], source.value as tf.Tensor, source.label, `parameter ${record.program.params[i].name} of model ${newId} (${record.program.name})`),
@@ -157,6 +162,7 @@ export function handleModelCopy(turn: Turn, payload: PayloadOf<'modelCopy'>): vo
 export function handleModelDelete(turn: Turn, payload: PayloadOf<'modelDelete'>): void {
   const { worker } = turn;
   const records = trainingRecordsOf(worker);
+  if (forgetRefusal(worker, records.refusedModels, payload.id, payload.params ?? false)) return;
   const record = records.models.get(payload.id);
   if (!record) return; // deletes are idempotent
   records.models.delete(payload.id);

@@ -10,6 +10,7 @@ import {
   getNotPermitted,
   invalidMessage,
   isTensor,
+  noRoomForObject,
   isVariable,
   objectExists,
   objectNotFound,
@@ -19,7 +20,7 @@ import {
   tensorsIn,
   type WireValue,
 } from '../../messages/index.js';
-import { type ChainedDelete, FailedResult, metaOf, PointerRecord, type StoreEntry, type StoredValue } from '../object-store.js';
+import { type ChainedDelete, elementsOf, FailedResult, metaOf, PointerRecord, type StoreEntry, type StoredValue } from '../object-store.js';
 import { StoredPlan } from '../stored-plan.js';
 import { RingTensor, ringAsTensor } from '../smpc/ring-tensor.js';
 import { existingEngine } from '../smpc/engine.js';
@@ -28,7 +29,7 @@ import { canSee, labelFromSender } from '../privacy/label.js';
 import { previewObject } from '../format-value.js';
 import { releaseDecision } from '../privacy/release.js';
 import { acceptPlan } from './plans.js';
-import { checkWorkerAllocation } from '../compute/budget.js';
+import { checkWorkerAllocations } from '../compute/budget.js';
 
 /** The entry `id`, or an ObjectNotFoundError naming the op that needed it. */
 export function entryOrThrow(worker: WorkerState, id: string, op: string): StoreEntry {
@@ -101,7 +102,8 @@ export function handleObject(turn: Turn, payload: PayloadOf<'object'>): void {
   let stored: StoredValue;
   try {
     // What arrives was allocated by its sender; the budget decides whether this worker keeps it.
-    checkWorkerAllocation(worker, 'send', 'a received object', tensorsIn(value).reduce((n, t) => n + t.size, 0));
+    // (With `ack`, this is the destination's half of a move: the moving worker keeps the object if refused.)
+    checkWorkerAllocations(worker, ack ? 'move' : 'send', `received object ${id}`, tensorsIn(value).map((t) => t.size), id);
   } catch (error) {
     disposeTensorsIn(value);
     throw error;
@@ -148,6 +150,8 @@ export function handleObjectRequest(turn: Turn, payload: PayloadOf<'objectReques
     return;
   }
   if (value instanceof RingTensor) throw ringAsTensor(worker.id, payload.id, 'get'); // shares leave through smpc/get
+  const elements = elementsOf(value);
+  if (payload.maxElements !== undefined && elements > payload.maxElements) throw noRoomForObject(worker.id, envelope.from, payload.id, elements, payload.maxElements);
   worker.store.take(payload.id);
   mail.reply(envelope, { kind: 'object', id: payload.id, value: wireValueOf(worker, entry, value), meta: metaOf(entry) });
 }

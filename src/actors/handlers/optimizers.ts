@@ -23,17 +23,22 @@ import {
   optimizerStepFailed,
   type PayloadOf,
 } from '../../messages/index.js';
-import type { StoreEntry } from '../object-store.js';
+import { FailedResult, type StoreEntry } from '../object-store.js';
+import { failedInput } from './compute.js';
 import { derivedFrom } from '../privacy/label.js';
 import { computeUpdate } from '../optimizer-update.js';
 import { firstMissing, type OptimizerRecord, type SlotState, trainingRecordsOf } from '../training-records.js';
 import type { Turn, WorkerState } from '../worker-state.js';
 import { entryOrThrow } from './objects.js';
+import { forgetRefusal, refusedError } from '../refusals.js';
 
 const stateId = (optimizer: string, slot: number, name: string) => `${optimizer}.${slot}.${name}`;
 
 function optimizerOrThrow(worker: WorkerState, id: string, op: string): OptimizerRecord {
-  const record = trainingRecordsOf(worker).optimizers.get(id);
+  const records = trainingRecordsOf(worker);
+  const refusal = records.refusedOptimizers.get(id);
+  if (refusal) throw refusedError(worker.id, 'optimiser', id, op, refusal);
+  const record = records.optimizers.get(id);
   if (!record) throw optimizerNotFound(worker.id, id, op);
   return record;
 }
@@ -43,6 +48,7 @@ function parameterEntries(worker: WorkerState, optimizer: string, ids: readonly 
   if (new Set(ids).size !== ids.length) throw invalidMessage(worker.id, op, `optimiser ${optimizer} was given the same parameter twice: [${ids.join(', ')}]`);
   return ids.map((id, slot) => {
     const entry = entryOrThrow(worker, id, op);
+    if (entry.value instanceof FailedResult) throw failedInput(entry.value, id, op); // e.g. a model whose send was refused
     if (!isTensor(entry.value)) throw optimizerStepFailed(worker.id, optimizer, op, `parameter ${id} is not a tensor`, slot);
     if (entry.value.dtype !== 'float32') throw optimizerStepFailed(worker.id, optimizer, op, `parameter ${id} is ${entry.value.dtype}; only float32 parameters can be trained`, slot);
     return entry;
@@ -52,7 +58,7 @@ function parameterEntries(worker: WorkerState, optimizer: string, ids: readonly 
 export function handleOptimizer(turn: Turn, payload: PayloadOf<'optimizer'>): void {
   const { worker } = turn;
   const records = trainingRecordsOf(worker);
-  if (records.optimizers.has(payload.id)) throw objectExists(worker.id, payload.id, 'optimizer');
+  if (records.optimizers.has(payload.id) || records.refusedOptimizers.has(payload.id)) throw objectExists(worker.id, payload.id, 'optimizer');
   const problem = optimizerRuleProblem(payload.rule);
   if (problem) throw invalidMessage(worker.id, 'optimizer', problem, payload.id);
   records.optimizers.set(payload.id, { id: payload.id, rule: payload.rule, slots: [] });
@@ -158,6 +164,7 @@ export function handleOptimizerZeroGrad(turn: Turn, payload: PayloadOf<'optimize
 export function handleOptimizerDelete(turn: Turn, payload: PayloadOf<'optimizerDelete'>): void {
   const { worker } = turn;
   const records = trainingRecordsOf(worker);
+  if (forgetRefusal(worker, records.refusedOptimizers, payload.id, false)) return;
   const record = records.optimizers.get(payload.id);
   if (!record) return; // deletes are idempotent
   records.optimizers.delete(payload.id);

@@ -18,7 +18,7 @@ export function handlePermutation(turn: Turn, payload: PayloadOf<'permutation'>)
   const { worker, io } = turn;
   const { n, resultId } = payload;
   if (worker.store.has(resultId)) throw objectExists(worker.id, resultId, 'permutation');
-  checkWorkerAllocation(worker, 'permutation', 'a permutation', n);
+  checkWorkerAllocation(worker, 'permutation', `a permutation (object ${resultId})`, n, resultId);
   const order = new Array<number>(n);
   for (let i = 0; i < n; i++) order[i] = i;
   io.rng('shuffle').shuffle(order);

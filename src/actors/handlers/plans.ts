@@ -28,7 +28,7 @@ import { isTracked } from '../autograd.js';
 import { FailedResult, PointerRecord, type StoreEntry } from '../object-store.js';
 import { canSee, derivedFrom, isPrivate, PUBLIC_LABEL } from '../privacy/label.js';
 import { workerRunner } from '../compute/op-runner.js';
-import { checkWorkerAllocation } from '../compute/budget.js';
+import { checkWorkerAllocations } from '../compute/budget.js';
 import { executePlan, PlanOpError } from '../plan-interpreter.js';
 import { PlanLoopError, runPlanLoop } from '../plan-loop.js';
 import { recordPlanRun } from '../plan-tape.js';
@@ -43,7 +43,7 @@ import { entryOrThrow } from './objects.js';
  */
 export function acceptPlan(worker: WorkerState, id: string, wire: PlanWire): StoredPlan {
   try {
-    checkWorkerAllocation(worker, 'plan', 'the plan state', tensorsIn(wire.state).reduce((n, t) => n + t.size, 0));
+    checkWorkerAllocations(worker, 'plan', `the state of plan ${id}`, tensorsIn(wire.state).map((t) => t.size), id);
   } catch (error) {
     disposeTensorsIn(wire.state);
     throw error;

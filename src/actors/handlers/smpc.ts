@@ -35,7 +35,7 @@ function handleShare(turn: Turn, payload: PayloadOf<'smpc/share'>): void {
     value = new FailedResult(payload.failed);
   } else {
     try {
-      checkWorkerAllocation(worker, 'share', 'a received share', payload.share.values.length);
+      checkWorkerAllocation(worker, 'share', `received share ${payload.id}`, payload.share.values.length, payload.id);
       value = RingTensor.fromWire(payload.share, `share ${payload.id} from ${turn.envelope.from}`);
     } catch (error) {
       invalid = error;

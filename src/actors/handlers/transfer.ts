@@ -14,7 +14,8 @@ import { disposeTensorsIn, invalidMessage, isTensor, isVariable, MessageSchemas,
 import { FailedResult, metaOf, PointerRecord, type StoredValue } from '../object-store.js';
 import { StoredPlan } from '../stored-plan.js';
 import { RingTensor, ringAsTensor } from '../smpc/ring-tensor.js';
-import type { Turn } from '../worker-state.js';
+import type { Turn, WorkerState } from '../worker-state.js';
+import { checkWorkerAllocation, checkWorkerAllocations } from '../compute/budget.js';
 import { acceptPlan } from './plans.js';
 import { labelFromSender } from '../privacy/label.js';
 import { assertMayHave, entryOrThrow } from './objects.js';
@@ -49,8 +50,26 @@ export function handleRemoteGet(turn: Turn, payload: PayloadOf<'remoteGet'>): vo
   if (!worker.config.isPeer(value.location)) {
     throw invalidMessage(worker.id, 'remoteGet', `object ${payload.id} is ${value}, and there is no worker '${value.location}' to fetch it from`, payload.id);
   }
-  const sent = mail.send(value.location, 'objectRequest', { id: value.idAtLocation });
-  worker.forwards.set(sent, { kind: 'remoteGet', request: { id: envelope.id, from: envelope.from }, objectId: payload.id, entry });
+  // The object will count against this worker's budget: room for it is set aside now (so nothing else takes
+  // it meanwhile), and the holder refuses — keeping the object — one larger than that room.
+  const reserved = roomForPull(worker, payload.id, value);
+  const sent = mail.send(value.location, 'objectRequest', { id: value.idAtLocation, maxElements: reserved });
+  worker.store.reserve(reserved);
+  worker.forwards.set(sent, { kind: 'remoteGet', request: { id: envelope.id, from: envelope.from }, objectId: payload.id, entry, reserved });
+}
+
+/**
+ * How many elements to set aside for the object a pointer record points at: its size when the
+ * record knows its shape (refused here at once if that does not fit), else all the room left.
+ */
+function roomForPull(worker: WorkerState, id: string, pointer: PointerRecord): number {
+  const { maxTensorElements, maxStoredElements } = worker.config.budget;
+  if (pointer.shape) {
+    const size = pointer.shape.reduce((a, b) => a * b, 1);
+    checkWorkerAllocation(worker, 'remoteGet', `object ${id} (from ${pointer.location})`, size, id);
+    return size;
+  }
+  return Math.max(0, Math.min(maxTensorElements, maxStoredElements - worker.store.elements));
 }
 
 /** An answer (reply or error) from another worker to a request this worker forwarded. */
@@ -63,6 +82,7 @@ export function handleAnswer(turn: Turn): void {
     return;
   }
   worker.forwards.delete(envelope.inReplyTo!);
+  if (forward.kind === 'remoteGet') worker.store.unreserve(forward.reserved); // whatever the answer, the room is free again
   if (envelope.type === ERROR_REPLY) {
     const parsed = MessageSchemas.error.safeParse(envelope.payload);
     // An error reply has no use for tensors: they are freed, and `data` is passed on only without any.
@@ -94,6 +114,13 @@ export function handleAnswer(turn: Turn): void {
   if (!stillHere) {
     disposeTensorsIn(value);
     return mail.fail(forward.request, objectExists(worker.id, forward.objectId, 'remoteGet'));
+  }
+  try {
+    // The holder checked the room this worker asked for; a holder that did not is refused here.
+    checkWorkerAllocations(worker, 'remoteGet', `object ${forward.objectId} (from ${envelope.from})`, tensorsIn(value).map((t) => t.size), forward.objectId);
+  } catch (error) {
+    disposeTensorsIn(value);
+    return mail.fail(forward.request, error);
   }
   store.take(forward.objectId); // the pointer record: its target is consumed, so no remote delete
   let stored: StoredValue;
