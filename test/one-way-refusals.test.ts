@@ -157,6 +157,25 @@ test("a remoteGet over the budget is refused and the object stays on its holder:
   t.is(objects.size, 5, 'two pointer records and three tensors');
 });
 
+test('a remoteGet whose object no longer fits when it arrives (the store grew meanwhile) hands it back to its holder, label and all', async (t) => {
+  const { sim, bob } = world();
+  const dave = sim.worker('dave2', { budget: { maxTensorElements: 20, maxStoredElements: 30 } });
+  const data = bob.load(tf.ones([15]), { allowedUsers: ['bob', 'dave2'] });
+  const unknown = data.add(0); // shape not known here: dave2 can reserve nothing, and asks for the room it has now (20)
+  const onBob = unknown.idAtLocation;
+  const chain = unknown.send(dave);
+  await sim.settle();
+  const label = sim.inspect(bob).labelOf(onBob);
+  const pull = chain.remoteGet();
+  const filler = tf.ones([20]).send(dave); // same channel, right behind the remoteGet: stored before bob's answer arrives
+  const error = await t.throwsAsync(Promise.resolve(pull));
+  t.regex(error!.message, /ResourceLimitError: remoteGet on dave2 would allocate object \d+ \(from bob\) .* maxStoredElements of 30/);
+  await sim.settle();
+  t.true(sim.inspect(bob).objects.get(onBob) instanceof tf.Tensor, 'bob holds the object again, under its id');
+  t.deepEqual(sim.inspect(bob).labelOf(onBob), label, 'with its label');
+  t.true(sim.inspect(dave).objects.get(filler.idAtLocation) instanceof tf.Tensor);
+});
+
 test('one refusal, one log: the same seed gives the same events', async (t) => {
   const run = async () => {
     const { sim, dave } = world();

@@ -50,26 +50,28 @@ export function handleRemoteGet(turn: Turn, payload: PayloadOf<'remoteGet'>): vo
   if (!worker.config.isPeer(value.location)) {
     throw invalidMessage(worker.id, 'remoteGet', `object ${payload.id} is ${value}, and there is no worker '${value.location}' to fetch it from`, payload.id);
   }
-  // The object will count against this worker's budget: room for it is set aside now (so nothing else takes
-  // it meanwhile), and the holder refuses — keeping the object — one larger than that room.
-  const reserved = roomForPull(worker, payload.id, value);
-  const sent = mail.send(value.location, 'objectRequest', { id: value.idAtLocation, maxElements: reserved });
+  // The object will count against this worker's budget. When its size is known, room for it is set aside now (so
+  // nothing else takes it meanwhile); either way the holder refuses — keeping the object — one larger than the room.
+  const { reserved, maxElements } = roomForPull(worker, payload.id, value);
+  const sent = mail.send(value.location, 'objectRequest', { id: value.idAtLocation, maxElements });
   worker.store.reserve(reserved);
   worker.forwards.set(sent, { kind: 'remoteGet', request: { id: envelope.id, from: envelope.from }, objectId: payload.id, entry, reserved });
 }
 
 /**
- * How many elements to set aside for the object a pointer record points at: its size when the
- * record knows its shape (refused here at once if that does not fit), else all the room left.
+ * The room a pull asks for. When the pointer record knows the shape: exactly that many elements,
+ * refused here at once if they do not fit, and reserved until the answer (a lost answer leaves
+ * them reserved, as it leaves the forward waiting). Otherwise: the room left now, reserving
+ * nothing — the worker's whole room must not stay blocked for an answer that may never come.
  */
-function roomForPull(worker: WorkerState, id: string, pointer: PointerRecord): number {
+function roomForPull(worker: WorkerState, id: string, pointer: PointerRecord): { reserved: number; maxElements: number } {
   const { maxTensorElements, maxStoredElements } = worker.config.budget;
   if (pointer.shape) {
     const size = pointer.shape.reduce((a, b) => a * b, 1);
     checkWorkerAllocation(worker, 'remoteGet', `object ${id} (from ${pointer.location})`, size, id);
-    return size;
+    return { reserved: size, maxElements: size };
   }
-  return Math.max(0, Math.min(maxTensorElements, maxStoredElements - worker.store.elements));
+  return { reserved: 0, maxElements: Math.max(0, Math.min(maxTensorElements, maxStoredElements - worker.store.elements)) };
 }
 
 /** An answer (reply or error) from another worker to a request this worker forwarded. */
@@ -116,10 +118,13 @@ export function handleAnswer(turn: Turn): void {
     return mail.fail(forward.request, objectExists(worker.id, forward.objectId, 'remoteGet'));
   }
   try {
-    // The holder checked the room this worker asked for; a holder that did not is refused here.
+    // The holder checked the room asked for; this worker's store may have grown since (nothing was reserved for an
+    // object of unknown size), or the holder did not check.
     checkWorkerAllocations(worker, 'remoteGet', `object ${forward.objectId} (from ${envelope.from})`, tensorsIn(value).map((t) => t.size), forward.objectId);
   } catch (error) {
-    disposeTensorsIn(value);
+    // Not kept here: handed back to its holder, under its id there, so that the refusal loses nothing.
+    const pointer = forward.entry.value as PointerRecord;
+    mail.send(pointer.location, 'object', { id: pointer.idAtLocation, value, meta });
     return mail.fail(forward.request, error);
   }
   store.take(forward.objectId); // the pointer record: its target is consumed, so no remote delete
