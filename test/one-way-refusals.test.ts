@@ -55,12 +55,14 @@ test.serial("the trial's repro: a tensor over the budget, sent to dave, is refus
   t.is(tf.memory().numTensors, before, 'the refused tensors were freed');
 });
 
-test('the store total counts too: what fits alone is refused once the worker holds too much, naming maxStoredElements', async (t) => {
+test('the store total counts too: what fits alone (a send, a copy) is refused once the worker holds too much, naming maxStoredElements', async (t) => {
   const { dave } = world();
   const kept = [tf.ones([10]).send(dave), tf.ones([10]).send(dave), tf.ones([10]).send(dave)];
   const fourth = tf.ones([10]).send(dave);
   await refusedForBudget(t, fourth.get(), `object ${fourth.idAtLocation}`, 'maxStoredElements', 'a fourth tensor of 10');
   t.deepEqual(await kept[2].getShape(), [10], 'what was stored before is untouched');
+  const copy = kept[0].copy(); // a command: its failure goes under its result id, as any failed op's
+  await refusedForBudget(t, copy.get(), new RegExp(`a copy of object ${kept[0].idAtLocation} \\(as object ${copy.idAtLocation}\\)`), 'maxStoredElements', 'a copy of a stored tensor');
 });
 
 test("a plan whose state is over the budget: calling it fails with the refusal of the plan's send", async (t) => {

@@ -157,10 +157,10 @@ export function handleCommand(turn: Turn, payload: PayloadOf<'command'>): void {
       if (op === 'grad') {
         if (!entry.grad) throw opFailed(worker.id, 'grad', entry.id, `object ${entry.id} has no gradient yet: call backward() on a loss computed from it (send it with { requiresGrad: true }, or as a variable)`);
         label = entry.gradLabel ?? entry.label;
-        checkAllocation(worker.config.budget, worker.id, op, 'a copy of the gradient', entry.grad.size, store.elements);
+        checkAllocation(worker.config.budget, worker.id, op, `a copy of the gradient of object ${entry.id} (as object ${resultIds[0]})`, entry.grad.size, store.elements, resultIds[0]);
         results = [tf.clone(entry.grad)];
       } else {
-        checkAllocation(worker.config.budget, worker.id, op, 'a copy', source.size, store.elements);
+        checkAllocation(worker.config.budget, worker.id, op, `a copy of object ${entry.id} (as object ${resultIds[0]})`, source.size, store.elements, resultIds[0]);
         results = [tf.clone(source)]; // copy
       }
     }
