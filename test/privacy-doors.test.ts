@@ -42,7 +42,7 @@ test('sim.inspect(bob) is the debugging door: values, labels and private failure
   const inspector = sim.inspect(bob);
   t.true(inspector.format().startsWith(`{${secret.idAtLocation}: tensor([4817263, 5])`), inspector.format());
   t.deepEqual(inspector.labelOf(secret.idAtLocation)?.allowedUsers, ['bob']);
-  t.deepEqual([...inspector.labelOf(secret.idAtLocation)!.contributions!.keys()], ['bob'], "loaded by bob's owner: bob's contribution");
+  t.deepEqual([...inspector.labelOf(secret.idAtLocation)!.contributions!.values()].map((part) => part.contributor), ['bob'], "loaded by bob's owner: bob's contribution");
   t.is(inspector.privateFailures.length, 1, 'the failed reshape, with its cause, for the owner');
   t.throws(() => sim.inspect(sim.me), { message: /the local worker stores nothing/ });
   const marks = sim.log.events.filter((e) => e.ev === 'mark' && e.label === 'load');

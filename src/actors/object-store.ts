@@ -12,7 +12,7 @@ import { isTensor, type ObjectMeta } from '../messages/index.js';
 import type { TapeRef } from './autograd.js';
 import { StoredPlan } from './stored-plan.js';
 import type { RingTensor } from './smpc/ring-tensor.js';
-import { contributionsToWire, derivedFrom, type Label, PUBLIC_LABEL } from './privacy/label.js';
+import { contributionsToWire, type Label, PUBLIC_LABEL, visibilityOf } from './privacy/label.js';
 
 /** A pointer held by a worker (a pointer chain): `holder:id -> location:idAtLocation`. */
 export class PointerRecord {
@@ -148,7 +148,7 @@ export class ObjectStore {
   /** The label of everything the current piece of work has read so far (public when it read nothing). */
   trailLabel(): Label {
     const trail = this.trails[this.trails.length - 1];
-    return trail && trail.length > 0 ? derivedFrom(trail) : PUBLIC_LABEL;
+    return trail && trail.length > 0 ? visibilityOf(trail) : PUBLIC_LABEL;
   }
 
   /** Puts a label on the current trail for something read outside the store's entries (a gradient). */

@@ -30,7 +30,7 @@ export function loadOwnData(worker: WorkerState, id: string, tensor: tf.Tensor, 
     id,
     value,
     requiresGrad: options.requiresGrad ?? (tensor instanceof tf.Variable && tensor.trainable),
-    label: contributedBy(options.allowedUsers, worker.id),
+    label: contributedBy(options.allowedUsers, worker.id, worker.parts),
     tags: [...(options.tags ?? [])],
     description: options.description,
   });

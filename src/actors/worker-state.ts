@@ -6,6 +6,7 @@ import type { ActorIO, Envelope } from '../runtime/index.js';
 import { ObjectStore, type StoreEntry } from './object-store.js';
 import type { RequestRef, WorkerMail } from './worker-mail.js';
 import { type FailureSite, reportable } from './privacy/redaction.js';
+import { PartIds } from './privacy/label.js';
 import type { WorkerBudget } from './compute/budget.js';
 
 /** A request this worker passed on; keyed by the id of the message it sent. */
@@ -39,6 +40,8 @@ const PRIVATE_FAILURES_KEPT = 100;
 
 export class WorkerState {
   readonly store = new ObjectStore();
+  /** Mints the part ids of the values this worker makes (privacy/label.ts). */
+  readonly parts: PartIds;
   readonly forwards = new Map<string, Forward>();
   /** Full causes of failures on private data, for `sim.inspect(worker).privateFailures`. */
   readonly privateFailures: PrivateFailure[] = [];
@@ -48,7 +51,9 @@ export class WorkerState {
   constructor(
     readonly id: string,
     readonly config: WorkerConfig,
-  ) {}
+  ) {
+    this.parts = new PartIds(id);
+  }
 
   /** Stops serving: every later message is answered with a WorkerFailedError naming `reason`. */
   markFailed(reason: string): void {

@@ -209,8 +209,13 @@ export const noRoomForObject = (holder: string, requester: string, id: string, e
   );
 
 /** A compute kernel failed (e.g. WebAssembly trapped); the worker's objects are as before the op. */
-export const kernelFailed = (worker: string, op: string, reason: string, backendBroken: boolean) =>
-  publicFacts(
+/**
+ * A kernel failed. Its reason is the kernel's own text, which may depend on the values computed
+ * on: when the op read private data (`readPrivate`) the error is not marked as public facts, so
+ * it reaches only those allowed to see that data (privacy/redaction.ts).
+ */
+export const kernelFailed = (worker: string, op: string, reason: string, backendBroken: boolean, readPrivate = false) =>
+  (readPrivate ? (e: WorkerError) => e : publicFacts)(
     new WorkerError(
       'KernelFailedError',
       `the compute kernel of ${op} failed on ${worker} (${reason}). ` +

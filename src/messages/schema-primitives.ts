@@ -31,11 +31,11 @@ export const ArgSchema: z.ZodType<Arg> = z.union([
 
 /**
  * A value's contributions as a worker tells another (privacy labels, src/actors/privacy/label.ts):
- * [contributor, "num/den", who may see that contributor's part] triples, or null for a value
- * that is no sum of contributions.
+ * [part id, contributor, "num/den", who may see that part] tuples, or null for a value that
+ * is no sum of contributions. A part id is minted by the worker that made the value (`bob#12`).
  * Only labels sent by workers of the federation are believed; others count as the sender's own.
  */
 export const ContributionsSchema = z
-  .array(z.tuple([ActorIdSchema, z.string().regex(/^-?[0-9]{1,40}\/[1-9][0-9]{0,39}$/, 'a weight num/den'), z.array(ActorIdSchema).max(1024)]))
+  .array(z.tuple([z.string().regex(/^\S{1,200}#[1-9][0-9]{0,15}$/, 'a part id worker#n'), ActorIdSchema, z.string().regex(/^-?[0-9]{1,40}\/[1-9][0-9]{0,39}$/, 'a weight num/den'), z.array(ActorIdSchema).max(1024)]))
   .max(4096)
   .nullable();

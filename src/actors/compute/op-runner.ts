@@ -8,8 +8,13 @@
  *  3. with private inputs, `gather` does not fail on indices out of range: those rows come
  *     out as zeros (as TensorFlow does on GPUs). Failing would tell the caller that some
  *     private index is out of range — one bit per try, enough to recover every value;
- *  4. a kernel failure (a WebAssembly trap) is reported as KernelFailedError; if the backend
- *     no longer works after it, the worker is marked failed (kernel-health.ts).
+ *     Likewise `mod`: on int32 the wasm kernel traps on a zero divisor ("remainder by
+ *     zero"), so with private inputs a zero divisor gives 0 instead (float mod gives NaN and
+ *     never fails). A fuzz of every op on ordinary and extreme private values found no other
+ *     op whose failure depends on the values (test/privacy-failure-oracles.test.ts);
+ *  4. a kernel failure (a WebAssembly trap) is reported as KernelFailedError — its text
+ *     withheld from those who may not see the data it ran on; if the backend no longer works
+ *     after it, the worker is marked failed (kernel-health.ts).
  *
  * The plain runner (tfjs as it is) is what plans and models use when run locally.
  */
@@ -46,6 +51,19 @@ function gatherWithoutFailing(x: unknown, indices: unknown, axis: unknown = 0, b
   return tf.where(mask, out, tf.zerosLike(out));
 }
 
+/** `mod` that gives 0 where an int32 divisor is 0 instead of trapping (see rule 3). */
+function modWithoutFailing(a: unknown, b: unknown): tf.Tensor {
+  const x = (isTensor(a) ? a : tf.scalar(a as number)) as tf.Tensor;
+  const divisor = (isTensor(b) ? b : tf.scalar(b as number, x.dtype === 'int32' ? 'int32' : 'float32')) as tf.Tensor;
+  if (x.dtype !== 'int32' && divisor.dtype !== 'int32') return tf.mod(x, divisor);
+  const zero = tf.equal(divisor, 0);
+  const out = tf.mod(x, tf.where(zero, tf.onesLike(divisor), divisor));
+  return tf.where(tf.broadcastTo(zero, out.shape), tf.zerosLike(out), out);
+}
+
+/** Ops that, on private inputs, run in a form whose failure cannot depend on the values. */
+const withoutFailing: Record<string, OpFn> = { gather: gatherWithoutFailing, mod: modWithoutFailing } as Record<string, OpFn>;
+
 const literalExpected = (worker: string, op: string, index: number) =>
   invalidMessage(
     worker,
@@ -65,7 +83,7 @@ export function workerRunner(worker: WorkerState, privateInputs: boolean): OpRun
     const rank = predictedRank(op, args);
     if (rank > MAX_RANK) throw invalidMessage(worker.id, 'command', `${op} would make a tensor of ${rank} dimensions; workers make tensors of at most ${MAX_RANK} (the wasm kernels' limit: with more, some fail silently and corrupt memory)`);
     checkAllocation(worker.config.budget, worker.id, op, 'a result', predictedElements(op, args), worker.store.elements);
-    const fn = op === 'gather' && privateInputs ? gatherWithoutFailing : tfOps[op];
+    const fn = (privateInputs ? withoutFailing[op] : undefined) ?? tfOps[op];
     try {
       return fn(...args);
     } catch (error) {
@@ -73,7 +91,7 @@ export function workerRunner(worker: WorkerState, privateInputs: boolean): OpRun
       const reason = `${(error as Error).name}: ${(error as Error).message}`;
       const backendBroken = afterKernelFailure(`${op} on ${worker.id}: ${reason}`);
       if (backendBroken) worker.markFailed(`the kernel of ${op} failed (${reason}) and the compute backend stopped working`);
-      throw kernelFailed(worker.id, op, reason, backendBroken);
+      throw kernelFailed(worker.id, op, reason, backendBroken, privateInputs);
     }
   };
 }

@@ -124,7 +124,7 @@ function runInPlace(worker: WorkerState, op: string, args: readonly Arg[], { val
     next?.dispose(); // the variable took its own reference to the data
   }
   // The variable now depends on the operand: it may not be more visible than the operand.
-  if (entries[1]) entry.label = derivedFrom([entry.label, entries[1].label]);
+  if (entries[1]) entry.label = derivedFrom([entry.label, entries[1].label], worker.parts);
 }
 
 export function handleCommand(turn: Turn, payload: PayloadOf<'command'>): void {
@@ -148,7 +148,7 @@ export function handleCommand(turn: Turn, payload: PayloadOf<'command'>): void {
     if (IN_PLACE_OPS.has(op)) return runInPlace(worker, op, args, resolved);
 
     let results: tf.Tensor[];
-    let label = derivedFrom(resolved.entries.map((e) => e.label));
+    let label = derivedFrom(resolved.entries.map((e) => e.label), worker.parts);
     if (isTensorOp(op)) {
       results = runTensorOp(worker, op, resolved.values, outputs, resultIds[0], isPrivate(label));
     } else {
@@ -210,7 +210,7 @@ export function handleBackward(turn: Turn, payload: PayloadOf<'backward'>): void
     } else {
       leaf.grad = grad;
     }
-    leaf.gradLabel = derivedFrom([leaf.gradLabel ?? leaf.label, loss.label]);
+    leaf.gradLabel = derivedFrom([leaf.gradLabel ?? leaf.label, loss.label], worker.parts);
   }
   mail.reply(envelope, { kind: 'ack' });
 }

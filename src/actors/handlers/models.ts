@@ -102,7 +102,7 @@ export function handleModel(turn: Turn, payload: PayloadOf<'model'>): void {
   });
   // Everything checked: store the new parameters and the record.
   const from = turn.envelope.from;
-  const label = labelFromSender(from, worker.config.isWorker(from), payload.allowedUsers);
+  const label = labelFromSender(from, worker.config.isWorker(from), payload.allowedUsers, worker.parts);
   const entries = params.map((param, i) => {
     const found = existing[i];
     if (found) return found;
@@ -131,7 +131,7 @@ export function handleModelForward(turn: Turn, payload: PayloadOf<'modelForward'
     const mismatch = inputShapeProblem(record.program.input, value.shape);
     if (mismatch) throw forwardShapeMismatch(worker.id, id, record.program.name, input, mismatch);
     // The output depends on the data and on every parameter: it is no more visible than any of them.
-    const label = derivedFrom([entry.label, ...record.params.map((p) => p.label)]);
+    const label = derivedFrom([entry.label, ...record.params.map((p) => p.label)], worker.parts);
     const output = runForward({ worker: worker.id, modelId: id, program: record.program, params: record.params, input: entry, runner: workerRunner(worker, isPrivate(label)) });
     store.add({ id: resultId, value: output.value, requiresGrad: false, tape: output.tape, label, tags: [] });
   } catch (error) {

@@ -132,7 +132,7 @@ export function handleObject(turn: Turn, payload: PayloadOf<'object'>): void {
     id,
     value: stored,
     requiresGrad: meta.requiresGrad ?? trainable,
-    label: labelFromSender(from, worker.config.isWorker(from), meta.allowedUsers, meta.contributions),
+    label: labelFromSender(from, worker.config.isWorker(from), meta.allowedUsers, worker.parts, meta.contributions),
     tags: [...(meta.tags ?? [])],
     description: meta.description,
   });

@@ -75,8 +75,9 @@ export function handleOptimizerStep(turn: Turn, payload: PayloadOf<'optimizerSte
   const { worker } = turn;
   const record = optimizerOrThrow(worker, payload.id, 'step');
   const params = parameterEntries(worker, record.id, payload.params, 'step');
-  // The update reads the gradients too: a failure is reported according to their labels as well.
+  // The update reads the gradients and the optimiser's state too: a failure is reported according to their labels as well.
   for (const entry of params) if (entry.gradLabel) worker.store.noteRead(entry.gradLabel);
+  for (const slotState of Object.values(record.slots)) for (const held of slotState?.state.values() ?? []) worker.store.noteRead(held.label);
   const planned: Planned[] = [];
   try {
     params.forEach((entry, slot) => {
@@ -122,9 +123,13 @@ function commit(worker: WorkerState, record: OptimizerRecord, { slot, entry, nex
     entry.value = next; // a plain tensor is immutable: the entry gets the new one
     current.dispose();
   }
-  // The new weights depend on the gradient: no more visible than it (as assign does with its operand).
-  entry.label = derivedFrom([entry.label, gradLabel]);
   let slotState: SlotState | undefined = record.slots[slot];
+  // The step computes the new weights and the new state from the old weights, the gradient and the
+  // old state (momentum, Adam's moments): each result is no more visible than all three. The old
+  // state matters on its own: after bind() to other parameters, a step with a public gradient still
+  // folds in the momentum of earlier private gradients.
+  const stepLabel = derivedFrom([entry.label, gradLabel, ...[...(slotState?.state.values() ?? [])].map((held) => held.label)], worker.parts);
+  entry.label = stepLabel;
   if (!slotState) {
     slotState = { steps: 0, state: new Map() };
     record.slots[slot] = slotState;
@@ -135,14 +140,14 @@ function commit(worker: WorkerState, record: OptimizerRecord, { slot, entry, nex
     if (held) {
       (held.value as tf.Tensor).dispose();
       held.value = value;
-      held.label = gradLabel;
+      held.label = stepLabel;
       continue;
     }
     const added: StoreEntry = {
       id: stateId(record.id, slot, name),
       value,
       requiresGrad: false,
-      label: gradLabel,
+      label: stepLabel,
       tags: ['#optimizer-state'],
       description: `${name} of optimiser ${record.id} (${record.rule.name}) for parameter slot ${slot}`,
     };

@@ -88,7 +88,7 @@ export function handleRunPlan(turn: Turn, payload: PayloadOf<'runPlan'>): void {
     if (new Set(resultIds).size !== resultIds.length) throw invalidMessage(worker.id, 'runPlan', `result ids repeat: [${resultIds.join(', ')}]`);
     for (const id of resultIds) if (store.has(id)) throw objectExists(worker.id, id, 'runPlan');
     const { values, entries } = resolve(worker, 'runPlan', args);
-    const label = derivedFrom([planEntry.label, ...entries.map((e) => e.label)]);
+    const label = derivedFrom([planEntry.label, ...entries.map((e) => e.label)], worker.parts);
     let result;
     try {
       result = executePlan(plan.compiled, plan.state, values as tf.Tensor[], workerRunner(worker, isPrivate(label)));
@@ -124,7 +124,7 @@ export function handleRunPlanLoop(turn: Turn, payload: PayloadOf<'runPlanLoop'>)
   if (data.rank === 0 || target.rank === 0 || data.shape[0] !== target.shape[0]) {
     throw invalidMessage(worker.id, 'runPlanLoop', `data [${data.shape}] and target [${target.shape}] must both have one row per sample (the same first dimension)`, planId);
   }
-  const label = derivedFrom([planEntry.label, ...entries.map((e) => e.label)]);
+  const label = derivedFrom([planEntry.label, ...entries.map((e) => e.label)], worker.parts);
   let result;
   try {
     const rng = payload.shuffle === false ? undefined : turn.io.rng(payload.shuffleStream ?? 'shuffle');

@@ -44,7 +44,7 @@ function handleShare(turn: Turn, payload: PayloadOf<'smpc/share'>): void {
   }
   // A share is as private as the value it is a share of: the holder that split it says how (only a worker of the federation is believed).
   const from = turn.envelope.from;
-  const label = 'failed' in payload ? PUBLIC_LABEL : labelFromSender(from, worker.config.isWorker(from), payload.allowedUsers, payload.contributions);
+  const label = 'failed' in payload ? PUBLIC_LABEL : labelFromSender(from, worker.config.isWorker(from), payload.allowedUsers, worker.parts, payload.contributions);
   worker.store.add({ id: payload.id, value, requiresGrad: false, label, tags: [] });
   engineOf(worker).run(turn);
   if (invalid) turn.mail.fail(turn.envelope, invalid);

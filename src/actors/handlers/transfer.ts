@@ -147,7 +147,7 @@ export function handleAnswer(turn: Turn): void {
     id: forward.objectId,
     value: stored,
     requiresGrad: meta.requiresGrad ?? false,
-    label: labelFromSender(envelope.from, worker.config.isWorker(envelope.from), meta.allowedUsers, meta.contributions),
+    label: labelFromSender(envelope.from, worker.config.isWorker(envelope.from), meta.allowedUsers, worker.parts, meta.contributions),
     tags: [...(meta.tags ?? [])],
     description: meta.description,
   });

@@ -5,17 +5,25 @@
  *
  *  - `allowedUsers`: who may see the value (null: anyone). A value computed from private
  *    inputs may be seen only by those allowed to see every one of them.
- *  - `contributions`: what the value is *as a sum of private contributions* — contributor
- *    → (weight, who may see that contributor's part on its own), where a contributor is
- *    whoever put private data into the federation (the worker whose owner loaded it, or the
- *    sender of private data). Empty for public values. A share-wise sum of shares adds them
- *    up; a scalar multiple scales them; anything else computed from one contributor's data
- *    is "one contribution of that contributor"; and anything that mixes several
- *    contributors non-linearly (a product of two private values) is no sum at all (null).
- *    The release policy (release.ts) reads this to decide whether a value is an aggregate
- *    of enough contributors *unknown to whoever asks* to be revealed: that is why each part
- *    keeps its own `visibleTo` — a sum's allowedUsers is the intersection of its parts',
- *    which would hide that the asker may see one of them.
+ *  - `contributions`: what the value is *as a sum of private parts* — part → (contributor,
+ *    weight, who may see that part on its own), where a contributor is whoever put private
+ *    data into the federation (the worker whose owner loaded it, or the sender of private
+ *    data). Empty for public values. The release policy (release.ts) reads this to decide
+ *    whether a value is an aggregate of enough contributors *unknown to whoever asks* to be
+ *    revealed: that is why each part keeps its own `visibleTo` — a sum's allowedUsers is the
+ *    intersection of its parts', which would hide that the asker may see one of them.
+ *
+ * A part is one *value*, named by an id the worker that made it minted (`bob#12`), never by
+ * its contributor alone: only the same value cancels itself. The operations that keep the
+ * value exactly — a copy, a move, one share of it, a share-wise sum, a multiple by a public
+ * integer (exact in the ring) — keep its parts; every other computation makes a new value and
+ * so new parts: an op, a plan, a model, an optimiser step, a product with anything, a
+ * fixed-precision encoding (rounded, clamped) and a truncation (its rounding, and its
+ * wrap-around when the scalar overflows the ring, make it no exact multiple). So `x − x`
+ * has no part of x, but `x − x·0` (a new value, 0, of bob's), `x − trunc(x)`, or the
+ * difference of two tensors bob loaded keep two parts of bob with opposite weights, and the
+ * release policy refuses them. Anything computed from several contributors' data other
+ * than by a share-wise sum is no sum at all (null).
  *
  * Labels are immutable; the functions return new ones.
  */
@@ -26,8 +34,9 @@ export interface Weight {
   readonly den: bigint;
 }
 
-/** One contributor's part of a value: its weight in the sum, and who may see that part on its own. */
+/** One part of a value: whose data it is, its weight in the sum, and who may see that part on its own. */
 export interface Contribution {
+  readonly contributor: string;
   readonly weight: Weight;
   /**
    * Who may see the contributor's part by itself: its data's allowedUsers when it was
@@ -37,13 +46,23 @@ export interface Contribution {
   readonly visibleTo: readonly string[];
 }
 
+/** The parts of a value, by part id. */
 export type Contributions = ReadonlyMap<string, Contribution>;
 
 export interface Label {
   /** Who may see the value; null: anyone. */
   readonly allowedUsers: readonly string[] | null;
-  /** The value as Σ weight · contribution, by contributor; empty when public; null when it is no such sum. */
+  /** The value as Σ weight · part, by part id; empty when public; null when it is no such sum. */
   readonly contributions: Contributions | null;
+}
+
+/** Mints the ids of new parts: a worker's own counter (`bob#1`, `bob#2`, …), so ids are never reused and never chosen by whoever sends commands. */
+export class PartIds {
+  private minted = 0;
+  constructor(private readonly worker: string) {}
+  fresh(): string {
+    return `${this.worker}#${++this.minted}`;
+  }
 }
 
 const NONE: Contributions = new Map();
@@ -56,11 +75,11 @@ export const isPrivate = (label: Label): boolean => label.allowedUsers !== null;
 /** Whether `user` may see a value with this label. */
 export const canSee = (label: Label, user: string): boolean => label.allowedUsers === null || label.allowedUsers.includes(user);
 
-/** The label of data that `contributor` put in, visible to `allowedUsers` (null: public). */
-export function contributedBy(allowedUsers: readonly string[] | null | undefined, contributor: string): Label {
+/** The label of data that `contributor` put in, visible to `allowedUsers` (null: public): one new part. */
+export function contributedBy(allowedUsers: readonly string[] | null | undefined, contributor: string, parts: PartIds): Label {
   if (allowedUsers === null || allowedUsers === undefined) return PUBLIC_LABEL;
   const users = [...new Set(allowedUsers)];
-  return { allowedUsers: users, contributions: new Map([[contributor, { weight: ONE, visibleTo: users }]]) };
+  return { allowedUsers: users, contributions: new Map([[parts.fresh(), { contributor, weight: ONE, visibleTo: users }]]) };
 }
 
 /** Who may see something computed from values with these restrictions: everyone allowed by all of them. */
@@ -77,31 +96,51 @@ function visibleToAll(labels: readonly Label[]): readonly string[] | null {
 }
 
 /**
- * The label of a value computed from `inputs` by any op (a tensor op, a plan, a model's
- * forward, an optimiser step, a Beaver product): as private as all of them together. It is
- * one contribution of a contributor when every private input comes from that contributor
- * alone; a mix of several contributors is no longer a sum of contributions.
+ * The label of a new value computed from `inputs` by any op (a tensor op, a plan, a model's
+ * forward, an optimiser step, a Beaver product): as private as all of them together. When
+ * every private input is data of one contributor, it is one new part of that contributor;
+ * a mix of several contributors is no longer a sum of parts.
  */
-export function derivedFrom(inputs: readonly Label[]): Label {
-  // The common case — every private input has one and the same label, one contribution — keeps that label (no new object).
-  const privateLabels = new Set(inputs.filter(isPrivate));
-  if (privateLabels.size === 1) {
-    const [only] = privateLabels;
-    if (only.contributions?.size === 1 && [...only.contributions.values()][0].weight === ONE) return only;
-  }
+export function derivedFrom(inputs: readonly Label[], parts: PartIds): Label {
   const allowed = visibleToAll(inputs);
   if (allowed === null) return PUBLIC_LABEL;
   let only: string | undefined;
   let visibleTo: readonly string[] | null = null;
   for (const label of inputs) {
     if (!isPrivate(label)) continue;
-    const parts = label.contributions === null ? null : [...label.contributions];
-    if (parts === null || parts.length !== 1 || (only !== undefined && only !== parts[0][0])) return { allowedUsers: allowed, contributions: null };
-    only = parts[0][0];
-    // A function of several pieces of one contributor's data: only who sees every piece can compute it.
-    visibleTo = intersectUsers(visibleTo, parts[0][1].visibleTo);
+    if (label.contributions === null) return { allowedUsers: allowed, contributions: null };
+    for (const part of label.contributions.values()) {
+      if (only !== undefined && only !== part.contributor) return { allowedUsers: allowed, contributions: null };
+      only = part.contributor;
+      // A function of several pieces of one contributor's data: only who sees every piece can compute it.
+      visibleTo = intersectUsers(visibleTo, part.visibleTo);
+    }
   }
-  return { allowedUsers: allowed, contributions: new Map([[only!, { weight: ONE, visibleTo: visibleTo ?? [] }]]) };
+  // Private inputs whose parts all cancelled out (x − x): a value of nobody's data in particular, still private.
+  if (only === undefined) return { allowedUsers: allowed, contributions: new Map() };
+  return { allowedUsers: allowed, contributions: new Map([[parts.fresh(), { contributor: only, weight: ONE, visibleTo: visibleTo ?? [] }]]) };
+}
+
+/**
+ * Who may see what a piece of work read (the store's read trail), for deciding what its
+ * failure may say: only `allowedUsers` means anything here.
+ */
+export function visibilityOf(inputs: readonly Label[]): Label {
+  const allowed = visibleToAll(inputs);
+  return allowed === null ? PUBLIC_LABEL : { allowedUsers: allowed, contributions: null };
+}
+
+/**
+ * The label of a new value that is, part by part, close to `scale` times `label`'s value but
+ * not exactly (a truncation, a fixed-precision encoding): each part becomes a new part of the
+ * same contributor with its weight scaled, so it still counts as an aggregate's part but can
+ * never cancel the value it came from.
+ */
+export function approximately(label: Label, scale: Weight, parts: PartIds): Label {
+  if (label.contributions === null) return label;
+  const renewed = new Map<string, Contribution>();
+  for (const part of [...label.contributions.values()]) renewed.set(parts.fresh(), { ...part, weight: times(part.weight, scale) });
+  return { allowedUsers: label.allowedUsers, contributions: renewed };
 }
 
 /** The same value in another form (a copy, a move, fixed-precision encoding or decoding, one share of it): the same label. */
@@ -125,9 +164,10 @@ const times = (a: Weight, b: Weight) => weight(a.num * b.num, a.den * b.den);
 const plus = (a: Weight, b: Weight) => weight(a.num * b.den + b.num * a.den, a.den * b.den);
 
 /**
- * The label of Σ scale_i · term_i, computed share-wise (a combine, an affine map, a
- * truncation by a public divisor): contributions add up with their weights; a contribution
- * whose weights cancel out is gone. Public terms (and public offsets) add nothing.
+ * The label of Σ scale_i · term_i for integers scale_i, computed share-wise in the ring (a
+ * combine, an affine map, a multiple by a public integer — exact there): parts add up with
+ * their weights; a part whose weights cancel out (the same value subtracted) is gone. Public
+ * terms (and public offsets) add nothing.
  */
 export function linearCombination(terms: ReadonlyArray<{ label: Label; scale: Weight }>): Label {
   const allowed = visibleToAll(terms.map((t) => t.label));
@@ -135,48 +175,45 @@ export function linearCombination(terms: ReadonlyArray<{ label: Label; scale: We
   const sum = new Map<string, Contribution>();
   for (const { label, scale } of terms) {
     if (label.contributions === null) return { allowedUsers: allowed, contributions: null };
-    for (const [contributor, part] of label.contributions) {
-      const before = sum.get(contributor);
+    for (const [id, part] of label.contributions) {
+      const before = sum.get(id);
       const scaled = times(part.weight, scale);
-      sum.set(
-        contributor,
-        before ? { weight: plus(before.weight, scaled), visibleTo: intersectUsers(before.visibleTo, part.visibleTo) ?? [] } : { weight: scaled, visibleTo: part.visibleTo },
-      );
+      sum.set(id, before ? { ...part, weight: plus(before.weight, scaled), visibleTo: intersectUsers(before.visibleTo, part.visibleTo) ?? [] } : { ...part, weight: scaled });
     }
   }
-  for (const [contributor, part] of [...sum]) if (part.weight.num === 0n) sum.delete(contributor);
+  for (const [id, part] of [...sum]) if (part.weight.num === 0n) sum.delete(id);
   return { allowedUsers: allowed, contributions: sum };
 }
 
 // ── the wire form (worker to worker: moves and shares carry their label) ──────────
 
-/** Contributions as they travel: [contributor, "num/den", visibleTo] triples, sorted by contributor; null for "no sum". */
-export type WireContributions = Array<[string, string, string[]]> | null;
+/** Parts as they travel: [part id, contributor, "num/den", visibleTo] tuples, sorted by part id; null for "no sum". */
+export type WireContributions = Array<[string, string, string, string[]]> | null;
 
 export function contributionsToWire(contributions: Contributions | null): WireContributions {
   if (contributions === null) return null;
   return [...contributions]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([c, { weight: w, visibleTo }]) => [c, `${w.num}/${w.den}`, [...visibleTo]]);
+    .map(([id, { contributor, weight: w, visibleTo }]) => [id, contributor, `${w.num}/${w.den}`, [...visibleTo]]);
 }
 
 export function contributionsFromWire(wire: WireContributions): Contributions | null {
   if (wire === null) return null;
   return new Map(
-    wire.map(([contributor, text, visibleTo]) => {
+    wire.map(([id, contributor, text, visibleTo]) => {
       const [num, den] = text.split('/');
-      return [contributor, { weight: weight(BigInt(num), BigInt(den)), visibleTo: [...new Set(visibleTo)] }];
+      return [id, { contributor, weight: weight(BigInt(num), BigInt(den)), visibleTo: [...new Set(visibleTo)] }];
     }),
   );
 }
 
-/** A readable form for errors and logs: `bob ×1, alice ×1/2`. */
+/** A readable form for errors and logs: `bob ×1, alice ×1/2`; a contributor with several parts is named once per part. */
 export function describeContributions(contributions: Contributions | null): string {
   if (contributions === null) return 'not a sum of contributions (private values were combined non-linearly)';
   if (contributions.size === 0) return 'no private contribution';
-  return [...contributions]
-    .sort(([a], [b]) => (a < b ? -1 : 1))
-    .map(([c, { weight: w }]) => `${c} ×${w.num}${w.den === 1n ? '' : `/${w.den}`}`)
+  return [...contributions.values()]
+    .map(({ contributor, weight: w }) => `${contributor} ×${w.num}${w.den === 1n ? '' : `/${w.den}`}`)
+    .sort()
     .join(', ');
 }
 
@@ -186,8 +223,8 @@ export function describeContributions(contributions: Contributions | null): stri
  * anyone else — the local worker `me`, an actor outside the federation — may restrict who
  * sees what it sends, but what it sends privately counts as its own contribution.
  */
-export function labelFromSender(sender: string, trusted: boolean, allowedUsers: readonly string[] | null | undefined, contributions?: WireContributions): Label {
+export function labelFromSender(sender: string, trusted: boolean, allowedUsers: readonly string[] | null | undefined, parts: PartIds, contributions?: WireContributions): Label {
   if (allowedUsers === null || allowedUsers === undefined) return PUBLIC_LABEL;
   if (trusted && contributions !== undefined) return { allowedUsers: [...allowedUsers], contributions: contributionsFromWire(contributions) };
-  return contributedBy(allowedUsers, sender);
+  return contributedBy(allowedUsers, sender, parts);
 }

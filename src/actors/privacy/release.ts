@@ -21,8 +21,10 @@
  *  - not visible to the requester: a part the requester may see on its own (its owner put
  *    the requester in allowedUsers) is as good as known.
  *
- * Parts with weight 0 (scaled by 0, or cancelled by a difference) are gone from the label
- * already (label.ts). Uncounted parts may have any weight: the requester can remove them.
+ * Parts with weight 0 (scaled by 0, or the same value cancelled by a difference) are gone
+ * from the label already (label.ts); two different values of one contributor never cancel,
+ * and with different weights they are refused. Uncounted parts may have any weight: the
+ * requester can remove them.
  *
  * Each owner of a shared value decides for its own share, from its share's label. An owner
  * that holds no share of some term (shares sent only to the *other* participants) does not
@@ -48,13 +50,15 @@ export interface ReleaseContext {
   readonly isDataOwner: (id: string) => boolean;
 }
 
-/** Why a contributor's part does not count towards the policy for this requester, or null when it counts. */
-function notCounted(contributor: string, part: Contribution, { requester, isDataOwner }: ReleaseContext): string | null {
+/** Why a part does not count towards the policy for this requester, or null when it counts. */
+function notCounted({ contributor, visibleTo }: Contribution, { requester, isDataOwner }: ReleaseContext): string | null {
   if (contributor === requester) return `${contributor} is the requester`;
   if (!isDataOwner(contributor)) return `${contributor} is not a data owner (not a worker of the federation: what it sent privately is its own, and it may be the requester's)`;
-  if (part.visibleTo.includes(requester)) return `${contributor}'s part is visible to ${requester}`;
+  if (visibleTo.includes(requester)) return `${contributor}'s part is visible to ${requester}`;
   return null;
 }
+
+const distinct = (names: Iterable<string>): string[] => [...new Set(names)].sort();
 
 export function releaseDecision(label: Label, context: ReleaseContext, policy: ReleasePolicy | undefined): ReleaseDecision {
   if (canSee(label, context.requester)) return { allowed: true, via: 'label' };
@@ -62,19 +66,25 @@ export function releaseDecision(label: Label, context: ReleaseContext, policy: R
   const k = policy.aggregate.minContributors;
   const { contributions } = label;
   if (contributions === null) return { allowed: false, why: `the value is ${describeContributions(null)}` };
-  const all = [...contributions].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const counted = all.filter(([c, part]) => notCounted(c, part, context) === null);
-  const reasons = all.map(([c, part]) => notCounted(c, part, context)).filter((why): why is string => why !== null);
-  const contributors = counted.map(([c]) => c);
-  if (counted.length < k) {
-    const of = `it is a sum of ${all.length} contributor(s) [${all.map(([c]) => c).join(', ')}]`;
-    const count = reasons.length === 0 ? '' : `, of which ${counted.length} count [${contributors.join(', ')}] (${reasons.join('; ')})`;
+  const parts = [...contributions.values()];
+  const counted = parts.filter((part) => notCounted(part, context) === null);
+  const reasons = distinct(parts.map((part) => notCounted(part, context)).filter((why): why is string => why !== null));
+  const contributors = distinct(counted.map((part) => part.contributor));
+  if (contributors.length < k) {
+    const everyone = distinct(parts.map((part) => part.contributor));
+    const of = `it is a sum of ${everyone.length} contributor(s) [${everyone.join(', ')}]`;
+    const count = reasons.length === 0 ? '' : `, of which ${contributors.length} count [${contributors.join(', ')}] (${reasons.join('; ')})`;
     return { allowed: false, why: `${of}${count}: fewer than the ${k} the policy requires` };
   }
+  // Every counted part with one weight: otherwise the sum could weight one part up, or take the
+  // difference of two values of one contributor (x − x·0 is bob's x, with bob ×1 and bob ×−1).
   const [first] = counted;
-  if (!counted.every(([, part]) => part.weight.num === first[1].weight.num && part.weight.den === first[1].weight.den)) {
-    return { allowed: false, why: `its contributors take part with different weights (${describeContributions(new Map(counted))}), so it could single one of them out` };
+  if (!counted.every((part) => part.weight.num === first.weight.num && part.weight.den === first.weight.den)) {
+    return {
+      allowed: false,
+      why: `its parts take part with different weights (${describeContributions(new Map(counted.map((part, i) => [String(i), part])))}), so it could single one of them out`,
+    };
   }
-  const uncounted = all.filter(([c, part]) => notCounted(c, part, context) !== null).map(([c]) => c);
+  const uncounted = distinct(parts.filter((part) => notCounted(part, context) !== null).map((part) => part.contributor)).filter((c) => !contributors.includes(c));
   return { allowed: true, via: 'aggregate', contributors, uncounted };
 }

@@ -26,7 +26,7 @@ import { toSigned } from './additive.js';
 import { beaverMaskShares, beaverProductShare, floorDiv } from './beaver.js';
 import { matMulProductShare } from './beaver-matmul.js';
 import { assertFederationParties, type OpenPayload, type SmpcEngine, type SmpcTask, type TriplePayload, labelOf, ringInput, storeResult } from './engine.js';
-import { derivedFrom, type Label, linearCombination, PUBLIC_LABEL, weight } from '../privacy/label.js';
+import { approximately, derivedFrom, type Label, linearCombination, PUBLIC_LABEL, weight } from '../privacy/label.js';
 import { fromBigints, matMulDims, sameShape, toBigints } from './ring-ops.js';
 import { RingTensor } from './ring-tensor.js';
 import { checkWorkerAllocation } from '../compute/budget.js';
@@ -99,7 +99,7 @@ export class BeaverTask implements SmpcTask {
     // A product of shares is a function of both operands (not a sum of contributions); a truncation scales.
     this.label =
       cmd.op === 'beaver'
-        ? derivedFrom([labelOf(worker, cmd.x), labelOf(worker, cmd.y)])
+        ? derivedFrom([labelOf(worker, cmd.x), labelOf(worker, cmd.y)], worker.parts)
         : linearCombination([{ label: labelOf(worker, cmd.source), scale: weight(toSigned(BigInt(cmd.scalar ?? '1') % x.field, x.field)) }]);
     if (triple.from !== cmd.dealer) this.fail(`the triple came from '${triple.from}', not from the crypto provider '${cmd.dealer}'`, turn);
     if (triple.failed) {
@@ -196,7 +196,8 @@ export class BeaverTask implements SmpcTask {
     for (let i = 0; i < c.length; i++) {
       out[i] = this.cmd.party === 0 ? mod(rTruncated[i] + floorDiv(toSigned(c[i], this.field), divisor)) : rTruncated[i];
     }
-    const scaled = linearCombination([{ label: this.label, scale: weight(1n, divisor) }]);
+    // Rounded (and wrapped when the scaled value overflows): a new value of the same parts, never an exact multiple.
+    const scaled = approximately(this.label, weight(1n, divisor), turn.worker.parts);
     storeResult(turn.worker, this.resultId, new RingTensor(out, this.shape, this.field), scaled);
     return true;
   }

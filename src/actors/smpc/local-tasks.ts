@@ -11,7 +11,7 @@ import { FailedResult } from '../object-store.js';
 import type { RequestRef } from '../worker-mail.js';
 import type { Turn } from '../worker-state.js';
 import { assertFederationParties, type SmpcEngine, type SmpcTask, labelOf, ringInput, storeResult, tensorInput } from './engine.js';
-import { contributionsToWire, isPrivate, linearCombination, sameAs, weight } from '../privacy/label.js';
+import { approximately, contributionsToWire, isPrivate, linearCombination, ONE, sameAs, weight } from '../privacy/label.js';
 import { toSigned } from './additive.js';
 import { decodeFixedVector, encodeFixedVector, encodeFixedVectorSaturating, encodeIntegers, splitVector } from './ring-vector.js';
 import { affine, combine, truncateLocal } from './ring-ops.js';
@@ -52,8 +52,8 @@ export class FixPrecisionTask implements SmpcTask {
     } catch (error) {
       throw new SmpcError('SmpcOpError', `fixPrecision of object ${source} on ${worker.id}: ${(error as Error).message}; lower precisionFractional or use a larger field`, { worker: worker.id, objectId: source });
     }
-    // The encoded value is the value: it stays as private as the tensor it came from.
-    storeResult(worker, this.resultId, new RingTensor(values, [...tensor.shape], BigInt(this.cmd.field)), sameAs(entry.label));
+    // The encoded value stays as private as the tensor it came from; rounded (and clamped), it is a new value of the same parts.
+    storeResult(worker, this.resultId, new RingTensor(values, [...tensor.shape], BigInt(this.cmd.field)), approximately(entry.label, ONE, worker.parts));
     return true;
   }
 }
@@ -172,7 +172,8 @@ export class LocalOpTask implements SmpcTask {
     } else {
       const scalar = cmd.scalar === undefined ? 1n : BigInt(cmd.scalar) % x.field;
       const scaled = cmd.scalar === undefined ? x : affine(x, scalar, undefined, what);
-      const label = linearCombination([{ label: source, scale: weight(toSigned(scalar, x.field), BigInt(cmd.divisor)) }]);
+      // Rounded, and wrapped around the ring when scalar·x overflows: a new value of the same parts, never an exact multiple.
+      const label = approximately(source, weight(toSigned(scalar, x.field), BigInt(cmd.divisor)), worker.parts);
       storeResult(worker, this.resultId, truncateLocal(scaled, BigInt(cmd.divisor)), label);
     }
     return true;
