@@ -13,7 +13,8 @@
  */
 import test from 'ava';
 import * as tf from '@tensorflow/tfjs';
-import { RemoteError, RemoteSGD, type Simulation, type VirtualWorker } from '../src/index.js';
+import { fromTransition } from 'xstate';
+import { type ActorIO, type ActorMessage, type Envelope, RemoteError, RemoteSGD, type Simulation, type VirtualWorker } from '../src/index.js';
 import { nn, restoreModel } from '../src/fl/index.js';
 import { Mlp } from './helpers/plans.js';
 import { ready, simulation } from './helpers/pointers.js';
@@ -186,4 +187,26 @@ test('one refusal, one log: the same seed gives the same events', async (t) => {
     return sim.log.toJSONL();
   };
   t.is(await run(), await run());
+});
+
+test('only the worker asked may answer a forwarded request: forged acks to a move (from an actor that guesses the message ids) do not make bob drop the object', async (t) => {
+  const { sim, bob, dave } = world();
+  // mallory answers 'forge' by replying 'ack' to every message id bob:0 … bob:29, as if it were the destination.
+  const mallory = fromTransition(
+    (state: { io: ActorIO }, event: ActorMessage) => {
+      if (event.type === 'forge') {
+        for (let n = 0; n < 30; n++) state.io.reply({ id: `bob:${n}`, from: 'bob' } as unknown as Envelope, 'reply', { kind: 'ack' });
+      }
+      return state;
+    },
+    ({ input }: { input: { io: ActorIO } }) => ({ io: input.io }),
+  );
+  sim.spawn(mallory, 'mallory');
+  const x = tf.zeros([20]).send(bob);
+  await x.getShape();
+  const moved = x.move(dave); // dave will refuse: over its budget
+  sim.tell('mallory', 'forge', {});
+  await refusedForBudget(t, moved, `object ${x.idAtLocation}`, 'maxTensorElements', 'the move, whatever mallory says');
+  t.is(x.location, bob);
+  t.deepEqual(await x.getShape(), [20], 'the object is still on bob');
 });

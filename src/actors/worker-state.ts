@@ -9,10 +9,10 @@ import { type FailureSite, reportable } from './privacy/redaction.js';
 import { PartIds } from './privacy/label.js';
 import type { WorkerBudget } from './compute/budget.js';
 
-/** A request this worker passed on; keyed by the id of the message it sent. */
+/** A request this worker passed on; keyed by the id of the message it sent. `asked`: the only actor whose answer counts. */
 export type Forward =
-  | { kind: 'move'; request: RequestRef; objectId: string; entry: StoreEntry; to: string }
-  | { kind: 'remoteGet'; request: RequestRef; objectId: string; entry: StoreEntry; reserved: number };
+  | { kind: 'move'; request: RequestRef; objectId: string; entry: StoreEntry; to: string; asked: string }
+  | { kind: 'remoteGet'; request: RequestRef; objectId: string; entry: StoreEntry; reserved: number; asked: string };
 
 export interface WorkerConfig {
   /** Whether an actor id names an actor that can receive messages (a move to nowhere is refused up front). */

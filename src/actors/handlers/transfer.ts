@@ -38,7 +38,7 @@ export function handleMove(turn: Turn, payload: PayloadOf<'move'>): void {
       ? { kind: 'plan' as const, plan: value.toWire(true) }
       : { kind: 'pointer' as const, location: value.location, idAtLocation: value.idAtLocation, owned: value.owned, ...(value.shape ? { shape: value.shape } : {}), ...(value.dtype ? { dtype: value.dtype as 'float32' } : {}) };
   const sent = mail.send(to, 'object', { id, value: wire, meta: metaOf(entry), ack: true });
-  worker.forwards.set(sent, { kind: 'move', request: { id: envelope.id, from: envelope.from }, objectId: id, entry, to });
+  worker.forwards.set(sent, { kind: 'move', request: { id: envelope.id, from: envelope.from }, objectId: id, entry, to, asked: to });
 }
 
 export function handleRemoteGet(turn: Turn, payload: PayloadOf<'remoteGet'>): void {
@@ -55,7 +55,7 @@ export function handleRemoteGet(turn: Turn, payload: PayloadOf<'remoteGet'>): vo
   const { reserved, maxElements } = roomForPull(worker, payload.id, value);
   const sent = mail.send(value.location, 'objectRequest', { id: value.idAtLocation, maxElements });
   worker.store.reserve(reserved);
-  worker.forwards.set(sent, { kind: 'remoteGet', request: { id: envelope.id, from: envelope.from }, objectId: payload.id, entry, reserved });
+  worker.forwards.set(sent, { kind: 'remoteGet', request: { id: envelope.id, from: envelope.from }, objectId: payload.id, entry, reserved, asked: value.location });
 }
 
 /**
@@ -78,8 +78,10 @@ function roomForPull(worker: WorkerState, id: string, pointer: PointerRecord): {
 export function handleAnswer(turn: Turn): void {
   const { worker, mail, envelope } = turn;
   const forward = envelope.inReplyTo === undefined ? undefined : worker.forwards.get(envelope.inReplyTo);
-  if (!forward) {
-    // A duplicate, or an answer to something we did not ask: nothing to do, but it owns what it carries.
+  // Only the actor asked may answer: message ids are predictable, and a forged ack to a move
+  // would make this worker drop the object, a forged object would stand in for the one pulled.
+  if (!forward || forward.asked !== envelope.from) {
+    // A duplicate, an answer to something we did not ask, or from someone we did not ask: nothing to do, but it owns what it carries.
     disposeTensorsIn(envelope.payload);
     return;
   }
