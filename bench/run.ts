@@ -20,6 +20,7 @@ const registry: Record<string, () => Promise<{ benchmark: Benchmark }>> = {
   fl: () => import('./fl-overhead.js'),
   'fault-sweep': () => import('./fault-sweep.js'),
   replay: () => import('./replay-memory.js'),
+  steps: () => import('./step-budget.js'),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -15,7 +15,7 @@ import { exploreCommand } from './commands/explore.js';
 import { replayCommand } from './commands/replay.js';
 import { runCommand } from './commands/run.js';
 import './experiment-kinds.js';
-import { limitOption, optionParser, seedOption, seedRangeOption, strategyOption } from './run-options.js';
+import { CLI_MAX_STEPS, byteSizeOption, limitOption, maxStepsOption, optionParser, paramOption, seedOption, seedRangeOption, strategyOption } from './run-options.js';
 
 const nonNegativeInt = (what: string) =>
   optionParser((text) => {
@@ -23,20 +23,19 @@ const nonNegativeInt = (what: string) =>
     return Number(text);
   });
 
-/** `--param rounds=3` (repeatable); values are JSON when they parse as JSON, else strings. */
-const paramOption = (text: string, previous: Record<string, unknown> = {}) => {
-  const eq = text.indexOf('=');
-  if (eq <= 0) throw new Error(`--param ${text}: write key=value (e.g. --param rounds=3).`);
-  const raw = text.slice(eq + 1);
-  let value: unknown = raw;
-  try {
-    value = JSON.parse(raw);
-  } catch {
-    // not JSON: keep the text
-  }
-  return { ...previous, [text.slice(0, eq)]: value };
-};
+/**
+ * Commander's errors in one line: a bad option value is our parser's message alone (it names
+ * the flag and how to write it), not "option '--seed <n>' argument '1.5' is invalid. Seed
+ * 1.5 …"; other errors (an unknown option, a missing argument) get a pointer to --help.
+ */
+function commanderError(text: string): string {
+  const invalid = /^error: (?:option|command-argument value) .*? is invalid\. ([\s\S]*)$/.exec(text);
+  if (invalid && invalid[1].trim() !== '') return `error: ${invalid[1].trimEnd()}\n`;
+  return `${text.trimEnd().replace(/\s*\n\s*/g, ' ')} (add --help for usage)\n`;
+}
 
+const maxStepsFlag = () =>
+  new Option('--max-steps <n>', `step budget of one await or settle: a message loop stops there with a LivelockError (default: the scenario's maxSteps, else ${CLI_MAX_STEPS.toLocaleString('en-US')})`).argParser(maxStepsOption);
 const backendOption = () => new Option('--backend <name>', 'tfjs compute backend to start (tensorflow, wasm, cpu); recorded in the log header');
 const quietOption = () => new Option('-q, --quiet', 'no progress display');
 const limitFlag = () =>
@@ -47,13 +46,14 @@ export function buildProgram(): Command {
     .description('fedsim: a deterministic actor-model simulator for privacy-preserving federated learning.\nEvery run is reproducible from its seed: run scenarios, replay and diff their event logs, explore seeds for bugs.')
     .version(FEDSIM_VERSION)
     .option('--debug', 'on failure, also print the stack trace (any command; e.g. fedsim run x.yaml --debug)')
-    .showHelpAfterError('(add --help for usage)')
+    .configureOutput({ outputError: (text, write) => write(commanderError(text)) })
     .configureHelp({ sortSubcommands: false })
     .addHelpText(
       'after',
       `
-Exit codes: 0 success, 1 a check failed / the run failed / the runs differ / a seed failed, 2 usage error (bad flag,
-missing or invalid file). A failure prints its reason on stderr; add --debug for the stack trace.
+Exit codes: 0 success, 1 a check failed / the run failed / the runs differ / a seed failed / a replay was refused,
+2 usage error (bad flag, missing or invalid file), 130 interrupted (Ctrl-C). A failure prints its reason on stderr;
+add --debug for the stack trace.
 
 Examples:
   $ fedsim run scenarios/ping-pong.ts --seed 7
@@ -77,8 +77,10 @@ ${describeExperimentKinds().map((k) => `  ${k}`).join('\n')}`,
     .option('--record <file>', 'where to write the event log (default: <out>/run.jsonl)')
     .option('--out <dir>', 'output directory (default: runs/<scenario>-seed<N>/)')
     .option('--strict', 'encode and decode every message (proves payloads can cross a real wire)')
-    .option('--param <key=value>', 'scenario parameter for ctx.params (repeatable; JSON values allowed)', paramOption)
+    .option('--param <key=value>', 'scenario parameter (repeatable; JSON values allowed): ctx.params of a module, or a field of an experiment file (rounds=3, data.devices=10)', paramOption)
     .addOption(limitFlag())
+    .addOption(maxStepsFlag())
+    .addOption(new Option('--max-log-bytes <size>', 'stop the run once its event log is this large, e.g. 2GB (default: no limit; a log takes ~200 bytes per event)').argParser(byteSizeOption('--max-log-bytes')))
     .addOption(backendOption())
     .addOption(quietOption())
     .addHelpText(
@@ -89,7 +91,11 @@ Examples:
   $ fedsim run scenarios/ping-pong.ts --param rounds=10 --faults '{"duplicate":0.05}'
   $ fedsim run scenarios/stale-update-bug.ts --seed 3 --faults scenarios/faults/stale-update.json --out runs/stale
 
-Exit code 0 when every check holds, 1 when a check fails or the run throws.`,
+The event log, results.json and report.html are written under .partial names and renamed into place when the
+run is complete, so an interrupted or crashed run never replaces the outputs of an earlier one. Ctrl-C stops the
+run and keeps its log so far as run.jsonl.partial.
+
+Exit code 0 when every check holds, 1 when a check fails or the run throws, 130 when interrupted (Ctrl-C).`,
     )
     .action(async (scenario: string, options) => {
       process.exitCode = await runCommand(scenario, options);
@@ -102,6 +108,9 @@ Exit code 0 when every check holds, 1 when a check fails or the run throws.`,
     .option('--until <seq>', 'stop once event <seq> has happened and print every actor\'s state', nonNegativeInt('--until'))
     .option('--inspect <actor>', 'show only this actor\'s state (at --until, or at the end of the run)')
     .option('--max-line-chars <n>', 'longest log line accepted (default 1048576); longer lines mean a damaged or foreign file', nonNegativeInt('--max-line-chars'))
+    .option('--project <dir>', 'the project the log was made in: its scenario file is looked up there (default: the project of the working directory, then of the log)')
+    .option('--allow-unverified-scenario', 'replay a log that has no sha256 of its scenario file (recorded before fedsim kept one), with the file as it is now')
+    .addOption(new Option('--max-steps <n>', 'step budget of one await or settle (default: the one the log header records)').argParser(maxStepsOption))
     .addOption(quietOption())
     .addHelpText(
       'after',
@@ -112,7 +121,10 @@ Examples:
   $ fedsim replay runs/stale/run.jsonl --until 120 --inspect server
 
 The log is checked first (header, line ends, every event's seq and time) and then streamed: a log of any size
-replays in bounded memory.
+replays in bounded memory. The scenario file the header names is imported only if it lies inside the project and
+its sha256 is the one the header records (the file as it was when the run was made).
+
+Replay runs the scenario code a log names: a log from someone else is as trusted as their code.
 
 Exit code 0 when the run matches the log, 1 at the first divergence (printed with the expected and actual event)
 or when the header does not match this fedsim, scenario or backend; 2 when the log is damaged.`,
@@ -151,6 +163,7 @@ Exit code 0 when the logs are identical, 1 when they differ.`,
     .option('--shrink <n>', 'shrink the faults of the first <n> failing seeds (default 3)', nonNegativeInt('--shrink'))
     .option('--max-failures <n>', 'stop after <n> failing seeds', nonNegativeInt('--max-failures'))
     .addOption(limitFlag())
+    .addOption(maxStepsFlag())
     .addOption(quietOption())
     .addHelpText(
       'after',

@@ -36,6 +36,60 @@ export function optionParser<T>(parse: (text: string) => T): (text: string) => T
 }
 
 export const seedOption = optionParser(parseSeed);
+
+/** The CLI's step budget of one await or settle (the runtime's own default, 50 million, is for library use); see README "Step budget". */
+export const CLI_MAX_STEPS = 1_000_000;
+
+/** `--max-steps 2000000` (also `2e6`, `2_000_000`). */
+export const maxStepsOption = optionParser((text) => {
+  const n = Number(text.trim().replace(/_/g, ''));
+  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`--max-steps ${text}: give a positive integer (the step budget of one await or settle, e.g. --max-steps 5000000).`);
+  return n;
+});
+
+const BYTE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
+
+/** `--max-log-bytes 500MB` (B, kB, MB, GB, KiB, MiB, GiB; no unit = bytes). */
+export const byteSizeOption = (flag: string) =>
+  optionParser((text) => {
+    const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
+    const unit = match ? BYTE_UNITS[match[2].toLowerCase()] : undefined;
+    const n = match && unit !== undefined ? Math.floor(Number(match[1]) * unit) : NaN;
+    if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`${flag} ${text}: give a size such as 500MB, 2GB or 1048576 (bytes).`);
+    return n;
+  });
+
+/** Parameter values nest at most this deep (a file's limit nestingDepth has the same default). */
+const MAX_PARAM_DEPTH = 32;
+
+function depthOf(value: unknown): number {
+  let deepest = 0;
+  const pending: Array<[unknown, number]> = [[value, 0]];
+  while (pending.length) {
+    const [v, depth] = pending.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    deepest = Math.max(deepest, depth + 1);
+    for (const child of Object.values(v)) pending.push([child, depth + 1]);
+  }
+  return deepest;
+}
+
+/** `--param rounds=3` (repeatable); values are JSON when they parse as JSON, else strings. */
+export const paramOption = (text: string, previous: Record<string, unknown> = {}) =>
+  optionParser((t) => {
+    const eq = t.indexOf('=');
+    if (eq <= 0) throw new Error(`--param ${t}: write key=value (e.g. --param rounds=3).`);
+    const key = t.slice(0, eq).trim();
+    const raw = t.slice(eq + 1);
+    let value: unknown = raw;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      // not JSON: keep the text
+    }
+    if (depthOf(value) > MAX_PARAM_DEPTH) throw new Error(`--param ${key}=…: the value nests more than ${MAX_PARAM_DEPTH} levels deep.`);
+    return { ...previous, [key]: value };
+  })(text);
 export const seedRangeOption = optionParser((text) => parseSeedRange(text));
 export const strategyOption = optionParser(parseStrategy);
 export const limitOption = (text: string, previous?: Record<string, number>) => optionParser((t) => parseLimitArgument(t, previous))(text);
@@ -69,9 +123,9 @@ export function loadFaultsArgument(value: string | undefined, maxBytes?: number)
   }
 }
 
-export async function loadScenarioArgument(path: string, limits?: Record<string, number>): Promise<Scenario<any>> {
+export async function loadScenarioArgument(path: string, limits?: Record<string, number>, params?: Record<string, unknown>): Promise<Scenario<any>> {
   try {
-    return await loadScenario(path, { limits });
+    return await loadScenario(path, { limits, params });
   } catch (error) {
     if (error instanceof ScenarioLoadError || error instanceof ArgumentError || error instanceof LimitError) throw new CliError(error.message);
     throw error;
@@ -96,12 +150,14 @@ export function checkFaultActors(scenario: Scenario<any>, faults: FaultsArgument
  * overrides). Without this, tfjs would quietly fall back to its slow `cpu` backend.
  * A log header names the backend as "wasm 4.22.0"; only the first word is the name.
  */
-export async function startBackend(name: string | undefined): Promise<string> {
-  const { initBackend, BACKEND_NAMES } = await import('../runtime/backend.js');
+export async function startBackend(name: string | undefined, source = `--backend ${name}`): Promise<string> {
+  const { initBackend, BACKEND_NAMES, BACKEND_ENV_VAR } = await import('../runtime/backend.js');
+  const unknown = (what: string) => new CliError(`${what}: unknown backend; use one of ${BACKEND_NAMES.join(', ')}.`);
   const wanted = name?.split(' ')[0];
-  if (wanted !== undefined && !(BACKEND_NAMES as readonly string[]).includes(wanted)) {
-    throw new CliError(`--backend ${name}: unknown backend; use one of ${BACKEND_NAMES.join(', ')}.`);
-  }
+  if (wanted !== undefined && !(BACKEND_NAMES as readonly string[]).includes(wanted)) throw unknown(source);
+  // The environment variable is a setting like the flag: a bad value is the same usage error.
+  const fromEnv = process.env[BACKEND_ENV_VAR]?.trim() ?? '';
+  if (wanted === undefined && fromEnv !== '' && !(BACKEND_NAMES as readonly string[]).includes(fromEnv)) throw unknown(`${BACKEND_ENV_VAR}=${fromEnv}`);
   try {
     return await initBackend(wanted as (typeof BACKEND_NAMES)[number] | undefined);
   } catch (error) {

@@ -39,8 +39,21 @@ export class LivelockError extends FedsimError {
   ) {
     super(
       `${what} did not finish within ${steps} steps (virtual time ${virtualTime} ms): the actors keep producing work. ` +
-        `Raise the limit ({ maxSteps }) if this is expected, or look for a message loop in sim.log.` +
+        `If the run really needs more, raise the limit: fedsim run|explore|replay --max-steps N, \`maxSteps: N\` in the scenario or ` +
+        `experiment file, or new Simulation({ maxSteps: N }). Otherwise look for a message loop in the log (the same messages sent over and over).` +
         (report ? `\n${formatLivenessReport(report)}` : ''),
+    );
+  }
+}
+
+/** The streamed event log outgrew SimulationOptions.maxLogBytes: the run was stopped before it filled the disk. */
+export class LogSizeError extends FedsimError {
+  override name = 'LogSizeError';
+  constructor(readonly bytes: number, readonly limit: number, file: string) {
+    super(
+      `the event log ${file} reached ${bytes.toLocaleString('en-US')} bytes, past the limit of ${limit.toLocaleString('en-US')} ` +
+        '(fedsim run --max-log-bytes, SimulationOptions.maxLogBytes), so the run was stopped. A log takes about 200 bytes per event, two events per message: ' +
+        'raise the limit if the run really sends this much, or look for a message loop.',
     );
   }
 }

@@ -189,34 +189,59 @@ export class EventLog {
   }
 }
 
-/** Streams a log to a file as the run goes, in large buffered writes. */
+/** How many characters of log lines a LogFileWriter holds before writing them out. */
+export const LOG_WRITE_CHUNK = 1 << 16;
+
+/**
+ * Streams a log to a file as the run goes. The header is written at once and the
+ * events in chunks of at most LOG_WRITE_CHUNK characters, so a run that is killed
+ * leaves a log that is complete up to its last chunk, and memory does not grow.
+ *
+ * A run can also be stopped in the middle of a step (the CLI breaks a long stretch
+ * of steps on Ctrl-C, see src/cli/interrupt.ts): then no `finally` of the interrupted
+ * code runs, and a write may have happened without the writer knowing. So every
+ * chunk is written at an explicit file position, and the position and the buffer are
+ * updated together after the write: a flush repeated after an interruption writes the
+ * same bytes at the same place, never a second copy.
+ */
 export class LogFileWriter {
   private readonly fd: number;
   /** Lines not yet written. (V8 appends to a string as a rope: cheaper than an array of lines and a join.) */
   private pending = '';
+  /** Bytes written so far: where the next chunk goes. */
+  private position = 0;
+  private closed = false;
 
   constructor(readonly path: string, header: LogHeader) {
     this.fd = openSync(path, 'w');
-    this.push(JSON.stringify(header));
+    this.pending = JSON.stringify(header) + '\n';
+    this.flush();
+  }
+
+  /** Characters written or pending so far (bytes, for the ASCII of a log). */
+  get size(): number {
+    return this.position + this.pending.length;
   }
 
   write(event: SimEvent): void {
-    this.push(eventLine(event));
+    this.pending += eventLine(event) + '\n';
+    if (this.pending.length > LOG_WRITE_CHUNK) this.flush();
   }
 
   flush(): void {
-    if (this.pending.length === 0) return;
-    writeSync(this.fd, this.pending);
+    if (this.pending.length === 0 || this.closed) return;
+    const chunk = Buffer.from(this.pending, 'utf8');
+    writeSync(this.fd, chunk, 0, chunk.length, this.position);
+    // Together, with no call in between: an interruption cannot fall between these two.
+    this.position += chunk.length;
     this.pending = '';
   }
 
+  /** Writes what is pending and closes the file; calling it again does nothing. */
   close(): void {
+    if (this.closed) return;
     this.flush();
+    this.closed = true;
     closeSync(this.fd);
-  }
-
-  private push(line: string): void {
-    this.pending += line + '\n';
-    if (this.pending.length > 1 << 20) this.flush();
   }
 }

@@ -1,5 +1,5 @@
 /** The runtime layer's public surface. */
-export { SimulationCore, type SimulationOptions, type SettleReport } from './simulation.js';
+export { SimulationCore, DEFAULT_MAX_STEPS, STRETCH_STEPS, type SimulationOptions, type SettleReport } from './simulation.js';
 export { ActorCell, type ActorIO, type ActorMessage, type SendOptions, toErrorPayload } from './actor-cell.js';
 export { Reply } from './driver.js';
 export { VirtualClock } from './clock.js';
@@ -7,7 +7,7 @@ export { createStream, RngRegistry, type RandomStream, type Seed } from './rng.j
 export type { ActorId, Envelope, ErrorPayload } from './envelope.js';
 export { ERROR_REPLY } from './envelope.js';
 export type { SimEvent, SimEventKind } from './events.js';
-export { EventLog, eventLine, type LogHeader } from './event-log.js';
+export { EventLog, LogFileWriter, LOG_WRITE_CHUNK, eventLine, type LogHeader } from './event-log.js';
 export { canonicalJson, digestOf, registerCanonicalEncoder, sha256Hex } from './canonical.js';
 export {
   parseFaultPlan,

@@ -13,7 +13,7 @@ import { backendName } from './backend-name.js';
 import { VirtualClock } from './clock.js';
 import { Driver, Reply } from './driver.js';
 import { type ActorId, type Envelope, messageId, NO_SEQ, PostedEnvelope } from './envelope.js';
-import { DeadlockError, DuplicateActorError, FedsimError, LivelockError, ReentrancyError, RequestTimeoutError, UnknownActorError } from './errors.js';
+import { DeadlockError, DuplicateActorError, FedsimError, LivelockError, LogSizeError, ReentrancyError, RequestTimeoutError, UnknownActorError } from './errors.js';
 import { EventLog, LOG_FORMAT, type LogHeader, LogFileWriter } from './event-log.js';
 import { LOST_MESSAGES_KEPT, type LivenessReport, type MessageSummary, buildLivenessReport } from './liveness.js';
 import { MessageEventRecord, messageFields, type SimEvent, type SimEventInit, type SimEventKind } from './events.js';
@@ -42,6 +42,8 @@ export interface SimulationOptions {
   keepLog?: boolean;
   /** Also stream the log to this file. */
   record?: string;
+  /** Stop the run (LogSizeError) once the streamed log grows past this many bytes (default: no limit). */
+  maxLogBytes?: number;
   /**
    * Re-execution check: compare the header and every event with this recorded log and stop
    * at the first difference. A LogStream (openLogStream) checks a log file of any size in
@@ -58,11 +60,25 @@ export interface SimulationOptions {
   backend?: string;
   /** Id of the local worker that scenario code acts as (default 'me'). */
   driverId?: ActorId;
-  /** Step budget for one await or settle before a LivelockError (default 50 million). */
+  /** Step budget for one await or settle before a LivelockError (default DEFAULT_MAX_STEPS, 50 million). */
   maxSteps?: number;
+  /**
+   * When given, the steps of every await and settle run through it, in stretches of at
+   * most STRETCH_STEPS steps: `runStretch(stretch)` must call `stretch` once, and may stop
+   * it from outside by throwing (the CLI stops it on Ctrl-C: src/cli/interrupt.ts). A
+   * stretch stopped that way stops the simulation with what was thrown, as a failed step
+   * does. It cannot change the run: the steps are the same, in the same order.
+   */
+  runStretch?: (stretch: () => void) => void;
   /** What the run may reveal and which unsafe settings it allows (see policies.ts); written into the log header. */
   policies?: RunPolicies;
 }
+
+/** The step budget of one await or settle when SimulationOptions.maxSteps is not given. */
+export const DEFAULT_MAX_STEPS = 50_000_000;
+
+/** The most steps of one await or settle that SimulationOptions.runStretch gets in one stretch. */
+export const STRETCH_STEPS = 10_000;
 
 export interface SettleReport {
   steps: number;
@@ -97,7 +113,10 @@ export class SimulationCore implements CellHost {
   private readonly cells = new Map<ActorId, ActorCell>();
   private readonly latencyOf: (from: ActorId, to: ActorId) => number;
   private readonly keepLog: boolean;
-  private readonly maxSteps: number;
+  readonly maxSteps: number;
+  private readonly runStretch?: (stretch: () => void) => void;
+  /** The most steps one await or settle has taken so far. */
+  private longest = 0;
   private eventSeq = 0;
   private sendSeq = 0;
   private deliveries = 0;
@@ -119,7 +138,9 @@ export class SimulationCore implements CellHost {
     this.rngs = new RngRegistry(this.seed);
     this.strict = options.strict ?? false;
     this.keepLog = options.keepLog ?? true;
-    this.maxSteps = options.maxSteps ?? 50_000_000;
+    this.maxSteps = options.maxSteps ?? DEFAULT_MAX_STEPS;
+    if (!(Number.isSafeInteger(this.maxSteps) && this.maxSteps > 0)) throw new RangeError(`maxSteps must be a positive integer, got ${options.maxSteps}`);
+    this.runStretch = options.runStretch;
     const latency = options.latency ?? 1;
     if (typeof latency === 'number' && !(latency >= 0)) throw new RangeError(`latency must be ≥ 0 virtual ms, got ${latency}`);
     this.latencyOf = typeof latency === 'number' ? () => latency : latency;
@@ -159,7 +180,11 @@ export class SimulationCore implements CellHost {
     if (options.record) {
       const writer = new LogFileWriter(options.record, header);
       this.fileWriter = writer;
-      this.events$.subscribe((event) => writer.write(event));
+      const maxBytes = options.maxLogBytes;
+      this.events$.subscribe((event) => {
+        writer.write(event);
+        if (maxBytes !== undefined && writer.size > maxBytes) this.halt(new LogSizeError(writer.size, maxBytes, options.record!));
+      });
     }
     this.driver = new Driver(options.driverId ?? 'me');
     this.faultSchedule = new FaultSchedule(plan, {
@@ -353,9 +378,47 @@ export class SimulationCore implements CellHost {
   /** Runs until `done()` holds; used by awaited replies. */
   pumpUntil(done: () => boolean, awaited: string): void {
     let steps = 0;
-    while (!done()) {
-      if (!this.step()) throw new DeadlockError(awaited, this.clock.now(), '', this.livenessReport());
-      if (++steps > this.maxSteps) throw new LivelockError(this.maxSteps, this.clock.now(), `Waiting for ${awaited}`, this.livenessReport());
+    const pump = (limit: number) => {
+      while (!done() && steps < limit) {
+        if (!this.step()) throw new DeadlockError(awaited, this.clock.now(), '', this.livenessReport());
+        if (++steps > this.maxSteps) throw new LivelockError(this.maxSteps, this.clock.now(), `Waiting for ${awaited}`, this.livenessReport());
+      }
+    };
+    try {
+      if (this.runStretch === undefined) pump(Infinity);
+      else while (!done()) this.stretch(() => pump(steps + STRETCH_STEPS));
+    } finally {
+      if (steps > this.longest) this.longest = steps;
+    }
+  }
+
+  /** The most steps one await or settle has taken so far in this run (what maxSteps bounds). */
+  get longestStretch(): number {
+    return this.longest;
+  }
+
+  /**
+   * Runs a stretch of steps through options.runStretch. Something it throws that the
+   * stretch did not (an interruption) cut the stretch short anywhere, even inside a step
+   * whose `finally` never ran: the simulation stops with it.
+   */
+  private stretch(run: () => void): void {
+    let failed: { error: unknown } | undefined;
+    try {
+      this.runStretch!(() => {
+        try {
+          run();
+        } catch (error) {
+          failed = { error };
+          throw error;
+        }
+      });
+    } catch (error) {
+      if (failed === undefined || failed.error !== error) {
+        this.busy = false;
+        if (this.stoppedBy === null) this.stoppedBy = error;
+      }
+      throw error;
     }
   }
 
@@ -533,24 +596,35 @@ export class SimulationCore implements CellHost {
   }
 
   private runWhile(horizon: number, what: string): Promise<SettleReport> {
-    try {
-      if (this.stoppedBy !== null) throw this.unusable(what);
+    let steps = 0;
+    const run = (limit: number): boolean => {
       if (this.busy) throw new ReentrancyError(what);
       this.busy = true;
-      let steps = 0;
       try {
-        while (this.advance(horizon)) {
+        while (steps < limit) {
+          if (!this.advance(horizon)) return false;
           if (++steps > this.maxSteps) throw new LivelockError(this.maxSteps, this.clock.now(), what, this.livenessReport());
         }
+        return true;
       } catch (error) {
         this.stoppedBy = error;
         throw error;
       } finally {
         this.busy = false;
       }
+    };
+    try {
+      if (this.stoppedBy !== null) throw this.unusable(what);
+      if (this.runStretch === undefined) run(Infinity);
+      else {
+        let more = true;
+        while (more) this.stretch(() => void (more = run(steps + STRETCH_STEPS)));
+      }
       return Promise.resolve({ steps, time: this.clock.now() });
     } catch (error) {
       return Promise.reject(error);
+    } finally {
+      if (steps > this.longest) this.longest = steps;
     }
   }
 

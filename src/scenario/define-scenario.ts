@@ -51,6 +51,11 @@ export interface ScenarioSpec<R = unknown> {
   actors?: readonly string[];
   /** Default parameters for `ctx.params` (experiment files override them key by key). */
   params?: Record<string, unknown>;
+  /**
+   * Step budget of one await or settle (a message loop stops with a LivelockError after it).
+   * Default: the runtime's 50 million, or the CLI's --max-steps default. Recorded in the log header.
+   */
+  maxSteps?: number;
   /** Settle (deliver everything pending) after `run` returns, before the checks (default true). */
   settle?: boolean;
   /**
@@ -67,6 +72,8 @@ export interface Scenario<R = unknown> extends Readonly<Omit<ScenarioSpec<R>, 'p
   readonly kind: 'fedsim-scenario';
   /** Absolute path of the file that defines the scenario, when known. */
   readonly path?: string;
+  /** sha256 (hex) of that file's bytes as loadScenario read them: recorded in the log header, checked by replay. */
+  readonly sha256?: string;
   readonly checks: Readonly<Record<string, Check<R>>>;
 }
 
@@ -81,6 +88,9 @@ export function defineScenario<R>(spec: ScenarioSpec<R>): Scenario<R> {
   }
   if (typeof spec.run !== 'function') {
     throw new ScenarioDefinitionError(`defineScenario('${spec.name}')${where}: \`run\` must be a function (sim, ctx) => result.`);
+  }
+  if (spec.maxSteps !== undefined && !(Number.isSafeInteger(spec.maxSteps) && spec.maxSteps > 0)) {
+    throw new ScenarioDefinitionError(`defineScenario('${spec.name}')${where}: \`maxSteps\` must be a positive integer, got ${JSON.stringify(spec.maxSteps)}.`);
   }
   for (const [name, check] of Object.entries(spec.checks ?? {})) {
     if (typeof check !== 'function') {

@@ -4,6 +4,7 @@
  */
 import { isMap, isPair, isScalar, LineCounter, type Document } from 'yaml';
 import type { z } from 'zod';
+import { closestName, knownFieldsAt } from './field-suggestions.js';
 
 type Path = readonly PropertyKey[];
 
@@ -62,15 +63,22 @@ const TYPE_WORDS: Record<string, string> = {
 };
 const typeWord = (expected: string) => TYPE_WORDS[expected] ?? expected;
 
-/** What was expected, in words, for one zod issue. */
-function expectation(issue: Issue): string {
+/** What was expected, in words, for one zod issue (`known`: the fields allowed where an unknown one was found). */
+function expectation(issue: Issue, known: readonly string[] = []): string {
   switch (issue.code) {
     case 'invalid_type':
       return `expected ${typeWord(issue.expected)}`;
     case 'invalid_value':
       return `expected ${issue.values.length === 1 ? JSON.stringify(issue.values[0]) : `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`}`;
-    case 'unrecognized_keys':
-      return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')} (remove or rename ${issue.keys.length > 1 ? 'them' : 'it'})`;
+    case 'unrecognized_keys': {
+      const names = issue.keys.map((k) => `'${k}'`).join(', ');
+      const suggestions = issue.keys.flatMap((k) => {
+        const close = closestName(k, known);
+        return close === undefined ? [] : [issue.keys.length === 1 ? `'${close}'` : `'${close}' for '${k}'`];
+      });
+      if (suggestions.length) return `unknown field${issue.keys.length > 1 ? 's' : ''} ${names}: did you mean ${suggestions.join(', ')}?`;
+      return `unknown field${issue.keys.length > 1 ? 's' : ''} ${names} (remove or rename ${issue.keys.length > 1 ? 'them' : 'it'})`;
+    }
     case 'invalid_union': {
       const options = (issue as { options?: unknown[] }).options;
       if (options?.length) return `expected one of ${options.map((o) => JSON.stringify(o)).join(', ')}`;
@@ -126,6 +134,19 @@ export interface DocumentContext {
   lines?: LineCounter;
   /** Prepended to every issue path (e.g. the fields stripped before validation). */
   basePath?: Path;
+  /** The schema the data was checked against: unknown fields get a "did you mean" from its field names. */
+  schema?: z.ZodType;
+  /** Fields set from outside the file (--param): a problem at or under one names it instead of a line. */
+  overrides?: ReadonlyArray<{ path: readonly string[]; source: string }>;
+}
+
+/** `file:line:col`, or the --param that set the field. */
+function whereOf(context: DocumentContext, path: Path, key?: string): string {
+  const full = key === undefined ? path : [...path, key];
+  const override = context.overrides?.find((o) => o.path.every((segment, i) => full[i] === segment));
+  if (override) return override.source;
+  const position = positionOf(context.doc, context.lines, path, key);
+  return `${context.file}${position ? `:${position}` : ''}`;
 }
 
 /** One line per zod issue (at most `limit`): `file:line:col: at path: expected …, found ….` */
@@ -134,9 +155,9 @@ export function describeIssues(error: z.ZodError, data: unknown, context: Docume
   const issues = flatten(error.issues);
   const out = issues.slice(0, limit).map(({ issue, path }) => {
     const unknownKey = issue.code === 'unrecognized_keys' ? issue.keys[0] : undefined;
-    const position = positionOf(context.doc, context.lines, [...base, ...path], unknownKey);
-    const where = `${context.file}${position ? `:${position}` : ''}`;
-    const expected = expectation(issue);
+    const where = whereOf(context, [...base, ...path], unknownKey);
+    const known = unknownKey !== undefined && context.schema ? knownFieldsAt(context.schema, path) : [];
+    const expected = expectation(issue, known);
     if (issue.code === 'unrecognized_keys') return `${where}: at ${formatPath([...base, ...path])}: ${expected}`;
     const at = valueAt(data, path);
     const found = at.found ? describeValue(at.value) : 'nothing (the field is missing)';
@@ -159,8 +180,7 @@ export interface DocumentProblem {
 /** One line per problem: `file:line:col: at path: expected …, found ….` */
 export function describeProblems(problems: readonly DocumentProblem[], data: unknown, context: DocumentContext, limit = 8): string[] {
   const out = problems.slice(0, limit).map((problem) => {
-    const position = positionOf(context.doc, context.lines, problem.path);
-    const where = `${context.file}${position ? `:${position}` : ''}`;
+    const where = whereOf(context, problem.path);
     const at = valueAt(data, problem.path);
     const found = problem.found ?? (at.found ? describeValue(at.value) : 'nothing (the field is missing)');
     return `${where}: at ${formatPath(problem.path)}: expected ${problem.expected}, found ${found}`;

@@ -22,6 +22,12 @@ export interface ExperimentKind<C = any> {
   /** Validates the file's content without its `kind` field. */
   schema: z.ZodType<C>;
   toScenario(config: C, source: ExperimentSource): Scenario<any> | Promise<Scenario<any>>;
+  /**
+   * True when the kind hands the run's parameters to its scenario as `ctx.params` (the
+   * `module` kind). Otherwise `--param key=value` sets the file's field `key` instead
+   * (see param-overrides.ts): a parameter is never silently ignored.
+   */
+  readsParams?: boolean;
   /** One line for listings (`fedsim --help`, unknown-kind errors). */
   description?: string;
   /**

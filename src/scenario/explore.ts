@@ -13,6 +13,8 @@ export interface ExploreOptions<R> {
   faults?: FaultPlanInput;
   strategy?: StrategySpec;
   strict?: boolean;
+  /** Step budget of one await or settle (default: the scenario's, else the runtime's). */
+  maxSteps?: number;
   invariants?: Record<string, Check<R>>;
   /** Shrink the faults of at most this many failing seeds (default 3; 0 = none). */
   shrink?: number;
@@ -45,7 +47,7 @@ export async function explore<R>(scenario: Scenario<R>, options: ExploreOptions<
   const failures: SeedFailure[] = [];
   let runs = 0;
   for (const [index, seed] of options.seeds.entries()) {
-    const run = { seed, strategy: options.strategy, strict: options.strict, invariants: options.invariants };
+    const run = { seed, strategy: options.strategy, strict: options.strict, maxSteps: options.maxSteps, invariants: options.invariants };
     const outcome = await runScenario(scenario, { ...run, faults: options.faults });
     runs++;
     options.onRun?.({ seed, index, total: options.seeds.length, outcome });

@@ -34,6 +34,17 @@ export { reproCommand, type ReproSpec } from './repro.js';
 export { parseSeed, parseSeedRange, parseStrategy, formatStrategy, ArgumentError } from './run-arguments.js';
 export { displayPath, shellQuote, toFilePath, projectPath, projectRoot, recordedFileCandidates } from './scenario-path.js';
 export { runStats, totalFaults, type RunStats } from './run-stats.js';
+export { describeFaultPlan, unmatchedScriptedFaults } from './fault-summary.js';
+export {
+  resolveRecordedScenario,
+  changedError,
+  sha256OfFile,
+  RecordedScenarioError,
+  type RecordedScenario,
+  type RecordedScenarioOptions,
+  type RecordedScenarioProblem,
+} from './recorded-scenario.js';
+export { closestName, knownFieldsAt } from './field-suggestions.js';
 export { normalizeMetrics, chartsOf, type MetricSeries } from './metrics.js';
 export { noHandlerErrors, noLostMessages, quiescent } from './invariants.js';
 export { simulate, seedList, type SimulateOptions, type TestContextLike } from './simulate.js';

@@ -10,8 +10,8 @@
  *   limits: { rounds: 50000 }                 # in the experiment file
  *   fedsim run x.yaml --limit rounds=50000    # or on the command line (wins over the file)
  *
- * `fileBytes` and `yamlAliases` apply while the file is read, before its `limits:` block
- * exists, so only `--limit` (or loadScenario's `limits` option) raises them.
+ * `fileBytes`, `yamlAliases` and `nestingDepth` apply while the file is read, before its
+ * `limits:` block exists, so only `--limit` (or loadScenario's `limits` option) raises them.
  */
 import { z } from 'zod';
 
@@ -26,6 +26,7 @@ export interface LimitSpec {
 export const FILE_LIMITS = {
   fileBytes: { default: 1 << 20, what: 'bytes of a scenario, experiment or fault-plan file' },
   yamlAliases: { default: 100, what: 'uses of YAML aliases (*name) in one file' },
+  nestingDepth: { default: 32, what: 'levels of nested mappings and lists in one file' },
 } as const satisfies Record<string, LimitSpec>;
 
 /** Effective limits: name → bound. */

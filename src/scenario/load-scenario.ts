@@ -2,6 +2,7 @@
  * Loading a scenario file: a TS/JS module that default-exports `defineScenario(...)`,
  * or a YAML/JSON experiment file turned into a scenario by its registered kind.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -12,6 +13,8 @@ import { type ExperimentKind, experimentKind, experimentKinds } from './experime
 import { faultPlanProblems } from './fault-actors.js';
 import { FILE_LIMITS, type LimitSpec, checkLimitNames, effectiveLimits, limitsBlockSchema, raiseHint } from './limits.js';
 import { registerModuleExperimentKind } from './module-experiment.js';
+import { firstTooDeep } from './nesting-depth.js';
+import { type ParamOverride, ParamOverrideError, applyParamOverrides } from './param-overrides.js';
 import { displayPath } from './scenario-path.js';
 
 export class ScenarioLoadError extends Error {
@@ -30,7 +33,15 @@ export interface LoadScenarioOptions {
    * `limits:` block (the CLI's --limit). Unknown names are refused.
    */
   limits?: Record<string, number>;
+  /**
+   * The run's parameters (the CLI's --param). For an experiment kind that does not read
+   * `ctx.params` (kind: fedavg) they set the file's fields (`rounds=3`, `data.devices=10`);
+   * modules and the `module` kind get them as ctx.params when the run starts instead.
+   */
+  params?: Record<string, unknown>;
 }
+
+const sha256Of = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
 export async function loadScenario(path: string, options: LoadScenarioOptions = {}): Promise<Scenario<any>> {
   const absolute = resolve(path);
@@ -43,11 +54,25 @@ export async function loadScenario(path: string, options: LoadScenarioOptions = 
     refuseLimitNames(options.limits, FILE_LIMITS, shown);
     return loadModule(absolute, shown);
   }
-  if (DOCUMENT_EXTENSIONS.has(ext)) return loadExperiment(absolute, shown, options.limits ?? {});
+  if (DOCUMENT_EXTENSIONS.has(ext)) return loadExperiment(absolute, shown, options.limits ?? {}, options.params ?? {});
   throw new ScenarioLoadError(`${shown}: unknown scenario file type '${ext || '(none)'}'. Use a .ts/.js module that default-exports defineScenario(...), or a .yaml/.yml/.json experiment file.`, shown);
 }
 
+/** How a module's source can give it a default export (ESM, or CommonJS's module.exports). */
+const DEFAULT_EXPORT = /\bexport\s+default\b|\bas\s+default\b|\bmodule\.exports\b|\bexports\.default\b/;
+
 async function loadModule(absolute: string, shown: string): Promise<Scenario<any>> {
+  // Read just before the import: the bytes a replay will compare with (the modules it imports are not covered).
+  const bytes = readFileSync(absolute);
+  const sha256 = sha256Of(bytes);
+  // Importing runs the module: a script that is no scenario (a benchmark, a tool) is refused before it runs.
+  if (!DEFAULT_EXPORT.test(bytes.toString('utf8'))) {
+    throw new ScenarioLoadError(
+      `${shown} has no default export, so it is not a scenario module (it was not imported: importing would run it). ` +
+        'A scenario module default-exports defineScenario({ name, run, checks }) or a function (sim, ctx) => result.',
+      shown,
+    );
+  }
   let exports: Record<string, unknown>;
   try {
     exports = await import(pathToFileURL(absolute).href);
@@ -64,14 +89,14 @@ async function loadModule(absolute: string, shown: string): Promise<Scenario<any
   if (typeof scenario === 'function') {
     // A bare `export default async function (sim, ctx) {…}` is a scenario named after its file, without checks.
     const run = scenario as (sim: Parameters<Scenario['run']>[0], ctx: Parameters<Scenario['run']>[1]) => unknown;
-    return defineScenario({ name: basename(absolute, extname(absolute)), path: absolute, run: (sim, ctx) => run(sim, ctx) });
+    return withOverrides(defineScenario({ name: basename(absolute, extname(absolute)), path: absolute, run: (sim, ctx) => run(sim, ctx) }), { sha256 });
   }
   if (!isScenario(scenario)) {
     const names = Object.keys(exports);
     const found = scenario === undefined ? `no default export (exports: ${names.length ? names.join(', ') : 'none'})` : `a default export of type ${typeof scenario}`;
     throw new ScenarioLoadError(`${shown}: expected a default export made with defineScenario({ name, run, checks }) (or a function (sim, ctx) => result), found ${found}.`, shown);
   }
-  return withOverrides(scenario, { path: absolute });
+  return withOverrides(scenario, { path: absolute, sha256 });
 }
 
 function refuseLimitNames(limits: Record<string, number> | undefined, specs: Record<string, LimitSpec>, shown: string): void {
@@ -101,6 +126,10 @@ function documentData(doc: ReturnType<typeof parseDocument>, shown: string, limi
   try {
     return doc.toJS({ maxAliasCount });
   } catch (error) {
+    // Aliases inside aliases can nest deeper than the text does.
+    if (error instanceof RangeError && /call stack/i.test(error.message)) {
+      throw new ScenarioLoadError(`${shown}: its YAML aliases (*name) nest too deeply to be expanded; write the values out.`, shown);
+    }
     if (error instanceof ReferenceError && /alias/i.test(error.message)) {
       throw new ScenarioLoadError(
         `${shown}: its YAML aliases (*name) expand to more than ${maxAliasCount} copies (limit yamlAliases), the shape of an "alias bomb" that would exhaust memory. ` +
@@ -112,9 +141,32 @@ function documentData(doc: ReturnType<typeof parseDocument>, shown: string, limi
   }
 }
 
-async function loadExperiment(absolute: string, shown: string, cliLimits: Record<string, number>): Promise<Scenario<any>> {
+/** Refuses a file nested deeper than the limit, before anything recursive reads it (see nesting-depth.ts). */
+function refuseDeepNesting(text: string, shown: string, limits: Record<string, number>): void {
+  const max = limits.nestingDepth ?? FILE_LIMITS.nestingDepth.default;
+  const at = firstTooDeep(text, max);
+  if (at === undefined) return;
+  throw new ScenarioLoadError(
+    `${shown}:${at.line}:${at.col}: nested more than ${max} levels deep (limit nestingDepth); experiment files need a few levels. ` +
+      `If the file really nests this deep, ${raiseHint('nestingDepth', false)}.`,
+    shown,
+  );
+}
+
+/** The step budget a file may set (`maxSteps: N`, any kind): taken out before the kind's schema sees the file. */
+function maxStepsField(value: unknown, context: DocumentContext, shown: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (Number.isSafeInteger(value) && (value as number) > 0) return value as number;
+  const [line] = describeProblems([{ path: ['maxSteps'], expected: 'a positive integer (the step budget of one await or settle)' }], { maxSteps: value }, context);
+  throw new ScenarioLoadError(`${shown}: invalid \`maxSteps\`:`, shown, [line]);
+}
+
+async function loadExperiment(absolute: string, shown: string, cliLimits: Record<string, number>, params: Record<string, unknown>): Promise<Scenario<any>> {
   refuseOversized(absolute, shown, cliLimits);
-  const text = readFileSync(absolute, 'utf8');
+  const bytes = readFileSync(absolute);
+  const sha256 = sha256Of(bytes);
+  const text = bytes.toString('utf8');
+  refuseDeepNesting(text, shown, cliLimits);
   const lines = new LineCounter();
   // YAML would accept some broken JSON (`"a": }` as null), so JSON files must first pass JSON.parse.
   if (extname(absolute).toLowerCase() === '.json') {
@@ -143,17 +195,29 @@ async function loadExperiment(absolute: string, shown: string, cliLimits: Record
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new ScenarioLoadError(`${shown}: an experiment file is a mapping with a \`kind\` field (one of: ${knownList}); found ${Array.isArray(data) ? 'a list' : JSON.stringify(data)}.`, shown);
   }
-  const { kind, limits: limitsBlock, ...config } = data as Record<string, unknown>;
-  if (typeof kind !== 'string') {
+  const fileKind = (data as Record<string, unknown>).kind;
+  if (typeof fileKind !== 'string') {
     throw new ScenarioLoadError(`${shown}: missing \`kind\`: an experiment file names its kind, one of: ${knownList}.`, shown);
   }
-  const definition = experimentKind(kind);
-  if (!definition) throw new ScenarioLoadError(`${shown}: unknown experiment kind '${kind}'. Known kinds: ${knownList}.`, shown);
-  const context: DocumentContext = { file: shown, doc, lines };
-  const limits = kindLimits(definition, kind, limitsBlock, cliLimits, context, shown);
+  const definition = experimentKind(fileKind);
+  if (!definition) throw new ScenarioLoadError(`${shown}: unknown experiment kind '${fileKind}'. Known kinds: ${knownList}.`, shown);
+  // Parameters of a kind that does not read ctx.params set the file's fields (see param-overrides.ts).
+  let withParams: { data: Record<string, unknown>; overrides: ParamOverride[] } = { data: data as Record<string, unknown>, overrides: [] };
+  if (!definition.readsParams && Object.keys(params).length) {
+    try {
+      withParams = applyParamOverrides(data as Record<string, unknown>, params, shown);
+    } catch (error) {
+      if (error instanceof ParamOverrideError) throw new ScenarioLoadError(error.message, shown);
+      throw error;
+    }
+  }
+  const { kind, limits: limitsBlock, maxSteps: maxStepsValue, ...config } = withParams.data;
+  const context: DocumentContext = { file: shown, doc, lines, overrides: withParams.overrides };
+  const maxSteps = maxStepsField(maxStepsValue, context, shown);
+  const limits = kindLimits(definition, kind as string, limitsBlock, cliLimits, context, shown);
   const parsed = definition.schema.safeParse(config);
   if (!parsed.success) {
-    throw new ScenarioLoadError(`${shown} is not a valid '${kind}' experiment:`, shown, describeIssues(parsed.error, config, context));
+    throw new ScenarioLoadError(`${shown} is not a valid '${kind}' experiment:`, shown, describeIssues(parsed.error, config, { ...context, schema: definition.schema }));
   }
   const problems = definition.preflight?.(parsed.data, { limits }) ?? [];
   if (problems.length) throw new ScenarioLoadError(`${shown}: this '${kind}' experiment cannot run as written:`, shown, describeProblems(problems, config, context));
@@ -167,7 +231,7 @@ async function loadExperiment(absolute: string, shown: string, cliLimits: Record
   if (!isScenario(scenario)) throw new ScenarioLoadError(`${shown}: experiment kind '${kind}' did not return a scenario from toScenario().`, shown);
   refuseUnknownFaultActors(scenario, config.faults, context);
   // The experiment file, not the module it may wrap, is what reproduces the run.
-  return withOverrides(scenario, { path: absolute });
+  return withOverrides(scenario, { path: absolute, sha256, maxSteps });
 }
 
 function lineCol(text: string, offset: number): { line: number; col: number } {

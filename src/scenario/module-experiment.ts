@@ -25,6 +25,7 @@ export function registerModuleExperimentKind(): void {
 const moduleExperimentKind = {
   description: 'runs a scenario module (module: ./x.ts) with the seed, faults, strategy and params given in the file',
   schema: ModuleExperimentSchema,
+  readsParams: true,
   async toScenario(config: z.infer<typeof ModuleExperimentSchema>, source: { dir: string }) {
     const scenario = await loadScenario(resolve(source.dir, config.module));
     return withOverrides(scenario, {

@@ -15,6 +15,8 @@ export interface ReproSpec {
   strict?: boolean;
   /** Limits raised with --limit (name → value), so the command loads the file as the run did. */
   limits?: Record<string, number>;
+  /** Step budget given with --max-steps, so the command runs under the same budget. */
+  maxSteps?: number;
   /** The command that starts the CLI (default `fedsim`; `npx fedsim` in test messages). */
   bin?: string;
 }
@@ -29,5 +31,6 @@ export function reproCommand(spec: ReproSpec): string {
   if (spec.strategy !== undefined && spec.strategy !== 'fifo-random') words.push('--strategy', shellQuote(formatStrategy(spec.strategy)));
   if (spec.strict) words.push('--strict');
   for (const [name, value] of Object.entries(spec.limits ?? {})) words.push('--limit', `${name}=${value}`);
+  if (spec.maxSteps !== undefined) words.push('--max-steps', String(spec.maxSteps));
   return words.join(' ');
 }

@@ -3,22 +3,34 @@
  * CLI's parsers and the repro commands printed for failures (so what is printed
  * parses back to the same run).
  */
+import { parse as parseYaml } from 'yaml';
 import { type Seed, type StrategySpec, StrategySpecSchema } from '../runtime/index.js';
 
 export class ArgumentError extends Error {
   override name = 'ArgumentError';
 }
 
-/** `42` → 42; anything else non-empty is a string seed. */
+/**
+ * `42` → 42; a word (`alpha`, `run-7`) is a string seed. Text that an experiment file
+ * reads as a number that is not an integer (`1.5`, `.inf`) is refused, as the file's
+ * `seed: 1.5` is, and `0x10` or `1e3` are the integers the file reads: the same text
+ * means the same seed on the command line and in a file.
+ */
 export function parseSeed(text: string): Seed {
   const trimmed = text.trim();
   if (trimmed === '') throw new ArgumentError('A seed cannot be empty: give an integer (e.g. --seed 42) or a word.');
-  if (/^-?\d+$/.test(trimmed)) {
-    const n = Number(trimmed);
-    if (!Number.isSafeInteger(n)) throw new ArgumentError(`Seed ${trimmed} is too large: use an integer below 2^53 or a word.`);
-    return n;
+  let asInFile: unknown;
+  try {
+    asInFile = parseYaml(trimmed);
+  } catch {
+    return trimmed; // not a YAML scalar at all (e.g. `a: b: c`): a word
   }
-  return trimmed;
+  if (typeof asInFile !== 'number') return trimmed;
+  if (!Number.isInteger(asInFile)) {
+    throw new ArgumentError(`Seed ${trimmed} is a number but not an integer: a seed is an integer (e.g. 42) or a word (e.g. alpha), as in experiment files.`);
+  }
+  if (!Number.isSafeInteger(asInFile)) throw new ArgumentError(`Seed ${trimmed} is too large: use an integer below 2^53 or a word.`);
+  return asInFile;
 }
 
 /** `1..500`, `1,5,9`, `1..10,42`, or a count `50` meaning 1..50 when `countForm` is set. */

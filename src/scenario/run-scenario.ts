@@ -33,6 +33,12 @@ export interface RunScenarioOptions<R = unknown> {
   invariants?: Record<string, Check<R>>;
   /** Extra fields for the log header's `scenario` record (what produced the run). */
   header?: Record<string, unknown>;
+  /**
+   * The header's `scenario` record exactly as a recorded log has it (replay): used as it
+   * is instead of the one built here, which may hold fields the recording did not have
+   * (a log recorded before fedsim wrote sha256 or maxSteps).
+   */
+  recordedHeader?: Record<string, unknown>;
   /** Subscribed to the run's progress$ stream (the updates of `ctx.progress`); it completes when the run ends. */
   progress?: Partial<Observer<ProgressUpdate>>;
   /** Called with the fresh simulation before `run` (attach subscribers here). */
@@ -40,7 +46,12 @@ export interface RunScenarioOptions<R = unknown> {
   /** Stops the run (outcome.stopped) as soon as this holds, checked around every step. */
   stopWhen?: (sim: Sim) => boolean;
   keepLog?: boolean;
+  /** Step budget of one await or settle (default: the scenario's, else the runtime's); recorded in the log header. */
   maxSteps?: number;
+  /** Stop the run once the recorded log is this many bytes (SimulationOptions.maxLogBytes). */
+  maxLogBytes?: number;
+  /** How long stretches of steps run (SimulationOptions.runStretch; the CLI makes them stop on Ctrl-C). */
+  runStretch?: SimOptions['runStretch'];
 }
 
 export interface ScenarioOutcome<R = unknown> {
@@ -71,13 +82,18 @@ export async function runScenario<R>(scenario: Scenario<R>, options: RunScenario
   const faults = options.faults ?? scenario.faults;
   const strategy = options.strategy ?? scenario.strategy;
   const params = { ...(scenario.params ?? {}), ...(options.params ?? {}) };
-  const header: Record<string, unknown> = {
+  const maxSteps = options.maxSteps ?? scenario.maxSteps;
+  const header: Record<string, unknown> = options.recordedHeader ?? {
     name: scenario.name,
     // Relative to the project, so the same run started from another directory logs the same bytes.
     ...(scenario.path ? { path: projectPath(scenario.path) } : {}),
+    // The file's bytes, so a replay can tell that the file is still the one that made the run.
+    ...(scenario.path && scenario.sha256 ? { sha256: scenario.sha256 } : {}),
     seed,
     strict: options.strict ?? false,
     ...(Object.keys(options.params ?? {}).length ? { params: options.params } : {}),
+    // A run stopped by its step budget replays only under the same budget.
+    ...(maxSteps !== undefined ? { maxSteps } : {}),
     ...options.header,
   };
   const simOptions: SimOptions = {
@@ -87,12 +103,14 @@ export async function runScenario<R>(scenario: Scenario<R>, options: RunScenario
     latency: scenario.latency,
     policies: scenario.policies,
     record: options.record,
+    maxLogBytes: options.maxLogBytes,
     strict: options.strict,
     backend: options.backend,
     verify: options.verify,
     scenario: header,
     keepLog: options.keepLog,
-    maxSteps: options.maxSteps,
+    maxSteps,
+    runStretch: options.runStretch,
   };
   refuseUnknownActors(scenario, faults);
   const sim = createSimulation(simOptions);

@@ -21,6 +21,8 @@ export interface ShrinkOptions<R> {
   seed: Seed;
   strategy?: StrategySpec;
   strict?: boolean;
+  /** Step budget of one await or settle, as the failing run had it. */
+  maxSteps?: number;
   invariants?: Record<string, Check<R>>;
   maxTests?: number;
 }
@@ -57,6 +59,7 @@ export async function shrinkFaults<R>(scenario: Scenario<R>, failing: ScenarioOu
       seed: options.seed,
       strategy: options.strategy,
       strict: options.strict,
+      maxSteps: options.maxSteps,
       invariants: options.invariants,
       faults: planOf(subset),
     });

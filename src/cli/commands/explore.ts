@@ -7,12 +7,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { StrategySpec } from '../../runtime/index.js';
-import { displayPath, explore, reproCommand, type SeedFailure } from '../../scenario/index.js';
+import { describeFaultPlan, displayPath, explore, reproCommand, type SeedFailure } from '../../scenario/index.js';
 import { EXIT_FAILED, EXIT_OK } from '../cli-error.js';
 import { toJsonSafe } from '../json-safe.js';
 import { isDebug, printFailure } from '../failure-output.js';
 import { progressDisplay } from '../progress-display.js';
-import { checkFaultActors, loadFaultsArgument, loadScenarioArgument, slug, startBackend } from '../run-options.js';
+import { fedsimCommand } from '../invocation.js';
+import { CLI_MAX_STEPS, checkFaultActors, loadFaultsArgument, loadScenarioArgument, slug, startBackend } from '../run-options.js';
 import { bold, dim, fail, ok, red } from '../style.js';
 
 export interface ExploreCommandOptions {
@@ -26,6 +27,8 @@ export interface ExploreCommandOptions {
   maxFailures?: number;
   /** --limit name=value: limits raised for loading the scenario file. */
   limit?: Record<string, number>;
+  /** Step budget of one await or settle (default: the scenario's, else CLI_MAX_STEPS). */
+  maxSteps?: number;
   quiet?: boolean;
 }
 
@@ -38,12 +41,17 @@ export async function exploreCommand(scenarioPath: string, options: ExploreComma
   const file = scenario.path ? displayPath(scenario.path) : scenarioPath;
   const out = process.stdout;
   const seeds = options.seeds;
+  // The plan every seed runs under: --faults replaces the scenario's own.
+  const plan = faults?.plan ?? scenario.faults;
+  const faultsSource = faults ? (faults.file ? displayPath(resolve(faults.file)) : '--faults (inline)') : plan !== undefined ? "the scenario's own" : undefined;
   out.write(
-    `${bold(`fedsim explore ${scenario.name}`)} ${dim(`(${file}), ${seeds.length} seeds ${seeds[0]}..${seeds[seeds.length - 1]}${faults ? `, faults ${faults.file ?? 'inline'}` : ', no faults'}`)}\n`,
+    `${bold(`fedsim explore ${scenario.name}`)} ${dim(`(${file}), ${seeds.length} seeds ${seeds[0]}..${seeds[seeds.length - 1]}, ${faultsSource ? `faults: ${faultsSource}: ${describeFaultPlan(plan)}` : 'no fault plan'}`)}\n`,
   );
   const progress = progressDisplay('explore', process.stderr, options.quiet);
+  const maxSteps = options.maxSteps ?? scenario.maxSteps ?? CLI_MAX_STEPS;
+  const bin = fedsimCommand();
   const repro = (seed: number | string, faultsArg?: string) =>
-    reproCommand({ scenario: file, seed, faults: faultsArg, strategy: options.strategy, strict: options.strict, limits: options.limit });
+    reproCommand({ bin, scenario: file, seed, faults: faultsArg, strategy: options.strategy, strict: options.strict, limits: options.limit, maxSteps: options.maxSteps });
 
   // Past this many, failing seeds are only counted on screen (explore.json lists them all).
   const PRINTED_FAILURES = 20;
@@ -54,6 +62,7 @@ export async function exploreCommand(scenarioPath: string, options: ExploreComma
     faults: faults?.plan,
     strategy: options.strategy,
     strict: options.strict,
+    maxSteps,
     shrink: options.shrink,
     maxFailures: options.maxFailures,
     onRun: ({ seed, index, total, outcome }) => {
@@ -79,7 +88,21 @@ export async function exploreCommand(scenarioPath: string, options: ExploreComma
   const failures = report.failures.map((failure) => writeFailure(failure, outDir, faults?.text, repro));
   writeFileSync(
     join(outDir, 'explore.json'),
-    JSON.stringify(toJsonSafe({ scenario: { name: scenario.name, path: file }, seeds: { count: seeds.length, first: seeds[0], last: seeds[seeds.length - 1] }, faults: faults?.plan ?? null, runs: report.runs, truncated: report.truncated, failures }), null, 2) + '\n',
+    JSON.stringify(
+      toJsonSafe({
+        scenario: { name: scenario.name, path: file },
+        seeds: { count: seeds.length, first: seeds[0], last: seeds[seeds.length - 1] },
+        // The plan the seeds ran under, and where it came from ('scenario' for the file's own plan).
+        faults: plan ?? null,
+        faultsSource: faults ? (faults.file ? displayPath(resolve(faults.file)) : 'inline') : plan !== undefined ? 'scenario' : null,
+        maxSteps,
+        runs: report.runs,
+        truncated: report.truncated,
+        failures,
+      }),
+      null,
+      2,
+    ) + '\n',
   );
 
   out.write('\n');

@@ -6,8 +6,8 @@
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { DivergenceError, LogFormatError, LogHeaderMismatchError, type LogSummary, openLogStream, readEventLine, scanLog } from '../../runtime/index.js';
-import { describeError, displayPath, recordedFileCandidates, runScenario } from '../../scenario/index.js';
+import { DEFAULT_MAX_STEPS, DivergenceError, LogFormatError, LogHeaderMismatchError, type LogSummary, openLogStream, readEventLine, scanLog } from '../../runtime/index.js';
+import { type Scenario, changedError, describeError, displayPath, RecordedScenarioError, resolveRecordedScenario, runScenario } from '../../scenario/index.js';
 import { describeActors } from '../actor-state.js';
 import { CliError, EXIT_FAILED, EXIT_OK } from '../cli-error.js';
 import { printFailure } from '../failure-output.js';
@@ -20,6 +20,12 @@ export interface ReplayOptions {
   inspect?: string;
   /** Longest log line accepted, in characters (default 1 MiB). */
   maxLineChars?: number;
+  /** The project the log was made in (where its scenario file is looked up). */
+  project?: string;
+  /** Replay a log without scenario.sha256, with the scenario file as it is now. */
+  allowUnverifiedScenario?: boolean;
+  /** Step budget of one await or settle (default: the header's, else the runtime's). */
+  maxSteps?: number;
   quiet?: boolean;
 }
 
@@ -38,19 +44,50 @@ export function scanLogArgument(file: string, maxLineChars?: number): LogSummary
   }
 }
 
-/** The scenario file named in a log header: under the project of the working directory or of the log, else relative to either. */
-function scenarioFileOf(log: LogSummary, logFile: string): string {
-  const info = log.header.scenario;
-  if (!info || typeof info.path !== 'string') {
-    throw new CliError(
-      `${logFile}: the log header does not name a scenario file, so the run cannot be re-executed. ` +
-        'Logs written by `fedsim run` (or runScenario on a scenario with a path) record it; for other logs use the runtime\'s verifyRun().',
-    );
+/**
+ * The scenario of a recorded run, loaded only after its file is found inside the project
+ * with the bytes the header records (see recorded-scenario.ts): nothing is imported before.
+ */
+async function recordedScenario(log: LogSummary, logFile: string, options: ReplayOptions): Promise<Scenario<any>> {
+  const info = log.header.scenario ?? {};
+  let file;
+  try {
+    file = resolveRecordedScenario(log.header.scenario, logFile, { project: options.project, allowUnverified: options.allowUnverifiedScenario });
+  } catch (error) {
+    if (error instanceof RecordedScenarioError) throw refusal(error);
+    throw error;
   }
-  const candidates = recordedFileCandidates(info.path, logFile);
-  const found = candidates.find((c) => existsSync(c));
-  if (!found) throw new CliError(`${logFile}: the scenario file of this run, ${info.path}, is not found (looked in ${candidates.map((c) => displayPath(c)).join(' and ')}).`);
-  return found;
+  const scenario = await loadScenarioArgument(file.path, recordedLimits(info), recordedParams(info));
+  // The loader read the file again: it must still be the bytes that were checked.
+  if (scenario.sha256 !== undefined && scenario.sha256 !== file.sha256) throw refusal(changedError(file.path, file.sha256, scenario.sha256));
+  return scenario;
+}
+
+/** A changed scenario file is this environment's problem (exit 1, like a header this run cannot reproduce); the rest are input (exit 2). */
+function refusal(error: RecordedScenarioError): CliError {
+  return error.problem === 'changed' ? new ReplayRefused(error.message) : new CliError(error.message);
+}
+
+/** Printed as `replay refused: …`, as a header this run cannot reproduce is. */
+class ReplayRefused extends CliError {
+  constructor(message: string) {
+    super(message, EXIT_FAILED);
+  }
+}
+
+function recordedParams(info: Record<string, unknown>): Record<string, unknown> | undefined {
+  const params = info.params;
+  if (params === undefined) return undefined;
+  if (typeof params !== 'object' || params === null || Array.isArray(params)) throw new CliError(`the log header's scenario.params is not a mapping (found ${JSON.stringify(params)}): the header was edited.`);
+  return params as Record<string, unknown>;
+}
+
+/** The step budget the run was recorded with; logs from before it was recorded ran under the runtime's default. */
+function recordedMaxSteps(info: Record<string, unknown>): number {
+  const value = info.maxSteps;
+  if (value === undefined) return DEFAULT_MAX_STEPS;
+  if (!Number.isSafeInteger(value) || (value as number) <= 0) throw new CliError(`the log header's scenario.maxSteps is not a positive integer (found ${JSON.stringify(value)}): the header was edited.`);
+  return value as number;
 }
 
 /** Limits the run was recorded with (`--limit`), so its scenario file loads as it did then. */
@@ -67,13 +104,21 @@ export async function replayCommand(logFile: string, options: ReplayOptions): Pr
   const log = scanLogArgument(logFile, options.maxLineChars);
   const { header } = log;
   const info = header.scenario ?? {};
-  const scenario = await loadScenarioArgument(scenarioFileOf(log, logFile), recordedLimits(info));
+  let scenario: Scenario<any>;
+  try {
+    scenario = await recordedScenario(log, logFile, options);
+  } catch (error) {
+    if (!(error instanceof ReplayRefused)) throw error;
+    printFailure('replay refused', error);
+    return EXIT_FAILED;
+  }
+  const maxSteps = options.maxSteps ?? recordedMaxSteps(info);
   const last = log.events - 1;
   if (options.until !== undefined && (options.until < 0 || options.until > last)) {
     throw new CliError(`--until ${options.until}: the log has events 0..${last}.`);
   }
   // The run is re-executed on the backend it was recorded on (a run reproduces bit for bit per backend).
-  await startBackend(header.backend === 'none' ? undefined : header.backend);
+  await startBackend(header.backend === 'none' ? undefined : header.backend, `the log header's backend '${header.backend}'`);
   const until = options.until;
   const out = process.stdout;
   out.write(`${bold(`fedsim replay ${shown}`)} ${dim(`(${scenario.name}, seed ${header.seed}, ${log.events} events)`)}\n`);
@@ -88,10 +133,11 @@ export async function replayCommand(logFile: string, options: ReplayOptions): Pr
       strategy: header.strategy,
       faults: header.faults,
       strict: info.strict === true,
-      params: (info.params as Record<string, unknown> | undefined) ?? undefined,
+      params: recordedParams(info),
+      maxSteps,
       verify: stream,
       keepLog: false,
-      header: info,
+      recordedHeader: info,
       progress,
       stopWhen: until === undefined ? undefined : (sim) => sim.eventCount > until,
     });
@@ -113,6 +159,10 @@ export async function replayCommand(logFile: string, options: ReplayOptions): Pr
     d.context.forEach((line, i) => out.write(dim(`  seq ${d.seq - d.context.length + i}  ${line}`) + '\n'));
     out.write(`  expected (log): ${d.expected ?? '(the log ends here)'}\n`);
     out.write(`  actual (run):   ${d.actual ?? '(the run ended here)'}\n`);
+    if (d.expected === null) {
+      out.write(`The log ends before the run does: it is the log of a run that was stopped (a .partial log?). Replay it up to its last event with --until ${last}.\n`);
+      return EXIT_FAILED;
+    }
     out.write(
       'Either the log was edited, or the code, the scenario, the tfjs backend or something outside the simulation ' +
         '(Math.random, Date.now, real timers, unordered iteration) changed since it was recorded.\n',
@@ -137,8 +187,8 @@ export async function replayCommand(logFile: string, options: ReplayOptions): Pr
     return EXIT_OK;
   }
   if (outcome.error !== undefined && outcome.closed === undefined) {
-    out.write(`${fail()} the replay stopped with ${describeError(outcome.error).split('\n')[0]} after ${sim.eventCount} matching events\n`);
-    printFailure('the replay stopped', outcome.error);
+    // Once, on stderr: the reason (with a liveness report when there is one) and how far the replay matched.
+    printFailure(`the replay stopped after ${sim.eventCount} matching events`, outcome.error);
     return EXIT_FAILED;
   }
   const events = outcome.closed?.events ?? sim.eventCount;

@@ -3,29 +3,35 @@
  * files to look at afterwards — the event log, results.json and report.html.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { closeSync, openSync, readSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { eventLine, parseFaultPlan, type Seed, type StrategySpec } from '../../runtime/index.js';
+import { eventLine, type Seed, type StrategySpec } from '../../runtime/index.js';
 import {
   describeError,
+  describeFaultPlan,
   displayPath,
   formatStrategy,
   normalizeMetrics,
   projectPath,
   runScenario,
+  shellQuote,
   runStats,
   type RunStats,
   type ScenarioOutcome,
   totalFaults,
+  unmatchedScriptedFaults,
 } from '../../scenario/index.js';
 import { EXIT_FAILED, EXIT_OK } from '../cli-error.js';
+import { EXIT_INTERRUPTED, isInterrupted, runInterruptibly } from '../interrupt.js';
+import { fedsimCommand } from '../invocation.js';
+import { type RunOutputs, prepareRunOutputs } from '../run-outputs.js';
 import { toJsonSafe } from '../json-safe.js';
 import { progressDisplay } from '../progress-display.js';
 import { renderHtmlReport } from '../report/html-report.js';
 import type { LaneEvent } from '../report/lane-diagram.js';
 import { printFailure } from '../failure-output.js';
-import { checkFaultActors, loadFaultsArgument, loadScenarioArgument, slug, startBackend } from '../run-options.js';
+import { CLI_MAX_STEPS, checkFaultActors, loadFaultsArgument, loadScenarioArgument, slug, startBackend } from '../run-options.js';
 import { type SkippedRound, skippedByReason, skippedRoundsOf } from '../skipped-rounds.js';
 import { bold, dim, fail, ok, red, yellow } from '../style.js';
 import { renderTable } from '../text-table.js';
@@ -42,35 +48,47 @@ export interface RunCommandOptions {
   param?: Record<string, unknown>;
   /** --limit name=value: limits raised for this run (recorded in the log header, so replay applies them too). */
   limit?: Record<string, number>;
+  /** Step budget of one await or settle (default: the scenario's, else CLI_MAX_STEPS). */
+  maxSteps?: number;
+  /** Stop the run once its log is this large (default: no limit). */
+  maxLogBytes?: number;
   quiet?: boolean;
 }
 
 const LANE_EVENTS = 200;
 
 export async function runCommand(scenarioPath: string, options: RunCommandOptions): Promise<number> {
-  const scenario = await loadScenarioArgument(scenarioPath, options.limit);
+  const scenario = await loadScenarioArgument(scenarioPath, options.limit, options.param);
   const faults = loadFaultsArgument(options.faults, options.limit?.fileBytes);
   // Refused before anything starts: a --faults plan naming actors the scenario does not have.
   if (faults) checkFaultActors(scenario, faults);
   const seed = options.seed ?? scenario.seed ?? 0;
-  const outDir = resolve(options.out ?? join('runs', `${slug(scenario.name)}-seed${slug(String(seed))}`));
-  const logPath = resolve(options.record ?? join(outDir, 'run.jsonl'));
-  mkdirSync(outDir, { recursive: true });
-  mkdirSync(dirname(logPath), { recursive: true });
+  const out = options.out ?? join('runs', `${slug(scenario.name)}-seed${slug(String(seed))}`);
+  const outDir = resolve(out);
+  // Checked (and created) before anything runs: a bad --out or --record is a usage error, not a failure after the run.
+  const outputs = prepareRunOutputs(outDir, resolve(options.record ?? join(outDir, 'run.jsonl')), {
+    out: options.out === undefined ? `the output directory ${out}` : `--out ${out}`,
+    record: options.record === undefined ? undefined : `--record ${options.record}`,
+  });
   await startBackend(options.backend);
+  const maxSteps = options.maxSteps ?? scenario.maxSteps ?? CLI_MAX_STEPS;
 
   const file = scenario.path ? displayPath(scenario.path) : scenarioPath;
   process.stdout.write(`${bold(`fedsim run ${scenario.name}`)} ${dim(`(${file}), seed ${seed}${faults ? `, faults ${faults.file ? displayPath(resolve(faults.file)) : 'inline'}` : ''}`)}\n`);
   const progress = progressDisplay(scenario.name, process.stderr, options.quiet);
   const started = performance.now();
+  // The log is streamed to its .partial name; it gets its own name only once the run is complete.
   const outcome = await runScenario(scenario, {
     seed,
     faults: faults?.plan,
     strategy: options.strategy,
-    record: logPath,
+    record: outputs.partial.log,
     strict: options.strict,
     params: options.param,
     progress,
+    maxSteps,
+    maxLogBytes: options.maxLogBytes,
+    runStretch: runInterruptibly,
     header: {
       // Project-relative: the header must not depend on the directory the run was started from.
       ...(faults ? { faults: faults.file ? projectPath(faults.file) : 'inline' } : {}),
@@ -80,22 +98,22 @@ export async function runCommand(scenarioPath: string, options: RunCommandOption
   });
   const wallMs = performance.now() - started;
   progress.stop();
+  if (isInterrupted(outcome.error)) return reportInterrupted(outcome, outputs);
 
   const stats = runStats(outcome.sim.log.events);
   const faultsSource = faults ? (faults.file ? displayPath(resolve(faults.file)) : '--faults (inline)') : undefined;
   const summary = summaryRows(outcome, stats, file, faultsSource);
-  const resultsPath = join(outDir, 'results.json');
-  const reportPath = join(outDir, 'report.html');
   const error = outcome.error === undefined ? undefined : describeError(outcome.error);
   const skipped = skippedRoundsOf(outcome.result);
+  const unmatched = unmatchedScriptedFaults(outcome.sim.log.header.faults, outcome.sim.log.events);
   const files: Array<[string, string]> = [
-    ['event log', displayPath(logPath)],
-    ['results', displayPath(resultsPath)],
-    ['report', displayPath(reportPath)],
+    ['event log', displayPath(outputs.log)],
+    ['results', displayPath(outputs.results)],
+    ['report', displayPath(outputs.report)],
   ];
-  writeFileSync(resultsPath, JSON.stringify(resultsJson(outcome, stats, error, skipped, faults?.file, logPath), null, 2) + '\n');
+  writeFileSync(outputs.partial.results, JSON.stringify(resultsJson(outcome, stats, error, skipped, unmatched, faults?.file, outputs), null, 2) + '\n');
   writeFileSync(
-    reportPath,
+    outputs.partial.report,
     renderHtmlReport({
       title: scenario.name,
       description: scenario.description,
@@ -113,22 +131,41 @@ export async function runCommand(scenarioPath: string, options: RunCommandOption
       files,
     }),
   );
+  // All three are complete: now, and only now, they replace the outputs of an earlier run.
+  outputs.commit();
 
-  const out = process.stdout;
+  const stdout = process.stdout;
   const transcript = transcriptOf(outcome.result);
-  if (transcript.length) out.write(`${bold('transcript')}\n${transcript.map((line) => `  ${line}`).join('\n')}\n`);
-  out.write(renderTable([...summary, ['wall time', `${(wallMs / 1000).toFixed(2)} s`]]) + '\n');
-  if (skipped.length) writeSkipped(out, skipped, (outcome.result as { rounds?: number } | undefined)?.rounds);
+  if (transcript.length) stdout.write(`${bold('transcript')}\n${transcript.map((line) => `  ${line}`).join('\n')}\n`);
+  stdout.write(renderTable([...summary, ['wall time', `${(wallMs / 1000).toFixed(2)} s`]]) + '\n');
+  if (skipped.length) writeSkipped(stdout, skipped, (outcome.result as { rounds?: number } | undefined)?.rounds);
   if (outcome.checks.length) {
-    out.write(bold('checks') + '\n');
-    for (const c of outcome.checks) out.write(`  ${c.ok ? ok() : fail()} ${c.name}${c.ok ? '' : `: ${red(c.message)}`}\n`);
+    stdout.write(bold('checks') + '\n');
+    for (const c of outcome.checks) stdout.write(`  ${c.ok ? ok() : fail()} ${c.name}${c.ok ? '' : `: ${red(c.message)}`}\n`);
+  }
+  if (unmatched.length) {
+    process.stderr.write(
+      `${yellow('warning:', process.stderr)} ${unmatched.length} scripted fault${unmatched.length > 1 ? 's were' : ' was'} aimed at ${unmatched.length > 1 ? 'messages' : 'a message'} this run never sent, ` +
+        `so ${unmatched.length > 1 ? 'they' : 'it'} did nothing: ${unmatched.slice(0, 5).join(', ')}${unmatched.length > 5 ? `, … (${unmatched.length - 5} more)` : ''} ` +
+        '(message ids are sender:n, as in the log\'s sent events; results.json lists them as unmatchedScriptedFaults)\n',
+    );
   }
   // The reason goes to stderr (with the stack under --debug); the files below still say where to look.
   if (outcome.error !== undefined) printFailure('the run failed', outcome.error);
-  for (const [label, path] of files) out.write(`${(label + ':').padEnd(11)}${path}\n`);
-  out.write(`${dim(`replay it:  fedsim replay ${displayPath(logPath)}`)}\n`);
-  out.write(outcome.ok ? `${ok()} ${scenario.name} passed\n` : `${fail()} ${scenario.name} FAILED\n`);
+  for (const [label, path] of files) stdout.write(`${(label + ':').padEnd(11)}${path}\n`);
+  stdout.write(`${dim(`replay it:  ${fedsimCommand()} replay ${shellQuote(displayPath(outputs.log))}`)}\n`);
+  stdout.write(outcome.ok ? `${ok()} ${scenario.name} passed\n` : `${fail()} ${scenario.name} FAILED\n`);
   return outcome.ok ? EXIT_OK : EXIT_FAILED;
+}
+
+/** Ctrl-C stopped the run: the log so far stays under its .partial name, the outputs of an earlier run stay as they were. */
+function reportInterrupted(outcome: ScenarioOutcome<unknown>, outputs: RunOutputs): number {
+  const sim = outcome.sim;
+  process.stderr.write(
+    `${yellow('interrupted:', process.stderr)} the run was stopped (Ctrl-C) at virtual time ${Number(sim.now().toFixed(3))} ms before it finished; ` +
+      `its event log so far is ${displayPath(outputs.partial.log)} (earlier outputs, if any, were left as they were)\n`,
+  );
+  return EXIT_INTERRUPTED;
 }
 
 /** `skipped rounds: 2 of 20 (the global model was left unchanged)`, then one line per distinct reason. */
@@ -147,14 +184,14 @@ function transcriptOf(result: unknown): string[] {
 
 function summaryRows(outcome: ScenarioOutcome<unknown>, stats: RunStats, file: string, faultsSource: string | undefined): Array<[string, string]> {
   const header = outcome.sim.log.header;
-  const plan = parseFaultPlan(header.faults);
+  const plan = header.faults;
   const f = stats.faults;
   const dropped = Object.entries(stats.dropped).map(([reason, n]) => `${n} ${reason}`).join(', ') || '0';
   const rows: Array<[string, string]> = [
     ['scenario', `${outcome.scenario.name} (${file})`],
     ['seed', String(outcome.seed)],
     ['strategy', formatStrategy(header.strategy)],
-    ['fault plan', faultsSource ?? (outcome.faults ? `the scenario's own (${plan.links.length} link rules, ${plan.script.length} scripted faults)` : 'none')],
+    ['fault plan', faultsSource ? `${faultsSource}: ${describeFaultPlan(plan)}` : outcome.faults ? `the scenario's own: ${describeFaultPlan(plan)}` : 'none'],
     ['events', String(stats.events)],
     ['virtual time', `${Number(stats.virtualTime.toFixed(3))} ms`],
     ['actors', String(stats.actors)],
@@ -170,7 +207,15 @@ function summaryRows(outcome: ScenarioOutcome<unknown>, stats: RunStats, file: s
   return rows;
 }
 
-function resultsJson(outcome: ScenarioOutcome<unknown>, stats: RunStats, error: string | undefined, skipped: SkippedRound[], faultsFile: string | undefined, logPath: string) {
+function resultsJson(
+  outcome: ScenarioOutcome<unknown>,
+  stats: RunStats,
+  error: string | undefined,
+  skipped: SkippedRound[],
+  unmatchedScriptedFaults: string[],
+  faultsFile: string | undefined,
+  outputs: RunOutputs,
+) {
   const header = outcome.sim.log.header;
   return {
     fedsim: FEDSIM_VERSION,
@@ -183,9 +228,14 @@ function resultsJson(outcome: ScenarioOutcome<unknown>, stats: RunStats, error: 
     ok: outcome.ok,
     error,
     skippedRounds: skipped,
+    /** Scripted faults aimed at message ids the run never sent: they did nothing. */
+    unmatchedScriptedFaults,
     checks: outcome.checks,
     stats,
-    log: { path: displayPath(logPath), events: outcome.sim.eventCount, sha256: sha256OfFile(logPath) },
+    /** The most steps one await or settle took, against the budget (--max-steps). */
+    steps: { longestStretch: outcome.sim.longestStretch, maxSteps: outcome.sim.maxSteps },
+    // The hash is taken from the .partial file, renamed unchanged into outputs.log.
+    log: { path: displayPath(outputs.log), events: outcome.sim.eventCount, sha256: sha256OfFile(outputs.partial.log) },
     result: toJsonSafe(outcome.result),
   };
 }

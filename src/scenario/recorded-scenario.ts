@@ -1,0 +1,121 @@
+/**
+ * The scenario file a log header names, found and checked before replay imports it.
+ *
+ * Importing a scenario module runs its code, and a log header is only text: an edited
+ * header could name any script on the disk. So replay imports only a file that
+ *   - lies inside the project (the directory holding the nearest package.json, of the
+ *     working directory or of the log; or the one given with --project): a recorded
+ *     path is relative to it, without `..`, and the file's real path (symlinks
+ *     resolved) stays inside it;
+ *   - exists;
+ *   - has the bytes the run had: its sha256 equals the header's `scenario.sha256`,
+ *     written at run time. A log recorded before fedsim kept the hash is refused unless
+ *     the user accepts the file as it is now (--allow-unverified-scenario).
+ * The hash covers the scenario file itself, not the modules it imports; and it says
+ * the file is the one that made the run, not that the run's author is to be trusted:
+ * replaying a log from someone else runs the scenario file it names, from your project.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { displayPath, projectRoot } from './scenario-path.js';
+
+/** Why a recorded scenario cannot be replayed: `changed` is the environment, the others are the log or the options. */
+export type RecordedScenarioProblem = 'unnamed' | 'outside' | 'missing' | 'unverified' | 'damaged' | 'changed';
+
+export class RecordedScenarioError extends Error {
+  override name = 'RecordedScenarioError';
+  constructor(message: string, readonly problem: RecordedScenarioProblem) {
+    super(message);
+  }
+}
+
+export interface RecordedScenarioOptions {
+  /** The project to look in (--project); default: the projects of the working directory and of the log. */
+  project?: string;
+  /** Accept a log whose header has no scenario.sha256 (recorded before fedsim kept one). */
+  allowUnverified?: boolean;
+  cwd?: string;
+}
+
+export interface RecordedScenario {
+  /** Absolute path of the file to load. */
+  path: string;
+  /** The sha256 the file has (and the header names, unless unverified). */
+  sha256: string;
+  verified: boolean;
+}
+
+export function sha256OfFile(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+/** True when `path` is `root` or below it. */
+function isInside(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel === '' || (rel.split(sep)[0] !== '..' && !isAbsolute(rel));
+}
+
+const HINT_PROJECT = 'Run the replay from the project that made the run (the directory with its package.json), or name that directory with --project <dir>.';
+
+/** Finds and checks the scenario file named by a log header's `scenario` record (see the file comment). */
+export function resolveRecordedScenario(info: Record<string, unknown> | undefined, logFile: string, options: RecordedScenarioOptions = {}): RecordedScenario {
+  const log = displayPath(resolve(logFile));
+  const recorded = info?.path;
+  if (typeof recorded !== 'string' || recorded === '') {
+    throw new RecordedScenarioError(
+      `${log}: the log header does not name a scenario file, so the run cannot be re-executed. ` +
+        "Logs written by `fedsim run` (or runScenario on a scenario with a path) record it; for other logs use the runtime's verifyRun().",
+      'unnamed',
+    );
+  }
+  const cwd = options.cwd ?? process.cwd();
+  const roots = options.project !== undefined ? [resolve(cwd, options.project)] : [projectRoot(join(cwd, 'x')), projectRoot(resolve(logFile))].filter((r): r is string => r !== undefined);
+  const outside = (why: string) =>
+    new RecordedScenarioError(
+      `${log}: the log header names the scenario file '${recorded}', ${why}; replay imports (runs) only scenario files inside the project. ` +
+        'A header naming another place was edited, or the log was made elsewhere: copy the scenario into the project, or name the directory that holds it with --project <dir>.',
+      'outside',
+    );
+  if (recorded.split(/[\\/]/).includes('..')) throw outside('which leaves the project (..)');
+  if (isAbsolute(recorded) && !roots.some((root) => isInside(root, recorded))) {
+    throw outside(options.project !== undefined ? `which is not inside --project ${options.project}` : 'an absolute path (a file outside any project when it ran)');
+  }
+  if (roots.length === 0) {
+    throw new RecordedScenarioError(`${log}: no project found (no package.json above the working directory or the log), so the scenario file ${recorded} cannot be looked up. ${HINT_PROJECT}`, 'missing');
+  }
+
+  const candidates = [...new Set([...roots.map((root) => resolve(root, recorded)), resolve(cwd, recorded), resolve(dirname(resolve(logFile)), recorded)])].filter((c) =>
+    roots.some((root) => isInside(root, c)),
+  );
+  const found = candidates.find((c) => existsSync(c));
+  if (found === undefined) {
+    throw new RecordedScenarioError(`${log}: the scenario file of this run, ${recorded}, is not found (looked in ${candidates.map((c) => displayPath(c)).join(' and ')}). ${HINT_PROJECT}`, 'missing');
+  }
+  const real = realpathSync(found);
+  if (!roots.some((root) => isInside(realpathSync(root), real))) throw outside(`which resolves (through a symbolic link) to ${real}, outside the project`);
+
+  const sha256 = sha256OfFile(real);
+  const expected = info?.sha256;
+  if (expected === undefined) {
+    if (options.allowUnverified) return { path: found, sha256, verified: false };
+    throw new RecordedScenarioError(
+      `${log}: the log header has no sha256 of its scenario file (the log was recorded before fedsim kept one), so replay cannot check that ${displayPath(found)} ` +
+        'is the file that made the run, and importing it runs its code. If you trust the file as it is now, add --allow-unverified-scenario.',
+      'unverified',
+    );
+  }
+  if (typeof expected !== 'string' || !/^[0-9a-f]{64}$/.test(expected)) {
+    throw new RecordedScenarioError(`${log}: the log header's scenario.sha256 is not a sha256 (found ${JSON.stringify(expected)}): the header was edited.`, 'damaged');
+  }
+  if (expected !== sha256) throw changedError(found, expected, sha256);
+  return { path: found, sha256, verified: true };
+}
+
+export function changedError(file: string, expected: string, found: string): RecordedScenarioError {
+  return new RecordedScenarioError(
+    `the scenario file changed since the log was recorded: expected sha256 ${expected}, found ${found} (${displayPath(file)}); replay needs the file as it was ` +
+      '(check it out from the commit that made the run, e.g. git log -- <file>).',
+    'changed',
+  );
+}
