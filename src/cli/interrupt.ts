@@ -4,24 +4,27 @@
  * A simulation runs synchronously: a federated run does its rounds without returning to
  * Node's event loop, so a `process.on('SIGINT')` handler would only run once the run had
  * finished. Node can break synchronous code on SIGINT in one place: a `vm` script run
- * with `breakOnSigint`. So the steps of the run go through `runInterruptibly`
- * (SimulationOptions.runStretch: every await and settle, in stretches of at most
- * STRETCH_STEPS steps), which runs them inside such a script. On Ctrl-C V8 stops the
- * stretch wherever it is, the simulation stops with an InterruptedError, and the command
- * reports it.
+ * with `breakOnSigint`. So the steps of every await and settle go through
+ * `runInterruptibly` (SimulationOptions.runSteps), which runs them inside such a script.
+ * On Ctrl-C V8 stops the steps wherever they are, the simulation stops with an
+ * InterruptedError, and the command reports it.
  *
  * Starting a `breakOnSigint` script costs about 0.2 ms (Node starts a watchdog thread),
- * more than a whole stretch of a run made of short awaits (a pointer scenario: a few
- * microseconds each). So a stretch is protected only while stretches take long — their
- * wall time, averaged, is at least SLOW_STRETCH_MS, as it is from the start — which is
- * where a run spends minutes (federated rounds, message loops). Elsewhere, and for SIGTERM always, Node's default
- * applies: the process ends at once. In every case the log written so far stays under its
- * `.partial` name (see run-outputs.ts), complete up to its last 64 KiB chunk.
+ * more than a whole await of a run made of short awaits (a pointer scenario: a few
+ * microseconds each). So the steps of an await run directly while awaits are quick, and
+ * under the watchdog — all its remaining steps, under one watchdog — when it is long:
+ *   - when awaits have been taking long (a moving average of their wall time of at least
+ *     SLOW_AWAIT_MS; so from the start, since the first await may be a whole federated run);
+ *   - otherwise after its first QUICK_STEPS steps (a message loop, a long settle).
+ * A run spends its minutes in such awaits. Ctrl-C anywhere else (loading, short awaits,
+ * writing the outputs), and SIGTERM always, keeps Node's default: the process ends at once.
+ * In every case the log written so far stays under its `.partial` name (see
+ * run-outputs.ts), complete up to its last 64 KiB chunk.
  *
- * Wall time here decides only whether a stretch can be interrupted, never what it does.
+ * Wall time here decides only whether steps can be interrupted, never which steps run.
  */
 import { Script, createContext } from 'node:vm';
-import { FedsimError } from '../runtime/index.js';
+import { FedsimError, type StepRunner } from '../runtime/index.js';
 
 /** 128 + SIGINT (2), what a shell reports for a command ended by Ctrl-C. */
 export const EXIT_INTERRUPTED = 130;
@@ -37,35 +40,40 @@ export function isInterrupted(error: unknown): error is InterruptedError {
   return error instanceof InterruptedError;
 }
 
-const context = createContext({ stretch: (): void => undefined });
-const runStretchScript = new Script('stretch()', { filename: 'fedsim-interruptible-stretch' });
-
-/** Stretches averaging at least this long are run so that Ctrl-C can stop them. */
-export const SLOW_STRETCH_MS = 1;
-/** Moving average of stretch wall times (ms): weight of the newest. */
+/** Awaits averaging at least this long run under the watchdog from their first step. */
+export const SLOW_AWAIT_MS = 1;
+/** Otherwise an await runs this many steps directly, then the rest under the watchdog. */
+export const QUICK_STEPS = 10_000;
+/** Weight of the newest await in the moving average. */
 const NEWEST = 0.2;
-/** Starts slow: the first stretch of a run may be all of it (one await of a whole federated run). */
-let averageMs = SLOW_STRETCH_MS;
+/** Starts slow: the first await of a run may be all of it. */
+let averageMs = SLOW_AWAIT_MS;
 
-/** Runs `stretch` so that Ctrl-C stops it (throwing InterruptedError) when stretches are slow; other errors pass through. */
-export function runInterruptibly(stretch: () => void): void {
+const context = createContext({ steps: (): void => undefined });
+const interruptible = new Script('steps()', { filename: 'fedsim-interruptible-steps' });
+
+/** A StepRunner under which Ctrl-C stops a long await or settle with an InterruptedError. */
+export const runInterruptibly: StepRunner = (advance) => {
   const started = performance.now();
   try {
-    if (averageMs >= SLOW_STRETCH_MS) runBreakingOnSigint(stretch);
-    else stretch();
+    if (averageMs >= SLOW_AWAIT_MS || !advance(QUICK_STEPS)) {
+      runBreakingOnSigint(() => {
+        while (!advance(Infinity));
+      });
+    }
   } finally {
     averageMs = (1 - NEWEST) * averageMs + NEWEST * (performance.now() - started);
   }
-}
+};
 
-function runBreakingOnSigint(stretch: () => void): void {
-  context.stretch = stretch;
+function runBreakingOnSigint(steps: () => void): void {
+  context.steps = steps;
   try {
-    runStretchScript.runInContext(context, { breakOnSigint: true });
+    interruptible.runInContext(context, { breakOnSigint: true });
   } catch (error) {
     if ((error as { code?: string } | null)?.code === 'ERR_SCRIPT_EXECUTION_INTERRUPTED') throw new InterruptedError('SIGINT');
     throw error;
   } finally {
-    context.stretch = () => undefined;
+    context.steps = () => undefined;
   }
 }

@@ -1,5 +1,5 @@
 /** The runtime layer's public surface. */
-export { SimulationCore, DEFAULT_MAX_STEPS, STRETCH_STEPS, type SimulationOptions, type SettleReport } from './simulation.js';
+export { SimulationCore, DEFAULT_MAX_STEPS, type SimulationOptions, type SettleReport, type StepRunner } from './simulation.js';
 export { ActorCell, type ActorIO, type ActorMessage, type SendOptions, toErrorPayload } from './actor-cell.js';
 export { Reply } from './driver.js';
 export { VirtualClock } from './clock.js';

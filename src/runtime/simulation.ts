@@ -63,13 +63,14 @@ export interface SimulationOptions {
   /** Step budget for one await or settle before a LivelockError (default DEFAULT_MAX_STEPS, 50 million). */
   maxSteps?: number;
   /**
-   * When given, the steps of every await and settle run through it, in stretches of at
-   * most STRETCH_STEPS steps: `runStretch(stretch)` must call `stretch` once, and may stop
-   * it from outside by throwing (the CLI stops it on Ctrl-C: src/cli/interrupt.ts). A
-   * stretch stopped that way stops the simulation with what was thrown, as a failed step
-   * does. It cannot change the run: the steps are the same, in the same order.
+   * When given, every await and settle runs its steps through it: `runSteps(advance)` calls
+   * `advance(n)`, which runs up to n more steps and returns true once the await or settle is
+   * done, until it has returned true. It decides only how the steps run — the CLI runs them
+   * so that Ctrl-C can stop them (src/cli/interrupt.ts) — never which: the run is the same.
+   * What it throws that `advance` did not (an interruption, which may cut a step short
+   * anywhere) stops the simulation, as a failed step does.
    */
-  runStretch?: (stretch: () => void) => void;
+  runSteps?: StepRunner;
   /** What the run may reveal and which unsafe settings it allows (see policies.ts); written into the log header. */
   policies?: RunPolicies;
 }
@@ -77,8 +78,8 @@ export interface SimulationOptions {
 /** The step budget of one await or settle when SimulationOptions.maxSteps is not given. */
 export const DEFAULT_MAX_STEPS = 50_000_000;
 
-/** The most steps of one await or settle that SimulationOptions.runStretch gets in one stretch. */
-export const STRETCH_STEPS = 10_000;
+/** See SimulationOptions.runSteps. */
+export type StepRunner = (advance: (maxSteps: number) => boolean) => void;
 
 export interface SettleReport {
   steps: number;
@@ -114,7 +115,7 @@ export class SimulationCore implements CellHost {
   private readonly latencyOf: (from: ActorId, to: ActorId) => number;
   private readonly keepLog: boolean;
   readonly maxSteps: number;
-  private readonly runStretch?: (stretch: () => void) => void;
+  private readonly runSteps?: StepRunner;
   /** The most steps one await or settle has taken so far. */
   private longest = 0;
   private eventSeq = 0;
@@ -140,7 +141,7 @@ export class SimulationCore implements CellHost {
     this.keepLog = options.keepLog ?? true;
     this.maxSteps = options.maxSteps ?? DEFAULT_MAX_STEPS;
     if (!(Number.isSafeInteger(this.maxSteps) && this.maxSteps > 0)) throw new RangeError(`maxSteps must be a positive integer, got ${options.maxSteps}`);
-    this.runStretch = options.runStretch;
+    this.runSteps = options.runSteps;
     const latency = options.latency ?? 1;
     if (typeof latency === 'number' && !(latency >= 0)) throw new RangeError(`latency must be ≥ 0 virtual ms, got ${latency}`);
     this.latencyOf = typeof latency === 'number' ? () => latency : latency;
@@ -385,8 +386,8 @@ export class SimulationCore implements CellHost {
       }
     };
     try {
-      if (this.runStretch === undefined) pump(Infinity);
-      else while (!done()) this.stretch(() => pump(steps + STRETCH_STEPS));
+      if (this.runSteps === undefined) pump(Infinity);
+      else if (!done()) this.throughRunner(awaited, (n) => (pump(steps + n), done()));
     } finally {
       if (steps > this.longest) this.longest = steps;
     }
@@ -398,16 +399,17 @@ export class SimulationCore implements CellHost {
   }
 
   /**
-   * Runs a stretch of steps through options.runStretch. Something it throws that the
-   * stretch did not (an interruption) cut the stretch short anywhere, even inside a step
-   * whose `finally` never ran: the simulation stops with it.
+   * Runs the steps of an await or settle through options.runSteps. Something the runner
+   * throws that `advance` did not (an interruption) may have cut a step short anywhere,
+   * even before its `finally` ran: the simulation stops with it.
    */
-  private stretch(run: () => void): void {
+  private throughRunner(what: string, advance: (maxSteps: number) => boolean): void {
     let failed: { error: unknown } | undefined;
+    let finished = false;
     try {
-      this.runStretch!(() => {
+      this.runSteps!((maxSteps) => {
         try {
-          run();
+          return (finished = advance(maxSteps));
         } catch (error) {
           failed = { error };
           throw error;
@@ -420,6 +422,7 @@ export class SimulationCore implements CellHost {
       }
       throw error;
     }
+    if (!finished) throw new FedsimError(`${what}: SimulationOptions.runSteps returned before the steps were done; it must call advance(n) until it returns true.`);
   }
 
   /** Delivers everything pending and fires every timer, until nothing is left (quiescence). */
@@ -615,11 +618,8 @@ export class SimulationCore implements CellHost {
     };
     try {
       if (this.stoppedBy !== null) throw this.unusable(what);
-      if (this.runStretch === undefined) run(Infinity);
-      else {
-        let more = true;
-        while (more) this.stretch(() => void (more = run(steps + STRETCH_STEPS)));
-      }
+      if (this.runSteps === undefined) run(Infinity);
+      else this.throughRunner(what, (n) => !run(steps + n));
       return Promise.resolve({ steps, time: this.clock.now() });
     } catch (error) {
       return Promise.reject(error);

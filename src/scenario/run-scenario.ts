@@ -50,8 +50,8 @@ export interface RunScenarioOptions<R = unknown> {
   maxSteps?: number;
   /** Stop the run once the recorded log is this many bytes (SimulationOptions.maxLogBytes). */
   maxLogBytes?: number;
-  /** How long stretches of steps run (SimulationOptions.runStretch; the CLI makes them stop on Ctrl-C). */
-  runStretch?: SimOptions['runStretch'];
+  /** How the steps of each await and settle run (SimulationOptions.runSteps; the CLI makes them stop on Ctrl-C). */
+  runSteps?: SimOptions['runSteps'];
 }
 
 export interface ScenarioOutcome<R = unknown> {
@@ -110,7 +110,7 @@ export async function runScenario<R>(scenario: Scenario<R>, options: RunScenario
     scenario: header,
     keepLog: options.keepLog,
     maxSteps,
-    runStretch: options.runStretch,
+    runSteps: options.runSteps,
   };
   refuseUnknownActors(scenario, faults);
   const sim = createSimulation(simOptions);

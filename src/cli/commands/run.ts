@@ -88,7 +88,7 @@ export async function runCommand(scenarioPath: string, options: RunCommandOption
     progress,
     maxSteps,
     maxLogBytes: options.maxLogBytes,
-    runStretch: runInterruptibly,
+    runSteps: runInterruptibly,
     header: {
       // Project-relative: the header must not depend on the directory the run was started from.
       ...(faults ? { faults: faults.file ? projectPath(faults.file) : 'inline' } : {}),
