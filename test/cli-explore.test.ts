@@ -31,7 +31,7 @@ test('explore finds the planted stale-update bug and shrinks its fault plan to a
   const summary = JSON.parse(readFileSync(join(out, 'explore.json'), 'utf8'));
   const shrunk = summary.failures.find((f: { shrunkFile?: string }) => f.shrunkFile);
   t.truthy(shrunk, 'the first failing seed was shrunk');
-  t.true(stdout.includes(`reproduce it:    fedsim run scenarios/stale-update-bug.ts --seed ${shrunk.seed} --faults ${shrunk.shrunkFile}`), stdout);
+  t.true(stdout.includes(`reproduce it:    npx fedsim run scenarios/stale-update-bug.ts --seed ${shrunk.seed} --faults ${shrunk.shrunkFile}`), stdout);
   const plan = JSON.parse(readFileSync(shrunk.shrunkFile, 'utf8'));
   t.deepEqual(Object.keys(plan), ['script'], 'only scripted faults, no random rates');
 

@@ -114,8 +114,11 @@ test('syntax errors point at the line', async (t) => {
 test('module files: not found, wrong extension, no defineScenario default export', async (t) => {
   t.regex(await loadError(join(dir, 'absent.ts')), /Scenario file not found: .*absent\.ts/);
   t.regex(await loadError(file('notes.txt', 'hi')), /unknown scenario file type '\.txt'/);
-  t.regex(await loadError(file('plain.ts', 'export const x = 1;\n')), /expected a default export made with defineScenario\(\{ name, run, checks \}\) \(or a function \(sim, ctx\) => result\), found no default export \(exports: x\)/);
-  t.regex(await loadError(file('broken.ts', 'throw new Error("boom at load");\n')), /the scenario module failed to load: Error: boom at load/);
+  // A file with no default export in its source is refused before it is imported (importing would run it).
+  t.regex(await loadError(file('plain.ts', 'export const x = 1;\n')), /plain\.ts has no default export, so it is not a scenario module \(it was not imported: importing would run it\)\. A scenario module default-exports defineScenario/);
+  // One whose default export is not a scenario is imported, then refused with what it exported.
+  t.regex(await loadError(file('number.ts', 'export default 3;\n')), /expected a default export made with defineScenario\(\{ name, run, checks \}\) \(or a function \(sim, ctx\) => result\), found a default export of type number/);
+  t.regex(await loadError(file('broken.ts', 'throw new Error("boom at load");\nexport default async () => 1;\n')), /the scenario module failed to load: Error: boom at load/);
 });
 
 test('a module whose default export is a bare run function is a scenario named after its file', async (t) => {

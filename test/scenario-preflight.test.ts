@@ -131,7 +131,7 @@ test('unknown limit names are refused (in the file and on the command line), and
   const fileLimit = await problems(experiment('limits: { fileBytes: 5000000 }\n'));
   t.regex(fileLimit[1], /at limits: unknown field 'fileBytes'/);
   const cli = await problems(experiment(''), { roundz: 5 });
-  t.regex(cli[0], /--limit for .*: unknown limit 'roundz'; this file knows fileBytes, yamlAliases, rounds, clients/);
+  t.regex(cli[0], /--limit for .*: unknown limit 'roundz'; this file knows fileBytes, yamlAliases, nestingDepth, rounds, clients/);
 });
 
 test('a fault plan naming actors the run does not have is refused: crashes, partitions, link patterns, scripted message ids', async (t) => {
