@@ -58,6 +58,24 @@ function isInside(root: string, path: string): boolean {
 
 const HINT_PROJECT = 'Run the replay from the project that made the run (the directory with its package.json), or name that directory with --project <dir>.';
 
+/** Where replay looks without --project: the projects of the working directory and of the log. */
+function defaultProjects(logFile: string, cwd: string): string[] {
+  return [projectRoot(join(cwd, 'x')), projectRoot(resolve(logFile))].filter((r): r is string => r !== undefined);
+}
+
+/**
+ * The directory a replay of `logFile`, started from `cwd`, must be given with --project to
+ * find the scenario file at `scenarioPath` — undefined when it finds it without (the file's
+ * project is the working directory's or the log's). For the "replay it:" hint of a run
+ * started outside the scenario's project. A file in no project is recorded by its absolute
+ * path, which replay accepts only inside --project: its directory.
+ */
+export function replayProjectFor(scenarioPath: string, logFile: string, cwd = process.cwd()): string | undefined {
+  const project = projectRoot(scenarioPath);
+  if (project !== undefined && defaultProjects(logFile, cwd).includes(project)) return undefined;
+  return project ?? dirname(resolve(scenarioPath));
+}
+
 /** Finds and checks the scenario file named by a log header's `scenario` record (see the file comment). */
 export function resolveRecordedScenario(info: Record<string, unknown> | undefined, logFile: string, options: RecordedScenarioOptions = {}): RecordedScenario {
   const log = displayPath(resolve(logFile));
@@ -70,7 +88,7 @@ export function resolveRecordedScenario(info: Record<string, unknown> | undefine
     );
   }
   const cwd = options.cwd ?? process.cwd();
-  const roots = options.project !== undefined ? [resolve(cwd, options.project)] : [projectRoot(join(cwd, 'x')), projectRoot(resolve(logFile))].filter((r): r is string => r !== undefined);
+  const roots = options.project !== undefined ? [resolve(cwd, options.project)] : defaultProjects(logFile, cwd);
   const outside = (why: string) =>
     new RecordedScenarioError(
       `${log}: the log header names the scenario file '${recorded}', ${why}; replay imports (runs) only scenario files inside the project. ` +

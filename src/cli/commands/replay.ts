@@ -153,7 +153,11 @@ export async function replayCommand(logFile: string, options: ReplayOptions): Pr
   progress.stop();
   const sim = outcome.sim;
 
-  if (outcome.error instanceof DivergenceError) {
+  // The log of a stopped run (run.jsonl.partial) may end inside the step that produced --until:
+  // every event up to its end matched, and the replay stops where the log does.
+  const logEndsInUntilStep =
+    until !== undefined && outcome.error instanceof DivergenceError && outcome.error.divergence.expected === null && outcome.error.divergence.seq > until;
+  if (outcome.error instanceof DivergenceError && !logEndsInUntilStep) {
     const d = outcome.error.divergence;
     out.write(`${fail()} ${red(`replay DIVERGED at seq ${d.seq}`)} — the re-executed run differs from ${shown}\n`);
     d.context.forEach((line, i) => out.write(dim(`  seq ${d.seq - d.context.length + i}  ${line}`) + '\n'));
@@ -178,10 +182,18 @@ export async function replayCommand(logFile: string, options: ReplayOptions): Pr
     throw new CliError(`--inspect ${options.inspect}: no such actor in this run. Actors: ${[driver, ...sim.actorIds()].join(', ')}.`);
   }
 
-  if (outcome.stopped) {
-    const lastSeq = sim.eventCount - 1;
-    out.write(`${ok()} the replay matches the log up to seq ${lastSeq} (${sim.eventCount} events checked)\n`);
-    out.write(`stopped after the step that produced seq ${until}${lastSeq > until! ? ` (that step ended at seq ${lastSeq})` : ''}, virtual time ${Number(sim.now().toFixed(3))} ms\n`);
+  if (outcome.stopped || logEndsInUntilStep) {
+    const checked = logEndsInUntilStep ? log.events : sim.eventCount;
+    const lastSeq = checked - 1;
+    out.write(`${ok()} the replay matches the log up to seq ${lastSeq} (${checked} events checked)\n`);
+    if (logEndsInUntilStep) {
+      out.write(
+        `stopped where the log ends, inside the step that produced seq ${until} (the log of a run that was stopped there): ` +
+          `the state below is that step's, as far as the log goes, virtual time ${Number(sim.now().toFixed(3))} ms\n`,
+      );
+    } else {
+      out.write(`stopped after the step that produced seq ${until}${lastSeq > until! ? ` (that step ended at seq ${lastSeq})` : ''}, virtual time ${Number(sim.now().toFixed(3))} ms\n`);
+    }
     out.write(dim(`  seq ${until}  ${readEventLine(logFile, until!, { maxLineChars: options.maxLineChars })}`) + '\n\n');
     out.write(describeActors(sim, options.inspect));
     return EXIT_OK;

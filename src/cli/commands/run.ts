@@ -21,6 +21,7 @@ import {
   type ScenarioOutcome,
   totalFaults,
   unmatchedScriptedFaults,
+  replayProjectFor,
 } from '../../scenario/index.js';
 import { EXIT_FAILED, EXIT_OK } from '../cli-error.js';
 import { EXIT_INTERRUPTED, isInterrupted, runInterruptibly } from '../interrupt.js';
@@ -153,9 +154,15 @@ export async function runCommand(scenarioPath: string, options: RunCommandOption
   // The reason goes to stderr (with the stack under --debug); the files below still say where to look.
   if (outcome.error !== undefined) printFailure('the run failed', outcome.error);
   for (const [label, path] of files) stdout.write(`${(label + ':').padEnd(11)}${path}\n`);
-  stdout.write(`${dim(`replay it:  ${fedsimCommand()} replay ${shellQuote(displayPath(outputs.log))}`)}\n`);
+  stdout.write(`${dim(`replay it:  ${replayCommand(scenario.path, outputs.log)}`)}\n`);
   stdout.write(outcome.ok ? `${ok()} ${scenario.name} passed\n` : `${fail()} ${scenario.name} FAILED\n`);
   return outcome.ok ? EXIT_OK : EXIT_FAILED;
+}
+
+/** The command that replays the log, pasted where the user is: with --project when replay would not find the scenario's project from there. */
+function replayCommand(scenarioPath: string | undefined, log: string): string {
+  const project = scenarioPath === undefined ? undefined : replayProjectFor(scenarioPath, log);
+  return `${fedsimCommand()} replay ${shellQuote(displayPath(log))}${project === undefined ? '' : ` --project ${shellQuote(displayPath(project))}`}`;
 }
 
 /** Ctrl-C stopped the run: the log so far stays under its .partial name, the outputs of an earlier run stay as they were. */
