@@ -15,7 +15,11 @@
  * under the watchdog — all its remaining steps, under one watchdog — when it is long:
  *   - when awaits have been taking long (a moving average of their wall time of at least
  *     SLOW_AWAIT_MS; so from the start, since the first await may be a whole federated run);
- *   - otherwise after its first QUICK_STEPS steps (a message loop, a long settle).
+ *   - otherwise once it has run for SLOW_AWAIT_MS, or QUICK_STEPS steps (a message loop, a
+ *     long settle). Its direct steps go in doubling chunks with the clock read between
+ *     them, so a few slow steps (local training: milliseconds each) end the direct part
+ *     as soon as a few fast ones would; counting steps alone would leave thousands of
+ *     such steps — seconds — where Ctrl-C kills the process without a word.
  * A run spends its minutes in such awaits. Ctrl-C anywhere else (loading, short awaits,
  * writing the outputs), and SIGTERM always, keeps Node's default: the process ends at once.
  * In every case the log written so far stays under its `.partial` name (see
@@ -40,9 +44,9 @@ export function isInterrupted(error: unknown): error is InterruptedError {
   return error instanceof InterruptedError;
 }
 
-/** Awaits averaging at least this long run under the watchdog from their first step. */
+/** Awaits averaging at least this long run under the watchdog from their first step; others after running this long directly. */
 export const SLOW_AWAIT_MS = 1;
-/** Otherwise an await runs this many steps directly, then the rest under the watchdog. */
+/** An await runs at most this many steps directly (a message loop of cheap steps), the rest under the watchdog. */
 export const QUICK_STEPS = 10_000;
 /** Weight of the newest await in the moving average. */
 const NEWEST = 0.2;
@@ -56,7 +60,7 @@ const interruptible = new Script('steps()', { filename: 'fedsim-interruptible-st
 export const runInterruptibly: StepRunner = (advance) => {
   const started = performance.now();
   try {
-    if (averageMs >= SLOW_AWAIT_MS || !advance(QUICK_STEPS)) {
+    if (averageMs >= SLOW_AWAIT_MS || !advanceWhileQuick(advance, started)) {
       runBreakingOnSigint(() => {
         while (!advance(Infinity));
       });
@@ -65,6 +69,15 @@ export const runInterruptibly: StepRunner = (advance) => {
     averageMs = (1 - NEWEST) * averageMs + NEWEST * (performance.now() - started);
   }
 };
+
+/** Runs steps directly, in chunks of 1, 2, 4, … steps, while the await is quick; true when it finished. */
+function advanceWhileQuick(advance: (maxSteps: number) => boolean, started: number): boolean {
+  for (let done = 0, chunk = 1; done < QUICK_STEPS; done += chunk, chunk *= 2) {
+    if (advance(Math.min(chunk, QUICK_STEPS - done))) return true;
+    if (performance.now() - started >= SLOW_AWAIT_MS) return false;
+  }
+  return false;
+}
 
 function runBreakingOnSigint(steps: () => void): void {
   context.steps = steps;
