@@ -9,7 +9,7 @@
  * through the functions the command line calls (a CLI process takes seconds to start).
  */
 import test from 'ava';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { prepareRunOutputs } from '../src/cli/run-outputs.js';
 import { maxStepsOption, paramOption, seedOption, startBackend } from '../src/cli/run-options.js';
@@ -47,6 +47,7 @@ test('usage errors exit 2 with one line naming the flag or setting, before anyth
   }
   t.deepEqual(readdirSync(earlier), ['run.jsonl']);
   t.is(readFileSync(join(earlier, 'run.jsonl'), 'utf8'), 'the earlier log\n');
+  t.false(existsSync(join(dir, 'out')), 'a bad backend name leaves no output directory behind');
 });
 
 test('--max-steps, --param and --seed values: every malformed one is refused with the flag named, good ones parse', (t) => {
@@ -60,7 +61,7 @@ test('--max-steps, --param and --seed values: every malformed one is refused wit
   t.throws(() => paramOption(`data=${deep}`), { message: '--param data=…: the value nests more than 32 levels deep.' });
   t.deepEqual(paramOption('lr=0.5', paramOption('name=a=b')), { name: 'a=b', lr: 0.5 });
 
-  for (const bad of ['1.5', '-0.5', '.inf', '1e-3']) t.throws(() => seedOption(bad), { message: /is a number but not an integer/ }, `--seed ${bad}`);
+  for (const bad of ['1.5', '-0.5', '.inf', '1e-3']) t.throws(() => seedOption(bad), { message: /^--seed: Seed .* is a number but not an integer/ }, `--seed ${bad}`);
   t.throws(() => seedOption(''), { message: /A seed cannot be empty/ });
   t.throws(() => seedOption('1e30'), { message: /too large/ });
   for (const [text, seed] of [['42', 42], ['0x10', 16], ['alpha', 'alpha']] as const) t.is(seedOption(text), seed);

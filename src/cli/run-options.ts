@@ -35,7 +35,14 @@ export function optionParser<T>(parse: (text: string) => T): (text: string) => T
   };
 }
 
-export const seedOption = optionParser(parseSeed);
+/** `--seed 42` or `--seed alpha`; a refusal names the flag (the text alone would not say where it came from). */
+export const seedOption = optionParser((text) => {
+  try {
+    return parseSeed(text);
+  } catch (error) {
+    throw new ArgumentError(`--seed: ${(error as Error).message}`);
+  }
+});
 
 /** The CLI's step budget of one await or settle (the runtime's own default, 50 million, is for library use); see README "Step budget". */
 export const CLI_MAX_STEPS = 1_000_000;

@@ -66,12 +66,13 @@ export async function runCommand(scenarioPath: string, options: RunCommandOption
   const seed = options.seed ?? scenario.seed ?? 0;
   const out = options.out ?? join('runs', `${slug(scenario.name)}-seed${slug(String(seed))}`);
   const outDir = resolve(out);
+  // A bad backend name is a usage error too: checked before the output directory is made, so it leaves nothing behind.
+  await startBackend(options.backend);
   // Checked (and created) before anything runs: a bad --out or --record is a usage error, not a failure after the run.
   const outputs = prepareRunOutputs(outDir, resolve(options.record ?? join(outDir, 'run.jsonl')), {
     out: options.out === undefined ? `the output directory ${out}` : `--out ${out}`,
     record: options.record === undefined ? undefined : `--record ${options.record}`,
   });
-  await startBackend(options.backend);
   const maxSteps = options.maxSteps ?? scenario.maxSteps ?? CLI_MAX_STEPS;
 
   const file = scenario.path ? displayPath(scenario.path) : scenarioPath;
