@@ -120,7 +120,7 @@ for (const c of CASES) {
       epochs: EPOCHS,
       batchSize: BATCH,
       lr: c.lr,
-      modelMean: 'weighted',
+      modelMean: 'uniform',
       selection,
       shuffler: (id, round) => {
         const stream = createStream(SEED, `actor/${id}/${shuffleStreamName(round)}`);

@@ -9,16 +9,24 @@
  *   FitIns         x (the global weights) and c (config field `scaffoldControl`)
  *   local step     y ← y − η (g_i(y) − c_i + c)                   (gradient term c − c_i)
  *   after K steps  c_i⁺ = c_i − c + (x − y_i) / (K η)              (option II)
- *   FitRes         y_i, and extra `scaffoldControlDelta` = (c_i⁺ − c_i) / n_i
- *   server         x ← x + η_g (ȳ − x),   c ← c + (1 / N) Σ_{i∈S} (c_i⁺ − c_i)
+ *   FitRes         y_i, and extras `scaffoldModelDelta` = (y_i − x) / n_i and
+ *                  `scaffoldControlDelta` = (c_i⁺ − c_i) / n_i
+ *   server         x ← x + η_g (1/|S|) Σ_{i∈S} (y_i − x),   c ← c + (1 / N) Σ_{i∈S} (c_i⁺ − c_i)
  *
- * c must stay the mean of ALL clients' c_i (the invariant that makes the correction
- * unbiased), so the server needs the plain SUM of the Δc_i. The round engine averages
+ * Both server updates need plain sums over the participants, but the round engine averages
  * every report weighted by n_i (so it can pass through a secure sum); a client therefore
- * reports Δc_i / n_i, whose weighted mean times Σ n_i (the aggregate's numSamples) is
- * Σ Δc_i — exactly, and through additive or SecAgg+ sums too. ȳ is the engine's
- * n_i-weighted mean of the models (FedAvg's weighting; the paper's uniform mean when
- * every client holds as much data). N is the number of clients of the run.
+ * reports its deltas divided by n_i, whose weighted mean times Σ n_i (the aggregate's
+ * numSamples) is the plain sum — exactly, and through additive or SecAgg+ sums too.
+ * N is the number of clients of the run, |S| the round's contributors.
+ *
+ * Why the model moves by the uniform mean of the y_i (the paper's), not FedAvg's n_i-weighted
+ * one (NIID-Bench's choice): the control variates make every client follow the same
+ * direction, ≈ −∇f(x) of the uniform objective (1/N) Σ f_i, for its own K_i steps, so
+ * y_i − x ≈ −K_i η ∇f(x). A weighted mean moves x by η Σ p_i K_i; with a fixed E and B,
+ * K_i ∝ n_i, so that step is set by the largest clients' K (Σ n_i² / Σ n_i), many times the
+ * mean K. On FedProx's Synthetic(1,1) (n_i 45–4410) the weighted mean made the global loss
+ * spike to 6–86 at E = 1–5 while the uniform mean never went above 2.2 (bench/scaffold-dynamics.ts,
+ * BENCHMARKS.md). The uniform mean of y_i is also what the unbiasedness of c = mean c_i assumes.
  */
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
@@ -33,6 +41,7 @@ import { type ClientAlgorithm, plainSgdProblem, zerosLike } from './client-algor
 
 const CONTROL = 'scaffoldControl';
 const DELTA = 'scaffoldControlDelta';
+const MODEL_DELTA = 'scaffoldModelDelta';
 
 const ScaffoldConfigSchema = z.object({ [CONTROL]: WeightsSchema });
 
@@ -59,7 +68,7 @@ function serverControl(config: Record<string, unknown>, layout: Weights, where: 
 /** SCAFFOLD's client half; its state is c_i. */
 export const scaffoldClient: ClientAlgorithm<Weights> = {
   name: 'scaffold',
-  reports: { extras: [DELTA], metrics: [] },
+  reports: { extras: [MODEL_DELTA, DELTA], metrics: [] },
   usesGradientTerms: true,
   checkTraining: (config) => plainSgdProblem(config, 'SCAFFOLD'),
   initialState: (weights) => zerosLike(weights),
@@ -77,7 +86,8 @@ export const scaffoldClient: ClientAlgorithm<Weights> = {
   afterTraining(ins, trained, state) {
     const c = serverControl(ins.config, ins.weights, `scaffold client (round ${ins.round})`);
     const K = trained.steps;
-    if (K === 0 || trained.numSamples === 0) return { extras: { [DELTA]: zerosLike(ins.weights) }, state };
+    // No step: y_i = x and c_i stays (the paper's Δy_i = Δc_i = 0).
+    if (K === 0 || trained.numSamples === 0) return { extras: { [MODEL_DELTA]: zerosLike(ins.weights), [DELTA]: zerosLike(ins.weights) }, state };
     const scale = 1 / (K * trained.lr);
     const next = state.map((ci, l) => {
       const out = new Float32Array(ci.length);
@@ -86,14 +96,20 @@ export const scaffoldClient: ClientAlgorithm<Weights> = {
       for (let j = 0; j < out.length; j++) out[j] = ci[j] - c[l][j] + (x[j] - y[j]) * scale;
       return out;
     });
-    // Per sample, so that the server can rebuild the plain sum from the engine's weighted mean (see the file comment).
+    // Per sample, so that the server can rebuild the plain sums from the engine's weighted mean (see the file comment).
     const perSample = 1 / trained.numSamples;
     const delta = next.map((n, l) => {
       const out = new Float32Array(n.length);
       for (let j = 0; j < out.length; j++) out[j] = (n[j] - state[l][j]) * perSample;
       return out;
     });
-    return { extras: { [DELTA]: delta }, state: next };
+    const modelDelta = trained.weights.map((y, l) => {
+      const out = new Float32Array(y.length);
+      const x = ins.weights[l];
+      for (let j = 0; j < out.length; j++) out[j] = (y[j] - x[j]) * perSample;
+      return out;
+    });
+    return { extras: { [MODEL_DELTA]: modelDelta, [DELTA]: delta }, state: next };
   },
 };
 
@@ -130,12 +146,15 @@ export class Scaffold extends SamplingStrategy<ScaffoldState> {
 
   aggregate(_round: number, results: RoundAggregate, _failures: unknown, ctx: StrategyContext<ScaffoldState>): StrategyStep<ScaffoldState> {
     const x = ctx.weights;
-    // Σ_i Δc_i = (weighted mean of Δc_i / n_i) · Σ n_i; c moves by that sum over N.
+    // Σ_i Δ_i = (weighted mean of Δ_i / n_i) · Σ n_i: x moves by η_g times that sum over |S|, c by that sum over N.
+    // (results.weights, the n_i-weighted mean of the y_i, is not used: see the file comment.)
+    const modelScale = (this.serverLr * results.numSamples) / results.contributors.length;
     const scale = results.numSamples / ctx.clients.length;
+    const modelDeltas = results.extras[MODEL_DELTA];
     const deltas = results.extras[DELTA];
     const weights = x.map((w, l) => {
       const out = new Float32Array(w.length);
-      for (let j = 0; j < out.length; j++) out[j] = w[j] + this.serverLr * (results.weights[l][j] - w[j]);
+      for (let j = 0; j < out.length; j++) out[j] = w[j] + modelScale * modelDeltas[l][j];
       return out;
     });
     const control = ctx.state.control.map((c, l) => {
