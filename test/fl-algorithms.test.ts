@@ -93,7 +93,8 @@ test('SCAFFOLD: two rounds match the hand computation (control variates, option 
       deltas[id] = sub(next, ci[id]);
       ci[id] = next;
     }
-    x = weightedMean(trained.alice, trained.bob); // η_g = 1
+    // x ← x + η_g (1/|S|) Σ_i (y_i − x), η_g = 1: the paper's uniform mean of the models, not FedAvg's weighted one.
+    x = trained.alice.map((v, j) => (v + trained.bob[j]) / 2) as Params;
     // c ← c + (1/N) Σ_i Δc_i: the plain sum, so that c stays the mean of every c_i.
     c = c.map((v, j) => v + (deltas.alice[j] + deltas.bob[j]) / 2) as Params;
   }
