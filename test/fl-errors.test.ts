@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { initBackend } from '../src/runtime/backend.js';
 import { RemoteError, SimulationCore } from '../src/runtime/index.js';
+import { parseFaultPlan } from '../src/runtime/faults/fault-plan.js';
 import * as fl from '../src/fl/index.js';
 import * as secagg from '../src/fl/secure/secagg/index.js';
 import * as crypto from '../src/fl/secure/crypto/index.js';
@@ -246,4 +247,11 @@ test('the three kinds are apart: each class has one kind, and errors from outsid
   // A kind survives serialisation as an error payload.
   const payload = JSON.parse(JSON.stringify({ name: 'FlFault', message: 'x', data: new FlFault('x').data }));
   t.is(errorKindOf(payload), 'fault');
+});
+
+test('a fault plan the run cannot use is a refusal of the user\'s input, not a bug (the CLI hints --debug only for bugs)', (t) => {
+  const error = t.throws(() => parseFaultPlan({ drop: 2 }, 'the test plan'));
+  t.is(error!.name, 'FaultPlanError');
+  t.is(errorKindOf(error), 'refusal');
+  t.is(errorKindOf(new TypeError('x is undefined')), 'bug', 'a JS error stays a bug');
 });

@@ -44,6 +44,7 @@
  */
 import type { ErrorPayload } from '../runtime/envelope.js';
 import { FedsimError } from '../runtime/errors.js';
+import { FaultPlanError } from '../runtime/faults/fault-plan.js';
 
 export type FlErrorKind = 'refusal' | 'fault' | 'bug';
 
@@ -142,11 +143,13 @@ export class FederatedRunError extends FedsimError {
 
 /**
  * The kind an error (or an error payload that crossed the wire, or a RemoteError that
- * carries one) declares; a FederatedRunError has its reason's kind. Anything else — a
- * TypeError from a dependency, a plain Error — counts as a bug.
+ * carries one) declares; a FederatedRunError has its reason's kind; a fault plan the run
+ * cannot use is the user's input refused. Anything else — a TypeError from a dependency, a
+ * plain Error — counts as a bug.
  */
 export function errorKindOf(error: unknown): FlErrorKind {
   if (error instanceof FlError) return error.kind;
+  if (error instanceof FaultPlanError) return 'refusal';
   if (error instanceof FederatedRunError) return error.reason.kind;
   const payload = error as Partial<ErrorPayload> | undefined;
   const kind = payload?.data?.kind;
