@@ -338,3 +338,28 @@ test("explore names the fault plan the seeds run under: the file's own, not 'no 
   t.is(summary.faultsSource, 'scenario');
   t.deepEqual(summary.faults.delay, { rate: 0.3, dist: { kind: 'exponential', mean: 2 } });
 });
+
+test('Ctrl-C stops explore with exit 130 and the summary so far (explore.json: complete false, interrupted), the seed under way not counted', async (t) => {
+  const dir = tempDir(t);
+  const long = join(dir, 'long.yaml');
+  writeFileSync(long, readFileSync(TINY, 'utf8').replace(/^rounds:.*$/m, 'rounds: 10000'));
+  const out = join(dir, 'explore');
+  // An earlier exploration's summary in the same directory: replaced as soon as this one starts.
+  mkdirSync(out);
+  writeFileSync(join(out, 'explore.json'), '{"an earlier": "exploration"}\n');
+  const running = startFedsim({}, 'explore', long, '--seeds', '1..3', '--out', out, '-q');
+  let stdout = '';
+  running.child.stdout!.on('data', (chunk) => (stdout += chunk));
+  let exited = false;
+  void running.ended.then(() => (exited = true));
+  // The banner is printed once the file is loaded; the first seed's run (a whole federated run: one long await) follows.
+  while (!exited && !stdout.includes('fedsim explore')) await sleep(20);
+  await sleep(1500);
+  running.child.kill('SIGINT');
+  const ended = await running.ended;
+  t.is(ended.code, 130, ended.stderr);
+  t.is(ended.stderr, `explore interrupted (Ctrl-C) after 0 of 3 seeds (none failed); summary: ${join(out, 'explore.json')}\n`);
+  const summary = JSON.parse(readFileSync(join(out, 'explore.json'), 'utf8'));
+  t.like(summary, { runs: 0, complete: false, interrupted: 'Ctrl-C', failures: [] });
+  t.deepEqual(readdirSync(out), ['explore.json'], 'no temporary file left');
+});

@@ -3,7 +3,7 @@
  * whose checks fail with a command that reproduces it, and shrinks the failing
  * fault plans to minimal scripts (written to files, with their own commands).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { StrategySpec } from '../../runtime/index.js';
@@ -13,6 +13,7 @@ import { toJsonSafe } from '../json-safe.js';
 import { isDebug, printFailure } from '../failure-output.js';
 import { progressDisplay } from '../progress-display.js';
 import { fedsimCommand } from '../invocation.js';
+import { EXIT_INTERRUPTED, isInterrupted, runInterruptibly } from '../interrupt.js';
 import { CLI_MAX_STEPS, checkFaultActors, loadFaultsArgument, loadScenarioArgument, slug, startBackend } from '../run-options.js';
 import { bold, dim, fail, ok, red } from '../style.js';
 
@@ -57,6 +58,32 @@ export async function exploreCommand(scenarioPath: string, options: ExploreComma
   const PRINTED_FAILURES = 20;
   let failing = 0;
   const started = performance.now();
+  // The summary is written as failing seeds come (and once more at the end, `complete: true`), so a
+  // Ctrl-C that ends the process at once still leaves what was found.
+  mkdirSync(outDir, { recursive: true });
+  const written: FailureReport[] = [];
+  const writeSummary = (runs: number, extra: { complete: boolean; truncated?: boolean; interrupted?: boolean }) =>
+    writeFileAtomically(
+      join(outDir, 'explore.json'),
+      JSON.stringify(
+        toJsonSafe({
+          scenario: { name: scenario.name, path: file },
+          seeds: { count: seeds.length, first: seeds[0], last: seeds[seeds.length - 1] },
+          // The plan the seeds ran under, and where it came from ('scenario' for the file's own plan).
+          faults: plan ?? null,
+          faultsSource: faults ? (faults.file ? displayPath(resolve(faults.file)) : 'inline') : plan !== undefined ? 'scenario' : null,
+          maxSteps,
+          runs,
+          complete: extra.complete,
+          truncated: extra.truncated ?? false,
+          ...(extra.interrupted ? { interrupted: 'Ctrl-C' } : {}),
+          failures: written,
+        }),
+        null,
+        2,
+      ) + '\n',
+    );
+  writeSummary(0, { complete: false }); // an earlier exploration's summary in the same directory is not this one's
   const report = await explore(scenario, {
     seeds,
     faults: faults?.plan,
@@ -65,6 +92,12 @@ export async function exploreCommand(scenarioPath: string, options: ExploreComma
     maxSteps,
     shrink: options.shrink,
     maxFailures: options.maxFailures,
+    runSteps: runInterruptibly,
+    stopsExploring: (outcome) => isInterrupted(outcome.error),
+    onFailure: (failure, runs) => {
+      written.push(writeFailure(failure, outDir, faults?.text, repro));
+      writeSummary(runs, { complete: false });
+    },
     onRun: ({ seed, index, total, outcome }) => {
       progress.next({ label: `seed ${seed}`, fraction: (index + 1) / total });
       if (outcome.ok) return;
@@ -83,29 +116,15 @@ export async function exploreCommand(scenarioPath: string, options: ExploreComma
   });
   progress.stop();
   const wall = (performance.now() - started) / 1000;
-
-  mkdirSync(outDir, { recursive: true });
-  const failures = report.failures.map((failure) => writeFailure(failure, outDir, faults?.text, repro));
-  writeFileSync(
-    join(outDir, 'explore.json'),
-    JSON.stringify(
-      toJsonSafe({
-        scenario: { name: scenario.name, path: file },
-        seeds: { count: seeds.length, first: seeds[0], last: seeds[seeds.length - 1] },
-        // The plan the seeds ran under, and where it came from ('scenario' for the file's own plan).
-        faults: plan ?? null,
-        faultsSource: faults ? (faults.file ? displayPath(resolve(faults.file)) : 'inline') : plan !== undefined ? 'scenario' : null,
-        maxSteps,
-        runs: report.runs,
-        truncated: report.truncated,
-        failures,
-      }),
-      null,
-      2,
-    ) + '\n',
-  );
+  writeSummary(report.runs, { complete: !report.interrupted, truncated: report.truncated, interrupted: report.interrupted });
+  const failures = written;
 
   out.write('\n');
+  if (report.interrupted) {
+    const failed = failures.length === 0 ? 'none failed' : `failing seeds: ${failures.map((f) => f.seed).join(', ')}`;
+    process.stderr.write(`explore interrupted (Ctrl-C) after ${report.runs} of ${seeds.length} seeds (${failed}); summary: ${displayPath(join(outDir, 'explore.json'))}\n`);
+    return EXIT_INTERRUPTED;
+  }
   if (report.failures.length === 0) {
     out.write(`${ok()} ${report.runs} seeds, every check held ${dim(`(${wall.toFixed(1)} s)`)}\n`);
     return EXIT_OK;
@@ -126,6 +145,12 @@ export async function exploreCommand(scenarioPath: string, options: ExploreComma
   }
   out.write(`\nsummary: ${displayPath(join(outDir, 'explore.json'))}\n`);
   return EXIT_FAILED;
+}
+
+/** Writes `path` whole or not at all (a summary read while it is rewritten, or after a kill, is never half a file). */
+function writeFileAtomically(path: string, text: string): void {
+  writeFileSync(`${path}.tmp`, text);
+  renameSync(`${path}.tmp`, path);
 }
 
 interface FailureReport {

@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DEFAULT_MAX_STEPS, DivergenceError, LogFormatError, LogHeaderMismatchError, type LogSummary, openLogStream, readEventLine, scanLog } from '../../runtime/index.js';
+import { EXIT_INTERRUPTED, isInterrupted, runInterruptibly } from '../interrupt.js';
 import { type Scenario, changedError, describeError, displayPath, RecordedScenarioError, resolveRecordedScenario, runScenario } from '../../scenario/index.js';
 import { describeActors } from '../actor-state.js';
 import { CliError, EXIT_FAILED, EXIT_OK } from '../cli-error.js';
@@ -140,6 +141,7 @@ export async function replayCommand(logFile: string, options: ReplayOptions): Pr
       recordedHeader: info,
       progress,
       stopWhen: until === undefined ? undefined : (sim) => sim.eventCount > until,
+      runSteps: runInterruptibly,
     });
   } catch (error) {
     stream.close();
@@ -152,6 +154,10 @@ export async function replayCommand(logFile: string, options: ReplayOptions): Pr
   }
   progress.stop();
   const sim = outcome.sim;
+  if (isInterrupted(outcome.error)) {
+    process.stderr.write(`replay interrupted (Ctrl-C) after ${sim.eventCount} matching events of ${log.events}; nothing was written. Replay up to a point with --until <seq>.\n`);
+    return EXIT_INTERRUPTED;
+  }
 
   // The log of a stopped run (run.jsonl.partial) may end inside the step that produced --until:
   // every event up to its end matched, and the replay stops where the log does.
