@@ -9,11 +9,22 @@
  *                    client's next state (SCAFFOLD's new control variate, FedNova's τ), and
  *                    may replace the reported weights (a clipped or noised update);
  *   state            per client, persistent: kept in the client's durable storage, so it
- *                    survives rounds and crashes (unless the fault plan says loseStorage),
- *                    and written together with the round's answer, never half.
+ *                    survives rounds and crashes (unless the fault plan says loseStorage).
+ *                    An algorithm with state says so by defining `initialState`.
  *
- * Determinism: a client trains each round at most once. The answer (and the new state) is
- * stored before it leaves; a retried fit for the same round is answered from storage, and
+ * State moves only with the server's. The server's half of a stateful algorithm assumes it
+ * saw every change a client made to its state (SCAFFOLD keeps c = mean of all c_i, FedDyn
+ * keeps h = mean of all ∇L_i); a report that never enters a committed aggregate (lost, too
+ * late, its round skipped, the client crashed) must therefore leave the client's state as it
+ * was. So the round engine does this for every stateful algorithm (rounds/client-fit.ts):
+ * the state afterTraining returns is stored PENDING, with the round's answer; the server
+ * records per client the last round whose committed aggregate included it (checkpointed with
+ * the round) and sends it in every fit (FitIns.includedRound); at its next fit the client
+ * adopts the pending state if that is the pending round, and drops it otherwise. An algorithm
+ * writes nothing for this: beforeTraining and afterTraining always get the adopted state.
+ *
+ * Determinism: a client trains each round at most once. The answer (and the pending state)
+ * is stored before it leaves; a retried fit for the same round is answered from storage, and
  * training draws its shuffles from a stream named after the round (`shuffle/round-<r>`), so
  * redoing a round after a crash that lost the storage gives the same update again.
  *
@@ -50,7 +61,7 @@ export interface AfterTraining<S> {
   weights?: Weights;
   extras?: Record<string, Weights>;
   metrics?: Record<string, number>;
-  /** The client's state for the next round (omit to keep it). */
+  /** The client's state for the next round, adopted once the server confirms this round (omit to keep it). */
   state?: S;
 }
 
@@ -62,10 +73,15 @@ export interface ClientAlgorithm<S = unknown> {
   readonly usesGradientTerms: boolean;
   /** Why these training settings cannot work with the algorithm (checked before the run), or undefined. */
   checkTraining?(config: TrainConfig): string | undefined;
-  /** The state of a client that has not trained yet (default: none). */
+  /** The state of a client that has not trained yet; defining it makes the algorithm stateful (default: no state). */
   initialState?(weights: Weights): S;
   beforeTraining?(ins: FitIns, state: S, model: Model): TrainingHooks | undefined;
   afterTraining?(ins: FitIns, trained: LocalTraining, state: S): AfterTraining<S>;
+}
+
+/** True when the algorithm keeps client state (so its reports must be confirmed before a client adopts a new state). */
+export function keepsState(algorithm: ClientAlgorithm<any>): boolean {
+  return algorithm.initialState !== undefined;
 }
 
 /** Plain local training (FedAvg's client): no terms, no state, nothing reported beside the weights. */

@@ -6,10 +6,20 @@
  *                                      cost); a fit for that round with OTHER weights or config
  *                                      is refused — two different fits for one round must not mix
  *   fit for an older round             ignored (the server has moved on)
- *   fit for a newer round              local update (local-update.ts); the answer and the
- *                                      algorithm's new state are written to durable storage in
- *                                      the same turn as the report leaves, so a crash can never
- *                                      keep one without the other
+ *   fit for a newer round              first the pending state of the last answer is settled
+ *                                      (below), then the local update (local-update.ts); the
+ *                                      answer and the algorithm's new state, PENDING, are written
+ *                                      to durable storage in the same turn as the report leaves,
+ *                                      so a crash can never keep one without the other
+ *
+ * Pending state (algorithms with client state, see algorithms/client-algorithm.ts): a new
+ * state is adopted only once the server says the report it came with was aggregated. Every
+ * fit carries `includedRound`, the last round whose committed aggregate included this client;
+ * a fit for round r comes only after the server committed (or skipped) every round before r,
+ * so at that fit the last answer's round is settled for good: adopted when it is
+ * `includedRound`, dropped otherwise (the state stays what it was before that round). Settling
+ * again is harmless (the same value is adopted again), so a lost, repeated or re-sent fit
+ * needs no care: only the round number travels, and it never changes for a settled round.
  *
  * How the answer is reported is the mode's `report` (plain: a reply to the server; secure
  * worker: a message to it; additive: shares to the peers; SecAgg+: a fit-done notice).
@@ -17,7 +27,8 @@
 import { digestOf } from '../../runtime/canonical.js';
 import type { ActorMessage } from '../../runtime/actor-cell.js';
 import type { Envelope } from '../../runtime/envelope.js';
-import { FlRefusal } from '../errors.js';
+import { keepsState } from '../algorithms/client-algorithm.js';
+import { FlRefusal, MalformedMessageError } from '../errors.js';
 import { fitCostMs } from '../fedavg/cost-model.js';
 import { type FitIns, FitInsSchema, type FitRes } from './fit.js';
 import { type LocalTrainer, localUpdate } from './local-update.js';
@@ -29,6 +40,8 @@ export interface StoredAnswer {
   /** Digest of the FitIns it answered (weights and config), to tell a repeat from a different fit. */
   fit: string;
   res: FitRes;
+  /** The algorithm state this round's training led to, pending until a later fit settles it (stateful algorithms only). */
+  state?: unknown;
 }
 
 export const ANSWER_KEY = 'fl/answer';
@@ -48,6 +61,29 @@ export type ReportAnswer<C> = (ctx: C, answer: Answer) => Partial<C>;
 
 const where = (ctx: LocalTrainer) => `client '${ctx.io.id}'`;
 
+/** Why a fit cannot be settled against (a stateful algorithm needs `includedRound` before its round), or undefined. */
+function includedRoundProblem(ctx: LocalTrainer, ins: FitIns): string | undefined {
+  if (!keepsState(ctx.algorithm)) return undefined;
+  if (ins.includedRound === undefined) return `algorithm '${ctx.algorithm.name}' keeps client state, so its fits must carry includedRound (the last round whose aggregate included this client); the server must run fedsim's round engine`;
+  if (ins.includedRound >= ins.round) return `includedRound ${ins.includedRound} is not before the fit's round ${ins.round}; a fit can only confirm rounds already committed`;
+  return undefined;
+}
+
+/**
+ * The state round `ins.round` trains from: the last answer's pending state if the server
+ * confirms that round (adopted, i.e. written as the client's state), else the state kept so far.
+ */
+function settledState(ctx: LocalTrainer, ins: FitIns, last: StoredAnswer | undefined): unknown {
+  const { io, algorithm } = ctx;
+  if (!keepsState(algorithm)) return undefined;
+  const key = stateKey(algorithm.name);
+  if (last?.state !== undefined && ins.includedRound === last.round) {
+    io.storage.set(key, last.state);
+    return last.state;
+  }
+  return io.storage.has(key) ? io.storage.get(key) : algorithm.initialState!(ins.weights);
+}
+
 /** The client's stored answer (for inspection and for the modes that read it later, like SecAgg+). */
 export function storedAnswer(ctx: LocalTrainer): StoredAnswer | undefined {
   return ctx.io.storage.get<StoredAnswer>(ANSWER_KEY);
@@ -63,8 +99,14 @@ export function handleFit<C extends LocalTrainer>(ctx: C, event: ActorMessage, r
     io.replyError(envelope, error);
     return {};
   }
+  const problem = includedRoundProblem(ctx, ins);
+  if (problem) {
+    io.replyError(envelope, new MalformedMessageError(`${where(ctx)}: fit for round ${ins.round}: ${problem}`, { from: envelope.from, type: FL.fit, field: 'includedRound' }));
+    return {};
+  }
   const last = storedAnswer(ctx);
   if (last && ins.round < last.round) return {};
+  // includedRound is left out: it speaks of earlier rounds, and every copy of one round's fit carries the same value.
   const fit = digestOf({ weights: ins.weights, config: ins.config, report: ins.report ?? null });
   if (last && ins.round === last.round) {
     if (last.fit !== fit) {
@@ -76,8 +118,7 @@ export function handleFit<C extends LocalTrainer>(ctx: C, event: ActorMessage, r
     }
     return report(ctx, { ins, res: last.res, envelope, replay: true });
   }
-  const key = stateKey(ctx.algorithm.name);
-  const state = io.storage.has(key) ? io.storage.get(key) : ctx.algorithm.initialState?.(ins.weights);
+  const state = settledState(ctx, ins, last);
   let update;
   try {
     update = localUpdate(ctx, ins, state);
@@ -86,8 +127,7 @@ export function handleFit<C extends LocalTrainer>(ctx: C, event: ActorMessage, r
     return {};
   }
   io.busy(fitCostMs(ctx.cost, update.samplesSeen, ctx.slowdown ?? 1));
-  const answer: StoredAnswer = { round: ins.round, fit, res: update.res };
+  const answer: StoredAnswer = { round: ins.round, fit, res: update.res, ...(keepsState(ctx.algorithm) ? { state: update.state } : {}) };
   io.storage.set(ANSWER_KEY, answer);
-  if (update.state !== undefined) io.storage.set(key, update.state);
   return report(ctx, { ins, res: update.res, envelope, replay: false });
 }

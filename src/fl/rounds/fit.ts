@@ -35,12 +35,21 @@ export const FitInsSchema = z.object({
   config: FitConfigSchema,
   /** How this round's update is reported: the aggregator's own field (see aggregator.ts). */
   report: z.record(z.string(), z.unknown()).optional(),
+  /** Algorithms with client state only: see FitIns.includedRound. */
+  includedRound: z.number().int().min(0).optional(),
 });
 export interface FitIns {
   round: number;
   weights: Weights;
   config: FitConfig;
   report?: Record<string, unknown>;
+  /**
+   * Sent to the clients of an algorithm with client state (and only to them): the last round
+   * whose committed aggregate included THIS client's report, 0 when none has yet. The client
+   * adopts the state its answer to that round left pending, or drops it (client-fit.ts). Per
+   * client, unlike the rest of the FitIns; the same in every copy of one round's fit.
+   */
+  includedRound?: number;
 }
 
 const finite = z.number().refine(Number.isFinite, { message: 'expected a finite number' });

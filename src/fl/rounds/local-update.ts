@@ -8,7 +8,7 @@
  * the same update bit for bit, and no other round's draws move.
  */
 import type { ActorIO } from '../../runtime/actor-cell.js';
-import type { ClientAlgorithm } from '../algorithms/client-algorithm.js';
+import { type ClientAlgorithm, keepsState } from '../algorithms/client-algorithm.js';
 import { FlInvariantError, FlRefusal, IncompatibleModelError } from '../errors.js';
 import { allFinite, assertSameLayout } from '../models/weights.js';
 import type { Held } from '../fedavg/held.js';
@@ -93,6 +93,10 @@ export function localUpdate<S>(client: LocalTrainer, ins: FitIns, state: S): Loc
     throw new FlRefusal(`${at}: local training diverged: the trained model holds NaN or Infinity (mean loss ${meanLoss}); lower the learning rate (lr ${config.lr}) or check this client's data`, where);
   }
   const after = algorithm.afterTraining?.(ins, { weights, numSamples: n, loss: meanLoss, steps: stepsFor(n, config), lr: config.lr }, state) ?? {};
+  // State without initialState would never be confirmed by the server (the engine confirms stateful algorithms only).
+  if (after.state !== undefined && !keepsState(algorithm)) {
+    throw new FlInvariantError(`${at}: algorithm '${algorithm.name}' returns client state but defines no initialState; an algorithm with client state must define initialState`, where);
+  }
   if (after.weights) {
     // Weights of another layout or non-finite ones are the algorithm's bug (its contract), not the user's input.
     try {

@@ -4,7 +4,9 @@
  *
  * The checkpoint is written with every committed round (in the same turn, so it never
  * disagrees with what was reported): the run's id and requester, the last committed
- * round, the global model, the strategy's state, the history. A server that crashes and
+ * round, the global model, the strategy's state, the history, and per client the last
+ * round whose aggregate included it (what the fits of a stateful algorithm confirm to its
+ * clients, see client-fit.ts: it must survive a crash with the state it explains). A server that crashes and
  * loses its memory restarts from it — the round it was in is redone from the start with
  * the same selection (a per-round stream), and the clients answer from what they stored,
  * so the redone round gives the very same model.
@@ -64,6 +66,8 @@ export interface Committed {
   weights: Held<Weights>;
   state: Held<unknown>;
   history: Held<RoundSummary[]>;
+  /** Per client, the last round whose committed aggregate included its report (absent: none yet). */
+  lastIncluded: Held<Readonly<Record<string, number>>>;
 }
 
 /** The round being collected. */
@@ -106,6 +110,7 @@ export interface Checkpoint {
   weights: Weights;
   state: unknown;
   history: RoundSummary[];
+  lastIncluded: Readonly<Record<string, number>>;
   failure: RunOutcome['failure'] | null;
   acked: boolean;
 }
@@ -119,7 +124,7 @@ export function initialContext(input: EngineInput): EngineContext {
       ...input,
       status: saved.status,
       run: saved.run,
-      committed: { round: saved.round, weights: hold(saved.weights), state: hold(saved.state), history: hold(saved.history) },
+      committed: { round: saved.round, weights: hold(saved.weights), state: hold(saved.state), history: hold(saved.history), lastIncluded: hold(saved.lastIncluded) },
       open: null,
       failure: saved.failure,
       resultSends: 0,
@@ -131,7 +136,7 @@ export function initialContext(input: EngineInput): EngineContext {
     ...input,
     status: 'idle',
     run: null,
-    committed: { round: 0, weights: input.initialWeights, state: hold(input.strategy.initialState(weights)), history: hold([]) },
+    committed: { round: 0, weights: input.initialWeights, state: hold(input.strategy.initialState(weights)), history: hold([]), lastIncluded: hold({}) },
     open: null,
     failure: null,
     resultSends: 0,
@@ -148,6 +153,7 @@ export function saveCheckpoint(ctx: EngineContext): void {
     weights: ctx.committed.weights.value,
     state: ctx.committed.state.value,
     history: ctx.committed.history.value,
+    lastIncluded: ctx.committed.lastIncluded.value,
     failure: ctx.failure,
     acked: ctx.acked,
   };

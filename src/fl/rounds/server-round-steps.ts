@@ -14,6 +14,7 @@
  */
 import type { ActorMessage } from '../../runtime/actor-cell.js';
 import { ERROR_REPLY, type ErrorPayload } from '../../runtime/envelope.js';
+import { keepsState } from '../algorithms/client-algorithm.js';
 import { FlInvariantError, FlRefusal, MalformedMessageError, errorKindOf } from '../errors.js';
 import { hold } from '../fedavg/held.js';
 import { type Weights, allFinite, assertSameLayout } from '../models/weights.js';
@@ -37,13 +38,18 @@ const configWeights = (config: FitConfig) =>
     .map((k) => config[k])
     .filter((v): v is Weights => Array.isArray(v) && v.every((a) => a instanceof Float32Array));
 
-/** Sends the round's fit to `clients`; returns the fit ids with their clients. */
+/**
+ * Sends the round's fit to `clients`; returns the fit ids with their clients. A stateful
+ * algorithm's fit also tells each client the last round that included it (FitIns.includedRound).
+ */
 function sendFits(ctx: EngineContext, open: OpenRound, clients: readonly string[]): Record<string, string> {
   const weights = ctx.committed.weights.value;
   const bytes = wireBytes(weights, ...configWeights(open.config));
   const fits = { ...open.fits };
+  const confirms = keepsState(ctx.strategy.client);
+  const lastIncluded = ctx.committed.lastIncluded.value;
   for (const client of clients) {
-    const ins = { round: open.round, weights, config: open.config, ...(open.report ? { report: open.report } : {}) };
+    const ins = { round: open.round, weights, config: open.config, ...(open.report ? { report: open.report } : {}), ...(confirms ? { includedRound: lastIncluded[client] ?? 0 } : {}) };
     fits[ctx.io.send(client, FL.fit, ins, { bytes })] = client;
   }
   return fits;
@@ -234,7 +240,14 @@ export function commitRound(ctx: EngineContext): Partial<EngineContext> {
   const central = evaluateCentrally(ctx, weights, open.round);
   if (central) report.central = central;
   const { weights: _model, ...summary } = report;
-  const committed = { round: open.round, weights: weights === current ? ctx.committed.weights : hold(weights), state, history: hold<RoundSummary[]>([...ctx.committed.history.value, summary]) };
+  const committed = {
+    round: open.round,
+    weights: weights === current ? ctx.committed.weights : hold(weights),
+    state,
+    history: hold<RoundSummary[]>([...ctx.committed.history.value, summary]),
+    // Exactly the clients whose report the strategy stepped on (none for a skipped round): their new client state counts.
+    lastIncluded: participants.length === 0 ? ctx.committed.lastIncluded : hold({ ...ctx.committed.lastIncluded.value, ...Object.fromEntries(participants.map((c) => [c, open.round])) }),
+  };
   const next = { ...ctx, committed, open: null };
   saveCheckpoint(next);
   if (ctx.run) ctx.io.send(ctx.run.requester, FL.roundEnd, report, { bytes: wireBytes(weights) });
