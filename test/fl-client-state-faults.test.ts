@@ -10,18 +10,13 @@
  * Each test aims one fault (a lost report, a report too late, a duplicated fit, a client
  * crash, a server crash) at one message or actor, makes sure the fault did what it aims at
  * (the round's participants), and checks the invariant at the end of the run from the
- * server's checkpoint and the clients' durable storage.
- *
- * A client's state at the end of the run is its adopted state, or its last answer's
- * pending state when the server's checkpoint says that round's aggregate included it
- * (the client would adopt it at its next fit: see client-fit.ts).
+ * server's checkpoint and the clients' durable storage (helpers/client-state.ts).
  */
 import test, { type ExecutionContext } from 'ava';
 import { initBackend } from '../src/runtime/backend.js';
-import type { FaultPlanInput, SimulationCore } from '../src/runtime/index.js';
-import { ANSWER_KEY, CHECKPOINT_KEY, FL, type Checkpoint, type StoredAnswer, stateKey } from '../src/fl/rounds/index.js';
-import type { StrategyConfig } from '../src/fl/strategies/create.js';
-import { roundQuantizationStep } from '../src/fl/secure/secagg/index.js';
+import type { FaultPlanInput } from '../src/runtime/index.js';
+import { FL } from '../src/fl/rounds/index.js';
+import { STATEFUL, type StatefulName, invariantBound, invariantGap } from './helpers/client-state.js';
 import { type Mode, type WorldRun, clientIdsOf, eventsOf, runWorld, sentIds, tinyClients, tinyOptions } from './helpers/fl-world.js';
 
 test.before(async () => {
@@ -32,67 +27,17 @@ const clients = tinyClients();
 const ids = clientIdsOf(clients);
 const SEED = 3;
 
-/** Each algorithm's strategy, its server state's array, and the factor by which a round's summed report moves it (1/N aside). */
-const ALGORITHMS: Record<string, { strategy: StrategyConfig; server: (state: any) => Float64Array[]; gain: number }> = {
-  scaffold: { strategy: { name: 'scaffold' }, server: (s) => s.control, gain: 1 },
-  feddyn: { strategy: { name: 'feddyn', alpha: 0.1 }, server: (s) => s.h, gain: 0.1 },
-};
-type Algorithm = keyof typeof ALGORITHMS;
+type Algorithm = StatefulName;
 
-const optionsFor = (algorithm: Algorithm, mode: Mode, world = clients) => ({ ...tinyOptions(mode, world), strategy: ALGORITHMS[algorithm].strategy });
-
-/** Client `id`'s state as of the end of the run (see the file comment); zeros when it never trained. */
-export function clientStateAtEnd(sim: SimulationCore, id: string, algorithm: string, checkpoint: Checkpoint & { lastIncluded?: Record<string, number> }): Float32Array[] | undefined {
-  const storage = sim.actor(id).storage;
-  const answer = storage.get<StoredAnswer & { state?: Float32Array[] }>(ANSWER_KEY);
-  if (answer?.state !== undefined && checkpoint.lastIncluded?.[id] === answer.round) return answer.state;
-  return storage.get<Float32Array[]>(stateKey(algorithm));
-}
-
-/**
- * max |server − (1/N) Σ_i client_i| over every coordinate, relative to the size of the
- * values: SCAFFOLD's c against the mean c_i, FedDyn's h against the mean ∇L_i.
- */
-export function invariantGap(sim: SimulationCore, algorithm: Algorithm): { gap: number; scale: number } {
-  const checkpoint = sim.actor('server').storage.get<Checkpoint>(CHECKPOINT_KEY)!;
-  const server = ALGORITHMS[algorithm].server(checkpoint.state);
-  const sum = server.map((l) => new Float64Array(l.length));
-  for (const id of ids) {
-    const state = clientStateAtEnd(sim, id, ALGORITHMS[algorithm].strategy.name, checkpoint);
-    if (state) state.forEach((l, i) => l.forEach((v, j) => (sum[i][j] += v)));
-  }
-  let gap = 0;
-  let scale = 0;
-  server.forEach((l, i) =>
-    l.forEach((v, j) => {
-      gap = Math.max(gap, Math.abs(v - sum[i][j] / ids.length));
-      scale = Math.max(scale, Math.abs(v));
-    }),
-  );
-  return { gap, scale };
-}
-
-/**
- * How far SecAgg+'s quantisation may move the server state from the exact sums: each
- * round's summed report is off by < one quantisation step per value and contributor, in
- * units of c_k = n_k / maxWeight, and the server state moves by gain · maxWeight / N times
- * that sum. Other modes sum exactly (up to float rounding).
- */
-function quantisationBound(run: WorldRun, mode: Mode, algorithm: Algorithm): number {
-  if (mode !== 'secagg+') return 0;
-  const quantum = roundQuantizationStep({ clippingRange: 8, quantizationRange: 4194304 });
-  const maxWeight = Math.max(...clients.map((c) => c.y.length));
-  const contributions = run.result!.rounds.reduce((n, r) => n + r.participants.length, 0);
-  return (contributions * quantum * maxWeight * ALGORITHMS[algorithm].gain) / ids.length;
-}
+const optionsFor = (algorithm: Algorithm, mode: Mode, world = clients) => ({ ...tinyOptions(mode, world), strategy: STATEFUL[algorithm].strategy });
 
 function assertInvariant(t: ExecutionContext, run: WorldRun, algorithm: Algorithm, mode: Mode) {
   t.is(run.error, undefined, String(run.error));
-  const { gap, scale } = invariantGap(run.sim, algorithm);
+  const { gap, scale } = invariantGap(run.sim, ids, algorithm);
   // A run whose every round was skipped keeps the server state at zero: then every client's must be zero too.
   if (run.result!.rounds.some((r) => !r.skipped)) t.true(scale > 1e-3, `the server state moved (max |value| ${scale})`);
-  // float32 client states against a float64 server sum of float32 per-sample deltas: a few ulps of the values.
-  const bound = 1e-5 * (1 + scale) + quantisationBound(run, mode, algorithm);
+  const contributions = run.result!.rounds.reduce((n, r) => n + r.participants.length, 0);
+  const bound = invariantBound(scale, algorithm, mode, { contributions, clients: ids.length, maxWeight: Math.max(...clients.map((c) => c.y.length)) });
   t.true(gap <= bound, `${algorithm}: server state is ${gap} away from the mean of the clients' states (bound ${bound}, max |value| ${scale})`);
 }
 
@@ -113,7 +58,7 @@ function round1Times(run: WorldRun, id: string) {
 
 const SECURE_MODES: Mode[] = ['additive', 'secagg+'];
 
-for (const algorithm of Object.keys(ALGORITHMS) as Algorithm[]) {
+for (const algorithm of Object.keys(STATEFUL) as Algorithm[]) {
   for (const mode of ['plain', ...SECURE_MODES] as Mode[]) {
     test(`${algorithm} / ${mode}: a report lost after the client stored its new state leaves the invariant intact`, async (t) => {
       const reference = await faultFree(algorithm, mode);
@@ -182,14 +127,17 @@ for (const algorithm of Object.keys(ALGORITHMS) as Algorithm[]) {
       assertInvariant(t, run, algorithm, mode);
     });
 
-    test(`${algorithm} / ${mode}: a server crash that loses its memory mid-round redoes the round from its checkpoint with the same model`, async (t) => {
+    test(`${algorithm} / ${mode}: a server crash that loses its memory mid-round redoes the round from its checkpoint; its re-sent fits confirm the rounds before`, async (t) => {
       const reference = await faultFree(algorithm, mode);
-      // Mid round 2, after round 1 committed: the redone round's re-sent fits are answered from storage, and the
-      // confirmation of round 1 must come from the checkpoint (the restarted server remembers nothing else).
-      const faults: FaultPlanInput = { crashes: [{ actor: 'server', afterMessages: 8, restartAfter: 50, loseState: true }] };
+      // client-1's round-2 fit is lost, and the server crashes 20 ms into round 2, losing its memory: the first round-2
+      // fit client-1 gets is re-sent by the restarted server, whose confirmation of round 1 can only come from its checkpoint.
+      const fit = sentIds(reference.sim, FL.fit, 'client-1')[1];
+      const faults: FaultPlanInput = { script: [{ msg: fit, drop: true }], crashes: [{ actor: 'server', at: reference.result!.rounds[1].startedAt + 20, restartAfter: 50, loseState: true }] };
       const run = await runWorld(optionsFor(algorithm, mode), SEED, faults);
       t.true(eventsOf(run.sim, 'restarted').some((e) => e.actor === 'server' && !e.stateKept));
+      t.true(eventsOf(run.sim, 'dropped').some((e) => e.msg === fit));
       t.is(run.result?.weightsSha256, reference.result!.weightsSha256);
+      t.deepEqual(participantsOf(run), participantsOf(reference));
       assertInvariant(t, run, algorithm, mode);
     });
   }

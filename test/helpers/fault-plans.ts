@@ -14,19 +14,24 @@ export interface FaultWorld {
   services: readonly string[];
   /** The round deadline, which scales the delays, partitions and restarts. */
   deadlineMs: number;
+  /**
+   * False: a crashed client never loses its disk. For algorithms with client state (SCAFFOLD's
+   * c_i), whose server state counts what the lost disk held: nothing can restore that (default true).
+   */
+  clientsMayLoseStorage?: boolean;
 }
 
 // In whole percent, so a failing plan reads plainly.
 const rate = (max: number) => fc.oneof(fc.constant(0), fc.integer({ min: 1, max: Math.round(max * 100) }).map((p) => p / 100));
 
 export function faultPlanArbitrary(world: FaultWorld): fc.Arbitrary<FaultPlanInput> {
-  const { clients, services, deadlineMs } = world;
+  const { clients, services, deadlineMs, clientsMayLoseStorage = true } = world;
   const clientCrash = fc.record({
     actor: fc.constantFrom(...clients),
     afterMessages: fc.integer({ min: 1, max: 12 }),
     restartAfter: fc.option(fc.integer({ min: 1, max: deadlineMs }), { nil: undefined }),
     loseState: fc.boolean(),
-    loseStorage: fc.boolean(),
+    loseStorage: clientsMayLoseStorage ? fc.boolean() : fc.constant(false),
   });
   const serviceCrash = fc.record({
     actor: fc.constantFrom(...services),

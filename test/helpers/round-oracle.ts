@@ -14,6 +14,11 @@
  * — and applies the strategy. A committed round whose model differs is CORRUPTED: it mixed
  * inputs, counted an update twice, or committed garbage. A skipped round must say why and
  * keep the model.
+ *
+ * Algorithms with client state: a participant trains from the state its last INCLUDED round
+ * left (the initial state before that), which the oracle keeps per client from the rounds it
+ * judged — a client that moved its state for a report no aggregate took trains from another
+ * state than the oracle's, and its round is judged corrupted.
  */
 import { createStream } from '../../src/runtime/rng.js';
 import type { SimEvent, SimulationCore } from '../../src/runtime/index.js';
@@ -79,6 +84,8 @@ export function judgeRounds(setup: OracleSetup, sim: SimulationCore, result: Fed
     }
     const indexOf = new Map(setup.clientIds.map((id, i) => [id, i]));
     let state = setup.strategy.initialState(fits.get(1)?.weights ?? result.weights);
+    // Each client's algorithm state after the last round that included it (absent: it has not been included yet).
+    const clientStates = new Map<string, unknown>();
     let previous: Weights | null = null;
     const verdicts: RoundVerdict[] = [];
     for (const metrics of result.rounds) {
@@ -104,13 +111,15 @@ export function judgeRounds(setup: OracleSetup, sim: SimulationCore, result: Fed
         continue;
       }
       const participants = [...metrics.participants];
-      const res: { clientId: string; res: FitRes }[] = participants.map((clientId) => {
+      const trained = participants.map((clientId) => {
         const i = indexOf.get(clientId)!;
         // A client that has not answered this round yet: nothing in storage.
         const io = { id: clientId, derivedRng: (name: string) => createStream(setup.seed, `actor/${clientId}/${name}`), storage: { get: () => undefined, has: () => false } };
         const trainer = { io: io as never, data: hold(setup.clients[i]), spec: setup.spec, workspace, algorithm: setup.strategy.client };
-        return { clientId, res: localUpdate(trainer, ins, undefined).res };
+        const from = clientStates.has(clientId) ? clientStates.get(clientId) : setup.strategy.client.initialState?.(ins.weights);
+        return { clientId, update: localUpdate(trainer, ins, from) };
       });
+      const res: { clientId: string; res: FitRes }[] = trained.map(({ clientId, update }) => ({ clientId, res: update.res }));
       const layout = setup.strategy.client.reports;
       let aggregate;
       if (setup.mode === 'additive') {
@@ -141,6 +150,7 @@ export function judgeRounds(setup: OracleSetup, sim: SimulationCore, result: Fed
       else verdicts.push({ round, outcome: 'committed', error });
       // The next round starts from what was committed (the run's bits, not the oracle's).
       state = step.state;
+      for (const { clientId, update } of trained) clientStates.set(clientId, update.state);
       previous = report.weights;
     }
     return verdicts;
