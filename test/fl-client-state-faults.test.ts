@@ -14,8 +14,10 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { initBackend } from '../src/runtime/backend.js';
-import type { FaultPlanInput } from '../src/runtime/index.js';
-import { FL } from '../src/fl/rounds/index.js';
+import { type FaultPlanInput, RemoteError } from '../src/runtime/index.js';
+import { ANSWER_KEY, FL, stateKey } from '../src/fl/rounds/index.js';
+import type { ClientAlgorithm } from '../src/fl/algorithms/client-algorithm.js';
+import { FedAvg } from '../src/fl/strategies/index.js';
 import { STATEFUL, type StatefulName, invariantBound, invariantGap } from './helpers/client-state.js';
 import { type Mode, type WorldRun, clientIdsOf, eventsOf, runWorld, sentIds, tinyClients, tinyOptions } from './helpers/fl-world.js';
 
@@ -152,4 +154,36 @@ test('scaffold / plain: one seed gives the same event log under a lost report an
   t.is(a.error, undefined, String(a.error));
   t.deepEqual(a.sim.log.eventLines(), b.sim.log.eventLines());
   t.is(a.result!.weightsSha256, b.result!.weightsSha256);
+});
+
+test('a fit of a stateful algorithm without a valid includedRound is refused, naming the field, and the client keeps what it stored', async (t) => {
+  const run = await faultFree('scaffold', 'plain');
+  const storage = run.sim.actor('client-0').storage;
+  const before = { answer: storage.get(ANSWER_KEY), state: storage.get(stateKey('scaffold')) };
+  const ins = run.sim.log.events.find((e) => e.ev === 'sent' && e.type === FL.fit && e.to === 'client-0')!;
+  const { includedRound: _ignored, ...fit } = (ins as { envelope: { payload: Record<string, unknown> } }).envelope.payload;
+  for (const [payload, why] of [
+    [{ ...fit, round: 4 }, /keeps client state, so its fits must carry includedRound/],
+    [{ ...fit, round: 4, includedRound: 4 }, /includedRound 4 is not before the fit's round 4/],
+  ] as const) {
+    const error = await t.throwsAsync(run.sim.request('client-0', FL.fit, payload), { instanceOf: RemoteError });
+    t.is((error as RemoteError).remoteName, 'MalformedMessageError');
+    t.regex((error as RemoteError).remoteMessage, why);
+    t.is((error as RemoteError).where.field, 'includedRound');
+  }
+  t.is(storage.get(ANSWER_KEY), before.answer);
+  t.is(storage.get(stateKey('scaffold')), before.state);
+});
+
+test('an algorithm that returns client state without initialState is a bug the round reports (the server would never confirm that state)', async (t) => {
+  const forgetful: ClientAlgorithm<number> = { name: 'forgetful', reports: { extras: [], metrics: [] }, usesGradientTerms: false, afterTraining: () => ({ state: 1 }) };
+  class ForgetfulFedAvg extends FedAvg {
+    override readonly name = 'forgetful-fedavg';
+    override readonly client = forgetful;
+  }
+  const run = await runWorld({ ...tinyOptions('plain', clients), rounds: 1, strategy: new ForgetfulFedAvg({ fraction: 1 }) }, SEED);
+  t.is(run.error, undefined, String(run.error));
+  const [round] = run.result!.rounds;
+  t.truthy(round.skipped);
+  t.true(round.failures.every((f) => f.kind === 'bug' && /returns client state but defines no initialState/.test(f.reason)), JSON.stringify(round.failures));
 });
