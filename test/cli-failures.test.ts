@@ -68,6 +68,10 @@ test('skipped rounds are shown with their reason in stdout, results.json and rep
   const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
   t.deepEqual(results.skippedRounds, [{ round: 1, reason: 'no client update arrived before the deadline' }]);
   t.is(results.result.perRound[0].skipped, 'no client update arrived before the deadline');
+  // Who fell out of the skipped round, and why, by client (here: every update lost to the faults).
+  t.true(results.result.perRound[0].failures.length > 0);
+  t.like(results.result.perRound[0].failures[0], { kind: 'fault', reason: 'no update reached the server before the deadline' });
+  t.deepEqual(results.result.perRound[0].failed, { fault: results.result.perRound[0].failures.length });
   const html = readFileSync(join(out, 'report.html'), 'utf8');
   t.regex(html, /<h2>Skipped rounds<\/h2><p>1 round left the global model unchanged:<\/p>/);
   t.regex(html, /<tr><td>1<\/td><td>no client update arrived before the deadline<\/td><\/tr>/);

@@ -55,5 +55,8 @@ for (const mode of MODES) {
     for (const failure of refusals) t.regex(failure.reason, /local training diverged: the trained model holds NaN or Infinity .*lower the learning rate \(lr 1000000\)/);
     // Additive ends the round at the first refusal: the clients whose refusal had not arrived yet say so.
     for (const failure of round.failures.filter((f) => f.kind !== 'refusal')) t.regex(failure.reason, /the round ended when \[.*\] refused the fit/);
+    // The skip says what the clients said, not only that nothing arrived (which would send the user to the deadline).
+    t.regex(round.skipped!, /refused.*: client-\d+: FlRefusal: .*local training diverged.*lower the learning rate/);
+    if (refusals.length === round.selected.length) t.regex(round.skipped!, /^no update to aggregate: every selected client refused/);
   });
 }

@@ -25,8 +25,18 @@ import { FederatedConfigSchema } from '../fedavg/config.js';
 import { runFederated } from '../rounds/run-federated.js';
 import { allFinite } from '../models/weights.js';
 import { StrategyConfigSchema } from '../strategies/create.js';
+import type { RoundFailure } from '../strategies/strategy.js';
 import { DataSourceSchema, loadFederatedData } from './data-sources.js';
 import { FEDAVG_LIMITS, experimentActors, experimentClientIds, fedAvgPreflight } from './preflight.js';
+
+/** How many failures of a skipped round results.json lists (the count by kind covers them all). */
+const LISTED_FAILURES = 10;
+
+function countByKind(failures: readonly RoundFailure[]): Partial<Record<RoundFailure['kind'], number>> {
+  const counts: Partial<Record<RoundFailure['kind'], number>> = {};
+  for (const { kind } of failures) counts[kind] = (counts[kind] ?? 0) + 1;
+  return counts;
+}
 
 const { strategy: _flStrategy, ...runFields } = FederatedConfigSchema.shape;
 
@@ -60,7 +70,22 @@ export interface FedAvgExperimentResult {
   weightsSha256: string;
   skippedRounds: number;
   /** `skipped`: why the round left the model unchanged (the CLI lists these rounds). */
-  perRound: Array<{ round: number; testAccuracy?: number; testLoss?: number; trainLoss: number; participants: number; dropped: number; bytesUp: number; bytesDown: number; endedAt: number; skipped?: string }>;
+  perRound: Array<{
+    round: number;
+    testAccuracy?: number;
+    testLoss?: number;
+    trainLoss: number;
+    participants: number;
+    dropped: number;
+    bytesUp: number;
+    bytesDown: number;
+    endedAt: number;
+    skipped?: string;
+    /** How many selected clients fell out of the round, by kind (refusal, fault, bug). */
+    failed?: Partial<Record<RoundFailure['kind'], number>>;
+    /** A skipped round's failures (the first LISTED_FAILURES), with each client's reason. */
+    failures?: RoundFailure[];
+  }>;
   metrics: Array<{ name: string; points: Array<[number, number]>; chart: string; x: string; y: string }>;
   finite: boolean;
 }
@@ -129,6 +154,9 @@ function toScenario(config: FedAvgExperiment, source: ExperimentSource): Scenari
           bytesDown: r.bytesDown,
           endedAt: r.endedAt,
           ...(r.skipped ? { skipped: r.skipped } : {}),
+          // Why clients fell out of a round (refused, lost, or a bug), counted; listed for a skipped round.
+          ...(r.failures.length > 0 ? { failed: countByKind(r.failures) } : {}),
+          ...(r.skipped && r.failures.length > 0 ? { failures: r.failures.slice(0, LISTED_FAILURES) } : {}),
         })),
         metrics: [
           series('test accuracy', 'accuracy', 'accuracy', (r) => r.testAccuracy),

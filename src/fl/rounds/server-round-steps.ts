@@ -181,6 +181,24 @@ export const closeExpired = (ctx: EngineContext) => ctx.open?.closeUntil !== nul
 // The closing phase is still the round: its messages (a helper's close) are re-sent as often as the round's fits.
 export const closeRetryMs = (ctx: EngineContext) => Math.max(0, Math.min(ctx.timing.fitRetryMs, (ctx.open?.closeUntil ?? 0) - ctx.io.now()));
 
+/**
+ * A skipped round's reason, with what the clients that refused said: a round every client
+ * refused (a learning rate that diverges, data the model cannot take) is not "no update
+ * arrived", and the fix is in the clients' reason, not in the deadline.
+ */
+export function withRefusals(reason: string, failures: readonly RoundFailure[], selected: number): string {
+  const refusals = failures.filter((f) => f.kind === 'refusal');
+  if (refusals.length === 0) return reason;
+  const [first] = refusals;
+  const same = refusals.filter((f) => f.reason.split(first.clientId).join('') === first.reason.split(first.clientId).join('')).length;
+  const more = refusals.length - 1;
+  const others = more === 0 ? '' : same === refusals.length ? ` (${more} more with the same reason)` : ` (${more} more: ${refusals.slice(1, 4).map((f) => f.clientId).join(', ')}${more > 3 ? ', …' : ''})`;
+  const told = `${first.clientId}: ${first.reason}${others}`;
+  // When every client refused, that is the whole story (the aggregator's "nothing arrived" would send the user to the deadline).
+  if (refusals.length === selected) return `no update to aggregate: every selected client refused (${selected} of ${selected}): ${told}`;
+  return `${reason}; ${refusals.length} of ${selected} selected clients refused: ${told}`;
+}
+
 /** Aggregates, validates and commits the round (or skips it, saying why), then reports it. */
 export function commitRound(ctx: EngineContext): Partial<EngineContext> {
   const open = ctx.open!;
@@ -221,6 +239,7 @@ export function commitRound(ctx: EngineContext): Partial<EngineContext> {
       participants = [];
       trainLoss = NaN;
       numSamples = 0;
+      skipped = withRefusals(skipped, failures, open.selected.length);
     }
   }
   const report: RoundEnd = {
