@@ -19,13 +19,24 @@ import { type Dataset, concatDatasets } from '../training/dataset.js';
 
 const positiveInt = z.number().int().positive();
 
+/**
+ * A whole count of at least `min`, of any size: sizes with a limit (rounds, devices,
+ * features …) are compared with it by the preflight, whose message names the limit and
+ * how to raise it; zod's int() would refuse 1e308 as an "unsafe integer" instead.
+ */
+export const countField = (min: number) =>
+  z
+    .number()
+    .min(min)
+    .refine((v) => Number.isInteger(v), { message: 'expected an integer' });
+
 export const SyntheticSourceSchema = z
   .object({
     source: z.literal('synthetic'),
     alpha: z.number().min(0),
     beta: z.number().min(0),
-    devices: positiveInt.default(30),
-    features: positiveInt.default(60),
+    devices: countField(1).default(30),
+    features: countField(1).default(60),
     classes: z.number().int().min(2).default(10),
     iid: z.boolean().default(false),
     maxSamplesPerDevice: positiveInt.optional(),
@@ -43,7 +54,7 @@ export const MnistSourceSchema = z
     source: z.literal('mnist'),
     /** An MNIST-format directory (MNIST, Fashion-MNIST, EMNIST), relative to the experiment file. */
     dir: z.string().min(1),
-    clients: positiveInt,
+    clients: countField(1),
     partition: PartitionSchema.default({ kind: 'iid' }),
     /** Use only the first n training images (quick runs). */
     limit: positiveInt.optional(),

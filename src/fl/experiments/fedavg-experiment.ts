@@ -21,12 +21,13 @@
  */
 import { z } from 'zod';
 import { type ExperimentKind, type ExperimentSource, type Scenario, defineScenario, experimentFields, resolveFaultsField } from '../../scenario/index.js';
+import { AGGREGATOR_SETTINGS } from '../aggregators/registry.js';
 import { FederatedConfigSchema } from '../fedavg/config.js';
 import { runFederated } from '../rounds/run-federated.js';
 import { allFinite } from '../models/weights.js';
 import { StrategyConfigSchema } from '../strategies/create.js';
 import type { RoundFailure } from '../strategies/strategy.js';
-import { DataSourceSchema, loadFederatedData } from './data-sources.js';
+import { DataSourceSchema, countField, loadFederatedData } from './data-sources.js';
 import { FEDAVG_LIMITS, experimentActors, experimentClientIds, fedAvgPreflight } from './preflight.js';
 
 /** How many failures of a skipped round results.json lists (the count by kind covers them all). */
@@ -38,12 +39,28 @@ function countByKind(failures: readonly RoundFailure[]): Partial<Record<RoundFai
   return counts;
 }
 
-const { strategy: _flStrategy, ...runFields } = FederatedConfigSchema.shape;
+const { strategy: _flStrategy, rounds: _rounds, localEpochs: _localEpochs, ...runFields } = FederatedConfigSchema.shape;
+
+/**
+ * Each aggregation mode's fields without their defaults: the file's check must see which
+ * ones the file set (a mode's settings under another mode are refused); runFederated
+ * applies the defaults.
+ */
+const modeFields = Object.fromEntries(
+  Object.keys(AGGREGATOR_SETTINGS).map((field) => {
+    const schema = runFields[field as keyof typeof runFields] as z.ZodType;
+    return [field, ((schema instanceof z.ZodDefault ? schema.unwrap() : schema) as z.ZodType).optional()];
+  }),
+) as { [K in keyof typeof AGGREGATOR_SETTINGS]: z.ZodOptional<z.ZodType<z.output<(typeof AGGREGATOR_SETTINGS)[K]>>> };
 
 export const FedAvgExperimentSchema = z
   .object({
     ...experimentFields,
     ...runFields,
+    ...modeFields,
+    /** Counts checked against their limits by the preflight (an integer of any size here, so 1e308 is refused by the limit, not by "unsafe integer"). */
+    rounds: countField(1),
+    localEpochs: countField(1),
     data: DataSourceSchema,
     /** The FL strategy (default FedAvg). */
     algorithm: StrategyConfigSchema.default({ name: 'fedavg' }),

@@ -13,10 +13,10 @@
  */
 import type { DocumentProblem, LimitSpec, Limits } from '../../scenario/index.js';
 import { listActors, raiseHint } from '../../scenario/index.js';
-import { type AggregatorSettings, aggregationProblems, aggregatorEntry } from '../aggregators/registry.js';
+import { AGGREGATOR_ENTRIES, type AggregatorSettings, aggregationProblems, aggregatorEntry } from '../aggregators/registry.js';
 import { type StrategyConfig, createStrategy } from '../strategies/create.js';
 import { type ModelSpec, inputSize, outputSize } from '../models/spec.js';
-import { clientsToSample } from '../strategies/strategy.js';
+import { clientsPerRoundOf, roundSizeProblems, trainingProblems, withRunSampling } from '../rounds/training-rules.js';
 import type { FedAvgExperiment } from './fedavg-experiment.js';
 
 /** The sizes a fedavg file may ask for without raising a limit (see src/scenario/limits.ts). */
@@ -74,34 +74,99 @@ export function parameterCount(spec: ModelSpec): number | undefined {
 const overLimit = (name: keyof typeof FEDAVG_LIMITS, limits: Limits, value: number, path: PropertyKey[]): DocumentProblem | undefined =>
   value > limits[name] ? { path, expected: `at most ${limits[name]} (limit ${name}: ${FEDAVG_LIMITS[name].what}; ${raiseHint(name)})`, ...(path.at(-1) === 'model' ? { found: `a model of ${value} parameters` } : {}) } : undefined;
 
-export function fedAvgPreflight(config: FedAvgExperiment, { limits }: { limits: Limits }): DocumentProblem[] {
+/**
+ * Sizes above the limits. Checked first and alone: every other check may build
+ * something per client or per parameter, so an over-limit file is refused before any
+ * of them runs (a typo like `devices: 1e9` must not exhaust the memory first).
+ */
+export function limitProblems(config: FedAvgExperiment, limits: Limits): DocumentProblem[] {
   const problems: Array<DocumentProblem | undefined> = [];
-  const n = clientCount(config);
   const dataPath = config.data.source === 'synthetic' ? ['data', 'devices'] : ['data', 'clients'];
   problems.push(overLimit('rounds', limits, config.rounds, ['rounds']));
-  problems.push(overLimit('clients', limits, n, dataPath));
+  problems.push(overLimit('clients', limits, clientCount(config), dataPath));
   problems.push(overLimit('localEpochs', limits, config.localEpochs, ['localEpochs']));
   const params = parameterCount(config.model);
   if (params !== undefined) problems.push(overLimit('modelParameters', limits, params, ['model']));
   if (config.data.source === 'synthetic') problems.push(overLimit('features', limits, config.data.features, ['data', 'features']));
+  return problems.filter((p): p is DocumentProblem => p !== undefined);
+}
+
+/** The strategy's `strategy.…` paths are the file's `algorithm.…`. */
+const inFile = (problem: DocumentProblem): DocumentProblem => (problem.path[0] === 'strategy' ? { ...problem, path: ['algorithm', ...problem.path.slice(1)] } : problem);
+
+export function fedAvgPreflight(config: FedAvgExperiment, { limits }: { limits: Limits }): DocumentProblem[] {
+  const overLimits = limitProblems(config, limits);
+  if (overLimits.length) return overLimits;
+  const problems: DocumentProblem[] = [];
+  const n = clientCount(config);
+  const dataPath = config.data.source === 'synthetic' ? ['data', 'devices'] : ['data', 'clients'];
+  problems.push(...settingsForOtherModes(config));
 
   // Sampling: minClients cannot exceed the clients there are (it would be capped silently).
   const sampling = config.algorithm as { fraction?: number; minClients?: number };
   const minClientsPath = sampling.minClients !== undefined ? ['algorithm', 'minClients'] : ['minClients'];
   const minClients = sampling.minClients ?? config.minClients ?? 1;
   if (minClients > n) problems.push({ path: minClientsPath, expected: `at most ${n} (the clients of this run, ${dataPath.join('.')})` });
-  const fraction = sampling.fraction ?? config.fraction ?? 1;
-  const perRound = clientsToSample(fraction, n, Math.min(minClients, n));
 
-  // The aggregation's own rules for rounds of this size, and the strategy it must serve (aggregators/registry.ts decides per mode).
-  const strategy = createStrategy(config.algorithm as StrategyConfig);
+  // The run's own rules (runFederated refuses by the same functions): clients per round as it samples them,
+  // the aggregation for rounds of that size, the training settings, the strategy's round size.
+  const strategy = createStrategy(withRunSampling(config.algorithm as StrategyConfig, config));
+  const perRound = clientsPerRoundOf(strategy, n);
   problems.push(...aggregationProblems(config.aggregation, config as unknown as AggregatorSettings, { clientsPerRound: perRound, strategy }));
+  problems.push(...trainingProblems(config, strategy, config.model).map(inFile));
+  problems.push(...roundSizeProblems(strategy, perRound).map(inFile));
   problems.push(...modelDataProblems(config));
-  const ids = new Set(experimentClientIds(n));
-  for (const id of Object.keys(config.slowdown ?? {})) {
-    if (!ids.has(id)) problems.push({ path: ['slowdown', id], expected: `a client of this run as the key (${listActors([...ids])})`, found: `the key '${id}'` });
+  problems.push(...actorIdProblems(config));
+  problems.push(...slowdownProblems(config, n));
+  return problems;
+}
+
+/** Client ids are `client-<i>` zero-padded to the width of n − 1: a slowdown key must be one of them. */
+function slowdownProblems(config: FedAvgExperiment, n: number): DocumentProblem[] {
+  const ids = experimentClientIds(n);
+  const known = new Set(ids);
+  return Object.keys(config.slowdown ?? {})
+    .filter((id) => !known.has(id))
+    .map((id) => ({ path: ['slowdown', id], expected: `a client of this run as the key (${listActors(ids)})`, found: `the key '${id}'` }));
+}
+
+/** Every actor id must be unique: a server or helper id equal to a client's (or each other's) would clash at spawn. */
+function actorIdProblems(config: FedAvgExperiment): DocumentProblem[] {
+  const problems: DocumentProblem[] = [];
+  const clientIds = new Set(experimentClientIds(clientCount(config)));
+  const named: Array<[string, string]> = [['serverId', config.serverId]];
+  const entry = aggregatorEntry(config.aggregation);
+  const helperField = HELPER_ID_FIELDS[config.aggregation];
+  for (const id of entry.helperIds(config as unknown as AggregatorSettings)) named.push([helperField ?? 'aggregation', id]);
+  named.forEach(([field, id], i) => {
+    const earlier = named.slice(0, i).find(([, other]) => other === id);
+    const clash = clientIds.has(id) ? `client id '${id}' (the clients are client-0 … client-N, zero-padded)` : earlier ? `${earlier[0]} '${id}'` : undefined;
+    if (clash) problems.push({ path: [field], expected: `an actor id no other actor of the run has`, found: `'${id}', which is also the ${clash}` });
+  });
+  return problems;
+}
+
+/** The field naming each mode's helper actor. */
+const HELPER_ID_FIELDS: Record<string, string> = { 'secure-worker': 'secureWorkerId', 'secagg+': 'secAggServerId' };
+
+/**
+ * Settings of an aggregation mode this run does not use do nothing: a sign the user
+ * meant another mode (or forgot to set `aggregation`), so they are refused. (The
+ * experiment schema keeps these fields without their defaults, so a field is set here
+ * only when the file set it.)
+ */
+function settingsForOtherModes(config: FedAvgExperiment): DocumentProblem[] {
+  const given = config as unknown as Record<string, unknown>;
+  const problems: DocumentProblem[] = [];
+  for (const entry of AGGREGATOR_ENTRIES) {
+    if (entry.name === config.aggregation) continue;
+    for (const field of Object.keys(entry.settings)) {
+      if (given[field] !== undefined) {
+        problems.push({ path: [field], expected: `no '${field}' field: it applies to aggregation '${entry.name}'; this run uses '${config.aggregation}' (set aggregation: ${entry.name}, or remove ${field})` });
+      }
+    }
   }
-  return problems.filter((p): p is DocumentProblem => p !== undefined);
+  return problems;
 }
 
 /** Synthetic data's shape is known before the run: the model must take its features and cover its classes. */

@@ -26,7 +26,6 @@ import { type AggregatorSettings, aggregationProblems, createAggregator } from '
 import { FederatedRunError, FlConfigError, IncompatibleModelError } from '../errors.js';
 import { type FederatedConfig, type FederatedConfigInput, parseFederatedConfig } from '../fedavg/config.js';
 import { hold } from '../fedavg/held.js';
-import { planTrainerProblem } from '../fedavg/plan-trainer.js';
 import { ModelWorkspace } from '../fedavg/workspace.js';
 import { ByteMeter } from '../metrics/byte-meter.js';
 import { type RoundMetrics, pooledEvaluation } from '../metrics/round-metrics.js';
@@ -35,11 +34,12 @@ import type { Model } from '../models/model.js';
 import { type ModelSpec, parseModelSpec } from '../models/spec.js';
 import { type Weights, weightsSha256 } from '../models/weights.js';
 import { type StrategyConfig, createStrategy } from '../strategies/create.js';
-import { SamplingStrategy, type Strategy, clientsToSample, compareIds } from '../strategies/strategy.js';
+import { SamplingStrategy, type Strategy, compareIds } from '../strategies/strategy.js';
 import { type Dataset, concatDatasets, datasetSize } from '../training/dataset.js';
 import { type Evaluation, evaluateModel } from '../training/evaluate.js';
 import { FL, type RoundEnd, type RoundSummary, type RunOutcome } from './protocol.js';
 import { roundServer } from './server-machine.js';
+import { clientsPerRoundOf, roundSizeProblems, trainConfigOf, trainingProblems, withRunSampling } from './training-rules.js';
 
 /** One client's private data. */
 export interface ClientData extends Dataset {
@@ -106,19 +106,7 @@ function resolveStrategy(options: FederatedOptions, config: FederatedConfig): St
     return s;
   }
   const c = config.strategy as StrategyConfig;
-  return createStrategy({ ...c, fraction: c.fraction ?? config.fraction, minClients: c.minClients ?? config.minClients });
-}
-
-/** The training settings every fit starts from (the strategy lays its fields over them). */
-function trainConfigOf(config: FederatedConfig) {
-  return {
-    epochs: config.localEpochs,
-    batchSize: config.batchSize,
-    lr: config.lr,
-    ...(config.optimizer !== undefined ? { optimizer: config.optimizer } : {}),
-    ...(config.dropLast !== undefined ? { dropLast: config.dropLast } : {}),
-    ...(config.loss !== undefined ? { loss: config.loss } : {}),
-  };
+  return createStrategy(withRunSampling(c, config));
 }
 
 /**
@@ -127,24 +115,19 @@ function trainConfigOf(config: FederatedConfig) {
  * rather than skipping every round.
  */
 function refuseAggregation(config: FederatedConfig, strategy: Strategy<any>, clients: number, maxSamplesPerClient: number): void {
-  const clientsPerRound = strategy instanceof SamplingStrategy ? clientsToSample(strategy.fraction, clients, Math.min(strategy.minClients, clients)) : clients;
+  const clientsPerRound = clientsPerRoundOf(strategy, clients);
   const problems = aggregationProblems(config.aggregation, config as unknown as AggregatorSettings, { clientsPerRound, maxSamplesPerClient, strategy });
   if (problems.length === 0) return;
   const lines = problems.map((p) => `${p.path.map(String).join('.')}: expected ${p.expected}${p.found ? `, found ${p.found}` : ''}`);
   throw new FlConfigError(`runFederated: aggregation '${config.aggregation}' cannot run these rounds:\n  ${lines.join('\n  ')}`, { field: problems[0].path.map(String).join('.') });
 }
 
-/** The trainer must be able to run the algorithm, and the algorithm must accept the training settings. */
-function refuseTraining(config: FederatedConfig, strategy: Strategy<any>, spec: ModelSpec): void {
-  if (config.localTrainer === 'plan') {
-    const problem = planTrainerProblem(spec, { optimizer: config.optimizer, loss: config.loss });
-    if (problem) throw new FlConfigError(`runFederated: localTrainer 'plan': ${problem}`, { field: 'localTrainer' });
-    if (strategy.client.usesGradientTerms) {
-      throw new FlConfigError(`runFederated: localTrainer 'plan': algorithm '${strategy.client.name}' adds gradient terms at every step, which a training Plan cannot; use localTrainer 'direct'`, { field: 'localTrainer' });
-    }
-  }
-  const problem = strategy.client.checkTraining?.(trainConfigOf(config));
-  if (problem) throw new FlConfigError(`runFederated: strategy '${strategy.name}': ${problem}`, { field: 'strategy' });
+/** Training settings that cannot work together, and rounds too small for the strategy (training-rules.ts: preflight uses the same rules). */
+function refuseTraining(config: FederatedConfig, strategy: Strategy<any>, spec: ModelSpec, clientsPerRound: number): void {
+  const problems = [...trainingProblems(config, strategy, spec), ...roundSizeProblems(strategy, clientsPerRound)];
+  if (problems.length === 0) return;
+  const lines = problems.map((p) => `${p.path.map(String).join('.')}: expected ${p.expected}${p.found ? `, found ${p.found}` : ''}`);
+  throw new FlConfigError(`runFederated: these settings cannot run:\n  ${lines.join('\n  ')}`, { field: problems[0].path.map(String).join('.') });
 }
 
 /** Each client's n_k; refuses, naming the client, a model that does not fit some client's data. */
@@ -191,7 +174,7 @@ export function runFederated(sim: SimulationCore, options: FederatedOptions): Fe
   let aggregator;
   let maxSamplesPerClient: number;
   try {
-    refuseTraining(config, strategy, spec);
+    refuseTraining(config, strategy, spec, clientsPerRoundOf(strategy, ids.length));
     maxSamplesPerClient = Math.max(1, ...clientSampleCounts(config, spec, options.clients, ids, workspace));
     if (isModel(options.model)) initialWeights = options.model.getWeights();
     else {

@@ -12,7 +12,7 @@ import { FlConfigError } from '../errors.js';
 import type { Weights } from '../models/weights.js';
 import type { RoundAggregate } from '../rounds/round-aggregate.js';
 import { averageUpdates, toFloat32 } from './aggregate.js';
-import { type ClientUpdate, SamplingStrategy, type SamplingOptions, type StrategyStep, individualUpdates, sortedUpdates } from './strategy.js';
+import { type ClientUpdate, SamplingStrategy, type SamplingOptions, type RoundSizeProblem, type StrategyStep, individualUpdates, sortedUpdates } from './strategy.js';
 
 export interface KrumOptions extends SamplingOptions {
   /** f, the number of Byzantine clients tolerated. */
@@ -78,6 +78,17 @@ export class Krum extends SamplingStrategy {
     if (!Number.isInteger(this.keep) || this.keep < 1) {
       throw new FlConfigError(`krum: keep (m) must be an integer ≥ 1, got ${this.keep}; 1 is Krum, more is Multi-Krum`, { op: this.name, field: 'keep' });
     }
+  }
+
+  /** Krum scores each update against its n − f − 2 nearest others: a round needs n ≥ f + 3 updates. */
+  roundSizeProblem(clientsPerRound: number): RoundSizeProblem | undefined {
+    if (clientsPerRound >= this.byzantine + 3) return undefined;
+    const clients = (n: number) => `${n} client${n === 1 ? '' : 's'}`;
+    return {
+      field: ['byzantine'],
+      expected: `${clientsPerRound >= 3 ? `at most ${clientsPerRound - 3}` : 'a round of at least 3 clients (f = 0)'} with ${clients(clientsPerRound)} per round (fraction × clients, at least minClients): Krum needs n ≥ f + 3 updates per round (and n > 2f + 2 for its guarantee); sample more clients (fraction, minClients) or lower byzantine`,
+      found: `byzantine ${this.byzantine}, which needs ${clients(this.byzantine + 3)} per round`,
+    };
   }
 
   aggregate(_round: number, results: RoundAggregate): StrategyStep<undefined> {

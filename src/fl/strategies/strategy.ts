@@ -85,6 +85,15 @@ export interface Strategy<S = unknown> {
   aggregate(round: number, results: RoundAggregate, failures: readonly RoundFailure[], ctx: StrategyContext<S>): StrategyStep<S>;
   /** Centralised evaluation of the new global model, if the strategy has one (Flower's evaluate_fn). */
   evaluate?(round: number, weights: Weights): CentralEvaluation | undefined;
+  /** Why rounds of `clientsPerRound` selected clients cannot work for this strategy (checked before any run), if so. */
+  roundSizeProblem?(clientsPerRound: number): RoundSizeProblem | undefined;
+}
+
+/** A strategy setting (path under the strategy's config) that rounds of some size cannot satisfy. */
+export interface RoundSizeProblem {
+  field: readonly string[];
+  expected: string;
+  found: string;
 }
 
 /**
