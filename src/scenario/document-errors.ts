@@ -4,7 +4,7 @@
  */
 import { isMap, isPair, isScalar, LineCounter, type Document } from 'yaml';
 import type { z } from 'zod';
-import { closestName, knownFieldsAt } from './field-suggestions.js';
+import { branchesWithField, closestName, knownFieldsAt } from './field-suggestions.js';
 
 type Path = readonly PropertyKey[];
 
@@ -63,21 +63,34 @@ const TYPE_WORDS: Record<string, string> = {
 };
 const typeWord = (expected: string) => TYPE_WORDS[expected] ?? expected;
 
-/** What was expected, in words, for one zod issue (`known`: the fields allowed where an unknown one was found). */
-function expectation(issue: Issue, known: readonly string[] = []): string {
+/**
+ * What was expected, in words, for one zod issue (`known`: the fields allowed where an
+ * unknown one was found; `elsewhere`: for an unknown field, the union branches that do
+ * take it, e.g. `name: fedprox` for `mu`; `value`: the value found).
+ */
+function expectation(issue: Issue, known: readonly string[] = [], elsewhere: (key: string) => string[] = () => [], value?: unknown): string {
   switch (issue.code) {
     case 'invalid_type':
+      // zod's number type refuses Infinity and NaN (YAML's .inf, .nan): say that a finite number is wanted.
+      if (issue.expected === 'number' && typeof value === 'number') return 'expected a finite number';
       return `expected ${typeWord(issue.expected)}`;
     case 'invalid_value':
       return `expected ${issue.values.length === 1 ? JSON.stringify(issue.values[0]) : `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`}`;
     case 'unrecognized_keys': {
       const names = issue.keys.map((k) => `'${k}'`).join(', ');
+      // A field of another branch (mu on fedavg): say which branch takes it, not "did you mean 'mu'".
+      const owners = issue.keys.flatMap((k) => {
+        const branches = elsewhere(k);
+        return branches.length ? [`'${k}' is a field of ${branches.map((b) => `{ ${b} }`).join(', ')}`] : [];
+      });
+      if (owners.length) return `unknown field${issue.keys.length > 1 ? 's' : ''} ${names} here: ${owners.join('; ')} (remove it, or change the settings to that one)`;
       const suggestions = issue.keys.flatMap((k) => {
         const close = closestName(k, known);
         return close === undefined ? [] : [issue.keys.length === 1 ? `'${close}'` : `'${close}' for '${k}'`];
       });
       if (suggestions.length) return `unknown field${issue.keys.length > 1 ? 's' : ''} ${names}: did you mean ${suggestions.join(', ')}?`;
-      return `unknown field${issue.keys.length > 1 ? 's' : ''} ${names} (remove or rename ${issue.keys.length > 1 ? 'them' : 'it'})`;
+      const fields = known.length && known.length <= 12 ? `; the fields here are ${known.join(', ')}` : '';
+      return `unknown field${issue.keys.length > 1 ? 's' : ''} ${names} (remove or rename ${issue.keys.length > 1 ? 'them' : 'it'}${fields})`;
     }
     case 'invalid_union': {
       const options = (issue as { options?: unknown[] }).options;
@@ -156,10 +169,12 @@ export function describeIssues(error: z.ZodError, data: unknown, context: Docume
   const out = issues.slice(0, limit).map(({ issue, path }) => {
     const unknownKey = issue.code === 'unrecognized_keys' ? issue.keys[0] : undefined;
     const where = whereOf(context, [...base, ...path], unknownKey);
-    const known = unknownKey !== undefined && context.schema ? knownFieldsAt(context.schema, path) : [];
-    const expected = expectation(issue, known);
-    if (issue.code === 'unrecognized_keys') return `${where}: at ${formatPath([...base, ...path])}: ${expected}`;
     const at = valueAt(data, path);
+    const schema = context.schema;
+    const known = unknownKey !== undefined && schema ? knownFieldsAt(schema, path, at.value) : [];
+    const elsewhere = (key: string) => (schema ? branchesWithField(schema, path, at.value, key) : []);
+    const expected = expectation(issue, known, elsewhere, at.value);
+    if (issue.code === 'unrecognized_keys') return `${where}: at ${formatPath([...base, ...path])}: ${expected}`;
     const found = at.found ? describeValue(at.value) : 'nothing (the field is missing)';
     return `${where}: at ${formatPath([...base, ...path])}: ${expected}, found ${found}`;
   });

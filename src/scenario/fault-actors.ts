@@ -41,13 +41,19 @@ export function faultPlanProblems(input: FaultPlanInput | FaultPlan, runActors: 
   const known = new Set(actors);
   const expected = `one of this run's actors (${listActors(actors)})`;
   const problems: PlanProblem[] = [];
+  // The driver sends and receives messages (links and scripted faults may name it) but is no actor: it cannot crash or be cut off.
+  const spawned = actors.filter((id) => id !== DRIVER_ID);
+  const notDriver = `one of this run's actors (${listActors(spawned)}); '${DRIVER_ID}' is the scenario code driving the run, not an actor, so it cannot crash or be partitioned`;
+  const actorProblem = (id: string) => (id === DRIVER_ID ? notDriver : known.has(id) ? undefined : expected);
   plan.crashes.forEach((crash, i) => {
-    if (!known.has(crash.actor)) problems.push({ path: ['crashes', i, 'actor'], expected, found: crash.actor });
+    const wanted = actorProblem(crash.actor);
+    if (wanted) problems.push({ path: ['crashes', i, 'actor'], expected: wanted, found: crash.actor });
   });
   plan.partitions.forEach((partition, i) =>
     partition.groups.forEach((group, g) =>
       group.forEach((id, k) => {
-        if (!known.has(id)) problems.push({ path: ['partitions', i, 'groups', g, k], expected, found: id });
+        const wanted = actorProblem(id);
+        if (wanted) problems.push({ path: ['partitions', i, 'groups', g, k], expected: wanted, found: id });
       }),
     ),
   );

@@ -19,6 +19,7 @@ interface Def {
   left?: z.ZodType;
   right?: z.ZodType;
   getter?: () => z.ZodType;
+  values?: readonly unknown[];
 }
 
 const defOf = (schema: z.ZodType) => (schema as unknown as { _zod: { def: Def } })._zod.def;
@@ -53,14 +54,48 @@ function schemasAt(schema: z.ZodType, path: Path, depth = 0): z.ZodType[] {
   return [];
 }
 
-/** Field names a mapping at `path` may have, per `schema` (empty when it is not known). */
-export function knownFieldsAt(schema: z.ZodType, path: Path): string[] {
-  const names = schemasAt(schema, path).flatMap((s) => {
-    const def = defOf(s);
-    return def.type === 'object' ? Object.keys(def.shape!) : [];
+/** The literal fields of an object schema (a union's discriminators: `name: fedprox`), with their values. */
+function literalFields(shape: Record<string, z.ZodType>): Array<[string, readonly unknown[]]> {
+  return Object.entries(shape).flatMap(([key, field]) => {
+    const def = defOf(field);
+    return def.type === 'literal' ? [[key, def.values ?? []] as [string, readonly unknown[]]] : [];
   });
+}
+
+/** Does `value` take the branch `shape` of a union (its literal fields, e.g. `name: fedavg`, match)? Unknown values match every branch. */
+function takesBranch(shape: Record<string, z.ZodType>, value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return true;
+  return literalFields(shape).every(([key, values]) => !(key in value) || values.includes((value as Record<string, unknown>)[key]));
+}
+
+/**
+ * Field names a mapping at `path` may have, per `schema` (empty when it is not known).
+ * Given the mapping (`value`), only the union branches it takes count: `mu` is a field
+ * of `name: fedprox`, not of `name: fedavg`.
+ */
+export function knownFieldsAt(schema: z.ZodType, path: Path, value?: unknown): string[] {
+  const names = objectShapesAt(schema, path)
+    .filter((shape) => takesBranch(shape, value))
+    .flatMap((shape) => Object.keys(shape));
   return [...new Set(names)];
 }
+
+/** The other union branches that have field `key` at `path`, named by their literal fields (`name: fedprox`). */
+export function branchesWithField(schema: z.ZodType, path: Path, value: unknown, key: string): string[] {
+  const labels = objectShapesAt(schema, path)
+    .filter((shape) => key in shape && !takesBranch(shape, value))
+    .flatMap((shape) => {
+      const literals = literalFields(shape);
+      return literals.length ? [literals.map(([k, values]) => `${k}: ${values.map(String).join(' | ')}`).join(', ')] : [];
+    });
+  return [...new Set(labels)];
+}
+
+const objectShapesAt = (schema: z.ZodType, path: Path) =>
+  schemasAt(schema, path).flatMap((s) => {
+    const def = defOf(s);
+    return def.type === 'object' ? [def.shape!] : [];
+  });
 
 /** Edit distance (insertions, deletions, substitutions, swaps of neighbours). */
 export function editDistance(a: string, b: string): number {

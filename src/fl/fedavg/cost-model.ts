@@ -13,10 +13,12 @@
  */
 import { z } from 'zod';
 
-export const CostModelSchema = z.object({
-  perSampleMs: z.number().min(0).optional(),
-  perFitMs: z.number().min(0).optional(),
-});
+export const CostModelSchema = z
+  .object({
+    perSampleMs: z.number().min(0).optional(),
+    perFitMs: z.number().min(0).optional(),
+  })
+  .strict();
 export type CostModel = z.infer<typeof CostModelSchema>;
 
 export const DEFAULT_COST: Required<CostModel> = { perSampleMs: 0.1, perFitMs: 0 };

@@ -24,13 +24,13 @@ export const LossNameSchema = z.enum(['softmax-cross-entropy', 'cross-entropy', 
 
 const positiveInt = z.number().int().positive();
 
-export const LinearSpecSchema = z.object({ kind: z.literal('linear'), inputs: positiveInt, outputs: positiveInt });
-export const LogisticSpecSchema = z.object({ kind: z.literal('logistic'), inputs: positiveInt, classes: z.number().int().min(2) });
+export const LinearSpecSchema = z.object({ kind: z.literal('linear'), inputs: positiveInt, outputs: positiveInt }).strict();
+export const LogisticSpecSchema = z.object({ kind: z.literal('logistic'), inputs: positiveInt, classes: z.number().int().min(2) }).strict();
 export const MlpSpecSchema = z.object({
   kind: z.literal('mlp'),
   /** Widths from input to output, e.g. [784, 200, 200, 10]; the last is the number of classes. */
   layers: z.array(positiveInt).min(2),
-});
+}).strict();
 export const CnnSpecSchema = z.object({
   kind: z.literal('cnn'),
   /** [height, width, channels], NHWC. */
@@ -39,7 +39,7 @@ export const CnnSpecSchema = z.object({
   kernelSize: positiveInt,
   hidden: positiveInt,
   classes: z.number().int().min(2),
-});
+}).strict();
 export const LayersSpecSchema = z.object({
   kind: z.literal('layers'),
   /** The model's Keras topology as `layersModel.toJSON(null, false)` returns it. */
@@ -47,8 +47,9 @@ export const LayersSpecSchema = z.object({
   /** Shape of one sample (the model's input shape without the batch dimension). */
   inputShape: z.array(positiveInt).min(1),
   loss: LossNameSchema,
-});
+}).strict();
 
+// Strict: a misspelt or misplaced field (`hidden` on a logistic model) is refused, not ignored.
 export const ModelSpecSchema = z.discriminatedUnion('kind', [LinearSpecSchema, LogisticSpecSchema, MlpSpecSchema, CnnSpecSchema, LayersSpecSchema]);
 
 export type LinearSpec = z.infer<typeof LinearSpecSchema>;

@@ -36,18 +36,18 @@ export function strategyEntry<S extends z.ZodObject<{ name: z.ZodLiteral<string>
 }
 
 export const STRATEGY_ENTRIES: readonly StrategyEntry[] = [
-  strategyEntry(z.object({ name: z.literal('fedavg'), ...samplingFields }), (c) => new FedAvg(c)),
-  strategyEntry(z.object({ name: z.literal('fedprox'), mu: z.number().min(0), ...samplingFields }), (c) => new FedProx(c)),
-  strategyEntry(z.object({ name: z.literal('fedavgm'), serverLr: z.number().positive().optional(), momentum: z.number().min(0).lt(1).optional(), ...samplingFields }), (c) => new FedAvgM(c)),
-  strategyEntry(z.object({ name: z.literal('fedadagrad'), ...adaptive }), (c) => new FedOpt('adagrad', c)),
-  strategyEntry(z.object({ name: z.literal('fedadam'), ...adaptive }), (c) => new FedOpt('adam', c)),
-  strategyEntry(z.object({ name: z.literal('fedyogi'), ...adaptive }), (c) => new FedOpt('yogi', c)),
-  strategyEntry(z.object({ name: z.literal('fedmedian'), ...samplingFields }), (c) => new FedMedian(c)),
-  strategyEntry(z.object({ name: z.literal('fedtrimmedavg'), beta: z.number().min(0).lt(0.5).optional(), ...samplingFields }), (c) => new FedTrimmedAvg(c)),
-  strategyEntry(z.object({ name: z.literal('krum'), byzantine: z.number().int().min(0), keep: z.number().int().min(1).optional(), ...samplingFields }), (c) => new Krum(c)),
-  strategyEntry(z.object({ name: z.literal('scaffold'), serverLr: z.number().positive().optional(), ...samplingFields }), (c) => new Scaffold(c)),
-  strategyEntry(z.object({ name: z.literal('fednova'), ...samplingFields }), (c) => new FedNova(c)),
-  strategyEntry(z.object({ name: z.literal('feddyn'), alpha: z.number().positive(), ...samplingFields }), (c) => new FedDyn(c)),
+  strategyEntry(z.object({ name: z.literal('fedavg'), ...samplingFields }).strict(), (c) => new FedAvg(c)),
+  strategyEntry(z.object({ name: z.literal('fedprox'), mu: z.number().min(0), ...samplingFields }).strict(), (c) => new FedProx(c)),
+  strategyEntry(z.object({ name: z.literal('fedavgm'), serverLr: z.number().positive().optional(), momentum: z.number().min(0).lt(1).optional(), ...samplingFields }).strict(), (c) => new FedAvgM(c)),
+  strategyEntry(z.object({ name: z.literal('fedadagrad'), ...adaptive }).strict(), (c) => new FedOpt('adagrad', c)),
+  strategyEntry(z.object({ name: z.literal('fedadam'), ...adaptive }).strict(), (c) => new FedOpt('adam', c)),
+  strategyEntry(z.object({ name: z.literal('fedyogi'), ...adaptive }).strict(), (c) => new FedOpt('yogi', c)),
+  strategyEntry(z.object({ name: z.literal('fedmedian'), ...samplingFields }).strict(), (c) => new FedMedian(c)),
+  strategyEntry(z.object({ name: z.literal('fedtrimmedavg'), beta: z.number().min(0).lt(0.5).optional(), ...samplingFields }).strict(), (c) => new FedTrimmedAvg(c)),
+  strategyEntry(z.object({ name: z.literal('krum'), byzantine: z.number().int().min(0), keep: z.number().int().min(1).optional(), ...samplingFields }).strict(), (c) => new Krum(c)),
+  strategyEntry(z.object({ name: z.literal('scaffold'), serverLr: z.number().positive().optional(), ...samplingFields }).strict(), (c) => new Scaffold(c)),
+  strategyEntry(z.object({ name: z.literal('fednova'), ...samplingFields }).strict(), (c) => new FedNova(c)),
+  strategyEntry(z.object({ name: z.literal('feddyn'), alpha: z.number().positive(), ...samplingFields }).strict(), (c) => new FedDyn(c)),
 ];
 
 const schemas = STRATEGY_ENTRIES.map((e) => e.schema) as unknown as [z.ZodObject<any>, z.ZodObject<any>, ...z.ZodObject<any>[]];

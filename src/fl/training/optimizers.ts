@@ -19,15 +19,20 @@ import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { FlConfigError } from '../errors.js';
 
+// Strict objects: a misspelt field (`momentun`) is refused, not silently ignored.
 export const OptimizerConfigSchema = z.union([
   z.literal('sgd'),
-  z.object({ name: z.literal('sgd'), momentum: z.number().min(0).max(1).optional(), nesterov: z.boolean().optional() }),
-  z.object({
-    name: z.literal('adam'),
-    beta1: z.number().min(0).lt(1).optional(),
-    beta2: z.number().min(0).lt(1).optional(),
-    epsilon: z.number().positive().optional(),
-  }),
+  z.discriminatedUnion('name', [
+    z.object({ name: z.literal('sgd'), momentum: z.number().min(0).max(1).optional(), nesterov: z.boolean().optional() }).strict(),
+    z
+      .object({
+        name: z.literal('adam'),
+        beta1: z.number().min(0).lt(1).optional(),
+        beta2: z.number().min(0).lt(1).optional(),
+        epsilon: z.number().positive().optional(),
+      })
+      .strict(),
+  ]),
 ]);
 export type OptimizerConfig = z.infer<typeof OptimizerConfigSchema>;
 
