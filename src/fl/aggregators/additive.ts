@@ -14,7 +14,7 @@ import { AdditiveOptionsSchema } from '../fedavg/secure-options.js';
 import type { ActorMessage } from '../../runtime/actor-cell.js';
 import { decodeFixedVector, sumVectors } from '../../actors/smpc/ring-vector.js';
 import { type Held, hold } from '../fedavg/held.js';
-import type { Aggregator, AggregatorSetup, RoundView, RunShape, SettingProblem } from '../rounds/aggregator.js';
+import { type Aggregator, type AggregatorSetup, type RoundView, type RunShape, type SettingProblem, perRoundText } from '../rounds/aggregator.js';
 import { parseMessage } from '../rounds/protocol.js';
 import { packedLength, unpackSum } from '../rounds/round-aggregate.js';
 import { compareIds } from '../strategies/strategy.js';
@@ -42,7 +42,7 @@ export function checkAdditive(_settings: AggregatorSettings, run: RunShape): Set
   return [
     {
       path: ['aggregation'],
-      expected: `an aggregation that works with ${run.clientsPerRound} clients per round (fraction × clients, at least minClients): 'additive' needs at least 3, since each update is shared among the other clients of its round`,
+      expected: `an aggregation that works with ${perRoundText(run.clientsPerRound)}: 'additive' needs at least 3 clients per round, since each update is shared among the other clients of its round (raise fraction or minClients)`,
     },
   ];
 }

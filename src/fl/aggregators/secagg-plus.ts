@@ -22,7 +22,7 @@ import { parseSecAggParams, quantizationTarget, resolveRoundConfig } from '../se
 import { type AbortedPayload, type ResultPayload, SECAGG } from '../secure/secagg/protocol.js';
 import { secAggServerMachine } from '../secure/secagg/server-machine.js';
 import { SECAGG_STAGES } from '../secure/secagg/errors.js';
-import type { Aggregator, AggregatorSetup, RoundView, RunShape, SettingProblem } from '../rounds/aggregator.js';
+import { type Aggregator, type AggregatorSetup, type RoundView, type RunShape, type SettingProblem, perRoundText } from '../rounds/aggregator.js';
 import { parseMessage } from '../rounds/protocol.js';
 import { packedLength, unpackSum } from '../rounds/round-aggregate.js';
 import { compareIds } from '../strategies/strategy.js';
@@ -76,8 +76,8 @@ export const secAggPlusHelpers = (settings: AggregatorSettings): string[] => [Se
 export function checkSecAggPlus(settings: AggregatorSettings, run: RunShape): SettingProblem[] {
   const options = SettingsSchema.parse({ secAggServerId: settings.secAggServerId, secagg: settings.secagg }).secagg ?? SecAggOptionsSchema.parse({});
   const n = run.clientsPerRound;
-  const perRound = `${n} clients per round (fraction × clients, at least minClients)`;
-  if (n < 2) return [{ path: ['aggregation'], expected: `an aggregation that works with ${perRound}: 'secagg+' needs at least 2` }];
+  const perRound = perRoundText(n);
+  if (n < 2) return [{ path: ['aggregation'], expected: `an aggregation that works with ${perRound}: 'secagg+' needs at least 2 clients per round (raise fraction or minClients)` }];
   const problems: SettingProblem[] = [];
   const { maxWeight: _bound, numShares: _k, reconstructionThreshold: _t, ...protocol } = options;
   try {

@@ -14,7 +14,7 @@ import type { AnyActorLogic } from 'xstate';
 import type { ActorMessage } from '../../runtime/actor-cell.js';
 import { FlRefusal } from '../errors.js';
 import { type Held, hold } from '../fedavg/held.js';
-import type { Aggregator, AggregatorSetup, RoundView, RunShape, SettingProblem } from '../rounds/aggregator.js';
+import { type Aggregator, type AggregatorSetup, type RoundView, type RunShape, type SettingProblem, clientCountText, perRoundText } from '../rounds/aggregator.js';
 import { simpleClientLogic } from '../rounds/client-logic.js';
 import { FL, parseMessage, wireBytes } from '../rounds/protocol.js';
 import type { RoundAggregate } from '../rounds/round-aggregate.js';
@@ -59,14 +59,25 @@ const SettingsSchema = z.object({ ...secureWorkerSettings, roundDeadlineMs: z.nu
 
 export const secureWorkerHelpers = (settings: AggregatorSettings): string[] => [SettingsSchema.parse(settings).secureWorkerId];
 
-/** A worker that needs more updates than a round has would withhold every average. */
+/**
+ * A worker that needs more updates than a round has would withhold every average. The
+ * fix is more clients per round; lowering secureMinContributors is the unsafe one (at 1
+ * the "average" is a single client's update), so the message leads with the first.
+ */
 export function checkSecureWorker(settings: AggregatorSettings, run: RunShape): SettingProblem[] {
-  const { secureMinContributors } = SettingsSchema.parse(settings);
-  if (secureMinContributors <= run.clientsPerRound) return [];
+  const { secureMinContributors: min } = SettingsSchema.parse(settings);
+  const n = run.clientsPerRound;
+  if (min <= n) return [];
+  const given = settings.secureMinContributors !== undefined;
+  const lower =
+    n === 1
+      ? "lowering secureMinContributors to 1 would instead make the secure worker hand the server a single client's update as the average"
+      : `lowering secureMinContributors to ${n} would make each average hide fewer updates`;
   return [
     {
-      path: ['secureMinContributors'],
-      expected: `at most ${run.clientsPerRound} (the clients of a round: fraction × clients, at least minClients); more, and the secure worker would withhold every round's average`,
+      path: given ? ['secureMinContributors'] : ['aggregation'],
+      expected: `at least ${clientCountText(min)} per round for 'secure-worker' with ${given ? '' : 'the default '}secureMinContributors ${min} (else the secure worker withholds every round's average): raise fraction or minClients; ${lower}`,
+      found: perRoundText(n),
     },
   ];
 }

@@ -107,6 +107,12 @@ export interface SettingProblem {
   found?: string;
 }
 
+/** `1 client`, `4 clients`. */
+export const clientCountText = (n: number) => `${n} client${n === 1 ? '' : 's'}`;
+
+/** `4 clients per round (fraction × clients, at least minClients)`: how a check names the round size. */
+export const perRoundText = (n: number) => `${clientCountText(n)} per round (fraction × clients, at least minClients)`;
+
 /** What a mode's settings are checked against before any run. */
 export interface RunShape {
   /** Clients selected each round (fraction × clients, at least minClients). */
