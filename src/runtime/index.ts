@@ -11,6 +11,7 @@ export { EventLog, LogFileWriter, LOG_WRITE_CHUNK, eventLine, type LogHeader } f
 export { canonicalJson, digestOf, registerCanonicalEncoder, sha256Hex } from './canonical.js';
 export {
   parseFaultPlan,
+  planFieldPath,
   FaultPlanSchema,
   FaultPlanError,
   type FaultPlan,

@@ -5,7 +5,7 @@
  * faults it never saw. When a scenario knows its actors before the run (an
  * experiment file does), every actor named in its plan is checked against them.
  */
-import { type FaultPlan, type FaultPlanInput, FedsimError, parseFaultPlan } from '../runtime/index.js';
+import { type FaultPlan, type FaultPlanInput, FedsimError, parseFaultPlan, planFieldPath } from '../runtime/index.js';
 
 /** A fault-plan field naming something the run does not have. */
 export interface PlanProblem {
@@ -72,10 +72,8 @@ export function faultPlanProblems(input: FaultPlanInput | FaultPlan, runActors: 
   return problems;
 }
 
-/** `at crashes[0].actor` */
-export function planPath(path: readonly (string | number)[]): string {
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
-}
+/** `at crashes[0].actor` (the runtime's fault-plan path format, one for every fault-plan message). */
+export const planPath = planFieldPath;
 
 /** A fault plan names actors the run does not have (thrown before the run). */
 export class FaultPlanActorsError extends FedsimError {

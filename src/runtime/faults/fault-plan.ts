@@ -118,12 +118,38 @@ export function parseFaultPlan(input: unknown, source = 'fault plan'): FaultPlan
   if (result.success) return result.data;
   const problems = result.error.issues
     .slice(0, 5)
-    .map((issue) => `  - at ${issue.path.length ? issue.path.join('.') : '(top level)'}: ${issue.message}`)
+    .map((issue) => {
+      const found = issue.code === 'unrecognized_keys' ? '' : `, found ${describeFound(valueAtPath(input, issue.path))}`;
+      return `  - at ${planFieldPath(issue.path)}: ${issue.message}${found}`;
+    })
     .join('\n');
   throw new FaultPlanError(
     `${source} is not a valid fault plan:\n${problems}\n` +
       'Expected fields: drop, duplicate, reorder, delay {rate, dist}, links [{from, to, …}], script [{msg, drop?, delay?, reorder?, duplicateAfter?}], crashes [{actor, at | afterMessages, restartAfter?, loseState?, loseStorage?}], partitions [{groups, from, until}].',
   );
+}
+
+/** `crashes[0].afterMessages`: the path format of every fault-plan message (files and inline plans alike). */
+export function planFieldPath(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return '(top level)';
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('');
+}
+
+function valueAtPath(data: unknown, path: readonly PropertyKey[]): { found: boolean; value: unknown } {
+  let current = data;
+  for (const key of path) {
+    if (current === null || typeof current !== 'object' || !(key in current)) return { found: false, value: undefined };
+    current = (current as Record<PropertyKey, unknown>)[key];
+  }
+  return { found: true, value: current };
+}
+
+function describeFound({ found, value }: { found: boolean; value: unknown }): string {
+  if (!found) return 'nothing (the field is missing)';
+  if (typeof value === 'string') return `${JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value)} (a string)`;
+  if (typeof value === 'number' || typeof value === 'boolean') return `${value} (a ${typeof value})`;
+  if (Array.isArray(value)) return `a list of ${value.length}`;
+  return value === null ? 'null' : typeof value === 'object' ? 'a mapping' : typeof value;
 }
 
 function globToRegExp(pattern: string): RegExp {
