@@ -43,8 +43,9 @@ export function faultPlanProblems(input: FaultPlanInput | FaultPlan, runActors: 
   const problems: PlanProblem[] = [];
   // The driver sends and receives messages (links and scripted faults may name it) but is no actor: it cannot crash or be cut off.
   const spawned = actors.filter((id) => id !== DRIVER_ID);
-  const notDriver = `one of this run's actors (${listActors(spawned)}); '${DRIVER_ID}' is the scenario code driving the run, not an actor, so it cannot crash or be partitioned`;
-  const actorProblem = (id: string) => (id === DRIVER_ID ? notDriver : known.has(id) ? undefined : expected);
+  const spawnedExpected = `one of this run's actors (${listActors(spawned)})`;
+  const notDriver = `${spawnedExpected}; '${DRIVER_ID}' is the scenario code driving the run, not an actor, so it cannot crash or be partitioned`;
+  const actorProblem = (id: string) => (id === DRIVER_ID ? notDriver : known.has(id) ? undefined : spawnedExpected);
   plan.crashes.forEach((crash, i) => {
     const wanted = actorProblem(crash.actor);
     if (wanted) problems.push({ path: ['crashes', i, 'actor'], expected: wanted, found: crash.actor });
