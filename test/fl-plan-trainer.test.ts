@@ -127,7 +127,7 @@ test('unsupported combinations fail at config time, naming what is unsupported a
     [{ optimizer: { name: 'adam' } }, /localTrainer 'plan': optimizer \{"name":"adam"\} is not supported .*use optimizer 'sgd' without momentum, or use localTrainer: 'direct'/],
     [{ optimizer: { name: 'sgd', momentum: 0.9 } }, /optimizer .*momentum.* is not supported/],
     [{ model: nn.cnn({ inputShape: [4, 4, 1], filters: [2, 2], kernelSize: 3, hidden: 4, classes: 3 }) }, /model kind 'cnn' is not supported \(it supports linear, logistic, mlp\).*localTrainer: 'direct'/],
-    [{ strategy: { name: 'fedprox', mu: 0.1 } }, /algorithm 'fedprox' adds gradient terms at every step, which a training Plan cannot; use localTrainer 'direct'/],
+    [{ strategy: { name: 'fedprox', mu: 0.1 } }, /localTrainer: expected 'direct' for algorithm 'fedprox': it adds gradient terms at every local step, which a training Plan .*cannot, found 'plan'/],
     [{ loss: 'cross-entropy' }, /loss 'cross-entropy' is not supported for a 'logistic' model/],
   ];
   for (const [override, message] of cases) {

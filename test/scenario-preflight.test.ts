@@ -149,7 +149,7 @@ test('a fault plan naming actors the run does not have is refused: crashes, part
   );
   t.regex(inline[0], /the fault plan names actors this run does not have/);
   t.is(inline.length, 5, inline.join('\n'));
-  t.regex(inline[1], /:9:23: at faults\.crashes\[0\]\.actor: expected one of this run's actors \(me, server, client-0, client-1, client-2, client-3\), found "servr"/);
+  t.regex(inline[1], /:9:23: at faults\.crashes\[0\]\.actor: expected one of this run's actors \(server, client-0, client-1, client-2, client-3\), found "servr"/);
   t.regex(inline[2], /:10:43: at faults\.partitions\[0\]\.groups\[1\]\[0\]: expected one of this run's actors .*found "clinet-1"/);
   t.regex(inline[3], /at faults\.links\[0\]\.to: expected a pattern matching at least one of this run's actors .*found "worker-\*"/);
   t.regex(inline[4], /at faults\.script\[0\]\.msg: expected a message id 'sender:n' whose sender is one of this run's actors .*found "svr:3"/);
@@ -165,7 +165,7 @@ test('a fault plan naming actors the run does not have is refused: crashes, part
 test('runScenario refuses a replacing fault plan (as --faults gives) that names unknown actors, before the run', async (t) => {
   const scenario = await loadScenario(experiment(''));
   const error = await t.throwsAsync(runScenario(scenario, { faults: { crashes: [{ actor: 'client-9', at: 1 }] } }), { instanceOf: FaultPlanActorsError });
-  t.regex(error!.message, /at crashes\[0\]\.actor: expected one of this run's actors \(me, server, client-0, client-1, client-2, client-3\), found 'client-9'/);
+  t.regex(error!.message, /at crashes\[0\]\.actor: expected one of this run's actors \(server, client-0, client-1, client-2, client-3\), found 'client-9'/);
 });
 
 test("the actors an experiment declares are exactly the actors its run spawns, for every aggregation", async (t) => {

@@ -41,20 +41,19 @@ export function faultPlanProblems(input: FaultPlanInput | FaultPlan, runActors: 
   const known = new Set(actors);
   const expected = `one of this run's actors (${listActors(actors)})`;
   const problems: PlanProblem[] = [];
-  // The driver sends and receives messages (links and scripted faults may name it) but is no actor: it cannot crash or be cut off.
+  // The driver sends and receives messages (partitions, links and scripted faults may name it: a partition can cut
+  // the scenario code off from the server) but is not a spawned actor: it cannot crash.
   const spawned = actors.filter((id) => id !== DRIVER_ID);
-  const spawnedExpected = `one of this run's actors (${listActors(spawned)})`;
-  const notDriver = `${spawnedExpected}; '${DRIVER_ID}' is the scenario code driving the run, not an actor, so it cannot crash or be partitioned`;
-  const actorProblem = (id: string) => (id === DRIVER_ID ? notDriver : known.has(id) ? undefined : spawnedExpected);
+  const crashable = `one of this run's actors (${listActors(spawned)})`;
   plan.crashes.forEach((crash, i) => {
-    const wanted = actorProblem(crash.actor);
-    if (wanted) problems.push({ path: ['crashes', i, 'actor'], expected: wanted, found: crash.actor });
+    if (crash.actor === DRIVER_ID) {
+      problems.push({ path: ['crashes', i, 'actor'], expected: `${crashable}; '${DRIVER_ID}' is the scenario code driving the run, not an actor, so it cannot crash`, found: crash.actor });
+    } else if (!known.has(crash.actor)) problems.push({ path: ['crashes', i, 'actor'], expected: crashable, found: crash.actor });
   });
   plan.partitions.forEach((partition, i) =>
     partition.groups.forEach((group, g) =>
       group.forEach((id, k) => {
-        const wanted = actorProblem(id);
-        if (wanted) problems.push({ path: ['partitions', i, 'groups', g, k], expected: wanted, found: id });
+        if (!known.has(id)) problems.push({ path: ['partitions', i, 'groups', g, k], expected, found: id });
       }),
     ),
   );
