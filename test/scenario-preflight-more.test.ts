@@ -51,30 +51,32 @@ async function problems(fields: Record<string, string>, params?: Record<string, 
 
 const LINE = /\.yaml:\d+:\d+: /;
 
-// The huge sizes are 1e15, not 1e9: should the limits stop being checked first, a list of 1e15 client ids fails at
-// once (invalid array length) where 1e9 would take a minute and gigabytes before the heap gives out.
-test('sizes over a limit are refused alone, before any check that builds per-client or per-parameter lists', async (t) => {
-  const cases: Array<[Record<string, string>, RegExp]> = [
-    [{ data: '{ source: synthetic, alpha: 1, beta: 1, devices: 1e15, features: 6, classes: 3 }' }, /at data\.devices: expected at most 10000 \(limit clients/],
-    [{ rounds: '1e308' }, /at rounds: expected at most 10000 \(limit rounds.*found 1e\+308/],
-    [{ localEpochs: '1e15' }, /at localEpochs: expected at most 1000 \(limit localEpochs/],
-    [{ data: '{ source: synthetic, alpha: 1, beta: 1, devices: 4, features: 1e12, classes: 3 }', model: '{ kind: logistic, inputs: 6, classes: 3 }' }, /at data\.features: expected at most 100000 \(limit features/],
-  ];
-  for (const [fields, message] of cases) {
-    const found = await problems({
-      ...fields,
-      // Each of these would build a list per client if checked: a limit problem must stop the checks first.
-      minClients: '20000',
-      slowdown: '{ client-9: 2 }',
-    });
-    t.is(found.length, 1, found.join('\n'));
-    t.regex(found[0], message);
-    t.regex(found[0], LINE);
-  }
-  // --param reaches the same check (it used to run preflight for a minute, then crash the heap).
-  const viaParam = await problems({}, { 'data.devices': 1e15 });
+// The huge client counts are 1e15, not 1e9: should the limit stop being checked first, a list of 1e15 client ids
+// fails at once (invalid array length) where 1e9 would take a minute and gigabytes before the heap gives out.
+test('a client count over its limit is refused alone, before any check that builds per-client lists', async (t) => {
+  // minClients and slowdown would each be checked against a list of the clients.
+  const others = { minClients: '20000', slowdown: '{ client-9: 2 }' };
+  const found = await problems({ ...others, data: '{ source: synthetic, alpha: 1, beta: 1, devices: 1e15, features: 6, classes: 3 }' });
+  t.is(found.length, 1, found.join('\n'));
+  t.regex(found[0], /\.yaml:\d+:\d+: at data\.devices: expected at most 10000 \(limit clients/);
+  // --param reaches the same check (devices=1e8 used to run preflight for a minute, then crash the heap).
+  const viaParam = await problems(others, { 'data.devices': 1e15 });
   t.is(viaParam.length, 1, viaParam.join('\n'));
   t.regex(viaParam[0], /--param data\.devices.*at data\.devices: expected at most 10000 \(limit clients/);
+});
+
+test('other sizes over a limit name the limit (not "unsafe integer") and are reported with the other problems', async (t) => {
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ rounds: '1e308' }, /at rounds: expected at most 10000 \(limit rounds.*found 1e\+308/],
+    [{ localEpochs: '1e15' }, /at localEpochs: expected at most 1000 \(limit localEpochs/],
+    [{ data: '{ source: synthetic, alpha: 1, beta: 1, devices: 4, features: 1e12, classes: 3 }' }, /at data\.features: expected at most 100000 \(limit features/],
+    [{ model: '{ kind: mlp, layers: [6, 100000, 100000, 3] }' }, /at model: expected at most 10000000 \(limit modelParameters/],
+  ];
+  for (const [fields, message] of cases) {
+    const found = await problems({ ...fields, slowdown: '{ client-9: 2 }' });
+    t.true(found.some((p) => LINE.test(p) && message.test(p)), found.join('\n'));
+    t.true(found.some((p) => /at slowdown\.client-9/.test(p)), found.join('\n'));
+  }
 });
 
 test('the check of an over-limit file does not build anything per client (1e15 devices in the check itself)', (t) => {

@@ -75,9 +75,11 @@ const overLimit = (name: keyof typeof FEDAVG_LIMITS, limits: Limits, value: numb
   value > limits[name] ? { path, expected: `at most ${limits[name]} (limit ${name}: ${FEDAVG_LIMITS[name].what}; ${raiseHint(name)})`, ...(path.at(-1) === 'model' ? { found: `a model of ${value} parameters` } : {}) } : undefined;
 
 /**
- * Sizes above the limits. Checked first and alone: every other check may build
- * something per client or per parameter, so an over-limit file is refused before any
- * of them runs (a typo like `devices: 1e9` must not exhaust the memory first).
+ * Sizes above the limits, checked first. The only size the other checks expand is the
+ * client count (they list client ids and actors): over its limit, the file is refused
+ * with the limit problems alone, before any list is built (a typo like `devices: 1e9`
+ * must not exhaust the memory first). The other sizes are only compared, so their
+ * problems are reported together with the rest.
  */
 export function limitProblems(config: FedAvgExperiment, limits: Limits): DocumentProblem[] {
   const problems: Array<DocumentProblem | undefined> = [];
@@ -96,9 +98,9 @@ const inFile = (problem: DocumentProblem): DocumentProblem => (problem.path[0] =
 
 export function fedAvgPreflight(config: FedAvgExperiment, { limits }: { limits: Limits }): DocumentProblem[] {
   const overLimits = limitProblems(config, limits);
-  if (overLimits.length) return overLimits;
-  const problems: DocumentProblem[] = [];
   const n = clientCount(config);
+  if (n > limits.clients) return overLimits;
+  const problems: DocumentProblem[] = [...overLimits];
   const dataPath = config.data.source === 'synthetic' ? ['data', 'devices'] : ['data', 'clients'];
   problems.push(...settingsForOtherModes(config));
 
