@@ -37,7 +37,7 @@ test('a fault plan naming actors the run does not have is refused before the run
   t.is(inFile.code, 2);
   const f = 'test/fixtures/fedavg-unknown-actors.yaml';
   t.regex(inFile.stderr, new RegExp(`^error: ${f}: the fault plan names actors this run does not have:`));
-  t.true(inFile.stderr.includes(`  - ${f}:10:23: at faults.crashes[0].actor: expected one of this run's actors (me, server, client-0, client-1, client-2), found "servr" (a string)`));
+  t.true(inFile.stderr.includes(`  - ${f}:10:23: at faults.crashes[0].actor: expected one of this run's actors (server, client-0, client-1, client-2), found "servr" (a string)`));
   t.true(inFile.stderr.includes(`  - ${f}:11:39: at faults.partitions[0].groups[1][0]: expected one of this run's actors (me, server, client-0, client-1, client-2), found "clinet-1" (a string)`));
   t.true(inFile.stderr.includes(`  - ${f}:12:28: at faults.links[0].to: expected a pattern matching at least one of this run's actors`));
 
@@ -45,7 +45,7 @@ test('a fault plan naming actors the run does not have is refused before the run
   t.is(
     flag.stderr,
     "error: --faults test/fixtures/faults-unknown-actor.json names actors that 'fedavg-tiny' does not have:\n" +
-      "  - at crashes[0].actor: expected one of this run's actors (me, server, client-0, client-1, client-2), found 'client-9'\n",
+      "  - at crashes[0].actor: expected one of this run's actors (server, client-0, client-1, client-2), found 'client-9'\n",
   );
 });
 
