@@ -10,31 +10,20 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import '../src/fl/experiments/register.js';
-import type { FedAvgExperiment } from '../src/fl/experiments/fedavg-experiment.js';
-import { FedAvgExperimentSchema } from '../src/fl/experiments/fedavg-experiment.js';
-import { fedAvgPreflight } from '../src/fl/experiments/preflight.js';
-import { FEDAVG_LIMITS } from '../src/fl/experiments/preflight.js';
+import { type FedAvgExperiment, FedAvgExperimentSchema } from '../src/fl/experiments/fedavg-experiment.js';
+import { FEDAVG_LIMITS, fedAvgPreflight } from '../src/fl/experiments/preflight.js';
 import { FaultPlanError, parseFaultPlan } from '../src/runtime/index.js';
 import { effectiveLimits, loadScenario, ScenarioLoadError } from '../src/scenario/index.js';
+import { TINY_FEDAVG_FIELDS, yamlLines } from './helpers/tiny-experiment.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fedsim-preflight-more-'));
 test.after.always(() => rmSync(dir, { recursive: true, force: true }));
 let files = 0;
 
-const BASE: Record<string, string> = {
-  kind: 'fedavg',
-  data: '{ source: synthetic, alpha: 1, beta: 1, devices: 4, features: 6, classes: 3, maxSamplesPerDevice: 10 }',
-  model: '{ kind: logistic, inputs: 6, classes: 3 }',
-  rounds: '1',
-  localEpochs: '1',
-  batchSize: '5',
-  lr: '0.1',
-};
-
-/** A tiny fedavg experiment file: BASE with `fields` replacing or adding top-level fields. */
+/** A tiny fedavg experiment file: TINY_FEDAVG_FIELDS with `fields` replacing or adding top-level fields. */
 function experiment(fields: Record<string, string> = {}): string {
   const path = join(dir, `x-${files++}.yaml`);
-  writeFileSync(path, Object.entries({ ...BASE, ...fields }).map(([k, v]) => `${k}: ${v}`).join('\n') + '\n');
+  writeFileSync(path, yamlLines({ ...TINY_FEDAVG_FIELDS, ...fields }));
   return path;
 }
 

@@ -14,6 +14,7 @@ import { createModel } from '../src/fl/models/create.js';
 import { nn } from '../src/fl/models/spec.js';
 import { createStream } from '../src/runtime/index.js';
 import { FaultPlanActorsError, loadScenario, runScenario, ScenarioLoadError } from '../src/scenario/index.js';
+import { TINY_FEDAVG_FIELDS, yamlLines } from './helpers/tiny-experiment.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fedsim-preflight-'));
 test.after.always(() => rmSync(dir, { recursive: true, force: true }));
@@ -21,18 +22,9 @@ let files = 0;
 
 /** A tiny fedavg experiment with `extra` lines appended (later keys win in our YAML: none repeat). */
 function experiment(extra: string, base: Record<string, string> = {}): string {
-  const fields: Record<string, string> = {
-    kind: 'fedavg',
-    data: '{ source: synthetic, alpha: 1, beta: 1, devices: 4, features: 6, classes: 3, maxSamplesPerDevice: 10 }',
-    model: '{ kind: logistic, inputs: 6, classes: 3 }',
-    rounds: '1',
-    localEpochs: '1',
-    batchSize: '5',
-    lr: '0.1',
-    ...base,
-  };
+  const fields = { ...TINY_FEDAVG_FIELDS, ...base };
   const path = join(dir, `x-${files++}.yaml`);
-  writeFileSync(path, Object.entries(fields).map(([k, v]) => `${k}: ${v}`).join('\n') + '\n' + extra);
+  writeFileSync(path, yamlLines(fields) + extra);
   return path;
 }
 

@@ -1,0 +1,17 @@
+/**
+ * The top-level fields of a tiny `kind: fedavg` experiment file (4 devices, 6 features,
+ * 3 classes, one round), as YAML flow text per field: preflight tests replace or add
+ * fields and write the file.
+ */
+export const TINY_FEDAVG_FIELDS: Readonly<Record<string, string>> = {
+  kind: 'fedavg',
+  data: '{ source: synthetic, alpha: 1, beta: 1, devices: 4, features: 6, classes: 3, maxSamplesPerDevice: 10 }',
+  model: '{ kind: logistic, inputs: 6, classes: 3 }',
+  rounds: '1',
+  localEpochs: '1',
+  batchSize: '5',
+  lr: '0.1',
+};
+
+/** The YAML text of `fields`, one `key: value` line each. */
+export const yamlLines = (fields: Record<string, string>) => Object.entries(fields).map(([k, v]) => `${k}: ${v}`).join('\n') + '\n';
