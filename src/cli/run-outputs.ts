@@ -9,8 +9,17 @@
  * through a file, or under a directory that takes no new entries (/proc), is a usage
  * error naming the part that is wrong — not EEXIST or ENOTDIR from deep inside the run,
  * nor the endless loop of Node's recursive mkdir under /proc.
+ *
+ * The rename replaces whatever has the final name, so each final name is checked first:
+ *   - a symbolic link is followed (link after link), and the file is written and renamed
+ *     at its target, so the link stays a link and points at the new outputs;
+ *   - anything that is neither a regular file nor absent (a device such as /dev/null, a
+ *     fifo, a socket) is refused with a usage error: a rename would replace the device
+ *     itself by a regular file (as root, `--record /dev/null` would destroy /dev/null),
+ *     and writing to it directly would leave a log that cannot be read back, while
+ *     results.json names the log's sha256 and the log is what replay needs.
  */
-import { accessSync, constants, mkdirSync, renameSync, statSync } from 'node:fs';
+import { accessSync, constants, lstatSync, mkdirSync, readlinkSync, renameSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { displayPath } from '../scenario/index.js';
 import { CliError } from './cli-error.js';
@@ -29,12 +38,15 @@ export interface RunOutputs {
 }
 
 /** Checks and creates the output directory and the log's directory; `outFlag`/`logFlag` are the options as typed (for errors). */
-export function prepareRunOutputs(outDir: string, logPath: string, flags: { out: string; record?: string }): RunOutputs {
+export function prepareRunOutputs(outDir: string, givenLogPath: string, flags: { out: string; record?: string }): RunOutputs {
   ensureDirectory(outDir, flags.out);
-  refuseDirectory(logPath, flags.record ?? flags.out);
-  ensureDirectory(dirname(logPath), flags.record ?? flags.out);
-  const results = join(outDir, 'results.json');
-  const report = join(outDir, 'report.html');
+  const logFlag = flags.record ?? flags.out;
+  const logPath = replaceableTarget(givenLogPath, logFlag);
+  refuseDirectory(logPath, logFlag);
+  ensureDirectory(dirname(logPath), logFlag);
+  const results = replaceableTarget(join(outDir, 'results.json'), flags.out);
+  const report = replaceableTarget(join(outDir, 'report.html'), flags.out);
+  for (const target of [results, report]) ensureDirectory(dirname(target), flags.out);
   const partial = { log: logPath + PARTIAL, results: results + PARTIAL, report: report + PARTIAL };
   return {
     log: logPath,
@@ -80,6 +92,40 @@ export function ensureDirectory(path: string, what: string): void {
       const why = code === 'ENOENT' ? `${displayPath(dirname(dir))} does not accept new directories` : (error as Error).message;
       throw new CliError(`${what}: cannot create the directory ${displayPath(dir)} (${why}); choose another place.`);
     }
+  }
+}
+
+/** Symbolic links are followed at most this many times (as the kernel's ELOOP limit). */
+const MAX_LINKS = 40;
+
+/**
+ * The path the output is finally renamed to: `path` itself, or the file its symbolic links
+ * lead to (even a link to a file that does not exist yet), refused when that is a device,
+ * a fifo or a socket (see the file comment).
+ */
+export function replaceableTarget(path: string, what: string): string {
+  let target = resolve(path);
+  for (let links = 0; ; links++) {
+    let stats;
+    try {
+      stats = lstatSync(target);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return target; // a new file (ENOTDIR: ensureDirectory names the file in the way)
+      throw new CliError(`${what}: cannot use ${displayPath(target)}: ${(error as Error).message}`);
+    }
+    if (stats.isSymbolicLink()) {
+      if (links === MAX_LINKS) throw new CliError(`${what}: ${displayPath(resolve(path))} is a symbolic link through more than ${MAX_LINKS} links (a loop?); give a file path.`);
+      target = resolve(dirname(target), readlinkSync(target));
+      continue;
+    }
+    if (stats.isFile() || stats.isDirectory()) return target; // a directory: refused by the callers, with their own hint
+    const kind = stats.isCharacterDevice() || stats.isBlockDevice() ? 'a device' : stats.isFIFO() ? 'a fifo (named pipe)' : stats.isSocket() ? 'a socket' : 'not a regular file';
+    const via = target === resolve(path) ? '' : ` (the target of the symbolic link ${displayPath(resolve(path))})`;
+    throw new CliError(
+      `${what}: ${displayPath(target)}${via} is ${kind}, not a regular file; fedsim writes its outputs to files (renamed into place when the run is complete) ` +
+        'and would replace it. Give the path of a file (a new one, or a regular file to overwrite).',
+    );
   }
 }
 
