@@ -130,9 +130,14 @@ export function loadFaultsArgument(value: string | undefined, maxBytes?: number)
   }
 }
 
-export async function loadScenarioArgument(path: string, limits?: Record<string, number>, params?: Record<string, unknown>): Promise<Scenario<any>> {
+export async function loadScenarioArgument(
+  path: string,
+  limits?: Record<string, number>,
+  params?: Record<string, unknown>,
+  verifyCode?: (path: string, sha256: string) => void,
+): Promise<Scenario<any>> {
   try {
-    return await loadScenario(path, { limits, params });
+    return await loadScenario(path, { limits, params, verifyCode });
   } catch (error) {
     if (error instanceof ScenarioLoadError || error instanceof ArgumentError || error instanceof LimitError) throw new CliError(error.message);
     throw error;

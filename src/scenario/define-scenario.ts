@@ -74,6 +74,12 @@ export interface Scenario<R = unknown> extends Readonly<Omit<ScenarioSpec<R>, 'p
   readonly path?: string;
   /** sha256 (hex) of that file's bytes as loadScenario read them: recorded in the log header, checked by replay. */
   readonly sha256?: string;
+  /**
+   * The other scenario files loading it read (the module a `kind: module` file names, and
+   * theirs), with their bytes' sha256: recorded in the log header, checked by replay before
+   * it imports them.
+   */
+  readonly modules?: ReadonlyArray<{ readonly path: string; readonly sha256: string }>;
   readonly checks: Readonly<Record<string, Check<R>>>;
 }
 

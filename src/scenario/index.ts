@@ -37,6 +37,7 @@ export { runStats, totalFaults, type RunStats } from './run-stats.js';
 export { describeFaultPlan, unmatchedScriptedFaults } from './fault-summary.js';
 export {
   resolveRecordedScenario,
+  recordedModulesCheck,
   replayProjectFor,
   changedError,
   sha256OfFile,

@@ -3,7 +3,7 @@
  * or a YAML/JSON experiment file turned into a scenario by its registered kind.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { LineCounter, parseDocument } from 'yaml';
@@ -15,6 +15,8 @@ import { FILE_LIMITS, type LimitSpec, checkLimitNames, effectiveLimits, limitsBl
 import { registerModuleExperimentKind } from './module-experiment.js';
 import { firstTooDeep } from './nesting-depth.js';
 import { type ParamOverride, ParamOverrideError, applyParamOverrides } from './param-overrides.js';
+import { currentLoadingChain, isNestedLoad, withinLoadingChain } from './loading-chain.js';
+import { RecordedScenarioError } from './recorded-scenario.js';
 import { displayPath } from './scenario-path.js';
 
 export class ScenarioLoadError extends Error {
@@ -39,6 +41,12 @@ export interface LoadScenarioOptions {
    * modules and the `module` kind get them as ctx.params when the run starts instead.
    */
   params?: Record<string, unknown>;
+  /**
+   * Called with each file loaded through this one (the module a `kind: module` file names)
+   * and its sha256, before that file is imported or parsed; throws to refuse it. Replay
+   * checks them against the log header (see recorded-scenario.ts).
+   */
+  verifyCode?: (path: string, sha256: string) => void;
 }
 
 const sha256Of = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
@@ -48,6 +56,15 @@ export async function loadScenario(path: string, options: LoadScenarioOptions = 
   const shown = displayPath(absolute);
   if (!existsSync(absolute)) throw new ScenarioLoadError(`Scenario file not found: ${shown}${shown === path ? '' : ` (resolved from '${path}')`}.`, shown);
   if (statSync(absolute).isDirectory()) throw new ScenarioLoadError(`${shown} is a directory; give a scenario file (.ts, .js, .yaml, .yml or .json).`, shown);
+  return withinLoadingChain(realpathSync(absolute), options.verifyCode, () => loadScenarioFile(absolute, shown, options));
+}
+
+/** Checks the bytes of a file loaded through another one (see loading-chain.ts), before they are used. */
+function verifyNested(absolute: string, sha256: string): void {
+  if (isNestedLoad()) currentLoadingChain().verifyCode?.(absolute, sha256);
+}
+
+async function loadScenarioFile(absolute: string, shown: string, options: LoadScenarioOptions): Promise<Scenario<any>> {
   const ext = extname(absolute).toLowerCase();
   if (MODULE_EXTENSIONS.has(ext)) {
     // A module has no sizes to bound: only the file limits' names are meaningful (and unused).
@@ -65,6 +82,7 @@ async function loadModule(absolute: string, shown: string): Promise<Scenario<any
   // Read just before the import: the bytes a replay will compare with (the modules it imports are not covered).
   const bytes = readFileSync(absolute);
   const sha256 = sha256Of(bytes);
+  verifyNested(absolute, sha256);
   // Importing runs the module: a script that is no scenario (a benchmark, a tool) is refused before it runs.
   if (!DEFAULT_EXPORT.test(bytes.toString('utf8'))) {
     throw new ScenarioLoadError(
@@ -165,6 +183,7 @@ async function loadExperiment(absolute: string, shown: string, cliLimits: Record
   refuseOversized(absolute, shown, cliLimits);
   const bytes = readFileSync(absolute);
   const sha256 = sha256Of(bytes);
+  verifyNested(absolute, sha256);
   const text = bytes.toString('utf8');
   refuseDeepNesting(text, shown, cliLimits);
   const lines = new LineCounter();
@@ -225,7 +244,8 @@ async function loadExperiment(absolute: string, shown: string, cliLimits: Record
   try {
     scenario = await definition.toScenario(parsed.data, { path: absolute, dir: dirname(absolute) });
   } catch (error) {
-    if (error instanceof ScenarioLoadError) throw error;
+    // A nested file's own load error, or replay refusing it (recorded-scenario.ts), is said as it is.
+    if (error instanceof ScenarioLoadError || error instanceof RecordedScenarioError) throw error;
     throw new ScenarioLoadError(`${shown}: the '${kind}' experiment could not be built: ${error instanceof Error ? error.message : String(error)}`, shown);
   }
   if (!isScenario(scenario)) throw new ScenarioLoadError(`${shown}: experiment kind '${kind}' did not return a scenario from toScenario().`, shown);

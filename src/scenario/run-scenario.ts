@@ -89,6 +89,8 @@ export async function runScenario<R>(scenario: Scenario<R>, options: RunScenario
     ...(scenario.path ? { path: projectPath(scenario.path) } : {}),
     // The file's bytes, so a replay can tell that the file is still the one that made the run.
     ...(scenario.path && scenario.sha256 ? { sha256: scenario.sha256 } : {}),
+    // The files it loads (a module named by an experiment file): replay checks them before importing them.
+    ...(scenario.modules?.length ? { modules: scenario.modules.map((m) => ({ path: projectPath(m.path), sha256: m.sha256 })) } : {}),
     seed,
     strict: options.strict ?? false,
     ...(Object.keys(options.params ?? {}).length ? { params: options.params } : {}),

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DEFAULT_MAX_STEPS, DivergenceError, LogFormatError, LogHeaderMismatchError, type LogSummary, openLogStream, readEventLine, scanLog } from '../../runtime/index.js';
 import { EXIT_INTERRUPTED, isInterrupted, runInterruptibly } from '../interrupt.js';
-import { type Scenario, changedError, describeError, displayPath, RecordedScenarioError, resolveRecordedScenario, runScenario } from '../../scenario/index.js';
+import { type Scenario, changedError, describeError, displayPath, RecordedScenarioError, recordedModulesCheck, resolveRecordedScenario, runScenario } from '../../scenario/index.js';
 import { describeActors } from '../actor-state.js';
 import { CliError, EXIT_FAILED, EXIT_OK } from '../cli-error.js';
 import { printFailure } from '../failure-output.js';
@@ -51,14 +51,24 @@ export function scanLogArgument(file: string, maxLineChars?: number): LogSummary
  */
 async function recordedScenario(log: LogSummary, logFile: string, options: ReplayOptions): Promise<Scenario<any>> {
   const info = log.header.scenario ?? {};
+  const where = { project: options.project, allowUnverified: options.allowUnverifiedScenario };
   let file;
+  let verifyCode;
   try {
-    file = resolveRecordedScenario(log.header.scenario, logFile, { project: options.project, allowUnverified: options.allowUnverifiedScenario });
+    file = resolveRecordedScenario(log.header.scenario, logFile, where);
+    verifyCode = recordedModulesCheck(log.header.scenario, logFile, where);
   } catch (error) {
     if (error instanceof RecordedScenarioError) throw refusal(error);
     throw error;
   }
-  const scenario = await loadScenarioArgument(file.path, recordedLimits(info), recordedParams(info));
+  let scenario;
+  try {
+    scenario = await loadScenarioArgument(file.path, recordedLimits(info), recordedParams(info), verifyCode);
+  } catch (error) {
+    // A module the scenario file loads, refused before it was imported.
+    if (error instanceof RecordedScenarioError) throw refusal(error);
+    throw error;
+  }
   // The loader read the file again: it must still be the bytes that were checked.
   if (scenario.sha256 !== undefined && scenario.sha256 !== file.sha256) throw refusal(changedError(file.path, file.sha256, scenario.sha256));
   return scenario;
