@@ -14,6 +14,7 @@ import { FedsimError } from '../runtime/errors.js';
 import { FlError } from '../fl/errors.js';
 import { EXIT_FAILED } from './cli-error.js';
 import { dim, red } from './style.js';
+import { terminalText } from './terminal-text.js';
 
 let debug = false;
 /** Errors already shown (a run's failure can come back as an RxJS unhandled error): each is printed once. */
@@ -52,7 +53,7 @@ export function printFailure(label: string, error: unknown, stream: NodeJS.Write
   }
   // A usage error's message is the whole story; other errors keep their name (DeadlockError, …).
   const usage = error instanceof Error && error.name === 'CliError';
-  stream.write(`${red(`${label}:`, stream)} ${usage ? (error as Error).message : reasonOf(error)}\n`);
+  stream.write(`${red(`${label}:`, stream)} ${terminalText(usage ? (error as Error).message : reasonOf(error), { lines: true })}\n`);
   if (debug) {
     const frames = framesOf(error);
     if (frames) stream.write(`${frames}\n`);

@@ -139,13 +139,15 @@ or when the header does not match this fedsim, scenario or backend; 2 when the l
     .argument('<a>', 'first event log')
     .argument('<b>', 'second event log')
     .option('--context <n>', 'events of context around the divergence (default 3)', nonNegativeInt('--context'))
+    .option('--ignore-header', 'compare the events only: logs whose headers differ (seed, faults, …) but whose events are the same count as identical')
     .addHelpText(
       'after',
       `
 Example:
   $ fedsim diff runs/ping-pong-seed1/run.jsonl runs/ping-pong-seed2/run.jsonl
 
-Exit code 0 when the logs are identical, 1 when they differ.`,
+Exit code 0 when the logs are identical (header and events), 1 when they differ — in their headers alone too
+(another seed, fault plan, backend…), unless --ignore-header.`,
     )
     .action((a: string, b: string, options) => {
       process.exitCode = diffCommand(a, b, options);

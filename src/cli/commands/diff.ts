@@ -2,6 +2,11 @@
  * `fedsim diff a.jsonl b.jsonl`: where two runs part ways — the first event that
  * differs, with a few events of context on each side. Headers are compared too
  * (seed, strategy, faults, backend), since they usually explain the difference.
+ *
+ * Two logs are identical only when their headers are too: logs with the same events
+ * under another seed (a run whose seed draws nothing, say) are different runs, and a
+ * replay of each checks its own header. So header differences alone make exit 1, unless
+ * `--ignore-header` asks to compare the events only (then they are listed, not counted).
  */
 import { resolve } from 'node:path';
 import { canonicalJson, type LogStream, openLogStream } from '../../runtime/index.js';
@@ -9,10 +14,13 @@ import { displayPath } from '../../scenario/index.js';
 import { EXIT_FAILED, EXIT_OK } from '../cli-error.js';
 import { bold, dim, fail, ok, red, green } from '../style.js';
 import { scanLogArgument } from './replay.js';
+import { terminalText } from '../terminal-text.js';
 
 export interface DiffOptions {
   /** Events of context before and after the divergence (default 3). */
   context?: number;
+  /** Compare the events only: header differences are shown but do not make the logs differ. */
+  ignoreHeader?: boolean;
 }
 
 /** The next `n` lines of a stream (fewer at its end). */
@@ -28,7 +36,7 @@ function take(stream: LogStream, n: number): string[] {
 
 /** Both logs are checked, then read side by side: memory stays bounded whatever their size. */
 export function diffCommand(fileA: string, fileB: string, options: DiffOptions): number {
-  const [nameA, nameB] = [displayPath(resolve(fileA)), displayPath(resolve(fileB))];
+  const [nameA, nameB] = [terminalText(displayPath(resolve(fileA))), terminalText(displayPath(resolve(fileB)))];
   const a = scanLogArgument(fileA);
   const b = scanLogArgument(fileB);
   const out = process.stdout;
@@ -54,15 +62,20 @@ export function diffCommand(fileA: string, fileB: string, options: DiffOptions):
       lineB = streamB.nextLine();
     }
     if (lineA === null && lineB === null) {
-      out.write(`${ok()} identical: ${a.events} events\n`);
-      if (differing.length) out.write(dim(`  (headers differ in: ${differing.join(', ')})`) + '\n');
-      return EXIT_OK;
+      if (differing.length === 0) {
+        out.write(`${ok()} identical: ${a.events} events, same header\n`);
+        return EXIT_OK;
+      }
+      if (options.ignoreHeader) {
+        out.write(`${ok()} the events are identical: ${a.events} events ${dim(`(--ignore-header; the headers differ in: ${differing.join(', ')})`)}\n`);
+        return EXIT_OK;
+      }
+      out.write(`${fail()} ${bold(`the headers differ in: ${differing.join(', ')}`)} (the ${a.events} events are identical; --ignore-header compares only the events)\n`);
+      writeHeaderDifferences(out, differing, headerA, headerB);
+      return EXIT_FAILED;
     }
     out.write(`${fail()} ${bold(`the runs diverge at seq ${seq}`)} (${nameA}: ${a.events} events, ${nameB}: ${b.events} events)\n`);
-    if (differing.length) {
-      out.write('header differences:\n');
-      for (const k of differing) out.write(`  ${k}: ${JSON.stringify(headerA[k]) ?? '(absent)'}  vs  ${JSON.stringify(headerB[k]) ?? '(absent)'}\n`);
-    }
+    if (differing.length) writeHeaderDifferences(out, differing, headerA, headerB);
     if (before.length) out.write(`common events before:\n`);
     before.forEach((line, i) => out.write(dim(`  ${String(seq - before.length + i).padStart(6)}  ${line}`) + '\n'));
     for (const [label, first, stream, colour] of [
@@ -84,4 +97,10 @@ export function diffCommand(fileA: string, fileB: string, options: DiffOptions):
     streamA.close();
     streamB.close();
   }
+}
+
+/** One line per differing header field, as JSON (control characters escaped). */
+function writeHeaderDifferences(out: NodeJS.WriteStream, differing: string[], headerA: Record<string, unknown>, headerB: Record<string, unknown>): void {
+  out.write('header differences:\n');
+  for (const k of differing) out.write(`  ${terminalText(k)}: ${terminalText(JSON.stringify(headerA[k]) ?? '(absent)')}  vs  ${terminalText(JSON.stringify(headerB[k]) ?? '(absent)')}\n`);
 }

@@ -16,6 +16,7 @@ import { fedsimCommand } from '../invocation.js';
 import { EXIT_INTERRUPTED, isInterrupted, runInterruptibly } from '../interrupt.js';
 import { CLI_MAX_STEPS, checkFaultActors, loadFaultsArgument, loadScenarioArgument, slug, startBackend } from '../run-options.js';
 import { bold, dim, fail, ok, red } from '../style.js';
+import { terminalText } from '../terminal-text.js';
 
 export interface ExploreCommandOptions {
   seeds: number[];
@@ -40,13 +41,14 @@ export async function exploreCommand(scenarioPath: string, options: ExploreComma
   if (faults) checkFaultActors(scenario, faults);
   const outDir = resolve(options.out ?? join('runs', `explore-${slug(scenario.name)}`));
   const file = scenario.path ? displayPath(scenario.path) : scenarioPath;
+  const shownFile = terminalText(file);
   const out = process.stdout;
   const seeds = options.seeds;
   // The plan every seed runs under: --faults replaces the scenario's own.
   const plan = faults?.plan ?? scenario.faults;
   const faultsSource = faults ? (faults.file ? displayPath(resolve(faults.file)) : '--faults (inline)') : plan !== undefined ? "the scenario's own" : undefined;
   out.write(
-    `${bold(`fedsim explore ${scenario.name}`)} ${dim(`(${file}), ${seeds.length} seeds ${seeds[0]}..${seeds[seeds.length - 1]}, ${faultsSource ? `faults: ${faultsSource}: ${describeFaultPlan(plan)}` : 'no fault plan'}`)}\n`,
+    `${bold(`fedsim explore ${terminalText(scenario.name)}`)} ${dim(`(${shownFile}), ${seeds.length} seeds ${seeds[0]}..${seeds[seeds.length - 1]}, ${faultsSource ? `faults: ${faultsSource}: ${describeFaultPlan(plan)}` : 'no fault plan'}`)}\n`,
   );
   const progress = progressDisplay('explore', process.stderr, options.quiet);
   const maxSteps = options.maxSteps ?? scenario.maxSteps ?? CLI_MAX_STEPS;
@@ -104,8 +106,8 @@ export async function exploreCommand(scenarioPath: string, options: ExploreComma
       failing++;
       if (failing > PRINTED_FAILURES) return;
       progress.stop();
-      out.write(`${fail()} seed ${seed}: ${outcome.failures.map((f) => `${f.name}: ${f.message.split('\n')[0]}`).join('; ')}\n`);
-      out.write(dim(`    ${repro(seed, faults?.text)}`) + '\n');
+      out.write(`${fail()} seed ${seed}: ${terminalText(outcome.failures.map((f) => `${f.name}: ${f.message.split('\n')[0]}`).join('; '))}\n`);
+      out.write(dim(`    ${terminalText(repro(seed, faults?.text))}`) + '\n');
       // With --debug, a seed whose run threw also shows where (the stack goes to stderr).
       if (isDebug() && outcome.error !== undefined) printFailure(`seed ${seed}: the run failed`, outcome.error);
       if (failing === PRINTED_FAILURES) out.write(dim(`  (further failing seeds are not printed one by one; explore.json lists them all)`) + '\n');
@@ -133,12 +135,12 @@ export async function exploreCommand(scenarioPath: string, options: ExploreComma
   out.write(`failing seeds: ${failures.map((f) => f.seed).join(', ')}\n`);
   for (const failure of failures) {
     if (!failure.shrunkFile && !failure.note) continue;
-    out.write(`\n${bold(`seed ${failure.seed}`)}: ${failure.failures.map((f) => f.name).join(', ')}\n`);
-    out.write(`  reproduce:       ${failure.repro}\n`);
+    out.write(`\n${bold(`seed ${failure.seed}`)}: ${terminalText(failure.failures.map((f) => f.name).join(', '))}\n`);
+    out.write(`  reproduce:       ${terminalText(failure.repro)}\n`);
     if (failure.shrunkFile) {
       out.write(`  minimal faults:  ${failure.shrunkFaults} of ${failure.injected} injected, in ${failure.shrunkFile}\n`);
       out.write(`${JSON.stringify(failure.shrunkPlan, null, 2).replace(/^/gm, '    ')}\n`);
-      out.write(`  reproduce it:    ${failure.shrunkRepro}\n`);
+      out.write(`  reproduce it:    ${terminalText(failure.shrunkRepro ?? '')}\n`);
     } else if (failure.note) {
       out.write(dim(`  (${failure.note})`) + '\n');
     }

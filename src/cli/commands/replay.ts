@@ -15,6 +15,7 @@ import { printFailure } from '../failure-output.js';
 import { progressDisplay } from '../progress-display.js';
 import { loadScenarioArgument, startBackend } from '../run-options.js';
 import { bold, dim, fail, ok, red } from '../style.js';
+import { terminalText } from '../terminal-text.js';
 
 export interface ReplayOptions {
   until?: number;
@@ -111,7 +112,7 @@ function recordedLimits(info: Record<string, unknown>): Record<string, number> |
 }
 
 export async function replayCommand(logFile: string, options: ReplayOptions): Promise<number> {
-  const shown = displayPath(resolve(logFile));
+  const shown = terminalText(displayPath(resolve(logFile)));
   const log = scanLogArgument(logFile, options.maxLineChars);
   const { header } = log;
   const info = header.scenario ?? {};
@@ -126,13 +127,13 @@ export async function replayCommand(logFile: string, options: ReplayOptions): Pr
   const maxSteps = options.maxSteps ?? recordedMaxSteps(info);
   const last = log.events - 1;
   if (options.until !== undefined && (options.until < 0 || options.until > last)) {
-    throw new CliError(`--until ${options.until}: the log has events 0..${last}.`);
+    throw new CliError(`--until ${options.until}: ${last < 0 ? 'the log has no events (only its header): there is nothing to stop at' : `the log has events 0..${last}`}.`);
   }
   // The run is re-executed on the backend it was recorded on (a run reproduces bit for bit per backend).
   await startBackend(header.backend === 'none' ? undefined : header.backend, `the log header's backend '${header.backend}'`);
   const until = options.until;
   const out = process.stdout;
-  out.write(`${bold(`fedsim replay ${shown}`)} ${dim(`(${scenario.name}, seed ${header.seed}, ${log.events} events)`)}\n`);
+  out.write(`${bold(`fedsim replay ${shown}`)} ${dim(`(${terminalText(scenario.name)}, seed ${terminalText(String(header.seed))}, ${log.events} events)`)}\n`);
 
   const progress = progressDisplay('replay', process.stderr, options.quiet);
   // Streamed: the recorded log is read as the run goes, and the run keeps no log of its own, so memory stays bounded.
@@ -180,7 +181,11 @@ export async function replayCommand(logFile: string, options: ReplayOptions): Pr
     out.write(`  expected (log): ${d.expected ?? '(the log ends here)'}\n`);
     out.write(`  actual (run):   ${d.actual ?? '(the run ended here)'}\n`);
     if (d.expected === null) {
-      out.write(`The log ends before the run does: it is the log of a run that was stopped (a .partial log?). Replay it up to its last event with --until ${last}.\n`);
+      out.write(
+        last < 0
+          ? 'The log has no events, only its header: it is the log of a run that was stopped before its first event (a .partial log?); there is nothing to replay.\n'
+          : `The log ends before the run does: it is the log of a run that was stopped (a .partial log?). Replay it up to its last event with --until ${last}.\n`,
+      );
       return EXIT_FAILED;
     }
     out.write(

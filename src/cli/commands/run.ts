@@ -37,6 +37,7 @@ import { type SkippedRound, skippedByReason, skippedRoundsOf } from '../skipped-
 import { bold, dim, fail, ok, red, yellow } from '../style.js';
 import { renderTable } from '../text-table.js';
 import { FEDSIM_VERSION } from '../../version.js';
+import { terminalText } from '../terminal-text.js';
 
 export interface RunCommandOptions {
   seed?: Seed;
@@ -75,9 +76,11 @@ export async function runCommand(scenarioPath: string, options: RunCommandOption
   });
   const maxSteps = options.maxSteps ?? scenario.maxSteps ?? CLI_MAX_STEPS;
 
-  const file = scenario.path ? displayPath(scenario.path) : scenarioPath;
-  process.stdout.write(`${bold(`fedsim run ${scenario.name}`)} ${dim(`(${file}), seed ${seed}${faults ? `, faults ${faults.file ? displayPath(resolve(faults.file)) : 'inline'}` : ''}`)}\n`);
-  const progress = progressDisplay(scenario.name, process.stderr, options.quiet);
+  // User text, shown with its control characters escaped (terminal-text.ts).
+  const name = terminalText(scenario.name);
+  const file = terminalText(scenario.path ? displayPath(scenario.path) : scenarioPath);
+  process.stdout.write(`${bold(`fedsim run ${name}`)} ${dim(`(${file}), seed ${terminalText(String(seed))}${faults ? `, faults ${faults.file ? terminalText(displayPath(resolve(faults.file))) : 'inline'}` : ''}`)}\n`);
+  const progress = progressDisplay(name, process.stderr, options.quiet);
   const started = performance.now();
   // The log is streamed to its .partial name; it gets its own name only once the run is complete.
   const outcome = await runScenario(scenario, {
@@ -103,7 +106,7 @@ export async function runCommand(scenarioPath: string, options: RunCommandOption
   if (isInterrupted(outcome.error)) return reportInterrupted(outcome, outputs);
 
   const stats = runStats(outcome.sim.log.events);
-  const faultsSource = faults ? (faults.file ? displayPath(resolve(faults.file)) : '--faults (inline)') : undefined;
+  const faultsSource = faults ? (faults.file ? terminalText(displayPath(resolve(faults.file))) : '--faults (inline)') : undefined;
   const summary = summaryRows(outcome, stats, file, faultsSource);
   const error = outcome.error === undefined ? undefined : describeError(outcome.error);
   const skipped = skippedRoundsOf(outcome.result);
@@ -138,25 +141,25 @@ export async function runCommand(scenarioPath: string, options: RunCommandOption
 
   const stdout = process.stdout;
   const transcript = transcriptOf(outcome.result);
-  if (transcript.length) stdout.write(`${bold('transcript')}\n${transcript.map((line) => `  ${line}`).join('\n')}\n`);
+  if (transcript.length) stdout.write(`${bold('transcript')}\n${transcript.map((line) => `  ${terminalText(line)}`).join('\n')}\n`);
   stdout.write(renderTable([...summary, ['wall time', `${(wallMs / 1000).toFixed(2)} s`]]) + '\n');
   if (skipped.length) writeSkipped(stdout, skipped, (outcome.result as { rounds?: number } | undefined)?.rounds);
   if (outcome.checks.length) {
     stdout.write(bold('checks') + '\n');
-    for (const c of outcome.checks) stdout.write(`  ${c.ok ? ok() : fail()} ${c.name}${c.ok ? '' : `: ${red(c.message)}`}\n`);
+    for (const c of outcome.checks) stdout.write(`  ${c.ok ? ok() : fail()} ${terminalText(c.name)}${c.ok ? '' : `: ${red(terminalText(c.message, { lines: true }))}`}\n`);
   }
   if (unmatched.length) {
     process.stderr.write(
       `${yellow('warning:', process.stderr)} ${unmatched.length} scripted fault${unmatched.length > 1 ? 's were' : ' was'} aimed at ${unmatched.length > 1 ? 'messages' : 'a message'} this run never sent, ` +
-        `so ${unmatched.length > 1 ? 'they' : 'it'} did nothing: ${unmatched.slice(0, 5).join(', ')}${unmatched.length > 5 ? `, … (${unmatched.length - 5} more)` : ''} ` +
+        `so ${unmatched.length > 1 ? 'they' : 'it'} did nothing: ${terminalText(unmatched.slice(0, 5).join(', '))}${unmatched.length > 5 ? `, … (${unmatched.length - 5} more)` : ''} ` +
         '(message ids are sender:n, as in the log\'s sent events; results.json lists them as unmatchedScriptedFaults)\n',
     );
   }
   // The reason goes to stderr (with the stack under --debug); the files below still say where to look.
   if (outcome.error !== undefined) printFailure('the run failed', outcome.error);
-  for (const [label, path] of files) stdout.write(`${(label + ':').padEnd(11)}${path}\n`);
-  stdout.write(`${dim(`replay it:  ${replayCommand(scenario.path, outputs.log)}`)}\n`);
-  stdout.write(outcome.ok ? `${ok()} ${scenario.name} passed\n` : `${fail()} ${scenario.name} FAILED\n`);
+  for (const [label, path] of files) stdout.write(`${(label + ':').padEnd(11)}${terminalText(path)}\n`);
+  stdout.write(`${dim(`replay it:  ${terminalText(replayCommand(scenario.path, outputs.log))}`)}\n`);
+  stdout.write(outcome.ok ? `${ok()} ${name} passed\n` : `${fail()} ${name} FAILED\n`);
   return outcome.ok ? EXIT_OK : EXIT_FAILED;
 }
 
@@ -171,7 +174,7 @@ function reportInterrupted(outcome: ScenarioOutcome<unknown>, outputs: RunOutput
   const sim = outcome.sim;
   process.stderr.write(
     `${yellow('interrupted:', process.stderr)} the run was stopped (Ctrl-C) at virtual time ${Number(sim.now().toFixed(3))} ms before it finished; ` +
-      `its event log so far is ${displayPath(outputs.partial.log)} (earlier outputs, if any, were left as they were)\n`,
+      `its event log so far is ${terminalText(displayPath(outputs.partial.log))} (earlier outputs, if any, were left as they were)\n`,
   );
   return EXIT_INTERRUPTED;
 }
@@ -180,7 +183,7 @@ function reportInterrupted(outcome: ScenarioOutcome<unknown>, outputs: RunOutput
 function writeSkipped(out: NodeJS.WriteStream, skipped: SkippedRound[], rounds: number | undefined): void {
   out.write(`${bold('skipped rounds')}: ${skipped.length}${rounds ? ` of ${rounds}` : ''} (the global model was left unchanged)\n`);
   for (const group of skippedByReason(skipped)) {
-    out.write(`  ${yellow(`round${group.count > 1 ? 's' : ''} ${group.rounds}`)}: ${group.reason}\n`);
+    out.write(`  ${yellow(`round${group.count > 1 ? 's' : ''} ${group.rounds}`)}: ${terminalText(group.reason)}\n`);
   }
 }
 
@@ -196,7 +199,7 @@ function summaryRows(outcome: ScenarioOutcome<unknown>, stats: RunStats, file: s
   const f = stats.faults;
   const dropped = Object.entries(stats.dropped).map(([reason, n]) => `${n} ${reason}`).join(', ') || '0';
   const rows: Array<[string, string]> = [
-    ['scenario', `${outcome.scenario.name} (${file})`],
+    ['scenario', `${terminalText(outcome.scenario.name)} (${file})`],
     ['seed', String(outcome.seed)],
     ['strategy', formatStrategy(header.strategy)],
     ['fault plan', faultsSource ? `${faultsSource}: ${describeFaultPlan(plan)}` : outcome.faults ? `the scenario's own: ${describeFaultPlan(plan)}` : 'none'],
@@ -209,8 +212,8 @@ function summaryRows(outcome: ScenarioOutcome<unknown>, stats: RunStats, file: s
   ];
   for (const [key, value] of Object.entries((outcome.result ?? {}) as Record<string, unknown>)) {
     if (key === 'metrics') continue;
-    if (typeof value === 'number') rows.push([key, String(Number(value.toPrecision(6)))]);
-    else if (typeof value === 'string' || typeof value === 'boolean') rows.push([key, String(value)]);
+    if (typeof value === 'number') rows.push([terminalText(key), String(Number(value.toPrecision(6)))]);
+    else if (typeof value === 'string' || typeof value === 'boolean') rows.push([terminalText(key), terminalText(String(value))]);
   }
   return rows;
 }
