@@ -262,7 +262,8 @@ test('a replay that stops (here: a smaller step budget than the run had) prints 
 });
 
 test('from outside the project, replay says to name it with --project, and the hint a run prints there includes it', async (t) => {
-  t.true(t.context.runStdout.includes(`replay it:  npx fedsim replay ${t.context.log}\n`), 'inside the project the hint needs no --project');
+  // Started inside the project with --out outside it: the hint names the project, or it would fail from elsewhere.
+  t.true(t.context.runStdout.includes(`replay it:  npx fedsim replay ${t.context.log} --project ${ROOT.replace(/\/$/, '')}\n`), t.context.runStdout);
   const cwd = tempDir(t);
   const ran = await fedsimWith({ cwd }, 'run', join(ROOT, 'scenarios/ping-pong.ts'), '--seed', '2', '--out', 'out', '-q');
   t.is(ran.code, 0, ran.stderr);
@@ -283,9 +284,12 @@ test('from outside the project, replay says to name it with --project, and the h
   mkdirSync(another);
   writeFileSync(join(another, 'package.json'), '{"name":"another"}');
   const scenario = join(ROOT, 'scenarios/ping-pong.ts');
-  t.is(replayProjectFor(scenario, join(another, 'run.jsonl'), another), root);
-  t.is(replayProjectFor(scenario, join(another, 'run.jsonl'), ROOT), undefined, 'from the project itself');
-  t.is(replayProjectFor(scenario, join(ROOT, 'runs', 'run.jsonl'), another), undefined, 'a log kept in the project');
+  t.is(replayProjectFor(scenario, join(another, 'run.jsonl')), root);
+  t.is(replayProjectFor(scenario, join(cwd, 'out', 'run.jsonl')), root, 'a log in no project');
+  t.is(replayProjectFor(scenario, join(ROOT, 'runs', 'run.jsonl')), undefined, 'a log kept in the project');
+  // The shared run's hint, pasted in a directory of another project: it works there.
+  const fromElsewhere = await fedsimWith({ cwd: another }, ...t.context.runStdout.match(/^replay it: {2}npx fedsim (.*)$/m)![1].split(' '), '-q');
+  t.is(fromElsewhere.code, 0, fromElsewhere.stderr);
   const notFound = t.throws(() => resolveRecordedScenario(headerScenario(t.context.log), t.context.log, { cwd: another }), { instanceOf: RecordedScenarioError });
   t.regex(notFound!.message, /is not found \(looked in .*\)\. Run the replay from the project that made the run .* --project <dir>\./);
   t.is(resolveRecordedScenario(headerScenario(t.context.log), t.context.log, { cwd: another, project: root }).path, scenario);

@@ -67,15 +67,16 @@ function defaultProjects(logFile: string, cwd: string): string[] {
 }
 
 /**
- * The directory a replay of `logFile`, started from `cwd`, must be given with --project to
- * find the scenario file at `scenarioPath` — undefined when it finds it without (the file's
- * project is the working directory's or the log's). For the "replay it:" hint of a run
- * started outside the scenario's project. A file in no project is recorded by its absolute
- * path, which replay accepts only inside --project: its directory.
+ * The directory a replay of `logFile` must be given with --project to find the scenario
+ * file at `scenarioPath` from any working directory — undefined when the log lies inside
+ * the scenario's project (replay finds the project from the log). For the "replay it:"
+ * hint, which a user may paste anywhere: the working directory the run was started from
+ * says nothing about where the replay will be. A file in no project is recorded by its
+ * absolute path, which replay accepts only inside --project: its directory.
  */
-export function replayProjectFor(scenarioPath: string, logFile: string, cwd = process.cwd()): string | undefined {
+export function replayProjectFor(scenarioPath: string, logFile: string): string | undefined {
   const project = projectRoot(scenarioPath);
-  if (project !== undefined && defaultProjects(logFile, cwd).includes(project)) return undefined;
+  if (project !== undefined && projectRoot(resolve(logFile)) === project) return undefined;
   return project ?? dirname(resolve(scenarioPath));
 }
 

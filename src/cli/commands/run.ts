@@ -163,10 +163,14 @@ export async function runCommand(scenarioPath: string, options: RunCommandOption
   return outcome.ok ? EXIT_OK : EXIT_FAILED;
 }
 
-/** The command that replays the log, pasted where the user is: with --project when replay would not find the scenario's project from there. */
+/**
+ * The command that replays the log: with --project (an absolute path) whenever the log is
+ * not inside the scenario's project, so it works from any directory, not only the one the
+ * run was started from (the log's path is as shown above: relative when under it).
+ */
 function replayCommand(scenarioPath: string | undefined, log: string): string {
   const project = scenarioPath === undefined ? undefined : replayProjectFor(scenarioPath, log);
-  return `${fedsimCommand()} replay ${shellQuote(displayPath(log))}${project === undefined ? '' : ` --project ${shellQuote(displayPath(project))}`}`;
+  return `${fedsimCommand()} replay ${shellQuote(displayPath(log))}${project === undefined ? '' : ` --project ${shellQuote(project)}`}`;
 }
 
 /** Ctrl-C stopped the run: the log so far stays under its .partial name, the outputs of an earlier run stay as they were. */
