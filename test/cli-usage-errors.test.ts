@@ -12,10 +12,10 @@ import test from 'ava';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { prepareRunOutputs } from '../src/cli/run-outputs.js';
-import { maxStepsOption, paramOption, seedOption, startBackend } from '../src/cli/run-options.js';
+import { loadFaultsArgument, maxStepsOption, paramOption, seedOption, startBackend } from '../src/cli/run-options.js';
 import '../src/cli/experiment-kinds.js';
 import { initBackend } from '../src/runtime/backend.js';
-import { defineScenario, loadScenario, runScenario, ScenarioDefinitionError, ScenarioLoadError } from '../src/scenario/index.js';
+import { ArgumentError, defineScenario, loadScenario, parseSeedRange, runScenario, ScenarioDefinitionError, ScenarioLoadError } from '../src/scenario/index.js';
 import { ROOT, fedsim, fedsimWith, tempDir } from './helpers/fedsim-cli.js';
 
 const TINY = 'test/fixtures/fedavg-tiny.yaml';
@@ -213,4 +213,26 @@ test('a step budget too small for the run stops it with a LivelockError saying h
   for (const bad of [0, -1, 1.5, Number.NaN]) {
     t.throws(() => defineScenario({ name: 'x', run: async () => undefined, maxSteps: bad }), { instanceOf: ScenarioDefinitionError, message: /`maxSteps` must be a positive integer/ });
   }
+});
+
+test('messages for a second YAML document, an inline --faults that is JSON but no object, and too many --seeds say what to do', async (t) => {
+  const dir = tempDir(t);
+  for (const [text, line] of [
+    ['kind: module\nmodule: ./x.mjs\n---\nkind: module\n', 3],
+    ['---\nkind: module\n...\n---\nseed: 1\n', 4],
+  ] as const) {
+    writeFileSync(join(dir, 'two.yaml'), text);
+    const error = await t.throwsAsync(loadScenario(join(dir, 'two.yaml')), { instanceOf: ScenarioLoadError });
+    t.regex(error!.message, new RegExp(`two\\.yaml:${line}:1: a second YAML document starts here \\(\`---\`\\); an experiment file holds one document: put each experiment in a file of its own`));
+    t.false(error!.message.includes('parseAllDocuments'));
+  }
+  for (const [inline, found] of [['[]', 'a list'], ['5', 'a number'], ['null', 'null'], ['"plan.json"', 'a string']]) {
+    t.throws(() => loadFaultsArgument(inline), { name: 'CliError', message: new RegExp(`^--faults ${inline.replace(/[[\]]/g, '\\$&')}: an inline fault plan must be a JSON object \\(e\\.g\\. '\\{"drop": 0\\.1\\}'\\), found ${found}; or give the path of a fault-plan file`) }, inline);
+  }
+  t.throws(() => loadFaultsArgument(join(dir, 'absent.json')), { message: /Fault plan file not found/ }, 'a path that is not JSON is still a missing file');
+  for (const [seeds, count] of [['1..100000000', '100,000,000'], ['1..600000,700000..1300000', '1,200,001']] as const) {
+    t.throws(() => parseSeedRange(seeds), { instanceOf: ArgumentError, message: `Seeds ${seeds} are ${count} seeds, more than a million: explore a range of at most a million at a time, or split it (1..1000000, then 1000001..2000000, …).` });
+  }
+  t.throws(() => parseSeedRange('100000000', { countForm: true }), { message: /^Seeds 100000000 are 100,000,000 seeds, more than a million/ });
+  t.is(parseSeedRange('1..1000000').length, 1_000_000);
 });

@@ -21,6 +21,7 @@ import {
   readFaultPlanFile,
   type Scenario,
   ScenarioLoadError,
+  displayPath,
 } from '../scenario/index.js';
 import { CliError } from './cli-error.js';
 
@@ -123,11 +124,31 @@ export function loadFaultsArgument(value: string | undefined, maxBytes?: number)
       parseFaultPlan(json, '--faults (inline)');
       return { plan: json as FaultPlanInput, text: value };
     }
+    refuseInlineNonObject(value);
     return { plan: readFaultPlanFile(resolve(value), maxBytes), file: value, text: value };
   } catch (error) {
     if (error instanceof FaultPlanError || error instanceof FaultFileError) throw new CliError(error.message);
     throw error;
   }
+}
+
+/**
+ * `--faults '[]'`, `--faults 5`, `--faults null`: no file of that name, but JSON — an inline
+ * plan of the wrong shape, not a missing file.
+ */
+function refuseInlineNonObject(value: string): void {
+  if (existsSync(resolve(value))) return;
+  let json: unknown;
+  try {
+    json = JSON.parse(value);
+  } catch {
+    return; // a path: the file reader says it is missing
+  }
+  const found = Array.isArray(json) ? 'a list' : json === null ? 'null' : `a ${typeof json}`;
+  throw new CliError(
+    `--faults ${value}: an inline fault plan must be a JSON object (e.g. '{"drop": 0.1}'), found ${found}; ` +
+      `or give the path of a fault-plan file (there is no file ${displayPath(resolve(value))}).`,
+  );
 }
 
 export async function loadScenarioArgument(

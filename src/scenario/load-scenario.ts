@@ -203,7 +203,12 @@ async function loadExperiment(absolute: string, shown: string, cliLimits: Record
   if (doc.errors.length) {
     const problems = doc.errors.slice(0, 5).map((e) => {
       const pos = lines.linePos(e.pos[0]);
-      return `${shown}:${pos.line}:${pos.col}: ${e.message.split('\n')[0]}`;
+      // The library's words ("please use YAML.parseAllDocuments()") address a programmer, not the file's author.
+      const message =
+        e.code === 'MULTIPLE_DOCS'
+          ? `a second YAML document starts here (\`---\`); an experiment file holds one document: put each experiment in a file of its own`
+          : e.message.split('\n')[0];
+      return `${shown}:${pos.line}:${pos.col}: ${message}`;
     });
     throw new ScenarioLoadError(`${shown} is not valid ${extname(absolute) === '.json' ? 'JSON' : 'YAML'}:`, shown, problems);
   }

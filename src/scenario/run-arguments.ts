@@ -33,15 +33,26 @@ export function parseSeed(text: string): Seed {
   return asInFile;
 }
 
-/** `1..500`, `1,5,9`, `1..10,42`, or a count `50` meaning 1..50 when `countForm` is set. */
+/** The most seeds one explore takes (each is a run; the list is held in memory). */
+export const MAX_SEEDS = 1_000_000;
+
+function tooManySeeds(text: string, count: number): ArgumentError {
+  return new ArgumentError(
+    `Seeds ${text} are ${count.toLocaleString('en-US')} seeds, more than a million: explore a range of at most a million at a time, ` +
+      'or split it (1..1000000, then 1000001..2000000, …).',
+  );
+}
+
+/** `1..500`, `1,5,9`, `1..10,42`, or a count `50` meaning 1..50 when `countForm` is set; at most MAX_SEEDS seeds. */
 export function parseSeedRange(text: string, options: { countForm?: boolean } = {}): number[] {
   const seeds: number[] = [];
+  if (options.countForm && /^\s*\d+\s*$/.test(text) && Number(text) > MAX_SEEDS) throw tooManySeeds(text.trim(), Number(text));
   for (const part of text.split(',').map((p) => p.trim())) {
     const range = /^(-?\d+)\.\.(-?\d+)$/.exec(part);
     if (range) {
       const [from, to] = [Number(range[1]), Number(range[2])];
       if (to < from) throw new ArgumentError(`Seed range ${part} is empty: write low..high (e.g. 1..500).`);
-      if (to - from >= 1_000_000) throw new ArgumentError(`Seed range ${part} has more than a million seeds.`);
+      if (seeds.length + (to - from + 1) > MAX_SEEDS) throw tooManySeeds(text, seeds.length + (to - from + 1));
       for (let s = from; s <= to; s++) seeds.push(s);
     } else if (/^-?\d+$/.test(part)) {
       seeds.push(Number(part));
