@@ -55,11 +55,15 @@ test('a scenario name, check message, transcript and result string with escape s
   writeFileSync(
     join(dir, 'escape.mts'),
     `import { defineScenario } from ${fedsimScenario};\n` +
-      'export default defineScenario({ name: "\\u001b[2J\\u001b[31mevil", run: async () => ({ printed: ["\\u001b]0;title\\u0007"], note: "\\r\\u009b1m" }),\n' +
+      'export default defineScenario({ name: "\\u001b[2J\\u001b[31mevil", run: async () => ({ sigintListeners: process.listenerCount("SIGINT"), printed: ["\\u001b]0;title\\u0007"], note: "\\r\\u009b1m" }),\n' +
       '  checks: { "\\u001b[1mcheck": () => "bad\\u001b[0m\\rtext" } });\n',
   );
+  const listenersBefore = process.listenerCount('SIGINT');
   const ran = await printed(() => runCommand(join(dir, 'escape.mts'), { out: join(dir, 'out\u001b[7m'), quiet: true }));
   t.is(ran.code, 1);
+  // No SIGINT listener while scenario code runs (one would make Ctrl-C wait for synchronous scenario code to return).
+  t.regex(ran.stdout, new RegExp(`│ sigintListeners +│ ${listenersBefore} +│`));
+  t.is(process.listenerCount('SIGINT'), listenersBefore);
   for (const [name, text] of Object.entries(ran)) if (typeof text === 'string') t.false(RAW_CONTROL.test(text), `${name}: ${JSON.stringify(text)}`);
   t.regex(ran.stdout, /fedsim run \\x1b\[2J\\x1b\[31mevil/);
   t.regex(ran.stdout, /\\x1b\]0;title\\x07/);

@@ -21,7 +21,13 @@
  *     as soon as a few fast ones would; counting steps alone would leave thousands of
  *     such steps — seconds — where Ctrl-C kills the process without a word.
  * A run spends its minutes in such awaits. Ctrl-C anywhere else (loading, short awaits,
- * writing the outputs), and SIGTERM always, keeps Node's default: the process ends at once.
+ * scenario code between awaits — a `while (true) {}` in run() — writing the outputs), and
+ * SIGTERM always, keeps Node's default: the process ends at once. That holds only while no
+ * `process.on('SIGINT')` listener exists (one would replace the default with a handler that
+ * waits for synchronous code to return, i.e. forever): the CLI installs none, and a test
+ * checks that scenario code runs with none. (A SIGINT sent to a shell script that runs
+ * fedsim in the foreground does not reach fedsim: the shell waits for it to end; Ctrl-C in a
+ * terminal signals the whole foreground process group.)
  * In every case the log written so far stays under its `.partial` name (see
  * run-outputs.ts), complete up to its last 64 KiB chunk.
  *
