@@ -135,9 +135,14 @@ test('a module file loads with its path recorded; the built-in module kind wraps
   const module = await loadScenario('scenarios/ping-pong.ts');
   t.is(module.name, 'ping-pong');
   t.true(module.path!.endsWith('scenarios/ping-pong.ts'));
-  const wrapped = await loadScenario(file('wrap.yaml', `kind: module\nmodule: ${join(process.cwd(), 'scenarios/ping-pong.ts')}\nseed: 11\nparams: { rounds: 1 }\n`));
+  // The module must lie in the experiment file's project (see scenario-module-files.test.ts): the file is made inside this one.
+  const inProject = mkdtempSync(join(process.cwd(), '.tmp-loader-'));
+  t.teardown(() => rmSync(inProject, { recursive: true, force: true }));
+  writeFileSync(join(inProject, 'wrap.yaml'), `kind: module\nmodule: ../scenarios/ping-pong.ts\nseed: 11\nparams: { rounds: 1 }\n`);
+  const wrapped = await loadScenario(join(inProject, 'wrap.yaml'));
   t.is(wrapped.seed, 11);
   t.deepEqual(wrapped.params, { rounds: 1, rallies: 5 });
+  t.deepEqual(wrapped.modules?.map((m) => m.path), [module.path]);
   t.true(wrapped.path!.endsWith('wrap.yaml'));
   const outcome = await runScenario(wrapped);
   t.true(outcome.ok);
