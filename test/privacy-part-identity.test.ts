@@ -203,3 +203,13 @@ test('the part ids travel in the log: one seed, one log (an aggregate and a refu
   t.true(a.length > 50);
   t.deepEqual(a, b);
 });
+
+test('part ids stay unique across a crash that loses the worker\'s memory: a value bob loads after it never cancels one from before', async (t) => {
+  const { sim, bob, x, y, z, share, load } = federation();
+  const before = share(x); // x's part was minted before the crash, and travels with its shares on dave and erin
+  await sim.settle();
+  sim.crash('bob');
+  sim.restart('bob', true); // memory lost: a new WorkerState, so a counter alone would mint bob#1 again
+  const zeros = share(load(bob, [0, 0]));
+  await refused(t, sim, AdditiveSharingTensor.sum([before.sub(zeros), share(y), share(z)]), 'x (before the crash) − zeros (after)');
+});

@@ -118,6 +118,8 @@ function siteOf(type: string, payload: Record<string, unknown>): FailureSite {
   return id === undefined ? { op } : { op, objectId: id };
 }
 
+const hex64 = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+
 export const virtualWorkerMachine = setup({
   types: {} as { context: VirtualWorkerContext; input: VirtualWorkerInput; events: ActorMessage },
   actions: {
@@ -127,7 +129,12 @@ export const virtualWorkerMachine = setup({
   id: 'virtualWorker',
   context: ({ input }) => ({
     io: input.io,
-    worker: new WorkerState(input.io.id, { isPeer: input.isPeer ?? (() => true), isWorker: input.isWorker ?? (() => false), budget: resolveBudget(input.budget, `worker ${input.io.id} budget`) }),
+    worker: new WorkerState(
+      input.io.id,
+      { isPeer: input.isPeer ?? (() => true), isWorker: input.isWorker ?? (() => false), budget: resolveBudget(input.budget, `worker ${input.io.id} budget`) },
+      // The stream goes on across restarts, so each state the worker is given draws a new incarnation.
+      hex64(input.io.rng('privacy/part-ids').bytes(8)),
+    ),
     mail: new WorkerMail(input.io, input.strict ?? false),
     dedup: input.dedup ?? true,
   }),

@@ -51,8 +51,10 @@ export class WorkerState {
   constructor(
     readonly id: string,
     readonly config: WorkerConfig,
+    /** Names this incarnation of the worker's state in its part ids (see PartIds): a new one after a crash that loses memory. */
+    incarnation: string,
   ) {
-    this.parts = new PartIds(id);
+    this.parts = new PartIds(id, incarnation);
   }
 
   /** Stops serving: every later message is answered with a WorkerFailedError naming `reason`. */

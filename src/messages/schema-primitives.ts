@@ -32,7 +32,7 @@ export const ArgSchema: z.ZodType<Arg> = z.union([
 /**
  * A value's contributions as a worker tells another (privacy labels, src/actors/privacy/label.ts):
  * [part id, contributor, "num/den", who may see that part] tuples, or null for a value that
- * is no sum of contributions. A part id is minted by the worker that made the value (`bob#12`).
+ * is no sum of contributions. A part id is minted by the worker that made the value (`bob~<incarnation>#12`, see PartIds).
  * Only labels sent by workers of the federation are believed; others count as the sender's own.
  */
 export const ContributionsSchema = z

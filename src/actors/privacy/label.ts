@@ -13,7 +13,7 @@
  *    revealed: that is why each part keeps its own `visibleTo` — a sum's allowedUsers is the
  *    intersection of its parts', which would hide that the asker may see one of them.
  *
- * A part is one *value*, named by an id the worker that made it minted (`bob#12`), never by
+ * A part is one *value*, named by an id the worker that made it minted (`bob~<incarnation>#12`), never by
  * its contributor alone: only the same value cancels itself. The operations that keep the
  * value exactly — a copy, a move, one share of it, a share-wise sum, a multiple by a public
  * integer (exact in the ring) — keep its parts; every other computation makes a new value and
@@ -56,12 +56,20 @@ export interface Label {
   readonly contributions: Contributions | null;
 }
 
-/** Mints the ids of new parts: a worker's own counter (`bob#1`, `bob#2`, …), so ids are never reused and never chosen by whoever sends commands. */
+/**
+ * Mints the ids of new parts, never reused and never chosen by whoever sends commands: the
+ * worker's id, its incarnation (drawn from its seeded stream when its state is made, so a
+ * worker that lost its memory in a crash does not mint its old ids again for other values),
+ * and a counter: `bob~3f9a1c07d2e4b810#12`.
+ */
 export class PartIds {
   private minted = 0;
-  constructor(private readonly worker: string) {}
+  constructor(
+    private readonly worker: string,
+    private readonly incarnation: string,
+  ) {}
   fresh(): string {
-    return `${this.worker}#${++this.minted}`;
+    return `${this.worker}~${this.incarnation}#${++this.minted}`;
   }
 }
 
