@@ -100,3 +100,21 @@ test('a symbolic link as --record or as an output in --out stays a link: the out
   symlinkSync(join(dir, 'loop-a'), join(dir, 'loop-b'));
   t.throws(() => prepareRunOutputs(out, join(dir, 'loop-a'), flags(out, 'loop-a')), { name: 'CliError', message: /symbolic link through more than 40 links \(a loop\?\)/ });
 });
+
+test("a leftover .partial is removed, never written through: a link (even a dangling one) named <output>.partial leaves its target alone", (t) => {
+  const dir = tempDir(t);
+  const out = join(dir, 'out');
+  mkdirSync(out);
+  // Someone's file, and links named as the .partial files of the three outputs pointing at it (or nowhere yet).
+  writeFileSync(join(dir, 'precious'), 'do not overwrite');
+  symlinkSync(join(dir, 'precious'), join(out, 'run.jsonl.partial'));
+  symlinkSync(join(dir, 'precious'), join(out, 'results.json.partial'));
+  symlinkSync(join(dir, 'not-there-yet'), join(out, 'report.html.partial'));
+  completeRun(out, join(out, 'run.jsonl'), 'the new run');
+  t.is(readFileSync(join(dir, 'precious'), 'utf8'), 'do not overwrite');
+  t.throws(() => statSync(join(dir, 'not-there-yet')), { code: 'ENOENT' }, 'the dangling link made no file at its target');
+  for (const file of ['run.jsonl', 'results.json', 'report.html']) t.is(readFileSync(join(out, file), 'utf8'), 'the new run');
+  // A .partial that is a directory is refused with what to do.
+  mkdirSync(join(out, 'run.jsonl.partial'));
+  t.throws(() => prepareRunOutputs(out, join(out, 'run.jsonl'), flags(out)), { name: 'CliError', message: /run\.jsonl\.partial is a directory; .* remove it/ });
+});

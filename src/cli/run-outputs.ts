@@ -19,7 +19,7 @@
  *     and writing to it directly would leave a log that cannot be read back, while
  *     results.json names the log's sha256 and the log is what replay needs.
  */
-import { accessSync, constants, lstatSync, mkdirSync, readlinkSync, renameSync, statSync } from 'node:fs';
+import { accessSync, constants, lstatSync, mkdirSync, readlinkSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { displayPath } from '../scenario/index.js';
 import { CliError } from './cli-error.js';
@@ -48,6 +48,7 @@ export function prepareRunOutputs(outDir: string, givenLogPath: string, flags: {
   const report = replaceableTarget(join(outDir, 'report.html'), flags.out);
   for (const target of [results, report]) ensureDirectory(dirname(target), flags.out);
   const partial = { log: logPath + PARTIAL, results: results + PARTIAL, report: report + PARTIAL };
+  for (const [file, flag] of [[partial.log, logFlag], [partial.results, flags.out], [partial.report, flags.out]] as const) clearPartial(file, flag);
   return {
     log: logPath,
     results,
@@ -127,6 +128,24 @@ export function replaceableTarget(path: string, what: string): string {
         'and would replace it. Give the path of a file (a new one, or a regular file to overwrite).',
     );
   }
+}
+
+/**
+ * Removes a `.partial` left by an earlier run (a stopped run's log is kept under that name
+ * until the next run into the same place). Removed, not written through: a `.partial` that
+ * is a symbolic link or a device would otherwise have the new output written into whatever
+ * it points at.
+ */
+function clearPartial(path: string, what: string): void {
+  let entry;
+  try {
+    entry = lstatSync(path); // the entry itself: a link is removed, never followed (even a dangling one)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new CliError(`${what}: cannot use ${displayPath(path)}: ${(error as Error).message}`);
+  }
+  if (entry.isDirectory()) throw new CliError(`${what}: ${displayPath(resolve(path))} is a directory; fedsim writes its output there while the run goes: remove it.`);
+  unlinkSync(path);
 }
 
 function refuseDirectory(path: string, what: string): void {
