@@ -55,8 +55,14 @@ const AT = 'PrivacyAccountant';
 export class PrivacyAccountant {
   readonly kind: AccountantKind;
   readonly orders: readonly number[];
-  private readonly rdp: Float64Array;
-  private readonly history: { event: DpEvent; count: number }[] = [];
+  /**
+   * Σ count × curve over every history entry but the last; the last entry's share is added
+   * when the curve is read. So the curve is a function of the merged history alone — 100
+   * steps then 50 more give exactly the bits of 150 steps — and an accountant rebuilt by
+   * fromJSON reports the same ε, to the last bit, as the one that was saved.
+   */
+  private readonly settled: Float64Array;
+  private readonly history: { event: DpEvent; count: number; curve: Float64Array }[] = [];
   /** RDP curves of events seen, by event (clones share it: the curves are pure functions of the event). */
   private readonly curves: Map<string, Float64Array>;
 
@@ -75,7 +81,7 @@ export class PrivacyAccountant {
     }
     this.kind = kind;
     this.orders = options.orders === undefined ? DEFAULT_ORDERS : checkOrders(options.orders, AT, 'orders');
-    this.rdp = new Float64Array(this.orders.length);
+    this.settled = new Float64Array(this.orders.length);
     this.curves = new Map();
   }
 
@@ -84,11 +90,13 @@ export class PrivacyAccountant {
     const checked = checkDpEvent(event, `${AT}.compose`);
     checkCount(count, `${AT}.compose`);
     if (count === 0) return this;
-    const curve = this.curveOf(checked);
-    for (let i = 0; i < curve.length; i++) this.rdp[i] += count * curve[i];
     const last = this.history[this.history.length - 1];
-    if (last !== undefined && sameDpEvent(last.event, checked)) last.count += count;
-    else this.history.push({ event: checked, count });
+    if (last !== undefined && sameDpEvent(last.event, checked)) {
+      last.count += count;
+      return this;
+    }
+    if (last !== undefined) for (let i = 0; i < this.settled.length; i++) this.settled[i] += last.count * last.curve[i];
+    this.history.push({ event: checked, count, curve: this.curveOf(checked) });
     return this;
   }
 
@@ -107,7 +115,10 @@ export class PrivacyAccountant {
 
   /** The composed RDP curve (a copy). */
   rdpCurve(): RdpCurve {
-    return { orders: this.orders, rdp: Array.from(this.rdp) };
+    const last = this.history[this.history.length - 1];
+    const rdp = Array.from(this.settled);
+    if (last !== undefined) for (let i = 0; i < rdp.length; i++) rdp[i] += last.count * last.curve[i];
+    return { orders: this.orders, rdp };
   }
 
   /** What was composed, in order, consecutive repeats merged. */
@@ -121,8 +132,8 @@ export class PrivacyAccountant {
     Object.assign(copy, {
       kind: this.kind,
       orders: this.orders,
-      rdp: Float64Array.from(this.rdp),
-      history: this.history.map(({ event, count }) => ({ event, count })),
+      settled: Float64Array.from(this.settled),
+      history: this.history.map((entry) => ({ ...entry })),
       curves: this.curves,
     });
     return copy;
