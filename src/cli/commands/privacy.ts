@@ -17,6 +17,7 @@
 import { DpConfigError } from '../../dp/errors.js';
 import { ACCOUNTANT_KINDS, type AccountantKind, PrivacyAccountant, type PrivacySpent } from '../../dp/accounting/accountant.js';
 import { calibrateNoiseMultiplier, type NoiseCalibration } from '../../dp/accounting/calibrate.js';
+import { DEFAULT_PLD_DISCRETIZATION } from '../../dp/accounting/pld.js';
 import { CliError, EXIT_OK } from '../cli-error.js';
 
 /** The flags as commander hands them over (strings; validated here, in one place). */
@@ -171,7 +172,7 @@ function describeSteps(query: PrivacyQuery): string {
 }
 
 function describeAccountant(kind: AccountantKind, order: number | undefined): string {
-  if (kind === 'pld') return 'accountant: pld (privacy loss distribution, pessimistic discretisation)';
+  if (kind === 'pld') return `accountant: pld (privacy loss distribution, pessimistic connect-the-dots discretisation, Δ = ${shortNumber(DEFAULT_PLD_DISCRETIZATION)})`;
   return `accountant: rdp (Rényi DP, tight conversion), optimal order ${order ?? 'none (ε = 0)'}`;
 }
 
