@@ -88,13 +88,14 @@ export function composePlds(parts: ReadonlyArray<{ pld: DiscretePld; count: numb
     fft(re, im);
     for (let k = 0; k < n; k++) {
       // z^count in polar form: |z|^count · e^{i·count·arg z}.
-      const r = Math.hypot(re[k], im[k]);
-      if (r === 0) {
+      // |z| ≤ 1 (a transform of at most unit mass), so re² + im² cannot overflow; Math.hypot would be several times slower.
+      const r2 = re[k] * re[k] + im[k] * im[k];
+      if (r2 === 0) {
         accRe[k] = 0;
         accIm[k] = 0;
         continue;
       }
-      const magnitude = Math.exp(count * Math.log(r));
+      const magnitude = Math.exp(0.5 * count * Math.log(r2));
       const angle = count * Math.atan2(im[k], re[k]);
       const pr = magnitude * Math.cos(angle);
       const pi = magnitude * Math.sin(angle);
