@@ -13,7 +13,7 @@ import { fedsim } from './helpers/fedsim-cli.js';
 const ABADI = ['--dataset-size', '60000', '--batch-size', '256', '--epochs', '60', '--noise-multiplier', '1.1', '--delta', '1e-5'];
 
 test('the command line prints "epsilon: X" then the accountant and order; the dataset form equals the explicit q and steps; --epsilon solves for σ; bad flags exit 2', async (t) => {
-  const [dataset, explicit, solve, json, bad, neither, pld] = await Promise.all([
+  const [dataset, explicit, solve, json, bad, neither, pld, help] = await Promise.all([
     fedsim('privacy', ...ABADI),
     fedsim('privacy', '--sampling-rate', String(256 / 60000), '--steps', '14063', '--noise-multiplier', '1.1', '--delta', '1e-5'),
     fedsim('privacy', '--sampling-rate', '0.01', '--steps', '1000', '--epsilon', '2', '--delta', '1e-5'),
@@ -21,7 +21,10 @@ test('the command line prints "epsilon: X" then the accountant and order; the da
     fedsim('privacy', '--sampling-rate', '0.01', '--steps', '1000', '--noise-multiplier', '0', '--delta', '1e-5'),
     fedsim('privacy', '--sampling-rate', '0.01', '--steps', '1000', '--delta', '1e-5'),
     fedsim('privacy', '--sampling-rate', '0.01', '--steps', '120', '--noise-multiplier', '0.7', '--delta', '1e-5', '--accountant', 'pld'),
+    fedsim('--help'),
   ]);
+  t.regex(help.stdout, /privacy \[options\]\s+Compute ε/);
+  t.regex(help.stdout, /\$ fedsim privacy --sampling-rate/);
   t.is(dataset.code, 0, dataset.stderr);
   const lines = dataset.stdout.split('\n');
   t.is(lines[0], 'epsilon: 2.59666');

@@ -62,6 +62,7 @@ Examples:
   $ fedsim replay runs/ping-pong-seed7/run.jsonl --until 40 --inspect alice
   $ fedsim diff runs/a/run.jsonl runs/b/run.jsonl
   $ fedsim explore scenarios/stale-update-bug.ts --seeds 1..500 --faults scenarios/faults/stale-update.json
+  $ fedsim privacy --sampling-rate 0.01 --steps 1000 --noise-multiplier 1.1 --delta 1e-5
 
 Scenario files: TypeScript/JavaScript modules whose default export is defineScenario({ name, run, checks }),
 or YAML/JSON experiment files with a \`kind\`. Known kinds:
