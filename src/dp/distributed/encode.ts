@@ -29,7 +29,7 @@ export interface EncodedUpdate {
   ring: Uint32Array;
   /** True when the update's norm exceeded C and was scaled down to it. */
   clipped: boolean;
-  /** Conditional rounding's draws (1 almost always). */
+  /** Conditional rounding's draws (1/(1 − β) at most on average). */
   roundingTries: number;
   /** True when rounding fell back to rounding toward zero (probability ≤ β^100). */
   roundingFellBack: boolean;
