@@ -2,8 +2,8 @@
  * The overflow bound (src/dp/distributed/overflow.ts) and the plan's refusals of settings
  * whose sums could wrap (plan.ts).
  *
- * One statistical check (α = 1e-4): the bound is compared with the overflow frequency of the
- * real pipeline in a setting built to overflow often.
+ * Two statistical checks (α = 1e-4 each): the bound is compared with the overflow frequency
+ * of the real pipeline in settings built to overflow often.
  */
 import test from 'ava';
 import { logOverflowBound, overflowBound, type OverflowSetting } from '../src/dp/distributed/overflow.js';
@@ -50,22 +50,20 @@ function lnFact(k: number): number {
   return s;
 }
 
-test('the bound holds for the real pipeline: sums of aligned, norm-C updates overflow no more often than it says (α = 1e-4)', (t) => {
-  // 8 bits, 4 clients, 16 values; scale and noise set so that overflows are common enough to count.
+/**
+ * Runs the real pipeline `trials` times (fresh rotation each round) with every client sending
+ * the same update x of norm C = 1 (‖Σ‖ = n·C, the bound's worst case); returns the bound and
+ * the fraction of rounds in which some coordinate's sum left [−m/2, m/2).
+ */
+function observedOverflow(x: Float64Array, scale: number, z: number, trials: number) {
   const bits = 8;
   const n = 4;
-  const d = 16;
-  const scale = 15;
-  const z = 2;
-  const c = scale; // C = 1
+  const d = x.length;
+  const c = scale;
   const variance = (z * c) ** 2;
   const bound = overflowBound({ bits, scaledClip: c, dimension: d, participants: n, noiseVariance: variance, rounds: 1 });
-  t.true(bound > 1e-3 && bound < 0.5, `the setting is in the counting range: ${bound}`);
-  // Every client sends the same unit vector: ‖Σ‖ = n·C, the worst case of the bound.
-  const x = Float64Array.from({ length: d }, (_, i) => (i === 3 ? 1 : 0));
   const l2 = roundedNormBound(c, d, Math.exp(-0.5));
   const lambda = shareMean({ noiseVariance: variance, maxParticipants: n }, n);
-  const trials = 4000;
   let overflowed = 0;
   for (let k = 0; k < trials; k++) {
     const signs = rotationSigns(`trial-${k}`, d);
@@ -77,12 +75,25 @@ test('the bound holds for the real pipeline: sums of aligned, norm-C updates ove
     }
     if (sum.some((v) => v < -(2 ** (bits - 1)) || v >= 2 ** (bits - 1))) overflowed++;
   }
-  const frequency = overflowed / trials;
-  const slack = normalQuantile(1 - 1e-4) * Math.sqrt((bound * (1 - bound)) / trials);
-  t.true(overflowed > 0, 'the setting does overflow sometimes');
-  t.true(frequency <= bound + slack, `observed ${frequency} > bound ${bound} + ${slack}`);
-  t.log(`overflow: observed ${frequency} in ${trials} rounds, bound ${bound.toPrecision(3)}`);
-});
+  return { bound, frequency: overflowed / trials };
+}
+
+// Two regimes, each built to overflow often enough to count: noise-dominated (z = 2) and signal-dominated (z = 0.3,
+// the update spread evenly so that its rotated coordinates are Rademacher sums with the heaviest tail).
+for (const [regime, x, scale, z] of [
+  ['noise', Float64Array.from({ length: 16 }, (_, i) => (i === 3 ? 1 : 0)), 15, 2],
+  ['signal', new Float64Array(16).fill(1 / 4), 40, 0.3],
+] as const) {
+  test(`the bound holds for the real pipeline (${regime} dominates): 8 bits, 4 clients, aligned norm-C updates overflow no more often than it says (α = 1e-4)`, (t) => {
+    const trials = 4000;
+    const { bound, frequency } = observedOverflow(x, scale, z, trials);
+    t.true(bound > 1e-3 && bound < 0.5, `the setting is in the counting range: ${bound}`);
+    t.true(frequency > 0, 'the setting does overflow sometimes');
+    const slack = normalQuantile(1 - 1e-4) * Math.sqrt((bound * (1 - bound)) / trials);
+    t.true(frequency <= bound + slack, `observed ${frequency} > bound ${bound} + ${slack}`);
+    t.log(`overflow (${regime}): observed ${frequency} in ${trials} rounds, bound ${bound.toPrecision(3)}`);
+  });
+}
 
 test('auto scale is the largest (to 3 digits) that keeps the run\'s bound under overflowProbability', (t) => {
   const run = { clip: 0.5, noiseMultiplier: 1.2, length: 5000, maxParticipants: 30, rounds: 200 };
