@@ -167,6 +167,21 @@ test('encode → sum mod m → decode gives the sum of the clipped updates plus 
   t.true(Math.abs(z) < normalQuantile(1 - 1e-4 / 2), `χ² ${stat.toFixed(0)} on ${df} df (z ${z.toFixed(2)})`);
 });
 
+test('decode inverts the deterministic part of the encoding: centred reading, un-rotation, division by s', (t) => {
+  const p = plan({ bits: 20, length: 10 });
+  const x = vector(10, 'decode', 0.1);
+  const seed = 'decode-round';
+  // What n = 3 clients with update x would sum without noise: 3·round(rotate(x·s)), in two's complement.
+  const rotated = rotate(x.map((v) => v * p.scale), rotationSigns(seed, p.dimension));
+  const sum = toRing(rotated.map((v) => 3 * Math.round(v)), p.bits);
+  const decoded = decodeSum(sum, p, seed);
+  // Rounding moves each rotated coordinate by ≤ ½, so the decoded vector is within 3·½·√d/s (in L2) of 3x.
+  const error = norm(decoded.map((v, i) => v - 3 * x[i]));
+  t.true(error <= (1.5 * Math.sqrt(p.dimension)) / p.scale, `‖decoded − 3x‖ = ${error}`);
+  t.true(error > 0, 'the grid is finite');
+  t.throws(() => decodeSum(new Uint32Array(3), p, seed), { instanceOf: DpConfigError, message: /has 3 values, the plan's rotated dimension is 16/ });
+});
+
 test('encode refuses an update of the wrong length or with NaN, and a round with more participants than planned', (t) => {
   const p = plan({ length: 10, participants: 4 });
   const streams = { rounding: createStream(1, 'r'), noise: createStream(1, 'n') };
