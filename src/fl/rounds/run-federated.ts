@@ -37,7 +37,7 @@ import { type StrategyConfig, createStrategy } from '../strategies/create.js';
 import { SamplingStrategy, type Strategy, compareIds } from '../strategies/strategy.js';
 import { type Dataset, concatDatasets, datasetSize } from '../training/dataset.js';
 import { type Evaluation, evaluateModel } from '../training/evaluate.js';
-import { FL, type RoundEnd, type RoundSummary, type RunOutcome } from './protocol.js';
+import { FL, type RoundEnd, type RoundSummary, type RunOutcome, type RunStop } from './protocol.js';
 import { roundServer } from './server-machine.js';
 import { clientsPerRoundOf, roundSizeProblems, trainConfigOf, trainingProblems, withRunSampling } from './training-rules.js';
 
@@ -75,6 +75,8 @@ export interface FederatedResult {
   virtualTime: number;
   /** Bytes of model-carrying messages per link `from→to`. */
   bytesByLink: Record<string, number>;
+  /** Set when the strategy ended the run early (e.g. its privacy budget was spent): complete, with fewer rounds. */
+  stopped?: RunStop;
 }
 
 export interface FederatedRun extends PromiseLike<FederatedResult> {
@@ -230,6 +232,7 @@ export function runFederated(sim: SimulationCore, options: FederatedOptions): Fe
       if (report.central.accuracy !== undefined) m.testAccuracy = report.central.accuracy;
     }
     if (report.skipped) m.skipped = report.skipped;
+    if (report.notes) m.notes = report.notes;
     if (!report.weights) {
       m.reportLost = true;
       return m;
@@ -361,6 +364,7 @@ export function runFederated(sim: SimulationCore, options: FederatedOptions): Fe
       clientIds: ids,
       virtualTime: sim.now(),
       bytesByLink: meter.byLink(),
+      ...(answer.stopped ? { stopped: answer.stopped } : {}),
     };
   };
 
