@@ -22,6 +22,8 @@
 import { z } from 'zod';
 import type { SettingProblem } from '../../fl/rounds/aggregator.js';
 import type { Strategy } from '../../fl/strategies/strategy.js';
+import { PrivacyAccountant } from '../accounting/accountant.js';
+import { roundAccounting } from './round-accounting.js';
 
 const positive = (what: string) => z.number().positive({ message: `expected ${what} > 0` }).finite({ message: `expected ${what}, a finite number` });
 
@@ -99,6 +101,17 @@ export function expectedClientsPerRound(settings: Pick<DpSettings, 'sampling'>, 
 /** Everything about `settings` that cannot work with the rest of the run, each naming its field. */
 export function dpSettingProblems(settings: DpSettings, run: DpRunShape): SettingProblem[] {
   const problems: SettingProblem[] = [];
+  // What is not built yet says so here, before the run, naming its field.
+  try {
+    new PrivacyAccountant({ kind: settings.accountant });
+  } catch (error) {
+    problems.push({ path: ['dp', 'accountant'], expected: `an accountant fedsim has: ${(error as Error).message}`, found: `'${settings.accountant}'` });
+  }
+  try {
+    roundAccounting(settings, 1);
+  } catch (error) {
+    problems.push({ path: ['dp', 'mode'], expected: (error as Error).message, found: `'${settings.mode}'` });
+  }
   const { strategy } = run;
   const reports = strategy.client.reports;
   if (reports.extras.length > 0 || reports.metrics.length > 0) {

@@ -118,6 +118,8 @@ export interface Strategy<S = unknown> {
    * reason, not as a failure. Draws nothing (ctx.rng is not to be used).
    */
   stopBefore?(round: number, ctx: StrategyContext<S>): string | undefined;
+  /** Clients a round selects (on average, when the size is random) out of `available`, for the checks made before a run; default: fraction × available. */
+  expectedClientsPerRound?(available: number): number;
   /** True when configure may select no client: the round then sends no fit and aggregate gets an aggregate of no contributor. */
   readonly acceptsEmptyRounds?: boolean;
   /** The state (and notes) a skipped round leaves; without it a skipped round leaves the state as it was. */
