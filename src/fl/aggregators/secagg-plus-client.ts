@@ -6,7 +6,8 @@
  *   secagg/setup ─▶ share-keys ─▶ collect-masked-input ─▶ consistency-check ─▶ unmask   (the SecAgg+ client role)
  *
  * The update it masks is its stored answer for the round, packed and weighted by
- * c = n_k / maxWeight (round-aggregate.ts), so the server learns Σ c_k but no client's n_k.
+ * c = n_k / maxWeight (round-aggregate.ts), so the server learns Σ c_k but no client's n_k
+ * (c = 1 under uniform weighting: the sum then carries no n_k at all).
  * A client masks one round's update at most ONCE: two masked copies of the same update
  * under different masks would let a server subtract them; the round it masked is kept in
  * durable storage and a second collect for it is refused (the SecAgg+ server then counts
@@ -21,7 +22,7 @@ import { FlRefusal } from '../errors.js';
 import { type Answer, handleFit, storedAnswer } from '../rounds/client-fit.js';
 import type { LocalTrainer } from '../rounds/local-update.js';
 import { FL, MESSAGE_HEADER_BYTES } from '../rounds/protocol.js';
-import { packReport } from '../rounds/round-aggregate.js';
+import { packReport, reportWeight } from '../rounds/round-aggregate.js';
 
 export const FIT_DONE = 'fl/fit-done';
 export const FitDoneSchema = z.object({ round: z.number().int().min(1) }).strict();
@@ -46,7 +47,7 @@ function report(ctx: Context, answer: Answer): Partial<Context> {
     ctx.io.replyError(answer.envelope, new FlRefusal(`${at}: under secagg+ aggregation a fit must carry report: {protocol: 'secagg+', maxWeight}; got ${JSON.stringify(answer.ins.report)}`, { actor: ctx.io.id, round: answer.ins.round }));
     return {};
   }
-  if (answer.res.numSamples > parsed.data.maxWeight) {
+  if (reportWeight(answer.res, ctx.algorithm.reports, parsed.data.maxWeight) > 1) {
     ctx.io.replyError(
       answer.envelope,
       new FlRefusal(
@@ -72,7 +73,7 @@ function updateFor(ctx: Context) {
     if (masked >= round) return refuse(`it already masked its round-${round} update once (a second masking under other masks would reveal it)`);
     const report = SecAggReportSchema.parse(storedReport(ctx, round));
     ctx.io.storage.set(MASKED_ROUND_KEY, round);
-    return packReport(stored.res, stored.res.numSamples / report.maxWeight, ctx.algorithm.reports);
+    return packReport(stored.res, reportWeight(stored.res, ctx.algorithm.reports, report.maxWeight), ctx.algorithm.reports);
   };
 }
 

@@ -17,6 +17,7 @@ import { AGGREGATOR_ENTRIES, type AggregatorSettings, aggregationProblems, aggre
 import { type StrategyConfig, createStrategy } from '../strategies/create.js';
 import { type ModelSpec, inputSize, outputSize } from '../models/spec.js';
 import { clientsPerRoundOf, roundSizeProblems, trainingProblems, withRunSampling } from '../rounds/training-rules.js';
+import { dpRunProblems, withDp } from '../../dp/fedavg/with-dp.js';
 import type { FedAvgExperiment } from './fedavg-experiment.js';
 
 /** The sizes a fedavg file may ask for without raising a limit (see src/scenario/limits.ts). */
@@ -112,7 +113,11 @@ export function fedAvgPreflight(config: FedAvgExperiment, { limits }: { limits: 
 
   // The run's own rules (runFederated refuses by the same functions): clients per round as it samples them,
   // the aggregation for rounds of that size, the training settings, the strategy's round size.
-  const strategy = createStrategy(withRunSampling(config.algorithm as StrategyConfig, config));
+  const algorithm = createStrategy(withRunSampling(config.algorithm as StrategyConfig, config));
+  // Under dp the run steps through the DP strategy (its sampling, its client half): the checks below see that one.
+  const dpProblems = config.dp ? dpRunProblems(config.dp, algorithm, { ...config, strategy: config.algorithm as StrategyConfig }, n, ['algorithm']) : [];
+  problems.push(...dpProblems);
+  const strategy = config.dp && dpProblems.length === 0 ? withDp(algorithm, config.dp, n) : algorithm;
   const perRound = clientsPerRoundOf(strategy, n);
   problems.push(...aggregationProblems(config.aggregation, config as unknown as AggregatorSettings, { clientsPerRound: perRound, strategy }));
   problems.push(...trainingProblems(config, strategy, config.model).map(inFile));

@@ -22,6 +22,7 @@ import type { RandomStream } from '../../runtime/rng.js';
 import type { Weights } from '../models/weights.js';
 import type { ByteKinds } from '../metrics/byte-meter.js';
 import type { RoundFailure } from '../strategies/strategy.js';
+import type { DpSettings } from '../../dp/fedavg/settings.js';
 import type { ReportLayout } from './fit.js';
 import type { RoundAggregate } from './round-aggregate.js';
 
@@ -36,6 +37,12 @@ export interface AggregatorSetup {
   reports: ReportLayout;
   /** The largest training set of any client: the bound every reported n_k is checked against. */
   maxSamplesPerClient: number;
+  /**
+   * The run's differential-privacy settings, when it has them: a mode that takes part in the
+   * noise reads them here (dp.mode 'distributed': SecAgg+ clients add integer noise before
+   * masking). The server's DP strategy does the rest (src/dp/fedavg/).
+   */
+  dp?: DpSettings;
 }
 
 export interface HelperActor {
