@@ -21,6 +21,15 @@
  *   state       { inner, clip, ledger }: the inner strategy's state, the next round's C and
  *               the privacy ledger, all checkpointed with each round by the engine.
  *
+ * Distributed mode (src/dp/distributed/): the clients noised their encoded updates inside
+ * SecAgg+, so the aggregate already carries the noise and nothing is added here. Each round
+ * is accounted from the noise actually in its sum (the aggregate's secureSum: how many
+ * entered, of which the contributors survived), in two ledgers: the released model's
+ * (amplified by Poisson sampling when every share reached the sum) and the server's (never
+ * amplified: it knows who took part), stated side by side in the round's note. A skipped
+ * round is accounted only if a sum may have been unmasked (SkippedRound.secureSum), at the
+ * least noise it can have held; a round that released nothing costs nothing.
+ *
  * Each round (committed or skipped) notes `dp` — ε so far and how the round was run — which
  * the engine writes to the event log as a `dp` mark and sends in the round's report.
  */
@@ -30,10 +39,15 @@ import type { RoundAggregate } from '../../fl/rounds/round-aggregate.js';
 import { SamplingStrategy, clientsToSample, compareIds } from '../../fl/strategies/strategy.js';
 import type { FitPlan, RoundFailure, RoundNotes, SkippedRound, Strategy, StrategyContext, StrategyStep } from '../../fl/strategies/strategy.js';
 import { withGaussianNoise } from '../noise.js';
+import { FlInvariantError } from '../../fl/errors.js';
+import type { DpEvent } from '../accounting/events.js';
+import { distributedPlanFor } from '../distributed/fedavg.js';
+import type { DistributedDpPlan } from '../distributed/plan.js';
+import { distributedRoundPrivacy } from '../distributed/round-privacy.js';
 import { nextClip } from './adaptive-clip.js';
 import { DP_FIT_FIELD, UNCLIPPED_METRIC, dpClientAlgorithm } from './dp-client.js';
 import { poissonSample } from './poisson-sampling.js';
-import { type Ledger, type RoundAccounting, afterRound, emptyLedger, roundAccounting, spent, spentAfterOneMore } from './round-accounting.js';
+import { type Ledger, type RoundAccounting, afterRound, afterRoundWith, emptyLedger, roundAccounting, spent, spentAfterOneMore } from './round-accounting.js';
 import { type DpSettings, defaultCountStddev, expectedClientsPerRound, updateNoiseMultiplier } from './settings.js';
 
 export interface DpState<S> {
@@ -41,6 +55,21 @@ export interface DpState<S> {
   /** C for the next round. */
   clip: number;
   ledger: Ledger;
+  /** Distributed mode: the ledger against the server (no amplification by sampling). */
+  serverLedger?: Ledger;
+}
+
+/** What a distributed-DP round's note adds: the noise that was in it, and ε against the server. */
+export interface DistributedRoundNote {
+  /** Clients that entered the SecAgg+ sum (each drew V/n) and those whose input reached it. */
+  participants?: number;
+  survivors?: number;
+  /** Whether this round's released-model ε was amplified by sampling (every share in, Poisson sampling). */
+  amplified?: boolean;
+  /** ε against the server so far, at the same δ. */
+  epsilonAgainstServer: number;
+  bits: number;
+  scale: number;
 }
 
 /** What a round's `dp` note (and mark) says. */
@@ -67,6 +96,8 @@ export interface DpRoundNote {
   /** Rounds accounted so far. */
   rounds: number;
   skipped?: true;
+  /** Distributed mode only. */
+  distributed?: DistributedRoundNote;
 }
 
 const round6 = (x: number) => Number(x.toPrecision(6));
@@ -85,11 +116,16 @@ export class DpFedAvg<S> implements Strategy<DpState<S>> {
   readonly countStddev?: number;
   readonly accounting: RoundAccounting;
 
+  /** Distributed mode: the run's plan, made once the model's size is known (the same the SecAgg+ aggregator makes). */
+  private plan: DistributedDpPlan | undefined;
+
   constructor(
     readonly inner: Strategy<S>,
     readonly settings: DpSettings,
     /** N, the clients of the run. */
     readonly clients: number,
+    /** The run's rounds (distributed mode: its overflow bound covers them). */
+    readonly rounds = 1,
   ) {
     this.name = `dp-${inner.name}`;
     const fraction = inner instanceof SamplingStrategy ? inner.fraction : 1;
@@ -105,7 +141,25 @@ export class DpFedAvg<S> implements Strategy<DpState<S>> {
   }
 
   initialState(weights: Weights): DpState<S> {
-    return { inner: this.inner.initialState(weights), clip: this.settings.clip, ledger: emptyLedger(this.settings, this.accounting) };
+    const ledger = emptyLedger(this.settings, this.accounting);
+    return { inner: this.inner.initialState(weights), clip: this.settings.clip, ledger, ...(this.settings.mode === 'distributed' ? { serverLedger: ledger } : {}) };
+  }
+
+  /** Distributed mode: the plan for a model of this layout (computed once: a pure function of the settings and the run). */
+  private distributedPlan(weights: Weights): DistributedDpPlan {
+    this.plan ??= distributedPlanFor(this.settings, { length: weights.reduce((n, w) => n + w.length, 0), clients: this.clients, rounds: this.rounds });
+    return this.plan;
+  }
+
+  /** How a round is accounted; in distributed mode with the plan, so that the budget check sees the full-participation round. */
+  private accountingFor(weights: Weights): RoundAccounting {
+    return this.settings.mode === 'distributed' ? roundAccounting(this.settings, this.samplingRate, this.distributedPlan(weights)) : this.accounting;
+  }
+
+  /** Distributed mode: the two events of a round with `participants` in the sum and `survivors` reaching it (amplified only if `sampled`). */
+  private distributedEvents(weights: Weights, participants: number, survivors: number, sampled: boolean): { released: DpEvent; server: DpEvent; amplified: boolean } {
+    const poisson = sampled && this.settings.sampling === 'poisson';
+    return distributedRoundPrivacy(this.distributedPlan(weights), { participants, survivors, ...(poisson ? { samplingRate: this.samplingRate } : {}) });
   }
 
   expectedClientsPerRound(available: number): number {
@@ -120,7 +174,7 @@ export class DpFedAvg<S> implements Strategy<DpState<S>> {
     const budget = this.settings.budget?.epsilon;
     if (budget === undefined) return undefined;
     const { delta } = this.settings;
-    const next = spentAfterOneMore(ctx.state.ledger, this.accounting, delta).epsilon;
+    const next = spentAfterOneMore(ctx.state.ledger, this.accountingFor(ctx.weights), delta).epsilon;
     if (next <= budget) return undefined;
     const now = spent(ctx.state.ledger, delta).epsilon;
     return `privacy budget: round ${round} would take ε to ${round6(next)}, above dp.budget.epsilon ${budget} at δ = ${delta} (ε = ${round6(now)} after ${ctx.state.ledger.rounds} round${ctx.state.ledger.rounds === 1 ? '' : 's'})`;
@@ -167,7 +221,20 @@ export class DpFedAvg<S> implements Strategy<DpState<S>> {
       metrics: {},
     };
     const step = this.inner.aggregate(round, privatised, failures, { ...ctx, state: ctx.state.inner });
-    let nextState: DpState<S> = { inner: step.state, clip, ledger: afterRound(ctx.state.ledger, this.accounting, selectedOf(results, failures)) };
+    let nextState: DpState<S>;
+    let distributed: Partial<DistributedRoundNote> = {};
+    if (settings.mode === 'distributed') {
+      // Nobody sampled: no SecAgg+ round, nothing released, nothing to account.
+      let released: DpEvent | null = null;
+      let server: DpEvent | null = null;
+      if (m > 0) {
+        if (!results.secureSum) throw new FlInvariantError(`${this.name} round ${round}: dp.mode 'distributed' got an aggregate without its secure-sum participant count; it needs aggregation secagg+`, { round });
+        const events = this.distributedEvents(ctx.weights, results.secureSum.participants, m, true);
+        ({ released, server } = events);
+        distributed = { participants: results.secureSum.participants, survivors: m, amplified: events.amplified };
+      }
+      nextState = { inner: step.state, clip, ledger: afterRoundWith(ctx.state.ledger, released), serverLedger: afterRoundWith(ctx.state.serverLedger ?? ctx.state.ledger, server) };
+    } else nextState = { inner: step.state, clip, ledger: afterRound(ctx.state.ledger, this.accounting, selectedOf(results, failures)) };
     let adaptive: Pick<DpRoundNote, 'unclippedFraction' | 'nextClip'> = {};
     if (settings.adaptiveClip) {
       // Drawn after the update's noise, from the same stream: Σ b_k = m × the mean bit.
@@ -176,15 +243,34 @@ export class DpFedAvg<S> implements Strategy<DpState<S>> {
       nextState = { ...nextState, clip: moved.clip };
       adaptive = { unclippedFraction: round6(moved.unclippedFraction), nextClip: moved.clip };
     }
-    return { weights: step.weights, state: nextState, notes: this.notes(nextState.ledger, clip, adaptive) };
+    return { weights: step.weights, state: nextState, notes: this.notes(nextState, clip, { ...adaptive, ...this.distributedNote(nextState, distributed) }) };
   }
 
   afterSkip(_round: number, skipped: SkippedRound, ctx: StrategyContext<DpState<S>>): { state: DpState<S>; notes: RoundNotes } {
+    if (this.settings.mode === 'distributed') {
+      // Only a sum that may have been unmasked costs privacy: at the least noise it can have held, without amplification (the premise fails with dropouts).
+      const events = skipped.secureSum ? this.distributedEvents(ctx.weights, skipped.secureSum.participants, skipped.secureSum.minSurvivors, false) : null;
+      const state = {
+        ...ctx.state,
+        ledger: afterRoundWith(ctx.state.ledger, events?.released ?? null),
+        serverLedger: afterRoundWith(ctx.state.serverLedger ?? ctx.state.ledger, events?.server ?? null),
+      };
+      const distributed = skipped.secureSum ? { participants: skipped.secureSum.participants, survivors: skipped.secureSum.minSurvivors, amplified: false } : {};
+      return { state, notes: this.notes(state, ctx.state.clip, { skipped: true, ...this.distributedNote(state, distributed) }) };
+    }
     const state = { ...ctx.state, ledger: afterRound(ctx.state.ledger, this.accounting, skipped.selected) };
-    return { state, notes: this.notes(state.ledger, ctx.state.clip, { skipped: true }) };
+    return { state, notes: this.notes(state, ctx.state.clip, { skipped: true }) };
   }
 
-  private notes(ledger: Ledger, clip: number, extra: Partial<DpRoundNote>): RoundNotes {
+  /** Distributed mode: the note's `distributed` part (ε against the server, the ring); nothing otherwise. */
+  private distributedNote(state: DpState<S>, round: Partial<DistributedRoundNote>): Partial<DpRoundNote> {
+    if (this.settings.mode !== 'distributed' || !this.plan) return {};
+    const server = spent(state.serverLedger ?? state.ledger, this.settings.delta);
+    return { distributed: { ...round, epsilonAgainstServer: server.epsilon, bits: this.plan.bits, scale: this.plan.scale } };
+  }
+
+  private notes(state: DpState<S>, clip: number, extra: Partial<DpRoundNote>): RoundNotes {
+    const ledger = state.ledger;
     const privacy = spent(ledger, this.settings.delta);
     const note: DpRoundNote = {
       epsilon: privacy.epsilon,

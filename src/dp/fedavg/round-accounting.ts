@@ -24,7 +24,12 @@
  *                       z·C). The ledger follows the client that took part most often; the
  *                       released model, computed from those noised updates, is covered by
  *                       the same ε (post-processing).
- *   distributed         the event part D's integer noise supplies (not built yet).
+ *   distributed         per round, the Skellam mechanism on the noise actually in the
+ *                       SecAgg+ sum (src/dp/distributed/round-privacy.ts): zero out one client
+ *                       (its update replaced by 0); amplified by Poisson sampling when every
+ *                       participant's share reached the sum, else not; and a second ledger
+ *                       against the server (never amplified). The event below is the round
+ *                       with every share in, which the budget check assumes for the next round.
  *
  * Adaptive clipping adds the noised count of unclipped updates to every round; with the
  * update's multiplier raised to z_Δ (settings.ts) the two releases together are one Gaussian
@@ -36,10 +41,11 @@
  */
 import { type AccountantJson, PrivacyAccountant, type PrivacySpent } from '../accounting/accountant.js';
 import type { DpEvent } from '../accounting/events.js';
-import { DpConfigError } from '../errors.js';
+import type { DistributedDpPlan } from '../distributed/plan.js';
+import { distributedRoundPrivacy } from '../distributed/round-privacy.js';
 import type { DpSettings } from './settings.js';
 
-export type Adjacency = 'add or remove one client' | 'replace one client';
+export type Adjacency = 'add or remove one client' | 'replace one client' | 'zero out one client (its update replaced by 0)';
 
 /** How one round is accounted. */
 export interface RoundAccounting {
@@ -52,8 +58,17 @@ export interface RoundAccounting {
   perClient: boolean;
 }
 
-/** The accounting of a round of these settings; `samplingRate` is q (Poisson) or m/N (fixed: shown, not used). */
-export function roundAccounting(settings: Pick<DpSettings, 'mode' | 'sampling' | 'noiseMultiplier'>, samplingRate: number): RoundAccounting {
+/**
+ * A distributed-DP event before the run's plan is known (only the accounting's words are read
+ * then): infinite RDP, so that composing it by mistake could never under-state ε.
+ */
+const UNPLANNED: DpEvent = { kind: 'rdp-curve', name: 'skellam (the run has no plan yet)', orders: [2], rdp: [Infinity] };
+
+/**
+ * The accounting of a round of these settings; `samplingRate` is q (Poisson) or m/N (fixed:
+ * shown, not used); `plan` the run's distributed-DP plan (mode 'distributed').
+ */
+export function roundAccounting(settings: Pick<DpSettings, 'mode' | 'sampling' | 'noiseMultiplier'>, samplingRate: number, plan?: DistributedDpPlan): RoundAccounting {
   const z = settings.noiseMultiplier;
   switch (settings.mode) {
     case 'central':
@@ -62,11 +77,11 @@ export function roundAccounting(settings: Pick<DpSettings, 'mode' | 'sampling' |
         : { event: { kind: 'gaussian', noiseMultiplier: z / 2 }, adjacency: 'replace one client', covers: 'released models', perClient: false };
     case 'local':
       return { event: { kind: 'gaussian', noiseMultiplier: z / 2 }, adjacency: 'replace one client', covers: 'each client against the server', perClient: true };
-    case 'distributed':
-      throw new DpConfigError(
-        "dp.mode 'distributed' (integer noise added inside SecAgg+) is not available yet: its accounting event comes with the distributed noise; use dp.mode 'central' or 'local'",
-        { field: 'dp.mode', value: 'distributed' },
-      );
+    case 'distributed': {
+      const n = plan?.maxParticipants ?? 1;
+      const event = plan ? distributedRoundPrivacy(plan, { participants: n, survivors: n, ...(settings.sampling === 'poisson' ? { samplingRate } : {}) }).released : UNPLANNED;
+      return { event, adjacency: 'zero out one client (its update replaced by 0)', covers: 'released models', perClient: false };
+    }
   }
 }
 
@@ -115,6 +130,13 @@ export function afterRound(ledger: Ledger, accounting: RoundAccounting, selected
 /** ε spent so far at δ. */
 export function spent(ledger: Ledger, delta: number): PrivacySpent {
   return accountantOf(ledger).epsilon(delta);
+}
+
+/** The ledger after one more round that composed `event` (distributed DP: the round's own event). */
+export function afterRoundWith(ledger: Ledger, event: DpEvent | null): Ledger {
+  const accountant = accountantOf(ledger).clone();
+  if (event) accountant.compose(event);
+  return { accountant: accountant.toJSON(), rounds: ledger.rounds + 1 };
 }
 
 /** ε after one more round, at worst (under local DP: the most active client takes part again). */

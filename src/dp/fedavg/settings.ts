@@ -14,6 +14,7 @@
  *     accountant: rdp        # rdp | pld
  *     adaptiveClip: { targetQuantile: 0.5, learningRate: 0.2, countStddev: 0.5 }
  *     budget: { epsilon: 8 } # the run ends (completed) before a round that would exceed it
+ *     distributed: { bits: 32, scale: auto }   # mode distributed only (src/dp/distributed/plan.ts)
  *
  * The schema checks each value alone; dpSettingProblems (below) checks what needs the rest
  * of the run — the algorithm, the aggregation, the sampling — before any run, each problem
@@ -23,6 +24,7 @@ import { z } from 'zod';
 import type { SettingProblem } from '../../fl/rounds/aggregator.js';
 import type { Strategy } from '../../fl/strategies/strategy.js';
 import { PrivacyAccountant } from '../accounting/accountant.js';
+import { DistributedDpSettingsSchema } from '../distributed/plan.js';
 import { roundAccounting } from './round-accounting.js';
 
 const positive = (what: string) => z.number().positive({ message: `expected ${what} > 0` }).finite({ message: `expected ${what}, a finite number` });
@@ -57,6 +59,8 @@ export const DpSettingsSchema = z
     delta: z.number().gt(0, { message: 'expected δ in (0, 1), e.g. 1e-5 (well below 1 / the number of clients)' }).lt(1, { message: 'expected δ in (0, 1), e.g. 1e-5 (well below 1 / the number of clients)' }),
     accountant: z.enum(['rdp', 'pld']).default('rdp'),
     budget: z.object({ epsilon: positive('a privacy budget ε') }).strict().optional(),
+    /** mode 'distributed' only: the ring, the scale, conditional rounding's β, the overflow threshold (src/dp/distributed/plan.ts). */
+    distributed: DistributedDpSettingsSchema.optional(),
   })
   .strict();
 export type DpSettings = z.infer<typeof DpSettingsSchema>;
@@ -128,6 +132,9 @@ export function dpSettingProblems(settings: DpSettings, run: DpRunShape): Settin
       expected: `a strategy that works from the average under dp: '${strategy.name}' needs each client's own update, but DP-FedAvg releases only the noised sum (use fedavg, fedavgm, fedadam, …)`,
       found: `'${strategy.name}'`,
     });
+  }
+  if (settings.distributed !== undefined && settings.mode !== 'distributed') {
+    problems.push({ path: ['dp', 'distributed'], expected: `no dp.distributed with dp.mode '${settings.mode}': its settings are for the integer noise of mode 'distributed'` });
   }
   if (settings.mode === 'distributed' && run.aggregation !== 'secagg+') {
     problems.push({

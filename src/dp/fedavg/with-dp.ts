@@ -36,7 +36,7 @@ export function dpRunProblems(dp: DpSettings, strategy: Strategy<any>, settings:
   });
 }
 
-/** The DP-FedAvg strategy around `strategy` for a run of `clients` clients (check dpRunProblems first). */
-export function withDp<S>(strategy: Strategy<S>, dp: DpSettings, clients: number): DpFedAvg<S> {
-  return new DpFedAvg(strategy, dp, clients);
+/** The DP-FedAvg strategy around `strategy` for a run of `clients` clients and `rounds` rounds (check dpRunProblems first). */
+export function withDp<S>(strategy: Strategy<S>, dp: DpSettings, clients: number, rounds?: number): DpFedAvg<S> {
+  return new DpFedAvg(strategy, dp, clients, rounds);
 }

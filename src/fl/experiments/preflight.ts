@@ -117,7 +117,7 @@ export function fedAvgPreflight(config: FedAvgExperiment, { limits }: { limits: 
   // Under dp the run steps through the DP strategy (its sampling, its client half): the checks below see that one.
   const dpProblems = config.dp ? dpRunProblems(config.dp, algorithm, { ...config, strategy: config.algorithm as StrategyConfig }, n, ['algorithm']) : [];
   problems.push(...dpProblems);
-  const strategy = config.dp && dpProblems.length === 0 ? withDp(algorithm, config.dp, n) : algorithm;
+  const strategy = config.dp && dpProblems.length === 0 ? withDp(algorithm, config.dp, n, config.rounds) : algorithm;
   const perRound = clientsPerRoundOf(strategy, n);
   problems.push(...aggregationProblems(config.aggregation, config as unknown as AggregatorSettings, { clientsPerRound: perRound, strategy }));
   problems.push(...trainingProblems(config, strategy, config.model).map(inFile));

@@ -45,6 +45,12 @@ export interface RoundAggregate {
   metrics: Record<string, number>;
   /** Each contributor's own report — present only when the aggregator shows the server individual updates. */
   individual?: readonly ClientUpdate[];
+  /**
+   * Set by an aggregator whose clients noised their inputs before a secure sum (distributed
+   * DP): how many clients entered the sum — each drew its share of the noise for that many —
+   * of which the contributors are those whose input reached it.
+   */
+  secureSum?: { participants: number };
 }
 
 export interface ClientReport {

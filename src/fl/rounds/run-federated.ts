@@ -115,7 +115,7 @@ function resolveStrategy(options: FederatedOptions, config: FederatedConfig, cli
     const lines = problems.map((p) => `${p.path.map(String).join('.')}: expected ${p.expected}${p.found ? `, found ${p.found}` : ''}`);
     throw new FlConfigError(`runFederated: these dp settings cannot run:\n  ${lines.join('\n  ')}`, { field: problems[0].path.map(String).join('.') });
   }
-  return withDp(strategy, config.dp, clients);
+  return withDp(strategy, config.dp, clients, config.rounds);
 }
 
 /**

@@ -20,7 +20,7 @@ import { keepsState } from '../algorithms/client-algorithm.js';
 import { FlInvariantError, FlRefusal, MalformedMessageError, errorKindOf } from '../errors.js';
 import { hold } from '../fedavg/held.js';
 import { type Weights, allFinite, assertSameLayout } from '../models/weights.js';
-import type { RoundFailure, RoundNotes } from '../strategies/strategy.js';
+import type { RoundFailure, RoundNotes, SkippedRound } from '../strategies/strategy.js';
 import { compareIds } from '../strategies/strategy.js';
 import { evaluateModel } from '../training/evaluate.js';
 import type { RoundView } from './aggregator.js';
@@ -221,12 +221,17 @@ export function commitRound(ctx: EngineContext): Partial<EngineContext> {
   let participants: string[] = [];
   let trainLoss = NaN;
   let numSamples = 0;
+  // A secure sum of self-noised inputs that may have been unmasked even though the round is skipped (distributed DP accounts it).
+  let secureSum: SkippedRound['secureSum'];
   if (!skipped) {
     const outcome = open.empty
       ? { aggregate: aggregateOfNoOne(open.round, current, ctx.strategy.client.reports) }
       : ctx.aggregator.aggregate(open.round, open.session.value, failures, { rng: ctx.io.derivedRng(`aggregator/round-${open.round}`), view });
-    if ('skip' in outcome) skipped = outcome.skip;
-    else {
+    if ('skip' in outcome) {
+      skipped = outcome.skip;
+      secureSum = outcome.secureSum;
+    } else {
+      if (outcome.aggregate.secureSum) secureSum = { participants: outcome.aggregate.secureSum.participants, minSurvivors: outcome.aggregate.contributors.length };
       // The aggregate of nobody is the engine's own (validation would refuse it for having no contributor).
       const problem = open.empty
         ? undefined
@@ -259,7 +264,7 @@ export function commitRound(ctx: EngineContext): Partial<EngineContext> {
       skipped = withRefusals(skipped, failures, open.selected.length);
     }
   }
-  if (skipped) ({ state, notes } = afterSkip(ctx, open, skipped));
+  if (skipped) ({ state, notes } = afterSkip(ctx, open, skipped, secureSum));
   const report: RoundEnd = {
     round: open.round,
     startedAt: open.startedAt,
@@ -295,9 +300,9 @@ export function commitRound(ctx: EngineContext): Partial<EngineContext> {
 }
 
 /** The state and notes a skipped round leaves: the strategy's afterSkip, else the state as it was. */
-function afterSkip(ctx: EngineContext, open: OpenRound, reason: string): { state: EngineContext['committed']['state']; notes?: RoundNotes } {
+function afterSkip(ctx: EngineContext, open: OpenRound, reason: string, secureSum?: SkippedRound['secureSum']): { state: EngineContext['committed']['state']; notes?: RoundNotes } {
   if (!ctx.strategy.afterSkip) return { state: ctx.committed.state };
-  const after = ctx.strategy.afterSkip(open.round, { selected: open.selected, reason }, strategyContext(ctx, 'skip', open.round));
+  const after = ctx.strategy.afterSkip(open.round, { selected: open.selected, reason, ...(secureSum ? { secureSum } : {}) }, strategyContext(ctx, 'skip', open.round));
   return { state: hold(after.state), ...(after.notes ? { notes: after.notes } : {}) };
 }
 

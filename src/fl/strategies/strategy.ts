@@ -98,6 +98,12 @@ export interface SkippedRound {
   /** The clients selected for it (their fits may have gone out and been answered). */
   selected: readonly string[];
   reason: string;
+  /**
+   * Set when a secure sum of inputs the clients noised themselves (distributed DP) may have
+   * been unmasked although the round was skipped: at least `minSurvivors` of the
+   * `participants` were in it. A strategy that accounts privacy counts that release.
+   */
+  secureSum?: { participants: number; minSurvivors: number };
 }
 
 export interface Strategy<S = unknown> {
