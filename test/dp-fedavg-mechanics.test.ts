@@ -9,7 +9,7 @@ import test from 'ava';
 import fc from 'fast-check';
 import { PrivacyAccountant } from '../src/dp/accounting/accountant.js';
 import { addToWeights, clipUpdate, l2Norm, reportClipped, updateOf } from '../src/dp/clipping.js';
-import { nextClip } from '../src/dp/fedavg/adaptive-clip.js';
+import { type ClipEstimate, nextClip } from '../src/dp/fedavg/adaptive-clip.js';
 import { DP_FIT_FIELD, UNCLIPPED_METRIC, dpClientAlgorithm } from '../src/dp/fedavg/dp-client.js';
 import { DpFedAvg } from '../src/dp/fedavg/dp-strategy.js';
 import { poissonSample } from '../src/dp/fedavg/poisson-sampling.js';
@@ -152,8 +152,8 @@ test('local noise: each client adds N(0, (z·C)²) from its own stream dp/round-
 test('adaptive clipping moves C to the target quantile of a hand-made population of update norms', (t) => {
   // 1000 clients with norms 0.01, 0.02, …, 10: the γ-quantile is 10γ.
   const norms = Array.from({ length: 1000 }, (_, i) => (i + 1) / 100);
-  for (const [gamma, start] of [[0.5, 0.1], [0.8, 9], [0.2, 3]] as const) {
-    let estimate = { clip: start, targetQuantile: gamma, learningRate: 0.2, countStddev: 5 };
+  for (const [gamma, start] of [[0.5, 0.1], [0.8, 9], [0.2, 3]]) {
+    let estimate: ClipEstimate = { clip: start, targetQuantile: gamma, learningRate: 0.2, countStddev: 5 };
     const rng = createStream(21, `adaptive/${gamma}`);
     for (let round = 0; round < 300; round++) {
       const unclipped = norms.filter((n) => n <= estimate.clip).length;
