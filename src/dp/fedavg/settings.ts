@@ -106,15 +106,16 @@ export function expectedClientsPerRound(settings: Pick<DpSettings, 'sampling'>, 
 export function dpSettingProblems(settings: DpSettings, run: DpRunShape): SettingProblem[] {
   const problems: SettingProblem[] = [];
   // What is not built yet says so here, before the run, naming its field.
+  const unavailable = (error: unknown) => (error as Error).message.replace(/\.$/, '');
   try {
     new PrivacyAccountant({ kind: settings.accountant });
   } catch (error) {
-    problems.push({ path: ['dp', 'accountant'], expected: `an accountant fedsim has: ${(error as Error).message}`, found: `'${settings.accountant}'` });
+    problems.push({ path: ['dp', 'accountant'], expected: `an accountant fedsim has (${unavailable(error)})`, found: `'${settings.accountant}'` });
   }
   try {
     roundAccounting(settings, 1);
   } catch (error) {
-    problems.push({ path: ['dp', 'mode'], expected: (error as Error).message, found: `'${settings.mode}'` });
+    problems.push({ path: ['dp', 'mode'], expected: `a mode fedsim has (${unavailable(error)})`, found: `'${settings.mode}'` });
   }
   const { strategy } = run;
   const reports = strategy.client.reports;
