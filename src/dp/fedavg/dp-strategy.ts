@@ -243,7 +243,7 @@ export class DpFedAvg<S> implements Strategy<DpState<S>> {
       nextState = { ...nextState, clip: moved.clip };
       adaptive = { unclippedFraction: round6(moved.unclippedFraction), nextClip: moved.clip };
     }
-    return { weights: step.weights, state: nextState, notes: this.notes(nextState, clip, { ...adaptive, ...this.distributedNote(nextState, distributed) }) };
+    return { weights: step.weights, state: nextState, notes: this.notes(nextState, clip, { ...adaptive, ...this.distributedNote(nextState, ctx.weights, distributed) }) };
   }
 
   afterSkip(_round: number, skipped: SkippedRound, ctx: StrategyContext<DpState<S>>): { state: DpState<S>; notes: RoundNotes } {
@@ -256,17 +256,18 @@ export class DpFedAvg<S> implements Strategy<DpState<S>> {
         serverLedger: afterRoundWith(ctx.state.serverLedger ?? ctx.state.ledger, events?.server ?? null),
       };
       const distributed = skipped.secureSum ? { participants: skipped.secureSum.participants, survivors: skipped.secureSum.minSurvivors, amplified: false } : {};
-      return { state, notes: this.notes(state, ctx.state.clip, { skipped: true, ...this.distributedNote(state, distributed) }) };
+      return { state, notes: this.notes(state, ctx.state.clip, { skipped: true, ...this.distributedNote(state, ctx.weights, distributed) }) };
     }
     const state = { ...ctx.state, ledger: afterRound(ctx.state.ledger, this.accounting, skipped.selected) };
     return { state, notes: this.notes(state, ctx.state.clip, { skipped: true }) };
   }
 
   /** Distributed mode: the note's `distributed` part (ε against the server, the ring); nothing otherwise. */
-  private distributedNote(state: DpState<S>, round: Partial<DistributedRoundNote>): Partial<DpRoundNote> {
-    if (this.settings.mode !== 'distributed' || !this.plan) return {};
+  private distributedNote(state: DpState<S>, weights: Weights, round: Partial<DistributedRoundNote>): Partial<DpRoundNote> {
+    if (this.settings.mode !== 'distributed') return {};
+    const plan = this.distributedPlan(weights);
     const server = spent(state.serverLedger ?? state.ledger, this.settings.delta);
-    return { distributed: { ...round, epsilonAgainstServer: server.epsilon, bits: this.plan.bits, scale: this.plan.scale } };
+    return { distributed: { ...round, epsilonAgainstServer: server.epsilon, bits: plan.bits, scale: plan.scale } };
   }
 
   private notes(state: DpState<S>, clip: number, extra: Partial<DpRoundNote>): RoundNotes {

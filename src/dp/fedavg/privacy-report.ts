@@ -43,6 +43,8 @@ export interface PrivacyStatement {
   stopReason?: string;
   /** What ε does not cover. */
   notCovered: string;
+  /** dp.mode 'distributed': ε against the server (no amplification by sampling), and the ring the noise was added in. */
+  distributed?: { epsilonAgainstServer: number; bits: number; scale: number };
 }
 
 /** The run's privacy statement from its settings and its rounds (in round order). */
@@ -70,6 +72,7 @@ export function privacyStatement(settings: DpSettings, rounds: readonly { round:
     ...(stopReason ? { stopReason } : {}),
     notCovered:
       'evaluations on client data (clientEvaluation, trainEvaluation) are computed outside the mechanism and are not covered: use clientEvaluation: none and a server test set for a private run',
+    ...(last?.distributed ? { distributed: { epsilonAgainstServer: last.distributed.epsilonAgainstServer, bits: last.distributed.bits, scale: last.distributed.scale } } : {}),
   };
 }
 
@@ -81,5 +84,6 @@ export function privacyLine(p: PrivacyStatement): string {
   const clip = p.adaptiveClip ? `C = ${short(p.clip)} → ${short(p.finalClip)} (adaptive)` : `C = ${short(p.clip)}`;
   const z = p.updateNoiseMultiplier !== undefined && p.updateNoiseMultiplier !== p.noiseMultiplier ? `z = ${short(p.noiseMultiplier)} (update ${short(p.updateNoiseMultiplier)})` : `z = ${short(p.noiseMultiplier)}`;
   const q = p.samplingRate !== undefined ? `, ${p.sampling} sampling q = ${short(p.samplingRate)}` : `, ${p.sampling} sampling`;
-  return `privacy: ε = ${short(p.epsilon)} at δ = ${p.delta} (${p.accountant}${order}), ${p.rounds} round${p.rounds === 1 ? '' : 's'}, mode ${p.mode}, ${z}, ${clip}${q}; ${p.covers}, ${p.adjacency}`;
+  const server = p.distributed ? ` (against the server: ε = ${short(p.distributed.epsilonAgainstServer)}; Skellam noise in Z_2^${p.distributed.bits}, scale ${short(p.distributed.scale)})` : '';
+  return `privacy: ε = ${short(p.epsilon)} at δ = ${p.delta} (${p.accountant}${order})${server}, ${p.rounds} round${p.rounds === 1 ? '' : 's'}, mode ${p.mode}, ${z}, ${clip}${q}; ${p.covers}, ${p.adjacency}`;
 }

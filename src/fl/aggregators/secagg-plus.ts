@@ -109,10 +109,12 @@ export function checkSecAggPlus(settings: AggregatorSettings, run: RunShape): Se
     const field = options.reconstructionThreshold !== undefined ? ['secagg', 'reconstructionThreshold'] : ['secagg', 'numShares'];
     problems.push({ path: field, expected: `settings SecAgg+ can run with ${perRound}`, found: (error as Error).message.replace(/^SecAgg\+ round 1: /, '') });
   }
-  if (options.clippingRange < 1) {
+  // Under distributed DP the clients hand in ring vectors: the clipping range and maxWeight of the quantised encoding are not used.
+  const distributed = (settings.dp as { mode?: string } | undefined)?.mode === 'distributed';
+  if (!distributed && options.clippingRange < 1) {
     problems.push({ path: ['secagg', 'clippingRange'], expected: 'at least 1: each masked vector carries the client\'s weight ratio n_k / maxWeight ≤ 1 and a count of 1, which a smaller range would clip (every round would then be refused as a mix)' });
   }
-  if (options.maxWeight !== undefined && run.maxSamplesPerClient !== undefined && options.maxWeight < run.maxSamplesPerClient) {
+  if (!distributed && options.maxWeight !== undefined && run.maxSamplesPerClient !== undefined && options.maxWeight < run.maxSamplesPerClient) {
     problems.push({
       path: ['secagg', 'maxWeight'],
       expected: `at least ${run.maxSamplesPerClient} (the largest client's sample count): a client with more samples than maxWeight refuses every round, since its weighted update could leave the clipping range`,
