@@ -248,4 +248,8 @@ test('the budget stops the run before the round that would exceed it: complete, 
   t.deepEqual(result.stopped?.beforeRound, 3);
   t.regex(result.stopped!.reason, /^privacy budget: round 3 would take ε to [\d.]+, above dp\.budget\.epsilon/);
   t.true(dpNoteOf(result.rounds[1])!.epsilon <= budget);
+  // A budget below one round's cost: no round runs, and the run is still complete.
+  const none = await runFederated(new SimulationCore({ seed: 1 }), dpOptions({ ...DP, budget: { epsilon: per(1) / 2 } }, 'plain', { rounds: 10 }));
+  t.is(none.rounds.length, 0);
+  t.is(none.stopped?.beforeRound, 1);
 });
