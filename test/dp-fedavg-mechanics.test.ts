@@ -18,6 +18,7 @@ import { plainLocalTraining } from '../src/fl/algorithms/client-algorithm.js';
 import type { FitIns, FitRes, ReportLayout } from '../src/fl/rounds/fit.js';
 import { type RoundAggregate, meanOfReports, packReport, reportWeight, unpackSum } from '../src/fl/rounds/round-aggregate.js';
 import { FedAvg } from '../src/fl/strategies/fedavg.js';
+import { FedAvgM } from '../src/fl/strategies/fedavgm.js';
 import { createStream } from '../src/runtime/rng.js';
 
 // ── clipping ─────────────────────────────────────────────────────────────────
@@ -115,6 +116,23 @@ test('central noise: a round of zero updates releases N(0, (z·C / q·N)²) per 
   t.true(Math.abs(z.variance) < Z_LIMIT, `variance Z = ${z.variance}`);
   t.true(Math.abs(z.mean) < Z_LIMIT, `mean Z = ${z.mean}`);
   t.is((step.notes!.dp as { epsilon: number }).epsilon, new PrivacyAccountant().compose({ kind: 'poisson-sampled-gaussian', samplingRate: 0.25, noiseMultiplier: 1.5 }).epsilon(1e-5).epsilon);
+});
+
+test('the inner strategy steps on w + (m·(mean − w) + noise) / q·N, exactly (fedavgm: its momentum sees the privatised average)', (t) => {
+  const inner = new FedAvgM({ fraction: 0.5, serverLr: 1, momentum: 0.9 });
+  const dp = new DpFedAvg(inner, settings({ noiseMultiplier: 0.3 }), 12);
+  const w = [Float32Array.of(0.5, -1, 2), Float32Array.of(0.25)];
+  const mean = [Float64Array.of(0.7, -1.1, 2), Float64Array.of(0.2)]; // the uniform mean of m = 4 reports
+  const m = 4;
+  const results: RoundAggregate = { round: 1, contributors: ['a', 'b', 'c', 'd'], numSamples: 0, loss: 0, weights: mean, extras: {}, metrics: {} };
+  const ctx = { rng: createStream(4, 'aggregate/round-1'), state: dp.initialState(w), weights: w, clients: [] };
+  const step = dp.aggregate(1, results, [], ctx);
+  const noise = createStream(4, 'aggregate/round-1');
+  const privatised = mean.map((layer, l) => layer.map((v, j) => w[l][j] + (m * (v - w[l][j]) + noise.normal(0, 0.3 * 2)) / (0.5 * 12)));
+  const expected = inner.aggregate(1, { ...results, weights: privatised, loss: NaN }, [], { ...ctx, rng: createStream(4, 'unused'), state: inner.initialState(w) });
+  t.deepEqual(step.weights, expected.weights);
+  t.deepEqual(step.state.inner, expected.state);
+  t.is(step.state.clip, 2);
 });
 
 test('central noise under fixed-size sampling is divided by the round size m; under adaptive clipping its multiplier is z_Δ (χ² tests, rate 1e-4)', (t) => {

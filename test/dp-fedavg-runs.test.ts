@@ -87,6 +87,16 @@ test('central, Poisson: round r has composed r Poisson-sampled Gaussians (q, z);
   t.is(sentIds(run.sim, FL.fit).length, rounds.reduce((n, r) => n + r.selected.length, 0));
 });
 
+test("dp.accountant 'pld': each round's ε is the PLD accountant's for the rounds so far", async (t) => {
+  const run = await runWorld(dpOptions({ ...DP, accountant: 'pld' }, 'plain', { rounds: 2 }), 2);
+  if (!run.result) throw run.error;
+  t.deepEqual(
+    epsilons(run.result.rounds),
+    [1, 2].map((n) => new PrivacyAccountant({ kind: 'pld' }).compose({ kind: 'poisson-sampled-gaussian', samplingRate: 0.5, noiseMultiplier: 1 }, n).epsilon(1e-5).epsilon),
+  );
+  t.is(dpNoteOf(run.result.rounds[1])!.accountant, 'pld');
+});
+
 test('central, fixed-size: each round composes the Gaussian of multiplier z/2 (replace one client, no amplification claimed)', async (t) => {
   const run = await runWorld(dpOptions({ ...DP, sampling: 'fixed' }), 3);
   if (!run.result) throw run.error;
@@ -238,4 +248,8 @@ test('the budget stops the run before the round that would exceed it: complete, 
   t.deepEqual(result.stopped?.beforeRound, 3);
   t.regex(result.stopped!.reason, /^privacy budget: round 3 would take ε to [\d.]+, above dp\.budget\.epsilon/);
   t.true(dpNoteOf(result.rounds[1])!.epsilon <= budget);
+  // A budget below one round's cost: no round runs, and the run is still complete.
+  const none = await runFederated(new SimulationCore({ seed: 1 }), dpOptions({ ...DP, budget: { epsilon: per(1) / 2 } }, 'plain', { rounds: 10 }));
+  t.is(none.rounds.length, 0);
+  t.is(none.stopped?.beforeRound, 1);
 });

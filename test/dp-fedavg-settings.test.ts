@@ -46,7 +46,6 @@ const REFUSED: Array<[string, Record<string, unknown>, string, RegExp]> = [
   ['adaptive clipping under local DP', { dp: { ...DP, mode: 'local', adaptiveClip: {} } }, 'dp.adaptiveClip', /no adaptiveClip under dp\.mode 'local'/],
   ['a count noise too small for z', { dp: { ...DP, adaptiveClip: { countStddev: 0.4 } } }, 'dp.adaptiveClip.countStddev', /2 × countStddev > noiseMultiplier.*above 0\.5/],
   ['the default count noise too small for z', { dp: { ...DP, adaptiveClip: {} } }, 'dp.noiseMultiplier', /its default is 0\.05 × the 5 expected clients per round = 0\.25/],
-  ['the PLD accountant (not built)', { dp: { ...DP, accountant: 'pld' } }, 'dp.accountant', /PLD accountant is not available yet/],
   ['local noise SecAgg+ would clip', { aggregation: 'secagg+', secagg: { clippingRange: 4 }, dp: { ...DP, mode: 'local' } }, 'secagg.clippingRange', /more than 6 × the local noise std/],
 ];
 
@@ -108,6 +107,7 @@ test('an experiment file: each bad dp setting is refused at its line and field',
 test('settings that can run are accepted: Poisson with fraction 1 (q = 1), fixed-size with minClients, adaptive with a large enough count noise, local', async (t) => {
   for (const extra of [
     'fraction: 1\ndp: { clip: 1, noiseMultiplier: 1, delta: 1e-5, sampling: poisson }\n',
+    'dp: { clip: 1, noiseMultiplier: 1, delta: 1e-5, accountant: pld }\n',
     'minClients: 2\nfraction: 0.5\ndp: { clip: 1, noiseMultiplier: 1, delta: 1e-5, sampling: fixed }\n',
     'dp: { clip: 1, noiseMultiplier: 1, delta: 1e-5, adaptiveClip: { countStddev: 0.6 } }\n',
     'algorithm: { name: fedadam }\ndp: { clip: 1, noiseMultiplier: 1, delta: 1e-5, mode: local }\n',

@@ -116,15 +116,20 @@ const mostRounds = (participation: Readonly<Record<string, number>>) => Object.v
 /** The ledger after one more round in which `selected` were asked to train. */
 export function afterRound(ledger: Ledger, accounting: RoundAccounting, selected: readonly string[]): Ledger {
   const accountant = accountantOf(ledger).clone();
+  let next: Ledger;
   if (!accounting.perClient) {
     accountant.compose(accounting.event);
-    return { accountant: accountant.toJSON(), rounds: ledger.rounds + 1 };
+    next = { accountant: accountant.toJSON(), rounds: ledger.rounds + 1 };
+  } else {
+    const before = ledger.participation ?? {};
+    const participation: Record<string, number> = { ...before };
+    for (const client of selected) participation[client] = (participation[client] ?? 0) + 1;
+    accountant.compose(accounting.event, mostRounds(participation) - mostRounds(before));
+    next = { accountant: accountant.toJSON(), rounds: ledger.rounds + 1, participation };
   }
-  const before = ledger.participation ?? {};
-  const participation: Record<string, number> = { ...before };
-  for (const client of selected) participation[client] = (participation[client] ?? 0) + 1;
-  accountant.compose(accounting.event, mostRounds(participation) - mostRounds(before));
-  return { accountant: accountant.toJSON(), rounds: ledger.rounds + 1, participation };
+  // The accountant just composed is the one its JSON rebuilds (fromJSON reproduces ε bit for bit): keep it.
+  rebuilt.set(next, accountant);
+  return next;
 }
 
 /** ε spent so far at δ. */
