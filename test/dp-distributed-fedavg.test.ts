@@ -6,6 +6,12 @@
  * work are refused naming their field.
  */
 import test from 'ava';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import '../src/fl/experiments/register.js';
+import { ScenarioLoadError, loadScenario } from '../src/scenario/index.js';
+import { TINY_FEDAVG_FIELDS, yamlLines } from './helpers/tiny-experiment.js';
 import { PrivacyAccountant } from '../src/dp/accounting/accountant.js';
 import { distributedPlanFor } from '../src/dp/distributed/fedavg.js';
 import { distributedRoundPrivacy } from '../src/dp/distributed/round-privacy.js';
@@ -127,4 +133,35 @@ test('settings that cannot work are refused before the run, naming the field', a
   await refused({ ...DP, distributed: { bits: 3 } }, {}, /^dp\.distributed\.bits: no scale keeps the sum in Z_2\^3/, DpConfigError);
   await refused({ ...DP, distributed: { bits: 16, scale: 1e5 } }, {}, /^dp\.distributed\.scale: with scale 100000 the sum of up to 8 clients a round over 4 round\(s\), 10 values \(rotated to 16\) leaves Z_2\^16 .* use scale ≤ \d+/, DpConfigError);
   await refused({ ...DP, distributed: { mechanism: 'ddg' as 'skellam' } }, {}, /mechanism/);
+});
+
+test('an experiment file: distributed settings that cannot work are refused at their line and field; good ones load', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'dp-distributed-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  let files = 0;
+  const problems = async (extra: string) => {
+    const path = join(dir, `x-${files++}.yaml`);
+    writeFileSync(path, yamlLines(TINY_FEDAVG_FIELDS) + 'aggregation: secagg+\n' + extra);
+    try {
+      await loadScenario(path);
+    } catch (error) {
+      if (error instanceof ScenarioLoadError) return error.problems;
+      throw error;
+    }
+    return [];
+  };
+  const dp = 'clip: 1, noiseMultiplier: 1, delta: 1e-5, mode: distributed';
+  t.deepEqual(await problems(`dp: { ${dp} }\n`), []);
+  t.deepEqual(await problems(`dp: { ${dp}, distributed: { bits: 20, scale: auto, beta: 0 } }\n`), []);
+  const cases: Array<[string, RegExp]> = [
+    [`dp: { ${dp}, distributed: { bits: 3 } }\n`, /:9:\d+: at dp\.distributed\.bits: expected settings whose SecAgg\+ sums cannot wrap — no scale keeps the sum in Z_2\^3 .*rounding errors alone can reach 4.*raise bits/],
+    [`dp: { ${dp}, distributed: { bits: 16, scale: 1e5 } }\n`, /:9:\d+: at dp\.distributed\.scale: expected settings whose SecAgg\+ sums cannot wrap — with scale 100000 .* use scale ≤ \d+ \(or 'auto'\)/],
+    [`dp: { ${dp}, distributed: { bits: 40 } }\n`, /at dp\.distributed\.bits: .*32/],
+    [`dp: { ${dp}, distributed: { mechanism: ddg } }\n`, /at dp\.distributed\.mechanism: expected "skellam", found "ddg"/],
+    [`dp: { clip: 1, noiseMultiplier: 1, delta: 1e-5, distributed: { bits: 20 } }\n`, /at dp\.distributed: expected no dp\.distributed with dp\.mode 'central'/],
+  ];
+  for (const [extra, expected] of cases) {
+    const found = await problems(extra);
+    t.true(found.some((p) => expected.test(p)), `${extra.trim()}\n  → ${found.join('\n  → ') || '(accepted)'}`);
+  }
 });
