@@ -24,8 +24,9 @@
  * overflowProbability: more scale means less rounding error and less sensitivity inflation
  * (B/c → 1), and is limited only by the ring. An explicit scale above that is refused, naming
  * the largest that fits. The distributed discrete Gaussian (Kairouz et al.) is not built: it
- * needs an exact discrete Gaussian sampler and its extra τ term, and Skellam is the simpler
- * mechanism with the tighter analysis for sums (Agarwal et al. §3).
+ * needs an exact discrete Gaussian sampler and its extra τ term for sums of discrete
+ * Gaussians, which are not discrete Gaussians; Skellam noise is closed under summation and
+ * its sampler is a pair of Poissons (Agarwal et al. §1).
  */
 import { z } from 'zod';
 import { DpConfigError } from '../errors.js';
@@ -43,7 +44,7 @@ export const DistributedDpSettingsSchema = z
   .object({
     mechanism: z
       .literal('skellam', {
-        error: "only 'skellam' is built: the distributed discrete Gaussian needs an exact discrete Gaussian sampler and is left out (Skellam has the tighter analysis for sums)",
+        error: "only 'skellam' is built: the distributed discrete Gaussian needs an exact discrete Gaussian sampler and is left out (Skellam noise, closed under summation, is the simpler to sample exactly)",
       })
       .default('skellam'),
     bits: z.number().int().min(MIN_BITS).max(MAX_BITS, `at most ${MAX_BITS}: SecAgg+ masks uint32 vectors`).default(MAX_BITS),

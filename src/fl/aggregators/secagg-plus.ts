@@ -103,14 +103,15 @@ export function checkSecAggPlus(settings: AggregatorSettings, run: RunShape): Se
   if (n < 2) return [{ path: ['aggregation'], expected: `an aggregation that works with ${perRound}: 'secagg+' needs at least 2 clients per round (raise fraction or minClients)` }];
   const problems: SettingProblem[] = [];
   const { maxWeight: _bound, numShares: _k, reconstructionThreshold: _t, ...protocol } = options;
+  // Under distributed DP the clients hand in ring vectors: the quantised encoding's wrap rule does not apply (the DP plan has its own bound).
+  const distributed = (settings.dp as { mode?: string } | undefined)?.mode === 'distributed';
   try {
-    resolveRoundConfig(parseSecAggParams({ ...protocol, ...roundShares(options, n) }, 'secagg'), 1, n);
+    resolveRoundConfig(parseSecAggParams({ ...protocol, ...(distributed ? { encoding: 'ring' } : {}), ...roundShares(options, n) }, 'secagg'), 1, n);
   } catch (error) {
     const field = options.reconstructionThreshold !== undefined ? ['secagg', 'reconstructionThreshold'] : ['secagg', 'numShares'];
     problems.push({ path: field, expected: `settings SecAgg+ can run with ${perRound}`, found: (error as Error).message.replace(/^SecAgg\+ round 1: /, '') });
   }
-  // Under distributed DP the clients hand in ring vectors: the clipping range and maxWeight of the quantised encoding are not used.
-  const distributed = (settings.dp as { mode?: string } | undefined)?.mode === 'distributed';
+  // Nor are the clipping range and maxWeight of the quantised encoding.
   if (!distributed && options.clippingRange < 1) {
     problems.push({ path: ['secagg', 'clippingRange'], expected: 'at least 1: each masked vector carries the client\'s weight ratio n_k / maxWeight ≤ 1 and a count of 1, which a smaller range would clip (every round would then be refused as a mix)' });
   }

@@ -225,7 +225,7 @@ export function onCollect(io: ActorIO, session: ClientSession, payload: unknown,
   let input: Uint32Array;
   try {
     const vector = typeof update === 'function' ? update(session.round, { config: session.config, stream: (name) => io.derivedRng(name) }) : update;
-    input = session.config.encoding === 'ring' ? checkRingInput(vector, modulusRange) : quantize(floatInput(vector), clippingRange, quantizationTarget(session.config), io.rng(CLIENT_STREAMS.quantize));
+    input = session.config.encoding === 'ring' ? checkRingInput(at, vector, modulusRange) : quantize(floatInput(at, vector), clippingRange, quantizationTarget(session.config), io.rng(CLIENT_STREAMS.quantize));
   } catch (error) {
     // The source's own refusals and fedsim's bugs go out as they are; a value that cannot be encoded is this round's refusal.
     if (error instanceof SecAggProtocolError || error instanceof FlInvariantError) throw error;
@@ -317,19 +317,19 @@ export function onUnmask(io: ActorIO, session: ClientSession, payload: unknown):
 }
 
 /** Under the 'ring' encoding the update is already in Z_m: a Uint32Array of values below the modulus. */
-function checkRingInput(vector: FloatInput | Uint32Array, modulus: number): Uint32Array {
+function checkRingInput(at: Where, vector: FloatInput | Uint32Array, modulus: number): Uint32Array {
   if (!(vector instanceof Uint32Array)) {
-    throw new Error(`the round uses the 'ring' encoding, which takes a Uint32Array already reduced mod ${modulus}, but the update is a ${vector.constructor?.name ?? typeof vector} (encode it first, e.g. with src/dp/distributed)`);
+    refuse(at, `the round uses the 'ring' encoding, which takes a Uint32Array already reduced mod ${modulus}, but the update is a ${vector.constructor?.name ?? typeof vector} (encode it first, e.g. with src/dp/distributed)`);
   }
   for (let i = 0; i < vector.length; i++) {
-    if (vector[i] >= modulus) throw new Error(`the ring-encoded update holds ${vector[i]} at index ${i}, not below the modulus ${modulus}; reduce it mod ${modulus}`);
+    if (vector[i] >= modulus) refuse(at, `the ring-encoded update holds ${vector[i]} at index ${i}, not below the modulus ${modulus}; reduce it mod ${modulus}`);
   }
   return vector;
 }
 
 /** Under the 'quantized' encoding the update is a float vector (a Uint32Array would be an encoded vector sent to the wrong round). */
-function floatInput(vector: FloatInput | Uint32Array): FloatInput {
-  if (vector instanceof Uint32Array) throw new Error("the update is a Uint32Array (a ring-encoded vector), but the round quantises float vectors; start the round with encoding: 'ring'");
+function floatInput(at: Where, vector: FloatInput | Uint32Array): FloatInput {
+  if (vector instanceof Uint32Array) refuse(at, "the update is a Uint32Array (a ring-encoded vector), but the round quantises float vectors; start the round with encoding: 'ring'");
   return vector;
 }
 
