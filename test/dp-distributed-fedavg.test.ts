@@ -130,6 +130,7 @@ test('settings that cannot work are refused before the run, naming the field', a
   await refused(DP, { aggregation: 'plain' }, /dp\.mode: expected 'central' or 'local' with aggregation 'plain': 'distributed' DP adds integer noise inside SecAgg\+/);
   await refused({ ...DP, mode: 'central', distributed: { bits: 20 } }, {}, /dp\.distributed: expected no dp\.distributed with dp\.mode 'central'/);
   await refused({ ...DP, adaptiveClip: {} }, {}, /dp\.adaptiveClip: expected no adaptiveClip under dp\.mode 'distributed'/);
+  await refused({ ...DP, accountant: 'pld' }, {}, /dp\.accountant: expected 'rdp' with dp\.mode 'distributed'/);
   await refused({ ...DP, distributed: { bits: 3 } }, {}, /^dp\.distributed\.bits: no scale keeps the sum in Z_2\^3/, DpConfigError);
   await refused({ ...DP, distributed: { bits: 16, scale: 1e5 } }, {}, /^dp\.distributed\.scale: with scale 100000 the sum of up to 8 clients a round over 4 round\(s\), 10 values \(rotated to 16\) leaves Z_2\^16 .* use scale ≤ \d+/, DpConfigError);
   await refused({ ...DP, distributed: { mechanism: 'ddg' as 'skellam' } }, {}, /mechanism/);

@@ -137,6 +137,13 @@ export function dpSettingProblems(settings: DpSettings, run: DpRunShape): Settin
   if (settings.distributed !== undefined && settings.mode !== 'distributed') {
     problems.push({ path: ['dp', 'distributed'], expected: `no dp.distributed with dp.mode '${settings.mode}': its settings are for the integer noise of mode 'distributed'` });
   }
+  if (settings.mode === 'distributed' && settings.accountant === 'pld') {
+    problems.push({
+      path: ['dp', 'accountant'],
+      expected: "'rdp' with dp.mode 'distributed': the Skellam rounds are accounted by their RDP curve, which determines no privacy loss distribution for the PLD accountant",
+      found: "'pld'",
+    });
+  }
   if (settings.mode === 'distributed' && run.aggregation !== 'secagg+') {
     problems.push({
       path: ['dp', 'mode'],
