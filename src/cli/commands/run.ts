@@ -32,6 +32,7 @@ import { progressDisplay } from '../progress-display.js';
 import { renderHtmlReport } from '../report/html-report.js';
 import type { LaneEvent } from '../report/lane-diagram.js';
 import { printFailure } from '../failure-output.js';
+import { privacyLinesOf } from '../privacy-output.js';
 import { CLI_MAX_STEPS, checkFaultActors, loadFaultsArgument, loadScenarioArgument, slug, startBackend } from '../run-options.js';
 import { type SkippedRound, skippedByReason, skippedRoundsOf } from '../skipped-rounds.js';
 import { bold, dim, fail, ok, red, yellow } from '../style.js';
@@ -144,6 +145,8 @@ export async function runCommand(scenarioPath: string, options: RunCommandOption
   if (transcript.length) stdout.write(`${bold('transcript')}\n${transcript.map((line) => `  ${terminalText(line)}`).join('\n')}\n`);
   stdout.write(renderTable([...summary, ['wall time', `${(wallMs / 1000).toFixed(2)} s`]]) + '\n');
   if (skipped.length) writeSkipped(stdout, skipped, (outcome.result as { rounds?: number } | undefined)?.rounds);
+  const privacy = privacyLinesOf(outcome.result);
+  if (privacy.length) stdout.write(`${bold('privacy')} ${dim('(ε so far, after each round)')}\n${privacy.map((line) => (line.startsWith('  ') ? terminalText(line) : bold(terminalText(line)))).join('\n')}\n`);
   if (outcome.checks.length) {
     stdout.write(bold('checks') + '\n');
     for (const c of outcome.checks) stdout.write(`  ${c.ok ? ok() : fail()} ${terminalText(c.name)}${c.ok ? '' : `: ${red(terminalText(c.message, { lines: true }))}`}\n`);

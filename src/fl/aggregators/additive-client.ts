@@ -1,6 +1,6 @@
 /**
- * The client under 'additive' aggregation: it packs its FitRes weighted by n_k
- * (round-aggregate.ts), encodes it in fixed point in Z_2^64 and splits it into P − 1
+ * The client under 'additive' aggregation: it packs its FitRes weighted by its report
+ * weight c_k (n_k, or 1 under uniform weighting: round-aggregate.ts), encodes it in fixed point in Z_2^64 and splits it into P − 1
  * additive shares, one for each OTHER peer of the round; it adds up the shares the other
  * peers send it, and once it has one from each, sends that sum to the server. Σ over the
  * P sums is Σ_k x_k, and nothing else reaches the server.
@@ -25,7 +25,7 @@ import type { Answer } from '../rounds/client-fit.js';
 import { simpleClientLogic } from '../rounds/client-logic.js';
 import type { LocalTrainer } from '../rounds/local-update.js';
 import { parseMessage } from '../rounds/protocol.js';
-import { packReport, packedLength } from '../rounds/round-aggregate.js';
+import { packReport, packedLength, reportWeight } from '../rounds/round-aggregate.js';
 import { compareIds } from '../strategies/strategy.js';
 import { ADDITIVE, type AdditiveReport, AdditiveReportSchema, AdditiveShareSchema, ringVectorBytes, sameVector, sharesStreamName } from './additive-messages.js';
 
@@ -50,7 +50,7 @@ const who = (ctx: Context) => `additive client '${ctx.io.id}' (round ${ctx.round
 
 /** This client's shares of its round-`answer` update, one per other peer in sorted order (the same on every call). */
 function sharesOf(ctx: Context, answer: Answer, report: AdditiveReport): { peer: string; share: BigUint64Array }[] {
-  const vector = packReport(answer.res, answer.res.numSamples, ctx.algorithm.reports);
+  const vector = packReport(answer.res, reportWeight(answer.res, ctx.algorithm.reports), ctx.algorithm.reports);
   let encoded: BigUint64Array;
   try {
     encoded = encodeFixedVector(vector, { base: report.base, precisionFractional: report.precisionFractional });
@@ -58,7 +58,7 @@ function sharesOf(ctx: Context, answer: Answer, report: AdditiveReport): { peer:
     // Values too large (or not finite) for the ring: a setting to change, not a bug.
     const largest = vector.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
     throw new FlRefusal(
-      `${who(ctx)}: its weighted update (values up to ${largest.toPrecision(3)} = n_k × weight) does not fit the fixed-point ring at precisionFractional ${report.precisionFractional} ` +
+      `${who(ctx)}: its weighted update (values up to ${largest.toPrecision(3)} = c_k × weight) does not fit the fixed-point ring at precisionFractional ${report.precisionFractional} ` +
         `(|value| × ${report.base}^${report.precisionFractional} must stay below 2^63); lower additive.precisionFractional, or the learning rate if training diverged`,
       { actor: ctx.io.id, round: answer.ins.round, op: 'share' },
       { cause: error },

@@ -6,11 +6,17 @@
  *   secagg/setup ─▶ share-keys ─▶ collect-masked-input ─▶ consistency-check ─▶ unmask   (the SecAgg+ client role)
  *
  * The update it masks is its stored answer for the round, packed and weighted by
- * c = n_k / maxWeight (round-aggregate.ts), so the server learns Σ c_k but no client's n_k.
+ * c = n_k / maxWeight (round-aggregate.ts), so the server learns Σ c_k but no client's n_k
+ * (c = 1 under uniform weighting: the sum then carries no n_k at all).
  * A client masks one round's update at most ONCE: two masked copies of the same update
  * under different masks would let a server subtract them; the round it masked is kept in
  * durable storage and a second collect for it is refused (the SecAgg+ server then counts
  * this client as a dropout).
+ *
+ * Under distributed DP the fit's report carries `dp: { rotationSeed, plan }`: the client keeps
+ * its clipped update Δ = w_trained − w_global from the fit, and at SecAgg+'s collect stage
+ * encodes it — its share of the noise drawn for the round's participant count — into the ring
+ * SecAgg+ masks (src/dp/distributed/encode.ts), from its derived streams `dp/…/round-<r>`.
  */
 import { type AnyActorLogic, assign, setup } from 'xstate';
 import { z } from 'zod';
@@ -21,7 +27,10 @@ import { FlRefusal } from '../errors.js';
 import { type Answer, handleFit, storedAnswer } from '../rounds/client-fit.js';
 import type { LocalTrainer } from '../rounds/local-update.js';
 import { FL, MESSAGE_HEADER_BYTES } from '../rounds/protocol.js';
-import { packReport } from '../rounds/round-aggregate.js';
+import { packReport, reportWeight } from '../rounds/round-aggregate.js';
+import { encodeStreams, encodeUpdate } from '../../dp/distributed/encode.js';
+import { DistributedFitSchema, flatDelta } from '../../dp/distributed/fedavg.js';
+import type { UpdateContext } from '../secure/secagg/client-steps.js';
 
 export const FIT_DONE = 'fl/fit-done';
 export const FitDoneSchema = z.object({ round: z.number().int().min(1) }).strict();
@@ -31,6 +40,8 @@ export const SecAggReportSchema = z
     protocol: z.literal('secagg+'),
     /** The update is scaled by numSamples / maxWeight (Flower's max_weight). */
     maxWeight: z.number().positive(),
+    /** Distributed DP: the round's rotation seed and the run's plan (src/dp/distributed/fedavg.ts). */
+    dp: DistributedFitSchema.optional(),
   })
   .strict();
 
@@ -46,7 +57,7 @@ function report(ctx: Context, answer: Answer): Partial<Context> {
     ctx.io.replyError(answer.envelope, new FlRefusal(`${at}: under secagg+ aggregation a fit must carry report: {protocol: 'secagg+', maxWeight}; got ${JSON.stringify(answer.ins.report)}`, { actor: ctx.io.id, round: answer.ins.round }));
     return {};
   }
-  if (answer.res.numSamples > parsed.data.maxWeight) {
+  if (reportWeight(answer.res, ctx.algorithm.reports, parsed.data.maxWeight) > 1) {
     ctx.io.replyError(
       answer.envelope,
       new FlRefusal(
@@ -62,7 +73,7 @@ function report(ctx: Context, answer: Answer): Partial<Context> {
 
 /** The update SecAgg+ masks in round `round`: the stored answer of that round, once. */
 function updateFor(ctx: Context) {
-  return (round: number): Float64Array => {
+  return (round: number, at: UpdateContext): Float64Array | Uint32Array => {
     const stored = storedAnswer(ctx);
     const refuse = (why: string): never => {
       throw new SecAggProtocolError(`SecAgg+ client '${ctx.io.id}': asked to mask its update for round ${round}, but ${why}; it sits this round out.`, { actor: ctx.io.id, round, stage: 'collect-masked-input' });
@@ -70,17 +81,30 @@ function updateFor(ctx: Context) {
     if (!stored || stored.round !== round) return refuse(stored ? `its last fit was for round ${stored.round}` : 'it has not trained yet');
     const masked = ctx.io.storage.get<number>(MASKED_ROUND_KEY) ?? 0;
     if (masked >= round) return refuse(`it already masked its round-${round} update once (a second masking under other masks would reveal it)`);
-    const report = SecAggReportSchema.parse(storedReport(ctx, round));
+    const kept = storedFit(ctx, round);
+    const report = SecAggReportSchema.parse(kept?.report);
+    if (report.dp && at.config.encoding !== 'ring') return refuse("the fit asked for distributed DP but the SecAgg+ round does not take ring inputs (its encoding is 'quantized')");
+    if (!report.dp && at.config.encoding === 'ring') return refuse("the SecAgg+ round takes ring inputs but the fit carried no distributed-DP plan to encode with");
     ctx.io.storage.set(MASKED_ROUND_KEY, round);
-    return packReport(stored.res, stored.res.numSamples / report.maxWeight, ctx.algorithm.reports);
+    if (report.dp) {
+      const names = encodeStreams(round);
+      const encoding = { rotationSeed: report.dp.rotationSeed, participants: at.config.sampleSize };
+      return encodeUpdate(kept!.delta!, report.dp.plan, encoding, { rounding: at.stream(names.rounding), noise: at.stream(names.noise) }).ring;
+    }
+    return packReport(stored.res, reportWeight(stored.res, ctx.algorithm.reports, report.maxWeight), ctx.algorithm.reports);
   };
 }
 
-/** The `report` field of the fit a round was trained for (kept beside the answer). */
+/** The `report` field of the fit a round was trained for (kept beside the answer), and under distributed DP the update Δ it encodes. */
 const REPORT_KEY = 'secagg/fit-report';
-function storedReport(ctx: Context, round: number): unknown {
-  const kept = ctx.io.storage.get<{ round: number; report: unknown }>(REPORT_KEY);
-  return kept?.round === round ? kept.report : undefined;
+interface KeptFit {
+  round: number;
+  report: unknown;
+  delta?: Float64Array;
+}
+function storedFit(ctx: Context, round: number): KeptFit | undefined {
+  const kept = ctx.io.storage.get<KeptFit>(REPORT_KEY);
+  return kept?.round === round ? kept : undefined;
 }
 
 const role = secAggClientImplementations<Context>({ read: updateFor });
@@ -91,7 +115,10 @@ export const secAggPlusClient: AnyActorLogic = setup({
   actions: {
     fit: assign(({ context, event }) =>
       handleFit(context, event, (ctx, answer) => {
-        ctx.io.storage.set(REPORT_KEY, { round: answer.ins.round, report: answer.ins.report });
+        // Distributed DP encodes Δ = w_trained − w_global; the global model is not kept past the fit, so Δ is.
+        const dp = (answer.ins.report as { dp?: unknown } | undefined)?.dp !== undefined;
+        const delta = dp ? flatDelta(answer.res.weights, answer.ins.weights, `secagg+ client '${ctx.io.id}'`) : undefined;
+        ctx.io.storage.set(REPORT_KEY, { round: answer.ins.round, report: answer.ins.report, ...(delta ? { delta } : {}) } satisfies KeptFit);
         return report(ctx, answer);
       }),
     ),

@@ -11,6 +11,14 @@
  * result at most `secAggWaitMs`. An abort, an error reply or no answer skips the round
  * with the reason; a result whose contributor count does not match its survivors, or
  * whose survivors were not all trained this round, is refused.
+ *
+ * Under distributed DP (`dp.mode: distributed`, src/dp/distributed/) the clients hand SecAgg+
+ * their clipped updates already noised and encoded in Z_{2^bits} (encoding 'ring'; the ring is
+ * 2^dp.distributed.bits, secagg.modulusRange is not used): each round the server draws a
+ * rotation seed, sends it with the run's plan in the fit's report, decodes the unmasked sum
+ * to Σ Δ̃ + noise and hands the DP strategy the mean over the survivors with the round's
+ * participant count (how much noise went in). A round skipped after SecAgg+ may have
+ * unmasked a sum says so (secureSum), so that the strategy accounts it.
  */
 import { z } from 'zod';
 import type { ActorMessage } from '../../runtime/actor-cell.js';
@@ -26,6 +34,10 @@ import { type Aggregator, type AggregatorSetup, type RoundView, type RunShape, t
 import { parseMessage } from '../rounds/protocol.js';
 import { packedLength, unpackSum } from '../rounds/round-aggregate.js';
 import { compareIds } from '../strategies/strategy.js';
+import { FlInvariantError } from '../errors.js';
+import { decodeSum } from '../../dp/distributed/decode.js';
+import { distributedPlanFor, drawRotationSeed, meanFromSum, rotationSeedStream } from '../../dp/distributed/fedavg.js';
+import type { DistributedDpPlan } from '../../dp/distributed/plan.js';
 import type { AggregatorSettings } from './registry.js';
 import { missingFrom } from './round-helpers.js';
 import { FIT_DONE, FitDoneSchema, secAggPlusClient } from './secagg-plus-client.js';
@@ -44,6 +56,8 @@ interface Session {
   /** Why no SecAgg+ round could start (fewer than 2 trained by the deadline). */
   cannotStart: string | null;
   closing: boolean;
+  /** Distributed DP: the round's rotation seed (sent in the fits, used to decode). */
+  rotationSeed: string | null;
 }
 
 /** This mode's fields of a run's settings (merged into the run's config schema by the registry). */
@@ -64,6 +78,15 @@ function roundShares(options: SecAggOptions, n: number) {
   return { numShares, reconstructionThreshold };
 }
 
+/** The run's rounds (the distributed-DP overflow bound is a union over them; the run's config always has them). */
+function roundsOf(settings: AggregatorSettings): number {
+  const rounds = settings.rounds;
+  if (typeof rounds !== 'number' || !Number.isSafeInteger(rounds) || rounds < 1) {
+    throw new FlInvariantError(`secagg+ under distributed DP: the run's settings carry no round count (got ${String(rounds)}); the overflow bound needs it`, { field: 'rounds' });
+  }
+  return rounds;
+}
+
 export const secAggPlusHelpers = (settings: AggregatorSettings): string[] => [SettingsSchema.parse({ secAggServerId: settings.secAggServerId, secagg: settings.secagg }).secAggServerId];
 
 /**
@@ -80,16 +103,19 @@ export function checkSecAggPlus(settings: AggregatorSettings, run: RunShape): Se
   if (n < 2) return [{ path: ['aggregation'], expected: `an aggregation that works with ${perRound}: 'secagg+' needs at least 2 clients per round (raise fraction or minClients)` }];
   const problems: SettingProblem[] = [];
   const { maxWeight: _bound, numShares: _k, reconstructionThreshold: _t, ...protocol } = options;
+  // Under distributed DP the clients hand in ring vectors: the quantised encoding's wrap rule does not apply (the DP plan has its own bound).
+  const distributed = (settings.dp as { mode?: string } | undefined)?.mode === 'distributed';
   try {
-    resolveRoundConfig(parseSecAggParams({ ...protocol, ...roundShares(options, n) }, 'secagg'), 1, n);
+    resolveRoundConfig(parseSecAggParams({ ...protocol, ...(distributed ? { encoding: 'ring' } : {}), ...roundShares(options, n) }, 'secagg'), 1, n);
   } catch (error) {
     const field = options.reconstructionThreshold !== undefined ? ['secagg', 'reconstructionThreshold'] : ['secagg', 'numShares'];
     problems.push({ path: field, expected: `settings SecAgg+ can run with ${perRound}`, found: (error as Error).message.replace(/^SecAgg\+ round 1: /, '') });
   }
-  if (options.clippingRange < 1) {
+  // Nor are the clipping range and maxWeight of the quantised encoding.
+  if (!distributed && options.clippingRange < 1) {
     problems.push({ path: ['secagg', 'clippingRange'], expected: 'at least 1: each masked vector carries the client\'s weight ratio n_k / maxWeight ≤ 1 and a count of 1, which a smaller range would clip (every round would then be refused as a mix)' });
   }
-  if (options.maxWeight !== undefined && run.maxSamplesPerClient !== undefined && options.maxWeight < run.maxSamplesPerClient) {
+  if (!distributed && options.maxWeight !== undefined && run.maxSamplesPerClient !== undefined && options.maxWeight < run.maxSamplesPerClient) {
     problems.push({
       path: ['secagg', 'maxWeight'],
       expected: `at least ${run.maxSamplesPerClient} (the largest client's sample count): a client with more samples than maxWeight refuses every round, since its weighted update could leave the clipping range`,
@@ -105,10 +131,20 @@ export function secAggPlusAggregator(setup: AggregatorSetup, settings: Aggregato
   const maxWeight = options.maxWeight ?? setup.maxSamplesPerClient;
   const { maxWeight: _bound, numShares: _n, reconstructionThreshold: _t, ...protocol } = options;
   const placeholder = defaultSecAggShares(2);
-  const serverParams = { ...protocol, numShares: options.numShares ?? placeholder.numShares, reconstructionThreshold: options.reconstructionThreshold ?? placeholder.reconstructionThreshold };
+  // Distributed DP: the run's plan (refused here, naming the dp field, if its sums could overflow).
+  const plan: DistributedDpPlan | null =
+    setup.dp?.mode === 'distributed'
+      ? distributedPlanFor(setup.dp, { length: setup.layout.reduce((n, w) => n + w.length, 0), clients: setup.clients.length, rounds: roundsOf(settings) })
+      : null;
+  const serverParams = {
+    ...protocol,
+    ...(plan ? { encoding: 'ring' as const, modulusRange: plan.modulus } : {}),
+    numShares: options.numShares ?? placeholder.numShares,
+    reconstructionThreshold: options.reconstructionThreshold ?? placeholder.reconstructionThreshold,
+  };
   // Fail now, naming the field, rather than at every round's start.
   parseSecAggParams(serverParams, 'runFederated: secagg');
-  const vectorLength = packedLength(setup.layout, setup.reports);
+  const vectorLength = plan ? plan.dimension : packedLength(setup.layout, setup.reports);
   const startRetryMs = typeof settings.controlRetryMs === 'number' ? settings.controlRetryMs : 5_000;
   // The stage timeouts of setup, share-keys, collect-masked-input, consistency-check and unmask, and one more for the messages around them.
   const waitMs = (SECAGG_STAGES.length + 1) * options.timeout;
@@ -133,9 +169,10 @@ export function secAggPlusAggregator(setup: AggregatorSetup, settings: Aggregato
     helpers: () => [{ id: serverId, logic: secAggServerMachine, input: { params: serverParams } }],
     clientLogic: () => secAggPlusClient,
     open(view) {
-      const session: Session = { round: view.round, trained: [], start: null, startSentAt: 0, answer: null, cannotStart: null, closing: false };
+      const rotationSeed = plan ? drawRotationSeed(view.io.derivedRng(rotationSeedStream(view.round))) : null;
+      const session: Session = { round: view.round, trained: [], start: null, startSentAt: 0, answer: null, cannotStart: null, closing: false, rotationSeed };
       if (view.selected.length < 2) return { session, skip: `SecAgg+ needs at least 2 clients in a round, ${view.selected.length} selected` };
-      return { session, report: { protocol: 'secagg+', maxWeight } };
+      return { session, report: { protocol: 'secagg+', maxWeight, ...(plan ? { dp: { rotationSeed, plan } } : {}) } };
     },
     receive(session, message: ActorMessage, view) {
       const { envelope } = message;
@@ -174,15 +211,38 @@ export function secAggPlusAggregator(setup: AggregatorSetup, settings: Aggregato
       const started = startIfReady({ ...session, closing: true }, view, true);
       return { session: started, waitMs: started.start ? waitMs : 0 };
     },
-    aggregate(round, session) {
+    aggregate(round, session, _failures, ctx) {
       if (session.cannotStart) return { skip: session.cannotStart };
       const answer = session.answer?.value;
-      if (!answer) return { skip: session.start ? `SecAgg+ server '${serverId}' gave no result in time; the old model is kept` : 'SecAgg+ never started: no client finished training' };
+      const start = session.start?.value;
+      // Distributed DP: a sum of at least `threshold` noised inputs may have been unmasked by the SecAgg+ server though its answer never came.
+      const mayHaveReleased = (minSurvivors: number) => (plan && start ? { secureSum: { participants: start.participants.length, minSurvivors } } : {});
+      if (!answer) {
+        return start
+          ? { skip: `SecAgg+ server '${serverId}' gave no result in time; the old model is kept`, ...mayHaveReleased(start.params.reconstructionThreshold) }
+          : { skip: 'SecAgg+ never started: no client finished training' };
+      }
       if (answer.kind === 'aborted') return { skip: answer.reason };
       const { result } = answer;
       const survivors = [...result.survivors].sort(compareIds);
       const strangers = survivors.filter((s) => !session.start!.value.participants.includes(s));
-      if (strangers.length > 0) return { skip: `SecAgg+: the result names survivors [${strangers.join(', ')}] that were not this round's participants` };
+      if (strangers.length > 0) return { skip: `SecAgg+: the result names survivors [${strangers.join(', ')}] that were not this round's participants`, ...mayHaveReleased(survivors.length) };
+      if (plan) {
+        // Σ Δ̃ + noise over the survivors, as the mean the DP strategy reads (w + sum/m; it takes m·(mean − w) back).
+        const sum = decodeSum(result.quantizedSum, plan, session.rotationSeed!);
+        return {
+          aggregate: {
+            round,
+            contributors: survivors,
+            numSamples: 0,
+            loss: 0,
+            weights: meanFromSum(ctx.view.weights, sum, survivors.length),
+            extras: {},
+            metrics: {},
+            secureSum: { participants: session.start!.value.participants.length },
+          },
+        };
+      }
       // Dequantise the exact quantised sum in float64 (the result's float32 sum would lose digits).
       const sum = dequantize(result.quantizedSum, result.config.clippingRange, quantizationTarget(result.config), survivors.length);
       const unpacked = unpackSum(round, sum, survivors, setup.layout, setup.reports, maxWeight);

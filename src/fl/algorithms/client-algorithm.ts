@@ -31,6 +31,7 @@
  * The server half is the algorithm's Strategy (strategies/strategy.ts), which names its
  * client half as `strategy.client`.
  */
+import type { RandomStream } from '../../runtime/rng.js';
 import type { Model } from '../models/model.js';
 import type { Weights } from '../models/weights.js';
 import type { GradientTerms, TrainConfig } from '../training/train-local.js';
@@ -48,6 +49,12 @@ export interface LocalTraining {
   steps: number;
   /** The learning rate used. */
   lr: number;
+  /**
+   * A seeded stream of this client named for what it is for (`dp/round-<r>`: the client's
+   * stream `actor/<id>/dp/round-<r>`), at its start on every call, so redoing the round
+   * after a crash draws the same — for algorithms that randomise their report (local DP noise).
+   */
+  stream(name: string): RandomStream;
 }
 
 export interface TrainingHooks {

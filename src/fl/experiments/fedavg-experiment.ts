@@ -16,8 +16,10 @@
  *   lr: 0.01
  *   expect: { minTestAccuracy: 0.8 }           # optional checks
  *
- * All other runFederated settings (aggregation, roundDeadlineMs, cost, optimizer, …)
+ * All other runFederated settings (aggregation, roundDeadlineMs, cost, optimizer, dp, …)
  * may appear at the top level; `slowdown: { client-03: 10 }` makes devices stragglers.
+ * A run with `dp` reports ε per round (perRound[].epsilon, a chart beside accuracy) and
+ * its privacy statement (`privacy`).
  */
 import { z } from 'zod';
 import { type ExperimentKind, type ExperimentSource, type Scenario, defineScenario, experimentFields, resolveFaultsField } from '../../scenario/index.js';
@@ -28,6 +30,7 @@ import { allFinite } from '../models/weights.js';
 import { StrategyConfigSchema } from '../strategies/create.js';
 import type { RoundFailure } from '../strategies/strategy.js';
 import { DataSourceSchema, countField, loadFederatedData } from './data-sources.js';
+import { type PrivacyStatement, dpNoteOf, privacyStatement } from '../../dp/fedavg/privacy-report.js';
 import { FEDAVG_LIMITS, experimentActors, experimentClientIds, fedAvgPreflight } from './preflight.js';
 
 /** How many failures of a skipped round results.json lists (the count by kind covers them all). */
@@ -86,6 +89,10 @@ export interface FedAvgExperimentResult {
   finalTrainLoss: number;
   weightsSha256: string;
   skippedRounds: number;
+  /** Why the run ended before its last round (a privacy budget spent), if it did: it is complete all the same. */
+  stopReason?: string;
+  /** Differential privacy (a run with `dp`): ε spent, at which δ, how, and what it covers. */
+  privacy?: PrivacyStatement;
   /** `skipped`: why the round left the model unchanged (the CLI lists these rounds). */
   perRound: Array<{
     round: number;
@@ -97,6 +104,8 @@ export interface FedAvgExperimentResult {
     bytesUp: number;
     bytesDown: number;
     endedAt: number;
+    /** ε spent so far, after this round (runs with `dp`). */
+    epsilon?: number;
     skipped?: string;
     /** How many selected clients fell out of the round, by kind (refusal, fault, bug). */
     failed?: Partial<Record<RoundFailure['kind'], number>>;
@@ -121,7 +130,8 @@ function toScenario(config: FedAvgExperiment, source: ExperimentSource): Scenari
     checks[`at most ${max} rounds without an update`] = (r) => r.skippedRounds <= max || `${r.skippedRounds} rounds were skipped`;
   } else {
     // By default a run that never changed the model has not passed, whatever else it printed (expect.maxSkippedRounds overrides).
-    checks['at least one round updated the model'] = (r) => r.skippedRounds < r.rounds || `all ${r.rounds} rounds were skipped (see why in the skipped rounds)`;
+    checks['at least one round updated the model'] = (r) =>
+      r.skippedRounds < r.rounds || (r.rounds === 0 && r.stopReason ? `no round ran: ${r.stopReason}` : `all ${r.rounds} rounds were skipped (see why in the skipped rounds)`);
   }
   return defineScenario<FedAvgExperimentResult>({
     name: name ?? `${algorithm.name} on ${data.source}`,
@@ -137,7 +147,10 @@ function toScenario(config: FedAvgExperiment, source: ExperimentSource): Scenari
       const clients = loaded.clients.map((c, i) => ({ ...c, id: ids[i], slowdown: slowdown?.[ids[i]] ?? 1 }));
       const run = runFederated(sim, { ...settings, strategy: algorithm, clients, testSet: loaded.testSet });
       run.metrics$.subscribe({
-        next: (m) => ctx.progress(`round ${m.round}/${settings.rounds}`, m.round / settings.rounds),
+        next: (m) => {
+          const dp = dpNoteOf(m);
+          ctx.progress(`round ${m.round}/${settings.rounds}${dp ? `, ε = ${Number(dp.epsilon.toPrecision(4))}` : ''}`, m.round / settings.rounds);
+        },
         // A failed run rejects the awaited `run` below; without this handler RxJS would rethrow it on a timer.
         error: () => {},
       });
@@ -153,6 +166,8 @@ function toScenario(config: FedAvgExperiment, source: ExperimentSource): Scenari
           return v === undefined || Number.isNaN(v) ? [] : [[r.round, v] as [number, number]];
         }),
       });
+      const privacy = settings.dp ? privacyStatement(settings.dp, result.rounds, result.stopped?.reason) : undefined;
+      const epsilonOf = (r: (typeof result.rounds)[number]) => dpNoteOf(r)?.epsilon;
       return {
         rounds: result.rounds.length,
         finalTestAccuracy: last?.testAccuracy,
@@ -160,6 +175,8 @@ function toScenario(config: FedAvgExperiment, source: ExperimentSource): Scenari
         finalTrainLoss: last?.trainLoss ?? NaN,
         weightsSha256: result.weightsSha256,
         skippedRounds: result.rounds.filter((r) => r.skipped).length,
+        ...(result.stopped ? { stopReason: result.stopped.reason } : {}),
+        ...(privacy ? { privacy } : {}),
         perRound: result.rounds.map((r) => ({
           round: r.round,
           testAccuracy: r.testAccuracy,
@@ -170,6 +187,7 @@ function toScenario(config: FedAvgExperiment, source: ExperimentSource): Scenari
           bytesUp: r.bytesUp,
           bytesDown: r.bytesDown,
           endedAt: r.endedAt,
+          ...(epsilonOf(r) !== undefined ? { epsilon: epsilonOf(r) } : {}),
           ...(r.skipped ? { skipped: r.skipped } : {}),
           // Why clients fell out of a round (refused, lost, or a bug), counted; listed for a skipped round.
           ...(r.failures.length > 0 ? { failed: countByKind(r.failures) } : {}),
@@ -177,6 +195,8 @@ function toScenario(config: FedAvgExperiment, source: ExperimentSource): Scenari
         })),
         metrics: [
           series('test accuracy', 'accuracy', 'accuracy', (r) => r.testAccuracy),
+          // Right after accuracy, so report.html draws the two charts side by side.
+          ...(settings.dp ? [series(`ε (δ = ${settings.dp.delta})`, 'privacy', 'ε', epsilonOf)] : []),
           series('test loss', 'loss', 'loss', (r) => r.testLoss),
           series('train loss (clients)', 'loss', 'loss', (r) => r.trainLoss),
           series('bytes up', 'bytes', 'bytes', (r) => r.bytesUp),

@@ -17,6 +17,9 @@ import { AGGREGATOR_ENTRIES, type AggregatorSettings, aggregationProblems, aggre
 import { type StrategyConfig, createStrategy } from '../strategies/create.js';
 import { type ModelSpec, inputSize, outputSize } from '../models/spec.js';
 import { clientsPerRoundOf, roundSizeProblems, trainingProblems, withRunSampling } from '../rounds/training-rules.js';
+import { dpRunProblems, withDp } from '../../dp/fedavg/with-dp.js';
+import { distributedPlanFor } from '../../dp/distributed/fedavg.js';
+import { DpConfigError } from '../../dp/errors.js';
 import type { FedAvgExperiment } from './fedavg-experiment.js';
 
 /** The sizes a fedavg file may ask for without raising a limit (see src/scenario/limits.ts). */
@@ -112,7 +115,12 @@ export function fedAvgPreflight(config: FedAvgExperiment, { limits }: { limits: 
 
   // The run's own rules (runFederated refuses by the same functions): clients per round as it samples them,
   // the aggregation for rounds of that size, the training settings, the strategy's round size.
-  const strategy = createStrategy(withRunSampling(config.algorithm as StrategyConfig, config));
+  const algorithm = createStrategy(withRunSampling(config.algorithm as StrategyConfig, config));
+  // Under dp the run steps through the DP strategy (its sampling, its client half): the checks below see that one.
+  const dpProblems = config.dp ? dpRunProblems(config.dp, algorithm, { ...config, strategy: config.algorithm as StrategyConfig }, n, ['algorithm']) : [];
+  problems.push(...dpProblems);
+  problems.push(...distributedPlanProblems(config, n));
+  const strategy = config.dp && dpProblems.length === 0 ? withDp(algorithm, config.dp, n, config.rounds) : algorithm;
   const perRound = clientsPerRoundOf(strategy, n);
   problems.push(...aggregationProblems(config.aggregation, config as unknown as AggregatorSettings, { clientsPerRound: perRound, strategy }));
   problems.push(...trainingProblems(config, strategy, config.model).map(inFile));
@@ -172,6 +180,21 @@ function settingsForOtherModes(config: FedAvgExperiment): DocumentProblem[] {
 }
 
 /** Synthetic data's shape is known before the run: the model must take its features and cover its classes. */
+/** dp.mode distributed: the plan the run would make (its overflow refusal names dp.distributed.bits or .scale), when the model's size is known here. */
+function distributedPlanProblems(config: FedAvgExperiment, clients: number): DocumentProblem[] {
+  const length = parameterCount(config.model);
+  if (config.dp?.mode !== 'distributed' || length === undefined) return [];
+  try {
+    distributedPlanFor(config.dp, { length, clients, rounds: config.rounds });
+    return [];
+  } catch (error) {
+    if (!(error instanceof DpConfigError)) throw error;
+    const field = String(error.where.field ?? 'dp.distributed');
+    const why = error.message.replace(/^[^:]*: /, '').replace(/\.$/, '');
+    return [{ path: field.split('.'), expected: `settings whose SecAgg+ sums cannot wrap — ${why}`, ...(error.where.value !== undefined ? { found: String(error.where.value) } : {}) }];
+  }
+}
+
 function modelDataProblems(config: FedAvgExperiment): DocumentProblem[] {
   if (config.data.source !== 'synthetic') return [];
   const { features, classes } = config.data;

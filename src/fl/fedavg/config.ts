@@ -9,6 +9,7 @@ import { OptimizerConfigSchema } from '../training/optimizers.js';
 import { CostModelSchema } from './cost-model.js';
 import { AGGREGATION_NAMES, AGGREGATOR_SETTINGS } from '../aggregators/registry.js';
 import { FlConfigError } from '../errors.js';
+import { DpSettingsSchema } from '../../dp/fedavg/settings.js';
 
 export const FederatedConfigSchema = z.object({
   model: ModelSpecSchema,
@@ -62,6 +63,11 @@ export const FederatedConfigSchema = z.object({
    */
   trainEvaluation: z.enum(['every-round', 'final', 'none']).default('none'),
   serverId: z.string().regex(/^[^\s→]+$/).default('server'),
+  /**
+   * Client-level differential privacy (DP-FedAvg: clipping, noise, Poisson or fixed sampling,
+   * an accountant and an optional ε budget): see src/dp/fedavg/settings.ts.
+   */
+  dp: DpSettingsSchema.optional(),
   /** Each aggregation mode's own fields (secureWorkerId, additive, secagg, …: see aggregators/registry.ts). */
   ...AGGREGATOR_SETTINGS,
 });

@@ -17,7 +17,7 @@ export interface RoundBytes {
 /** The server's own report of a round (its fields are documented on RoundEnd), plus what the driver measured. */
 export interface RoundMetrics
   extends RoundBytes,
-    Pick<RoundEnd, 'round' | 'startedAt' | 'endedAt' | 'selected' | 'participants' | 'dropped' | 'failures' | 'rejectedUpdates' | 'trainLoss' | 'numSamples' | 'skipped'> {
+    Pick<RoundEnd, 'round' | 'startedAt' | 'endedAt' | 'selected' | 'participants' | 'dropped' | 'failures' | 'rejectedUpdates' | 'trainLoss' | 'numSamples' | 'skipped' | 'notes'> {
   /** The new global model on all clients' training data (when trainEvaluation is on). */
   globalTrainLoss?: number;
   globalTrainAccuracy?: number;

@@ -21,7 +21,8 @@ import type { ActorIO, ActorMessage } from '../../runtime/actor-cell.js';
 import type { RandomStream } from '../../runtime/rng.js';
 import type { Weights } from '../models/weights.js';
 import type { ByteKinds } from '../metrics/byte-meter.js';
-import type { RoundFailure } from '../strategies/strategy.js';
+import type { RoundFailure, SkippedRound } from '../strategies/strategy.js';
+import type { DpSettings } from '../../dp/fedavg/settings.js';
 import type { ReportLayout } from './fit.js';
 import type { RoundAggregate } from './round-aggregate.js';
 
@@ -36,6 +37,12 @@ export interface AggregatorSetup {
   reports: ReportLayout;
   /** The largest training set of any client: the bound every reported n_k is checked against. */
   maxSamplesPerClient: number;
+  /**
+   * The run's differential-privacy settings, when it has them: a mode that takes part in the
+   * noise reads them here (dp.mode 'distributed': SecAgg+ clients add integer noise before
+   * masking). The server's DP strategy does the rest (src/dp/fedavg/).
+   */
+  dp?: DpSettings;
 }
 
 export interface HelperActor {
@@ -65,7 +72,7 @@ export interface OpenedRound<S> {
 }
 
 /** The outcome of a round's aggregation: the aggregate, or why there is none. */
-export type AggregationOutcome = { aggregate: RoundAggregate } | { skip: string };
+export type AggregationOutcome = { aggregate: RoundAggregate } | { skip: string; secureSum?: SkippedRound['secureSum'] };
 
 export interface Aggregator<S = any> {
   readonly name: string;

@@ -9,8 +9,9 @@
  *   FitRes.extras   arrays in the model's layout that the server averages beside the
  *                   weights (SCAFFOLD's control-variate change, FedNova's normalised update);
  *   FitRes.metrics  scalars the server averages (FedNova's local step count).
- * Everything in FitRes is averaged weighted by numSamples, so every field can travel
- * through a secure sum as well as in the clear (see round-aggregate.ts).
+ * Everything in FitRes is averaged with one weight per report — n_k (numSamples) by
+ * default, 1 when the algorithm's ReportLayout says `weighting: 'uniform'` — so every
+ * field can travel through a secure sum as well as in the clear (see round-aggregate.ts).
  */
 import { z } from 'zod';
 import type { Weights } from '../models/weights.js';
@@ -83,6 +84,19 @@ export interface FitRes {
 export interface ReportLayout {
   extras: readonly string[];
   metrics: readonly string[];
+  /**
+   * How much each report weighs in the round's means: 'samples' (default) by its n_k, as
+   * FedAvg; 'uniform' by 1 whatever its n_k, as DP-FedAvg (McMahan et al. 2018), where
+   * the sum of clipped updates must have sensitivity C — one client, one vote. Every
+   * aggregation mode reads it through reportWeight (round-aggregate.ts), nowhere else.
+   */
+  weighting?: 'samples' | 'uniform';
+  /**
+   * 'withheld': the clients report neither n_k nor their training loss (both go as 0), as
+   * DP clients do — a sample count or a loss is a statistic of the client's data that no
+   * noise covers. The round then shows its train loss as withheld (NaN). Default 'reported'.
+   */
+  trainingStats?: 'reported' | 'withheld';
 }
 
 export const PLAIN_REPORT: ReportLayout = { extras: [], metrics: [] };

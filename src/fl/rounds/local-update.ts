@@ -92,7 +92,7 @@ export function localUpdate<S>(client: LocalTrainer, ins: FitIns, state: S): Loc
   if (!Number.isFinite(meanLoss) || !allFinite(weights)) {
     throw new FlRefusal(`${at}: local training diverged: the trained model holds NaN or Infinity (mean loss ${meanLoss}); lower the learning rate (lr ${config.lr}) or check this client's data`, where);
   }
-  const after = algorithm.afterTraining?.(ins, { weights, numSamples: n, loss: meanLoss, steps: stepsFor(n, config), lr: config.lr }, state) ?? {};
+  const after = algorithm.afterTraining?.(ins, { weights, numSamples: n, loss: meanLoss, steps: stepsFor(n, config), lr: config.lr, stream: (name) => io.derivedRng(name) }, state) ?? {};
   // State without initialState would never be confirmed by the server (the engine confirms stateful algorithms only).
   if (after.state !== undefined && !keepsState(algorithm)) {
     throw new FlInvariantError(`${at}: algorithm '${algorithm.name}' returns client state but defines no initialState; an algorithm with client state must define initialState`, where);
@@ -106,7 +106,16 @@ export function localUpdate<S>(client: LocalTrainer, ins: FitIns, state: S): Loc
     }
     if (!allFinite(after.weights)) throw new FlInvariantError(`${at}: algorithm '${algorithm.name}' reports weights holding NaN or Infinity`, where);
   }
-  const res: FitRes = { round: ins.round, weights: after.weights ?? weights, numSamples: n, loss: meanLoss, extras: after.extras ?? {}, metrics: after.metrics ?? {} };
+  // An algorithm that withholds n_k and the loss reports 0 for both (they are statistics of the client's data).
+  const withheld = algorithm.reports.trainingStats === 'withheld';
+  const res: FitRes = {
+    round: ins.round,
+    weights: after.weights ?? weights,
+    numSamples: withheld ? 0 : n,
+    loss: withheld ? 0 : meanLoss,
+    extras: after.extras ?? {},
+    metrics: after.metrics ?? {},
+  };
   const mismatch = reportMatches(res, algorithm.reports);
   if (mismatch) throw new FlInvariantError(`${at}: algorithm '${algorithm.name}' reported ${mismatch}`, where);
   return { res, state: after.state === undefined ? state : after.state, samplesSeen };

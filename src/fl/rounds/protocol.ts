@@ -15,6 +15,7 @@
 import { z } from 'zod';
 import { MalformedMessageError } from '../errors.js';
 import type { FlErrorKind } from '../errors.js';
+import type { RoundNotes } from '../strategies/strategy.js';
 
 export const FL = {
   run: 'fl/run',
@@ -66,6 +67,8 @@ export interface RoundEnd {
   central?: { loss: number; accuracy?: number };
   /** Why the global model was left unchanged this round, if it was. */
   skipped?: string;
+  /** What the strategy noted about the round, by label (the same data as the round's marks in the log; e.g. `dp`: ε so far). */
+  notes?: RoundNotes;
   /** The global model after this round. */
   weights: Float32Array[];
 }
@@ -82,6 +85,14 @@ export interface RunOutcome {
   history: RoundSummary[];
   /** Set when the run stopped early: why, whose problem it is, and where. */
   failure?: { kind: FlErrorKind; round: number; client?: string; detail: string };
+  /** Set when the strategy ended the run before round `beforeRound` (Strategy.stopBefore): the run is complete, not failed. */
+  stopped?: RunStop;
+}
+
+/** A run the strategy ended early (a privacy budget spent): before which round, and why. */
+export interface RunStop {
+  beforeRound: number;
+  reason: string;
 }
 
 /** Fixed part of a message on a wire: type, ids, round, config (an estimate, see wireBytes). */

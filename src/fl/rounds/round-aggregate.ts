@@ -1,7 +1,11 @@
 /**
  * RoundAggregate: what an aggregator hands the strategy at the end of a round — the
- * sample-weighted means of everything the contributors reported, and, only when the
- * aggregator lets the server see them, each contributor's own report.
+ * weighted means of everything the contributors reported, and, only when the aggregator
+ * lets the server see them, each contributor's own report.
+ *
+ * Each report weighs c_k = reportWeight(res, layout): its n_k by default (FedAvg), 1 under
+ * the layout's uniform weighting (DP-FedAvg). That function is the only place that
+ * decides; every mode below goes through it.
  *
  * Two ways to get there, with the same result up to encoding error:
  *   in the clear     meanOfReports: float64 sums in sorted client order (bit-reproducible);
@@ -13,7 +17,8 @@
  *
  *   so the server learns Σ c_k, the number of contributors and the weighted means, never one
  *   client's n_k, loss or update. The `1` slot lets the server check that the sum really has
- *   one vector per contributor (a mixed-up or replayed share would break it).
+ *   one vector per contributor (a mixed-up or replayed share would break it). Under uniform
+ *   weighting c_k = 1, so the sum carries no n_k at all.
  */
 import { FlInvariantError } from '../errors.js';
 import type { Weights } from '../models/weights.js';
@@ -25,11 +30,14 @@ export interface RoundAggregate {
   round: number;
   /** Clients whose report is in the aggregate, sorted. */
   contributors: string[];
-  /** Σ_k n_k (exact in the clear; rebuilt from Σ n_k / maxWeight behind SecAgg+). */
+  /**
+   * Σ_k n_k (exact in the clear; rebuilt from Σ n_k / maxWeight behind SecAgg+). 0 when a
+   * secure sum carries no sample count (uniform weighting) and when clients withhold it.
+   */
   numSamples: number;
-  /** Σ_k n_k loss_k / Σ_k n_k. */
+  /** Σ_k c_k loss_k / Σ_k c_k. */
   loss: number;
-  /** Σ_k n_k w_k / Σ_k n_k per coordinate, in float64 (the plain mean when every n_k is 0). */
+  /** Σ_k c_k w_k / Σ_k c_k per coordinate, in float64 (the plain mean when every c_k is 0). */
   weights: Float64Array[];
   /** The same weighted mean of each extra (see FitRes.extras). */
   extras: Record<string, Float64Array[]>;
@@ -37,6 +45,12 @@ export interface RoundAggregate {
   metrics: Record<string, number>;
   /** Each contributor's own report — present only when the aggregator shows the server individual updates. */
   individual?: readonly ClientUpdate[];
+  /**
+   * Set by an aggregator whose clients noised their inputs before a secure sum (distributed
+   * DP): how many clients entered the sum — each drew its share of the noise for that many —
+   * of which the contributors are those whose input reached it.
+   */
+  secureSum?: { participants: number };
 }
 
 export interface ClientReport {
@@ -46,13 +60,24 @@ export interface ClientReport {
 
 const zerosLike = (layout: readonly { length: number }[]) => layout.map((w) => new Float64Array(w.length));
 
+/**
+ * c_k, the weight of one report in every aggregate, in every mode: 1 under uniform
+ * weighting, else n_k divided by `samplesPerUnit` (SecAgg+'s maxWeight, which keeps the
+ * packed vector in its clipping range; 1 elsewhere).
+ */
+export function reportWeight(res: Pick<FitRes, 'numSamples'>, layout: ReportLayout, samplesPerUnit = 1): number {
+  return layout.weighting === 'uniform' ? 1 : res.numSamples / samplesPerUnit;
+}
+
 /** The weighted means of `reports` in the clear, summed in sorted client order in float64. */
 export function meanOfReports(round: number, reports: readonly ClientReport[], layout: ReportLayout, options: { individual: boolean }): RoundAggregate {
   if (reports.length === 0) throw new FlInvariantError(`round ${round}: meanOfReports called with no report`);
   const sorted = [...reports].sort((a, b) => compareIds(a.clientId, b.clientId));
   const totalSamples = sorted.reduce((n, r) => n + r.res.numSamples, 0);
-  const bySamples = totalSamples > 0;
-  const total = bySamples ? totalSamples : sorted.length;
+  const totalWeight = sorted.reduce((n, r) => n + reportWeight(r.res, layout), 0);
+  // Every weight 0 (every n_k 0): the plain mean, so an all-empty round still gives a model.
+  const weighted = totalWeight > 0;
+  const total = weighted ? totalWeight : sorted.length;
   const first = sorted[0].res;
   const weights = zerosLike(first.weights);
   const extras: Record<string, Float64Array[]> = {};
@@ -61,7 +86,7 @@ export function meanOfReports(round: number, reports: readonly ClientReport[], l
   for (const name of layout.metrics) metrics[name] = 0;
   let loss = 0;
   for (const { res } of sorted) {
-    const c = bySamples ? res.numSamples : 1;
+    const c = weighted ? reportWeight(res, layout) : 1;
     addScaled(weights, res.weights, c);
     for (const name of layout.extras) addScaled(extras[name], res.extras[name], c);
     for (const name of layout.metrics) metrics[name] += c * res.metrics[name];
@@ -83,6 +108,19 @@ export function meanOfReports(round: number, reports: readonly ClientReport[], l
     aggregate.individual = sorted.map(({ clientId, res }) => ({ clientId, weights: res.weights, numSamples: res.numSamples, loss: res.loss, extras: res.extras, metrics: res.metrics }));
   }
   return aggregate;
+}
+
+/**
+ * The aggregate of a round in which nobody was selected (Strategy.acceptsEmptyRounds): no
+ * contributor, the current model as the "mean" (a zero mean update), zero sums of extras
+ * and metrics, no loss.
+ */
+export function aggregateOfNoOne(round: number, current: readonly Float32Array[], layout: ReportLayout): RoundAggregate {
+  const extras: Record<string, Float64Array[]> = {};
+  for (const name of layout.extras) extras[name] = zerosLike(current);
+  const metrics: Record<string, number> = {};
+  for (const name of layout.metrics) metrics[name] = 0;
+  return { round, contributors: [], numSamples: 0, loss: NaN, weights: current.map((w) => Float64Array.from(w)), extras, metrics };
 }
 
 function addScaled(acc: Float64Array[], values: readonly Float32Array[], c: number): void {
@@ -130,7 +168,8 @@ export interface UnpackedSum {
 /**
  * Reads the weighted means back from the sum of the contributors' packed vectors;
  * null when the summed weight is not positive. `samplesPerWeight` turns Σ c_k back into
- * Σ n_k (1 when c_k = n_k; maxWeight when c_k = n_k / maxWeight).
+ * Σ n_k (1 when c_k = n_k; maxWeight when c_k = n_k / maxWeight); under uniform weighting
+ * the sum carries no n_k and numSamples is 0.
  */
 export function unpackSum(
   round: number,
@@ -161,7 +200,7 @@ export function unpackSum(
     aggregate: {
       round,
       contributors: [...contributors].sort(compareIds),
-      numSamples: Math.round(totalWeight * samplesPerWeight),
+      numSamples: layout.weighting === 'uniform' ? 0 : Math.round(totalWeight * samplesPerWeight),
       loss: sum[length - 1] / totalWeight,
       weights,
       extras,

@@ -37,7 +37,8 @@ import { type StrategyConfig, createStrategy } from '../strategies/create.js';
 import { SamplingStrategy, type Strategy, compareIds } from '../strategies/strategy.js';
 import { type Dataset, concatDatasets, datasetSize } from '../training/dataset.js';
 import { type Evaluation, evaluateModel } from '../training/evaluate.js';
-import { FL, type RoundEnd, type RoundSummary, type RunOutcome } from './protocol.js';
+import { dpRunProblems, withDp } from '../../dp/fedavg/with-dp.js';
+import { FL, type RoundEnd, type RoundSummary, type RunOutcome, type RunStop } from './protocol.js';
 import { roundServer } from './server-machine.js';
 import { clientsPerRoundOf, roundSizeProblems, trainConfigOf, trainingProblems, withRunSampling } from './training-rules.js';
 
@@ -75,6 +76,8 @@ export interface FederatedResult {
   virtualTime: number;
   /** Bytes of model-carrying messages per link `from→to`. */
   bytesByLink: Record<string, number>;
+  /** Set when the strategy ended the run early (e.g. its privacy budget was spent): complete, with fewer rounds. */
+  stopped?: RunStop;
 }
 
 export interface FederatedRun extends PromiseLike<FederatedResult> {
@@ -97,16 +100,22 @@ function clientIds(clients: readonly ClientData[]): string[] {
   return ids;
 }
 
-function resolveStrategy(options: FederatedOptions, config: FederatedConfig): Strategy<any> {
+function resolveStrategy(options: FederatedOptions, config: FederatedConfig, clients: number): Strategy<any> {
+  let strategy: Strategy<any>;
   if (isStrategy(options.strategy)) {
-    const s = options.strategy;
-    if (s instanceof SamplingStrategy && options.fraction !== undefined && options.fraction !== s.fraction) {
-      throw new FlConfigError(`runFederated: fraction ${options.fraction} differs from the strategy object's ${s.fraction}; set it in one place`, { field: 'fraction' });
+    strategy = options.strategy;
+    if (strategy instanceof SamplingStrategy && options.fraction !== undefined && options.fraction !== strategy.fraction) {
+      throw new FlConfigError(`runFederated: fraction ${options.fraction} differs from the strategy object's ${strategy.fraction}; set it in one place`, { field: 'fraction' });
     }
-    return s;
+  } else strategy = createStrategy(withRunSampling(config.strategy as StrategyConfig, config));
+  if (!config.dp) return strategy;
+  // Under `dp` the run's strategy steps on the privatised average (src/dp/fedavg/): its settings are checked against the run first.
+  const problems = dpRunProblems(config.dp, strategy, { ...config, strategy: isStrategy(options.strategy) ? undefined : (config.strategy as StrategyConfig) }, clients, ['strategy']);
+  if (problems.length > 0) {
+    const lines = problems.map((p) => `${p.path.map(String).join('.')}: expected ${p.expected}${p.found ? `, found ${p.found}` : ''}`);
+    throw new FlConfigError(`runFederated: these dp settings cannot run:\n  ${lines.join('\n  ')}`, { field: problems[0].path.map(String).join('.') });
   }
-  const c = config.strategy as StrategyConfig;
-  return createStrategy(withRunSampling(c, config));
+  return withDp(strategy, config.dp, clients, config.rounds);
 }
 
 /**
@@ -162,7 +171,7 @@ export function runFederated(sim: SimulationCore, options: FederatedOptions): Fe
     ...(strategyOption === undefined || isStrategy(strategyOption) ? {} : { strategy: strategyOption }),
   });
   if (options.clients.length === 0) throw new FlConfigError('runFederated: no clients; give at least one client data set', { field: 'clients' });
-  const strategy = resolveStrategy(options, config);
+  const strategy = resolveStrategy(options, config, options.clients.length);
   const spec = parseModelSpec(config.model, 'runFederated: model');
   const ids = clientIds(options.clients);
   const sortedIds = [...ids].sort(compareIds);
@@ -183,7 +192,8 @@ export function runFederated(sim: SimulationCore, options: FederatedOptions): Fe
       init.dispose();
     }
     refuseAggregation(config, strategy, ids.length, maxSamplesPerClient);
-    aggregator = createAggregator(config.aggregation, { serverId, clients: sortedIds, layout: initialWeights, reports: strategy.client.reports, maxSamplesPerClient }, config as unknown as AggregatorSettings);
+    const setup = { serverId, clients: sortedIds, layout: initialWeights, reports: strategy.client.reports, maxSamplesPerClient, ...(config.dp ? { dp: config.dp } : {}) };
+    aggregator = createAggregator(config.aggregation, setup, config as unknown as AggregatorSettings);
   } catch (error) {
     workspace.dispose();
     throw error;
@@ -230,6 +240,7 @@ export function runFederated(sim: SimulationCore, options: FederatedOptions): Fe
       if (report.central.accuracy !== undefined) m.testAccuracy = report.central.accuracy;
     }
     if (report.skipped) m.skipped = report.skipped;
+    if (report.notes) m.notes = report.notes;
     if (!report.weights) {
       m.reportLost = true;
       return m;
@@ -361,6 +372,7 @@ export function runFederated(sim: SimulationCore, options: FederatedOptions): Fe
       clientIds: ids,
       virtualTime: sim.now(),
       bytesByLink: meter.byLink(),
+      ...(answer.stopped ? { stopped: answer.stopped } : {}),
     };
   };
 

@@ -22,7 +22,7 @@ import type { Dataset } from '../training/dataset.js';
 import type { TrainConfig } from '../training/train-local.js';
 import type { Aggregator } from './aggregator.js';
 import type { FitConfig } from './fit.js';
-import type { RoundSummary, RunOutcome } from './protocol.js';
+import type { RoundSummary, RunOutcome, RunStop } from './protocol.js';
 
 /** Timing of the engine, in virtual ms. */
 export interface EngineTiming {
@@ -87,6 +87,8 @@ export interface OpenRound {
   closeUntil: number | null;
   /** Set when the round cannot run at all (no fit sent). */
   skip?: string;
+  /** Set when the strategy selected nobody (Strategy.acceptsEmptyRounds): no fit is sent, no aggregator is opened. */
+  empty?: true;
 }
 
 export type RunStatus = 'idle' | 'running' | 'done' | 'failed';
@@ -97,6 +99,8 @@ export interface EngineContext extends EngineInput {
   committed: Committed;
   open: OpenRound | null;
   failure: RunOutcome['failure'] | null;
+  /** Set when the strategy ended the run early (Strategy.stopBefore). */
+  stopped: RunStop | null;
   /** How many times the result went out, and whether the requester acknowledged it. */
   resultSends: number;
   acked: boolean;
@@ -112,6 +116,8 @@ export interface Checkpoint {
   history: RoundSummary[];
   lastIncluded: Readonly<Record<string, number>>;
   failure: RunOutcome['failure'] | null;
+  /** Absent in a checkpoint of a run that was not stopped. */
+  stopped?: RunStop | null;
   acked: boolean;
 }
 
@@ -127,6 +133,7 @@ export function initialContext(input: EngineInput): EngineContext {
       committed: { round: saved.round, weights: hold(saved.weights), state: hold(saved.state), history: hold(saved.history), lastIncluded: hold(saved.lastIncluded) },
       open: null,
       failure: saved.failure,
+      stopped: saved.stopped ?? null,
       resultSends: 0,
       acked: saved.acked,
     };
@@ -139,6 +146,7 @@ export function initialContext(input: EngineInput): EngineContext {
     committed: { round: 0, weights: input.initialWeights, state: hold(input.strategy.initialState(weights)), history: hold([]), lastIncluded: hold({}) },
     open: null,
     failure: null,
+    stopped: null,
     resultSends: 0,
     acked: false,
   };
@@ -155,6 +163,7 @@ export function saveCheckpoint(ctx: EngineContext): void {
     history: ctx.committed.history.value,
     lastIncluded: ctx.committed.lastIncluded.value,
     failure: ctx.failure,
+    stopped: ctx.stopped,
     acked: ctx.acked,
   };
   ctx.io.storage.set(CHECKPOINT_KEY, checkpoint);

@@ -9,6 +9,9 @@
  *                                           collecting ─(deadline)─▶ closing  ─┘ └▶ finished
  *                                           (retry every fitRetryMs)   (retry; waits at most
  *                                                                       the aggregator's wait)
+ *   selecting goes straight to finished when the strategy stops the run before the round
+ *   (stopBefore: a privacy budget), and straight to committing when nothing is collected
+ *   (the round cannot run, or the strategy selected nobody).
  *   finished: sends fl/run-result, again every controlRetryMs until fl/run-ack
  *
  * Every round ends committed or skipped with a reason — never stuck: a lost fit or report
@@ -34,7 +37,9 @@ export const roundServer = setup({
     resumeOver: ({ context }) => context.status === 'done' || context.status === 'failed',
     runRequest: ({ context, event }) => isRunRequest(context, event),
     failed: ({ context }) => context.failure !== null,
-    skipNow: ({ context }) => context.open?.skip !== undefined,
+    stopped: ({ context }) => context.stopped !== null,
+    // Nothing to collect: the round cannot run (skip), or the strategy selected nobody (empty).
+    skipNow: ({ context }) => context.open?.skip !== undefined || context.open?.empty === true,
     roundComplete: ({ context }) => roundComplete(context),
     closeExpired: ({ context }) => closeExpired(context),
     moreRounds: ({ context }) => context.committed.round < context.rounds,
@@ -69,7 +74,7 @@ export const roundServer = setup({
       states: {
         selecting: {
           entry: 'beginRound',
-          always: [{ guard: 'failed', target: '#fl-server.finished' }, { guard: 'skipNow', target: 'committing' }, { target: 'round' }],
+          always: [{ guard: 'failed', target: '#fl-server.finished' }, { guard: 'stopped', target: '#fl-server.finished' }, { guard: 'skipNow', target: 'committing' }, { target: 'round' }],
         },
         round: {
           initial: 'collecting',

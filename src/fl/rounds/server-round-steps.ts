@@ -2,15 +2,17 @@
  * What the round engine's server does in a round, as functions from its context (and an
  * event) to a context patch; the chart (server-machine.ts) decides when each runs.
  *
- *   beginRound   the strategy picks the clients (a stream named after the round) and the
- *                FitIns config; the aggregator opens its session; the fits go out
+ *   beginRound   the strategy may end the run here (stopBefore); else it picks the clients
+ *                (a stream named after the round) and the FitIns config; the aggregator
+ *                opens its session; the fits go out (none when it picked nobody)
  *   dispatch     every message while the round collects: the aggregator's inputs go to its
  *                session, an error reply to a fit records that client's refusal
  *   retryRound   every fitRetryMs: the aggregator re-sends what may be lost, and the fits
  *                of the clients still missing go again (they answer from storage)
  *   closeRound   at the deadline: the aggregator's closing phase
  *   commitRound  aggregate, validate, let the strategy step, and commit — or skip the round
- *                with the reason; the checkpoint is written in the same turn
+ *                with the reason; the checkpoint is written in the same turn, then the
+ *                strategy's notes about the round go to the log as marks
  */
 import type { ActorMessage } from '../../runtime/actor-cell.js';
 import { ERROR_REPLY, type ErrorPayload } from '../../runtime/envelope.js';
@@ -18,13 +20,14 @@ import { keepsState } from '../algorithms/client-algorithm.js';
 import { FlInvariantError, FlRefusal, MalformedMessageError, errorKindOf } from '../errors.js';
 import { hold } from '../fedavg/held.js';
 import { type Weights, allFinite, assertSameLayout } from '../models/weights.js';
-import type { RoundFailure } from '../strategies/strategy.js';
+import type { RoundFailure, RoundNotes, SkippedRound } from '../strategies/strategy.js';
 import { compareIds } from '../strategies/strategy.js';
 import { evaluateModel } from '../training/evaluate.js';
 import type { RoundView } from './aggregator.js';
 import { validateAggregate } from './commit-checks.js';
 import { type FitConfig, FitResSchema } from './fit.js';
 import { FL, type RoundEnd, type RoundSummary, parseMessage, wireBytes } from './protocol.js';
+import { aggregateOfNoOne } from './round-aggregate.js';
 import { type EngineContext, type OpenRound, saveCheckpoint, where } from './server-context.js';
 import { answerRunMessage } from './server-run-steps.js';
 
@@ -67,6 +70,9 @@ export function beginRound(ctx: EngineContext): Partial<EngineContext> {
   let selected: string[];
   let config: FitConfig;
   try {
+    // The strategy may end the run here (a budget spent): complete, not failed; the stream is never drawn from.
+    const stop = ctx.strategy.stopBefore?.(round, strategyContext(ctx, 'stop', round));
+    if (stop !== undefined) return { stopped: { beforeRound: round, reason: stop } };
     const plan = ctx.strategy.configure(round, ctx.clients, strategyContext(ctx, 'sampling', round));
     selected = [...plan.clients].sort(compareIds);
     // A plan that breaks configure's contract is a bug in the strategy (fedsim's or a plugged-in one), not bad input.
@@ -80,12 +86,14 @@ export function beginRound(ctx: EngineContext): Partial<EngineContext> {
     const unknown = selected.filter((c) => !ctx.clients.includes(c));
     if (unknown.length > 0) throw badPlan(`selected unknown clients [${unknown.join(', ')}]`);
     if (new Set(selected).size !== selected.length) throw badPlan(`selected a client twice [${selected.join(', ')}]`);
-    if (selected.length === 0) throw badPlan('selected no client');
+    if (selected.length === 0 && !ctx.strategy.acceptsEmptyRounds) throw badPlan('selected no client');
     config = { ...ctx.trainConfig, ...plan.config } as FitConfig;
   } catch (error) {
     return { failure: { kind: errorKindOf(error), round, detail: `${ctx.strategy.name}.configure failed in round ${round}: ${(error as Error).message}` } };
   }
   const empty: OpenRound = { round, selected, startedAt: ctx.io.now(), config, session: hold(null), fits: {}, refused: {}, rejected: 0, closeUntil: null };
+  // Nobody selected (a strategy that accepts it): nothing to collect, so no aggregator round either.
+  if (selected.length === 0) return { open: { ...empty, empty: true } };
   const opened = ctx.aggregator.open(viewOf(ctx, empty));
   const open: OpenRound = { ...empty, session: hold(opened.session), ...(opened.report ? { report: opened.report } : {}), ...(opened.skip ? { skip: opened.skip } : {}) };
   if (opened.skip) return { open };
@@ -204,22 +212,35 @@ export function commitRound(ctx: EngineContext): Partial<EngineContext> {
   const open = ctx.open!;
   const view = viewOf(ctx);
   const current = ctx.committed.weights.value;
-  const failures = open.skip ? [] : ctx.aggregator.missing(open.session.value, view);
+  const collected = !open.skip && !open.empty;
+  const failures = collected ? ctx.aggregator.missing(open.session.value, view) : [];
   let skipped = open.skip;
   let weights: Weights = current;
   let state = ctx.committed.state;
+  let notes: RoundNotes | undefined;
   let participants: string[] = [];
   let trainLoss = NaN;
   let numSamples = 0;
+  // A secure sum of self-noised inputs that may have been unmasked even though the round is skipped (distributed DP accounts it).
+  let secureSum: SkippedRound['secureSum'];
   if (!skipped) {
-    const outcome = ctx.aggregator.aggregate(open.round, open.session.value, failures, { rng: ctx.io.derivedRng(`aggregator/round-${open.round}`), view });
-    if ('skip' in outcome) skipped = outcome.skip;
-    else {
-      const problem = validateAggregate(outcome.aggregate, { selected: open.selected, layout: current, maxSamplesPerClient: ctx.maxSamplesPerClient, revealsIndividuals: ctx.aggregator.reveals === 'individual' });
+    const outcome = open.empty
+      ? { aggregate: aggregateOfNoOne(open.round, current, ctx.strategy.client.reports) }
+      : ctx.aggregator.aggregate(open.round, open.session.value, failures, { rng: ctx.io.derivedRng(`aggregator/round-${open.round}`), view });
+    if ('skip' in outcome) {
+      skipped = outcome.skip;
+      secureSum = outcome.secureSum;
+    } else {
+      if (outcome.aggregate.secureSum) secureSum = { participants: outcome.aggregate.secureSum.participants, minSurvivors: outcome.aggregate.contributors.length };
+      // The aggregate of nobody is the engine's own (validation would refuse it for having no contributor).
+      const problem = open.empty
+        ? undefined
+        : validateAggregate(outcome.aggregate, { selected: open.selected, layout: current, maxSamplesPerClient: ctx.maxSamplesPerClient, revealsIndividuals: ctx.aggregator.reveals === 'individual' });
       if (problem) skipped = `the aggregate failed validation, so the round was not committed: ${problem}`;
       else {
         participants = outcome.aggregate.contributors;
-        trainLoss = outcome.aggregate.loss;
+        // Clients that withhold their training statistics report a loss of 0: the round's loss is not known.
+        trainLoss = ctx.strategy.client.reports.trainingStats === 'withheld' ? NaN : outcome.aggregate.loss;
         numSamples = outcome.aggregate.numSamples;
         try {
           const step = ctx.strategy.aggregate(open.round, outcome.aggregate, failures, strategyContext(ctx, 'aggregate', open.round));
@@ -229,6 +250,7 @@ export function commitRound(ctx: EngineContext): Partial<EngineContext> {
           }
           weights = step.weights;
           state = hold(step.state);
+          notes = step.notes;
         } catch (error) {
           // A round that cannot be aggregated (Krum with too few updates, a diverged model) keeps the old model and state.
           skipped = `${ctx.strategy.name}.aggregate failed: ${(error as Error).message}`;
@@ -242,6 +264,7 @@ export function commitRound(ctx: EngineContext): Partial<EngineContext> {
       skipped = withRefusals(skipped, failures, open.selected.length);
     }
   }
+  if (skipped) ({ state, notes } = afterSkip(ctx, open, skipped, secureSum));
   const report: RoundEnd = {
     round: open.round,
     startedAt: open.startedAt,
@@ -250,11 +273,12 @@ export function commitRound(ctx: EngineContext): Partial<EngineContext> {
     participants,
     dropped: open.selected.filter((c) => !participants.includes(c)),
     failures,
-    rejectedUpdates: open.rejected + (open.skip ? 0 : ctx.aggregator.rejected(open.session.value)),
+    rejectedUpdates: open.rejected + (collected ? ctx.aggregator.rejected(open.session.value) : 0),
     trainLoss,
     numSamples,
     weights,
     ...(skipped ? { skipped } : {}),
+    ...(notes ? { notes } : {}),
   };
   const central = evaluateCentrally(ctx, weights, open.round);
   if (central) report.central = central;
@@ -269,8 +293,17 @@ export function commitRound(ctx: EngineContext): Partial<EngineContext> {
   };
   const next = { ...ctx, committed, open: null };
   saveCheckpoint(next);
+  // Marks are written at once and never taken back: only now that the round is checkpointed (sorted labels: a fixed order).
+  for (const label of Object.keys(notes ?? {}).sort()) ctx.io.mark?.(label, { round: open.round, ...notes![label] });
   if (ctx.run) ctx.io.send(ctx.run.requester, FL.roundEnd, report, { bytes: wireBytes(weights) });
   return { committed, open: null };
+}
+
+/** The state and notes a skipped round leaves: the strategy's afterSkip, else the state as it was. */
+function afterSkip(ctx: EngineContext, open: OpenRound, reason: string, secureSum?: SkippedRound['secureSum']): { state: EngineContext['committed']['state']; notes?: RoundNotes } {
+  if (!ctx.strategy.afterSkip) return { state: ctx.committed.state };
+  const after = ctx.strategy.afterSkip(open.round, { selected: open.selected, reason, ...(secureSum ? { secureSum } : {}) }, strategyContext(ctx, 'skip', open.round));
+  return { state: hold(after.state), ...(after.notes ? { notes: after.notes } : {}) };
 }
 
 function evaluateCentrally(ctx: EngineContext, weights: Weights, round: number): RoundEnd['central'] {

@@ -78,6 +78,7 @@ export function outcomeOf(ctx: EngineContext): RunOutcome {
     weights: ctx.committed.weights.value,
     history: ctx.committed.history.value,
     ...(ctx.failure ? { failure: ctx.failure } : {}),
+    ...(ctx.stopped ? { stopped: ctx.stopped } : {}),
   };
 }
 
@@ -86,7 +87,7 @@ function sendOutcome(ctx: EngineContext): void {
   ctx.io.send(ctx.run!.requester, FL.runResult, outcome, { bytes: wireBytes(outcome.weights) });
 }
 
-/** The run is over (all rounds, or stopped by a failure): checkpoint it and send the result. */
+/** The run is over (all rounds, stopped by the strategy, or by a failure): checkpoint it and send the result. */
 export function finishRun(ctx: EngineContext): Partial<EngineContext> {
   const status = ctx.failure ? 'failed' : 'done';
   const next: EngineContext = { ...ctx, status, open: null };

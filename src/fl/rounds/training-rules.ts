@@ -73,7 +73,8 @@ export function withRunSampling(config: StrategyConfig, run: { fraction?: number
   return { ...config, fraction: config.fraction ?? run.fraction, minClients: config.minClients ?? run.minClients };
 }
 
-/** Clients selected each round: fraction × clients, at least minClients, at most all (what the run samples). */
+/** Clients selected each round: fraction × clients, at least minClients, at most all (what the run samples), or the strategy's own expectation. */
 export function clientsPerRoundOf(strategy: Strategy<any>, clients: number): number {
+  if (strategy.expectedClientsPerRound) return strategy.expectedClientsPerRound(clients);
   return strategy instanceof SamplingStrategy ? clientsToSample(strategy.fraction, clients, Math.min(strategy.minClients, clients)) : clients;
 }

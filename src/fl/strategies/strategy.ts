@@ -12,6 +12,16 @@
  * is given. The round engine keeps it, checkpoints it with each committed round, and simply
  * drops the new state when it refuses to commit a round — so a skipped round never moves it.
  *
+ * Three optional hooks let a strategy that keeps a budget (DP-FedAvg's privacy accountant,
+ * src/dp/fedavg/) run on the same engine:
+ *   stopBefore(round, ctx)     a reason to end the run before round r (it ends COMPLETED);
+ *   acceptsEmptyRounds         configure may select nobody (a Poisson draw of no client): the
+ *                              round sends no fit and aggregate gets an aggregate of no one;
+ *   afterSkip(round, …)        the state a skipped round leaves (default: unchanged), for a
+ *                              strategy that must count what a round cost even when it failed.
+ * A step (and afterSkip) may return `notes`: labelled facts about the round (ε so far) that
+ * the engine writes to the event log as marks and sends in the round's report.
+ *
  * `needs` says what the strategy must see: 'sum' strategies work from the weighted means
  * alone, so they run behind any aggregator (the clear, a secure worker, additive shares,
  * SecAgg+); 'individual' strategies (robust rules: median, trimmed mean, Krum) need each
@@ -70,9 +80,30 @@ export interface StrategyContext<S> {
   clients: readonly string[];
 }
 
+/**
+ * Labelled facts a strategy records about a round, by label (e.g. `dp`: ε so far): each is
+ * written to the event log as a mark `{ round, …data }` and travels in the round's report.
+ * JSON values only (the report and the checkpoint are plain data).
+ */
+export type RoundNotes = Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+
 export interface StrategyStep<S> {
   weights: Weights;
   state: S;
+  notes?: RoundNotes;
+}
+
+/** What a strategy is told about a round the engine skipped (the model and, by default, the state stay as they were). */
+export interface SkippedRound {
+  /** The clients selected for it (their fits may have gone out and been answered). */
+  selected: readonly string[];
+  reason: string;
+  /**
+   * Set when a secure sum of inputs the clients noised themselves (distributed DP) may have
+   * been unmasked although the round was skipped: at least `minSurvivors` of the
+   * `participants` were in it. A strategy that accounts privacy counts that release.
+   */
+  secureSum?: { participants: number; minSurvivors: number };
 }
 
 export interface Strategy<S = unknown> {
@@ -87,6 +118,18 @@ export interface Strategy<S = unknown> {
   evaluate?(round: number, weights: Weights): CentralEvaluation | undefined;
   /** Why rounds of `clientsPerRound` selected clients cannot work for this strategy (checked before any run), if so. */
   roundSizeProblem?(clientsPerRound: number): RoundSizeProblem | undefined;
+  /**
+   * Why the run must end before round `round` (e.g. "privacy budget: …"), or undefined to
+   * go on. Asked before each round is configured; the run then ends COMPLETED with this
+   * reason, not as a failure. Draws nothing (ctx.rng is not to be used).
+   */
+  stopBefore?(round: number, ctx: StrategyContext<S>): string | undefined;
+  /** Clients a round selects (on average, when the size is random) out of `available`, for the checks made before a run; default: fraction × available. */
+  expectedClientsPerRound?(available: number): number;
+  /** True when configure may select no client: the round then sends no fit and aggregate gets an aggregate of no contributor. */
+  readonly acceptsEmptyRounds?: boolean;
+  /** The state (and notes) a skipped round leaves; without it a skipped round leaves the state as it was. */
+  afterSkip?(round: number, skipped: SkippedRound, ctx: StrategyContext<S>): { state: S; notes?: RoundNotes };
 }
 
 /** A strategy setting (path under the strategy's config) that rounds of some size cannot satisfy. */

@@ -11,6 +11,7 @@
  * same seed gives the same keys, seeds, Shamir polynomials, nonces and rounding draws.
  */
 import type { ActorIO } from '../../../runtime/actor-cell.js';
+import type { RandomStream } from '../../../runtime/rng.js';
 import type { KeyPair } from '../crypto/keys.js';
 import { DecryptionError } from '../crypto/aead.js';
 import { MASK_SEED_BYTES } from '../crypto/prg.js';
@@ -43,6 +44,7 @@ import {
 import { associatedData, encryptionKey, openShares, sealShares } from './share-sealing.js';
 import { type SigningKeys, signingKeysFrom, signSurvivors, verifySurvivors } from './consistency.js';
 import { allowsUnsafe } from '../../../runtime/policies.js';
+import { FlInvariantError } from '../../errors.js';
 
 /** Names of the client's random streams (under `actor/<id>/`). */
 export const CLIENT_STREAMS = {
@@ -54,8 +56,25 @@ export const CLIENT_STREAMS = {
   signing: 'secagg/signing',
 } as const;
 
-/** The client's update for a round: a vector, or a function of the round (e.g. local training). */
-export type UpdateSource = Float32Array | Float64Array | readonly number[] | ((round: number) => Float32Array | Float64Array | readonly number[]);
+/** A float vector to quantise (the 'quantized' encoding). */
+export type FloatInput = Float32Array | Float64Array | readonly number[];
+
+/** What a function update source is told about the round it contributes to. */
+export interface UpdateContext {
+  /** The round's configuration as the server sent it in setup (participants, modulus, encoding). */
+  config: RoundConfig;
+  /**
+   * A stream of this client named for what it is for (`actor/<id>/<name>`), at its start on
+   * every call: for an encoder that randomises (distributed DP's rounding and noise).
+   */
+  stream(name: string): RandomStream;
+}
+
+/**
+ * The client's update for a round: a vector, or a function of the round (e.g. local
+ * training). Under the 'ring' encoding (params.ts) it must be a Uint32Array already in Z_m.
+ */
+export type UpdateSource = FloatInput | Uint32Array | ((round: number, context: UpdateContext) => FloatInput | Uint32Array);
 
 /** A neighbour that answered setup: its public keys and the share-encryption key agreed with it. */
 export interface Peer {
@@ -203,14 +222,16 @@ export function onCollect(io: ActorIO, session: ClientSession, payload: unknown,
   const { threshold, modulusRange, clippingRange } = session.config;
   if (maskPeers.size + 1 < threshold) refuse(at, `shares arrived from only ${maskPeers.size} neighbours (+ this client), threshold ${threshold}.`);
 
-  const vector = typeof update === 'function' ? update(session.round) : update;
-  let quantized: Uint32Array;
+  let input: Uint32Array;
   try {
-    quantized = quantize(vector, clippingRange, quantizationTarget(session.config), io.rng(CLIENT_STREAMS.quantize));
+    const vector = typeof update === 'function' ? update(session.round, { config: session.config, stream: (name) => io.derivedRng(name) }) : update;
+    input = session.config.encoding === 'ring' ? checkRingInput(at, vector, modulusRange) : quantize(floatInput(at, vector), clippingRange, quantizationTarget(session.config), io.rng(CLIENT_STREAMS.quantize));
   } catch (error) {
-    refuse(at, `cannot quantise this client's update: ${(error as Error).message}`, {}, error);
+    // The source's own refusals and fedsim's bugs go out as they are; a value that cannot be encoded is this round's refusal.
+    if (error instanceof SecAggProtocolError || error instanceof FlInvariantError) throw error;
+    refuse(at, `cannot ${session.config.encoding === 'ring' ? 'encode' : 'quantise'} this client's update: ${(error as Error).message}`, {}, error);
   }
-  const masked = maskInput(quantized, io.id, session.selfSeed!, session.masking.secretKey, maskPeers, modulusRange);
+  const masked = maskInput(input, io.id, session.selfSeed!, session.masking.secretKey, maskPeers, modulusRange);
   return {
     session: { ...session, held },
     answer: { round: session.round, masked },
@@ -293,6 +314,23 @@ export function onUnmask(io: ActorIO, session: ClientSession, payload: unknown):
       keyShares: sorted(dropped).map((owner) => ({ owner, share: held.get(owner)!.key })),
     },
   };
+}
+
+/** Under the 'ring' encoding the update is already in Z_m: a Uint32Array of values below the modulus. */
+function checkRingInput(at: Where, vector: FloatInput | Uint32Array, modulus: number): Uint32Array {
+  if (!(vector instanceof Uint32Array)) {
+    refuse(at, `the round uses the 'ring' encoding, which takes a Uint32Array already reduced mod ${modulus}, but the update is a ${vector.constructor?.name ?? typeof vector} (encode it first, e.g. with src/dp/distributed)`);
+  }
+  for (let i = 0; i < vector.length; i++) {
+    if (vector[i] >= modulus) refuse(at, `the ring-encoded update holds ${vector[i]} at index ${i}, not below the modulus ${modulus}; reduce it mod ${modulus}`);
+  }
+  return vector;
+}
+
+/** Under the 'quantized' encoding the update is a float vector (a Uint32Array would be an encoded vector sent to the wrong round). */
+function floatInput(at: Where, vector: FloatInput | Uint32Array): FloatInput {
+  if (vector instanceof Uint32Array) refuse(at, "the update is a Uint32Array (a ring-encoded vector), but the round quantises float vectors; start the round with encoding: 'ring'");
+  return vector;
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {

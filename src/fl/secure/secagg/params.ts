@@ -19,6 +19,13 @@
  * an even k is raised to k + 1 (Flower does the same); when k ≥ n − 1 every client is every
  * other client's neighbour and the protocol is Bonawitz et al.'s full SecAgg (n shares each).
  * Only integers are accepted (Flower also takes fractions of n; a count is unambiguous).
+ *
+ * Two input encodings. 'quantized' (default, Flower's): each client hands SecAgg+ a float
+ * vector, which the client quantises from [−c, c] to [0, T]; the server dequantises the sum.
+ * 'ring': each client hands SecAgg+ a vector already in Z_m (a Uint32Array of values < m) —
+ * e.g. distributed DP's noised integers in two's complement (src/dp/distributed) — which is
+ * masked as it is; the server returns the sum mod m and its centred reading, and the
+ * encoder, not SecAgg+, owns the question whether the sum wraps (its own overflow bound).
  */
 import { z } from 'zod';
 import { maxClientsForModulus, quantizationStep } from '../crypto/quantize.js';
@@ -45,9 +52,11 @@ export const SecAggPlusParamsSchema = z
      * policy, and clients accept it only under that policy too. For experiments on the attack.
      */
     unsafeThreshold: z.boolean().default(false),
+    /** What a client hands SecAgg+ (see above): a float vector to quantise, or a vector already in Z_m. */
+    encoding: z.enum(['quantized', 'ring']).default('quantized'),
   })
   .strict()
-  .refine((p) => p.modulusRange > p.quantizationRange, {
+  .refine((p) => p.encoding === 'ring' || p.modulusRange > p.quantizationRange, {
     message: 'modulusRange must be greater than quantizationRange (masked values are reduced mod modulusRange)',
   });
 
@@ -70,6 +79,8 @@ export interface RoundConfig {
   quantizationRange: number;
   modulusRange: number;
   timeout: number;
+  /** Present (and 'ring') only when clients hand in vectors already in Z_m; absent means quantised floats. */
+  encoding?: 'ring';
 }
 
 /** Validates parameters, naming the field and the rule broken. */
@@ -79,7 +90,7 @@ export function parseSecAggParams(input: unknown, source = 'SecAgg+ parameters')
   const problems = result.error.issues.map((i) => `  - ${i.path.length ? i.path.join('.') : '(top level)'}: ${i.message}`).join('\n');
   throw new SecAggConfigError(
     `${source} are invalid:\n${problems}\n` +
-      'Expected { numShares, reconstructionThreshold, clippingRange?, quantizationRange?, modulusRange?, timeout? } as in Flower\'s SecAggPlusWorkflow.',
+      'Expected { numShares, reconstructionThreshold, clippingRange?, quantizationRange?, modulusRange?, timeout?, encoding? } as in Flower\'s SecAggPlusWorkflow.',
   );
 }
 
@@ -138,8 +149,9 @@ export function resolveRoundConfig(params: SecAggPlusParams, round: number, part
     );
   }
   // The server sums up to n quantised vectors of values < quantizationRange; that sum must not wrap.
+  // (Ring inputs carry their own sign and scale: whether their sum wraps is their encoder's bound, not this one.)
   const maxSummands = maxClientsForModulus(params.quantizationRange - 1, params.modulusRange);
-  if (participants > maxSummands) {
+  if (params.encoding === 'quantized' && participants > maxSummands) {
     throw new SecAggConfigError(
       `${where}: ${participants} quantised vectors with values in [0, ${params.quantizationRange}) can add up to ` +
         `${participants * (params.quantizationRange - 1)}, which wraps modulo modulusRange ${params.modulusRange} ` +
@@ -157,6 +169,7 @@ export function resolveRoundConfig(params: SecAggPlusParams, round: number, part
     quantizationRange: params.quantizationRange,
     modulusRange: params.modulusRange,
     timeout: params.timeout,
+    ...(params.encoding === 'ring' ? { encoding: 'ring' as const } : {}),
   };
 }
 

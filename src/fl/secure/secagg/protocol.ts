@@ -75,9 +75,12 @@ export interface StageReport {
 
 export interface ResultPayload {
   round: number;
-  /** Dequantised sum of the survivors' updates. */
+  /**
+   * Dequantised sum of the survivors' updates; under the 'ring' encoding, the sum mod m read
+   * as a centred integer in [−m/2, m/2) (two's complement), which the encoder decodes further.
+   */
   sum: Float32Array;
-  /** The unmasked sum of the survivors' quantised vectors, mod modulusRange (exact). */
+  /** The unmasked sum of the survivors' quantised (or ring) vectors, mod modulusRange (exact). */
   quantizedSum: Uint32Array;
   /** Clients whose update is in the sum (sorted). */
   survivors: string[];
@@ -117,6 +120,7 @@ export const SetupSchema = z
         quantizationRange: z.number().int().min(2),
         modulusRange: z.number().int().min(3),
         timeout: z.number().positive(),
+        encoding: z.literal('ring').optional(),
       })
       .strict(),
     /** This client's neighbourhood, itself included, sorted. */

@@ -22,6 +22,8 @@ export interface RunSecAggPlusOptions {
   round?: number;
   /** Server actor id (default 'secagg-server'). */
   serverId?: string;
+  /** The length every masked vector must have, when the updates are functions (otherwise the vectors' own length). */
+  vectorLength?: number;
 }
 
 export interface SecAggPlusResult {
@@ -60,7 +62,10 @@ export async function runSecAggPlus(sim: Simulation, options: RunSecAggPlusOptio
   sim.spawn(secAggServerMachine, serverId, { input: { params } });
   for (const [id, update] of [...entries].sort(([a], [b]) => (a < b ? -1 : 1))) sim.spawn(secAggClientMachine, id, { input: { update } });
 
-  const [length] = lengths;
+  const [length = options.vectorLength] = lengths;
+  if (options.vectorLength !== undefined && length !== options.vectorLength) {
+    throw new SecAggConfigError(`runSecAggPlus: vectorLength ${options.vectorLength} differs from the updates' length ${length}; leave vectorLength out for vector updates.`);
+  }
   const start = { round, participants: ids, ...(length !== undefined ? { vectorLength: length } : {}) };
   const answer = await sim.request<Envelope>(serverId, SECAGG.start, start, { unwrap: (e) => e, bytes: payloadBytes(SECAGG.start, start) });
   if (answer.type === SECAGG.aborted) {

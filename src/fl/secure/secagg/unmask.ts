@@ -21,7 +21,7 @@ import type { UnmaskInputs } from './server-round.js';
 export interface Unmasked {
   /** Σ x_u mod m over the survivors: exact. */
   quantizedSum: Uint32Array;
-  /** The dequantised sum (survivor count × clipping offset removed). */
+  /** The dequantised sum (survivor count × clipping offset removed); under the 'ring' encoding, the centred reading. */
   sum: Float64Array;
 }
 
@@ -58,8 +58,24 @@ export function reconstructSum(inputs: UnmaskInputs): Unmasked {
     }
   }
 
-  const sum = survivors.length === 0 ? new Float64Array(acc.length) : dequantize(acc, config.clippingRange, quantizationTarget(config), survivors.length);
+  const sum =
+    survivors.length === 0
+      ? new Float64Array(acc.length)
+      : config.encoding === 'ring'
+        ? centredReading(acc, m)
+        : dequantize(acc, config.clippingRange, quantizationTarget(config), survivors.length);
   return { quantizedSum: acc, sum };
+}
+
+/**
+ * A sum of ring inputs read as signed integers in [−m/2, m/2): the two's complement the
+ * encoders use for values around 0 (src/dp/distributed/ring.ts decodes the same way).
+ */
+export function centredReading(sum: Uint32Array, modulus: number): Float64Array {
+  const half = modulus / 2;
+  const out = new Float64Array(sum.length);
+  for (let i = 0; i < sum.length; i++) out[i] = sum[i] >= half ? sum[i] - modulus : sum[i];
+  return out;
 }
 
 function rebuild(shares: Share[] | undefined, threshold: number, what: string): Uint8Array {
