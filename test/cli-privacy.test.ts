@@ -13,14 +13,18 @@ import { fedsim } from './helpers/fedsim-cli.js';
 const ABADI = ['--dataset-size', '60000', '--batch-size', '256', '--epochs', '60', '--noise-multiplier', '1.1', '--delta', '1e-5'];
 
 test('the command line prints "epsilon: X" then the accountant and order; the dataset form equals the explicit q and steps; --epsilon solves for σ; bad flags exit 2', async (t) => {
-  const [dataset, explicit, solve, json, bad, neither] = await Promise.all([
+  const [dataset, explicit, solve, json, bad, neither, pld, help] = await Promise.all([
     fedsim('privacy', ...ABADI),
     fedsim('privacy', '--sampling-rate', String(256 / 60000), '--steps', '14063', '--noise-multiplier', '1.1', '--delta', '1e-5'),
     fedsim('privacy', '--sampling-rate', '0.01', '--steps', '1000', '--epsilon', '2', '--delta', '1e-5'),
     fedsim('privacy', ...ABADI, '--json'),
     fedsim('privacy', '--sampling-rate', '0.01', '--steps', '1000', '--noise-multiplier', '0', '--delta', '1e-5'),
     fedsim('privacy', '--sampling-rate', '0.01', '--steps', '1000', '--delta', '1e-5'),
+    fedsim('privacy', '--sampling-rate', '0.01', '--steps', '120', '--noise-multiplier', '0.7', '--delta', '1e-5', '--accountant', 'pld'),
+    fedsim('--help'),
   ]);
+  t.regex(help.stdout, /privacy \[options\]\s+Compute ε/);
+  t.regex(help.stdout, /\$ fedsim privacy --sampling-rate/);
   t.is(dataset.code, 0, dataset.stderr);
   const lines = dataset.stdout.split('\n');
   t.is(lines[0], 'epsilon: 2.59666');
@@ -48,6 +52,9 @@ test('the command line prints "epsilon: X" then the accountant and order; the da
   t.is(bad.code, 2);
   t.is(bad.stdout, '');
   t.is(bad.stderr, 'error: --noise-multiplier 0: give a number > 0 (noise standard deviation / L2 sensitivity).\n');
+  // TF Privacy's PLD figure for these parameters: 2.4612381.
+  t.is(pld.code, 0, pld.stderr);
+  t.is(pld.stdout, 'epsilon: 2.46124\naccountant: pld (privacy loss distribution, pessimistic connect-the-dots discretisation, Δ = 1e-4); σ = 0.7, q = 0.01, 120 steps, δ = 1e-5\n');
   t.is(neither.code, 2);
   t.is(neither.stderr, 'error: give --noise-multiplier (to compute ε) or --epsilon (to solve for the noise multiplier).\n');
 });
@@ -73,6 +80,8 @@ test('every bad or missing parameter is a usage error that names the flag and th
     [{ ...ok, noiseMultiplier: undefined }, 'give --noise-multiplier (to compute ε) or --epsilon (to solve for the noise multiplier).'],
     [{ ...ok, noiseMultiplier: undefined, epsilon: '0' }, '--epsilon 0: give a number > 0 (the ε not to exceed).'],
     [{ ...ok, accountant: 'moments' }, '--accountant moments: use one of rdp, pld.'],
+    [{ ...ok, discretization: '1e-3' }, '--discretization 1e-3: the grid step applies to --accountant pld only.'],
+    [{ ...ok, accountant: 'pld', discretization: '0.5' }, '--discretization 0.5: give a number in [1e-6, 1e-2] (the PLD grid step of privacy losses; default 1e-4).'],
     [{ ...ok, datasetSize: '100' }, 'give either --sampling-rate and --steps, or --dataset-size, --batch-size and --epochs, not both.'],
     [{ noiseMultiplier: '1', delta: '1e-5', datasetSize: '100', batchSize: '10' }, '--epochs is required with --dataset-size, --batch-size and --epochs (they give the sampling rate and the steps).'],
     [{ noiseMultiplier: '1', delta: '1e-5', datasetSize: '100', batchSize: '200', epochs: '1' }, '--batch-size 200: give at most the dataset size 100 (the sampling rate is batch size / dataset size).'],
@@ -93,6 +102,8 @@ test('a target no noise multiplier can meet is a usage error naming --epsilon; t
   const sink = new Writable({ write: (_chunk, _encoding, done) => done() });
   const error = t.throws(() => privacyCommand({ samplingRate: '1', steps: '1000000', epsilon: '1e-9', delta: '1e-5' }, sink), { name: 'CliError' });
   t.regex(error.message, /^--epsilon 1e-9: no noise multiplier up to 1000000 keeps ε ≤ 1e-9 at δ = 0\.00001/);
+  const tooWide = t.throws(() => privacyCommand({ samplingRate: '1', steps: '10', noiseMultiplier: '0.05', delta: '1e-5', accountant: 'pld' }, sink), { name: 'CliError' });
+  t.regex(tooWide.message, /^--accountant pld --discretization 1e-4: the PLD of one step \(q = 1, σ = 0\.05\) needs \d+ grid points .* use a coarser discretization \(e\.g\. 1e-3\) or the RDP accountant\.$/);
   t.is(formatSignificant(1.0222903719726968, 'up'), '1.0223');
   t.is(formatSignificant(1.0222903719726968), '1.02229');
   t.is(formatSignificant(1.1, 'up'), '1.1');

@@ -51,3 +51,17 @@ test('targets no σ in range can meet, and bad parameters, are refused naming th
     t.regex(error.message, new RegExp(`^calibrateNoiseMultiplier: ${field} must be`));
   }
 });
+
+test('PLD calibration: starts from the RDP answer, meets the target with PLD ε, and needs less noise than RDP', (t) => {
+  const target = { epsilon: 2, delta: 1e-5, samplingRate: 0.01, steps: 500 };
+  const viaRdp = calibrateNoiseMultiplier(target);
+  const viaPld = calibrateNoiseMultiplier({ ...target, accountant: 'pld' });
+  t.is(viaPld.accountant, 'pld');
+  t.is(viaPld.tolerance, 1e-4);
+  t.true(viaPld.epsilon <= 2);
+  const pldEpsilonAt = (sigma: number) =>
+    new PrivacyAccountant({ kind: 'pld' }).compose({ kind: 'poisson-sampled-gaussian', samplingRate: 0.01, noiseMultiplier: sigma }, 500).epsilon(1e-5).epsilon;
+  t.is(pldEpsilonAt(viaPld.noiseMultiplier), viaPld.epsilon);
+  t.true(pldEpsilonAt(viaPld.noiseMultiplier * (1 - 2e-4)) > 2, 'the smallest σ within the tolerance');
+  t.true(viaPld.noiseMultiplier < viaRdp.noiseMultiplier, `PLD σ ${viaPld.noiseMultiplier} < RDP σ ${viaRdp.noiseMultiplier}`);
+});

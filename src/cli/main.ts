@@ -62,6 +62,7 @@ Examples:
   $ fedsim replay runs/ping-pong-seed7/run.jsonl --until 40 --inspect alice
   $ fedsim diff runs/a/run.jsonl runs/b/run.jsonl
   $ fedsim explore scenarios/stale-update-bug.ts --seeds 1..500 --faults scenarios/faults/stale-update.json
+  $ fedsim privacy --sampling-rate 0.01 --steps 1000 --noise-multiplier 1.1 --delta 1e-5
 
 Scenario files: TypeScript/JavaScript modules whose default export is defineScenario({ name, run, checks }),
 or YAML/JSON experiment files with a \`kind\`. Known kinds:
@@ -194,7 +195,8 @@ Exit code 0 when every seed passes, 1 when some seed fails.`,
     .option('--noise-multiplier <σ>', 'noise standard deviation / L2 sensitivity: compute ε')
     .option('--epsilon <ε>', 'instead of --noise-multiplier: solve for the smallest noise multiplier with ε at most this')
     .option('--delta <δ>', 'the δ of (ε, δ)-DP, in (0, 1), e.g. 1e-5')
-    .addOption(new Option('--accountant <kind>', 'rdp (Rényi DP, default) or pld (privacy loss distribution)'))
+    .addOption(new Option('--accountant <kind>', 'rdp (Rényi DP, default) or pld (privacy loss distribution: tighter, slower)'))
+    .option('--discretization <Δ>', 'pld only: the grid step of privacy losses (default 1e-4; smaller is tighter and slower)')
     .option('--json', 'print one JSON object instead of the text lines')
     .addHelpText(
       'after',
@@ -203,6 +205,7 @@ Examples:
   $ fedsim privacy --sampling-rate 0.004267 --noise-multiplier 1.1 --steps 14063 --delta 1e-5
   $ fedsim privacy --dataset-size 60000 --batch-size 256 --epochs 60 --noise-multiplier 1.1 --delta 1e-5
   $ fedsim privacy --sampling-rate 0.01 --steps 1000 --epsilon 2 --delta 1e-5
+  $ fedsim privacy --sampling-rate 0.01 --steps 1000 --noise-multiplier 1.1 --delta 1e-5 --accountant pld
 
 Prints "epsilon: X" (or "noise multiplier: S") on the first line, then the accountant, the Rényi order that gave
 the bound and the parameters. The neighbouring relation is add-or-remove one record (one client for DP-FedAvg).

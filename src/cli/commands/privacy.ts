@@ -31,6 +31,7 @@ export interface PrivacyOptions {
   epsilon?: string;
   delta?: string;
   accountant?: string;
+  discretization?: string;
   json?: boolean;
 }
 
@@ -40,6 +41,8 @@ export interface PrivacyQuery {
   steps: number;
   delta: number;
   accountant: AccountantKind;
+  /** PLD: the grid step of privacy losses. */
+  discretization: number;
   /** Given: compute ε. */
   noiseMultiplier?: number;
   /** Given instead: solve for the noise multiplier. */
@@ -66,6 +69,11 @@ export function resolvePrivacyQuery(options: PrivacyOptions): PrivacyQuery {
     throw new CliError(`--accountant ${accountantText}: use one of ${ACCOUNTANT_KINDS.join(', ')}.`);
   }
   const accountant = accountantText as AccountantKind;
+  let discretization = DEFAULT_PLD_DISCRETIZATION;
+  if (options.discretization !== undefined) {
+    if (accountant !== 'pld') throw new CliError(`--discretization ${options.discretization}: the grid step applies to --accountant pld only.`);
+    discretization = parseNumber('--discretization', options.discretization, 'a number in [1e-6, 1e-2] (the PLD grid step of privacy losses; default 1e-4)', (x) => x >= 1e-6 && x <= 1e-2);
+  }
 
   if (options.delta === undefined) throw new CliError('--delta is required: the δ of (ε, δ)-DP, e.g. --delta 1e-5 (well below 1/dataset size).');
   const delta = parseNumber('--delta', options.delta, 'a number in (0, 1), e.g. 1e-5', (x) => x > 0 && x < 1);
@@ -107,7 +115,7 @@ export function resolvePrivacyQuery(options: PrivacyOptions): PrivacyQuery {
         : 'give --noise-multiplier or --epsilon, not both: one is computed from the other.',
     );
   }
-  const query: PrivacyQuery = { samplingRate, steps, delta, accountant, from, ...(datasetInfo ? { dataset: datasetInfo } : {}) };
+  const query: PrivacyQuery = { samplingRate, steps, delta, accountant, discretization, from, ...(datasetInfo ? { dataset: datasetInfo } : {}) };
   if (options.noiseMultiplier !== undefined) {
     query.noiseMultiplier = parseNumber('--noise-multiplier', options.noiseMultiplier, 'a number > 0 (noise standard deviation / L2 sensitivity)', (x) => x > 0);
   } else {
@@ -122,7 +130,7 @@ export type PrivacyAnswer = { kind: 'epsilon'; spent: PrivacySpent } | { kind: '
 export function answerPrivacyQuery(query: PrivacyQuery): PrivacyAnswer {
   try {
     if (query.noiseMultiplier !== undefined) {
-      const accountant = new PrivacyAccountant({ kind: query.accountant });
+      const accountant = new PrivacyAccountant({ kind: query.accountant, ...(query.accountant === 'pld' ? { discretization: query.discretization } : {}) });
       accountant.compose({ kind: 'poisson-sampled-gaussian', samplingRate: query.samplingRate, noiseMultiplier: query.noiseMultiplier }, query.steps);
       return { kind: 'epsilon', spent: accountant.epsilon(query.delta) };
     }
@@ -132,13 +140,15 @@ export function answerPrivacyQuery(query: PrivacyQuery): PrivacyAnswer {
       samplingRate: query.samplingRate,
       steps: query.steps,
       accountant: query.accountant,
+      ...(query.accountant === 'pld' ? { discretization: query.discretization } : {}),
     });
     return { kind: 'noise-multiplier', calibration };
   } catch (error) {
     // The flags were checked above; what is left is a target no noise multiplier in range meets, or an accountant that is not available.
     if (error instanceof DpConfigError) {
-      const flag = query.targetEpsilon !== undefined ? `--epsilon ${query.targetEpsilon}` : `--accountant ${query.accountant}`;
-      throw new CliError(`${flag}: ${error.message.replace(/^[\w.]+: /, '')}`);
+      const flag =
+        error.where.field === 'discretization' ? `--accountant pld --discretization ${shortNumber(query.discretization)}` : query.targetEpsilon !== undefined ? `--epsilon ${query.targetEpsilon}` : `--accountant ${query.accountant}`;
+      throw new CliError(`${flag}: ${error.message.replace(/^[\w.]+(?: \(pld\))?: /, '')}`);
     }
     throw error;
   }
@@ -171,16 +181,24 @@ function describeSteps(query: PrivacyQuery): string {
   return `${base} (dataset size ${size}, batch size ${batchSize}, ${epochs} epochs)`;
 }
 
-function describeAccountant(kind: AccountantKind, order: number | undefined): string {
-  if (kind === 'pld') return `accountant: pld (privacy loss distribution, pessimistic connect-the-dots discretisation, Δ = ${shortNumber(DEFAULT_PLD_DISCRETIZATION)})`;
-  return `accountant: rdp (Rényi DP, tight conversion), optimal order ${order ?? 'none (ε = 0)'}`;
+function describeAccountant(query: PrivacyQuery, epsilon: number, order: number | undefined): string {
+  if (query.accountant === 'pld') return `accountant: pld (privacy loss distribution, pessimistic connect-the-dots discretisation, Δ = ${shortNumber(query.discretization)})`;
+  const which = order !== undefined ? `optimal order ${order}` : epsilon === 0 ? 'no order needed (ε = 0)' : 'no order gives a finite bound';
+  return `accountant: rdp (Rényi DP, tight conversion), ${which}`;
 }
 
 export function privacyCommand(options: PrivacyOptions, out: NodeJS.WritableStream = process.stdout): number {
   const query = resolvePrivacyQuery(options);
   const answer = answerPrivacyQuery(query);
   if (options.json) {
-    const base = { samplingRate: query.samplingRate, steps: query.steps, delta: query.delta, accountant: query.accountant, ...(query.dataset ? { dataset: query.dataset } : {}) };
+    const base = {
+      samplingRate: query.samplingRate,
+      steps: query.steps,
+      delta: query.delta,
+      accountant: query.accountant,
+      ...(query.accountant === 'pld' ? { discretization: query.discretization } : {}),
+      ...(query.dataset ? { dataset: query.dataset } : {}),
+    };
     const body =
       answer.kind === 'epsilon'
         ? { ...base, noiseMultiplier: query.noiseMultiplier, epsilon: finiteOrString(answer.spent.epsilon), order: answer.spent.order ?? null }
@@ -198,12 +216,12 @@ export function privacyCommand(options: PrivacyOptions, out: NodeJS.WritableStre
   if (answer.kind === 'epsilon') {
     const { epsilon, order } = answer.spent;
     out.write(`epsilon: ${formatSignificant(epsilon)}\n`);
-    out.write(`${describeAccountant(query.accountant, order)}; σ = ${query.noiseMultiplier}, ${describeSteps(query)}\n`);
+    out.write(`${describeAccountant(query, epsilon, order)}; σ = ${query.noiseMultiplier}, ${describeSteps(query)}\n`);
   } else {
     const { noiseMultiplier, epsilon, order, tolerance } = answer.calibration;
     out.write(`noise multiplier: ${formatSignificant(noiseMultiplier, 'up')}\n`);
     out.write(
-      `${describeAccountant(query.accountant, order)}; ε = ${formatSignificant(epsilon, 'down')} ≤ ${query.targetEpsilon} at ${describeSteps(query)}; ` +
+      `${describeAccountant(query, epsilon, order)}; ε = ${formatSignificant(epsilon, 'down')} ≤ ${query.targetEpsilon} at ${describeSteps(query)}; ` +
         `the smallest such σ within a relative ${shortNumber(tolerance)}, rounded up\n`,
     );
   }

@@ -81,7 +81,7 @@ export class PrivacyAccountant {
 
   constructor(options: PrivacyAccountantOptions = {}) {
     if (typeof options !== 'object' || options === null) {
-      throw new DpConfigError(`${AT}: options must be an object { kind?, orders? }, got ${String(options)}.`, { at: AT, field: 'options' });
+      throw new DpConfigError(`${AT}: options must be an object { kind?, orders?, discretization? }, got ${String(options)}.`, { at: AT, field: 'options' });
     }
     const unknown = Object.keys(options).filter((k) => k !== 'kind' && k !== 'orders' && k !== 'discretization');
     if (unknown.length > 0) throw new DpConfigError(`${AT}: unknown option ${unknown.join(', ')} (options: kind, orders, discretization).`, { at: AT, field: unknown[0] });

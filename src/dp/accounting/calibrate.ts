@@ -31,6 +31,8 @@ export interface NoiseCalibrationTarget {
   steps: number;
   accountant?: AccountantKind;
   orders?: readonly number[];
+  /** PLD only: the grid step of privacy losses (see PrivacyAccountantOptions). */
+  discretization?: number;
   /** Relative width of the final interval, in (0, 0.1]; default 1e-6 (RDP), 1e-4 (PLD). */
   tolerance?: number;
 }
@@ -70,7 +72,11 @@ export function calibrateNoiseMultiplier(target: NoiseCalibrationTarget): NoiseC
   if (typeof tolerance !== 'number' || !(tolerance > 0 && tolerance <= 0.1)) {
     throw new DpConfigError(`${AT}: tolerance must be a number in (0, 0.1], got ${String(tolerance)}.`, { at: AT, field: 'tolerance', value: tolerance });
   }
-  const options = { kind, ...(target.orders === undefined ? {} : { orders: target.orders }) };
+  const options = {
+    kind,
+    ...(target.orders === undefined ? {} : { orders: target.orders }),
+    ...(target.discretization === undefined ? {} : { discretization: target.discretization }),
+  };
   // One accountant per σ; its first use checks the options, so a bad kind or order list is refused before the search.
   const spentAt = (sigma: number) =>
     new PrivacyAccountant(options).compose({ kind: 'poisson-sampled-gaussian', samplingRate, noiseMultiplier: sigma }, steps).epsilon(delta);
@@ -79,7 +85,8 @@ export function calibrateNoiseMultiplier(target: NoiseCalibrationTarget): NoiseC
   let start = 1;
   let factor = 2;
   if (kind === 'pld') {
-    start = calibrateNoiseMultiplier({ ...target, accountant: 'rdp', tolerance: 1e-3 }).noiseMultiplier;
+    const { discretization: _unused, ...rest } = target;
+    start = calibrateNoiseMultiplier({ ...rest, accountant: 'rdp', tolerance: 1e-3 }).noiseMultiplier;
     factor = 1.25;
   }
   let lo = start;

@@ -88,13 +88,14 @@ export function composePlds(parts: ReadonlyArray<{ pld: DiscretePld; count: numb
     fft(re, im);
     for (let k = 0; k < n; k++) {
       // z^count in polar form: |z|^count · e^{i·count·arg z}.
-      const r = Math.hypot(re[k], im[k]);
-      if (r === 0) {
+      // |z| ≤ 1 (a transform of at most unit mass), so re² + im² cannot overflow; Math.hypot would be several times slower.
+      const r2 = re[k] * re[k] + im[k] * im[k];
+      if (r2 === 0) {
         accRe[k] = 0;
         accIm[k] = 0;
         continue;
       }
-      const magnitude = Math.exp(count * Math.log(r));
+      const magnitude = Math.exp(0.5 * count * Math.log(r2));
       const angle = count * Math.atan2(im[k], re[k]);
       const pr = magnitude * Math.cos(angle);
       const pi = magnitude * Math.sin(angle);
@@ -129,25 +130,25 @@ export function pldDelta(pld: ComposedPld, epsilon: number): number {
 }
 
 /**
- * The smallest ε ≥ 0 with δ(ε) ≤ δ (∞ if the mass at +∞ alone exceeds δ). Between two
- * grid losses δ(ε) = A − e^ε·B with A, B the mass and the e^{−ℓ}-weighted mass above, so
- * the crossing is found by a scan from the top and then solved exactly.
+ * The smallest ε ≥ 0 with δ(ε) ≤ δ (∞ if the mass at +∞ alone exceeds δ). Between two grid
+ * losses ℓ_{i−1} ≤ ε < ℓ_i, δ(ε) = A − e^{ε − ℓ_i}·B with A the mass at or above ℓ_i (and at
+ * +∞) and B = Σ_{j ≥ i} p_j e^{ℓ_i − ℓ_j}; a scan from the top finds the interval and the
+ * crossing is solved there exactly. B is kept relative to the current ℓ_i (B ← p_i + e^{−Δ}·B)
+ * because e^{−ℓ} itself under- or overflows for losses in the hundreds.
  */
 export function pldEpsilon(pld: ComposedPld, delta: number): number {
   if (pld.infinityMass > delta) return Infinity;
   if (pldDelta(pld, 0) <= delta) return 0;
-  let mass = pld.infinityMass; // A: P-mass strictly above the current interval, plus +∞
-  let weighted = 0; // B: Σ p_ℓ e^{−ℓ} over the same atoms
+  const shrink = Math.exp(-pld.step);
+  let mass = pld.infinityMass;
+  let weighted = 0;
   for (let i = pld.probs.length - 1; i >= 0; i--) {
     const loss = (pld.offset + i) * pld.step;
     mass += pld.probs[i];
-    weighted += pld.probs[i] * Math.exp(-loss);
-    // On [loss_{i−1}, loss_i) the atoms above ε are those from i up.
-    const below = (pld.offset + i - 1) * pld.step;
-    const deltaAtBelow = mass - Math.exp(below) * weighted;
-    if (deltaAtBelow > delta || below < 0) {
-      // The crossing is in [max(below, 0), loss): solve A − e^ε B = δ.
-      const epsilon = Math.log((mass - delta) / weighted);
+    weighted = pld.probs[i] + shrink * weighted;
+    // δ at the grid point below (ε = ℓ_{i−1}): A − e^{−Δ}·B. Once it exceeds δ (or ε would drop below 0), the crossing is in this interval.
+    if (mass - shrink * weighted > delta || loss - pld.step < 0) {
+      const epsilon = weighted > 0 ? loss + Math.log((mass - delta) / weighted) : loss;
       return Math.max(0, Math.min(loss, epsilon));
     }
   }

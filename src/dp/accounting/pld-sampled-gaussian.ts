@@ -47,9 +47,18 @@ function upperTail(z: number): number {
   return Math.exp(logErfc(z / Math.SQRT2)) / 2;
 }
 
-/** log((e^ε − (1 − q))/q)·σ² + 1/2: where the mixture's density ratio equals e^ε. */
+/**
+ * e^ε − (1 − q), without losing its digits: expm1 for ε near 0 (where e^ε − 1 is small),
+ * exp for ε well below 0 (where expm1(ε) + 1 would keep only the digits of 1 — with q = 1
+ * and ε = −37 that is none).
+ */
+function expMinusComplement(epsilon: number, q: number): number {
+  return epsilon < -0.5 ? Math.exp(epsilon) - (1 - q) : Math.expm1(epsilon) + q;
+}
+
+/** σ²·log((e^ε − (1 − q))/q) + 1/2: where the mixture's density ratio equals e^ε. */
 function crossing(q: number, sigma: number, epsilon: number): number {
-  return sigma * sigma * (Math.log(Math.expm1(epsilon) + q) - Math.log(q)) + 0.5;
+  return sigma * sigma * (Math.log(expMinusComplement(epsilon, q)) - Math.log(q)) + 0.5;
 }
 
 /** f(e^ε) = δ(ε) of one step, exact (up to rounding), in the given direction. */
@@ -58,13 +67,13 @@ export function sampledGaussianHockeyStick(q: number, sigma: number, direction: 
     // L > ε ⇔ x > x_ε; f = P(x > x_ε) − e^ε Q(x > x_ε) = q·S((x−1)/σ) − (e^ε − 1 + q)·S(x/σ).
     if (q < 1 && epsilon <= Math.log1p(-q)) return -Math.expm1(epsilon);
     const x = crossing(q, sigma, epsilon);
-    const f = q * upperTail((x - 1) / sigma) - (Math.expm1(epsilon) + q) * upperTail(x / sigma);
+    const f = q * upperTail((x - 1) / sigma) - expMinusComplement(epsilon, q) * upperTail(x / sigma);
     return Math.min(1, Math.max(0, f));
   }
   // add: L > ε ⇔ x < x'_ε, x'_ε the crossing at −ε; f = e^ε[(e^{−ε} − 1 + q)Φ(x'/σ) − q·Φ((x'−1)/σ)].
   if (q < 1 && epsilon >= -Math.log1p(-q)) return 0;
   const x = crossing(q, sigma, -epsilon);
-  const f = Math.exp(epsilon) * ((Math.expm1(-epsilon) + q) * upperTail(-x / sigma) - q * upperTail(-(x - 1) / sigma));
+  const f = Math.exp(epsilon) * (expMinusComplement(-epsilon, q) * upperTail(-x / sigma) - q * upperTail(-(x - 1) / sigma));
   return Math.min(1, Math.max(0, f));
 }
 

@@ -11,6 +11,7 @@
  * Only the (Poisson-sampled) Gaussian has a PLD here; an rdp-curve event has no PLD and is
  * refused by the accountant.
  */
+import { DpConfigError } from '../errors.js';
 import type { DpEvent } from './events.js';
 import { composePlds, type ComposedPld, pldDelta, pldEpsilon } from './pld-compose.js';
 import { type DiscretePld, discretizeSampledGaussian, type PldDirection } from './pld-sampled-gaussian.js';
@@ -42,14 +43,29 @@ export function composeHistory(
         const key = `${direction}|${q}|${event.noiseMultiplier}|${step}|${stepTail}`;
         let pld = discretised.get(key);
         if (pld === undefined) {
-          pld = discretizeSampledGaussian(q, event.noiseMultiplier, direction, step, stepTail);
+          pld = tooLargeRefused(() => discretizeSampledGaussian(q, event.noiseMultiplier, direction, step, stepTail), step);
           discretised.set(key, pld);
         }
         return { pld, count };
       });
     if (parts.length === 0) return { step, offset: 0, probs: Float64Array.of(1), infinityMass: 0 };
-    return composePlds(parts, COMPOSED_TAIL_MASS);
+    return tooLargeRefused(() => composePlds(parts, COMPOSED_TAIL_MASS), step);
   });
+}
+
+/** The grid-size limits (RangeError from the pure functions) as the user's parameters refused, with what to change. */
+function tooLargeRefused<T>(compute: () => T, step: number): T {
+  try {
+    return compute();
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    throw new DpConfigError(
+      `PrivacyAccountant (pld): ${error.message}. The privacy losses of these steps spread too wide for a grid of step ${step} (little noise, or very many steps); ` +
+        'use a coarser discretization (e.g. 1e-3) or the RDP accountant.',
+      { at: 'PrivacyAccountant (pld)', field: 'discretization', value: step },
+      { cause: error },
+    );
+  }
 }
 
 /** The smallest ε ≥ 0 at which both directions are (ε, δ)-DP. */
