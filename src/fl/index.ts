@@ -22,5 +22,7 @@ export { syntheticFedProx, type SyntheticDevice, type SyntheticOptions } from '.
 export { partitionIid, partitionShards, partitionDirichlet } from './data/partition.js';
 export { loadMnistLike } from './data/idx.js';
 export * from './remote/index.js';
+// Client-level differential privacy (the `dp` settings of a run): src/dp/fedavg/.
+export * from '../dp/fedavg/index.js';
 export { BaseDataset, FederatedDataset, FederatedDataError } from './data/federated-dataset.js';
 export { FederatedDataLoader, type FederatedDataLoaderOptions, type Batch, type LoaderItem } from './data/federated-loader.js';

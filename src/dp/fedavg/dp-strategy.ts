@@ -33,6 +33,7 @@
  * Each round (committed or skipped) notes `dp` — ε so far and how the round was run — which
  * the engine writes to the event log as a `dp` mark and sends in the round's report.
  */
+import type { ClientAlgorithm } from '../../fl/algorithms/client-algorithm.js';
 import type { Weights } from '../../fl/models/weights.js';
 import type { FitConfig } from '../../fl/rounds/fit.js';
 import type { RoundAggregate } from '../../fl/rounds/round-aggregate.js';
@@ -73,7 +74,7 @@ export interface DistributedRoundNote {
 }
 
 /** What a round's `dp` note (and mark) says. */
-export interface DpRoundNote {
+export type DpRoundNote = {
   /** ε spent so far (this round included), at `delta`. */
   epsilon: number;
   delta: number;
@@ -98,14 +99,14 @@ export interface DpRoundNote {
   skipped?: true;
   /** Distributed mode only. */
   distributed?: DistributedRoundNote;
-}
+};
 
 const round6 = (x: number) => Number(x.toPrecision(6));
 
 export class DpFedAvg<S> implements Strategy<DpState<S>> {
   readonly name: string;
   readonly needs = 'sum' as const;
-  readonly client;
+  readonly client: ClientAlgorithm<any>;
   readonly acceptsEmptyRounds: boolean;
   readonly evaluate?: Strategy<S>['evaluate'];
   /** q: each client's probability of taking part (Poisson), or the fraction sampled (fixed). */
@@ -287,7 +288,7 @@ export class DpFedAvg<S> implements Strategy<DpState<S>> {
       rounds: ledger.rounds,
       ...extra,
     };
-    return { dp: note as unknown as Record<string, unknown> };
+    return { dp: note };
   }
 }
 
