@@ -294,9 +294,10 @@ export function runFederated(sim: SimulationCore, options: FederatedOptions): Fe
   try {
     for (const helper of helpers) sim.spawn(helper.logic, helper.id, { input: helper.input });
     const clientLogic = aggregator.clientLogic();
+    const modeInput = aggregator.clientInput?.() ?? {};
     options.clients.forEach((c, i) => {
       sim.spawn(clientLogic, ids[i], {
-        input: { data: hold({ x: c.x, y: c.y }), spec, workspace, algorithm: strategy.client, cost: config.cost, slowdown: c.slowdown ?? 1, localTrainer: config.localTrainer },
+        input: { ...modeInput, data: hold({ x: c.x, y: c.y }), spec, workspace, algorithm: strategy.client, cost: config.cost, slowdown: c.slowdown ?? 1, localTrainer: config.localTrainer },
       });
     });
     sim.spawn(roundServer, serverId, {
