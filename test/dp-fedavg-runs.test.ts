@@ -253,3 +253,20 @@ test('the budget stops the run before the round that would exceed it: complete, 
   t.is(none.rounds.length, 0);
   t.is(none.stopped?.beforeRound, 1);
 });
+
+test("a run the budget stops early still runs its 'final' evaluations, on the model it ends with (as a run of that many rounds would)", async (t) => {
+  const per = (n: number) => new PrivacyAccountant().compose({ kind: 'poisson-sampled-gaussian', samplingRate: 0.5, noiseMultiplier: 1 }, n).epsilon(1e-5).epsilon;
+  const withTests = clients.map((c) => ({ ...c, testX: c.x, testY: c.y }));
+  const finalEvaluations = { clients: withTests, clientEvaluation: 'final' as const, trainEvaluation: 'final' as const };
+  const stopped = await runFederated(new SimulationCore({ seed: 1 }), dpOptions({ ...DP, budget: { epsilon: (per(2) + per(3)) / 2 } }, 'plain', { ...finalEvaluations, rounds: 10 }));
+  t.is(stopped.stopped?.beforeRound, 3);
+  const [first, last] = stopped.rounds;
+  t.is(first.clients, undefined, "round 1 is not the last: no 'final' evaluation there");
+  t.deepEqual(Object.keys(last.clients ?? {}), ids);
+  t.true(Number.isFinite(last.globalTrainLoss) && Number.isFinite(last.clientTestLoss));
+  // The same two rounds as a run of 2 rounds: its final evaluation is of the same model.
+  const planned = await runFederated(new SimulationCore({ seed: 1 }), dpOptions(DP, 'plain', { ...finalEvaluations, rounds: 2 }));
+  t.is(planned.weightsSha256, stopped.weightsSha256);
+  const pick = (r: typeof last) => ({ clients: r.clients, globalTrainLoss: r.globalTrainLoss, globalTrainAccuracy: r.globalTrainAccuracy, clientTestLoss: r.clientTestLoss, clientTestAccuracy: r.clientTestAccuracy });
+  t.deepEqual(pick(last), pick(planned.rounds[1]));
+});

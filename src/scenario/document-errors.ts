@@ -3,7 +3,7 @@
  * expected and what was found — so a typo in a YAML file is fixed in one look.
  */
 import { isMap, isPair, isScalar, LineCounter, type Document } from 'yaml';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { branchesWithField, closestName, knownFieldsAt } from './field-suggestions.js';
 
 type Path = readonly PropertyKey[];
@@ -162,6 +162,25 @@ function whereOf(context: DocumentContext, path: Path, key?: string): string {
   return `${context.file}${position ? `:${position}` : ''}`;
 }
 
+/** zod's own English message for an issue (what it says when the schema gave none). */
+const zodDefaultMessage = (() => {
+  const locale = z.locales.en().localeError;
+  return (issue: Issue, input: unknown): string | undefined => {
+    const made = (locale as (i: unknown) => string | { message: string } | undefined)({ ...issue, input });
+    return typeof made === 'string' ? made : made?.message;
+  };
+})();
+
+/**
+ * The schema's own message for an issue, when it gave one (e.g. why a literal is the only
+ * choice), or undefined when the message is zod's default. The reworded "expected …, found …"
+ * of the codes `expectation` rewrites would otherwise lose it.
+ */
+function customMessage(issue: Issue, value: unknown): string | undefined {
+  if (issue.code !== 'invalid_type' && issue.code !== 'invalid_value' && issue.code !== 'invalid_union') return undefined;
+  return issue.message && issue.message !== zodDefaultMessage(issue, value) ? issue.message : undefined;
+}
+
 /** One line per zod issue (at most `limit`): `file:line:col: at path: expected …, found ….` */
 export function describeIssues(error: z.ZodError, data: unknown, context: DocumentContext, limit = 8): string[] {
   const base = context.basePath ?? [];
@@ -176,7 +195,8 @@ export function describeIssues(error: z.ZodError, data: unknown, context: Docume
     const expected = expectation(issue, known, elsewhere, at.value);
     if (issue.code === 'unrecognized_keys') return `${where}: at ${formatPath([...base, ...path])}: ${expected}`;
     const found = at.found ? describeValue(at.value) : 'nothing (the field is missing)';
-    return `${where}: at ${formatPath([...base, ...path])}: ${expected}, found ${found}`;
+    const custom = customMessage(issue, at.value);
+    return `${where}: at ${formatPath([...base, ...path])}: ${expected}, found ${found}${custom ? `: ${custom}` : ''}`;
   });
   if (issues.length > limit) out.push(`… and ${issues.length - limit} more problems`);
   return out;

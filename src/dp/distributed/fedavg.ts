@@ -4,8 +4,10 @@
  *
  *   the plan       one per run, from the dp settings, the model's size, the number of clients
  *                  (the overflow bound is for a round of all of them: Poisson sampling has no
- *                  smaller sure bound) and the rounds. The server and the DP strategy compute
- *                  it from the same inputs; the clients get it in every fit (it is public).
+ *                  smaller sure bound) and the rounds. The server, the DP strategy and every
+ *                  client compute it from their own copies of the same inputs; the fit carries
+ *                  the server's (public) and each client refuses one that is not its own
+ *                  (client-checks.ts): the server is not trusted to set the noise.
  *   a round        the aggregator draws the round's rotation seed from its own seeded stream
  *                  and sends it, with the plan, in FitIns.report.dp; each client encodes its
  *                  clipped update Δ = w_trained − w_global (encode.ts) at SecAgg+'s collect

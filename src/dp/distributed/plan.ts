@@ -44,7 +44,7 @@ export const DistributedDpSettingsSchema = z
   .object({
     mechanism: z
       .literal('skellam', {
-        error: "only 'skellam' is built: the distributed discrete Gaussian needs an exact discrete Gaussian sampler and is left out (Skellam noise, closed under summation, is the simpler to sample exactly)",
+        error: "only 'skellam' is built: the distributed discrete Gaussian needs an exact discrete Gaussian sampler and is left out (Skellam noise, closed under summation, is the simpler to sample exactly); use mechanism: skellam, the default",
       })
       .default('skellam'),
     bits: z.number().int().min(MIN_BITS).max(MAX_BITS, `at most ${MAX_BITS}: SecAgg+ masks uint32 vectors`).default(MAX_BITS),

@@ -17,6 +17,11 @@
  * its clipped update Δ = w_trained − w_global from the fit, and at SecAgg+'s collect stage
  * encodes it — its share of the noise drawn for the round's participant count — into the ring
  * SecAgg+ masks (src/dp/distributed/encode.ts), from its derived streams `dp/…/round-<r>`.
+ * The server is not trusted there: the client encodes with ITS OWN plan, built from the run's
+ * configuration it was created with (input `distributedDp`), refuses at the fit a plan that
+ * differs from it (or a fit without one), and at collect a round whose participant count it
+ * cannot reconcile with what it sees (src/dp/distributed/client-checks.ts). Only the rotation
+ * seed comes from the fit.
  */
 import { type AnyActorLogic, assign, setup } from 'xstate';
 import { z } from 'zod';
@@ -30,6 +35,8 @@ import { FL, MESSAGE_HEADER_BYTES } from '../rounds/protocol.js';
 import { packReport, reportWeight } from '../rounds/round-aggregate.js';
 import { encodeStreams, encodeUpdate } from '../../dp/distributed/encode.js';
 import { DistributedFitSchema, flatDelta } from '../../dp/distributed/fedavg.js';
+import { type ClientDistributedDpConfig, ownDistributedPlan, participantProblem, planMismatch } from '../../dp/distributed/client-checks.js';
+import type { DistributedDpPlan } from '../../dp/distributed/plan.js';
 import type { UpdateContext } from '../secure/secagg/client-steps.js';
 
 export const FIT_DONE = 'fl/fit-done';
@@ -48,13 +55,26 @@ export const SecAggReportSchema = z
 /** Durable: the last round whose update this client masked. */
 export const MASKED_ROUND_KEY = 'secagg/masked-round';
 
-type Context = LocalTrainer & SecAggClientState;
+/** What the client is created with: a trainer, and under distributed DP its own copy of the run's dp configuration. */
+export type SecAggPlusClientInput = LocalTrainer & { distributedDp?: ClientDistributedDpConfig };
+
+type Context = LocalTrainer &
+  SecAggClientState & {
+    distributedDp?: ClientDistributedDpConfig;
+    /** The plan this client encodes with, from its own configuration (null: the run is not under distributed DP). */
+    ownPlan: DistributedDpPlan | null;
+  };
 
 function report(ctx: Context, answer: Answer): Partial<Context> {
   const at = `secagg+ client '${ctx.io.id}' (round ${answer.ins.round})`;
   const parsed = SecAggReportSchema.safeParse(answer.ins.report);
   if (!parsed.success) {
     ctx.io.replyError(answer.envelope, new FlRefusal(`${at}: under secagg+ aggregation a fit must carry report: {protocol: 'secagg+', maxWeight}; got ${JSON.stringify(answer.ins.report)}`, { actor: ctx.io.id, round: answer.ins.round }));
+    return {};
+  }
+  const dpProblem = distributedDpProblem(ctx, parsed.data.dp?.plan);
+  if (dpProblem) {
+    ctx.io.replyError(answer.envelope, new FlRefusal(`${at}: ${dpProblem}; it sits this round out.`, { actor: ctx.io.id, round: answer.ins.round }));
     return {};
   }
   if (reportWeight(answer.res, ctx.algorithm.reports, parsed.data.maxWeight) > 1) {
@@ -71,6 +91,16 @@ function report(ctx: Context, answer: Answer): Partial<Context> {
   return {};
 }
 
+/** Why this client will not take part with the fit's distributed-DP plan (absent, unasked for, or not its own), or null. */
+function distributedDpProblem(ctx: Context, fromFit: DistributedDpPlan | undefined): string | null {
+  if (!ctx.ownPlan) return fromFit ? 'the fit asks for distributed DP, but this client was not configured for it (dp.mode distributed)' : null;
+  if (!fromFit) return 'this client is configured for distributed DP (dp.mode distributed), but the fit carries no distributed-DP plan: it will not hand over an update without its noise';
+  const mismatch = planMismatch(ctx.ownPlan, fromFit);
+  return mismatch
+    ? `the fit's distributed-DP plan is not this client's own (from its dp settings): ${mismatch}. Under distributed DP the server is not trusted to set the noise, clip or scale`
+    : null;
+}
+
 /** The update SecAgg+ masks in round `round`: the stored answer of that round, once. */
 function updateFor(ctx: Context) {
   return (round: number, at: UpdateContext): Float64Array | Uint32Array => {
@@ -85,12 +115,20 @@ function updateFor(ctx: Context) {
     const report = SecAggReportSchema.parse(kept?.report);
     if (report.dp && at.config.encoding !== 'ring') return refuse("the fit asked for distributed DP but the SecAgg+ round does not take ring inputs (its encoding is 'quantized')");
     if (!report.dp && at.config.encoding === 'ring') return refuse("the SecAgg+ round takes ring inputs but the fit carried no distributed-DP plan to encode with");
-    ctx.io.storage.set(MASKED_ROUND_KEY, round);
-    if (report.dp) {
+    if (ctx.ownPlan) {
+      // The fit's plan was checked equal to the client's own at the fit; encode with the client's own all the same.
+      const dpProblem = distributedDpProblem(ctx, report.dp?.plan);
+      if (dpProblem) return refuse(dpProblem);
+      const seen = { participants: at.config.sampleSize, numShares: at.config.numShares, neighbours: at.neighbours };
+      const nProblem = participantProblem(ctx.ownPlan, ctx.distributedDp!, seen);
+      if (nProblem) return refuse(`${nProblem}; its noise share V/n would be too small for the round it takes part in`);
+      ctx.io.storage.set(MASKED_ROUND_KEY, round);
       const names = encodeStreams(round);
-      const encoding = { rotationSeed: report.dp.rotationSeed, participants: at.config.sampleSize };
-      return encodeUpdate(kept!.delta!, report.dp.plan, encoding, { rounding: at.stream(names.rounding), noise: at.stream(names.noise) }).ring;
+      const encoding = { rotationSeed: report.dp!.rotationSeed, participants: seen.participants };
+      return encodeUpdate(kept!.delta!, ctx.ownPlan, encoding, { rounding: at.stream(names.rounding), noise: at.stream(names.noise) }).ring;
     }
+    if (report.dp) return refuse('the fit asks for distributed DP, but this client was not configured for it (dp.mode distributed)');
+    ctx.io.storage.set(MASKED_ROUND_KEY, round);
     return packReport(stored.res, reportWeight(stored.res, ctx.algorithm.reports, report.maxWeight), ctx.algorithm.reports);
   };
 }
@@ -110,7 +148,7 @@ function storedFit(ctx: Context, round: number): KeptFit | undefined {
 const role = secAggClientImplementations<Context>({ read: updateFor });
 
 export const secAggPlusClient: AnyActorLogic = setup({
-  types: {} as { context: Context; input: LocalTrainer; events: ActorMessage },
+  types: {} as { context: Context; input: SecAggPlusClientInput; events: ActorMessage },
   guards: role.guards,
   actions: {
     fit: assign(({ context, event }) =>
@@ -126,7 +164,8 @@ export const secAggPlusClient: AnyActorLogic = setup({
   },
 }).createMachine({
   id: 'fl-secagg-client',
-  context: ({ input }) => ({ ...input, session: null, handled: [] }),
+  // The plan is derived once, from the client's own configuration: the server's fits are only checked against it.
+  context: ({ input }) => ({ ...input, ownPlan: input.distributedDp ? ownDistributedPlan(input.distributedDp) : null, session: null, handled: [] }),
   initial: 'idle',
   on: {
     [FL.fit]: { actions: 'fit' },

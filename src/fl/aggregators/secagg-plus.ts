@@ -38,11 +38,14 @@ import { FlInvariantError } from '../errors.js';
 import { decodeSum } from '../../dp/distributed/decode.js';
 import { distributedPlanFor, drawRotationSeed, meanFromSum, rotationSeedStream } from '../../dp/distributed/fedavg.js';
 import type { DistributedDpPlan } from '../../dp/distributed/plan.js';
+import type { ClientDistributedDpConfig } from '../../dp/distributed/client-checks.js';
 import type { AggregatorSettings } from './registry.js';
 import { missingFrom } from './round-helpers.js';
 import { FIT_DONE, FitDoneSchema, secAggPlusClient } from './secagg-plus-client.js';
 
-type Answer = { kind: 'result'; result: ResultPayload } | { kind: 'aborted'; reason: string };
+/** A SecAgg+ client's failure as the SecAgg+ server reported it (its own refusal reason, e.g. a distributed-DP plan it would not encode with). */
+type ClientFailure = ResultPayload['failures'][number];
+type Answer = { kind: 'result'; result: ResultPayload } | { kind: 'aborted'; reason: string; failures?: readonly ClientFailure[] };
 
 interface Session {
   round: number;
@@ -168,6 +171,17 @@ export function secAggPlusAggregator(setup: AggregatorSetup, settings: Aggregato
     byteKinds: { [SECAGG.maskedInput]: 'bytesUp', [SECAGG.result]: 'bytesAggregate' },
     helpers: () => [{ id: serverId, logic: secAggServerMachine, input: { params: serverParams } }],
     clientLogic: () => secAggPlusClient,
+    // Distributed DP: each client's own copy of the run's dp settings and shape, from which it derives its plan (never from the fit).
+    clientInput: () =>
+      plan && setup.dp
+        ? {
+            distributedDp: {
+              settings: { clip: setup.dp.clip, noiseMultiplier: setup.dp.noiseMultiplier, distributed: setup.dp.distributed },
+              run: { length: setup.layout.reduce((n, w) => n + w.length, 0), clients: setup.clients.length, rounds: roundsOf(settings) },
+              ...(options.numShares !== undefined ? { numShares: options.numShares } : {}),
+            } satisfies ClientDistributedDpConfig,
+          }
+        : {},
     open(view) {
       const rotationSeed = plan ? drawRotationSeed(view.io.derivedRng(rotationSeedStream(view.round))) : null;
       const session: Session = { round: view.round, trained: [], start: null, startSentAt: 0, answer: null, cannotStart: null, closing: false, rotationSeed };
@@ -189,7 +203,7 @@ export function secAggPlusAggregator(setup: AggregatorSetup, settings: Aggregato
       if (message.type === SECAGG.aborted) {
         const aborted = message.payload as AbortedPayload;
         if (aborted.round !== session.round) return session;
-        return { ...session, answer: hold({ kind: 'aborted', reason: `SecAgg+ aborted in stage ${aborted.stage}: ${aborted.reason}` }) };
+        return { ...session, answer: hold({ kind: 'aborted', reason: `SecAgg+ aborted in stage ${aborted.stage}: ${aborted.reason}`, failures: aborted.failures }) };
       }
       const result = message.payload as ResultPayload;
       if (result.round !== session.round) return session;
@@ -253,8 +267,13 @@ export function secAggPlusAggregator(setup: AggregatorSetup, settings: Aggregato
       return { aggregate: unpacked.aggregate };
     },
     missing: (session, view) => {
-      const survivors = session.answer?.value.kind === 'result' ? new Set(session.answer.value.result.survivors) : new Set<string>();
-      return missingFrom(view, (c) => survivors.has(c), session.trained.length === view.selected.length ? 'it dropped out of the SecAgg+ round' : 'it did not finish training before the deadline, or dropped out of SecAgg+');
+      const answer = session.answer?.value;
+      const survivors = answer?.kind === 'result' ? new Set(answer.result.survivors) : new Set<string>();
+      const fallback = session.trained.length === view.selected.length ? 'it dropped out of the SecAgg+ round' : 'it did not finish training before the deadline, or dropped out of SecAgg+';
+      // A client that refused a stage says why (the SecAgg+ server relays it): that reason, not a generic dropout.
+      const failures = (answer?.kind === 'result' ? answer.result.failures : answer?.failures) ?? [];
+      const why = new Map(failures.map((f) => [f.client, `it refused SecAgg+ at ${f.stage}: ${f.error}`]));
+      return missingFrom(view, (c) => survivors.has(c), fallback).map((f) => (view.refused[f.clientId] || !why.has(f.clientId) ? f : { ...f, reason: why.get(f.clientId)! }));
     },
     rejected: () => 0,
   };

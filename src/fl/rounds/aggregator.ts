@@ -86,6 +86,11 @@ export interface Aggregator<S = any> {
   helpers(): HelperActor[];
   /** The client actor logic of this mode. */
   clientLogic(): AnyActorLogic;
+  /**
+   * Extra input every client actor is created with: the client's own copy of settings it must
+   * not take from the server at run time (distributed DP's plan), if the mode has any.
+   */
+  clientInput?(): Record<string, unknown>;
   /** Starts round r: sends what the helpers need and says what the fits carry. */
   open(view: RoundView): OpenedRound<S>;
   /** One message of this round (validated here); returns the session unchanged when it is refused or a duplicate. */

@@ -245,20 +245,23 @@ export function runFederated(sim: SimulationCore, options: FederatedOptions): Fe
       m.reportLost = true;
       return m;
     }
-    const final = report.round === config.rounds;
-    const onTrain = evaluateTrain(report.weights, final);
+    evaluateInto(m, report.weights, report.round === config.rounds);
+    return m;
+  };
+  /** The evaluations of `weights` on the clients' data that `clientEvaluation` / `trainEvaluation` ask for, written into m. */
+  const evaluateInto = (m: RoundMetrics, weights: Weights, final: boolean) => {
+    const onTrain = evaluateTrain(weights, final);
     if (onTrain) {
       m.globalTrainLoss = onTrain.loss;
       if (onTrain.accuracy !== undefined) m.globalTrainAccuracy = onTrain.accuracy;
     }
-    const perClient = evaluateClients(report.weights, final);
+    const perClient = evaluateClients(weights, final);
     if (perClient) {
       m.clients = perClient;
       const pooled = pooledEvaluation(Object.values(perClient));
       m.clientTestLoss = pooled.loss;
       if (pooled.accuracy !== undefined) m.clientTestAccuracy = pooled.accuracy;
     }
-    return m;
   };
   const reported = new Set<number>();
   const emit = (report: RoundSummary & { weights?: Weights }) => {
@@ -294,9 +297,10 @@ export function runFederated(sim: SimulationCore, options: FederatedOptions): Fe
   try {
     for (const helper of helpers) sim.spawn(helper.logic, helper.id, { input: helper.input });
     const clientLogic = aggregator.clientLogic();
+    const modeInput = aggregator.clientInput?.() ?? {};
     options.clients.forEach((c, i) => {
       sim.spawn(clientLogic, ids[i], {
-        input: { data: hold({ x: c.x, y: c.y }), spec, workspace, algorithm: strategy.client, cost: config.cost, slowdown: c.slowdown ?? 1, localTrainer: config.localTrainer },
+        input: { ...modeInput, data: hold({ x: c.x, y: c.y }), spec, workspace, algorithm: strategy.client, cost: config.cost, slowdown: c.slowdown ?? 1, localTrainer: config.localTrainer },
       });
     });
     sim.spawn(roundServer, serverId, {
@@ -362,6 +366,10 @@ export function runFederated(sim: SimulationCore, options: FederatedOptions): Fe
       const f = answer.failure;
       throw new FederatedRunError(`server '${serverId}' (round ${f.round}): the federated run stopped (${f.kind}): ${f.detail}`, f);
     }
+    // A run the strategy stopped early (a privacy budget) never reached its last round, where 'final'
+    // evaluations run: run them now on the model the run ends with, in the last round's metrics.
+    const last = rounds.at(-1);
+    if (answer.stopped && last && last.round < config.rounds) evaluateInto(last, answer.weights, true);
     // Bytes of a round can grow after its report (a straggler's late update): the result has the final counts.
     const final = rounds.map((r) => ({ ...r, ...meter.round(r.round) }));
     return {

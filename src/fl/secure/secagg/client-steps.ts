@@ -63,6 +63,8 @@ export type FloatInput = Float32Array | Float64Array | readonly number[];
 export interface UpdateContext {
   /** The round's configuration as the server sent it in setup (participants, modulus, encoding). */
   config: RoundConfig;
+  /** This client's neighbourhood (itself included) as setup listed it: what it can see of the round's participants. */
+  neighbours: readonly string[];
   /**
    * A stream of this client named for what it is for (`actor/<id>/<name>`), at its start on
    * every call: for an encoder that randomises (distributed DP's rounding and noise).
@@ -224,7 +226,7 @@ export function onCollect(io: ActorIO, session: ClientSession, payload: unknown,
 
   let input: Uint32Array;
   try {
-    const vector = typeof update === 'function' ? update(session.round, { config: session.config, stream: (name) => io.derivedRng(name) }) : update;
+    const vector = typeof update === 'function' ? update(session.round, { config: session.config, neighbours: session.neighbours, stream: (name) => io.derivedRng(name) }) : update;
     input = session.config.encoding === 'ring' ? checkRingInput(at, vector, modulusRange) : quantize(floatInput(at, vector), clippingRange, quantizationTarget(session.config), io.rng(CLIENT_STREAMS.quantize));
   } catch (error) {
     // The source's own refusals and fedsim's bugs go out as they are; a value that cannot be encoded is this round's refusal.
