@@ -103,7 +103,7 @@ const where = 'DP-SGD (per-example gradients)';
 /** The pre-activation output z of a trainable step (no activation). */
 export function preActivation(step: TrainableStep, a: tf.Tensor): tf.Tensor {
   if (step.kind === 'dense') {
-    const units = step.kernel.shape[1];
+    const units = step.kernel.shape[1] as number;
     const z2 = tf.matMul(a.rank === 2 ? (a as tf.Tensor2D) : tf.reshape(a, [-1, a.shape[a.rank - 1] as number]), step.kernel as tf.Tensor2D);
     const z = a.rank === 2 ? z2 : tf.reshape(z2, [...a.shape.slice(0, -1), units]);
     return step.bias ? tf.add(z, step.bias) : z;
