@@ -41,7 +41,7 @@ export interface DenseStep {
   activation: Activation;
 }
 
-/** y = activation(conv2d(a, W) + b), NHWC, W of shape [kh, kw, cin, cout]. */
+/** y = activation(conv2d(a, W) + b), NHWC, W of shape [kh, kw, cin, cout], dilation 1 (the only one tfjs differentiates). */
 export interface Conv2dStep {
   kind: 'conv2d';
   name: string;
@@ -49,7 +49,6 @@ export interface Conv2dStep {
   bias?: tf.Variable;
   strides: [number, number];
   pad: 'same' | 'valid';
-  dilations: [number, number];
   activation: Activation;
 }
 
@@ -108,7 +107,7 @@ export function preActivation(step: TrainableStep, a: tf.Tensor): tf.Tensor {
     const z = a.rank === 2 ? z2 : tf.reshape(z2, [...a.shape.slice(0, -1), units]);
     return step.bias ? tf.add(z, step.bias) : z;
   }
-  const z = tf.conv2d(a as tf.Tensor4D, step.kernel as tf.Tensor4D, step.strides, step.pad, 'NHWC', step.dilations);
+  const z = tf.conv2d(a as tf.Tensor4D, step.kernel as tf.Tensor4D, step.strides, step.pad);
   return step.bias ? tf.add(z, step.bias) : z;
 }
 
@@ -162,7 +161,7 @@ function builtinSteps(model: BuiltinModel): ProgramStep[] {
 /** McMahan's CNN as builtin-model.ts computes it (there with tf.fused.conv2d; here conv, bias and ReLU apart). */
 function cnnSteps(spec: CnnSpec, v: readonly tf.Variable[], dense: (i: number, relu: boolean, name: string) => DenseStep): ProgramStep[] {
   const [h, w, c] = spec.inputShape;
-  const conv = (i: number, name: string): Conv2dStep => ({ kind: 'conv2d', name, kernel: v[i], bias: v[i + 1], strides: [1, 1], pad: 'same', dilations: [1, 1], activation: tf.relu });
+  const conv = (i: number, name: string): Conv2dStep => ({ kind: 'conv2d', name, kernel: v[i], bias: v[i + 1], strides: [1, 1], pad: 'same', activation: tf.relu });
   const pool: FixedStep = { kind: 'fixed', name: 'maxPool', apply: (x) => tf.maxPool(x as tf.Tensor4D, 2, 2, 'valid') };
   const flatSize = v[4].shape[0];
   return [
@@ -262,13 +261,15 @@ function conv2dStep(layer: AnyLayer, refuse: (why: string) => never): Conv2dStep
   if (config.dataFormat !== undefined && config.dataFormat !== 'channelsLast') refuse(`uses dataFormat '${config.dataFormat}'; use channelsLast (NHWC)`);
   if (config.padding !== 'same' && config.padding !== 'valid') refuse(`uses padding '${config.padding}'; use 'same' or 'valid'`);
   const pair = (value: number | number[] | undefined): [number, number] => (value === undefined ? [1, 1] : typeof value === 'number' ? [value, value] : [value[0], value[1] ?? value[0]]);
+  const dilations = pair(config.dilationRate);
+  // tfjs's conv2d gradient asserts dilation 1, so a dilated layer cannot be trained at all, DP or not.
+  if (dilations[0] !== 1 || dilations[1] !== 1) refuse(`has dilationRate ${JSON.stringify(config.dilationRate)}; tfjs differentiates conv2d only with dilation 1, so this layer cannot be trained`);
   return {
     kind: 'conv2d',
     name: layer.name,
     ...kernelAndBias(layer, 4, config.useBias !== false, refuse),
     strides: pair(config.strides),
     pad: config.padding,
-    dilations: pair(config.dilationRate),
     activation: layerActivation(layer, refuse),
   };
 }

@@ -19,11 +19,20 @@
  * P²(K+N) per example against P·K·N for materialising G_i, so each layer takes the cheaper
  * (as Li et al. do); McMahan's CNN materialises both convs (P² ≫ K·N/(K+N)).
  *
+ * Materialised conv gradients are each example's filter gradient, computed by the backend's
+ * own Conv2DBackpropFilter kernel on that example alone (B calls): the kernel every conv
+ * training step runs, which on wasm is fedsim's im2col + XNNPACK GEMM
+ * (runtime/wasm-kernels/conv2d-backprop-filter.ts). Building U with tfjs ops (unfold.ts) and
+ * multiplying it in one batched matMul measured 5-20× slower on wasm: tfjs's strided slices
+ * and stack copy element by element, and wasm runs a batched or transposed BatchMatMul as
+ * a naive loop (only the untransposed batch-1 case reaches XNNPACK). The Gram matrices of
+ * the ghost path use unfold.ts, which is cheap when P is small — the only case it is chosen.
+ *
  * Clipped sums without per-example gradients. With s_i = C / max(‖g_i‖, C) (1 when the
- * example's whole gradient is within C), Σ_i s_i G_i = Uᵀ diag(s) Δ over the batch's
- * stacked rows: the layer's ordinary weight gradient with δ_i scaled by s_i, one matrix
- * product. A materialised layer sums its G_i with the weights s instead (a [1, B]·[B, K·N]
- * product).
+ * example's whole gradient is within C), Σ_i s_i G_i is the layer's ordinary weight gradient
+ * with δ_i scaled by s_i: aᵀ diag(s) δ for dense (one matrix product), the batch's filter
+ * gradient with dy = s·δ for conv (one kernel call). A materialised layer sums its G_i with
+ * the weights s instead (a [1, B]·[B, K·N] product).
  *
  * The loss is Σ_i ℓ_i (the batch mean times B), so δ_i is the gradient of example i's own
  * loss — what DP-SGD clips (Abadi et al. 2016), and what Opacus gets from a mean-reduced
@@ -32,8 +41,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { DpConfigError } from '../../../dp/errors.js';
 import type { LossFn } from '../losses.js';
-import { type LayerProgram, type TrainableStep } from './layer-program.js';
-import { layerSignals } from './layer-signals.js';
+import type { Conv2dStep, LayerProgram } from './layer-program.js';
+import { type LayerSignal, layerSignals } from './layer-signals.js';
 import { unfoldPatches } from './unfold.js';
 
 /** How a layer with P > 1 positions computes its per-example norms: the cheaper (default), or one of the two. */
@@ -46,13 +55,6 @@ export interface ClippedGradientSum {
   norms: tf.Tensor1D;
   /** Σ_i ℓ_i. */
   lossSum: tf.Scalar;
-}
-
-/** One trainable layer's per-example view: U [B, P, K] (inputs, or unfolded patches) and D [B, P, N] (δ). */
-interface LayerRows {
-  step: TrainableStep;
-  u: tf.Tensor3D;
-  d: tf.Tensor3D;
 }
 
 /** The L2 clip bound C: a finite number > 0. */
@@ -79,15 +81,18 @@ export function clippedGradientSum(
 ): ClippedGradientSum {
   checkClip(clip, 'clippedGradientSum');
   const method = options.norms ?? 'auto';
-  return withLayerRows(program, x, y, lossFn, (rows, lossSum) => {
-    const parts = rows.map((r) => layerNormsSquared(r, method));
-    const norms = tf.sqrt(tf.addN(parts.flatMap((p) => (p.biasGrads ? [p.weightNormSq, tf.sum(tf.square(p.biasGrads), 1)] : [p.weightNormSq])))) as tf.Tensor1D;
+  return withSignals(program, x, y, lossFn, (signals, lossSum) => {
+    const layers = signals.map((signal) => layerNorms(signal, method));
+    const squares = layers.flatMap((l) => (l.biasGrads ? [l.weightNormSq, tf.sum(tf.square(l.biasGrads), 1)] : [l.weightNormSq]));
+    const norms = tf.sqrt(squares.length === 1 ? squares[0] : tf.addN(squares)) as tf.Tensor1D;
     const scale = tf.div(clip, tf.maximum(norms, clip)) as tf.Tensor1D;
     const byVariable = new Map<tf.Variable, tf.Tensor>();
-    rows.forEach((r, l) => {
-      const { step } = r;
-      byVariable.set(step.kernel, tf.reshape(clippedWeightSum(r, parts[l].perExample, scale), step.kernel.shape));
-      if (step.bias) byVariable.set(step.bias, tf.reshape(weightedSum(scale, parts[l].biasGrads!), step.bias.shape));
+    signals.forEach((signal, l) => {
+      const { step } = signal;
+      const { perExample, biasGrads } = layers[l];
+      const kernelSum = perExample ? weightedSum(scale, tf.reshape(perExample, [perExample.shape[0], -1]) as tf.Tensor2D) : scaledWeightGradient(signal, scale);
+      byVariable.set(step.kernel, tf.reshape(kernelSum, step.kernel.shape));
+      if (step.bias) byVariable.set(step.bias, tf.reshape(weightedSum(scale, biasGrads!), step.bias.shape));
     });
     return { sums: inOrder(trainable, byVariable), norms, lossSum };
   });
@@ -100,73 +105,101 @@ export function clippedGradientSum(
  * need the gradients themselves. Run it inside tf.tidy.
  */
 export function perExampleGradients(program: LayerProgram, trainable: readonly tf.Variable[], x: tf.Tensor2D, y: tf.Tensor2D, lossFn: LossFn): { grads: tf.Tensor[]; lossSum: tf.Scalar } {
-  return withLayerRows(program, x, y, lossFn, (rows, lossSum) => {
-    const batch = x.shape[0];
+  return withSignals(program, x, y, lossFn, (signals, lossSum) => {
     const byVariable = new Map<tf.Variable, tf.Tensor>();
-    for (const { step, u, d } of rows) {
-      byVariable.set(step.kernel, tf.reshape(tf.matMul(u, d, true, false), [batch, ...step.kernel.shape]));
-      if (step.bias) byVariable.set(step.bias, tf.sum(d, 1));
+    for (const signal of signals) {
+      const { step } = signal;
+      const batch = signal.input.shape[0];
+      const weights = step.kind === 'dense' ? denseExampleGradients(signal.input, signal.delta) : convExampleGradients(step, signal.input as tf.Tensor4D, signal.delta as tf.Tensor4D);
+      byVariable.set(step.kernel, tf.reshape(weights, [batch, ...step.kernel.shape]));
+      if (step.bias) byVariable.set(step.bias, biasExampleGradients(signal.delta));
     }
     return { grads: inOrder(trainable, byVariable), lossSum };
   });
 }
 
-/** Runs `use` on the batch's per-layer rows inside a tidy; the signals' kept tensors are freed whatever happens. */
-function withLayerRows<T extends tf.TensorContainer>(program: LayerProgram, x: tf.Tensor2D, y: tf.Tensor2D, lossFn: LossFn, use: (rows: LayerRows[], lossSum: tf.Scalar) => T): T {
+/** Runs `use` on the batch's signals inside a tidy; the signals' tensors are freed whatever happens. */
+function withSignals<T extends tf.TensorContainer>(program: LayerProgram, x: tf.Tensor2D, y: tf.Tensor2D, lossFn: LossFn, use: (signals: LayerSignal[], lossSum: tf.Scalar) => T): T {
   const { signals, lossSum } = layerSignals(program, x, y, lossFn);
   try {
-    return tf.tidy(() => use(signals.map(({ step, input, delta }) => layerRows(step, input, delta)), lossSum));
+    // lossSum was made outside this tidy, so it survives it either way; the caller's tidy owns it.
+    return tf.tidy(() => use(signals, lossSum));
   } finally {
     tf.dispose(signals.flatMap((s) => [s.input, s.delta]));
-    // lossSum is returned to the caller through `use`; tidy keeps returned tensors, and it was made outside this tidy.
   }
 }
 
-function layerRows(step: TrainableStep, input: tf.Tensor, delta: tf.Tensor): LayerRows {
-  const batch = input.shape[0];
-  const n = delta.shape[delta.rank - 1];
-  if (step.kind === 'dense') {
-    const k = input.shape[input.rank - 1];
-    return { step, u: tf.reshape(input, [batch, -1, k]), d: tf.reshape(delta, [batch, -1, n]) };
-  }
-  const u = unfoldPatches(input as tf.Tensor4D, step.kernel.shape, step);
-  return { step, u, d: tf.reshape(delta, [batch, -1, n]) };
-}
-
-interface LayerNormParts {
+interface LayerNorms {
   /** ‖G_i‖²_F of the kernel: [B]. */
   weightNormSq: tf.Tensor1D;
-  /** G_i when this layer materialised them ([B, K, N]), else undefined. */
+  /** G_i, [B, K, N], when this layer materialised them. */
   perExample?: tf.Tensor3D;
   /** g_i of the bias, [B, N], when the layer has one. */
   biasGrads?: tf.Tensor2D;
 }
 
-function layerNormsSquared({ step, u, d }: LayerRows, method: NormMethod): LayerNormParts {
-  const [, positions, k] = u.shape;
-  const n = d.shape[2];
-  const biasGrads = step.bias ? (tf.sum(d, 1) as tf.Tensor2D) : undefined;
-  if (positions === 1) {
+function layerNorms(signal: LayerSignal, method: NormMethod): LayerNorms {
+  const { step, input, delta } = signal;
+  const biasGrads = step.bias ? biasExampleGradients(delta) : undefined;
+  const batch = input.shape[0];
+  const n = delta.shape[delta.rank - 1];
+  if (step.kind === 'dense' && input.rank === 2) {
     // ‖a_i ⊗ δ_i‖² = ‖a_i‖²‖δ_i‖²: exact, and two row sums.
-    const weightNormSq = tf.mul(tf.sum(tf.square(u), [1, 2]), tf.sum(tf.square(d), [1, 2])) as tf.Tensor1D;
-    return { weightNormSq, biasGrads };
+    return { weightNormSq: tf.mul(tf.sum(tf.square(input), 1), tf.sum(tf.square(delta), 1)) as tf.Tensor1D, biasGrads };
   }
-  const ghost = method === 'ghost' || (method === 'auto' && positions * (k + n) < k * n);
-  if (ghost) {
+  const [fH, fW, cin] = step.kernel.shape as number[];
+  const k = step.kind === 'dense' ? (input.shape[input.rank - 1] as number) : fH * fW * cin;
+  const positions = delta.size / (batch * n);
+  if (method === 'ghost' || (method === 'auto' && positions * (k + n) < k * n)) {
+    const u = step.kind === 'dense' ? (tf.reshape(input, [batch, positions, k]) as tf.Tensor3D) : unfoldPatches(input as tf.Tensor4D, step.kernel.shape, step);
+    const d = tf.reshape(delta, [batch, positions, n]) as tf.Tensor3D;
     const grams = tf.mul(tf.matMul(u, u, false, true), tf.matMul(d, d, false, true));
     return { weightNormSq: tf.sum(grams, [1, 2]) as tf.Tensor1D, biasGrads };
   }
-  const perExample = tf.matMul(u, d, true, false) as tf.Tensor3D;
+  const perExample = (step.kind === 'dense' ? denseExampleGradients(input, delta) : convExampleGradients(step, input as tf.Tensor4D, delta as tf.Tensor4D)) as tf.Tensor3D;
   return { weightNormSq: tf.sum(tf.square(perExample), [1, 2]) as tf.Tensor1D, perExample, biasGrads };
 }
 
-/** Σ_i s_i G_i of a layer's kernel, as [K, N]. */
-function clippedWeightSum({ u, d }: LayerRows, perExample: tf.Tensor3D | undefined, scale: tf.Tensor1D): tf.Tensor {
-  if (perExample) return weightedSum(scale, tf.reshape(perExample, [perExample.shape[0], -1]) as tf.Tensor2D);
-  const [batch, positions, k] = u.shape;
-  const n = d.shape[2];
-  const scaled = tf.mul(d, tf.reshape(scale, [batch, 1, 1]));
-  return tf.matMul(tf.reshape(u, [batch * positions, k]) as tf.Tensor2D, tf.reshape(scaled, [batch * positions, n]) as tf.Tensor2D, true, false);
+/** G_i = Σ_p a_i[p] ⊗ δ_i[p] of a dense layer, [B, K, N]. */
+function denseExampleGradients(input: tf.Tensor, delta: tf.Tensor): tf.Tensor3D {
+  const batch = input.shape[0];
+  const u = tf.reshape(input, [batch, -1, input.shape[input.rank - 1] as number]) as tf.Tensor3D;
+  const d = tf.reshape(delta, [batch, -1, delta.shape[delta.rank - 1] as number]) as tf.Tensor3D;
+  return tf.matMul(u, d, true, false);
+}
+
+/** Each example's filter gradient, [B, K, N], by the backend's Conv2DBackpropFilter kernel on that example alone. */
+function convExampleGradients(step: Conv2dStep, input: tf.Tensor4D, delta: tf.Tensor4D): tf.Tensor3D {
+  const batch = input.shape[0];
+  const inputs = tf.split(input, batch, 0);
+  const deltas = tf.split(delta, batch, 0);
+  const grads = inputs.map((a, i) => filterGradient(step, a as tf.Tensor4D, deltas[i] as tf.Tensor4D));
+  const [fH, fW, cin, cout] = step.kernel.shape as number[];
+  return tf.reshape(tf.stack(grads), [batch, fH * fW * cin, cout]) as tf.Tensor3D;
+}
+
+/** Σ over the batch of the filter gradients, conv2d's own weight gradient for inputs a and output gradient dy. */
+function filterGradient(step: Conv2dStep, a: tf.Tensor4D, dy: tf.Tensor4D): tf.Tensor4D {
+  const attrs = { strides: step.strides, pad: step.pad, dataFormat: 'NHWC', filterShape: step.kernel.shape } as unknown as tf.NamedAttrMap;
+  return tf.engine().runKernel(tf.Conv2DBackpropFilter, { x: a, dy } as unknown as tf.NamedTensorMap, attrs) as tf.Tensor4D;
+}
+
+/** g_i = Σ_p δ_i[p] of a bias, [B, N]. */
+function biasExampleGradients(delta: tf.Tensor): tf.Tensor2D {
+  const batch = delta.shape[0];
+  const n = delta.shape[delta.rank - 1] as number;
+  // A clone (it shares the data): the signals are disposed when the caller's work is done, and this may outlive them.
+  return delta.rank === 2 ? (tf.clone(delta) as tf.Tensor2D) : (tf.sum(tf.reshape(delta, [batch, -1, n]), 1) as tf.Tensor2D);
+}
+
+/** Σ_i s_i G_i of a layer whose G_i were not materialised: its weight gradient with δ_i scaled by s_i. */
+function scaledWeightGradient({ step, input, delta }: LayerSignal, scale: tf.Tensor1D): tf.Tensor {
+  const batch = input.shape[0];
+  const scaled = tf.mul(delta, tf.reshape(scale, [batch, ...delta.shape.slice(1).map(() => 1)]));
+  if (step.kind === 'conv2d') return filterGradient(step, input as tf.Tensor4D, scaled as tf.Tensor4D);
+  const k = input.shape[input.rank - 1] as number;
+  const n = delta.shape[delta.rank - 1] as number;
+  return tf.matMul(tf.reshape(input, [-1, k]) as tf.Tensor2D, tf.reshape(scaled, [-1, n]) as tf.Tensor2D, true, false);
 }
 
 /** Σ_i s_i rows_i for rows [B, M]: a [1, B]·[B, M] product. */
@@ -182,3 +215,4 @@ function inOrder(trainable: readonly tf.Variable[], byVariable: Map<tf.Variable,
     return t;
   });
 }
+

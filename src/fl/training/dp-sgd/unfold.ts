@@ -18,26 +18,25 @@ import * as tf from '@tensorflow/tfjs';
 export interface ConvGeometry {
   strides: [number, number];
   pad: 'same' | 'valid';
-  dilations: [number, number];
 }
 
 /** U of shape [B, outHeight·outWidth, fH·fW·cin] for input a [B, H, W, cin] and a filter of shape [fH, fW, cin, cout]. */
 export function unfoldPatches(a: tf.Tensor4D, filterShape: readonly number[], geometry: ConvGeometry): tf.Tensor3D {
   const [batch, , , channels] = a.shape;
   const [fH, fW] = filterShape;
-  const info = tf.backend_util.computeConv2DInfo(a.shape, filterShape as [number, number, number, number], geometry.strides, geometry.dilations, geometry.pad);
+  const info = tf.backend_util.computeConv2DInfo(a.shape, filterShape as [number, number, number, number], geometry.strides, 1, geometry.pad);
   const { top, bottom, left, right } = info.padInfo;
-  const { outHeight, outWidth, strideHeight: sH, strideWidth: sW, dilationHeight: dH, dilationWidth: dW } = info;
+  const { outHeight, outWidth, strideHeight: sH, strideWidth: sW } = info;
   return tf.tidy(() => {
     const padded = top || bottom || left || right ? tf.pad(a, [[0, 0], [top, bottom], [left, right], [0, 0]]) : a;
     const taps: tf.Tensor4D[] = [];
     for (let wR = 0; wR < fH; wR++) {
       for (let wC = 0; wC < fW; wC++) {
-        const begin = [0, wR * dH, wC * dW, 0];
+        const begin = [0, wR, wC, 0];
         taps.push(
           sH === 1 && sW === 1
             ? tf.slice(padded, begin, [batch, outHeight, outWidth, channels])
-            : (tf.stridedSlice(padded, begin, [batch, wR * dH + (outHeight - 1) * sH + 1, wC * dW + (outWidth - 1) * sW + 1, channels], [1, sH, sW, 1]) as tf.Tensor4D),
+            : (tf.stridedSlice(padded, begin, [batch, wR + (outHeight - 1) * sH + 1, wC + (outWidth - 1) * sW + 1, channels], [1, sH, sW, 1]) as tf.Tensor4D),
         );
       }
     }
