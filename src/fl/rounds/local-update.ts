@@ -18,6 +18,7 @@ import type { ModelWorkspace } from '../fedavg/workspace.js';
 import type { ModelSpec } from '../models/spec.js';
 import { type Dataset, datasetSize } from '../training/dataset.js';
 import { type TrainConfig, trainLocal } from '../training/train-local.js';
+import { recordDpSgdRound } from '../training/dp-sgd/client-privacy.js';
 import { type FitIns, type FitRes, reportMatches } from './fit.js';
 
 /** What a client holds for local training. */
@@ -45,8 +46,16 @@ export interface LocalUpdate<S> {
 
 /** The training settings of a FitIns config (the algorithm's own fields are its business). */
 export function trainConfigOf(config: FitIns['config']): TrainConfig {
-  const { epochs, batchSize, lr, optimizer, dropLast, loss } = config;
-  return { epochs, batchSize, lr, ...(optimizer !== undefined ? { optimizer } : {}), ...(dropLast !== undefined ? { dropLast } : {}), ...(loss !== undefined ? { loss } : {}) };
+  const { epochs, batchSize, lr, optimizer, dropLast, loss, dpSgd } = config;
+  return {
+    epochs,
+    batchSize,
+    lr,
+    ...(optimizer !== undefined ? { optimizer } : {}),
+    ...(dropLast !== undefined ? { dropLast } : {}),
+    ...(loss !== undefined ? { loss } : {}),
+    ...(dpSgd !== undefined ? { dpSgd } : {}),
+  };
 }
 
 /** Optimiser steps E epochs of batch B take over n samples. */
@@ -84,6 +93,9 @@ export function localUpdate<S>(client: LocalTrainer, ins: FitIns, state: S): Loc
     try {
       const trained = trainLocal(model, client.data.value, { ...config, ...(hooks?.gradientTerms ? { gradientTerms: hooks.gradientTerms } : {}) }, rng);
       ({ weights, meanLoss, samplesSeen } = trained);
+      // Accounted as soon as training ran (before any check that might withhold the update): counting a round that is
+      // then refused overstates ε, never understates it.
+      if (trained.dpSgd) recordDpSgdRound(io, ins.round, trained.dpSgd);
     } finally {
       hooks?.dispose?.();
     }

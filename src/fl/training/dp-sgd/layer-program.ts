@@ -95,7 +95,7 @@ export const SUPPORTED_STATELESS_LAYERS: readonly string[] = [
   'RepeatVector',
 ];
 
-const SUPPORTED_SUMMARY = `Dense and Conv2D (channelsLast, padding 'same' or 'valid'), and layers without weights that act on each example alone (${SUPPORTED_STATELESS_LAYERS.filter((c) => c !== 'InputLayer').join(', ')})`;
+export const SUPPORTED_SUMMARY = `Dense and Conv2D (channelsLast, padding 'same' or 'valid'), and layers without weights that act on each example alone (${SUPPORTED_STATELESS_LAYERS.filter((c) => c !== 'InputLayer').join(', ')})`;
 
 const where = 'DP-SGD (per-example gradients)';
 
