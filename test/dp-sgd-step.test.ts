@@ -117,7 +117,7 @@ test('an empty batch is a step of pure noise, N(0, (σC/E)²) in every coordinat
   const values = tf.tidy(() => {
     const dp = privateGradient(layerProgram(model), model.trainable, undefined, lossFunction(model.loss), settings, new GaussianNoise([11, 12, 13, 14]));
     t.is(dp.lossSum.dataSync()[0], 0);
-    return Float64Array.from(tf.concat(dp.grads.map((g) => tf.reshape(g, [-1]))).dataSync());
+    return tf.concat(dp.grads.map((g) => tf.reshape(g, [-1]))).dataSync() as Float32Array;
   });
   const n = values.length;
   t.is(n, 60 * 80 + 80 + 80 * 10 + 10);
@@ -167,7 +167,13 @@ test('bad step parameters are refused with DpConfigError naming the parameter an
   ];
   for (const [override, field, message] of cases) {
     const settings = { clip: 1, noiseMultiplier: 1, expectedBatchSize: 2, ...override };
-    const error = t.throws(() => tf.tidy(() => privateGradient(program, model.trainable, undefined, lossFunction(model.loss), settings, noise)), { instanceOf: DpConfigError });
+    const error = t.throws(
+      () =>
+        tf.tidy(() => {
+          privateGradient(program, model.trainable, undefined, lossFunction(model.loss), settings, noise);
+        }),
+      { instanceOf: DpConfigError },
+    );
     t.regex(error!.message, message);
     t.is((error as DpConfigError).where.field, field);
   }

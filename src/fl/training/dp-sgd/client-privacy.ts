@@ -13,7 +13,7 @@
  * q = min(1, B/n_k) onto its accountant. A round already accounted is not composed again:
  * training a round again (after a crash that lost the stored answer) draws the same batches
  * and the same noise from the round's stream, so it releases the same update — no new
- * privacy spent. A crash with loseStorage also loses the stored accountant; the marks stay
+ * privacy spent. A crash with loseStorage also loses the stored account; the marks stay
  * in the log, which is why the run's figure comes from them, not from the clients' storage.
  */
 import { PrivacyAccountant } from '../../../dp/accounting/accountant.js';
@@ -27,13 +27,17 @@ export const DP_SGD_MARK = 'dp-sgd';
 /** Where a client keeps its DP-SGD account (durable storage key). */
 export const DP_SGD_ACCOUNT_KEY = 'fl/dp-sgd/account';
 
-/** What a client stores: the rounds accounted and the accountant they composed. */
+/** One accounted round: its mechanism, T steps of the Poisson-sampled Gaussian (σ = 0: no noise, no bound). */
+export interface AccountedRound {
+  round: number;
+  samplingRate: number;
+  noiseMultiplier: number;
+  steps: number;
+}
+
+/** What a client stores: the rounds it accounted, in the order it trained them. */
 interface StoredAccount {
-  rounds: number[];
-  /** PrivacyAccountant.toJSON(); absent while only σ = 0 rounds were trained (nothing a Gaussian accountant can compose). */
-  accountant?: unknown;
-  /** True once a σ = 0 round was trained: clipping without noise, ε = ∞ from then on. */
-  unbounded: boolean;
+  rounds: AccountedRound[];
 }
 
 /** The mark's data: the round's mechanism, and the client's ε after it (absent when unbounded). */
@@ -54,6 +58,26 @@ export function dpSgdStepEvent(spend: Pick<DpSgdSpend, 'samplingRate' | 'noiseMu
   return { kind: 'poisson-sampled-gaussian', samplingRate: spend.samplingRate, noiseMultiplier: spend.noiseMultiplier };
 }
 
+/**
+ * An empty accountant sharing one cache of RDP curves with every other made here (clones
+ * share their curves: they are pure functions of the event). A curve of the Poisson-sampled
+ * Gaussian costs 0.1–0.6 s to compute; every client, every round, and the run's ledger ask
+ * for the same few (one per client's q), so each is computed once per process.
+ */
+const SHARED_CURVES = new PrivacyAccountant();
+export function newAccountant(): PrivacyAccountant {
+  return SHARED_CURVES.clone();
+}
+
+/** ε at δ after `rounds` (Infinity if one had σ = 0; 0 for none). */
+export function epsilonOfRounds(rounds: readonly AccountedRound[], delta: number): number {
+  if (rounds.some((r) => r.noiseMultiplier === 0)) return Infinity;
+  if (rounds.length === 0) return 0;
+  const accountant = newAccountant();
+  for (const r of rounds) accountant.compose(dpSgdStepEvent(r), r.steps);
+  return accountant.epsilon(delta).epsilon;
+}
+
 /** What a client needs to record: its storage and, when it runs in a simulation, the log. */
 export interface PrivacyRecorder {
   readonly storage: DurableStorage;
@@ -66,16 +90,13 @@ export interface PrivacyRecorder {
  * some round had σ = 0).
  */
 export function recordDpSgdRound(client: PrivacyRecorder, round: number, spend: DpSgdSpend): number {
-  const stored = client.storage.get<StoredAccount>(DP_SGD_ACCOUNT_KEY) ?? { rounds: [], unbounded: false };
-  const accountant = stored.accountant === undefined ? new PrivacyAccountant() : PrivacyAccountant.fromJSON(stored.accountant);
-  let { unbounded } = stored;
-  if (!stored.rounds.includes(round)) {
-    if (spend.noiseMultiplier > 0) accountant.compose(dpSgdStepEvent(spend), spend.steps);
-    else unbounded = true;
-    const composed = accountant.composed().length > 0;
-    client.storage.set(DP_SGD_ACCOUNT_KEY, { rounds: [...stored.rounds, round], unbounded, ...(composed ? { accountant: accountant.toJSON() } : {}) } satisfies StoredAccount);
+  const stored = client.storage.get<StoredAccount>(DP_SGD_ACCOUNT_KEY) ?? { rounds: [] };
+  let rounds = stored.rounds;
+  if (!rounds.some((r) => r.round === round)) {
+    rounds = [...rounds, { round, samplingRate: spend.samplingRate, noiseMultiplier: spend.noiseMultiplier, steps: spend.steps }];
+    client.storage.set(DP_SGD_ACCOUNT_KEY, { rounds } satisfies StoredAccount);
   }
-  const epsilon = unbounded ? Infinity : accountant.epsilon(spend.delta).epsilon;
+  const epsilon = epsilonOfRounds(rounds, spend.delta);
   const data: DpSgdMarkData = {
     round,
     samplingRate: spend.samplingRate,

@@ -14,9 +14,8 @@
  * once, so a client that lost its storage in a crash and so forgot earlier rounds is still
  * charged for them.
  */
-import { PrivacyAccountant } from '../../../dp/accounting/accountant.js';
 import type { SimEvent } from '../../../runtime/events.js';
-import { DP_SGD_MARK, type DpSgdMarkData, dpSgdStepEvent } from './client-privacy.js';
+import { DP_SGD_MARK, type DpSgdMarkData, dpSgdStepEvent, newAccountant } from './client-privacy.js';
 
 export interface SampleLevelPrivacy {
   /** Which guarantee this is: each client's examples, by DP-SGD in local training. */
@@ -95,7 +94,7 @@ export class DpSgdPrivacyLedger {
 
 /** A client's ε at its δ after each round it trained, in round order (Infinity from its first σ = 0 round on). */
 function epsilonTimeline(client: ClientRounds): Array<{ round: number; epsilon: number }> {
-  const accountant = new PrivacyAccountant();
+  const accountant = newAccountant();
   let unbounded = false;
   return [...client.rounds.keys()]
     .sort((a, b) => a - b)
