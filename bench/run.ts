@@ -21,6 +21,7 @@ const registry: Record<string, () => Promise<{ benchmark: Benchmark }>> = {
   'fault-sweep': () => import('./fault-sweep.js'),
   replay: () => import('./replay-memory.js'),
   steps: () => import('./step-budget.js'),
+  'dp-sgd': () => import('./dp-sgd.js'),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -19,14 +19,17 @@
  * P²(K+N) per example against P·K·N for materialising G_i, so each layer takes the cheaper
  * (as Li et al. do); McMahan's CNN materialises both convs (P² ≫ K·N/(K+N)).
  *
- * Materialised conv gradients are each example's filter gradient, computed by the backend's
- * own Conv2DBackpropFilter kernel on that example alone (B calls): the kernel every conv
- * training step runs, which on wasm is fedsim's im2col + XNNPACK GEMM
- * (runtime/wasm-kernels/conv2d-backprop-filter.ts). Building U with tfjs ops (unfold.ts) and
- * multiplying it in one batched matMul measured 5-20× slower on wasm: tfjs's strided slices
- * and stack copy element by element, and wasm runs a batched or transposed BatchMatMul as
- * a naive loop (only the untransposed batch-1 case reaches XNNPACK). The Gram matrices of
- * the ghost path use unfold.ts, which is cheap when P is small — the only case it is chosen.
+ * Materialised conv gradients are each example's filter gradient. On wasm one call of
+ * fedsim's per-example kernel computes them all (runtime/wasm-kernels/
+ * conv2d-backprop-filter-per-example.ts: the im2col + XNNPACK GEMM of the ordinary filter
+ * gradient, one image at a time, products kept apart). Other backends run their own
+ * Conv2DBackpropFilter on each example alone. Two alternatives measured slower on wasm:
+ * building U with tfjs ops (unfold.ts) and one batched matMul (5-20×: tfjs's strided slices
+ * and stack copy element by element, and wasm runs a batched or transposed BatchMatMul as a
+ * naive loop, only the untransposed batch-1 case reaching XNNPACK), and the batch kernel
+ * called once per example (5-15× the batch's own gradient: a split and a call set-up per
+ * example). The Gram matrices of the ghost path use unfold.ts, which is cheap when P is
+ * small — the only case it is chosen.
  *
  * Clipped sums without per-example gradients. With s_i = C / max(‖g_i‖, C) (1 when the
  * example's whole gradient is within C), Σ_i s_i G_i is the layer's ordinary weight gradient
@@ -44,6 +47,7 @@ import type { LossFn } from '../losses.js';
 import type { Conv2dStep, LayerProgram } from './layer-program.js';
 import { type LayerSignal, layerSignals } from './layer-signals.js';
 import { unfoldPatches } from './unfold.js';
+import { PER_EXAMPLE_FILTER_GRAD } from '../../../runtime/wasm-kernels/conv2d-backprop-filter-per-example.js';
 
 /** How a layer with P > 1 positions computes its per-example norms: the cheaper (default), or one of the two. */
 export type NormMethod = 'auto' | 'ghost' | 'materialise';
@@ -168,14 +172,23 @@ function denseExampleGradients(input: tf.Tensor, delta: tf.Tensor): tf.Tensor3D 
   return tf.matMul(u, d, true, false);
 }
 
-/** Each example's filter gradient, [B, K, N], by the backend's Conv2DBackpropFilter kernel on that example alone. */
+/**
+ * Each example's filter gradient, [B, K, N]: on wasm by fedsim's per-example kernel (one
+ * call for the batch); elsewhere by the backend's Conv2DBackpropFilter on each example alone.
+ */
 function convExampleGradients(step: Conv2dStep, input: tf.Tensor4D, delta: tf.Tensor4D): tf.Tensor3D {
   const batch = input.shape[0];
-  const inputs = tf.split(input, batch, 0);
-  const deltas = tf.split(delta, batch, 0);
-  const grads = inputs.map((a, i) => filterGradient(step, a as tf.Tensor4D, deltas[i] as tf.Tensor4D));
   const [fH, fW, cin, cout] = step.kernel.shape as number[];
-  return tf.reshape(tf.stack(grads), [batch, fH * fW * cin, cout]) as tf.Tensor3D;
+  let grads: tf.Tensor;
+  if (tf.getKernel(PER_EXAMPLE_FILTER_GRAD, tf.getBackend()) != null) {
+    const attrs = { strides: step.strides, pad: step.pad, filterShape: step.kernel.shape } as unknown as tf.NamedAttrMap;
+    grads = tf.engine().runKernel(PER_EXAMPLE_FILTER_GRAD, { x: input, dy: delta } as unknown as tf.NamedTensorMap, attrs) as tf.Tensor;
+  } else {
+    const inputs = tf.split(input, batch, 0);
+    const deltas = tf.split(delta, batch, 0);
+    grads = tf.stack(inputs.map((a, i) => filterGradient(step, a as tf.Tensor4D, deltas[i] as tf.Tensor4D)));
+  }
+  return tf.reshape(grads, [batch, fH * fW * cin, cout]) as tf.Tensor3D;
 }
 
 /** Σ over the batch of the filter gradients, conv2d's own weight gradient for inputs a and output gradient dy. */
