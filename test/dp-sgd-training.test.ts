@@ -111,6 +111,30 @@ test('a client\'s account: each round composed once, stored durably, marked in t
   t.false('epsilon' in marks[marks.length - 1]);
 });
 
+test('the ledger charges each (client, round) once, from the marks, even when a client lost its stored account', (t) => {
+  const spend = { samplingRate: 0.1, noiseMultiplier: 1, steps: 20, clip: 1, delta: 1e-5, examples: 100 };
+  const marks: Array<Record<string, unknown>> = [];
+  const recorder = (storage: ActorStorage) => ({ storage, mark: (_: string, data?: Record<string, unknown>) => marks.push({ actor: 'alice', ...data }) });
+  const disk = new ActorStorage();
+  recordDpSgdRound(recorder(disk), 1, spend);
+  recordDpSgdRound(recorder(disk), 2, spend);
+  // alice crashes with loseStorage and trains round 2 again (its answer was lost), then round 3: her own account forgets round 1.
+  const wiped = new ActorStorage();
+  recordDpSgdRound(recorder(wiped), 2, spend);
+  const own = recordDpSgdRound(recorder(wiped), 3, spend);
+  const ledger = new DpSgdPrivacyLedger();
+  let seq = 0;
+  for (const data of marks) ledger.observe({ ev: 'mark', label: DP_SGD_MARK, data, seq: seq++, t: 0 } as never);
+  ledger.observe({ ev: 'mark', label: 'something else', data: { actor: 'bob', round: 1 }, seq: seq++, t: 0 } as never);
+  const threeRounds = new PrivacyAccountant().compose({ kind: 'poisson-sampled-gaussian', samplingRate: 0.1, noiseMultiplier: 1 }, 60).epsilon(1e-5).epsilon;
+  const summary = ledger.summary()!;
+  t.is(summary.epsilon, threeRounds, 'rounds 1, 2, 3: round 2 once');
+  t.true(own < threeRounds, "the client's own account after losing its disk understates it");
+  t.deepEqual(ledger.perClient().get('alice')!.rounds, [1, 2, 3]);
+  t.is(summary.clients, 1);
+  t.deepEqual(summary.perRound.map((p) => p.round), [1, 2, 3]);
+});
+
 test('a run with dpSgd: the same seed gives the same event log and weights; the worst client\'s ε is the accountant\'s for its rounds', async (t) => {
   const clients = tinyClients(5);
   const options = { ...tinyOptions('plain', clients), fraction: 0.6, dpSgd: { clip: 0.8, noiseMultiplier: 0.9, delta: 1e-4 } };
