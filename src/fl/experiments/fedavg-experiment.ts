@@ -107,6 +107,8 @@ export interface FedAvgExperimentResult {
   }>;
   metrics: Array<{ name: string; points: Array<[number, number]>; chart: string; x: string; y: string }>;
   finite: boolean;
+  /** Under dpSgd: the worst client's ε at the run's δ (a scalar, so the CLI's summary shows it). */
+  dpSgdEpsilon?: number;
   /** Under dpSgd: the worst client's ε over the run (sample-level DP; JSON has no Infinity, so σ = 0 shows as "Infinity"). */
   sampleLevelPrivacy?: DpSgdResult;
 }
@@ -197,7 +199,7 @@ function toScenario(config: FedAvgExperiment, source: ExperimentSource): Scenari
           ...(privacy ? [privacy.series] : []),
         ],
         finite: allFinite(result.weights),
-        ...(privacy ? { sampleLevelPrivacy: privacy.result } : {}),
+        ...(privacy ? { dpSgdEpsilon: privacy.epsilon, sampleLevelPrivacy: privacy.result } : {}),
       };
     },
     checks,

@@ -24,10 +24,11 @@ export interface DpSgdMetricSeries {
 const json = (epsilon: number): number | 'Infinity' => (Number.isFinite(epsilon) ? epsilon : 'Infinity');
 
 /** The ledger's summary for results.json and its ε series, or undefined when no client trained with DP-SGD. */
-export function dpSgdResult(ledger: DpSgdPrivacyLedger): { result: DpSgdResult; series: DpSgdMetricSeries } | undefined {
+export function dpSgdResult(ledger: DpSgdPrivacyLedger): { epsilon: number; result: DpSgdResult; series: DpSgdMetricSeries } | undefined {
   const summary = ledger.summary();
   if (!summary) return undefined;
   return {
+    epsilon: summary.epsilon,
     result: { ...summary, epsilon: json(summary.epsilon), perRound: summary.perRound.map(({ round, epsilon }) => ({ round, epsilon: json(epsilon) })) },
     series: {
       name: `ε at δ = ${summary.delta} (DP-SGD, worst client)`,
