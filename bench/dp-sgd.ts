@@ -34,7 +34,7 @@ import { createStream } from '../src/runtime/rng.js';
 import { fmt, table } from './timing.js';
 
 const quick = process.env.FEDSIM_DP_SGD_BENCH_QUICK === '1';
-const REPEATS = quick ? 1 : 5;
+const REPEATS = quick ? 1 : 9;
 const LR = 0.05;
 const DP = { clip: 1, noiseMultiplier: 1.1 };
 
@@ -106,6 +106,21 @@ function naiveDpSgdEpoch(model: ReturnType<typeof createModel>, data: Dataset, b
   return seen;
 }
 
+/** ms to draw one step's noise (one normal per parameter), median of 5. */
+function noiseDrawMs(spec: ModelSpec): number {
+  const model = createModel(spec, createStream(1, 'model/init'));
+  const buffer = new Float32Array(model.countParams());
+  model.dispose();
+  const noise = new GaussianNoise([1, 2, 3, 4]);
+  noise.fill(buffer, 1);
+  const times = Array.from({ length: 5 }, () => {
+    const start = performance.now();
+    noise.fill(buffer, 1);
+    return performance.now() - start;
+  });
+  return median(times);
+}
+
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 export const benchmark = {
@@ -118,7 +133,7 @@ export const benchmark = {
       const data = images(c.examples);
       const rates: Record<Trainer, number[]> = { plain: [], 'DP-SGD': [], naive: [] };
       const trainers: Trainer[] = ['plain', 'DP-SGD', 'naive'];
-      for (const trainer of trainers) block(trainer, c, data, 0); // warm-up: JIT, kernels, RDP-free
+      for (const trainer of trainers) block(trainer, c, data, 0); // warm-up: JIT, kernel set-up, first allocations
       for (let r = 1; r <= REPEATS; r++) {
         for (const trainer of trainers) {
           const [seen, seconds] = block(trainer, c, data, r);
@@ -128,6 +143,7 @@ export const benchmark = {
       const plain = median(rates.plain);
       const dp = median(rates['DP-SGD']);
       const naive = median(rates.naive);
+      const noiseMs = noiseDrawMs(c.spec);
       rows.push({
         model: c.model,
         B: String(c.batch),
@@ -137,8 +153,11 @@ export const benchmark = {
         'DP-SGD / plain': (dp / plain).toFixed(2),
         'naive / plain': (naive / plain).toFixed(2),
         'vectorised gain (DP-SGD / naive)': `${(dp / naive).toFixed(1)}×`,
+        'plain ms/step': ((1000 * c.batch) / plain).toFixed(1),
+        'DP-SGD ms/step': ((1000 * c.batch) / dp).toFixed(1),
+        'of which noise draw': noiseMs.toFixed(1),
       });
     }
-    return `${table(rows)}\n\nMedian of ${REPEATS} interleaved repetitions of one epoch each (after a warm-up), wasm backend; DP-SGD: clip 1, σ = 1.1.`;
+    return `${table(rows)}\n\nMedian of ${REPEATS} interleaved repetitions of one epoch each (after a warm-up), wasm backend; DP-SGD: clip 1, σ = 1.1. ms/step at the expected batch B; "of which noise draw": one normal per parameter, timed alone.`;
   },
 };
