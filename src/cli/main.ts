@@ -1,5 +1,5 @@
 /**
- * The fedsim command line: run scenarios, replay and diff their logs, explore seeds.
+ * The fedsim command line: run scenarios, replay and diff their logs, explore seeds, account for privacy.
  *
  *   npx fedsim <command> …     (bin/fedsim.js; or `npm run fedsim -- …`; not `tsx src/cli/main.ts`, which
  *   lacks the 'fedsim-source' condition that scenario files' `import … from 'fedsim'` needs in a checkout)
@@ -12,6 +12,7 @@ import { CliError, EXIT_FAILED, EXIT_USAGE } from './cli-error.js';
 import { installCrashHandlers, printFailure, setDebug } from './failure-output.js';
 import { diffCommand } from './commands/diff.js';
 import { exploreCommand } from './commands/explore.js';
+import { privacyCommand } from './commands/privacy.js';
 import { replayCommand } from './commands/replay.js';
 import { runCommand } from './commands/run.js';
 import './experiment-kinds.js';
@@ -61,6 +62,7 @@ Examples:
   $ fedsim replay runs/ping-pong-seed7/run.jsonl --until 40 --inspect alice
   $ fedsim diff runs/a/run.jsonl runs/b/run.jsonl
   $ fedsim explore scenarios/stale-update-bug.ts --seeds 1..500 --faults scenarios/faults/stale-update.json
+  $ fedsim privacy --sampling-rate 0.01 --steps 1000 --noise-multiplier 1.1 --delta 1e-5
 
 Scenario files: TypeScript/JavaScript modules whose default export is defineScenario({ name, run, checks }),
 or YAML/JSON experiment files with a \`kind\`. Known kinds:
@@ -180,6 +182,38 @@ Exit code 0 when every seed passes, 1 when some seed fails.`,
     )
     .action(async (scenario: string, options) => {
       process.exitCode = await exploreCommand(scenario, options);
+    });
+
+  program
+    .command('privacy')
+    .description('Compute ε of Poisson-sampled Gaussian steps (DP-SGD, DP-FedAvg) at a δ, or the noise multiplier that meets a target ε.')
+    .option('--sampling-rate <q>', 'probability q ∈ (0, 1] that a record (client) takes part in a step')
+    .option('--steps <n>', 'number of noisy steps (rounds)')
+    .option('--dataset-size <n>', 'instead of --sampling-rate and --steps: the number of records …')
+    .option('--batch-size <n>', '… the expected batch size (q = batch size / dataset size) …')
+    .option('--epochs <e>', '… and the passes over the data (steps = ⌈epochs · dataset size / batch size⌉, as TF Privacy)')
+    .option('--noise-multiplier <σ>', 'noise standard deviation / L2 sensitivity: compute ε')
+    .option('--epsilon <ε>', 'instead of --noise-multiplier: solve for the smallest noise multiplier with ε at most this')
+    .option('--delta <δ>', 'the δ of (ε, δ)-DP, in (0, 1), e.g. 1e-5')
+    .addOption(new Option('--accountant <kind>', 'rdp (Rényi DP, default) or pld (privacy loss distribution: tighter, slower)'))
+    .option('--discretization <Δ>', 'pld only: the grid step of privacy losses (default 1e-4; smaller is tighter and slower)')
+    .option('--json', 'print one JSON object instead of the text lines')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ fedsim privacy --sampling-rate 0.004267 --noise-multiplier 1.1 --steps 14063 --delta 1e-5
+  $ fedsim privacy --dataset-size 60000 --batch-size 256 --epochs 60 --noise-multiplier 1.1 --delta 1e-5
+  $ fedsim privacy --sampling-rate 0.01 --steps 1000 --epsilon 2 --delta 1e-5
+  $ fedsim privacy --sampling-rate 0.01 --steps 1000 --noise-multiplier 1.1 --delta 1e-5 --accountant pld
+
+Prints "epsilon: X" (or "noise multiplier: S") on the first line, then the accountant, the Rényi order that gave
+the bound and the parameters. The neighbouring relation is add-or-remove one record (one client for DP-FedAvg).
+
+Exit code 0 on success, 2 for a bad or missing flag (named, with its valid range).`,
+    )
+    .action((options) => {
+      process.exitCode = privacyCommand(options);
     });
 
   return program;
