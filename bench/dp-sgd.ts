@@ -8,12 +8,13 @@
  * B = 10 and 50, on 28×28 seeded synthetic images, wasm backend. Three trainers per case:
  *
  *   plain       trainLocal without dpSgd (shuffled batches of B);
- *   DP-SGD      trainLocal with dpSgd { clip: 1, noiseMultiplier: 1.1 }: Poisson batches of
- *               expected size B, per-example norms and clipped sums vectorised, noise;
+ *   clip only   trainLocal with dpSgd { clip: 1, noiseMultiplier: 0 }: the cost of Poisson
+ *               batches and per-example clipping alone (vectorised), no noise;
+ *   DP-SGD      trainLocal with dpSgd { clip: 1, noiseMultiplier: 1.1 }: clipping and noise;
  *   naive       the same DP-SGD step with the clipped sum from one tf.variableGrads per example
  *               (clippedGradientSumByLoop), the same Poisson batches and noise.
  *
- * The three are measured interleaved (plain, DP-SGD, naive, plain, …) so a change of machine
+ * The four are measured interleaved (plain, clip only, DP-SGD, naive, plain, …) so a change of machine
  * load hits all of them; each figure is the median of the repetitions, samples/s counting
  * the examples actually in the batches (Poisson batches vary around B).
  *
@@ -66,7 +67,7 @@ function images(n: number): Dataset {
   return { x, y };
 }
 
-type Trainer = 'plain' | 'DP-SGD' | 'naive';
+type Trainer = 'plain' | 'clip only' | 'DP-SGD' | 'naive';
 
 /** One block: an epoch of `trainer` over `data`; returns [examples processed, seconds]. */
 function block(trainer: Trainer, c: Case, data: Dataset, seed: number): [number, number] {
@@ -76,7 +77,10 @@ function block(trainer: Trainer, c: Case, data: Dataset, seed: number): [number,
     const start = performance.now();
     let seen: number;
     if (trainer === 'naive') seen = naiveDpSgdEpoch(model, data, c.batch, rng);
-    else seen = trainLocal(model, data, { epochs: 1, batchSize: c.batch, lr: LR, ...(trainer === 'DP-SGD' ? { dpSgd: DP } : {}) }, rng).samplesSeen;
+    else {
+      const dpSgd = trainer === 'DP-SGD' ? DP : trainer === 'clip only' ? { ...DP, noiseMultiplier: 0 } : undefined;
+      seen = trainLocal(model, data, { epochs: 1, batchSize: c.batch, lr: LR, ...(dpSgd ? { dpSgd } : {}) }, rng).samplesSeen;
+    }
     return [seen, (performance.now() - start) / 1000];
   } finally {
     model.dispose();
@@ -131,8 +135,8 @@ export const benchmark = {
     const rows: Array<Record<string, string>> = [];
     for (const c of CASES) {
       const data = images(c.examples);
-      const rates: Record<Trainer, number[]> = { plain: [], 'DP-SGD': [], naive: [] };
-      const trainers: Trainer[] = ['plain', 'DP-SGD', 'naive'];
+      const rates: Record<Trainer, number[]> = { plain: [], 'clip only': [], 'DP-SGD': [], naive: [] };
+      const trainers: Trainer[] = ['plain', 'clip only', 'DP-SGD', 'naive'];
       for (const trainer of trainers) block(trainer, c, data, 0); // warm-up: JIT, kernel set-up, first allocations
       for (let r = 1; r <= REPEATS; r++) {
         for (const trainer of trainers) {
@@ -140,22 +144,18 @@ export const benchmark = {
           rates[trainer].push(seen / seconds);
         }
       }
-      const plain = median(rates.plain);
-      const dp = median(rates['DP-SGD']);
-      const naive = median(rates.naive);
-      const noiseMs = noiseDrawMs(c.spec);
+      const [plain, clipOnly, dp, naive] = trainers.map((trainer) => median(rates[trainer]));
       rows.push({
         model: c.model,
         B: String(c.batch),
         'plain samples/s': fmt(plain),
-        'DP-SGD samples/s': fmt(dp),
-        'naive loop samples/s': fmt(naive),
+        'clip only (σ = 0) / plain': (clipOnly / plain).toFixed(2),
         'DP-SGD / plain': (dp / plain).toFixed(2),
-        'naive / plain': (naive / plain).toFixed(2),
+        'naive loop / plain': (naive / plain).toFixed(2),
         'vectorised gain (DP-SGD / naive)': `${(dp / naive).toFixed(1)}×`,
         'plain ms/step': ((1000 * c.batch) / plain).toFixed(1),
         'DP-SGD ms/step': ((1000 * c.batch) / dp).toFixed(1),
-        'of which noise draw': noiseMs.toFixed(1),
+        'noise draw ms/step': noiseDrawMs(c.spec).toFixed(1),
       });
     }
     return `${table(rows)}\n\nMedian of ${REPEATS} interleaved repetitions of one epoch each (after a warm-up), wasm backend; DP-SGD: clip 1, σ = 1.1. ms/step at the expected batch B; "of which noise draw": one normal per parameter, timed alone.`;
