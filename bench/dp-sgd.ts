@@ -158,6 +158,6 @@ export const benchmark = {
         'noise draw ms/step': noiseDrawMs(c.spec).toFixed(1),
       });
     }
-    return `${table(rows)}\n\nMedian of ${REPEATS} interleaved repetitions of one epoch each (after a warm-up), wasm backend; DP-SGD: clip 1, σ = 1.1. ms/step at the expected batch B; "of which noise draw": one normal per parameter, timed alone.`;
+    return `${table(rows)}\n\nMedian of ${REPEATS} interleaved repetitions of one epoch each (after a warm-up), wasm backend; DP-SGD: clip 1, σ = 1.1. ms/step at the expected batch B; noise draw: one normal per parameter, timed alone.`;
   },
 };

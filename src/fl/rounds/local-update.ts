@@ -5,7 +5,9 @@
  * A pure function of (the FitIns, the client's data, its algorithm state, the seed): the
  * shuffles come from a stream named after the round, `actor/<id>/shuffle/round-<r>`, so
  * training the same round again — after a crash that lost the client's storage — gives
- * the same update bit for bit, and no other round's draws move.
+ * the same update bit for bit, and no other round's draws move. Under `dpSgd` the same
+ * stream also draws the Poisson batches and seeds the noise, and the client records what the
+ * round spent (training/dp-sgd/client-privacy.ts).
  */
 import type { ActorIO } from '../../runtime/actor-cell.js';
 import { type ClientAlgorithm, keepsState } from '../algorithms/client-algorithm.js';
