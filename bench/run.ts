@@ -22,6 +22,7 @@ const registry: Record<string, () => Promise<{ benchmark: Benchmark }>> = {
   replay: () => import('./replay-memory.js'),
   steps: () => import('./step-budget.js'),
   'dp-accuracy': () => import('./dp-accuracy.js'),
+  'dp-sgd': () => import('./dp-sgd.js'),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -11,6 +11,7 @@ import {
 import { conv2DBackpropFilter } from '../src/runtime/wasm-kernels/conv2d-backprop-filter.js';
 import { conv2DBackpropInput } from '../src/runtime/wasm-kernels/conv2d-backprop-input.js';
 import {
+  FEDSIM_WASM_KERNELS,
   MISSING_WASM_KERNELS,
   REPLACED_WASM_KERNELS,
   registerWasmKernels,
@@ -112,12 +113,13 @@ serial('requesting tensorflow without tfjs-node fails and says what to do', asyn
 
 serial('missing, broken and slow gradient kernels are registered once for wasm', async (t) => {
   await initBackend('wasm');
-  const ours = [...MISSING_WASM_KERNELS, ...REPLACED_WASM_KERNELS];
+  const ours = [...MISSING_WASM_KERNELS, ...REPLACED_WASM_KERNELS, ...FEDSIM_WASM_KERNELS];
   t.deepEqual([...registerWasmKernels()].sort(), [
     'Conv2DBackpropFilter',
     'Conv2DBackpropInput',
     'DepthwiseConv2dNativeBackpropFilter',
     'DepthwiseConv2dNativeBackpropInput',
+    'FedsimConv2DBackpropFilterPerExample',
     'MaxPoolGrad',
   ]);
   t.is(registerWasmKernels(), registerWasmKernels());

@@ -31,6 +31,8 @@ import { StrategyConfigSchema } from '../strategies/create.js';
 import type { RoundFailure } from '../strategies/strategy.js';
 import { DataSourceSchema, countField, loadFederatedData } from './data-sources.js';
 import { type PrivacyStatement, dpNoteOf, privacyStatement } from '../../dp/fedavg/privacy-report.js';
+import { DpSgdPrivacyLedger } from '../training/dp-sgd/privacy-ledger.js';
+import { type DpSgdResult, dpSgdResult } from '../training/dp-sgd/privacy-result.js';
 import { FEDAVG_LIMITS, experimentActors, experimentClientIds, fedAvgPreflight } from './preflight.js';
 
 /** How many failures of a skipped round results.json lists (the count by kind covers them all). */
@@ -114,6 +116,10 @@ export interface FedAvgExperimentResult {
   }>;
   metrics: Array<{ name: string; points: Array<[number, number]>; chart: string; x: string; y: string }>;
   finite: boolean;
+  /** Under dpSgd: the worst client's ε at the run's δ (a scalar, so the CLI's summary shows it). */
+  dpSgdEpsilon?: number;
+  /** Under dpSgd: the worst client's ε over the run (sample-level DP; JSON has no Infinity, so σ = 0 shows as "Infinity"). */
+  sampleLevelPrivacy?: DpSgdResult;
 }
 
 function toScenario(config: FedAvgExperiment, source: ExperimentSource): Scenario<FedAvgExperimentResult> {
@@ -145,6 +151,9 @@ function toScenario(config: FedAvgExperiment, source: ExperimentSource): Scenari
       const loaded = loadFederatedData(data, sim, source.dir);
       const ids = experimentClientIds(loaded.clients.length);
       const clients = loaded.clients.map((c, i) => ({ ...c, id: ids[i], slowdown: slowdown?.[ids[i]] ?? 1 }));
+      // The clients' dp-sgd marks, read as they are logged (a client's ε never leaves it through its report).
+      const ledger = settings.dpSgd ? new DpSgdPrivacyLedger() : undefined;
+      const marks = ledger ? sim.eventsOf('mark').subscribe((event) => ledger.observe(event)) : undefined;
       const run = runFederated(sim, { ...settings, strategy: algorithm, clients, testSet: loaded.testSet });
       run.metrics$.subscribe({
         next: (m) => {
@@ -154,8 +163,14 @@ function toScenario(config: FedAvgExperiment, source: ExperimentSource): Scenari
         // A failed run rejects the awaited `run` below; without this handler RxJS would rethrow it on a timer.
         error: () => {},
       });
-      const result = await run;
+      let result: Awaited<typeof run>;
+      try {
+        result = await run;
+      } finally {
+        marks?.unsubscribe();
+      }
       const last = result.rounds.at(-1);
+      const sampleLevel = ledger ? dpSgdResult(ledger) : undefined;
       const series = (metric: string, chart: string, y: string, pick: (r: (typeof result.rounds)[number]) => number | undefined) => ({
         name: metric,
         chart,
@@ -201,8 +216,10 @@ function toScenario(config: FedAvgExperiment, source: ExperimentSource): Scenari
           series('train loss (clients)', 'loss', 'loss', (r) => r.trainLoss),
           series('bytes up', 'bytes', 'bytes', (r) => r.bytesUp),
           series('bytes down', 'bytes', 'bytes', (r) => r.bytesDown),
+          ...(sampleLevel ? [sampleLevel.series] : []),
         ],
         finite: allFinite(result.weights),
+        ...(sampleLevel ? { dpSgdEpsilon: sampleLevel.epsilon, sampleLevelPrivacy: sampleLevel.result } : {}),
       };
     },
     checks,

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { ModelSpecSchema, LossNameSchema } from '../models/spec.js';
 import { StrategyConfigSchema } from '../strategies/create.js';
 import { OptimizerConfigSchema } from '../training/optimizers.js';
+import { DpSgdConfigSchema } from '../training/dp-sgd/config.js';
 import { CostModelSchema } from './cost-model.js';
 import { AGGREGATION_NAMES, AGGREGATOR_SETTINGS } from '../aggregators/registry.js';
 import { FlConfigError } from '../errors.js';
@@ -27,6 +28,8 @@ export const FederatedConfigSchema = z.object({
   optimizer: OptimizerConfigSchema.optional(),
   dropLast: z.boolean().optional(),
   loss: LossNameSchema.optional(),
+  /** Sample-level DP-SGD in every client's local training: { clip, noiseMultiplier, delta? } (training/dp-sgd/config.ts). */
+  dpSgd: DpSgdConfigSchema.optional(),
   /**
    * How a client trains: 'direct' (default) runs trainLocal on a tfjs model; 'plan' runs
    * E epochs as a training Plan (forward, loss, gradients, SGD update; plan-trainer.ts) —

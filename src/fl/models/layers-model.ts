@@ -130,6 +130,12 @@ export class LayersModelAdapter extends VariableModel {
     return LayersModelAdapter.build(this.spec, { weights: this.getWeights() });
   }
 
+  /** The tfjs-layers model this adapter runs (to read its layers, as DP-SGD's per-example gradients do; the adapter owns it). */
+  get tfModel(): tf.LayersModel {
+    this.assertLive('tfModel');
+    return this.layers;
+  }
+
   protected override disposeVariables(): void {
     this.layers.dispose();
   }

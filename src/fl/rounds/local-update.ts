@@ -5,7 +5,9 @@
  * A pure function of (the FitIns, the client's data, its algorithm state, the seed): the
  * shuffles come from a stream named after the round, `actor/<id>/shuffle/round-<r>`, so
  * training the same round again — after a crash that lost the client's storage — gives
- * the same update bit for bit, and no other round's draws move.
+ * the same update bit for bit, and no other round's draws move. Under `dpSgd` the same
+ * stream also draws the Poisson batches and seeds the noise, and the client records what the
+ * round spent (training/dp-sgd/client-privacy.ts).
  */
 import type { ActorIO } from '../../runtime/actor-cell.js';
 import { type ClientAlgorithm, keepsState } from '../algorithms/client-algorithm.js';
@@ -18,6 +20,7 @@ import type { ModelWorkspace } from '../fedavg/workspace.js';
 import type { ModelSpec } from '../models/spec.js';
 import { type Dataset, datasetSize } from '../training/dataset.js';
 import { type TrainConfig, trainLocal } from '../training/train-local.js';
+import { recordDpSgdRound } from '../training/dp-sgd/client-privacy.js';
 import { type FitIns, type FitRes, reportMatches } from './fit.js';
 
 /** What a client holds for local training. */
@@ -45,8 +48,16 @@ export interface LocalUpdate<S> {
 
 /** The training settings of a FitIns config (the algorithm's own fields are its business). */
 export function trainConfigOf(config: FitIns['config']): TrainConfig {
-  const { epochs, batchSize, lr, optimizer, dropLast, loss } = config;
-  return { epochs, batchSize, lr, ...(optimizer !== undefined ? { optimizer } : {}), ...(dropLast !== undefined ? { dropLast } : {}), ...(loss !== undefined ? { loss } : {}) };
+  const { epochs, batchSize, lr, optimizer, dropLast, loss, dpSgd } = config;
+  return {
+    epochs,
+    batchSize,
+    lr,
+    ...(optimizer !== undefined ? { optimizer } : {}),
+    ...(dropLast !== undefined ? { dropLast } : {}),
+    ...(loss !== undefined ? { loss } : {}),
+    ...(dpSgd !== undefined ? { dpSgd } : {}),
+  };
 }
 
 /** Optimiser steps E epochs of batch B take over n samples. */
@@ -84,6 +95,9 @@ export function localUpdate<S>(client: LocalTrainer, ins: FitIns, state: S): Loc
     try {
       const trained = trainLocal(model, client.data.value, { ...config, ...(hooks?.gradientTerms ? { gradientTerms: hooks.gradientTerms } : {}) }, rng);
       ({ weights, meanLoss, samplesSeen } = trained);
+      // Accounted as soon as training ran (before any check that might withhold the update): counting a round that is
+      // then refused overstates ε, never understates it.
+      if (trained.dpSgd) recordDpSgdRound(io, ins.round, trained.dpSgd);
     } finally {
       hooks?.dispose?.();
     }

@@ -8,10 +8,12 @@
  *   step (FedProx, SCAFFOLD, FedDyn) cannot run on it.
  * - an algorithm's own training rules (FedNova needs plain SGD).
  * - a strategy whose rounds are too small for it (Krum needs n ≥ f + 3 updates).
+ * - dpSgd with settings or a model it cannot run (dp-sgd/config.ts).
  */
 import { planTrainerProblem } from '../fedavg/plan-trainer.js';
 import type { LossName, ModelSpec } from '../models/spec.js';
 import type { OptimizerConfig } from '../training/optimizers.js';
+import { type DpSgdConfig, dpSgdTrainingProblems } from '../training/dp-sgd/config.js';
 import type { StrategyConfig } from '../strategies/create.js';
 import { SamplingStrategy, type Strategy, clientsToSample } from '../strategies/strategy.js';
 import type { SettingProblem } from './aggregator.js';
@@ -25,6 +27,7 @@ export interface TrainingSettings {
   optimizer?: OptimizerConfig;
   dropLast?: boolean;
   loss?: LossName;
+  dpSgd?: DpSgdConfig;
 }
 
 /** The training settings every fit starts from (the strategy lays its fields over them). */
@@ -36,6 +39,7 @@ export function trainConfigOf(config: TrainingSettings) {
     ...(config.optimizer !== undefined ? { optimizer: config.optimizer } : {}),
     ...(config.dropLast !== undefined ? { dropLast: config.dropLast } : {}),
     ...(config.loss !== undefined ? { loss: config.loss } : {}),
+    ...(config.dpSgd !== undefined ? { dpSgd: config.dpSgd } : {}),
   };
 }
 
@@ -57,6 +61,7 @@ export function trainingProblems(config: TrainingSettings, strategy: Strategy<an
       });
     }
   }
+  problems.push(...dpSgdTrainingProblems(config, spec));
   const problem = strategy.client.checkTraining?.(trainConfigOf(config));
   if (problem) problems.push({ path: ['strategy'], expected: `training settings algorithm '${strategy.name}' can run`, found: problem });
   return problems;

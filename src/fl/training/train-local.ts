@@ -4,6 +4,8 @@
  * Deterministic by construction: the only randomness is the per-epoch shuffle,
  * drawn from the RandomStream passed in (one Fisher–Yates permutation per
  * epoch); no tfjs random op and no `model.fit` (both draw from Math.random).
+ * Under `dpSgd` the loop is dp-sgd/train-dp-sgd.ts's instead: Poisson-sampled
+ * batches and Gaussian noise, both drawn from the same stream.
  *
  * FedProx (Li et al. 2020) adds μ/2 ‖w − w_global‖² to the local objective. Its
  * gradient μ(w − w_global) is added to each step's gradient in closed form rather
@@ -24,6 +26,9 @@ import type { Weights } from '../models/weights.js';
 import { type Dataset, datasetSize } from './dataset.js';
 import { lossFunction } from './losses.js';
 import { OptimizerConfigSchema, createOptimizer } from './optimizers.js';
+import { BatchMaker } from './batch-maker.js';
+import { DpSgdConfigSchema } from './dp-sgd/config.js';
+import { type DpSgdSpend, trainDpSgd } from './dp-sgd/train-dp-sgd.js';
 
 /** The serialisable part of the options: what a server sends a client as its fit config. */
 export const TrainConfigSchema = z.object({
@@ -37,6 +42,8 @@ export const TrainConfigSchema = z.object({
   dropLast: z.boolean().optional(),
   /** The model's default loss when absent. */
   loss: LossNameSchema.optional(),
+  /** Sample-level DP-SGD (dp-sgd/config.ts): Poisson-sampled batches, per-example clipping, Gaussian noise. */
+  dpSgd: DpSgdConfigSchema.optional(),
 });
 export type TrainConfig = z.infer<typeof TrainConfigSchema>;
 
@@ -64,6 +71,8 @@ export interface TrainResult {
   steps: number;
   /** Samples processed over all epochs (what a cost model charges for). */
   samplesSeen: number;
+  /** Under dpSgd: what the training spent, for the client's privacy accountant (absent when no step ran). */
+  dpSgd?: DpSgdSpend;
 }
 
 export function parseTrainConfig(value: unknown, where: string): TrainConfig {
@@ -85,6 +94,9 @@ export function samplesPerRun(n: number, config: Pick<TrainConfig, 'epochs' | 'b
 /** Trains `model` in place on `data` and returns the new weights and statistics. */
 export function trainLocal(model: Model, data: Dataset, options: TrainOptions, rng: RandomStream): TrainResult {
   const config = parseTrainConfig(options, 'trainLocal');
+  if (config.dpSgd && config.dropLast) {
+    throw new FlConfigError('trainLocal: dropLast cannot be combined with dpSgd: DP-SGD samples every batch by Poisson sampling, so there is no last, smaller batch to drop; remove dropLast', { at: 'trainLocal', field: 'dropLast' });
+  }
   const loss: LossName = config.loss ?? model.loss;
   const n = datasetSize(data, model, loss, 'trainLocal');
   const mu = config.proxMu ?? 0;
@@ -103,7 +115,19 @@ export function trainLocal(model: Model, data: Dataset, options: TrainOptions, r
       terms.push(proximalTerms(mu, anchors, owned));
     }
     if (options.gradientTerms) terms.push(options.gradientTerms);
+    const addTerms = (grads: tf.Tensor[]): tf.Tensor[] => {
+      let g = grads;
+      for (const term of terms) {
+        const extra = term(params as tf.Variable[]);
+        g = g.map((gi, i) => (extra[i] ? tf.add(gi, extra[i]!) : gi));
+      }
+      return g;
+    };
     const batches = new BatchMaker(data, model.inputSize, model.outputSize, loss);
+    if (config.dpSgd) {
+      const dp = trainDpSgd({ model, n, epochs: config.epochs, batchSize: B, dpSgd: config.dpSgd, batches, lossFn, optimizer, addTerms, rng });
+      return { weights: model.getWeights(), numSamples: n, meanLoss: dp.seen > 0 ? dp.lossSum / dp.seen : 0, steps: dp.steps, samplesSeen: dp.seen, dpSgd: dp.spend };
+    }
     const order = new Array<number>(n);
     let lossSum = 0;
     let seen = 0;
@@ -117,12 +141,7 @@ export function trainLocal(model: Model, data: Dataset, options: TrainOptions, r
         const value = tf.tidy(() => {
           const [xb, yb] = batches.make(order, start, end);
           const { value: batchLoss, grads } = tf.variableGrads(() => lossFn(yb, model.forward(xb, { training: true })), params as tf.Variable[]);
-          let g = params.map((p) => grads[p.name]);
-          for (const term of terms) {
-            const extra = term(params as tf.Variable[]);
-            g = g.map((gi, i) => (extra[i] ? tf.add(gi, extra[i]!) : gi));
-          }
-          optimizer.step(params, g);
+          optimizer.step(params, addTerms(params.map((p) => grads[p.name])));
           return batchLoss;
         });
         const batchLoss = value.dataSync()[0];
@@ -136,35 +155,6 @@ export function trainLocal(model: Model, data: Dataset, options: TrainOptions, r
   } finally {
     optimizer.dispose();
     tf.dispose(owned);
-  }
-}
-
-/**
- * Builds minibatch tensors by copying rows in JS. (tf.gather on the cpu backend
- * costs ~40 µs per call for a 10-row batch, more than the rest of a logistic
- * regression step; a row copy costs ~1 µs.) Fresh arrays per batch, because a
- * backend may keep the array it was given as the tensor's storage.
- */
-class BatchMaker {
-  constructor(
-    private readonly data: Dataset,
-    private readonly inputSize: number,
-    private readonly outputs: number,
-    private readonly loss: LossName,
-  ) {}
-
-  make(order: readonly number[], start: number, end: number): [tf.Tensor2D, tf.Tensor2D] {
-    const { data, inputSize: d, outputs: k } = this;
-    const rows = end - start;
-    const x = new Float32Array(rows * d);
-    const y = new Float32Array(rows * k);
-    for (let r = 0; r < rows; r++) {
-      const i = order[start + r];
-      x.set(data.x.subarray(i * d, i * d + d), r * d);
-      if (this.loss === 'mse') y.set(data.y.subarray(i * k, i * k + k), r * k);
-      else y[r * k + data.y[i]] = 1;
-    }
-    return [tf.tensor2d(x, [rows, d], 'float32'), tf.tensor2d(y, [rows, k], 'float32')];
   }
 }
 

@@ -17,7 +17,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { dyMatrix, imagesPerSlice, MAX_SLICE_FLOATS, nativeMatMul } from './gemm.js';
 import { disposeAll, heapView, wasmArgs, wasmKernelConfig, writeOutput } from './heap.js';
-import { denseConvWindow } from './window.js';
+import { denseConvWindow, type WindowGeometry } from './window.js';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 /**
  * The kernel function. `maxPatchFloats` bounds the patch matrix: larger
@@ -29,18 +30,35 @@ export function conv2DBackpropFilter(
   maxPatchFloats = MAX_SLICE_FLOATS,
 ): tf.TensorInfo {
   const { inputs, backend, attrs } = wasmArgs(params, ['x', 'dy'], tf.Conv2DBackpropFilter);
-  const { x, dy } = inputs;
-  const convAttrs = attrs as tf.Conv2DBackpropFilterAttrs;
-  const g = denseConvWindow(x.shape, convAttrs.filterShape, convAttrs);
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = g;
+  const g = denseConvWindow(inputs.x.shape, (attrs as tf.Conv2DBackpropFilterAttrs).filterShape, attrs as tf.Conv2DBackpropFilterAttrs);
+  const K = g.fH * g.fW * g.inChannels;
+  const dw = new Float64Array(K * g.outChannels);
+  const slice = imagesPerSlice(g.batchSize, K * g.outPixels, maxPatchFloats);
+  forEachPatchProduct(backend, inputs.x, inputs.dy, g, slice, (product) => {
+    for (let i = 0; i < dw.length; i++) dw[i] += product[i];
+  });
+  return writeOutput(backend, g.info.filterShape, dw);
+}
+
+/**
+ * For images [b0, b0 + nb) in turn (`slice` at a time), the product colsᵀ · dy of
+ * their patches and output gradients: the filter gradient of those images alone,
+ * [K = (wR, wC, d1), outC], handed to `use` as a view valid only during the call.
+ */
+export function forEachPatchProduct(
+  backend: BackendWasm,
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  g: WindowGeometry,
+  slice: number,
+  use: (product: ArrayLike<number>, b0: number, nb: number) => void,
+): void {
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth } = g;
   const { outPixels: pixels, fH, fW, sH, sW, top, left } = g;
   // Indexing x through strides makes one gather serve NHWC and NCHW (wasm's
   // forward Conv2D is NHWC-only, but the kernel can be run directly).
   const xs = g.xs;
-
   const K = fH * fW * inChannels;
-  const slice = imagesPerSlice(batchSize, K * pixels, maxPatchFloats);
-  const dw = new Float64Array(K * outChannels);
 
   for (let b0 = 0; b0 < batchSize; b0 += slice) {
     const nb = Math.min(slice, batchSize - b0);
@@ -81,11 +99,9 @@ export function conv2DBackpropFilter(
       }
     }
     const product = nativeMatMul(backend, cols, dyRows);
-    const productV = backend.typedArrayFromHeap(product);
-    for (let i = 0; i < dw.length; i++) dw[i] += productV[i];
+    use(backend.typedArrayFromHeap(product), b0, nb);
     disposeAll(backend, product, cols, dyRows);
   }
-  return writeOutput(backend, g.info.filterShape, dw);
 }
 
 export const conv2DBackpropFilterConfig = wasmKernelConfig(tf.Conv2DBackpropFilter, (params) =>

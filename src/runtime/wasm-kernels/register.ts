@@ -14,6 +14,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInputConfig } from './conv2d-backprop-input.js';
+import { conv2DBackpropFilterPerExampleConfig } from './conv2d-backprop-filter-per-example.js';
 import { depthwiseBackpropFilterConfig } from './depthwise-backprop-filter.js';
 import { depthwiseBackpropInputConfig } from './depthwise-backprop-input.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
@@ -34,6 +35,9 @@ export const REPLACED_WASM_KERNELS: readonly tf.KernelConfig[] = [
   maxPoolGradConfig,
   conv2DBackpropInputConfig,
 ];
+
+/** Kernels of fedsim's own, which no tfjs backend has (DP-SGD's per-example filter gradients). */
+export const FEDSIM_WASM_KERNELS: readonly tf.KernelConfig[] = [conv2DBackpropFilterPerExampleConfig];
 
 /**
  * Tags fedsim's kernel functions. tfjs keeps its kernel registry on the
@@ -70,6 +74,7 @@ export function registerWasmKernels(): readonly string[] {
     if (existing == null || isFedsimKernel(config.kernelName)) install(config);
   }
   for (const config of REPLACED_WASM_KERNELS) install(config);
+  for (const config of FEDSIM_WASM_KERNELS) install(config);
   registered = names;
   return registered;
 }
