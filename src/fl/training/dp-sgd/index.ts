@@ -9,3 +9,6 @@ export { poissonBatch } from './poisson-batches.js';
 export { type DpSgdSpend, dpSgdSchedule } from './train-dp-sgd.js';
 export { DP_SGD_MARK, type DpSgdMarkData, recordDpSgdRound } from './client-privacy.js';
 export { DpSgdPrivacyLedger, type SampleLevelPrivacy } from './privacy-ledger.js';
+export { type DpSgdResult, dpSgdResult } from './privacy-result.js';
+/** What DP-SGD's functions throw for a bad DP parameter (clip ≤ 0, σ < 0, q ∉ (0, 1] …): an FlConfigError. */
+export { DpConfigError } from '../../../dp/errors.js';

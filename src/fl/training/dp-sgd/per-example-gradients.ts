@@ -43,6 +43,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { DpConfigError } from '../../../dp/errors.js';
+import { FlInvariantError } from '../../errors.js';
 import type { LossFn } from '../losses.js';
 import type { Conv2dStep, LayerProgram } from './layer-program.js';
 import { type LayerSignal, layerSignals } from './layer-signals.js';
@@ -224,7 +225,7 @@ function inOrder(trainable: readonly tf.Variable[], byVariable: Map<tf.Variable,
   return trainable.map((v) => {
     const t = byVariable.get(v);
     // layerProgram checked that its steps hold exactly the model's trainable variables.
-    if (!t) throw new Error(`per-example gradients: variable '${v.name}' is in no layer of the program (was the program built for another model?)`);
+    if (!t) throw new FlInvariantError(`per-example gradients: variable '${v.name}' is in no layer of the program; pass the trainable variables of the model the program was built for`, { op: 'per-example gradients', field: 'trainable' });
     return t;
   });
 }
