@@ -16,7 +16,7 @@ import { ActorStorage } from '../src/runtime/durable-storage.js';
 import { FlConfigError } from '../src/fl/errors.js';
 import { createModel, fromLayers, nn, weightsSha256 } from '../src/fl/models/index.js';
 import { type Dataset, trainLocal } from '../src/fl/training/index.js';
-import { runFederated } from '../src/fl/rounds/index.js';
+import { ANSWER_KEY, runFederated, type StoredAnswer } from '../src/fl/rounds/index.js';
 import { PrivacyAccountant } from '../src/dp/accounting/accountant.js';
 import { DP_SGD_MARK, recordDpSgdRound } from '../src/fl/training/dp-sgd/client-privacy.js';
 import { DpSgdPrivacyLedger } from '../src/fl/training/dp-sgd/privacy-ledger.js';
@@ -168,6 +168,25 @@ test('a run with dpSgd: the same seed gives the same event log and weights; the 
   t.true(summary.perRound.every((p, i) => i === 0 || p.epsilon >= summary.perRound[i - 1].epsilon), 'ε never decreases');
   // Per-client figures never travel in the reports: the metrics the server aggregates carry no ε.
   t.false(a.sim.log.toJSONL().includes('"metrics":{"epsilon'));
+});
+
+test('under dpSgd the clients withhold their un-noised training loss (ε does not cover it): reports carry 0, the rounds show it as withheld', async (t) => {
+  const clients = tinyClients(5);
+  const sim = new SimulationCore({ seed: 12 });
+  const result = await runFederated(sim, { ...tinyOptions('plain', clients), fraction: 0.6, dpSgd: { clip: 0.8, noiseMultiplier: 0.9, delta: 1e-4 } });
+  await sim.settle();
+  t.true(result.rounds.every((r) => Number.isNaN(r.trainLoss)), 'no round states a train loss');
+  // Each client's stored answer is exactly what it reported.
+  const answers = clientIdsOf(clients).map((id) => sim.actor(id).storage.get<StoredAnswer>(ANSWER_KEY)).filter((a) => a !== undefined);
+  t.true(answers.length > 0);
+  for (const answer of answers) {
+    t.is(answer!.res.loss, 0);
+    t.true(answer!.res.numSamples > 0, 'n_k is public under DP-SGD and still weights the mean');
+  }
+  // Without dpSgd the same run states its loss: the rule is DP-SGD's, not a change for every run.
+  const plainSim = new SimulationCore({ seed: 12 });
+  const plain = await runFederated(plainSim, { ...tinyOptions('plain', clients), fraction: 0.6 });
+  t.true(plain.rounds.every((r) => Number.isFinite(r.trainLoss) && r.trainLoss > 0));
 });
 
 test('settings DP-SGD cannot run are refused before the run, naming the field', (t) => {

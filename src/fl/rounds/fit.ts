@@ -99,6 +99,16 @@ export interface ReportLayout {
   trainingStats?: 'reported' | 'withheld';
 }
 
+/**
+ * True when a client's training loss must not leave it: its algorithm withholds its training
+ * statistics (client-level DP), or it trains with DP-SGD (sample-level DP: the noised
+ * gradients are covered by ε, the un-noised mean loss is not). The client reports 0 and the
+ * round shows its train loss as withheld (NaN). One rule for the client and the server.
+ */
+export function lossWithheld(layout: ReportLayout, config: { dpSgd?: unknown }): boolean {
+  return layout.trainingStats === 'withheld' || config.dpSgd !== undefined;
+}
+
 export const PLAIN_REPORT: ReportLayout = { extras: [], metrics: [] };
 
 /** True when `res` carries exactly the fields of `layout` (no missing, no unexpected ones). */

@@ -21,7 +21,7 @@ import type { ModelSpec } from '../models/spec.js';
 import { type Dataset, datasetSize } from '../training/dataset.js';
 import { type TrainConfig, trainLocal } from '../training/train-local.js';
 import { recordDpSgdRound } from '../training/dp-sgd/client-privacy.js';
-import { type FitIns, type FitRes, reportMatches } from './fit.js';
+import { type FitIns, type FitRes, lossWithheld, reportMatches } from './fit.js';
 
 /** What a client holds for local training. */
 export interface LocalTrainer {
@@ -120,13 +120,14 @@ export function localUpdate<S>(client: LocalTrainer, ins: FitIns, state: S): Loc
     }
     if (!allFinite(after.weights)) throw new FlInvariantError(`${at}: algorithm '${algorithm.name}' reports weights holding NaN or Infinity`, where);
   }
-  // An algorithm that withholds n_k and the loss reports 0 for both (they are statistics of the client's data).
+  // An algorithm that withholds n_k and the loss reports 0 for both (they are statistics of the client's data);
+  // under DP-SGD the loss alone is withheld (n_k is public there, as in Opacus and TF Privacy, and weights the mean).
   const withheld = algorithm.reports.trainingStats === 'withheld';
   const res: FitRes = {
     round: ins.round,
     weights: after.weights ?? weights,
     numSamples: withheld ? 0 : n,
-    loss: withheld ? 0 : meanLoss,
+    loss: lossWithheld(algorithm.reports, config) ? 0 : meanLoss,
     extras: after.extras ?? {},
     metrics: after.metrics ?? {},
   };

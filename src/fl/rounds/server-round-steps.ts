@@ -25,7 +25,7 @@ import { compareIds } from '../strategies/strategy.js';
 import { evaluateModel } from '../training/evaluate.js';
 import type { RoundView } from './aggregator.js';
 import { validateAggregate } from './commit-checks.js';
-import { type FitConfig, FitResSchema } from './fit.js';
+import { type FitConfig, FitResSchema, lossWithheld } from './fit.js';
 import { FL, type RoundEnd, type RoundSummary, parseMessage, wireBytes } from './protocol.js';
 import { aggregateOfNoOne } from './round-aggregate.js';
 import { type EngineContext, type OpenRound, saveCheckpoint, where } from './server-context.js';
@@ -239,8 +239,8 @@ export function commitRound(ctx: EngineContext): Partial<EngineContext> {
       if (problem) skipped = `the aggregate failed validation, so the round was not committed: ${problem}`;
       else {
         participants = outcome.aggregate.contributors;
-        // Clients that withhold their training statistics report a loss of 0: the round's loss is not known.
-        trainLoss = ctx.strategy.client.reports.trainingStats === 'withheld' ? NaN : outcome.aggregate.loss;
+        // Clients that withhold their training loss report 0: the round's loss is not known.
+        trainLoss = lossWithheld(ctx.strategy.client.reports, ctx.trainConfig) ? NaN : outcome.aggregate.loss;
         numSamples = outcome.aggregate.numSamples;
         try {
           const step = ctx.strategy.aggregate(open.round, outcome.aggregate, failures, strategyContext(ctx, 'aggregate', open.round));
