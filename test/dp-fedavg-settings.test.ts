@@ -104,10 +104,36 @@ test('an experiment file: each bad dp setting is refused at its line and field',
   }
 });
 
+// Accounting the run's rounds before it starts: a PLD grid the noise makes too wide, or a budget the first round
+// alone exceeds, is refused here (it once failed inside every round's aggregation, retried without end; and a
+// budget below one round started a run that could run no round).
+test('an experiment file: rounds the accountant cannot account, or a budget below one round, are refused before the run, naming the field', async (t) => {
+  const cases: Array<[string, RegExp]> = [
+    ['dp: { clip: 1, noiseMultiplier: 0.01, delta: 1e-5, accountant: pld }\n', /at dp\.accountant: expected an accountant that can account these rounds \(.*grid points.*\); use accountant: rdp or a larger noiseMultiplier, found 'pld'/],
+    ['dp: { clip: 1, noiseMultiplier: 1, delta: 1e-5, budget: { epsilon: 0.01 } }\n', /at dp\.budget\.epsilon: expected at least the ε of one round, 4\.72851 at δ = 0\.00001 \(rdp\), or the run could run no round; raise the budget, or raise dp\.noiseMultiplier or lower the sampling fraction, found 0\.01/],
+    ['dp: { clip: 1, noiseMultiplier: 1, delta: 1e-5, mode: local, budget: { epsilon: 5 } }\n', /at dp\.budget\.epsilon: expected at least the ε of one round, 10\.7\d* at δ = 0\.00001/],
+  ];
+  for (const [extra, expected] of cases) {
+    const found = await fileProblems(extra);
+    t.true(
+      found.some((p) => expected.test(p)),
+      `${extra.trim()}\n  → ${found.join('\n  → ') || '(accepted)'}`,
+    );
+  }
+});
+
+test('runFederated refuses PLD rounds too wide for its grid before any round, naming dp.accountant', (t) => {
+  const sim = new SimulationCore({ seed: 1 });
+  const error = t.throws(() => runFederated(sim, { ...tinyOptions('plain', clients), dp: { ...DP, noiseMultiplier: 0.01, accountant: 'pld' } } as never), { instanceOf: FlConfigError });
+  t.regex(error!.message, /dp\.accountant: expected an accountant that can account these rounds/);
+  t.is(String(error!.where.field), 'dp.accountant');
+});
+
 test('settings that can run are accepted: Poisson with fraction 1 (q = 1), fixed-size with minClients, adaptive with a large enough count noise, local', async (t) => {
   for (const extra of [
     'fraction: 1\ndp: { clip: 1, noiseMultiplier: 1, delta: 1e-5, sampling: poisson }\n',
     'dp: { clip: 1, noiseMultiplier: 1, delta: 1e-5, accountant: pld }\n',
+    'dp: { clip: 1, noiseMultiplier: 1, delta: 1e-5, budget: { epsilon: 4.73 } }\n',
     'minClients: 2\nfraction: 0.5\ndp: { clip: 1, noiseMultiplier: 1, delta: 1e-5, sampling: fixed }\n',
     'dp: { clip: 1, noiseMultiplier: 1, delta: 1e-5, adaptiveClip: { countStddev: 0.6 } }\n',
     'algorithm: { name: fedadam }\ndp: { clip: 1, noiseMultiplier: 1, delta: 1e-5, mode: local }\n',

@@ -24,6 +24,7 @@ import { z } from 'zod';
 import type { SettingProblem } from '../../fl/rounds/aggregator.js';
 import type { Strategy } from '../../fl/strategies/strategy.js';
 import { PrivacyAccountant } from '../accounting/accountant.js';
+import { DpConfigError } from '../errors.js';
 import { DistributedDpSettingsSchema } from '../distributed/plan.js';
 import { roundAccounting } from './round-accounting.js';
 
@@ -95,6 +96,8 @@ export interface DpRunShape {
   minClients?: { value: number; path: readonly PropertyKey[] };
   /** The secagg clipping range, when aggregation is secagg+ (local noise must fit in it). */
   secAggClippingRange?: number;
+  /** The rounds configured, when known: the accountant must be able to compose them all. */
+  rounds?: number;
 }
 
 /** Clients a round takes on average: q·N (Poisson) or ⌈fraction·N⌉ (fixed). */
@@ -107,8 +110,10 @@ export function dpSettingProblems(settings: DpSettings, run: DpRunShape): Settin
   const problems: SettingProblem[] = [];
   // What is not built yet says so here, before the run, naming its field.
   const unavailable = (error: unknown) => (error as Error).message.replace(/\.$/, '');
+  let accountantBuilt = false;
   try {
     new PrivacyAccountant({ kind: settings.accountant });
+    accountantBuilt = true;
   } catch (error) {
     problems.push({ path: ['dp', 'accountant'], expected: `an accountant fedsim has (${unavailable(error)})`, found: `'${settings.accountant}'` });
   }
@@ -198,5 +203,48 @@ export function dpSettingProblems(settings: DpSettings, run: DpRunShape): Settin
       });
     }
   }
+  if (accountantBuilt && settings.mode !== 'distributed' && !(settings.sampling === 'poisson' && run.fraction === undefined)) {
+    problems.push(...accountingProblems(settings, run));
+  }
   return problems;
+}
+
+/**
+ * The rounds as the run will account them, computed now (central and local modes; distributed
+ * rounds need the run's plan, src/dp/distributed/plan.ts): an accountant that cannot compose
+ * them (a PLD grid too wide for little noise or many rounds) would otherwise fail inside a
+ * round's aggregation, and a budget below one round's ε would start a run that can run no round.
+ * With a budget, only the rounds up to it are composed, so only the first is checked.
+ */
+function accountingProblems(settings: DpSettings, run: DpRunShape): SettingProblem[] {
+  const { event } = roundAccounting(settings, settings.sampling === 'poisson' ? run.fraction! : 1);
+  const budget = settings.budget?.epsilon;
+  const rounds = budget === undefined ? Math.max(1, run.rounds ?? 1) : 1;
+  let firstRound: number;
+  try {
+    firstRound = new PrivacyAccountant({ kind: settings.accountant }).compose(event).epsilon(settings.delta).epsilon;
+    if (rounds > 1) new PrivacyAccountant({ kind: settings.accountant }).compose(event, rounds).epsilon(settings.delta);
+  } catch (error) {
+    if (!(error instanceof DpConfigError)) throw error;
+    const why = error.message.replace(/^PrivacyAccountant \(\w+\): /, '').replace(/\. The privacy losses[^]*$/, '').replace(/\.$/, '');
+    return [
+      {
+        path: ['dp', 'accountant'],
+        expected: `an accountant that can account these rounds (${why}); use accountant: rdp or a larger noiseMultiplier`,
+        found: `'${settings.accountant}'`,
+      },
+    ];
+  }
+  if (budget !== undefined && firstRound > budget) {
+    return [
+      {
+        path: ['dp', 'budget', 'epsilon'],
+        expected:
+          `at least the ε of one round, ${Number(firstRound.toPrecision(6))} at δ = ${settings.delta} (${settings.accountant}), or the run could run no round; ` +
+          'raise the budget, or raise dp.noiseMultiplier or lower the sampling fraction',
+        found: String(budget),
+      },
+    ];
+  }
+  return [];
 }

@@ -15,6 +15,8 @@ export interface DpRunSettings {
   minClients?: number;
   strategy?: { minClients?: number };
   secagg?: unknown;
+  /** The rounds configured (the accountant is checked to compose them all). */
+  rounds?: number;
 }
 
 /**
@@ -32,6 +34,7 @@ export function dpRunProblems(dp: DpSettings, strategy: Strategy<any>, settings:
     clients,
     ...(sampling ? { fraction: sampling.fraction } : {}),
     ...(minClients !== undefined ? { minClients: { value: minClients, path: minClientsPath } } : {}),
+    ...(settings.rounds !== undefined ? { rounds: settings.rounds } : {}),
     ...(settings.aggregation === 'secagg+' ? { secAggClippingRange: SecAggOptionsSchema.parse(settings.secagg ?? {}).clippingRange } : {}),
   });
 }
