@@ -203,6 +203,38 @@ test('a crashed server ends the run with a FederatedRunError whose reason is a f
   t.regex(error.message, /\[server\] crashed and never restarted/);
 });
 
+test('a strategy hook that throws while a round commits or skips ends the run, failed and saying where, instead of retrying for ever', async (t) => {
+  // Each throws the same again at every retry of the round: before, the server never left the round.
+  class SkipHookThrows extends FedAvg {
+    override readonly name = 'skip-hook-throws';
+    override aggregate(): never {
+      throw new fl.FlRefusal('this round cannot be aggregated');
+    }
+    afterSkip(): never {
+      throw new fl.FlConfigError('the ledger cannot account this round; use another accountant', { field: 'dp.accountant' });
+    }
+  }
+  class EvaluateThrows extends FedAvg {
+    override readonly name = 'evaluate-throws';
+    override readonly evaluate = (): never => {
+      throw new fl.FlInvariantError('evaluate broke');
+    };
+  }
+  for (const [strategy, kind, pattern] of [
+    [new SkipHookThrows({ fraction: 1 }), 'refusal', /round 1 could not be committed or skipped: the ledger cannot account this round/],
+    [new EvaluateThrows({ fraction: 1 }), 'bug', /round 1 could not be committed or skipped: evaluate broke/],
+  ] as const) {
+    const run = await runWorld({ ...tinyOptions('plain', clients), rounds: 3, strategy }, 5);
+    t.true(run.error instanceof FederatedRunError, `${strategy.name}: ${String(run.error)}`);
+    const error = run.error as FederatedRunError;
+    t.is(error.reason.kind, kind, strategy.name);
+    t.is(error.reason.round, 1);
+    t.regex(error.message, pattern);
+    // The run ended at once: no endless round of retries in the log.
+    t.true(run.sim.log.events.length < 500, `${strategy.name}: ${run.sim.log.events.length} events`);
+  }
+});
+
 test('a client algorithm that breaks its contract is a bug in the round\'s failures, not a refusal or a fault', async (t) => {
   // Declares an extra it never reports: the client's local update fails its own check.
   const lying: ClientAlgorithm<undefined> = { ...plainLocalTraining, name: 'lying', reports: { extras: ['ghost'], metrics: [] } };

@@ -93,7 +93,7 @@ export const roundServer = setup({
         },
         committing: {
           entry: 'commitRound',
-          always: [{ guard: 'moreRounds', target: 'selecting' }, { target: '#fl-server.finished' }],
+          always: [{ guard: 'failed', target: '#fl-server.finished' }, { guard: 'moreRounds', target: 'selecting' }, { target: '#fl-server.finished' }],
         },
       },
     },

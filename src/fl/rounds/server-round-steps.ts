@@ -207,8 +207,24 @@ export function withRefusals(reason: string, failures: readonly RoundFailure[], 
   return `${reason}; ${refusals.length} of ${selected} selected clients refused: ${told}`;
 }
 
-/** Aggregates, validates and commits the round (or skips it, saying why), then reports it. */
+/**
+ * Aggregates, validates and commits the round (or skips it, saying why), then reports it.
+ *
+ * What the strategy's own aggregate throws is a skipped round (Krum with too few updates); what
+ * throws anywhere else here (a strategy's afterSkip or evaluate, an aggregator) would throw
+ * again at every retry of the round, so the round would never end: the run fails instead,
+ * saying where, and nothing of the round is committed.
+ */
 export function commitRound(ctx: EngineContext): Partial<EngineContext> {
+  try {
+    return commitOrSkip(ctx);
+  } catch (error) {
+    const round = ctx.open!.round;
+    return { open: null, failure: { kind: errorKindOf(error), round, detail: `round ${round} could not be committed or skipped: ${(error as Error).message}` } };
+  }
+}
+
+function commitOrSkip(ctx: EngineContext): Partial<EngineContext> {
   const open = ctx.open!;
   const view = viewOf(ctx);
   const current = ctx.committed.weights.value;
