@@ -148,3 +148,14 @@ test('PLD: ε grows with steps and falls with noise; clone and JSON keep the kin
     t.throws(() => new PrivacyAccountant({ kind: 'pld', discretization }), { instanceOf: DpConfigError, message: /discretization must be a number in \[1e-6, 1e-2\]/ });
   }
 });
+
+test('PLD: a δ below the discretisation\'s mass at +∞ is refused, naming δ and the RDP accountant, instead of ε = ∞', (t) => {
+  const pld = new PrivacyAccountant({ kind: 'pld' }).compose({ kind: 'poisson-sampled-gaussian', samplingRate: 0.01, noiseMultiplier: 1 }, 1000);
+  const error = t.throws(() => pld.epsilon(1e-14), { instanceOf: DpConfigError });
+  t.regex(error!.message, /δ = 1e-14 is below the PLD accountant's resolution/);
+  t.regex(error!.message, /RDP accountant/);
+  t.is((error as DpConfigError & { where: { field?: string } }).where.field, 'delta');
+  // The same steps at an ordinary δ, and the RDP accountant at the tiny one, still answer.
+  t.true(Number.isFinite(pld.epsilon(1e-5).epsilon));
+  t.true(Number.isFinite(new PrivacyAccountant().compose({ kind: 'poisson-sampled-gaussian', samplingRate: 0.01, noiseMultiplier: 1 }, 1000).epsilon(1e-14).epsilon));
+});

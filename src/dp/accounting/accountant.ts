@@ -129,7 +129,20 @@ export class PrivacyAccountant {
   /** The smallest ε at which everything composed so far is (ε, δ)-DP, δ ∈ (0, 1). */
   epsilon(delta: number): PrivacySpent {
     checkDelta(delta, `${AT}.epsilon`);
-    if (this.kind === 'pld') return { epsilon: epsilonOfComposed(this.plds(), delta), delta, accountant: 'pld' };
+    if (this.kind === 'pld') {
+      const plds = this.plds();
+      const epsilon = epsilonOfComposed(plds, delta);
+      // Gaussian steps never lose privacy without bound: an infinite ε is the mass the PLD puts at +∞ for its
+      // truncated tails and round-off (about 1e-11), which this δ is below. Say so rather than print ∞.
+      if (epsilon === Infinity && this.history.length > 0) {
+        const atInfinity = Math.max(...plds.map((pld) => pld.infinityMass));
+        throw new DpConfigError(
+          `${AT}.epsilon: δ = ${delta} is below the PLD accountant's resolution: its discretisation puts ${atInfinity.toPrecision(3)} of the privacy loss at +∞ (truncated tails and round-off), more than δ; use the RDP accountant for a δ this small, or a δ above ${atInfinity.toPrecision(3)}`,
+          { at: `${AT}.epsilon`, field: 'delta', value: delta },
+        );
+      }
+      return { epsilon, delta, accountant: 'pld' };
+    }
     const { epsilon, order } = epsilonFromRdp(this.rdpCurve(), delta);
     return order === undefined ? { epsilon, delta, accountant: this.kind } : { epsilon, delta, order, accountant: this.kind };
   }
