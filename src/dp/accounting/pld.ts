@@ -61,7 +61,7 @@ function tooLargeRefused<T>(compute: () => T, step: number): T {
     if (!(error instanceof RangeError)) throw error;
     throw new DpConfigError(
       `PrivacyAccountant (pld): ${error.message}. The privacy losses of these steps spread too wide for a grid of step ${step} (little noise, or very many steps); ` +
-        'use a coarser discretization (e.g. 1e-3) or the RDP accountant.',
+        `use a coarser discretization (e.g. ${Number((step * 10).toPrecision(3))}) or the RDP accountant.`,
       { at: 'PrivacyAccountant (pld)', field: 'discretization', value: step },
       { cause: error },
     );
