@@ -6,12 +6,8 @@
  * work are refused naming their field.
  */
 import test from 'ava';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import '../src/fl/experiments/register.js';
-import { ScenarioLoadError, loadScenario } from '../src/scenario/index.js';
-import { TINY_FEDAVG_FIELDS, yamlLines } from './helpers/tiny-experiment.js';
+import { tinyExperimentProblems } from './helpers/tiny-experiment.js';
 import { PrivacyAccountant } from '../src/dp/accounting/accountant.js';
 import { distributedPlanFor } from '../src/dp/distributed/fedavg.js';
 import { distributedRoundPrivacy } from '../src/dp/distributed/round-privacy.js';
@@ -137,20 +133,7 @@ test('settings that cannot work are refused before the run, naming the field', a
 });
 
 test('an experiment file: distributed settings that cannot work are refused at their line and field; good ones load', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'dp-distributed-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  let files = 0;
-  const problems = async (extra: string) => {
-    const path = join(dir, `x-${files++}.yaml`);
-    writeFileSync(path, yamlLines(TINY_FEDAVG_FIELDS) + 'aggregation: secagg+\n' + extra);
-    try {
-      await loadScenario(path);
-    } catch (error) {
-      if (error instanceof ScenarioLoadError) return error.problems;
-      throw error;
-    }
-    return [];
-  };
+  const problems = (extra: string) => tinyExperimentProblems('aggregation: secagg+\n' + extra);
   const dp = 'clip: 1, noiseMultiplier: 1, delta: 1e-5, mode: distributed';
   t.deepEqual(await problems(`dp: { ${dp} }\n`), []);
   t.deepEqual(await problems(`dp: { ${dp}, distributed: { bits: 20, scale: auto, beta: 0 } }\n`), []);

@@ -4,18 +4,14 @@
  * and the settings that can run are accepted (Poisson sampling with fraction 1 is q = 1).
  */
 import test from 'ava';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { FlConfigError } from '../src/fl/errors.js';
 import '../src/fl/experiments/register.js';
 import { runFederated } from '../src/fl/rounds/index.js';
 import { FedMedian } from '../src/fl/strategies/robust.js';
 import { initBackend } from '../src/runtime/backend.js';
 import { SimulationCore } from '../src/runtime/index.js';
-import { ScenarioLoadError, loadScenario } from '../src/scenario/index.js';
 import { tinyClients, tinyOptions } from './helpers/fl-world.js';
-import { TINY_FEDAVG_FIELDS, yamlLines } from './helpers/tiny-experiment.js';
+import { tinyExperimentProblems } from './helpers/tiny-experiment.js';
 
 test.before(async () => {
   await initBackend('cpu');
@@ -66,21 +62,7 @@ test('runFederated refuses DP around a strategy object that needs each update (f
 
 // ── the same rules in an experiment file, with its line ─────────────────────
 
-const dir = mkdtempSync(join(tmpdir(), 'fedsim-dp-settings-'));
-test.after.always(() => rmSync(dir, { recursive: true, force: true }));
-let files = 0;
-
-async function fileProblems(extra: string): Promise<string[]> {
-  const path = join(dir, `x-${files++}.yaml`);
-  writeFileSync(path, yamlLines(TINY_FEDAVG_FIELDS) + extra);
-  try {
-    await loadScenario(path);
-  } catch (error) {
-    if (error instanceof ScenarioLoadError) return error.problems;
-    throw error;
-  }
-  return [];
-}
+const fileProblems = tinyExperimentProblems;
 
 test('an experiment file: each bad dp setting is refused at its line and field', async (t) => {
   const dp = '{ clip: 1, noiseMultiplier: 1, delta: 1e-5 }';

@@ -1,3 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ScenarioLoadError, loadScenario } from '../../src/scenario/index.js';
+
 /**
  * The top-level fields of a tiny `kind: fedavg` experiment file (4 devices, 6 features,
  * 3 classes, one round), as YAML flow text per field: preflight tests replace or add
@@ -15,3 +20,22 @@ export const TINY_FEDAVG_FIELDS: Readonly<Record<string, string>> = {
 
 /** The YAML text of `fields`, one `key: value` line each. */
 export const yamlLines = (fields: Record<string, string>) => Object.entries(fields).map(([k, v]) => `${k}: ${v}`).join('\n') + '\n';
+
+/**
+ * The load problems of the tiny experiment file plus `extra` lines ([] when it loads), written
+ * in a temporary folder that is removed again.
+ */
+export async function tinyExperimentProblems(extra: string): Promise<readonly string[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'fedsim-tiny-experiment-'));
+  try {
+    const path = join(dir, 'experiment.yaml');
+    writeFileSync(path, yamlLines(TINY_FEDAVG_FIELDS) + extra);
+    await loadScenario(path);
+    return [];
+  } catch (error) {
+    if (error instanceof ScenarioLoadError) return error.problems;
+    throw error;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
