@@ -7,6 +7,7 @@
  * included (the ledger is in the checkpoint).
  */
 import test from 'ava';
+import { FlConfigError } from '../src/fl/errors.js';
 import { PrivacyAccountant } from '../src/dp/accounting/accountant.js';
 import { dpNoteOf } from '../src/dp/fedavg/privacy-report.js';
 import type { DpSettingsInput } from '../src/dp/fedavg/settings.js';
@@ -248,10 +249,9 @@ test('the budget stops the run before the round that would exceed it: complete, 
   t.deepEqual(result.stopped?.beforeRound, 3);
   t.regex(result.stopped!.reason, /^privacy budget: round 3 would take ε to [\d.]+, above dp\.budget\.epsilon/);
   t.true(dpNoteOf(result.rounds[1])!.epsilon <= budget);
-  // A budget below one round's cost: no round runs, and the run is still complete.
-  const none = await runFederated(new SimulationCore({ seed: 1 }), dpOptions({ ...DP, budget: { epsilon: per(1) / 2 } }, 'plain', { rounds: 10 }));
-  t.is(none.rounds.length, 0);
-  t.is(none.stopped?.beforeRound, 1);
+  // A budget below one round's cost could run no round at all: refused before the run, naming the field.
+  const error = t.throws(() => runFederated(new SimulationCore({ seed: 1 }), dpOptions({ ...DP, budget: { epsilon: per(1) / 2 } }, 'plain', { rounds: 10 })), { instanceOf: FlConfigError });
+  t.is((error as FlConfigError).where.field, 'dp.budget.epsilon');
 });
 
 test("a run the budget stops early still runs its 'final' evaluations, on the model it ends with (as a run of that many rounds would)", async (t) => {
