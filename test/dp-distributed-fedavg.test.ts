@@ -19,7 +19,7 @@ import { FlConfigError } from '../src/fl/errors.js';
 import type { FederatedOptions } from '../src/fl/rounds/index.js';
 import { initBackend } from '../src/runtime/backend.js';
 import { SECAGG } from '../src/fl/secure/secagg/index.js';
-import { FEATURES, CLASSES, clientIdsOf, eventsOf, runWorld, tinyClients, tinyOptions } from './helpers/fl-world.js';
+import { FEATURES, CLASSES, clientIdsOf, completedRun, eventsOf, runWorld, tinyClients, tinyOptions } from './helpers/fl-world.js';
 
 test.before(async () => {
   await initBackend('cpu');
@@ -42,11 +42,7 @@ const notesOf = (rounds: readonly { notes?: Readonly<Record<string, unknown>> }[
 
 test('one seed gives one event log, one model and one ε per round (also under duplicates and delays); another seed another model', async (t) => {
   const faults = { duplicate: 0.2, delay: { rate: 0.3, dist: { kind: 'uniform' as const, min: 0, max: 20 } } };
-  const once = async (seed: number) => {
-    const run = await runWorld(options(), seed, faults);
-    if (!run.result) throw run.error;
-    return { log: run.sim.log.toJSONL(), result: run.result, sim: run.sim };
-  };
+  const once = (seed: number) => completedRun(options(), seed, faults);
   const a = await once(5);
   const b = await once(5);
   t.is(a.log, b.log);

@@ -18,7 +18,7 @@ import type { RoundFailure, StrategyContext } from '../src/fl/strategies/strateg
 import { initBackend } from '../src/runtime/backend.js';
 import { SimulationCore } from '../src/runtime/index.js';
 import { runFederated } from '../src/fl/rounds/index.js';
-import { MODES, type Mode, clientIdsOf, eventsOf, runWorld, sentIds, tinyClients, tinyOptions } from './helpers/fl-world.js';
+import { MODES, type Mode, clientIdsOf, completedRun, eventsOf, runWorld, sentIds, tinyClients, tinyOptions } from './helpers/fl-world.js';
 
 test.before(async () => {
   await initBackend('cpu');
@@ -50,11 +50,7 @@ const MODES_UNDER_TEST: Array<[string, DpSettingsInput]> = [
 for (const [name, dp] of MODES_UNDER_TEST) {
   test(`${name}: one seed gives one event log and one model (also under duplicates and delays); another seed another model`, async (t) => {
     const faults = { duplicate: 0.2, delay: { rate: 0.3, dist: { kind: 'uniform' as const, min: 0, max: 20 } } };
-    const once = async (seed: number) => {
-      const run = await runWorld(dpOptions(dp), seed, faults);
-      if (!run.result) throw run.error;
-      return { log: run.sim.log.toJSONL(), result: run.result, sim: run.sim };
-    };
+    const once = (seed: number) => completedRun(dpOptions(dp), seed, faults);
     const a = await once(5);
     const b = await once(5);
     t.is(a.log, b.log);

@@ -54,6 +54,13 @@ export async function runWorld(options: FederatedOptions, seed: number, faults?:
   }
 }
 
+/** A run that must complete (its error is thrown), with its event log as JSONL: for same-seed comparisons. */
+export async function completedRun(options: FederatedOptions, seed: number, faults?: FaultPlanInput) {
+  const run = await runWorld(options, seed, faults);
+  if (!run.result) throw run.error;
+  return { log: run.sim.log.toJSONL(), result: run.result, sim: run.sim };
+}
+
 /** Ids of the messages of `type` (optionally to `to`) in the order they were sent. */
 export function sentIds(sim: SimulationCore, type: string, to?: string): string[] {
   return sim.log.events
