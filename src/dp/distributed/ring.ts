@@ -25,7 +25,8 @@ export function toRing(values: ArrayLike<number>, bits: number): Uint32Array {
   const out = new Uint32Array(values.length);
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
-    if (!Number.isSafeInteger(v)) throw new DpConfigError(`toRing: value ${i} is ${v}, not an exact integer; round before encoding`, { at: 'toRing', field: 'values', index: i });
+    if (!Number.isSafeInteger(v)) // The text names no value nor position: the vector is a client's private update.
+    throw new DpConfigError('toRing: a value is not an exact integer; round before encoding', { at: 'toRing', field: 'values' });
     const r = v % m;
     out[i] = r < 0 ? r + m : r;
   }
@@ -38,7 +39,7 @@ export function fromRingCentred(sum: Uint32Array, bits: number): Float64Array {
   const half = m / 2;
   const out = new Float64Array(sum.length);
   for (let i = 0; i < sum.length; i++) {
-    if (sum[i] >= m) throw new DpConfigError(`fromRingCentred: value ${i} is ${sum[i]}, not below the modulus 2^${bits}`, { at: 'fromRingCentred', field: 'sum', index: i });
+    if (sum[i] >= m) throw new DpConfigError(`fromRingCentred: a value of the sum is not below the modulus 2^${bits}`, { at: 'fromRingCentred', field: 'sum' });
     out[i] = sum[i] >= half ? sum[i] - m : sum[i];
   }
   return out;

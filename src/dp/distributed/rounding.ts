@@ -71,7 +71,8 @@ export function conditionalRound(x: Float64Array, bound: number, rng: RandomStre
     norm2 += values[i] * values[i];
   }
   if (!(norm2 <= limit)) {
-    throw new DpConfigError(`conditionalRound: the vector's norm ${Math.sqrt(norm2)} is not below the rounding bound ${bound}; pass a bound from roundedNormBound of the vector's norm bound`, {
+    // The norm of a client's update is private: the text names only the bound.
+    throw new DpConfigError(`conditionalRound: the vector's norm is not below the rounding bound ${bound}; pass a bound from roundedNormBound of the vector's norm bound`, {
       at: 'conditionalRound',
       field: 'bound',
       value: bound,

@@ -323,8 +323,9 @@ function checkRingInput(at: Where, vector: FloatInput | Uint32Array, modulus: nu
   if (!(vector instanceof Uint32Array)) {
     refuse(at, `the round uses the 'ring' encoding, which takes a Uint32Array already reduced mod ${modulus}, but the update is a ${vector.constructor?.name ?? typeof vector} (encode it first, e.g. with src/dp/distributed)`);
   }
+  // The refusal names neither the value nor where it is: it travels to the server, and the update is private.
   for (let i = 0; i < vector.length; i++) {
-    if (vector[i] >= modulus) refuse(at, `the ring-encoded update holds ${vector[i]} at index ${i}, not below the modulus ${modulus}; reduce it mod ${modulus}`);
+    if (vector[i] >= modulus) refuse(at, `the ring-encoded update holds a value not below the modulus ${modulus}; reduce it mod ${modulus}`);
   }
   return vector;
 }
