@@ -19,7 +19,9 @@ import { FlConfigError } from '../src/fl/errors.js';
 import type { FederatedOptions } from '../src/fl/rounds/index.js';
 import { initBackend } from '../src/runtime/backend.js';
 import { SECAGG } from '../src/fl/secure/secagg/index.js';
-import { FEATURES, CLASSES, clientIdsOf, completedRun, eventsOf, runWorld, tinyClients, tinyOptions } from './helpers/fl-world.js';
+import { FEATURES, CLASSES, clientIdsOf, completedRun, eventsOf, runWorld, sentIds, tinyClients, tinyOptions } from './helpers/fl-world.js';
+import { FL } from '../src/fl/rounds/index.js';
+import { FIT_DONE } from '../src/fl/aggregators/secagg-plus-client.js';
 
 test.before(async () => {
   await initBackend('cpu');
@@ -143,5 +145,18 @@ test('an experiment file: distributed settings that cannot work are refused at t
   for (const [extra, expected] of cases) {
     const found = await problems(extra);
     t.true(found.some((p) => expected.test(p)), `${extra.trim()}\n  → ${found.join('\n  → ') || '(accepted)'}`);
+  }
+});
+
+test('a lost fit (it carries the round\'s rotation seed and plan) and a lost fit-done are sent again: the model and ε are the fault-free run\'s', async (t) => {
+  const reference = await completedRun(options(), 5);
+  const selected = reference.result.rounds[1].selected[0];
+  const fit = sentIds(reference.sim, FL.fit, selected).at(-1)!;
+  const done = sentIds(reference.sim, FIT_DONE).at(-1)!;
+  for (const msg of [fit, done]) {
+    const faulty = await completedRun(options(), 5, { script: [{ msg, drop: true }] });
+    t.true(eventsOf(faulty.sim, 'dropped').some((e) => e.msg === msg), msg);
+    t.is(faulty.result.weightsSha256, reference.result.weightsSha256, msg);
+    t.deepEqual(faulty.result.rounds.map((r) => dpNoteOf(r)?.epsilon), reference.result.rounds.map((r) => dpNoteOf(r)?.epsilon), msg);
   }
 });
