@@ -22,6 +22,7 @@ import type { Dataset } from '../training/dataset.js';
 import type { TrainConfig } from '../training/train-local.js';
 import type { Aggregator } from './aggregator.js';
 import type { FitConfig } from './fit.js';
+import { type ClientPool, sortedIdsPool } from './client-pool.js';
 import type { RoundSummary, RunOutcome, RunStop } from './protocol.js';
 
 /** Timing of the engine, in virtual ms. */
@@ -94,6 +95,8 @@ export interface OpenRound {
 export type RunStatus = 'idle' | 'running' | 'done' | 'failed';
 
 export interface EngineContext extends EngineInput {
+  /** The clients a round selects from (every client; rounds/client-pool.ts). */
+  pool: ClientPool;
   status: RunStatus;
   run: RunRecord | null;
   committed: Committed;
@@ -128,6 +131,7 @@ export function initialContext(input: EngineInput): EngineContext {
   if (saved) {
     return {
       ...input,
+      pool: sortedIdsPool(input.clients),
       status: saved.status,
       run: saved.run,
       committed: { round: saved.round, weights: hold(saved.weights), state: hold(saved.state), history: hold(saved.history), lastIncluded: hold(saved.lastIncluded) },
@@ -141,6 +145,7 @@ export function initialContext(input: EngineInput): EngineContext {
   const weights = input.initialWeights.value;
   return {
     ...input,
+    pool: sortedIdsPool(input.clients),
     status: 'idle',
     run: null,
     committed: { round: 0, weights: input.initialWeights, state: hold(input.strategy.initialState(weights)), history: hold([]), lastIncluded: hold({}) },

@@ -28,6 +28,7 @@ import { validateAggregate } from './commit-checks.js';
 import { type FitConfig, FitResSchema, lossWithheld } from './fit.js';
 import { FL, type RoundEnd, type RoundSummary, parseMessage, wireBytes } from './protocol.js';
 import { aggregateOfNoOne } from './round-aggregate.js';
+import { hasSortedId } from './client-pool.js';
 import { type EngineContext, type OpenRound, saveCheckpoint, where } from './server-context.js';
 import { answerRunMessage } from './server-run-steps.js';
 
@@ -63,6 +64,7 @@ const strategyContext = (ctx: EngineContext, purpose: string, round: number) => 
   state: ctx.committed.state.value,
   weights: ctx.committed.weights.value,
   clients: ctx.clients,
+  pool: ctx.pool,
 });
 
 export function beginRound(ctx: EngineContext): Partial<EngineContext> {
@@ -83,7 +85,7 @@ export function beginRound(ctx: EngineContext): Partial<EngineContext> {
         op: `${ctx.strategy.name}.configure`,
         field: 'clients',
       });
-    const unknown = selected.filter((c) => !ctx.clients.includes(c));
+    const unknown = selected.filter((c) => !hasSortedId(ctx.clients, c));
     if (unknown.length > 0) throw badPlan(`selected unknown clients [${unknown.join(', ')}]`);
     if (new Set(selected).size !== selected.length) throw badPlan(`selected a client twice [${selected.join(', ')}]`);
     if (selected.length === 0 && !ctx.strategy.acceptsEmptyRounds) throw badPlan('selected no client');

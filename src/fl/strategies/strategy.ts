@@ -37,6 +37,8 @@ import { FlConfigError, type FlErrorKind, FlInvariantError } from '../errors.js'
 import type { Weights } from '../models/weights.js';
 import type { FitConfig } from '../rounds/fit.js';
 import type { RoundAggregate } from '../rounds/round-aggregate.js';
+import { type ClientPool, sampleIndexes, sortedIdsPool } from '../rounds/client-pool.js';
+import { compareIds } from './compare-ids.js';
 
 /** What one client sent back from local training (as robust strategies see it). */
 export interface ClientUpdate {
@@ -78,6 +80,12 @@ export interface StrategyContext<S> {
   weights: Weights;
   /** Every client of the run (FedDyn and SCAFFOLD scale by the fraction that took part). */
   clients: readonly string[];
+  /**
+   * The clients this round may select from (rounds/client-pool.ts): the engine always sets it,
+   * and it knows availability (a device offline now is not in it). Without it (a strategy called
+   * directly), configure samples from its `availableClients` argument.
+   */
+  pool?: ClientPool;
 }
 
 /**
@@ -139,13 +147,7 @@ export interface RoundSizeProblem {
   found: string;
 }
 
-/**
- * Order of client ids: by UTF-16 code units (never localeCompare, whose order
- * depends on the ICU locale of the machine). Every aggregation sums in this order.
- */
-export function compareIds(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
+export { compareIds } from './compare-ids.js';
 
 /** ⌈C·K⌉ clients, at least `minClients`, at most K. */
 export function clientsToSample(fraction: number, available: number, minClients = 1): number {
@@ -164,15 +166,10 @@ export function clientsToSample(fraction: number, available: number, minClients 
  * depends only on the stream, the count and the set of ids (not their order).
  */
 export function sampleClients(ids: readonly string[], count: number, rng: RandomStream): string[] {
-  const pool = [...ids].sort(compareIds);
-  if (count > pool.length) throw new FlConfigError(`sampleClients: cannot sample ${count} clients from ${pool.length}; ask for at most ${pool.length}`, { op: 'sampleClients', field: 'count' });
-  for (let i = 0; i < count; i++) {
-    const j = i + rng.int(pool.length - i);
-    const tmp = pool[i];
-    pool[i] = pool[j];
-    pool[j] = tmp;
-  }
-  return pool.slice(0, count).sort(compareIds);
+  const sorted = [...ids].sort(compareIds);
+  return sampleIndexes(sorted.length, count, rng)
+    .map((i) => sorted[i])
+    .sort(compareIds);
 }
 
 /** Copy of the results sorted by client id; rejects duplicate ids. */
@@ -216,11 +213,12 @@ export abstract class SamplingStrategy<S = undefined> implements Strategy<S> {
   }
 
   configure(round: number, availableClients: readonly string[], ctx: StrategyContext<S>): FitPlan {
-    if (availableClients.length === 0) {
+    const pool = ctx.pool ?? sortedIdsPool([...availableClients].sort(compareIds));
+    if (pool.size === 0) {
       throw new FlConfigError(`${this.name}: round ${round} has no available clients; configure needs at least one client to sample from`, { op: `${this.name}.configure`, round, field: 'availableClients' });
     }
-    const count = clientsToSample(this.fraction, availableClients.length, this.minClients);
-    return { clients: sampleClients(availableClients, count, ctx.rng), config: this.fitConfig(round, ctx) };
+    const count = clientsToSample(this.fraction, pool.size, this.minClients);
+    return { clients: pool.sample(count, ctx.rng), config: this.fitConfig(round, ctx) };
   }
 
   /** FitIns config fields this strategy sets (none by default). */
