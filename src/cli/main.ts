@@ -15,6 +15,7 @@ import { exploreCommand } from './commands/explore.js';
 import { privacyCommand } from './commands/privacy.js';
 import { replayCommand } from './commands/replay.js';
 import { runCommand } from './commands/run.js';
+import { DIURNAL_FLAGS, flagOf, traceDiurnalCommand, traceFromFedScaleCommand } from './commands/trace.js';
 import './experiment-kinds.js';
 import { CLI_MAX_STEPS, byteSizeOption, limitOption, maxStepsOption, optionParser, paramOption, seedOption, seedRangeOption, strategyOption } from './run-options.js';
 
@@ -215,6 +216,53 @@ Exit code 0 on success, 2 for a bad or missing flag (named, with its valid range
     .action((options) => {
       process.exitCode = privacyCommand(options);
     });
+
+  const trace = program
+    .command('trace')
+    .description('Make device trace files (availability and device profiles) for experiments\' `devices:` block: synthetic diurnal traces, or FedScale\'s traces converted.')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ fedsim trace diurnal --clients 100 --days 2 --seed 7 -o traces/diurnal-100x2d.json
+  $ fedsim trace from-fedscale device.json behaviour.json -o traces/fedscale-1000.json --clients 1000 --days 7
+
+The formats, the cost model and how to dump FedScale's pickles to JSON: docs/devices.md.`,
+    );
+  const diurnal = trace
+    .command('diurnal')
+    .description('Generate a seeded synthetic diurnal availability trace: online mostly at night (charging), a few short daytime sessions, clients spread over time zones.')
+    .option('--clients <n>', 'clients (ids client-0 … zero-padded, as a fedavg experiment of n clients has them)')
+    .option('--days <d>', 'days covered from virtual time 0 (midnight UTC); after them every client is offline')
+    .option('--seed <s>', 'seed: the same seed and flags give the same trace, and the same as an experiment\'s `availability: { diurnal }` under that seed')
+    .option('-o, --out <file>', 'where to write the JSON trace (default: stdout)');
+  const diurnalHelp: Record<(typeof DIURNAL_FLAGS)[number], string> = {
+    nightStartHour: 'mean local hour a night session starts (default 22)',
+    nightStartJitterHours: 'standard deviation of that start, hours (default 1)',
+    nightHours: 'median length of a night session, hours (default 7)',
+    nightHoursSigma: 'lognormal σ of that length (default 0.3)',
+    nightProbability: 'probability a client is online on a given night (default 0.8)',
+    daySessions: 'mean daytime sessions per day, Poisson, 08:00–22:00 local (default 1)',
+    daySessionMinutes: 'mean length of a daytime session, minutes, exponential (default 20)',
+    timeZoneSpreadHours: 'clients\' whole-hour UTC offsets are uniform in [−spread/2, spread/2] (default 6)',
+  };
+  for (const field of DIURNAL_FLAGS) diurnal.option(`${flagOf(field)} <x>`, diurnalHelp[field]);
+  diurnal.action((options) => {
+    process.exitCode = traceDiurnalCommand(options);
+  });
+  trace
+    .command('from-fedscale')
+    .description('Convert FedScale\'s device capacity and behaviour traces (dumped from their pickles to JSON) into a fedsim device trace.')
+    .argument('<device.json>', 'client_device_capacity as JSON: { <key>: { computation: ms/sample, communication: kbit/s } }')
+    .argument('<behaviour.json>', 'client_behave_trace as JSON: { <key>: { active: [s…], inactive: [s…], finish_time, duration, model } }')
+    .option('-o, --out <file>', 'where to write the JSON trace (default: stdout)')
+    .option('--clients <n>', 'clients of the output, ids client-0 … (default: the smaller file\'s entry count); entries are reused cyclically past it')
+    .option('--days <d>', 'availability to write: FedScale\'s sessions repeat every finish_time; unrolled to this many days (default: one period)')
+    .option('--augmentation-factor <f>', 'training cost per sample relative to FedScale\'s inference `computation` (default 3, as FedScale)')
+    .action((device: string, behaviour: string, options) => {
+      process.exitCode = traceFromFedScaleCommand(device, behaviour, options);
+    });
+  for (const command of [trace, ...trace.commands]) command.exitOverride();
 
   return program;
 }

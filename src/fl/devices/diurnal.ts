@@ -64,39 +64,44 @@ function poisson(mean: number, rng: RandomStream): number {
 }
 
 /**
- * Calls `emit(index, startS, endS)` for every online session of every client, clients in
- * index order and each client's sessions sorted and disjoint, in whole seconds.
+ * The online sessions of the next client, drawn from `rng`: sorted, disjoint [start, end)
+ * pairs in whole seconds, flat ([s0, e0, s1, e1, …]). Call once per client, in index order.
  */
-export function generateDiurnal(settings: DiurnalSettings, clients: number, rng: RandomStream, emit: (index: number, startS: number, endS: number) => void): void {
+export function nextDiurnalClient(settings: DiurnalSettings, rng: RandomStream): number[] {
   const horizon = Math.round(settings.days * 24 * SECONDS_PER_HOUR);
   const spread = settings.timeZoneSpreadHours;
   const sessions: number[] = [];
-  for (let index = 0; index < clients; index++) {
-    sessions.length = 0;
-    const offsetHours = spread === 0 ? 0 : rng.int(spread + 1) - Math.floor(spread / 2);
-    const lastDay = Math.ceil(settings.days) - 1;
-    for (let day = -1; day <= lastDay; day++) {
-      // UTC hour = local hour − offset.
-      const dayStart = day * 24 - offsetHours;
-      if (rng.bernoulli(settings.nightProbability)) {
-        const start = dayStart + settings.nightStartHour + settings.nightStartJitterHours * rng.normal();
-        const length = settings.nightHours * Math.exp(settings.nightHoursSigma * rng.normal());
-        sessions.push(start, start + length);
-      }
-      if (day < 0) continue;
-      const count = poisson(settings.daySessions, rng);
-      for (let s = 0; s < count; s++) {
-        const start = dayStart + rng.uniform(DAY_START_HOUR, DAY_END_HOUR);
-        const length = rng.exponential(settings.daySessionMinutes) / 60;
-        sessions.push(start, start + length);
-      }
+  const offsetHours = spread === 0 ? 0 : rng.int(spread + 1) - Math.floor(spread / 2);
+  const lastDay = Math.ceil(settings.days) - 1;
+  for (let day = -1; day <= lastDay; day++) {
+    // UTC hour = local hour − offset.
+    const dayStart = day * 24 - offsetHours;
+    if (rng.bernoulli(settings.nightProbability)) {
+      const start = dayStart + settings.nightStartHour + settings.nightStartJitterHours * rng.normal();
+      const length = settings.nightHours * Math.exp(settings.nightHoursSigma * rng.normal());
+      sessions.push(start, start + length);
     }
-    emitMerged(sessions, horizon, (startS, endS) => emit(index, startS, endS));
+    if (day < 0) continue;
+    const count = poisson(settings.daySessions, rng);
+    for (let s = 0; s < count; s++) {
+      const start = dayStart + rng.uniform(DAY_START_HOUR, DAY_END_HOUR);
+      const length = rng.exponential(settings.daySessionMinutes) / 60;
+      sessions.push(start, start + length);
+    }
+  }
+  return merged(sessions, horizon);
+}
+
+/** Calls `emit(index, startS, endS)` for every session of every client, clients in index order. */
+export function generateDiurnal(settings: DiurnalSettings, clients: number, rng: RandomStream, emit: (index: number, startS: number, endS: number) => void): void {
+  for (let index = 0; index < clients; index++) {
+    const sessions = nextDiurnalClient(settings, rng);
+    for (let m = 0; m < sessions.length; m += 2) emit(index, sessions[m], sessions[m + 1]);
   }
 }
 
-/** Clips sessions (flat hours) to [0, horizon s), rounds to seconds, sorts and merges them. */
-function emitMerged(sessions: number[], horizon: number, emit: (startS: number, endS: number) => void): void {
+/** Clips sessions (flat hours) to [0, horizon s), rounds them to seconds, sorts and merges them (flat seconds). */
+function merged(sessions: number[], horizon: number): number[] {
   const pairs: Array<[number, number]> = [];
   for (let k = 0; k < sessions.length; k += 2) {
     const start = Math.max(0, Math.round(sessions[k] * SECONDS_PER_HOUR));
@@ -104,13 +109,11 @@ function emitMerged(sessions: number[], horizon: number, emit: (startS: number, 
     if (end > start) pairs.push([start, end]);
   }
   pairs.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-  let current: [number, number] | undefined;
-  for (const pair of pairs) {
-    if (current && pair[0] <= current[1]) current[1] = Math.max(current[1], pair[1]);
-    else {
-      if (current) emit(current[0], current[1]);
-      current = [pair[0], pair[1]];
-    }
+  const out: number[] = [];
+  for (const [start, end] of pairs) {
+    const last = out.length - 1;
+    if (last > 0 && start <= out[last]) out[last] = Math.max(out[last], end);
+    else out.push(start, end);
   }
-  if (current) emit(current[0], current[1]);
+  return out;
 }
