@@ -113,7 +113,7 @@ function buildProfiles(settings: DevicesSettings['profiles'], sortedIds: readonl
       }
       const lacking: string[] = [];
       trace.entries.forEach((entry, k) => {
-        if (runIndex[k] >= 0 && entry.profile[field] === undefined) lacking.push(trace.problemAt(k, 'id', `a value of '${field}' for this client (or devices.profiles.${field} as the default)`, 'none'));
+        if (runIndex[k] >= 0 && entry.profile[field] === undefined) lacking.push(trace.problemAt(k, field, `a value of '${field}' for this client (or devices.profiles.${field} as the default)`, 'none'));
       });
       if (lacking.length) throw new DeviceTraceError(trace.file, lacking.slice(0, LISTED_PROBLEMS), `${trace.file}: ${lacking.length} client${lacking.length > 1 ? 's' : ''} of the run ha${lacking.length > 1 ? 've' : 's'} no '${field}':`);
     }

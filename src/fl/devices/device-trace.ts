@@ -106,14 +106,26 @@ function lineColOf(text: string, offset: number): string {
   return `${before.length}:${before[before.length - 1].length + 1}`;
 }
 
+/**
+ * `:line:col` of a JSON syntax error: from JSON.parse's "position N" when it gives one, else
+ * from the `yaml` parser's JSON schema (JSON.parse says only "Unexpected token 'N'" for NaN).
+ */
+function jsonErrorPosition(text: string, message: string): string {
+  const at = /position (\d+)/.exec(message);
+  if (at) return `:${lineColOf(text, Number(at[1]))}`;
+  const lines = new LineCounter();
+  const [first] = parseDocument(text, { lineCounter: lines, schema: 'json', prettyErrors: false }).errors;
+  if (!first) return '';
+  const { line, col } = lines.linePos(first.pos[0]);
+  return `:${line}:${col}`;
+}
+
 export function parseJsonTrace(text: string, file: string): DeviceTrace {
   let data: unknown;
   try {
     data = JSON.parse(text);
   } catch (error) {
-    const message = (error as Error).message;
-    const at = /position (\d+)/.exec(message);
-    throw new DeviceTraceError(file, [`${file}${at ? `:${lineColOf(text, Number(at[1]))}` : ''}: ${message}`], `${file} is not valid JSON:`);
+    throw new DeviceTraceError(file, [`${file}${jsonErrorPosition(text, (error as Error).message)}: ${(error as Error).message}`], `${file} is not valid JSON:`);
   }
   const context = lazyContext(text, file);
   const parsed = DeviceTraceFileSchema.safeParse(data);
@@ -301,7 +313,7 @@ export function parseCsvTrace(text: string, file: string): DeviceTrace {
     problemAt: (index, field, expected, found) => {
       const row = rowOfEntry[index];
       const c = field === 'online' ? columns.indexOf('start') : columns.indexOf(field);
-      return traceProblem(file, { line: row.line, ...(c >= 0 ? { col: row.cols[c] } : {}), field: field === 'id' ? "column 'id'" : `client '${entries[index].id}'` }, expected, found);
+      return traceProblem(file, { line: row.line, ...(c >= 0 ? { col: row.cols[c] } : {}), field: field === 'id' ? "column 'id'" : field === 'online' ? `client '${entries[index].id}'` : `column '${field}' (client '${entries[index].id}')` }, expected, found);
     },
   };
 }

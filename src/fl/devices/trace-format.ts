@@ -41,8 +41,8 @@ export type TraceClient = z.infer<typeof TraceClientSchema>;
 
 export const DeviceTraceFileSchema = z
   .object({
-    format: z.literal(TRACE_FORMAT, { message: `expected "${TRACE_FORMAT}" (the format of a fedsim device trace)` }),
-    version: z.literal(TRACE_VERSION, { message: `expected ${TRACE_VERSION} (the only version of the format)` }),
+    format: z.literal(TRACE_FORMAT, { message: `a fedsim device trace starts with "format": "${TRACE_FORMAT}" (a FedScale trace is converted first: fedsim trace from-fedscale)` }),
+    version: z.literal(TRACE_VERSION, { message: `version ${TRACE_VERSION} is the only version of the format` }),
     /** Where the trace came from (the generator and its parameters, the files converted). */
     source: z.string().optional(),
     clients: z.array(TraceClientSchema),
