@@ -8,6 +8,8 @@
 import test, { type ExecutionContext } from 'ava';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { LineCounter, parseDocument } from 'yaml';
+import { describeIssues } from '../src/scenario/document-errors.js';
 import { devicePopulationFrom } from '../src/fl/devices/device-population.js';
 import { DevicesSettingsSchema, type DevicesSettingsInput } from '../src/fl/devices/devices-settings.js';
 import { DeviceTraceError } from '../src/fl/devices/trace-errors.js';
@@ -159,4 +161,19 @@ test('the shipped diurnal trace fits a 100-client run as it is', (t) => {
   // Night (03:00 UTC) against afternoon (15:00 UTC) of day 1.
   t.true(a.onlineCount((24 + 3) * 3_600_000) > 3 * a.onlineCount((24 + 15) * 3_600_000));
   t.is(a.onlineCount(2 * 86_400_000), 0, 'offline after the trace\'s two days');
+});
+
+test('a bad `devices:` block of an experiment file is refused at its line through the loader\'s describeIssues', (t) => {
+  const text = 'kind: fedavg\ndevices:\n  profiles:\n    samplesPerSecond: -3\n    latencyMs: { kind: uniform, min: 50, max: 10 }\n  availability: { file: a.csv, diurnal: { days: 2 } }\n';
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines });
+  const data = doc.toJS() as { devices: unknown };
+  const parsed = DevicesSettingsSchema.safeParse(data.devices);
+  t.false(parsed.success);
+  const described = describeIssues(parsed.error!, data.devices, { file: 'x.yaml', doc, lines, basePath: ['devices'], schema: DevicesSettingsSchema });
+  t.deepEqual(described, [
+    'x.yaml:4:23: at devices.profiles.samplesPerSecond: expected a speed > 0, found -3 (a number)',
+    'x.yaml:5:47: at devices.profiles.latencyMs.max: expected max ≥ min, found 10 (a number)',
+    'x.yaml:6:17: at devices.availability: expected either `file` (a trace) or `diurnal` (a generated trace), exactly one, found an object with keys file, diurnal',
+  ]);
 });

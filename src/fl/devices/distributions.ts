@@ -14,7 +14,7 @@ import { z } from 'zod';
 import type { RandomStream } from '../../runtime/rng.js';
 
 /** Numbers for a field that must be > 0 (speeds) or may be 0 (latency). */
-const amount = (positive: boolean) => (positive ? z.number().positive() : z.number().min(0));
+const amount = (positive: boolean) => (positive ? z.number().positive({ message: 'expected a speed > 0' }) : z.number().min(0, { message: 'expected a value ≥ 0' }));
 
 /** The schema of one field's value: a number or a distribution. */
 export function distributionSchema(positive: boolean) {
@@ -25,12 +25,12 @@ export function distributionSchema(positive: boolean) {
       z
         .object({ kind: z.literal('uniform'), min: value, max: value })
         .strict()
-        .refine((d) => d.max >= d.min, { message: 'max must be at least min', path: ['max'] }),
-      z.object({ kind: z.literal('lognormal'), median: z.number().positive(), sigma: z.number().min(0) }).strict(),
+        .refine((d) => d.max >= d.min, { message: 'expected max ≥ min', path: ['max'] }),
+      z.object({ kind: z.literal('lognormal'), median: z.number().positive({ message: 'expected a median > 0' }), sigma: z.number().min(0, { message: 'expected σ ≥ 0' }) }).strict(),
       z
         .object({
           kind: z.literal('tiers'),
-          tiers: z.array(z.object({ value, weight: z.number().positive() }).strict()).min(1),
+          tiers: z.array(z.object({ value, weight: z.number().positive({ message: 'expected a weight > 0' }) }).strict()).min(1, { message: 'expected at least one tier' }),
         })
         .strict(),
     ]),
