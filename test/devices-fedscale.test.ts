@@ -66,10 +66,17 @@ test('overlapping and zero-length FedScale sessions are merged and dropped; bad 
   t.regex(t.throws(() => convertFedScale(notCapacity, behaviour, { ids: ['a'] }))!.message, /^wrong\.json is not FedScale's client_device_capacity/);
 });
 
-test('`fedsim trace from-fedscale` writes a trace fedsim reads back', async (t) => {
+test('`fedsim trace from-fedscale` writes a trace fedsim reads back; swapped files exit 2 naming file, line and field', async (t) => {
   const dir = tempDir(t);
   const out = join(dir, 'fs.json');
-  const made = await fedsim('trace', 'from-fedscale', 'test/fixtures/fedscale/device.json', 'test/fixtures/fedscale/behaviour.json', '-o', out, '--clients', '3', '--days', '7');
+  const [made, refused] = await Promise.all([
+    fedsim('trace', 'from-fedscale', 'test/fixtures/fedscale/device.json', 'test/fixtures/fedscale/behaviour.json', '-o', out, '--clients', '3', '--days', '7'),
+    // Swapped files: the behaviour trace is not a device capacity file.
+    fedsim('trace', 'from-fedscale', 'test/fixtures/fedscale/behaviour.json', 'test/fixtures/fedscale/device.json'),
+  ]);
+  t.is(refused.code, 2);
+  t.regex(refused.stderr, /^error: test\/fixtures\/fedscale\/behaviour\.json is not FedScale's client_device_capacity .*:$/m);
+  t.regex(refused.stderr, /^ {2}- test\/fixtures\/fedscale\/behaviour\.json:2:11: at 3834\.computation: expected a number, found nothing \(the field is missing\)$/m);
   t.is(made.code, 0, made.stderr);
   t.regex(made.stderr, /^wrote .*fs\.json: 3 clients, \d+ online intervals \(converted from FedScale/);
   const trace = readDeviceTrace(out, 'fs.json');

@@ -64,6 +64,7 @@ Examples:
   $ fedsim diff runs/a/run.jsonl runs/b/run.jsonl
   $ fedsim explore scenarios/stale-update-bug.ts --seeds 1..500 --faults scenarios/faults/stale-update.json
   $ fedsim privacy --sampling-rate 0.01 --steps 1000 --noise-multiplier 1.1 --delta 1e-5
+  $ fedsim trace diurnal --clients 100 --days 2 --seed 7 -o traces/diurnal-100x2d.json
 
 Scenario files: TypeScript/JavaScript modules whose default export is defineScenario({ name, run, checks }),
 or YAML/JSON experiment files with a \`kind\`. Known kinds:

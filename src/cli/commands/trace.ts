@@ -161,14 +161,12 @@ export function traceFromFedScaleCommand(deviceFile: string, behaviourFile: stri
   if (horizonSeconds !== undefined && !(horizonSeconds > 0)) throw new CliError(`--days ${options.days}: give a number of days > 0.`);
   const augmentationFactor = options.augmentationFactor === undefined ? FEDSCALE_AUGMENTATION_FACTOR : number('--augmentation-factor', options.augmentationFactor);
   if (!(augmentationFactor > 0)) throw new CliError(`--augmentation-factor ${options.augmentationFactor}: give a number > 0 (FedScale's default is ${FEDSCALE_AUGMENTATION_FACTOR}).`);
-  if (clients < 1) {
-    // Empty or non-object input: convertFedScale says which file and why.
-    convertFedScale(device, behaviour, { ids: experimentClientIds(1), horizonSeconds, augmentationFactor });
-  }
   let trace;
   try {
-    trace = convertFedScale(device, behaviour, { ids: experimentClientIds(clients), horizonSeconds, augmentationFactor });
+    // An empty or non-object file leaves no client: converting one says which file and why.
+    trace = convertFedScale(device, behaviour, { ids: experimentClientIds(Math.max(1, clients)), horizonSeconds, augmentationFactor });
   } catch (error) {
+    // A file that is not what it should be is a usage error (exit 2), like any invalid input file.
     if (error instanceof DeviceTraceError) throw new CliError(error.message);
     throw error;
   }
