@@ -38,8 +38,8 @@ export const roundServer = setup({
     runRequest: ({ context, event }) => isRunRequest(context, event),
     failed: ({ context }) => context.failure !== null,
     stopped: ({ context }) => context.stopped !== null,
-    // Nothing to collect: the round cannot run (skip), or the strategy selected nobody (empty).
-    skipNow: ({ context }) => context.open?.skip !== undefined || context.open?.empty === true,
+    // Nothing to collect: the round cannot run (skip; one that waits out its deadline goes on), or the strategy selected nobody (empty).
+    skipNow: ({ context }) => (context.open?.skip !== undefined && context.open.waitOut !== true) || context.open?.empty === true,
     roundComplete: ({ context }) => roundComplete(context),
     closeExpired: ({ context }) => closeExpired(context),
     moreRounds: ({ context }) => context.committed.round < context.rounds,
