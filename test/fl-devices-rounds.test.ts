@@ -8,6 +8,7 @@
 import test from 'ava';
 import { initBackend } from '../src/runtime/backend.js';
 import { type SimEvent, SimulationCore } from '../src/runtime/index.js';
+import { ERROR_REPLY } from '../src/runtime/envelope.js';
 import { createStream } from '../src/runtime/rng.js';
 import { nn } from '../src/fl/models/index.js';
 import { FL, type ClientData, type FederatedOptions, runFederated, wireBytes } from '../src/fl/rounds/index.js';
@@ -114,6 +115,25 @@ test('a trace makes a client unavailable exactly when it says', async (t) => {
   const [round] = result.rounds;
   t.deepEqual(round.participants, [c0, c1, c2, c3]);
   t.is(round.endedAt, 9_000);
+});
+
+test('an offline device answers nothing, not even a refusal: the fit never reached it', async (t) => {
+  const p = profile(10, 136);
+  const online = [[[0, Infinity]], [[10_000, Infinity]]] as const;
+  // lr −1 is refused by every client that gets the fit.
+  class Refused extends SelectEveryone {
+    override configure(round: number, clients: readonly string[]): FitPlan {
+      return { ...super.configure(round, clients), config: { lr: -1 } };
+    }
+  }
+  const { sim, result } = await run(options(clientsOfSizes([20, 20]), arrayPopulation([p, p], online), { strategy: new Refused(), roundDeadlineMs: 5_000 }));
+  const [c0, c1] = result.clientIds;
+  t.deepEqual(sentBy(sim, ERROR_REPLY, c0), [0]);
+  t.true(deliveredTo(sim, FL.fit, c1).length > 1, 'the fit and its retries reached the actor');
+  t.is(sim.log.events.filter((e) => e.ev === 'sent' && e.from === c1).length, 0, 'the offline device sent nothing');
+  const [round] = result.rounds;
+  t.deepEqual(round.failures.map((f) => [f.clientId, f.drop]), [[c0, 'refused'], [c1, 'offline']]);
+  t.like(round.drops, { refused: 1, offline: 1 });
 });
 
 test('drops are classified: offline by the trace, deadline for a straggler that stayed online', async (t) => {
