@@ -20,6 +20,13 @@ import { availablePool } from '../src/fl/devices/available-pool.js';
 import type { DevicePopulation } from '../src/fl/devices/population.js';
 import { overSelectionCount } from '../src/fl/rounds/round-policy.js';
 import { chiSquareQuantile } from './helpers/statistics.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadScenario, runScenario } from '../src/scenario/index.js';
+import '../src/fl/experiments/register.js';
+import type { FedAvgExperimentResult } from '../src/fl/experiments/fedavg-experiment.js';
+import { DROP_REASONS } from '../src/fl/rounds/drop-reasons.js';
 import { FEATURES, arrayAvailability, arrayPopulation, clientsOfSizes, profile } from './helpers/devices.js';
 
 test.before(async () => {
@@ -291,4 +298,59 @@ test('same seed with devices, a trace and over-selection: identical event logs a
     c.result.rounds.map((r) => r.selected),
     a.result.rounds.map((r) => r.selected),
   );
+});
+
+test('secure aggregation on devices: clients charge their device time, an offline client is a dropout, no straggler wait is claimed', async (t) => {
+  const p = profile(10, 136); // 4000 ms a fit
+  const online = [[[0, Infinity]], [[0, Infinity]], [[0, 2_000]], [[0, Infinity]], [[0, Infinity]]] as const;
+  const { sim, result } = await run(
+    options(clientsOfSizes([20, 20, 20, 20, 20]), arrayPopulation([p, p, p, p, p], online), { aggregation: 'secagg+', secagg: { numShares: 5, reconstructionThreshold: 3 }, roundDeadlineMs: 10_000 }),
+  );
+  const [round] = result.rounds;
+  const gone = result.clientIds[2];
+  t.is(round.skipped, undefined, round.skipped);
+  t.deepEqual(round.participants, result.clientIds.filter((c) => c !== gone));
+  t.deepEqual(round.failures.map((f) => [f.clientId, f.drop]), [[gone, 'offline']]);
+  t.is(round.stragglerWaitMs, undefined);
+  t.true(result.rounds[0].endedAt >= 4_000, 'the round lasted at least one device fit');
+  t.is(sentBy(sim, FL.fitResult, gone).length, 0);
+});
+
+test("the experiment's perRound reports selected, finished, drops by reason, straggler wait and duration", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'fedsim-devices-'));
+  try {
+    const file = join(dir, 'experiment.yaml');
+    writeFileSync(
+      file,
+      [
+        'kind: fedavg',
+        'seed: 2',
+        'data: { source: synthetic, alpha: 0.5, beta: 0.5, devices: 6, features: 6, classes: 3, maxSamplesPerDevice: 30 }',
+        'model: { kind: logistic, inputs: 6, classes: 3 }',
+        'rounds: 4',
+        'fraction: 0.5',
+        'localEpochs: 1',
+        'batchSize: 10',
+        'lr: 0.1',
+        'slowdown: { client-2: 1000 }',
+        'roundDeadlineMs: 500',
+        'roundPolicy: { overSelection: 1.5 }',
+        'expect: { maxSkippedRounds: 4 }',
+      ].join('\n') + '\n',
+    );
+    const outcome = await runScenario<FedAvgExperimentResult>(await loadScenario(file));
+    t.true(outcome.ok, JSON.stringify(outcome.checks));
+    for (const row of outcome.result!.perRound) {
+      t.is(row.selected, 5, '⌈1.5 · 3⌉');
+      const dropped = DROP_REASONS.reduce((n, why) => n + row.drops[why], 0);
+      t.is(dropped, row.selected - row.finished, `round ${row.round}: every client that did not finish has one reason`);
+      if (!row.skipped) t.is(row.participants, row.finished);
+      t.true(row.finished <= 3, 'at most K updates are kept');
+      t.true(row.durationMs > 0 && row.durationMs <= 500);
+      t.true(row.stragglerWaitMs! >= 0 && row.stragglerWaitMs! <= row.durationMs);
+    }
+    t.true(outcome.result!.perRound.some((r) => r.drops['over-selected'] > 0));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
