@@ -7,7 +7,7 @@
  */
 import test from 'ava';
 import { initBackend } from '../src/runtime/backend.js';
-import { type SimEvent, SimulationCore } from '../src/runtime/index.js';
+import { type FaultPlanInput, type SimEvent, SimulationCore } from '../src/runtime/index.js';
 import { ERROR_REPLY } from '../src/runtime/envelope.js';
 import { createStream } from '../src/runtime/rng.js';
 import { nn } from '../src/fl/models/index.js';
@@ -54,8 +54,8 @@ function options(clients: ClientData[], devices: DevicePopulation, more: Partial
   };
 }
 
-async function run(opts: FederatedOptions, seed = 1) {
-  const sim = new SimulationCore({ seed, latency: 0 });
+async function run(opts: FederatedOptions, seed = 1, faults?: FaultPlanInput) {
+  const sim = new SimulationCore({ seed, latency: 0, ...(faults ? { faults } : {}) });
   const result = await runFederated(sim, opts);
   await sim.settle();
   return { sim, result, log: sim.log.toJSONL() };
@@ -298,6 +298,14 @@ test('same seed with devices, a trace and over-selection: identical event logs a
     c.result.rounds.map((r) => r.selected),
     a.result.rounds.map((r) => r.selected),
   );
+  // Under a fault plan (lost and duplicated messages, the server crashing mid-run and restarting from its checkpoint) too.
+  const faults: FaultPlanInput = { drop: 0.05, duplicate: 0.1, crashes: [{ actor: 'server', at: 9_000, restartAfter: 500, loseState: true }] };
+  const f1 = await run(opts, 11, faults);
+  const f2 = await run(opts, 11, faults);
+  t.true(f1.sim.log.events.some((e) => e.ev === 'crashed'));
+  t.is(f1.log, f2.log);
+  t.is(f1.result.weightsSha256, f2.result.weightsSha256);
+  t.is(f1.result.rounds.length, 4);
 });
 
 test('secure aggregation on devices: clients charge their device time, an offline client is a dropout, no straggler wait is claimed', async (t) => {
