@@ -277,6 +277,10 @@ test('refused before the run: cost or slowdown beside devices, a population of a
     instanceOf: FlConfigError,
     message: /roundPolicy\.overSelection: expected no over-selection with aggregation 'secure-worker'/,
   });
+  t.throws(() => runFederated(sim(), options(clients, devices, { dp: { clip: 0.5, noiseMultiplier: 1.2, delta: 1e-3 }, roundPolicy: { overSelection: 1.5 } })), {
+    instanceOf: FlConfigError,
+    message: /roundPolicy\.overSelection: expected no over-selection with dp/,
+  });
   t.throws(() => runFederated(sim(), options(clients, devices, { roundPolicy: { minParticipation: 5 } })), { instanceOf: FlConfigError, message: /roundPolicy\.minParticipation: expected at most the 4 clients a round aggregates/ });
   t.throws(() => runFederated(sim(), options(clients, devices, { roundPolicy: { overSelection: 0.5 } })), { instanceOf: FlConfigError, message: /roundPolicy\.overSelection/ });
 });
