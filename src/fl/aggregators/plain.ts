@@ -6,7 +6,8 @@ import type { AnyActorLogic } from 'xstate';
 import type { ActorMessage } from '../../runtime/actor-cell.js';
 import { simpleClientLogic } from '../rounds/client-logic.js';
 import type { Aggregator, AggregatorSetup, RoundView } from '../rounds/aggregator.js';
-import { FL, wireBytes } from '../rounds/protocol.js';
+import { fitResBytes } from '../rounds/fit.js';
+import { FL } from '../rounds/protocol.js';
 import { meanOfReports } from '../rounds/round-aggregate.js';
 import type { RoundFailure } from '../strategies/strategy.js';
 import { type ReportBook, emptyBook, fileReport, filedReports } from './report-book.js';
@@ -14,7 +15,7 @@ import { answerRejection, missingFrom } from './round-helpers.js';
 
 /** The plain client: its answer is the reply to the fit. */
 export const plainClient: AnyActorLogic = simpleClientLogic('fl-plain-client', (ctx, { res, envelope }) => {
-  ctx.io.reply(envelope, FL.fitResult, res, { bytes: wireBytes(res.weights, ...Object.values(res.extras)) });
+  ctx.io.reply(envelope, FL.fitResult, res, { bytes: fitResBytes(res) });
   return {};
 });
 
@@ -44,6 +45,7 @@ export function plainAggregator(setup: AggregatorSetup): Aggregator<ReportBook> 
       return { aggregate: meanOfReports(round, reports, setup.reports, { individual: true }) };
     },
     rejected: (book) => book.rejected,
+    received: (book) => Object.keys(book.reports).length,
     missing: (book, view): RoundFailure[] => missingFrom(view, (c) => book.reports[c] !== undefined, 'no update reached the server before the deadline'),
   };
 }

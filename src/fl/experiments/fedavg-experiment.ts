@@ -29,6 +29,7 @@ import { runFederated } from '../rounds/run-federated.js';
 import { allFinite } from '../models/weights.js';
 import { StrategyConfigSchema } from '../strategies/create.js';
 import type { RoundFailure } from '../strategies/strategy.js';
+import type { DropCounts } from '../rounds/drop-reasons.js';
 import { DataSourceSchema, countField, loadFederatedData } from './data-sources.js';
 import { type PrivacyStatement, dpNoteOf, privacyStatement } from '../../dp/fedavg/privacy-report.js';
 import { DpSgdPrivacyLedger } from '../training/dp-sgd/privacy-ledger.js';
@@ -101,8 +102,17 @@ export interface FedAvgExperimentResult {
     testAccuracy?: number;
     testLoss?: number;
     trainLoss: number;
+    /** Clients selected, and how many of them got their input to the aggregation. */
+    selected: number;
+    finished: number;
     participants: number;
     dropped: number;
+    /** The dropped clients by why: offline, deadline, over-selected, refused, fault (rounds/drop-reasons.ts). */
+    drops: DropCounts;
+    /** Virtual ms from the first update's arrival to the round's end (rounds/protocol.ts RoundEnd.stragglerWaitMs). */
+    stragglerWaitMs?: number;
+    /** The round's virtual duration, ms. */
+    durationMs: number;
     bytesUp: number;
     bytesDown: number;
     endedAt: number;
@@ -197,8 +207,13 @@ function toScenario(config: FedAvgExperiment, source: ExperimentSource): Scenari
           testAccuracy: r.testAccuracy,
           testLoss: r.testLoss,
           trainLoss: r.trainLoss,
+          selected: r.selected.length,
+          finished: r.finished,
           participants: r.participants.length,
           dropped: r.dropped.length,
+          drops: r.drops,
+          ...(r.stragglerWaitMs !== undefined ? { stragglerWaitMs: r.stragglerWaitMs } : {}),
+          durationMs: r.durationMs,
           bytesUp: r.bytesUp,
           bytesDown: r.bytesDown,
           endedAt: r.endedAt,

@@ -11,6 +11,7 @@ import { CostModelSchema } from './cost-model.js';
 import { AGGREGATION_NAMES, AGGREGATOR_SETTINGS } from '../aggregators/registry.js';
 import { FlConfigError } from '../errors.js';
 import { DpSettingsSchema } from '../../dp/fedavg/settings.js';
+import { RoundPolicySchema } from '../rounds/round-policy.js';
 
 export const FederatedConfigSchema = z.object({
   model: ModelSpecSchema,
@@ -57,6 +58,12 @@ export const FederatedConfigSchema = z.object({
   /** …at most this many times (default 20). */
   controlAttempts: z.number().int().min(1).max(1000).default(20),
   cost: CostModelSchema.optional(),
+  /**
+   * Over-selection and minimum participation (rounds/round-policy.ts): `{ overSelection: 1.3 }`
+   * selects ⌈1.3·K⌉ and keeps the first K updates; `{ minParticipation: n }` skips a round
+   * with fewer than n updates.
+   */
+  roundPolicy: RoundPolicySchema.optional(),
   /** Evaluate the global model on each client's test split: every round (default), after the last round, or never. */
   clientEvaluation: z.enum(['every-round', 'final', 'none']).default('every-round'),
   /**

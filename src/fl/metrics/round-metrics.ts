@@ -17,7 +17,12 @@ export interface RoundBytes {
 /** The server's own report of a round (its fields are documented on RoundEnd), plus what the driver measured. */
 export interface RoundMetrics
   extends RoundBytes,
-    Pick<RoundEnd, 'round' | 'startedAt' | 'endedAt' | 'selected' | 'participants' | 'dropped' | 'failures' | 'rejectedUpdates' | 'trainLoss' | 'numSamples' | 'skipped' | 'notes'> {
+    Pick<
+      RoundEnd,
+      'round' | 'startedAt' | 'endedAt' | 'selected' | 'participants' | 'finished' | 'dropped' | 'drops' | 'failures' | 'rejectedUpdates' | 'trainLoss' | 'numSamples' | 'skipped' | 'notes' | 'stragglerWaitMs'
+    > {
+  /** The round's virtual duration, ms (endedAt − startedAt). */
+  durationMs: number;
   /** The new global model on all clients' training data (when trainEvaluation is on). */
   globalTrainLoss?: number;
   globalTrainAccuracy?: number;

@@ -107,6 +107,12 @@ export interface Aggregator<S = any> {
   missing(session: S, view: RoundView): RoundFailure[];
   /** Inputs refused this round (late, unselected, duplicate, malformed …), for the round's report. */
   rejected(session: S): number;
+  /**
+   * How many clients' updates the server has taken this round, in a mode where it sees them
+   * arrive (plain). The engine times the round's straggler wait by it and completes an
+   * over-selected round at its target; a mode without it supports neither.
+   */
+  received?(session: S): number;
 }
 
 /** A setting that cannot work, with its field path (a scenario file points at its line). */

@@ -23,6 +23,15 @@
  *
  * How the answer is reported is the mode's `report` (plain: a reply to the server; secure
  * worker: a message to it; additive: shares to the peers; SecAgg+: a fit-done notice).
+ *
+ * On a device (`ctx.device`, devices/client-device.ts) a fit costs fitDurationMs (download,
+ * training, upload; devices/fit-duration.ts) instead of the cost model, and the trace rules:
+ *   offline when the fit arrives     the fit never reaches it: no answer, no work (as if lost)
+ *   offline before it would finish   it trains until it goes offline, but the answer never
+ *                                    leaves and nothing is stored, so a retry that finds it
+ *                                    back online trains afresh (the same update: the shuffle
+ *                                    stream is the round's) and answers if it can finish
+ *   a repeat of an answered fit      costs the transfers (no training), under the same rule
  */
 import { digestOf } from '../../runtime/canonical.js';
 import type { ActorMessage } from '../../runtime/actor-cell.js';
@@ -30,7 +39,9 @@ import type { Envelope } from '../../runtime/envelope.js';
 import { keepsState } from '../algorithms/client-algorithm.js';
 import { FlRefusal, MalformedMessageError } from '../errors.js';
 import { fitCostMs } from '../fedavg/cost-model.js';
-import { type FitIns, FitInsSchema, type FitRes } from './fit.js';
+import { type ClientDevice, deviceOfflineAt, isDeviceOnline } from '../devices/client-device.js';
+import { fitDurationMs } from '../devices/fit-duration.js';
+import { type FitIns, FitInsSchema, type FitRes, fitBytes, fitResBytes } from './fit.js';
 import { type LocalTrainer, localUpdate } from './local-update.js';
 import { FL, parseMessage } from './protocol.js';
 
@@ -89,9 +100,28 @@ export function storedAnswer(ctx: LocalTrainer): StoredAnswer | undefined {
   return ctx.io.storage.get<StoredAnswer>(ANSWER_KEY);
 }
 
+/**
+ * On a device: charges the fit's duration and returns true when the device finishes it
+ * before going offline; else keeps it busy until it goes offline (its work is lost with
+ * it, and messages meanwhile wait until then, when it is gone) and returns false.
+ */
+function chargeDevice(io: LocalTrainer['io'], device: ClientDevice, ins: FitIns, res: FitRes, samplesSeen: number): boolean {
+  const now = io.now();
+  const duration = fitDurationMs(device.profile, { bytesDown: fitBytes(ins.weights, ins.config), samplesSeen, bytesUp: fitResBytes(res) });
+  const offlineAt = deviceOfflineAt(device, now);
+  if (now + duration > offlineAt) {
+    io.busy(offlineAt - now);
+    return false;
+  }
+  io.busy(duration);
+  return true;
+}
+
 export function handleFit<C extends LocalTrainer>(ctx: C, event: ActorMessage, report: ReportAnswer<C>): Partial<C> {
-  const { io } = ctx;
+  const { io, device } = ctx;
   const { envelope } = event;
+  // An offline device never sees the fit: it is lost to it, like a message dropped on the way.
+  if (device && !isDeviceOnline(device, io.now())) return {};
   let ins: FitIns;
   try {
     ins = parseMessage(FitInsSchema, event.payload, FL.fit, envelope.from, where(ctx)) as FitIns;
@@ -116,6 +146,7 @@ export function handleFit<C extends LocalTrainer>(ctx: C, event: ActorMessage, r
       );
       return {};
     }
+    if (device && !chargeDevice(io, device, ins, last.res, 0)) return {};
     return report(ctx, { ins, res: last.res, envelope, replay: true });
   }
   const state = settledState(ctx, ins, last);
@@ -126,7 +157,9 @@ export function handleFit<C extends LocalTrainer>(ctx: C, event: ActorMessage, r
     io.replyError(envelope, error);
     return {};
   }
-  io.busy(fitCostMs(ctx.cost, update.samplesSeen, ctx.slowdown ?? 1));
+  if (device) {
+    if (!chargeDevice(io, device, ins, update.res, update.samplesSeen)) return {};
+  } else io.busy(fitCostMs(ctx.cost, update.samplesSeen, ctx.slowdown ?? 1));
   const answer: StoredAnswer = { round: ins.round, fit, res: update.res, ...(keepsState(ctx.algorithm) ? { state: update.state } : {}) };
   io.storage.set(ANSWER_KEY, answer);
   return report(ctx, { ins, res: update.res, envelope, replay: false });

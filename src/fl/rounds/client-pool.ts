@@ -57,14 +57,19 @@ export function sortedIdsPool(sortedIds: readonly string[]): ClientPool {
 
 /** Whether `id` is in `sortedIds` (binary search: the engine checks selections against a million ids this way). */
 export function hasSortedId(sortedIds: readonly string[], id: string): boolean {
+  return indexOfSortedId(sortedIds, id) >= 0;
+}
+
+/** The position of `id` in `sortedIds` (a device population's index), or -1 (binary search). */
+export function indexOfSortedId(sortedIds: readonly string[], id: string): number {
   let lo = 0;
   let hi = sortedIds.length - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >>> 1;
     const c = compareIds(sortedIds[mid], id);
-    if (c === 0) return true;
+    if (c === 0) return mid;
     if (c < 0) lo = mid + 1;
     else hi = mid - 1;
   }
-  return false;
+  return -1;
 }

@@ -16,6 +16,7 @@
 import { z } from 'zod';
 import type { Weights } from '../models/weights.js';
 import { TrainConfigSchema } from '../training/train-local.js';
+import { wireBytes } from './protocol.js';
 
 const Float32ArraySchema = z.custom<Float32Array>((v) => v instanceof Float32Array, { message: 'expected a Float32Array' });
 export const WeightsSchema = z.array(Float32ArraySchema).min(1).max(100_000);
@@ -145,4 +146,22 @@ function sameArrays(a: readonly Float32Array[], b: readonly Float32Array[]): boo
     for (let j = 0; j < xi.length; j++) if (xi[j] !== yi[j]) return false;
   }
   return true;
+}
+
+/** The arrays in the model's layout that a fit's config carries (SCAFFOLD's control variate…), in sorted field order. */
+function configWeights(config: FitConfig): Weights[] {
+  return Object.keys(config)
+    .sort()
+    .map((k) => config[k])
+    .filter((v): v is Weights => Array.isArray(v) && v.every((a) => a instanceof Float32Array));
+}
+
+/** Wire size of a fit carrying `weights` and `config` (what the server charges the link and a device downloads). */
+export function fitBytes(weights: Weights, config: FitConfig): number {
+  return wireBytes(weights, ...configWeights(config));
+}
+
+/** Wire size of a FitRes (what a plain client sends and a device uploads). */
+export function fitResBytes(res: Pick<FitRes, 'weights' | 'extras'>): number {
+  return wireBytes(res.weights, ...Object.values(res.extras));
 }

@@ -10,3 +10,5 @@ export { localUpdate, stepsFor, shuffleStreamName, trainConfigOf, type LocalTrai
 export { roundServer } from './server-machine.js';
 export { CHECKPOINT_KEY, type Checkpoint, type EngineContext, type EngineInput, type EngineTiming } from './server-context.js';
 export { type ClientData, type FederatedOptions, type FederatedResult, type FederatedRun, runFederated } from './run-federated.js';
+export { type RoundPolicy, RoundPolicySchema, overSelectionCount, overSelectingPool, roundPolicyProblems } from './round-policy.js';
+export { DROP_REASONS, type DropCounts, type DropReason, type DroppedClient } from './drop-reasons.js';

@@ -15,6 +15,7 @@ import { FlInvariantError, FlRefusal, IncompatibleModelError } from '../errors.j
 import { allFinite, assertSameLayout } from '../models/weights.js';
 import type { Held } from '../fedavg/held.js';
 import type { CostModel } from '../fedavg/cost-model.js';
+import type { ClientDevice } from '../devices/client-device.js';
 import { type LocalTrainerKind, planFit } from '../fedavg/plan-trainer.js';
 import type { ModelWorkspace } from '../fedavg/workspace.js';
 import type { ModelSpec } from '../models/spec.js';
@@ -35,6 +36,8 @@ export interface LocalTrainer {
   cost?: CostModel;
   /** Cost multiplier of this device (1 = typical). */
   slowdown?: number;
+  /** The client's device (profile and availability): when set, a fit costs fitDurationMs instead of `cost` × `slowdown`. */
+  device?: ClientDevice;
   /** 'direct' (default): trainLocal; 'plan': a training Plan (plan-trainer.ts), for algorithms without gradient terms. */
   localTrainer?: LocalTrainerKind;
 }

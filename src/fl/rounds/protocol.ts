@@ -16,6 +16,7 @@ import { z } from 'zod';
 import { MalformedMessageError } from '../errors.js';
 import type { FlErrorKind } from '../errors.js';
 import type { RoundNotes } from '../strategies/strategy.js';
+import type { DropCounts, DropReason } from './drop-reasons.js';
 
 export const FL = {
   run: 'fl/run',
@@ -44,6 +45,8 @@ export interface FailureSummary {
   clientId: string;
   kind: FlErrorKind;
   reason: string;
+  /** Why it dropped out, as a report counts it (drop-reasons.ts). */
+  drop?: DropReason;
 }
 
 /** What the server reports after each round (to whoever started the run). */
@@ -58,6 +61,18 @@ export interface RoundEnd {
   dropped: string[];
   /** Why each dropped client is missing. */
   failures: FailureSummary[];
+  /** Selected clients whose input reached the aggregation (before the strategy stepped, so also in a skipped round). */
+  finished: number;
+  /** The dropped clients counted by why (drop-reasons.ts). */
+  drops: DropCounts;
+  /**
+   * Straggler wait, virtual ms: from the first update reaching the server to the round's end —
+   * how long the fastest participant's work waited for slower clients (and for the deadline,
+   * when some never came). 0 when one update ends the round; the whole round when no update
+   * came. Absent for a round that collected nothing, and under aggregators whose server does
+   * not see updates arrive (the secure modes).
+   */
+  stragglerWaitMs?: number;
   /** Updates refused by the server or a helper while this round was open. */
   rejectedUpdates: number;
   /** Sample-weighted mean of the participants' training losses (NaN when none). */

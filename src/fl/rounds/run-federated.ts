@@ -41,6 +41,10 @@ import { dpRunProblems, withDp } from '../../dp/fedavg/with-dp.js';
 import { FL, type RoundEnd, type RoundSummary, type RunOutcome, type RunStop } from './protocol.js';
 import { roundServer } from './server-machine.js';
 import { clientsPerRoundOf, roundSizeProblems, trainConfigOf, trainingProblems, withRunSampling } from './training-rules.js';
+import type { DevicePopulation } from '../devices/population.js';
+import { clientDevice } from '../devices/client-device.js';
+import { indexOfSortedId } from './client-pool.js';
+import { roundPolicyProblems } from './round-policy.js';
 
 /** One client's private data. */
 export interface ClientData extends Dataset {
@@ -63,6 +67,12 @@ export interface FederatedOptions extends Omit<FederatedConfigInput, 'model' | '
   strategy?: Strategy<any> | FederatedConfigInput['strategy'];
   /** Names the run in its messages (default `run-1`); a server takes one run. */
   runId?: string;
+  /**
+   * The clients' devices, by index in the sorted client ids (devices/population.ts): each
+   * client's fit then costs its device's time (devices/fit-duration.ts) instead of `cost` ×
+   * `slowdown`, and an availability trace decides who can be selected and who drops out.
+   */
+  devices?: DevicePopulation;
 }
 
 export interface FederatedResult {
@@ -139,6 +149,33 @@ function refuseTraining(config: FederatedConfig, strategy: Strategy<any>, spec: 
   throw new FlConfigError(`runFederated: these settings cannot run:\n  ${lines.join('\n  ')}`, { field: problems[0].path.map(String).join('.') });
 }
 
+/**
+ * A device population must have one device per client, and it replaces the cost model: a
+ * `cost` or a client's `slowdown` beside it would be silently ignored, so both are refused
+ * (a slowdown of 1 is the neutral default and is let through).
+ */
+function refuseDevices(devices: DevicePopulation | undefined, config: FederatedConfig, clients: readonly ClientData[], ids: readonly string[]): void {
+  if (!devices) return;
+  if (devices.size !== ids.length) {
+    throw new FlConfigError(`runFederated: devices has ${devices.size} devices for ${ids.length} clients; give one device per client, by index in the sorted client ids`, { field: 'devices' });
+  }
+  if (config.cost) {
+    throw new FlConfigError(`runFederated: cost ${JSON.stringify(config.cost)} and devices both say what a fit costs; with devices a fit costs its device's time (devices/fit-duration.ts): drop cost, or drop devices`, { field: 'cost' });
+  }
+  const slow = clients.findIndex((c) => c.slowdown !== undefined && c.slowdown !== 1);
+  if (slow >= 0) {
+    throw new FlConfigError(`runFederated: client '${ids[slow]}' has slowdown ${clients[slow].slowdown}, but devices set every client's speed; give that device a lower samplesPerSecond instead, or drop devices`, { field: `clients[${slow}].slowdown`, actor: ids[slow] });
+  }
+}
+
+/** Round policies the run cannot have (round-policy.ts), before it starts. */
+function refuseRoundPolicy(config: FederatedConfig, clientsPerRound: number): void {
+  const problems = roundPolicyProblems(config.roundPolicy, { aggregation: config.aggregation, dp: config.dp, clientsPerRound });
+  if (problems.length === 0) return;
+  const lines = problems.map((p) => `${p.path.map(String).join('.')}: expected ${p.expected}${p.found ? `, found ${p.found}` : ''}`);
+  throw new FlConfigError(`runFederated: this round policy cannot run:\n  ${lines.join('\n  ')}`, { field: problems[0].path.map(String).join('.') });
+}
+
 /** Each client's n_k; refuses, naming the client, a model that does not fit some client's data. */
 function clientSampleCounts(config: FederatedConfig, spec: ModelSpec, clients: readonly ClientData[], ids: readonly string[], workspace: ModelWorkspace): number[] {
   const model = workspace.model(spec);
@@ -164,7 +201,7 @@ function clientSampleCounts(config: FederatedConfig, spec: ModelSpec, clients: r
 
 export function runFederated(sim: SimulationCore, options: FederatedOptions): FederatedRun {
   // Everything but the objects is the run's serialisable config, checked strictly: a mistyped option is refused, not ignored.
-  const { clients: _clients, testSet: _testSet, runId: _runId, model, strategy: strategyOption, ...settings } = options;
+  const { clients: _clients, testSet: _testSet, runId: _runId, devices, model, strategy: strategyOption, ...settings } = options;
   const config = parseFederatedConfig({
     ...settings,
     model: isModel(model) ? model.spec : model,
@@ -184,6 +221,8 @@ export function runFederated(sim: SimulationCore, options: FederatedOptions): Fe
   let maxSamplesPerClient: number;
   try {
     refuseTraining(config, strategy, spec, clientsPerRoundOf(strategy, ids.length));
+    refuseDevices(devices, config, options.clients, ids);
+    refuseRoundPolicy(config, clientsPerRoundOf(strategy, ids.length));
     maxSamplesPerClient = Math.max(1, ...clientSampleCounts(config, spec, options.clients, ids, workspace));
     if (isModel(options.model)) initialWeights = options.model.getWeights();
     else {
@@ -228,11 +267,15 @@ export function runFederated(sim: SimulationCore, options: FederatedOptions): Fe
       endedAt: report.endedAt,
       selected: report.selected,
       participants: report.participants,
+      finished: report.finished,
       dropped: report.dropped,
+      drops: report.drops,
       failures: report.failures,
       rejectedUpdates: report.rejectedUpdates,
       trainLoss: report.trainLoss,
       numSamples: report.numSamples,
+      durationMs: report.endedAt - report.startedAt,
+      ...(report.stragglerWaitMs !== undefined ? { stragglerWaitMs: report.stragglerWaitMs } : {}),
       ...meter.round(report.round),
     };
     if (report.central) {
@@ -300,7 +343,17 @@ export function runFederated(sim: SimulationCore, options: FederatedOptions): Fe
     const modeInput = aggregator.clientInput?.() ?? {};
     options.clients.forEach((c, i) => {
       sim.spawn(clientLogic, ids[i], {
-        input: { ...modeInput, data: hold({ x: c.x, y: c.y }), spec, workspace, algorithm: strategy.client, cost: config.cost, slowdown: c.slowdown ?? 1, localTrainer: config.localTrainer },
+        input: {
+          ...modeInput,
+          data: hold({ x: c.x, y: c.y }),
+          spec,
+          workspace,
+          algorithm: strategy.client,
+          cost: config.cost,
+          slowdown: c.slowdown ?? 1,
+          localTrainer: config.localTrainer,
+          ...(devices ? { device: clientDevice(devices, indexOfSortedId(sortedIds, ids[i])) } : {}),
+        },
       });
     });
     sim.spawn(roundServer, serverId, {
@@ -316,6 +369,8 @@ export function runFederated(sim: SimulationCore, options: FederatedOptions): Fe
         maxSamplesPerClient,
         testSet: options.testSet ? hold(options.testSet) : undefined,
         workspace,
+        ...(devices ? { devices } : {}),
+        ...(config.roundPolicy ? { policy: config.roundPolicy } : {}),
       },
     });
     firstStart = start();

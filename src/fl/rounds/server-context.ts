@@ -24,6 +24,8 @@ import type { Aggregator } from './aggregator.js';
 import type { FitConfig } from './fit.js';
 import { type ClientPool, sortedIdsPool } from './client-pool.js';
 import type { RoundSummary, RunOutcome, RunStop } from './protocol.js';
+import type { DevicePopulation } from '../devices/population.js';
+import type { RoundPolicy } from './round-policy.js';
 
 /** Timing of the engine, in virtual ms. */
 export interface EngineTiming {
@@ -54,6 +56,13 @@ export interface EngineInput {
   /** Central test set evaluated after each round (unless the strategy evaluates). */
   testSet?: Held<Dataset>;
   workspace: ModelWorkspace;
+  /**
+   * The run's devices, by index in `clients`: with availability, a round selects among the
+   * clients online at its start, and a missing client the trace had offline is reported so.
+   */
+  devices?: DevicePopulation;
+  /** Over-selection and minimum participation (round-policy.ts). */
+  policy?: RoundPolicy;
 }
 
 export interface RunRecord {
@@ -90,12 +99,24 @@ export interface OpenRound {
   skip?: string;
   /** Set when the strategy selected nobody (Strategy.acceptsEmptyRounds): no fit is sent, no aggregator is opened. */
   empty?: true;
+  /**
+   * With `skip`: the round cannot run (too few clients online at its start), yet it lasts
+   * until its deadline, so virtual time moves on and a later round may find clients online
+   * (rounds skipped at once would all fall on the same instant of the trace).
+   */
+  waitOut?: true;
+  /** Over-selection: the K the strategy asked for; the round completes with K updates. */
+  target?: number;
+  /** When the first update reached the server (aggregators that count them, see Aggregator.received). */
+  firstUpdateAt?: number;
+  /** Set when the round's deadline closed it. */
+  deadlineClosed?: true;
 }
 
 export type RunStatus = 'idle' | 'running' | 'done' | 'failed';
 
 export interface EngineContext extends EngineInput {
-  /** The clients a round selects from (every client; rounds/client-pool.ts). */
+  /** The clients a round selects from when every client is always available (rounds/client-pool.ts). */
   pool: ClientPool;
   status: RunStatus;
   run: RunRecord | null;

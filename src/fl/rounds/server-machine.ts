@@ -11,7 +11,9 @@
  *                                                                       the aggregator's wait)
  *   selecting goes straight to finished when the strategy stops the run before the round
  *   (stopBefore: a privacy budget), and straight to committing when nothing is collected
- *   (the round cannot run, or the strategy selected nobody).
+ *   (the round cannot run, or the strategy selected nobody) — except a round that cannot run
+ *   because too few devices are online: it sends no fit but waits out its deadline in
+ *   `round`, so virtual time moves on along the availability trace.
  *   finished: sends fl/run-result, again every controlRetryMs until fl/run-ack
  *
  * Every round ends committed or skipped with a reason — never stuck: a lost fit or report
@@ -38,8 +40,8 @@ export const roundServer = setup({
     runRequest: ({ context, event }) => isRunRequest(context, event),
     failed: ({ context }) => context.failure !== null,
     stopped: ({ context }) => context.stopped !== null,
-    // Nothing to collect: the round cannot run (skip), or the strategy selected nobody (empty).
-    skipNow: ({ context }) => context.open?.skip !== undefined || context.open?.empty === true,
+    // Nothing to collect: the round cannot run (skip; one that waits out its deadline goes on), or the strategy selected nobody (empty).
+    skipNow: ({ context }) => (context.open?.skip !== undefined && context.open.waitOut !== true) || context.open?.empty === true,
     roundComplete: ({ context }) => roundComplete(context),
     closeExpired: ({ context }) => closeExpired(context),
     moreRounds: ({ context }) => context.committed.round < context.rounds,

@@ -13,11 +13,18 @@
  *   commitRound  aggregate, validate, let the strategy step, and commit — or skip the round
  *                with the reason; the checkpoint is written in the same turn, then the
  *                strategy's notes about the round go to the log as marks
+ *
+ * Devices and round policies (round-policy.ts): with an availability trace the strategy
+ * samples from the clients online at the round's start (devices/available-pool.ts), and a
+ * round with too few of them online sends no fit and is skipped at its deadline; under
+ * over-selection the strategy's pool selects ⌈f·K⌉ and the round completes with K updates;
+ * under minParticipation a round with fewer updates is skipped. Every drop is reported
+ * with its kind (drop-reasons.ts).
  */
 import type { ActorMessage } from '../../runtime/actor-cell.js';
 import { ERROR_REPLY, type ErrorPayload } from '../../runtime/envelope.js';
 import { keepsState } from '../algorithms/client-algorithm.js';
-import { FlInvariantError, FlRefusal, MalformedMessageError, errorKindOf } from '../errors.js';
+import { FlConfigError, FlInvariantError, FlRefusal, MalformedMessageError, errorKindOf } from '../errors.js';
 import { hold } from '../fedavg/held.js';
 import { type Weights, allFinite, assertSameLayout } from '../models/weights.js';
 import type { RoundFailure, RoundNotes, SkippedRound } from '../strategies/strategy.js';
@@ -25,10 +32,13 @@ import { compareIds } from '../strategies/strategy.js';
 import { evaluateModel } from '../training/evaluate.js';
 import type { RoundView } from './aggregator.js';
 import { validateAggregate } from './commit-checks.js';
-import { type FitConfig, FitResSchema, lossWithheld } from './fit.js';
+import { type FitConfig, FitResSchema, fitBytes, lossWithheld } from './fit.js';
 import { FL, type RoundEnd, type RoundSummary, parseMessage, wireBytes } from './protocol.js';
 import { aggregateOfNoOne } from './round-aggregate.js';
-import { hasSortedId } from './client-pool.js';
+import { type ClientPool, hasSortedId, indexOfSortedId } from './client-pool.js';
+import { availablePool } from '../devices/available-pool.js';
+import { type DroppedClient, classifyDrops, countDrops } from './drop-reasons.js';
+import { overSelectingPool } from './round-policy.js';
 import { type EngineContext, type OpenRound, saveCheckpoint, where } from './server-context.js';
 import { answerRunMessage } from './server-run-steps.js';
 
@@ -36,19 +46,13 @@ export function viewOf(ctx: EngineContext, open: OpenRound = ctx.open!): RoundVi
   return { io: ctx.io, round: open.round, selected: open.selected, weights: ctx.committed.weights.value, refused: open.refused };
 }
 
-const configWeights = (config: FitConfig) =>
-  Object.keys(config)
-    .sort()
-    .map((k) => config[k])
-    .filter((v): v is Weights => Array.isArray(v) && v.every((a) => a instanceof Float32Array));
-
 /**
  * Sends the round's fit to `clients`; returns the fit ids with their clients. A stateful
  * algorithm's fit also tells each client the last round that included it (FitIns.includedRound).
  */
 function sendFits(ctx: EngineContext, open: OpenRound, clients: readonly string[]): Record<string, string> {
   const weights = ctx.committed.weights.value;
-  const bytes = wireBytes(weights, ...configWeights(open.config));
+  const bytes = fitBytes(weights, open.config);
   const fits = { ...open.fits };
   const confirms = keepsState(ctx.strategy.client);
   const lastIncluded = ctx.committed.lastIncluded.value;
@@ -59,24 +63,54 @@ function sendFits(ctx: EngineContext, open: OpenRound, clients: readonly string[
   return fits;
 }
 
-const strategyContext = (ctx: EngineContext, purpose: string, round: number) => ({
+const strategyContext = (ctx: EngineContext, purpose: string, round: number, pool: ClientPool = ctx.pool) => ({
   rng: ctx.io.derivedRng(`${purpose}/round-${round}`),
   state: ctx.committed.state.value,
   weights: ctx.committed.weights.value,
   clients: ctx.clients,
-  pool: ctx.pool,
+  pool,
 });
+
+/** The clients the round may select from: those online now under an availability trace, else every client. */
+function poolAt(ctx: EngineContext, now: number): ClientPool {
+  const availability = ctx.devices?.availability;
+  return availability ? availablePool(ctx.clients, availability, now) : ctx.pool;
+}
+
+/** Why a round cannot start with `online` clients online, or undefined when it can. */
+function tooFewOnline(ctx: EngineContext, online: number, now: number): string | undefined {
+  const needed = ctx.policy?.minParticipation ?? 1;
+  if (online >= needed) return undefined;
+  const what = online === 0 ? 'no client was online' : `only ${online} client${online === 1 ? ' was' : 's were'} online`;
+  return `${what} at the round's start (virtual ${now} ms)${needed > 1 ? `, fewer than roundPolicy.minParticipation ${needed}` : ''}; the round waited its deadline without sending a fit`;
+}
 
 export function beginRound(ctx: EngineContext): Partial<EngineContext> {
   const round = ctx.committed.round + 1;
+  const now = ctx.io.now();
   let selected: string[];
   let config: FitConfig;
+  let target: number | undefined;
   try {
     // The strategy may end the run here (a budget spent): complete, not failed; the stream is never drawn from.
     const stop = ctx.strategy.stopBefore?.(round, strategyContext(ctx, 'stop', round));
     if (stop !== undefined) return { stopped: { beforeRound: round, reason: stop } };
-    const plan = ctx.strategy.configure(round, ctx.clients, strategyContext(ctx, 'sampling', round));
+    const available = poolAt(ctx, now);
+    const cannotStart = ctx.devices?.availability ? tooFewOnline(ctx, available.size, now) : undefined;
+    if (cannotStart) {
+      return { open: { round, selected: [], startedAt: now, config: { ...ctx.trainConfig } as FitConfig, session: hold(null), fits: {}, refused: {}, rejected: 0, closeUntil: null, skip: cannotStart, waitOut: true } };
+    }
+    const factor = ctx.policy?.overSelection ?? 1;
+    const overSelecting = factor > 1 ? overSelectingPool(available, factor) : undefined;
+    const plan = ctx.strategy.configure(round, ctx.clients, strategyContext(ctx, 'sampling', round, overSelecting ?? available));
     selected = [...plan.clients].sort(compareIds);
+    if (overSelecting) {
+      target = overSelecting.requested;
+      // A strategy that picks its clients without its pool cannot be over-selected: say so rather than ignore the policy.
+      if (target === undefined && selected.length > 0) {
+        throw new FlConfigError(`strategy '${ctx.strategy.name}' chose its clients without sampling from the round's pool, so roundPolicy.overSelection ${factor} cannot apply; sample from ctx.pool in configure (as SamplingStrategy does) or drop overSelection`, { field: 'roundPolicy.overSelection', op: `${ctx.strategy.name}.configure` });
+      }
+    }
     // A plan that breaks configure's contract is a bug in the strategy (fedsim's or a plugged-in one), not bad input.
     const badPlan = (what: string) =>
       new FlInvariantError(`server '${ctx.io.id}' (round ${round}): strategy '${ctx.strategy.name}' ${what}; configure must return one or more distinct clients from those it is given`, {
@@ -93,7 +127,7 @@ export function beginRound(ctx: EngineContext): Partial<EngineContext> {
   } catch (error) {
     return { failure: { kind: errorKindOf(error), round, detail: `${ctx.strategy.name}.configure failed in round ${round}: ${(error as Error).message}` } };
   }
-  const empty: OpenRound = { round, selected, startedAt: ctx.io.now(), config, session: hold(null), fits: {}, refused: {}, rejected: 0, closeUntil: null };
+  const empty: OpenRound = { round, selected, startedAt: now, config, session: hold(null), fits: {}, refused: {}, rejected: 0, closeUntil: null, ...(target !== undefined ? { target } : {}) };
   // Nobody selected (a strategy that accepts it): nothing to collect, so no aggregator round either.
   if (selected.length === 0) return { open: { ...empty, empty: true } };
   const opened = ctx.aggregator.open(viewOf(ctx, empty));
@@ -108,13 +142,16 @@ export function dispatch(ctx: EngineContext, event: ActorMessage): Partial<Engin
   const { envelope } = event;
   if (!envelope) return {}; // a timer whose transition was guarded off bubbles up here: not a message
   if (event.type === FL.run || event.type === FL.runAck) return answerRunMessage(ctx, event);
+  if (open.skip !== undefined) return answerOther(ctx, event); // a round waiting out its deadline collects nothing
   if (event.type === ERROR_REPLY && envelope.inReplyTo !== undefined && open.fits[envelope.inReplyTo] !== undefined) {
     return refusal(ctx, open, open.fits[envelope.inReplyTo], event.payload as ErrorPayload);
   }
   if (event.type === ERROR_REPLY || ctx.aggregator.serverMessages.includes(event.type)) {
     try {
       const session = ctx.aggregator.receive(open.session.value, event, viewOf(ctx));
-      return session === open.session.value ? {} : { open: { ...open, session: hold(session) } };
+      if (session === open.session.value) return {};
+      const first = open.firstUpdateAt === undefined && (ctx.aggregator.received?.(session) ?? 0) > 0;
+      return { open: { ...open, session: hold(session), ...(first ? { firstUpdateAt: ctx.io.now() } : {}) } };
     } catch (error) {
       if (!(error instanceof MalformedMessageError)) throw error;
       ctx.io.replyError(envelope, error);
@@ -168,6 +205,7 @@ function refusal(ctx: EngineContext, open: OpenRound, client: string, error: Err
 
 export function retryRound(ctx: EngineContext): Partial<EngineContext> {
   const open = ctx.open!;
+  if (open.skip !== undefined) return {};
   const { session, refit } = ctx.aggregator.retry(open.session.value, viewOf(ctx));
   const next: OpenRound = { ...open, session: hold(session) };
   return { open: refit.length > 0 ? { ...next, fits: sendFits(ctx, next, refit) } : next };
@@ -175,18 +213,34 @@ export function retryRound(ctx: EngineContext): Partial<EngineContext> {
 
 export function closeRound(ctx: EngineContext): Partial<EngineContext> {
   const open = ctx.open!;
+  if (open.skip !== undefined) return { open: { ...open, closeUntil: ctx.io.now(), deadlineClosed: true } };
   const { session, waitMs } = ctx.aggregator.close(open.session.value, viewOf(ctx));
-  return { open: { ...open, session: hold(session), closeUntil: ctx.io.now() + waitMs } };
+  return { open: { ...open, session: hold(session), closeUntil: ctx.io.now() + waitMs, deadlineClosed: true } };
 }
 
 /** Retries the closing phase's messages (the aggregator's retry) while it waits. */
 export function retryClose(ctx: EngineContext): Partial<EngineContext> {
   const open = ctx.open!;
+  if (open.skip !== undefined) return {};
   const { session } = ctx.aggregator.retry(open.session.value, viewOf(ctx));
   return { open: { ...open, session: hold(session) } };
 }
 
-export const roundComplete = (ctx: EngineContext) => ctx.open !== null && !ctx.open.skip && ctx.aggregator.complete(ctx.open.session.value, viewOf(ctx));
+export const roundComplete = (ctx: EngineContext) => ctx.open !== null && !ctx.open.skip && (targetMet(ctx, ctx.open) || ctx.aggregator.complete(ctx.open.session.value, viewOf(ctx)));
+
+/** An over-selected round has the K updates it wanted (round-policy.ts). */
+function targetMet(ctx: EngineContext, open: OpenRound): boolean {
+  return open.target !== undefined && ctx.aggregator.received !== undefined && !open.skip && !open.empty && ctx.aggregator.received(open.session.value) >= open.target;
+}
+
+/** Whether `client` was online from `from` to `to` by the run's availability trace. */
+function onlineThroughout(ctx: EngineContext, client: string, from: number, to: number): boolean {
+  const availability = ctx.devices!.availability!;
+  const index = indexOfSortedId(ctx.clients, client);
+  if (index < 0) return true;
+  const until = availability.onlineUntil(index, from);
+  return until !== undefined && until >= to;
+}
 export const closeExpired = (ctx: EngineContext) => ctx.open?.closeUntil !== null && ctx.open?.closeUntil !== undefined && ctx.io.now() >= ctx.open.closeUntil;
 // The closing phase is still the round: its messages (a helper's close) are re-sent as often as the round's fits.
 export const closeRetryMs = (ctx: EngineContext) => Math.max(0, Math.min(ctx.timing.fitRetryMs, (ctx.open?.closeUntil ?? 0) - ctx.io.now()));
@@ -231,7 +285,15 @@ function commitOrSkip(ctx: EngineContext): Partial<EngineContext> {
   const view = viewOf(ctx);
   const current = ctx.committed.weights.value;
   const collected = !open.skip && !open.empty;
-  const failures = collected ? ctx.aggregator.missing(open.session.value, view) : [];
+  const endedAt = ctx.io.now();
+  const missing = collected ? ctx.aggregator.missing(open.session.value, view) : [];
+  const failures: DroppedClient[] = classifyDrops(missing, {
+    targetMet: targetMet(ctx, open),
+    deadlineClosed: open.deadlineClosed === true,
+    ...(ctx.devices?.availability ? { onlineThroughout: (client: string) => onlineThroughout(ctx, client, open.startedAt, endedAt) } : {}),
+    ...(open.target !== undefined ? { target: open.target } : {}),
+  });
+  const minParticipation = ctx.policy?.minParticipation;
   let skipped = open.skip;
   let weights: Weights = current;
   let state = ctx.committed.state;
@@ -255,7 +317,10 @@ function commitOrSkip(ctx: EngineContext): Partial<EngineContext> {
         ? undefined
         : validateAggregate(outcome.aggregate, { selected: open.selected, layout: current, maxSamplesPerClient: ctx.maxSamplesPerClient, revealsIndividuals: ctx.aggregator.reveals === 'individual' });
       if (problem) skipped = `the aggregate failed validation, so the round was not committed: ${problem}`;
-      else {
+      else if (!open.empty && minParticipation !== undefined && outcome.aggregate.contributors.length < minParticipation) {
+        const n = outcome.aggregate.contributors.length;
+        skipped = `only ${n} update${n === 1 ? '' : 's'} of ${open.selected.length} selected clients arrived, fewer than roundPolicy.minParticipation ${minParticipation}`;
+      } else {
         participants = outcome.aggregate.contributors;
         // Clients that withhold their training loss report 0: the round's loss is not known.
         trainLoss = lossWithheld(ctx.strategy.client.reports, ctx.trainConfig) ? NaN : outcome.aggregate.loss;
@@ -286,11 +351,14 @@ function commitOrSkip(ctx: EngineContext): Partial<EngineContext> {
   const report: RoundEnd = {
     round: open.round,
     startedAt: open.startedAt,
-    endedAt: ctx.io.now(),
+    endedAt,
     selected: open.selected,
     participants,
     dropped: open.selected.filter((c) => !participants.includes(c)),
     failures,
+    finished: collected ? open.selected.length - missing.length : 0,
+    drops: countDrops(failures),
+    ...(collected && ctx.aggregator.received ? { stragglerWaitMs: endedAt - (open.firstUpdateAt ?? open.startedAt) } : {}),
     rejectedUpdates: open.rejected + (collected ? ctx.aggregator.rejected(open.session.value) : 0),
     trainLoss,
     numSamples,
