@@ -18,6 +18,9 @@
  *
  * All other runFederated settings (aggregation, roundDeadlineMs, cost, optimizer, dp, …)
  * may appear at the top level; `slowdown: { client-03: 10 }` makes devices stragglers.
+ * `devices:` gives every client a device — speed, bandwidth, latency and an availability
+ * trace (src/fl/devices/, docs/devices.md) — and `roundPolicy:` over-selection and a
+ * minimum participation (src/fl/rounds/round-policy.ts).
  * A run with `dp` reports ε per round (perRound[].epsilon, a chart beside accuracy) and
  * its privacy statement (`privacy`).
  */
@@ -25,6 +28,8 @@ import { z } from 'zod';
 import { type ExperimentKind, type ExperimentSource, type Scenario, defineScenario, experimentFields, resolveFaultsField } from '../../scenario/index.js';
 import { AGGREGATOR_SETTINGS } from '../aggregators/registry.js';
 import { FederatedConfigSchema } from '../fedavg/config.js';
+import { DevicesSettingsSchema } from '../devices/devices-settings.js';
+import { devicePopulationFrom } from '../devices/device-population.js';
 import { runFederated } from '../rounds/run-federated.js';
 import { allFinite } from '../models/weights.js';
 import { StrategyConfigSchema } from '../strategies/create.js';
@@ -72,6 +77,8 @@ export const FedAvgExperimentSchema = z
     algorithm: StrategyConfigSchema.default({ name: 'fedavg' }),
     /** Per-client cost multipliers (stragglers), by client id. */
     slowdown: z.record(z.string(), z.number().positive()).optional(),
+    /** Each client's device: profiles (speed, bandwidth, latency) and availability, drawn or read from traces (docs/devices.md). */
+    devices: DevicesSettingsSchema.optional(),
     expect: z
       .object({
         minTestAccuracy: z.number().min(0).max(1).optional(),
@@ -133,7 +140,7 @@ export interface FedAvgExperimentResult {
 }
 
 function toScenario(config: FedAvgExperiment, source: ExperimentSource): Scenario<FedAvgExperimentResult> {
-  const { data, algorithm, slowdown, expect, name, description, seed, faults, strategy, params: _params, ...settings } = config;
+  const { data, algorithm, slowdown, devices: deviceSettings, expect, name, description, seed, faults, strategy, params: _params, ...settings } = config;
   const checks: Record<string, (r: FedAvgExperimentResult) => true | string> = {
     'the global model stays finite': (r) => r.finite || 'the final weights contain NaN or Infinity',
   };
@@ -161,10 +168,12 @@ function toScenario(config: FedAvgExperiment, source: ExperimentSource): Scenari
       const loaded = loadFederatedData(data, sim, source.dir);
       const ids = experimentClientIds(loaded.clients.length);
       const clients = loaded.clients.map((c, i) => ({ ...c, id: ids[i], slowdown: slowdown?.[ids[i]] ?? 1 }));
+      // Trace files are relative to the experiment file; ids are zero-padded, so index order is their sorted order.
+      const devices = deviceSettings ? devicePopulationFrom(deviceSettings, ids, sim, source.dir) : undefined;
       // The clients' dp-sgd marks, read as they are logged (a client's ε never leaves it through its report).
       const ledger = settings.dpSgd ? new DpSgdPrivacyLedger() : undefined;
       const marks = ledger ? sim.eventsOf('mark').subscribe((event) => ledger.observe(event)) : undefined;
-      const run = runFederated(sim, { ...settings, strategy: algorithm, clients, testSet: loaded.testSet });
+      const run = runFederated(sim, { ...settings, strategy: algorithm, clients, testSet: loaded.testSet, ...(devices ? { devices } : {}) });
       run.metrics$.subscribe({
         next: (m) => {
           const dp = dpNoteOf(m);

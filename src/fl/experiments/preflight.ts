@@ -20,6 +20,7 @@ import { clientsPerRoundOf, roundSizeProblems, trainingProblems, withRunSampling
 import { dpRunProblems, withDp } from '../../dp/fedavg/with-dp.js';
 import { distributedPlanFor } from '../../dp/distributed/fedavg.js';
 import { DpConfigError } from '../../dp/errors.js';
+import { roundPolicyProblems } from '../rounds/round-policy.js';
 import type { FedAvgExperiment } from './fedavg-experiment.js';
 
 /** The sizes a fedavg file may ask for without raising a limit (see src/scenario/limits.ts). */
@@ -128,7 +129,19 @@ export function fedAvgPreflight(config: FedAvgExperiment, { limits }: { limits: 
   problems.push(...modelDataProblems(config));
   problems.push(...actorIdProblems(config));
   problems.push(...slowdownProblems(config, n));
+  problems.push(...roundPolicyProblems(config.roundPolicy, { aggregation: config.aggregation, dp: config.dp, clientsPerRound: perRound }));
+  problems.push(...deviceCostProblems(config));
   return problems;
+}
+
+/** A run with devices times its fits by their profiles: the older cost knobs would contradict them (runFederated refuses them too). */
+function deviceCostProblems(config: FedAvgExperiment): DocumentProblem[] {
+  if (!config.devices) return [];
+  const why = 'with devices, a fit takes the time its device profile says (docs/devices.md: a profile field given nowhere costs nothing); remove this field or devices';
+  return [
+    ...(config.cost ? [{ path: ['cost'], expected: `no cost model: ${why}` }] : []),
+    ...(config.slowdown ? [{ path: ['slowdown'], expected: `no slowdown: ${why} (a slow device is a low samplesPerSecond)` }] : []),
+  ];
 }
 
 /** Client ids are `client-<i>` zero-padded to the width of n − 1: a slowdown key must be one of them. */
