@@ -6,7 +6,7 @@
  */
 import test from 'ava';
 import { fromTransition } from 'xstate';
-import { type ActorIO, type ActorMessage, FaultPlanError, FedsimError, type SimEvent, SimulationCore, UnknownActorError, createStream } from '../src/runtime/index.js';
+import { type ActorIO, type ActorMessage, type FaultPlanInput, FaultPlanError, FedsimError, type SimEvent, SimulationCore, UnknownActorError, createStream } from '../src/runtime/index.js';
 import { nn } from '../src/fl/models/index.js';
 import { type ClientData, type FederatedOptions, type LazyClients, lazyClients, runFederated } from '../src/fl/rounds/index.js';
 import { FlConfigError, IncompatibleModelError } from '../src/fl/errors.js';
@@ -32,7 +32,7 @@ const relayLogic = fromTransition(
 
 const isWorker = (id: string) => /^w[0-9]+$/.test(id);
 
-function lazyWorld(seed: number, faults?: ConstructorParameters<typeof SimulationCore>[0]['faults']) {
+function lazyWorld(seed: number, faults?: FaultPlanInput) {
   const sim = new SimulationCore({ seed, faults });
   const created: string[] = [];
   sim.spawnOnDemand(isWorker, (id) => {
@@ -159,7 +159,7 @@ const runOptions = (clients: FederatedOptions['clients'], perRound: number, roun
   roundDeadlineMs: 400,
 });
 
-async function run(clients: FederatedOptions['clients'], perRound: number, options: { seed?: number; faults?: ConstructorParameters<typeof SimulationCore>[0]['faults']; rounds?: number } = {}) {
+async function run(clients: FederatedOptions['clients'], perRound: number, options: { seed?: number; faults?: FaultPlanInput; rounds?: number } = {}) {
   const sim = new SimulationCore({ seed: options.seed ?? 9, faults: options.faults });
   const result = await runFederated(sim, runOptions(clients, perRound, options.rounds));
   await sim.settle();
@@ -203,7 +203,7 @@ test('a lazy run is deterministic: two runs of one seed give one log and one mod
 /** Every actor named by an event: senders, receivers, spawned, timers, errors, crashes. */
 function actorsTouched(sim: SimulationCore): Set<string> {
   const touched = new Set<string>();
-  for (const e of sim.log.events as Array<Record<string, unknown>>) {
+  for (const e of sim.log.events as unknown as Array<Record<string, unknown>>) {
     for (const field of ['from', 'to', 'actor']) if (typeof e[field] === 'string') touched.add(e[field] as string);
   }
   return touched;
@@ -228,7 +228,7 @@ test('idle clients cost nothing: no data loaded, no actor, no message, no turn, 
 /** Events of a run, counted per kind and per receiving role (server, client, driver). */
 function workProfile(sim: SimulationCore) {
   const profile: Record<string, number> = {};
-  for (const e of sim.log.events as Array<Record<string, unknown>>) {
+  for (const e of sim.log.events as unknown as Array<Record<string, unknown>>) {
     const who = (id: unknown) => (typeof id !== 'string' ? '-' : id.startsWith('client-') ? 'client' : id);
     const key = `${e.ev}:${who(e.to ?? e.actor)}:${typeof e.type === 'string' ? e.type : ''}`;
     profile[key] = (profile[key] ?? 0) + 1;
