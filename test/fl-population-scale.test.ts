@@ -8,7 +8,7 @@ import test from 'ava';
 import { fromTransition } from 'xstate';
 import { type ActorIO, type ActorMessage, type FaultPlanInput, FaultPlanError, FedsimError, type SimEvent, SimulationCore, UnknownActorError, createStream } from '../src/runtime/index.js';
 import { nn } from '../src/fl/models/index.js';
-import { type ClientData, type FederatedOptions, type LazyClients, lazyClients, runFederated } from '../src/fl/rounds/index.js';
+import { CHECKPOINT_KEY, type Checkpoint, type ClientData, type FederatedOptions, type LazyClients, lazyClients, runFederated } from '../src/fl/rounds/index.js';
 import { FlConfigError, IncompatibleModelError } from '../src/fl/errors.js';
 import { initBackend } from '../src/runtime/backend.js';
 
@@ -245,6 +245,10 @@ test("a round's work does not grow with the population: the same events, turns a
   t.is(b.sim.eventCount, a.sim.eventCount);
   t.is(large.loaded.length, small.loaded.length);
   t.is(b.sim.actorIds().length, a.sim.actorIds().length);
+  // Nor does the server's state: for an algorithm without client state it keeps nothing per client across rounds.
+  const checkpoint = b.sim.actor('server').storage.get<Checkpoint>(CHECKPOINT_KEY)!;
+  t.is(checkpoint.round, 3);
+  t.deepEqual(checkpoint.lastIncluded, {});
 });
 
 test('the lazy source refuses what needs every client, bad counts and bad bounds, and names a client whose data does not fit when it is spawned', async (t) => {
