@@ -92,6 +92,25 @@ async function populationBytes(count: number): Promise<{ bytes: number; setupMs:
 }
 
 /**
+ * Bytes each client that trained keeps after the run (its actor, data, stored answer):
+ * heap after `rounds` rounds over a million registered minus heap before them, per spawned
+ * client (the log is not kept, so that only the clients count).
+ */
+async function spawnedClientBytes(rounds: number): Promise<{ bytes: number; spawned: number }> {
+  const sim = new SimulationCore({ seed: 3, keepLog: false });
+  const run = runFederated(sim, options(1_000_000, rounds));
+  await collectGarbage();
+  const before = memory();
+  await run;
+  await collectGarbage();
+  const bytes = memory() - before;
+  const spawned = sim.actorIds().filter((id) => id.startsWith('client-')).length;
+  sink = sim;
+  sink = undefined;
+  return { bytes, spawned };
+}
+
+/**
  * Wall ms of each round after the first, in one run of `rounds` rounds over `count` registered
  * clients. A round is timed from the step its fits are sent (the server sends them all in one
  * turn) to the step the next round's are: the report of a round reaches the driver at a step
@@ -139,6 +158,7 @@ export const benchmark = {
     const sizes = [1_000, 100_000, 1_000_000];
     const heap: Record<number, { bytes: number; setupMs: number }> = {};
     for (const n of sizes) heap[n] = await populationBytes(n);
+    const trained = await spawnedClientBytes(ROUNDS);
     const marginal = (heap[1_000_000].bytes - heap[1_000].bytes) / (1_000_000 - 1_000);
     const memoryRows = sizes.map((n) => ({
       'registered clients': n.toLocaleString('en-US'),
@@ -173,6 +193,9 @@ export const benchmark = {
       table(memoryRows),
       '',
       `Marginal cost of an idle client (1e6 − 1e3 registered): **${kb(marginal)}** (target ≤ 1 KB).`,
+      '',
+      `A client that has trained is no longer free: after ${ROUNDS} rounds over 1e6 registered, ${trained.spawned} clients were spawned and the heap grew by ` +
+        `${(trained.bytes / 2 ** 20).toFixed(1)} MiB, ${kb(trained.bytes / trained.spawned)} per spawned client (its actor, its data, its stored answer with a copy of the model).`,
       '',
       table(timeRows),
       '',

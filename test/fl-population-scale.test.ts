@@ -144,7 +144,7 @@ function countingSource(count: number): LazyClients & { loaded: number[] } {
   };
 }
 
-const runOptions = (clients: FederatedOptions['clients'], perRound: number, rounds = 3): FederatedOptions => ({
+const runOptions = (clients: FederatedOptions['clients'], perRound: number, rounds = 3, aggregation: FederatedOptions['aggregation'] = 'plain'): FederatedOptions => ({
   model: spec,
   clients,
   rounds,
@@ -157,11 +157,12 @@ const runOptions = (clients: FederatedOptions['clients'], perRound: number, roun
   clientEvaluation: 'none',
   trainEvaluation: 'none',
   roundDeadlineMs: 400,
+  aggregation,
 });
 
-async function run(clients: FederatedOptions['clients'], perRound: number, options: { seed?: number; faults?: FaultPlanInput; rounds?: number } = {}) {
+async function run(clients: FederatedOptions['clients'], perRound: number, options: { seed?: number; faults?: FaultPlanInput; rounds?: number; aggregation?: FederatedOptions['aggregation'] } = {}) {
   const sim = new SimulationCore({ seed: options.seed ?? 9, faults: options.faults });
-  const result = await runFederated(sim, runOptions(clients, perRound, options.rounds));
+  const result = await runFederated(sim, runOptions(clients, perRound, options.rounds, options.aggregation));
   await sim.settle();
   return { sim, result };
 }
@@ -176,22 +177,24 @@ const withoutSpawns = (sim: SimulationCore) =>
     .filter((e) => e.ev !== 'spawned')
     .map(({ seq: _seq, ...rest }) => rest);
 
-test('a run with the lazy source equals the same run with the array source: the same weights bit for bit, the same log but for when clients are spawned', async (t) => {
-  const clients = Array.from({ length: 12 }, (_, i) => clientData(i));
-  const faults = { duplicate: 0.2, delay: { rate: 0.3, dist: { kind: 'uniform' as const, min: 0, max: 20 } } };
-  const eager = await run(clients, 4, { faults });
-  const lazy = await run(lazyClients(clients, SAMPLES), 4, { faults });
-  t.is(lazy.result.weightsSha256, eager.result.weightsSha256);
-  t.deepEqual(lazy.result.rounds, eager.result.rounds);
-  t.deepEqual(lazy.result.bytesByLink, eager.result.bytesByLink);
-  t.deepEqual(lazy.result.clientIds, eager.result.clientIds);
-  // The logs differ only in the spawned events: all clients up front (eager), each selected one at its first fit (lazy).
-  t.deepEqual(withoutSpawns(lazy.sim), withoutSpawns(eager.sim));
-  const selected = new Set(lazy.result.rounds.flatMap((r) => r.selected));
-  t.true(selected.size < clients.length, 'some clients were never selected (the test needs idle clients)');
-  t.deepEqual(spawnedIds(lazy.sim).filter((id) => id.startsWith('client-')).sort(), [...selected].sort());
-  t.is(spawnedIds(eager.sim).filter((id) => id.startsWith('client-')).length, clients.length);
-});
+for (const aggregation of ['plain', 'secure-worker', 'additive'] as const) {
+  test(`${aggregation}: a run with the lazy source equals the same run with the array source: the same weights bit for bit, the same log but for when clients are spawned`, async (t) => {
+    const clients = Array.from({ length: 12 }, (_, i) => clientData(i));
+    const faults = { duplicate: 0.2, delay: { rate: 0.3, dist: { kind: 'uniform' as const, min: 0, max: 20 } } };
+    const eager = await run(clients, 4, { faults, aggregation });
+    const lazy = await run(lazyClients(clients, SAMPLES), 4, { faults, aggregation });
+    t.is(lazy.result.weightsSha256, eager.result.weightsSha256);
+    t.deepEqual(lazy.result.rounds, eager.result.rounds);
+    t.deepEqual(lazy.result.bytesByLink, eager.result.bytesByLink);
+    t.deepEqual(lazy.result.clientIds, eager.result.clientIds);
+    // The logs differ only in the spawned events: all clients up front (eager), each selected one at its first fit (lazy).
+    t.deepEqual(withoutSpawns(lazy.sim), withoutSpawns(eager.sim));
+    const selected = new Set(lazy.result.rounds.flatMap((r) => r.selected));
+    t.true(selected.size < clients.length, 'some clients were never selected (the test needs idle clients)');
+    t.deepEqual(spawnedIds(lazy.sim).filter((id) => id.startsWith('client-')).sort(), [...selected].sort());
+    t.is(spawnedIds(eager.sim).filter((id) => id.startsWith('client-')).length, clients.length);
+  });
+}
 
 test('a lazy run is deterministic: two runs of one seed give one log and one model', async (t) => {
   const a = await run(countingSource(500), 5, { seed: 4 });

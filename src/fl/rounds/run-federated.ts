@@ -24,7 +24,7 @@ import type { Envelope } from '../../runtime/envelope.js';
 import type { SimulationCore } from '../../runtime/simulation.js';
 import type { OnDemandActor } from '../../runtime/on-demand-actors.js';
 import { type AggregatorSettings, aggregationProblems, createAggregator } from '../aggregators/registry.js';
-import { FederatedRunError, FlConfigError, IncompatibleModelError } from '../errors.js';
+import { FederatedRunError, FlConfigError } from '../errors.js';
 import { type FederatedConfig, type FederatedConfigInput, parseFederatedConfig } from '../fedavg/config.js';
 import { hold } from '../fedavg/held.js';
 import { ModelWorkspace } from '../fedavg/workspace.js';
@@ -35,7 +35,7 @@ import type { Model } from '../models/model.js';
 import { type ModelSpec, parseModelSpec } from '../models/spec.js';
 import { type Weights, weightsSha256 } from '../models/weights.js';
 import { type StrategyConfig, createStrategy } from '../strategies/create.js';
-import { SamplingStrategy, type Strategy, compareIds } from '../strategies/strategy.js';
+import { SamplingStrategy, type Strategy } from '../strategies/strategy.js';
 import { type Dataset, concatDatasets } from '../training/dataset.js';
 import { type Evaluation, evaluateModel } from '../training/evaluate.js';
 import { dpRunProblems, withDp } from '../../dp/fedavg/with-dp.js';
@@ -176,7 +176,8 @@ export function runFederated(sim: SimulationCore, options: FederatedOptions): Fe
   const eager = lazy ? undefined : (options.clients as readonly ClientData[]);
   if (eager?.length === 0) throw new FlConfigError('runFederated: no clients; give at least one client data set', { field: 'clients' });
   const config = lazy ? lazySourceConfig(options, parsed) : parsed;
-  const roster = lazy ? lazyRoster(lazy) : arrayRoster(eager!);
+  const lazyIds = lazy ? lazyRoster(lazy) : undefined;
+  const roster = lazyIds ?? arrayRoster(eager!);
   const { ids, sortedIds } = roster;
   const strategy = resolveStrategy(options, config, ids.length);
   const spec = parseModelSpec(config.model, 'runFederated: model');
@@ -307,8 +308,12 @@ export function runFederated(sim: SimulationCore, options: FederatedOptions): Fe
     const clientLogic = aggregator.clientLogic();
     const modeInput = aggregator.clientInput?.() ?? {};
     const clientInput = (c: ClientData) => ({ ...modeInput, data: hold({ x: c.x, y: c.y }), spec, workspace, algorithm: strategy.client, cost: config.cost, slowdown: c.slowdown ?? 1, localTrainer: config.localTrainer });
-    if (lazy) spawnOnDemand(sim, roster as ReturnType<typeof lazyRoster>, [...nonClients], (index, id) => ({ logic: clientLogic, input: clientInput(lazyClientData(lazy, index, id, workspace.model(spec), config.loss ?? workspace.model(spec).loss, spec)) }));
-    else eager!.forEach((c, i) => sim.spawn(clientLogic, ids[i], { input: clientInput(c) }));
+    if (lazy) {
+      // The client's data is loaded and checked when it is spawned, at its first message (client-source.ts).
+      const model = workspace.model(spec);
+      const loss = config.loss ?? model.loss;
+      spawnOnDemand(sim, lazyIds!, [...nonClients], (index, id) => ({ logic: clientLogic, input: clientInput(lazyClientData(lazy, index, id, model, loss, spec)) }));
+    } else eager!.forEach((c, i) => sim.spawn(clientLogic, ids[i], { input: clientInput(c) }));
     sim.spawn(roundServer, serverId, {
       input: {
         clients: sortedIds,
