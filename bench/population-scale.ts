@@ -28,8 +28,8 @@ const FEATURES = 20;
 const CLASSES = 4;
 const SAMPLES = 20;
 const PER_ROUND = 100;
-const ROUNDS = 8;
-const RUNS = 4;
+const ROUNDS = 10;
+const RUNS = 5;
 const spec = nn.logistic(FEATURES, CLASSES);
 
 /** Client `index`'s data: a function of the index alone (a seeded stream named after it). */
