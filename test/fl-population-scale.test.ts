@@ -196,11 +196,17 @@ for (const aggregation of ['plain', 'secure-worker', 'additive'] as const) {
   });
 }
 
-test('a lazy run is deterministic: two runs of one seed give one log and one model', async (t) => {
+test('a lazy run is deterministic: two runs of one seed give one log and one model, and a re-execution checked against the log matches it to the end', async (t) => {
   const a = await run(countingSource(500), 5, { seed: 4 });
   const b = await run(countingSource(500), 5, { seed: 4 });
   t.is(a.sim.log.toJSONL(), b.sim.log.toJSONL());
   t.is(a.result.weightsSha256, b.result.weightsSha256);
+  // Verified re-execution (what `fedsim replay` does): every event, spawned ones included, compared as it happens.
+  const replay = new SimulationCore({ seed: 4, verify: a.sim.log.toJSONL() });
+  const again = await runFederated(replay, runOptions(countingSource(500), 5));
+  await replay.settle();
+  t.is(again.weightsSha256, a.result.weightsSha256);
+  t.deepEqual(replay.close(), { events: a.sim.eventCount });
 });
 
 /** Every actor named by an event: senders, receivers, spawned, timers, errors, crashes. */
