@@ -106,6 +106,15 @@ test('a fault plan sees a registered id as an actor: a timed crash spawns then c
   await t.throwsAsync(typo.runFor(10), { instanceOf: FaultPlanError, message: /no actor 'x4'/ });
 });
 
+test('a partition may name registered ids: a message across it spawns its receiver (at send time) and is dropped at delivery', async (t) => {
+  const { sim, created } = lazyWorld(1, { partitions: [{ from: 0, until: 50, groups: [['me'], ['w2', 'w3']] }] });
+  sim.send('w2', 'ping', {});
+  await sim.settle();
+  t.deepEqual(created, ['w2']);
+  t.like(sim.log.events.find((e) => e.ev === 'dropped'), { to: 'w2', reason: 'partition' });
+  t.false(sim.isSpawned('w3'), 'naming an id in a partition does not spawn it');
+});
+
 test('spawnOnDemand refuses what is not a pair of functions', (t) => {
   const sim = new SimulationCore();
   t.throws(() => sim.spawnOnDemand('w*' as never, () => ({ logic: relayLogic })), { instanceOf: FedsimError, message: /both are functions of an actor id/ });

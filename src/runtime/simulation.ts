@@ -241,8 +241,9 @@ export class SimulationCore implements CellHost {
   /**
    * Registers ids whose actor is spawned on demand: an id for which `matches` holds (and
    * that is not spawned yet) gets the actor `create(id)` describes when the first message
-   * is sent to it — by the driver or by an actor — with a `spawned` event just before that
-   * message's `sent` event (see on-demand-actors.ts). Never before: a registered id that
+   * is sent to it — by the driver or by an actor — with a `spawned` event before that
+   * message's `sent` event (right before it, unless the actor's start sends messages of its
+   * own; see on-demand-actors.ts). Never before: a registered id that
    * no one messages costs nothing. `matches` and `create` must depend on the id alone (not
    * on when they are called), or runs of one seed would differ. The first registration
    * that matches wins; `spawn` may still spawn a registered id explicitly (then it is an

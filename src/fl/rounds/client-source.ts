@@ -7,7 +7,9 @@
  * Under a lazy source nothing per client exists before it is needed: client `index` is the
  * id `client-<index>` (zero-padded, so ids sort in index order), its actor is spawned on
  * its first message (SimulationCore.spawnOnDemand) and only then is `data(index)` called
- * and checked against the model. What would need every client's data is refused
+ * and checked against the model (data it cannot take stops the simulation there: the
+ * awaited run rejects with the error naming the client, where the array form refuses it
+ * before the run). What would need every client's data is refused
  * (per-client and train-set evaluations), and the bound on a report's sample count, which
  * the array form computes from the data, is given by the source.
  *
