@@ -23,6 +23,7 @@ const registry: Record<string, () => Promise<{ benchmark: Benchmark }>> = {
   steps: () => import('./step-budget.js'),
   'dp-accuracy': () => import('./dp-accuracy.js'),
   'dp-sgd': () => import('./dp-sgd.js'),
+  'population-scale': () => import('./population-scale.js'),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -179,7 +179,7 @@ for (const strategy of [{ name: 'scaffold' }, { name: 'fednova' }, { name: 'fedd
     const faults = { duplicate: 0.2, delay: { rate: 0.3, dist: { kind: 'uniform' as const, min: 0, max: 20 } } };
     const once = async (aggregation: 'plain' | 'additive') => {
       const sim = new SimulationCore({ seed: 7, faults });
-      const clients = [...options(strategy).clients, { id: 'carol', x: Float32Array.of(1, 2, 3, 1), y: Float32Array.of(2, 1) }];
+      const clients = [...(options(strategy).clients as ClientData[]), { id: 'carol', x: Float32Array.of(1, 2, 3, 1), y: Float32Array.of(2, 1) }];
       const result = await runFederated(sim, { ...options(strategy, 3), clients, aggregation });
       await sim.settle();
       return { log: sim.log.toJSONL(), result };

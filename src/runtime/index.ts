@@ -22,6 +22,7 @@ export {
   type LinkRule,
   type DelayDistribution,
 } from './faults/fault-plan.js';
+export type { OnDemandActor, OnDemandFactory } from './on-demand-actors.js';
 export { StrategySpecSchema, type StrategySpec } from './scheduling/strategy.js';
 export {
   parseLog,

@@ -21,6 +21,7 @@ import { type FaultDecider, NO_FAULT, SeededFaultInjector } from './faults/fault
 import { type FaultPlan, type FaultPlanInput, parseFaultPlan } from './faults/fault-plan.js';
 import { FaultSchedule } from './faults/fault-schedule.js';
 import { LogVerifier } from './replay/log-verifier.js';
+import { type OnDemandActor, OnDemandActors } from './on-demand-actors.js';
 import { type LogStream, type RecordedLog, parseLog, streamOf } from './replay/recorded-log.js';
 import { ScheduleOracle } from './replay/schedule-oracle.js';
 import { type RandomStream, RngRegistry, type Seed, createStream } from './rng.js';
@@ -112,6 +113,7 @@ export class SimulationCore implements CellHost {
   private readonly fileWriter?: LogFileWriter;
   private readonly pending = new PendingMessages();
   private readonly cells = new Map<ActorId, ActorCell>();
+  private readonly onDemand = new OnDemandActors();
   private readonly latencyOf: (from: ActorId, to: ActorId) => number;
   private readonly keepLog: boolean;
   readonly maxSteps: number;
@@ -194,6 +196,7 @@ export class SimulationCore implements CellHost {
       crash: (actor, reason) => this.crash(actor, reason),
       restart: (actor, loseState, loseStorage) => this.restart(actor, loseState, loseStorage),
       recordPartition: (ev, groups) => this.record({ ev, groups }),
+      hasActor: (id) => this.hasActor(id),
       actorIds: () => [this.driver.id, ...this.cells.keys()],
     });
   }
@@ -235,23 +238,61 @@ export class SimulationCore implements CellHost {
     return cell;
   }
 
-  actor(id: ActorId): ActorCell {
-    const cell = this.cells.get(id);
-    if (!cell) throw new UnknownActorError(id, this.actorIds(), `sim.actor('${id}')`);
-    return cell;
+  /**
+   * Registers ids whose actor is spawned on demand: an id for which `matches` holds (and
+   * that is not spawned yet) gets the actor `create(id)` describes when the first message
+   * is sent to it — by the driver or by an actor — with a `spawned` event before that
+   * message's `sent` event (right before it, unless the actor's start sends messages of its
+   * own; see on-demand-actors.ts). Never before: a registered id that
+   * no one messages costs nothing. `matches` and `create` must depend on the id alone (not
+   * on when they are called), or runs of one seed would differ. The first registration
+   * that matches wins; `spawn` may still spawn a registered id explicitly (then it is an
+   * ordinary actor).
+   *
+   * A registered id counts as an actor of the run: `hasActor` is true and sends to it are
+   * accepted. `actor(id)` and `actorIds()` know only spawned actors (`isSpawned` tells).
+   * What a fault plan sees: a crash due at a time spawns the actor, then crashes it (as
+   * if it had been spawned at the start: later messages to it are dropped as `crashed`);
+   * a crash after n messages counts the messages it handled, none before it is spawned,
+   * and a run that ends before it got n is not refused (the id is not a typo); a
+   * partition may name registered ids.
+   */
+  spawnOnDemand(matches: (id: ActorId) => boolean, create: (id: ActorId) => OnDemandActor): void {
+    if (this.stoppedBy !== null) throw this.unusable('spawnOnDemand');
+    if (typeof matches !== 'function' || typeof create !== 'function') {
+      throw new FedsimError('spawnOnDemand(matches, create): both are functions of an actor id (matches(id) → boolean, create(id) → { logic, input })');
+    }
+    this.onDemand.register(matches, create);
   }
 
-  hasActor(id: ActorId): boolean {
+  /** True when `id`'s actor exists now (spawned, by `spawn` or on demand); the driver counts as spawned. */
+  isSpawned(id: ActorId): boolean {
     return this.cells.has(id) || id === this.driver.id;
   }
 
+  actor(id: ActorId): ActorCell {
+    const cell = this.cells.get(id);
+    if (cell) return cell;
+    if (this.onDemand.factoryFor(id)) {
+      throw new FedsimError(`sim.actor('${id}'): '${id}' is registered to be spawned on demand (spawnOnDemand) and has not been messaged yet, so it has no actor to inspect. Check sim.isSpawned('${id}') first.`);
+    }
+    throw new UnknownActorError(id, this.actorIds(), `sim.actor('${id}')`);
+  }
+
+  /** True for the driver, every spawned actor and every id registered to be spawned on demand. */
+  hasActor(id: ActorId): boolean {
+    return this.cells.has(id) || id === this.driver.id || this.onDemand.factoryFor(id) !== undefined;
+  }
+
+  /** The spawned actors' ids, in spawn order (ids registered on demand appear once spawned). */
   actorIds(): ActorId[] {
     return [...this.cells.keys()];
   }
 
   /** Crashes an actor now (what a fault plan's crash does): it loses pending timers and drops what arrives. */
   crash(id: ActorId, reason: 'fault-plan' | 'api' = 'api'): void {
-    const cell = this.actor(id);
+    // An on-demand actor not spawned yet is spawned to be crashed, as if it had existed from the start.
+    const cell = this.spawnedOnDemand(id) ?? this.actor(id);
     if (cell.crashed) return;
     cell.crash();
     this.record({ ev: 'crashed', actor: id, reason });
@@ -262,6 +303,8 @@ export class SimulationCore implements CellHost {
    * crashed in; its durable storage survives unless `loseStorage`.
    */
   restart(id: ActorId, loseState = false, loseStorage = false): void {
+    // An on-demand actor never spawned never crashed: nothing to restart.
+    if (!this.cells.has(id) && this.onDemand.factoryFor(id)) return;
     const cell = this.actor(id);
     if (!cell.crashed) return;
     this.record({ ev: 'restarted', actor: id, stateKept: !loseState, ...(loseStorage ? { storageKept: false } : {}) });
@@ -510,6 +553,7 @@ export class SimulationCore implements CellHost {
   }
 
   post(envelope: PostedEnvelope, sendTime: number): void {
+    if (this.onDemand.any) this.spawnedOnDemand(envelope.to);
     const base = sendTime + this.latencyOf(envelope.from, envelope.to);
     const decision = this.faultDecider.decide(envelope, base, this.eventSeq);
     envelope.seq = this.sendSeq++;
@@ -592,6 +636,16 @@ export class SimulationCore implements CellHost {
     this.recordMessage('delivered', envelope);
     box.receive(envelope);
     if (this.faultSchedule.countsDeliveries) this.faultSchedule.afterDelivery(to, box.handled);
+  }
+
+  /** The cell of `id` once spawned, spawning it now if it is registered on demand; undefined for other unknown ids. */
+  private spawnedOnDemand(id: ActorId): ActorCell | undefined {
+    const cell = this.cells.get(id);
+    if (cell || id === this.driver.id) return cell;
+    const create = this.onDemand.factoryFor(id);
+    if (!create) return undefined;
+    const { logic, input } = create(id);
+    return this.spawn(logic, id, input === undefined ? {} : { input });
   }
 
   private mailbox(id: ActorId): ActorCell | Driver | undefined {

@@ -20,13 +20,18 @@ export class ByteMeter {
 
   constructor(private readonly kinds: ByteKinds) {}
 
-  /** Starts counting deliveries of `sim` (involving only the given actors, if `actors` is set). */
-  attach(sim: SimulationCore, actors?: ReadonlySet<string>): this {
+  /**
+   * Starts counting deliveries of `sim` (involving only the given actors, if `actors` is set:
+   * a set, or a test of an id — a run of a million clients tells them apart without a set
+   * of a million ids; the test runs at each counted delivery, so it must not scan).
+   */
+  attach(sim: SimulationCore, actors?: ReadonlySet<string> | ((id: string) => boolean)): this {
+    const counts = actors === undefined ? undefined : typeof actors === 'function' ? actors : (id: string) => actors.has(id);
     this.subscription = sim.delivered$.subscribe((event) => {
       const kind = this.kinds[event.type];
       const bytes = event.envelope.bytes;
       if (!kind || bytes === undefined) return;
-      if (actors && !(actors.has(event.from) && actors.has(event.to))) return;
+      if (counts && !(counts(event.from) && counts(event.to))) return;
       const round = (event.envelope.payload as { round?: unknown })?.round;
       if (typeof round === 'number') {
         const entry = this.rounds.get(round) ?? { bytesUp: 0, bytesDown: 0, bytesAggregate: 0 };

@@ -22,8 +22,9 @@ import { ReplaySubject, type Observable, type Subscription, filter } from 'rxjs'
 import { DeadlockError, RequestTimeoutError } from '../../runtime/errors.js';
 import type { Envelope } from '../../runtime/envelope.js';
 import type { SimulationCore } from '../../runtime/simulation.js';
+import type { OnDemandActor } from '../../runtime/on-demand-actors.js';
 import { type AggregatorSettings, aggregationProblems, createAggregator } from '../aggregators/registry.js';
-import { FederatedRunError, FlConfigError, IncompatibleModelError } from '../errors.js';
+import { FederatedRunError, FlConfigError } from '../errors.js';
 import { type FederatedConfig, type FederatedConfigInput, parseFederatedConfig } from '../fedavg/config.js';
 import { hold } from '../fedavg/held.js';
 import { ModelWorkspace } from '../fedavg/workspace.js';
@@ -34,8 +35,8 @@ import type { Model } from '../models/model.js';
 import { type ModelSpec, parseModelSpec } from '../models/spec.js';
 import { type Weights, weightsSha256 } from '../models/weights.js';
 import { type StrategyConfig, createStrategy } from '../strategies/create.js';
-import { SamplingStrategy, type Strategy, compareIds } from '../strategies/strategy.js';
-import { type Dataset, concatDatasets, datasetSize } from '../training/dataset.js';
+import { SamplingStrategy, type Strategy } from '../strategies/strategy.js';
+import { type Dataset, concatDatasets } from '../training/dataset.js';
 import { type Evaluation, evaluateModel } from '../training/evaluate.js';
 import { dpRunProblems, withDp } from '../../dp/fedavg/with-dp.js';
 import { FL, type RoundEnd, type RoundSummary, type RunOutcome, type RunStop } from './protocol.js';
@@ -45,22 +46,19 @@ import type { DevicePopulation } from '../devices/population.js';
 import { clientDevice } from '../devices/client-device.js';
 import { indexOfSortedId } from './client-pool.js';
 import { roundPolicyProblems } from './round-policy.js';
+import { type ClientData, type ClientsOption, type LazyClients, arrayRoster, checkClientData, isLazyClients, lazyClientData, lazyRoster } from './client-source.js';
 
-/** One client's private data. */
-export interface ClientData extends Dataset {
-  /** Actor id (default `client-<index>`, zero-padded so ids sort in index order). */
-  id?: string;
-  /** The client's own test split, for per-client metrics. */
-  testX?: Float32Array;
-  testY?: Int32Array | Float32Array;
-  /** Cost multiplier of this device (default 1; 10 = a straggler ten times slower). */
-  slowdown?: number;
-}
+export type { ClientData, LazyClients } from './client-source.js';
+export { lazyClients } from './client-source.js';
 
 export interface FederatedOptions extends Omit<FederatedConfigInput, 'model' | 'strategy'> {
   /** A spec (initialised from `sim.rng('model/init')`) or a model whose current weights start the run. */
   model: ModelSpec | Model;
-  clients: readonly ClientData[];
+  /**
+   * Every client's data, or a lazy source (client-source.ts: a count and a function, for
+   * populations too large to hold; clients are then spawned on their first message).
+   */
+  clients: ClientsOption;
   /** The server's central test set. */
   testSet?: Dataset;
   /** A strategy object (used for this run only), or its config (default FedAvg). */
@@ -98,17 +96,6 @@ export interface FederatedRun extends PromiseLike<FederatedResult> {
 
 const isModel = (m: ModelSpec | Model): m is Model => typeof (m as Model).getWeights === 'function';
 const isStrategy = (s: unknown): s is Strategy<any> => typeof (s as Strategy)?.aggregate === 'function' && typeof (s as Strategy)?.configure === 'function';
-
-function clientIds(clients: readonly ClientData[]): string[] {
-  const width = String(Math.max(0, clients.length - 1)).length;
-  const ids = clients.map((c, i) => c.id ?? `client-${String(i).padStart(width, '0')}`);
-  const seen = new Set<string>();
-  for (const id of ids) {
-    if (seen.has(id)) throw new FlConfigError(`runFederated: two clients have the id '${id}'; client ids must be unique`, { field: 'clients' });
-    seen.add(id);
-  }
-  return ids;
-}
 
 function resolveStrategy(options: FederatedOptions, config: FederatedConfig, clients: number): Strategy<any> {
   let strategy: Strategy<any>;
@@ -180,38 +167,57 @@ function refuseRoundPolicy(config: FederatedConfig, clientsPerRound: number): vo
 function clientSampleCounts(config: FederatedConfig, spec: ModelSpec, clients: readonly ClientData[], ids: readonly string[], workspace: ModelWorkspace): number[] {
   const model = workspace.model(spec);
   const loss = config.loss ?? model.loss;
-  return clients.map((c, i) => {
-    let n: number;
-    try {
-      n = datasetSize(c, model, loss, `client '${ids[i]}'`);
-    } catch (error) {
-      throw new IncompatibleModelError(`runFederated: ${(error as Error).message}. The model ${JSON.stringify(spec)} does not fit this client's data: fix the model's inputs/classes or the data.`, { actor: ids[i], op: 'fit' });
+  return clients.map((c, i) => checkClientData(c, ids[i], `clients[${i}]`, model, loss, spec));
+}
+
+/**
+ * A lazy source has no client data before a client is messaged: what needs every client's
+ * data is refused, and the default per-client evaluation (which evaluates only clients with
+ * a test split) does nothing.
+ */
+function lazySourceConfig(options: FederatedOptions, config: FederatedConfig): FederatedConfig {
+  for (const field of ['clientEvaluation', 'trainEvaluation'] as const) {
+    const asked = options[field];
+    if (asked !== undefined && asked !== 'none') {
+      throw new FlConfigError(
+        `runFederated: ${field} '${asked}' evaluates the model on every client's data, which a lazy client source (clients: { count, data }) never holds at once; set ${field}: 'none', or give the clients as an array`,
+        { field },
+      );
     }
-    // NaN or Infinity in a client's data would poison its update in every round; each mode would then report it differently.
-    for (const [field, values] of [['x', c.x], ['y', c.y]] as const) {
-      const at = values.findIndex((v) => !Number.isFinite(v));
-      if (at >= 0) {
-        const row = field === 'x' ? Math.floor(at / model.inputSize) : at;
-        throw new FlConfigError(`runFederated: the data of client '${ids[i]}' has ${values[at]} in ${field === 'x' ? `its features (sample ${row}, feature ${at % model.inputSize})` : `its targets (sample ${row})`}; clean or drop the non-finite values`, { field: `clients[${i}].${field}`, actor: ids[i] });
-      }
-    }
-    return n;
-  });
+  }
+  return { ...config, clientEvaluation: 'none', trainEvaluation: 'none' };
+}
+
+/**
+ * Registers the lazy source's clients to be spawned on their first message. Refuses a
+ * server or helper whose id a client would have (the array form's spawn refuses it too).
+ */
+function spawnOnDemand(sim: SimulationCore, roster: ReturnType<typeof lazyRoster>, others: readonly string[], create: (index: number, id: string) => OnDemandActor): void {
+  const clash = others.find((id) => roster.isClient(id));
+  if (clash !== undefined) throw new FlConfigError(`runFederated: the actor '${clash}' has the id of client ${roster.indexOf(clash)} of the lazy source (clients are client-<index>); rename it`, { field: 'serverId' });
+  // An actor of another run in this simulation with a client's id (spawned, or registered with ids of the same width).
+  const taken = sim.actorIds().find((id) => roster.isClient(id)) ?? (sim.hasActor(roster.ids[0]) ? roster.ids[0] : undefined);
+  if (taken !== undefined) throw new FlConfigError(`runFederated: an actor '${taken}' already exists in this simulation, with the id of a client of the lazy source; use a new Simulation`, { field: 'clients' });
+  sim.spawnOnDemand((id) => roster.isClient(id), (id) => create(roster.indexOf(id), id));
 }
 
 export function runFederated(sim: SimulationCore, options: FederatedOptions): FederatedRun {
   // Everything but the objects is the run's serialisable config, checked strictly: a mistyped option is refused, not ignored.
   const { clients: _clients, testSet: _testSet, runId: _runId, devices, model, strategy: strategyOption, ...settings } = options;
-  const config = parseFederatedConfig({
+  const parsed = parseFederatedConfig({
     ...settings,
     model: isModel(model) ? model.spec : model,
     ...(strategyOption === undefined || isStrategy(strategyOption) ? {} : { strategy: strategyOption }),
   });
-  if (options.clients.length === 0) throw new FlConfigError('runFederated: no clients; give at least one client data set', { field: 'clients' });
-  const strategy = resolveStrategy(options, config, options.clients.length);
+  const lazy: LazyClients | undefined = isLazyClients(options.clients) ? options.clients : undefined;
+  const eager = lazy ? undefined : (options.clients as readonly ClientData[]);
+  if (eager?.length === 0) throw new FlConfigError('runFederated: no clients; give at least one client data set', { field: 'clients' });
+  const config = lazy ? lazySourceConfig(options, parsed) : parsed;
+  const lazyIds = lazy ? lazyRoster(lazy) : undefined;
+  const roster = lazyIds ?? arrayRoster(eager!);
+  const { ids, sortedIds } = roster;
+  const strategy = resolveStrategy(options, config, ids.length);
   const spec = parseModelSpec(config.model, 'runFederated: model');
-  const ids = clientIds(options.clients);
-  const sortedIds = [...ids].sort(compareIds);
   const workspace = new ModelWorkspace();
   const runId = options.runId ?? 'run-1';
   const serverId = config.serverId;
@@ -221,9 +227,10 @@ export function runFederated(sim: SimulationCore, options: FederatedOptions): Fe
   let maxSamplesPerClient: number;
   try {
     refuseTraining(config, strategy, spec, clientsPerRoundOf(strategy, ids.length));
-    refuseDevices(devices, config, options.clients, ids);
+    refuseDevices(devices, config, eager ?? [], ids);
     refuseRoundPolicy(config, clientsPerRoundOf(strategy, ids.length));
-    maxSamplesPerClient = Math.max(1, ...clientSampleCounts(config, spec, options.clients, ids, workspace));
+    // (Not Math.max(...counts): a spread of a million arguments overflows the stack.)
+    maxSamplesPerClient = lazy ? lazy.maxSamplesPerClient : clientSampleCounts(config, spec, eager!, ids, workspace).reduce((a, b) => Math.max(a, b), 1);
     if (isModel(options.model)) initialWeights = options.model.getWeights();
     else {
       const init = createModel(spec, sim.rng('model/init'));
@@ -239,7 +246,9 @@ export function runFederated(sim: SimulationCore, options: FederatedOptions): Fe
   }
   const helpers = aggregator.helpers();
 
-  const meter = new ByteMeter({ [FL.fit]: 'bytesDown', [FL.fitResult]: 'bytesUp', ...aggregator.byteKinds }).attach(sim, new Set([serverId, ...helpers.map((h) => h.id), ...ids]));
+  // The run's actors, told apart without a set of a million ids: the server and helpers, then the roster.
+  const nonClients = new Set([serverId, ...helpers.map((h) => h.id)]);
+  const meter = new ByteMeter({ [FL.fit]: 'bytesDown', [FL.fitResult]: 'bytesUp', ...aggregator.byteKinds }).attach(sim, (id) => nonClients.has(id) || roster.isClient(id));
   const rounds: RoundMetrics[] = [];
   const metrics$ = new ReplaySubject<RoundMetrics>();
   const evaluateClients = (weights: Weights, final: boolean): Record<string, Evaluation> | undefined => {
@@ -247,7 +256,7 @@ export function runFederated(sim: SimulationCore, options: FederatedOptions): Fe
     if (when === 'none' || (when === 'final' && !final)) return undefined;
     const out: Record<string, Evaluation> = {};
     const model = workspace.withWeights(spec, weights);
-    options.clients.forEach((c, i) => {
+    eager!.forEach((c, i) => {
       if (c.testX && c.testY) out[ids[i]] = evaluateModel(model, { x: c.testX, y: c.testY });
     });
     return Object.keys(out).length > 0 ? out : undefined;
@@ -256,7 +265,7 @@ export function runFederated(sim: SimulationCore, options: FederatedOptions): Fe
   const evaluateTrain = (weights: Weights, final: boolean): Evaluation | undefined => {
     const when = config.trainEvaluation;
     if (when === 'none' || (when === 'final' && !final)) return undefined;
-    trainUnion ??= concatDatasets(options.clients.map((c) => ({ x: c.x, y: c.y })));
+    trainUnion ??= concatDatasets(eager!.map((c) => ({ x: c.x, y: c.y })));
     return evaluateModel(workspace.withWeights(spec, weights), trainUnion);
   };
   /** Metrics from a report; `weights` is absent for a report recovered from the final answer. */
@@ -341,21 +350,25 @@ export function runFederated(sim: SimulationCore, options: FederatedOptions): Fe
     for (const helper of helpers) sim.spawn(helper.logic, helper.id, { input: helper.input });
     const clientLogic = aggregator.clientLogic();
     const modeInput = aggregator.clientInput?.() ?? {};
-    options.clients.forEach((c, i) => {
-      sim.spawn(clientLogic, ids[i], {
-        input: {
-          ...modeInput,
-          data: hold({ x: c.x, y: c.y }),
-          spec,
-          workspace,
-          algorithm: strategy.client,
-          cost: config.cost,
-          slowdown: c.slowdown ?? 1,
-          localTrainer: config.localTrainer,
-          ...(devices ? { device: clientDevice(devices, indexOfSortedId(sortedIds, ids[i])) } : {}),
-        },
-      });
+    // A client's device is its index in the sorted ids (devices/population.ts); lazy ids are already sorted.
+    const deviceInput = (id: string) => (devices ? { device: clientDevice(devices, indexOfSortedId(sortedIds, id)) } : {});
+    const clientInput = (c: ClientData, id: string) => ({
+      ...modeInput,
+      data: hold({ x: c.x, y: c.y }),
+      spec,
+      workspace,
+      algorithm: strategy.client,
+      cost: config.cost,
+      slowdown: c.slowdown ?? 1,
+      localTrainer: config.localTrainer,
+      ...deviceInput(id),
     });
+    if (lazy) {
+      // The client's data is loaded and checked when it is spawned, at its first message (client-source.ts).
+      const model = workspace.model(spec);
+      const loss = config.loss ?? model.loss;
+      spawnOnDemand(sim, lazyIds!, [...nonClients], (index, id) => ({ logic: clientLogic, input: clientInput(lazyClientData(lazy, index, id, model, loss, spec), id) }));
+    } else eager!.forEach((c, i) => sim.spawn(clientLogic, ids[i], { input: clientInput(c, ids[i]) }));
     sim.spawn(roundServer, serverId, {
       input: {
         clients: sortedIds,

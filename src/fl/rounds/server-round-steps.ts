@@ -375,7 +375,12 @@ function commitOrSkip(ctx: EngineContext): Partial<EngineContext> {
     state,
     history: hold<RoundSummary[]>([...ctx.committed.history.value, summary]),
     // Exactly the clients whose report the strategy stepped on (none for a skipped round): their new client state counts.
-    lastIncluded: participants.length === 0 ? ctx.committed.lastIncluded : hold({ ...ctx.committed.lastIncluded.value, ...Object.fromEntries(participants.map((c) => [c, open.round])) }),
+    // Kept only for an algorithm with client state (only its fits carry includedRound): the copy grows with every client
+    // ever included, which in a population of a million would make each round cost more than the last.
+    lastIncluded:
+      participants.length === 0 || !keepsState(ctx.strategy.client)
+        ? ctx.committed.lastIncluded
+        : hold({ ...ctx.committed.lastIncluded.value, ...Object.fromEntries(participants.map((c) => [c, open.round])) }),
   };
   const next = { ...ctx, committed, open: null };
   saveCheckpoint(next);

@@ -15,9 +15,14 @@ export interface FaultTarget {
   crash(actor: ActorId, reason: 'fault-plan'): void;
   restart(actor: ActorId, loseState: boolean, loseStorage: boolean): void;
   recordPartition(kind: 'partition-start' | 'partition-end', groups: ActorId[][]): void;
-  /** The run's actors now (the driver included), to refuse a plan that names others. */
+  /** Whether `id` is an actor of the run (spawned, the driver, or registered to be spawned on demand). */
+  hasActor(id: ActorId): boolean;
+  /** The run's spawned actors now (the driver included), named when a plan names another. */
   actorIds(): ActorId[];
 }
+
+/** How many actor ids a refusal lists. */
+const ACTORS_NAMED = 20;
 
 /** Crash specs keep their index in the plan, so an error can name the field. */
 type IndexedCrash = CrashSpec & { index: number };
@@ -79,13 +84,12 @@ export class FaultSchedule {
 
   /** `what`: how the missing actor is missing, e.g. "exists at virtual time 5 ms, when this crash is due". */
   private refuseUnknown(field: string, ids: readonly ActorId[], what: string): void {
-    const actors = this.target.actorIds();
-    const unknown = ids.filter((id) => !actors.includes(id));
+    const unknown = ids.filter((id) => !this.target.hasActor(id));
     if (unknown.length === 0) return;
-    throw new FaultPlanError(
-      `fault plan ${field}: no actor ${unknown.map((id) => `'${id}'`).join(', ')} ${what}. ` +
-        `Actors of this run: ${actors.join(', ')}. Fix the id in the fault plan (a typo?).`,
-    );
+    // A run may have a million actors: name the first few.
+    const actors = this.target.actorIds();
+    const listed = actors.length > ACTORS_NAMED ? `${actors.slice(0, ACTORS_NAMED).join(', ')}, … (${actors.length} in all)` : actors.join(', ');
+    throw new FaultPlanError(`fault plan ${field}: no actor ${unknown.map((id) => `'${id}'`).join(', ')} ${what}. ` + `Actors of this run: ${listed}. Fix the id in the fault plan (a typo?).`);
   }
 
   private crashNow(crash: IndexedCrash): void {
