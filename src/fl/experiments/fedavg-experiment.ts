@@ -44,9 +44,13 @@ import { FEDAVG_LIMITS, experimentActors, experimentClientIds, fedAvgPreflight }
 /** How many failures of a skipped round results.json lists (the count by kind covers them all). */
 const LISTED_FAILURES = 10;
 
+/** Failures by kind; a client the round did not need (over-selected) did not fail, and is counted in `drops` only. */
 function countByKind(failures: readonly RoundFailure[]): Partial<Record<RoundFailure['kind'], number>> {
   const counts: Partial<Record<RoundFailure['kind'], number>> = {};
-  for (const { kind } of failures) counts[kind] = (counts[kind] ?? 0) + 1;
+  for (const failure of failures) {
+    if ((failure as { drop?: string }).drop === 'over-selected') continue;
+    counts[failure.kind] = (counts[failure.kind] ?? 0) + 1;
+  }
   return counts;
 }
 
@@ -229,7 +233,7 @@ function toScenario(config: FedAvgExperiment, source: ExperimentSource): Scenari
           ...(epsilonOf(r) !== undefined ? { epsilon: epsilonOf(r) } : {}),
           ...(r.skipped ? { skipped: r.skipped } : {}),
           // Why clients fell out of a round (refused, lost, or a bug), counted; listed for a skipped round.
-          ...(r.failures.length > 0 ? { failed: countByKind(r.failures) } : {}),
+          ...(Object.keys(countByKind(r.failures)).length > 0 ? { failed: countByKind(r.failures) } : {}),
           ...(r.skipped && r.failures.length > 0 ? { failures: r.failures.slice(0, LISTED_FAILURES) } : {}),
         })),
         metrics: [
