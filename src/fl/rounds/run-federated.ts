@@ -89,7 +89,7 @@ export interface FederatedRun extends PromiseLike<FederatedResult> {
 const isModel = (m: ModelSpec | Model): m is Model => typeof (m as Model).getWeights === 'function';
 const isStrategy = (s: unknown): s is Strategy<any> => typeof (s as Strategy)?.aggregate === 'function' && typeof (s as Strategy)?.configure === 'function';
 
-function clientIds(clients: readonly ClientData[]): string[] {
+export function clientIds(clients: readonly ClientData[]): string[] {
   const width = String(Math.max(0, clients.length - 1)).length;
   const ids = clients.map((c, i) => c.id ?? `client-${String(i).padStart(width, '0')}`);
   const seen = new Set<string>();
@@ -140,7 +140,7 @@ function refuseTraining(config: FederatedConfig, strategy: Strategy<any>, spec: 
 }
 
 /** Each client's n_k; refuses, naming the client, a model that does not fit some client's data. */
-function clientSampleCounts(config: FederatedConfig, spec: ModelSpec, clients: readonly ClientData[], ids: readonly string[], workspace: ModelWorkspace): number[] {
+export function clientSampleCounts(config: FederatedConfig, spec: ModelSpec, clients: readonly ClientData[], ids: readonly string[], workspace: ModelWorkspace): number[] {
   const model = workspace.model(spec);
   const loss = config.loss ?? model.loss;
   return clients.map((c, i) => {
