@@ -4,6 +4,7 @@
  * 2022, Algorithm 1) and one FedAsync mixing step, to the exact number.
  */
 import test from 'ava';
+import { asyncPlanOf } from '../src/fl/async/async-settings.js';
 import { deltaOf, fedAsyncMix, fedBuffStep, parseAsyncSettings, stalenessWeight, FEDBUFF_STALENESS, type BufferedUpdate } from '../src/fl/async/index.js';
 import { FlConfigError } from '../src/fl/errors.js';
 
@@ -65,5 +66,10 @@ test('async settings: a run without a bound, a FedBuff field under FedAsync, a z
   t.regex(mixed!.message, /bufferSize/);
   t.throws(() => parseAsyncSettings({ algorithm: 'fedbuff', concurrency: 2, bufferSize: 0, maxServerUpdates: 5 }), { message: /async\.bufferSize/ });
   t.throws(() => parseAsyncSettings({ algorithm: 'fedsgd', concurrency: 2, maxServerUpdates: 5 }), { message: /async\.algorithm/ });
-  t.deepEqual(parseAsyncSettings({ algorithm: 'fedbuff', concurrency: 2, bufferSize: 2, maxClientUpdates: 9 }), { algorithm: 'fedbuff', concurrency: 2, bufferSize: 2, serverLr: 1, maxClientUpdates: 9 });
+  const settings = parseAsyncSettings({ algorithm: 'fedbuff', concurrency: 2, bufferSize: 2, maxClientUpdates: 9 });
+  t.deepEqual(settings, { algorithm: 'fedbuff', concurrency: 2, bufferSize: 2, serverLr: 1, maxClientUpdates: 9 });
+  // Defaults: timeout = the round deadline, retries at a quarter of it, a stall after 10 timeouts (a virtual day with devices, which may sleep for hours).
+  const plan = asyncPlanOf(settings, { roundDeadlineMs: 1000 });
+  t.like(plan, { dispatchTimeoutMs: 1000, retryMs: 250, stallTimeoutMs: 10_000, maxServerUpdates: Infinity, staleness: FEDBUFF_STALENESS });
+  t.is(asyncPlanOf(settings, { roundDeadlineMs: 1000 }, true).stallTimeoutMs, 86_400_000);
 });

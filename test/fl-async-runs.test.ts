@@ -107,6 +107,28 @@ test('a lost fit is sent again and answered; a client whose every message is los
   t.regex(givenUp[0].reason, /no update within dispatchTimeoutMs \(20 virtual ms\); the slot is given to another client/);
 });
 
+test('a lost update comes back from the client\'s storage on the re-sent fit; a delayed one arriving after it is refused, not counted again', async (t) => {
+  const quick = { ...FEDBUFF, retryMs: 5, dispatchTimeoutMs: 20 };
+  const reference = await runAsyncWorld(asyncOptions(quick), 3);
+  const [firstUpdate] = sentIds(reference.sim, FL.fitResult).filter((id) => id.startsWith('client-1:'));
+  for (const fault of [{ drop: true }, { delay: 60 }]) {
+    const run = await runAsyncWorld(asyncOptions(quick), 3, { script: [{ msg: firstUpdate, ...fault }] });
+    t.is(run.error, undefined, String(run.error));
+    assertCountedOnce(t, run.result!, 2);
+    const dispatch = run.result!.rounds.flatMap((m) => noteOf(m).dispatches.filter((_, i) => noteOf(m).clients[i] === 'client-1'))[0];
+    t.true(dispatch !== undefined, "client-1's update was counted");
+    // Its answers to that dispatch are one training's: the same bytes each time (answered from storage).
+    const answers = eventsOf(run.sim, 'sent').filter((e) => e.type === FL.fitResult && e.from === 'client-1');
+    t.true(answers.length >= 2);
+    t.is(new Set(answers.slice(0, 2).map((e) => e.digest)).size, 1);
+    if (fault.delay) {
+      const late = eventsOf(run.sim, 'delivered').find((e) => e.msg === firstUpdate)!;
+      const refusal = eventsOf(run.sim, 'sent').find((e) => e.type === FL.updateRejected && e.to === 'client-1' && e.t === late.t);
+      t.truthy(refusal, 'the late original was answered with fl/update-rejected');
+    }
+  }
+});
+
 test('a crashed client is given up after the timeout; the run goes on with the others', async (t) => {
   const run = await runAsyncWorld(asyncOptions({ ...FEDASYNC, retryMs: 5, dispatchTimeoutMs: 20 }), 3, { crashes: [{ actor: 'client-0', at: 1 }] });
   t.is(run.error, undefined, String(run.error));

@@ -13,7 +13,12 @@
  *     maxClientUpdates: 1000
  *     dispatchTimeoutMs: 60000  # a dispatch with no answer this long is given up (default: roundDeadlineMs)
  *     retryMs: 15000            # its fit is re-sent this often meanwhile (default: a quarter of the timeout)
- *     stallTimeoutMs: 600000    # no accepted update for this long: the run fails (default: 10 × the timeout)
+ *     stallTimeoutMs: 600000    # no accepted update for this long: the run fails (default: 10 × the timeout;
+ *                               #   with devices at least one virtual day, as clients may all be offline for hours)
+ *
+ * Deadlines are checked when the server's retry timer fires (every retryMs), so a dispatch is
+ * given up at most retryMs after its deadline; the same timer fills slots that found no
+ * client online.
  */
 import { z } from 'zod';
 import { FlConfigError } from '../errors.js';
@@ -70,7 +75,9 @@ export function parseAsyncSettings(value: unknown, at = 'runAsyncFederated'): As
   throw new FlConfigError(`${at}: ${field}: ${issue.message}`, { field });
 }
 
-export function asyncPlanOf(settings: AsyncSettings, run: { roundDeadlineMs: number; fitRetryMs?: number }): AsyncPlan {
+const VIRTUAL_DAY_MS = 86_400_000;
+
+export function asyncPlanOf(settings: AsyncSettings, run: { roundDeadlineMs: number; fitRetryMs?: number }, withDevices = false): AsyncPlan {
   const dispatchTimeoutMs = settings.dispatchTimeoutMs ?? run.roundDeadlineMs;
   return {
     algorithm: settings.algorithm,
@@ -83,6 +90,6 @@ export function asyncPlanOf(settings: AsyncSettings, run: { roundDeadlineMs: num
     maxClientUpdates: settings.maxClientUpdates ?? Infinity,
     dispatchTimeoutMs,
     retryMs: settings.retryMs ?? run.fitRetryMs ?? dispatchTimeoutMs / 4,
-    stallTimeoutMs: settings.stallTimeoutMs ?? 10 * dispatchTimeoutMs,
+    stallTimeoutMs: settings.stallTimeoutMs ?? (withDevices ? Math.max(10 * dispatchTimeoutMs, VIRTUAL_DAY_MS) : 10 * dispatchTimeoutMs),
   };
 }

@@ -87,7 +87,7 @@ export function runAsyncFederated(sim: SimulationCore, options: AsyncFederatedOp
     throw new FlConfigError(`runAsyncFederated: ${issue.path.join('.') || '(options)'}: ${issue.message}`, { field: issue.path.join('.') });
   }
   const config = parsed.data;
-  const plan = asyncPlanOf(parseAsyncSettings(asyncOption), config);
+  const plan = asyncPlanOf(parseAsyncSettings(asyncOption), config, devices !== undefined);
   const n = options.clients.length;
   if (n === 0) throw new FlConfigError('runAsyncFederated: no clients; give at least one client data set', { field: 'clients' });
   if (plan.concurrency > n) throw new FlConfigError(`runAsyncFederated: async.concurrency ${plan.concurrency} is more than the ${n} clients; at most ${n} can train at once`, { field: 'async.concurrency' });
