@@ -7,6 +7,7 @@
 import test from 'ava';
 import { initBackend } from '../src/runtime/backend.js';
 import { SimulationCore, verifyRun } from '../src/runtime/index.js';
+import { digestOf } from '../src/runtime/canonical.js';
 import { type AsyncUpdateNote, runAsyncFederated } from '../src/fl/async/index.js';
 import { FederatedRunError, FlConfigError } from '../src/fl/errors.js';
 import { FL, type FederatedResult, runFederated } from '../src/fl/rounds/index.js';
@@ -117,10 +118,10 @@ test('a lost update comes back from the client\'s storage on the re-sent fit; a 
     assertCountedOnce(t, run.result!, 2);
     const dispatch = run.result!.rounds.flatMap((m) => noteOf(m).dispatches.filter((_, i) => noteOf(m).clients[i] === 'client-1'))[0];
     t.true(dispatch !== undefined, "client-1's update was counted");
-    // Its answers to that dispatch are one training's: the same bytes each time (answered from storage).
+    // Its answers to that dispatch are the same update each time (the repeat is answered from storage).
     const answers = eventsOf(run.sim, 'sent').filter((e) => e.type === FL.fitResult && e.from === 'client-1');
     t.true(answers.length >= 2);
-    t.is(new Set(answers.slice(0, 2).map((e) => e.digest)).size, 1);
+    t.is(new Set(answers.slice(0, 2).map((e) => digestOf(e.envelope.payload))).size, 1);
     if (fault.delay) {
       const late = eventsOf(run.sim, 'delivered').find((e) => e.msg === firstUpdate)!;
       const refusal = eventsOf(run.sim, 'sent').find((e) => e.type === FL.updateRejected && e.to === 'client-1' && e.t === late.t);

@@ -76,7 +76,9 @@ export function receiveUpdate(ctx: AsyncContext, state: AsyncState, event: Actor
       return state;
     }
     const number = claimed as number;
-    ctx.io.reply(envelope, FL.updateRejected, { round: number, currentRound: state.version, reason: number > state.lastDispatch ? 'future-round' : 'stale-round' });
+    // Another client's dispatch, one never given, or one closed already (accepted — a duplicate — or given up).
+    const reason = d ? 'not-selected' : number > state.lastDispatch ? 'future-round' : 'stale-round';
+    ctx.io.reply(envelope, FL.updateRejected, { round: number, currentRound: state.version, reason });
     return { ...state, since: { ...state.since, rejected: state.since.rejected + 1 } };
   }
   let filing;
