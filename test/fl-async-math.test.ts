@@ -6,7 +6,7 @@
 import test from 'ava';
 import { asyncPlanOf } from '../src/fl/async/async-settings.js';
 import { deltaOf, fedAsyncMix, fedBuffStep, parseAsyncSettings, stalenessWeight, FEDBUFF_STALENESS, type BufferedUpdate } from '../src/fl/async/index.js';
-import { FlConfigError } from '../src/fl/errors.js';
+import { FlConfigError, FlInvariantError } from '../src/fl/errors.js';
 
 const f32 = (...v: number[]) => Float32Array.from(v);
 
@@ -25,7 +25,7 @@ test("FedAsync's staleness functions: constant 1; polynomial (1+τ)^-a; hinge 1 
   t.is(stalenessWeight({ kind: 'hinge', a: 0.5, b: 2 }, 2), 1);
   t.is(stalenessWeight({ kind: 'hinge', a: 0.5, b: 2 }, 4), 0.5); // 1 / (0.5·2 + 1)
   t.is(stalenessWeight({ kind: 'hinge', a: 3, b: 0 }, 1), 0.25); // 1 / (3·1 + 1)
-  t.throws(() => stalenessWeight(FEDBUFF_STALENESS, -1), { message: /an integer ≥ 0\), got -1/ });
+  t.throws(() => stalenessWeight(FEDBUFF_STALENESS, -1), { instanceOf: FlInvariantError, message: /an integer ≥ 0\), got -1 \(a bug/ });
 });
 
 test('one FedBuff step by hand: x + η_g·(1/K)·Σ s(τ_i)(y_i − x_{v_i}), divided by K (not by Σ s)', (t) => {

@@ -78,5 +78,3 @@ export function answerOtherAsync(ctx: AsyncContext, state: AsyncState, event: Ac
   ctx.io.replyError(envelope, new MalformedMessageError(`${whereAsync(ctx)} does not take '${event.type}' messages (it takes ${FL.run}, ${FL.runAck} and ${FL.fitResult})`, { type: event.type }));
   return state;
 }
-
-export { answerRunMessage as answerAsyncRunMessage };

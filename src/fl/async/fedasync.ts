@@ -9,10 +9,11 @@
  * where x_new is the client's trained model (trained from version τ) and t − τ its
  * staleness. Computed in float64 and rounded to float32 once per value.
  */
+import { FlInvariantError } from '../errors.js';
 import type { Weights } from '../models/weights.js';
 
 export function fedAsyncMix(current: Weights, clientModel: Weights, alpha: number): Weights {
-  if (!(alpha >= 0 && alpha <= 1)) throw new RangeError(`fedAsyncMix: the mixing weight α_t must be in [0, 1], got ${alpha}`);
+  if (!(alpha >= 0 && alpha <= 1)) throw new FlInvariantError(`fedAsyncMix: the mixing weight α_t must be in [0, 1], got ${alpha}`, { op: 'fedAsyncMix' });
   return current.map((x, t) => {
     const y = clientModel[t];
     const out = new Float32Array(x.length);

@@ -12,6 +12,7 @@
  * Sums run in arrival order (a fixed order under the seed) in float64, rounded to float32
  * once at the end, so the step is the same to the bit in every run.
  */
+import { FlInvariantError } from '../errors.js';
 import type { Weights } from '../models/weights.js';
 
 /** One buffered client update. */
@@ -40,7 +41,7 @@ export function deltaOf(trained: Weights, dispatched: Weights): Float64Array[] {
 
 /** The global model after one FedBuff step over `buffer` (its K entries), with server learning rate `serverLr`. */
 export function fedBuffStep(current: Weights, buffer: readonly BufferedUpdate[], serverLr: number): Weights {
-  if (buffer.length === 0) throw new RangeError('fedBuffStep: an empty buffer has no step (the server steps when it holds K updates)');
+  if (buffer.length === 0) throw new FlInvariantError('fedBuffStep: an empty buffer has no step (the server steps when it holds K updates)', { op: 'fedBuffStep' });
   const k = buffer.length;
   return current.map((x, t) => {
     const sum = new Float64Array(x.length);

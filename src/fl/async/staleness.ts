@@ -11,6 +11,7 @@
  * FedBuff (Nguyen et al. 2022, Algorithm 1) scales each update by the polynomial one with
  * a = 0.5. They are pure functions of an integer: the same weight in every run.
  */
+import { FlInvariantError } from '../errors.js';
 import { z } from 'zod';
 
 export const StalenessFunctionSchema = z.discriminatedUnion('kind', [
@@ -25,7 +26,7 @@ export const FEDBUFF_STALENESS: StalenessFunction = { kind: 'polynomial', a: 0.5
 
 /** The weight of an update of staleness `staleness` (an integer ≥ 0). */
 export function stalenessWeight(fn: StalenessFunction, staleness: number): number {
-  if (!Number.isInteger(staleness) || staleness < 0) throw new RangeError(`stalenessWeight: staleness is a count of server updates (an integer ≥ 0), got ${staleness}`);
+  if (!Number.isInteger(staleness) || staleness < 0) throw new FlInvariantError(`stalenessWeight: staleness is a count of server updates (an integer ≥ 0), got ${staleness}`, { op: 'stalenessWeight' });
   switch (fn.kind) {
     case 'constant':
       return 1;

@@ -228,10 +228,10 @@ function toScenario(config: FedAvgExperiment, source: ExperimentSource): Scenari
         })),
         metrics: [
           series('test accuracy', 'accuracy', 'accuracy', (r) => r.testAccuracy),
-          // Accuracy against virtual time: the axis on which sync and async runs (and device traces) compare.
-          series('test accuracy', 'accuracy vs virtual time', 'accuracy', (r) => r.testAccuracy, { label: 'virtual hours', of: (r) => virtualHours(r.endedAt) }),
           // Right after accuracy, so report.html draws the two charts side by side.
           ...(settings.dp ? [series(`ε (δ = ${settings.dp.delta})`, 'privacy', 'ε', epsilonOf)] : []),
+          // Accuracy against virtual time: the axis on which sync and async runs (and device traces) compare.
+          series('test accuracy', 'accuracy vs virtual time', 'accuracy', (r) => r.testAccuracy, { label: 'virtual hours', of: (r) => virtualHours(r.endedAt) }),
           series('test loss', 'loss', 'loss', (r) => r.testLoss),
           series('train loss (clients)', 'loss', 'loss', (r) => r.trainLoss),
           series('bytes up', 'bytes', 'bytes', (r) => r.bytesUp),
