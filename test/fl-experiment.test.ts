@@ -43,7 +43,8 @@ test('a fedavg experiment file runs as a scenario, reproducibly, with its checks
   t.is(a.result!.rounds, 6);
   t.true(a.result!.finalTestAccuracy! >= 0.5);
   t.true(a.result!.perRound.some((r) => r.dropped > 0), 'the straggler misses the deadline when selected');
-  t.deepEqual(a.result!.metrics.map((m) => m.name), ['test accuracy', 'test loss', 'train loss (clients)', 'bytes up', 'bytes down']);
+  t.deepEqual(a.result!.metrics.map((m) => m.name), ['test accuracy', 'test accuracy', 'test loss', 'train loss (clients)', 'bytes up', 'bytes down']);
+  t.deepEqual(a.result!.metrics.map((m) => m.chart), ['accuracy', 'accuracy vs virtual time', 'loss', 'loss', 'bytes', 'bytes']);
   const b = await runScenario<FedAvgExperimentResult>(scenario);
   t.is(b.result!.weightsSha256, a.result!.weightsSha256);
   t.is(b.sim.log.toJSONL(), a.sim.log.toJSONL());

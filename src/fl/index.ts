@@ -9,6 +9,8 @@ export * from './training/index.js';
 export * from './strategies/index.js';
 export * from './fedavg/index.js';
 export * from './rounds/index.js';
+// Asynchronous FL (FedBuff, FedAsync) on the round engine's clients and protocol.
+export * from './async/index.js';
 export * from './errors.js';
 export { AGGREGATOR_ENTRIES, AGGREGATION_NAMES, createAggregator, type AggregatorEntry } from './aggregators/registry.js';
 export { plainAggregator } from './aggregators/plain.js';

@@ -23,6 +23,12 @@
  * minimum participation (src/fl/rounds/round-policy.ts).
  * A run with `dp` reports ε per round (perRound[].epsilon, a chart beside accuracy) and
  * its privacy statement (`privacy`).
+ *
+ * An `async:` block (src/fl/async/async-settings.ts) makes it an asynchronous run, FedBuff or
+ * FedAsync, bounded by async.maxServerUpdates / maxClientUpdates instead of `rounds`; its
+ * perRound rows are server updates (round = model version). Every run, sync or async,
+ * reports each row's virtual time in hours (perRound[].virtualHours) and charts test
+ * accuracy against it, so runs under one device trace compare on one time axis.
  */
 import { z } from 'zod';
 import { type ExperimentKind, type ExperimentSource, type Scenario, defineScenario, experimentFields, resolveFaultsField } from '../../scenario/index.js';
@@ -31,6 +37,8 @@ import { FederatedConfigSchema } from '../fedavg/config.js';
 import { DevicesSettingsSchema } from '../devices/devices-settings.js';
 import { devicePopulationFrom } from '../devices/device-population.js';
 import { runFederated } from '../rounds/run-federated.js';
+import { AsyncSettingsSchema } from '../async/async-settings.js';
+import { runAsyncFederated } from '../async/run-async-federated.js';
 import { allFinite } from '../models/weights.js';
 import { StrategyConfigSchema } from '../strategies/create.js';
 import type { RoundFailure } from '../strategies/strategy.js';
@@ -74,8 +82,11 @@ export const FedAvgExperimentSchema = z
     ...runFields,
     ...modeFields,
     /** Counts checked against their limits by the preflight (an integer of any size here, so 1e308 is refused by the limit, not by "unsafe integer"). */
-    rounds: countField(1),
+    /** Required without `async` (preflight says so, naming the field); refused with it. */
+    rounds: countField(1).optional(),
     localEpochs: countField(1),
+    /** An asynchronous run (FedBuff or FedAsync) instead of synchronous rounds. */
+    async: AsyncSettingsSchema.optional(),
     data: DataSourceSchema,
     /** The FL strategy (default FedAvg). */
     algorithm: StrategyConfigSchema.default({ name: 'fedavg' }),
@@ -127,6 +138,8 @@ export interface FedAvgExperimentResult {
     bytesUp: number;
     bytesDown: number;
     endedAt: number;
+    /** endedAt in virtual hours (the x axis of the accuracy-against-time chart). */
+    virtualHours: number;
     /** ε spent so far, after this round (runs with `dp`). */
     epsilon?: number;
     skipped?: string;
@@ -144,7 +157,9 @@ export interface FedAvgExperimentResult {
 }
 
 function toScenario(config: FedAvgExperiment, source: ExperimentSource): Scenario<FedAvgExperimentResult> {
-  const { data, algorithm, slowdown, devices: deviceSettings, expect, name, description, seed, faults, strategy, params: _params, ...settings } = config;
+  const { data, algorithm, slowdown, devices: deviceSettings, expect, name, description, seed, faults, strategy, params: _params, async: asyncSettings, rounds: roundsField, ...settings } = config;
+  // Under async the bound is on server updates (or on client updates: then the count is known only at the end).
+  const rounds = asyncSettings ? (asyncSettings.maxServerUpdates ?? NaN) : roundsField!;
   const checks: Record<string, (r: FedAvgExperimentResult) => true | string> = {
     'the global model stays finite': (r) => r.finite || 'the final weights contain NaN or Infinity',
   };
@@ -177,11 +192,15 @@ function toScenario(config: FedAvgExperiment, source: ExperimentSource): Scenari
       // The clients' dp-sgd marks, read as they are logged (a client's ε never leaves it through its report).
       const ledger = settings.dpSgd ? new DpSgdPrivacyLedger() : undefined;
       const marks = ledger ? sim.eventsOf('mark').subscribe((event) => ledger.observe(event)) : undefined;
-      const run = runFederated(sim, { ...settings, strategy: algorithm, clients, testSet: loaded.testSet, ...(devices ? { devices } : {}) });
+      const withDevices = devices ? { devices } : {};
+      const run = asyncSettings
+        ? startAsync(sim, settings, asyncSettings, clients, loaded.testSet, withDevices)
+        : runFederated(sim, { ...settings, rounds, strategy: algorithm, clients, testSet: loaded.testSet, ...withDevices });
       run.metrics$.subscribe({
         next: (m) => {
           const dp = dpNoteOf(m);
-          ctx.progress(`round ${m.round}/${settings.rounds}${dp ? `, ε = ${Number(dp.epsilon.toPrecision(4))}` : ''}`, m.round / settings.rounds);
+          const step = asyncSettings ? 'server update' : 'round';
+          ctx.progress(`${step} ${m.round}${Number.isNaN(rounds) ? '' : `/${rounds}`}${dp ? `, ε = ${Number(dp.epsilon.toPrecision(4))}` : ''}`, Number.isNaN(rounds) ? 0 : m.round / rounds);
         },
         // A failed run rejects the awaited `run` below; without this handler RxJS would rethrow it on a timer.
         error: () => {},
@@ -194,14 +213,15 @@ function toScenario(config: FedAvgExperiment, source: ExperimentSource): Scenari
       }
       const last = result.rounds.at(-1);
       const sampleLevel = ledger ? dpSgdResult(ledger) : undefined;
-      const series = (metric: string, chart: string, y: string, pick: (r: (typeof result.rounds)[number]) => number | undefined) => ({
+      type Row = (typeof result.rounds)[number];
+      const series = (metric: string, chart: string, y: string, pick: (r: Row) => number | undefined, x: { label: string; of: (r: Row) => number } = { label: asyncSettings ? 'model version' : 'round', of: (r) => r.round }) => ({
         name: metric,
         chart,
-        x: 'round',
+        x: x.label,
         y,
         points: result.rounds.flatMap((r) => {
           const v = pick(r);
-          return v === undefined || Number.isNaN(v) ? [] : [[r.round, v] as [number, number]];
+          return v === undefined || Number.isNaN(v) ? [] : [[x.of(r), v] as [number, number]];
         }),
       });
       const privacy = settings.dp ? privacyStatement(settings.dp, result.rounds, result.stopped?.reason) : undefined;
@@ -230,6 +250,7 @@ function toScenario(config: FedAvgExperiment, source: ExperimentSource): Scenari
           bytesUp: r.bytesUp,
           bytesDown: r.bytesDown,
           endedAt: r.endedAt,
+          virtualHours: virtualHours(r.endedAt),
           ...(epsilonOf(r) !== undefined ? { epsilon: epsilonOf(r) } : {}),
           ...(r.skipped ? { skipped: r.skipped } : {}),
           // Why clients fell out of a round (refused, lost, or a bug), counted; listed for a skipped round.
@@ -240,6 +261,8 @@ function toScenario(config: FedAvgExperiment, source: ExperimentSource): Scenari
           series('test accuracy', 'accuracy', 'accuracy', (r) => r.testAccuracy),
           // Right after accuracy, so report.html draws the two charts side by side.
           ...(settings.dp ? [series(`ε (δ = ${settings.dp.delta})`, 'privacy', 'ε', epsilonOf)] : []),
+          // Accuracy against virtual time: the axis on which sync and async runs (and device traces) compare.
+          series('test accuracy', 'accuracy vs virtual time', 'accuracy', (r) => r.testAccuracy, { label: 'virtual hours', of: (r) => virtualHours(r.endedAt) }),
           series('test loss', 'loss', 'loss', (r) => r.testLoss),
           series('train loss (clients)', 'loss', 'loss', (r) => r.trainLoss),
           series('bytes up', 'bytes', 'bytes', (r) => r.bytesUp),
@@ -252,6 +275,27 @@ function toScenario(config: FedAvgExperiment, source: ExperimentSource): Scenari
     },
     checks,
   });
+}
+
+const MS_PER_HOUR = 3_600_000;
+const virtualHours = (ms: number) => ms / MS_PER_HOUR;
+
+/**
+ * The async run of an experiment: its settings without those of synchronous rounds
+ * (preflight refused any the file set; clientEvaluation and trainEvaluation, which have
+ * defaults, are not done under async: the central test set is evaluated at each update).
+ */
+function startAsync(
+  sim: Parameters<typeof runAsyncFederated>[0],
+  settings: Omit<FedAvgExperiment, 'data' | 'algorithm' | 'slowdown' | 'devices' | 'expect' | 'name' | 'description' | 'seed' | 'faults' | 'strategy' | 'params' | 'async' | 'rounds'>,
+  asyncSettings: NonNullable<FedAvgExperiment['async']>,
+  clients: Parameters<typeof runAsyncFederated>[1]['clients'],
+  testSet: Parameters<typeof runAsyncFederated>[1]['testSet'],
+  devices: Pick<Parameters<typeof runAsyncFederated>[1], 'devices'>,
+) {
+  const { clientEvaluation: _c, trainEvaluation: _t, fraction: _f, minClients: _m, ...rest } = settings;
+  const defined = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
+  return runAsyncFederated(sim, { ...(defined as typeof rest), async: asyncSettings, clients, testSet, ...devices });
 }
 
 export const fedAvgExperimentKind: ExperimentKind<FedAvgExperiment> = {

@@ -22,6 +22,7 @@ import { distributedPlanFor } from '../../dp/distributed/fedavg.js';
 import { DpConfigError } from '../../dp/errors.js';
 import { roundPolicyProblems } from '../rounds/round-policy.js';
 import type { FedAvgExperiment } from './fedavg-experiment.js';
+import { asyncRunProblems } from './async-preflight.js';
 
 /** The sizes a fedavg file may ask for without raising a limit (see src/scenario/limits.ts). */
 export const FEDAVG_LIMITS = {
@@ -88,7 +89,7 @@ const overLimit = (name: keyof typeof FEDAVG_LIMITS, limits: Limits, value: numb
 export function limitProblems(config: FedAvgExperiment, limits: Limits): DocumentProblem[] {
   const problems: Array<DocumentProblem | undefined> = [];
   const dataPath = config.data.source === 'synthetic' ? ['data', 'devices'] : ['data', 'clients'];
-  problems.push(overLimit('rounds', limits, config.rounds, ['rounds']));
+  if (config.rounds !== undefined) problems.push(overLimit('rounds', limits, config.rounds, ['rounds']));
   problems.push(overLimit('clients', limits, clientCount(config), dataPath));
   problems.push(overLimit('localEpochs', limits, config.localEpochs, ['localEpochs']));
   const params = parameterCount(config.model);
@@ -107,6 +108,14 @@ export function fedAvgPreflight(config: FedAvgExperiment, { limits }: { limits: 
   const problems: DocumentProblem[] = [...overLimits];
   const dataPath = config.data.source === 'synthetic' ? ['data', 'devices'] : ['data', 'clients'];
   problems.push(...settingsForOtherModes(config));
+  problems.push(...asyncRunProblems(config, n));
+  if (config.async) {
+    // An async run trains as FedAvg's clients under its own server (async-preflight.ts): the sync strategy's checks do not apply.
+    problems.push(...trainingProblems(config, createStrategy({ name: 'fedavg' }), config.model).map(inFile));
+    problems.push(...modelDataProblems(config), ...actorIdProblems(config), ...slowdownProblems(config, n));
+    return problems;
+  }
+  const rounds = config.rounds ?? 1; // a missing `rounds` is reported above
 
   // Sampling: minClients cannot exceed the clients there are (it would be capped silently).
   const sampling = config.algorithm as { fraction?: number; minClients?: number };
@@ -121,7 +130,7 @@ export function fedAvgPreflight(config: FedAvgExperiment, { limits }: { limits: 
   const dpProblems = config.dp ? dpRunProblems(config.dp, algorithm, { ...config, strategy: config.algorithm as StrategyConfig }, n, ['algorithm']) : [];
   problems.push(...dpProblems);
   problems.push(...distributedPlanProblems(config, n));
-  const strategy = config.dp && dpProblems.length === 0 ? withDp(algorithm, config.dp, n, config.rounds) : algorithm;
+  const strategy = config.dp && dpProblems.length === 0 ? withDp(algorithm, config.dp, n, rounds) : algorithm;
   const perRound = clientsPerRoundOf(strategy, n);
   problems.push(...aggregationProblems(config.aggregation, config as unknown as AggregatorSettings, { clientsPerRound: perRound, strategy }));
   problems.push(...trainingProblems(config, strategy, config.model).map(inFile));
@@ -198,7 +207,7 @@ function distributedPlanProblems(config: FedAvgExperiment, clients: number): Doc
   const length = parameterCount(config.model);
   if (config.dp?.mode !== 'distributed' || length === undefined) return [];
   try {
-    distributedPlanFor(config.dp, { length, clients, rounds: config.rounds });
+    distributedPlanFor(config.dp, { length, clients, rounds: config.rounds ?? 1 });
     return [];
   } catch (error) {
     if (!(error instanceof DpConfigError)) throw error;

@@ -164,7 +164,7 @@ function refuseRoundPolicy(config: FederatedConfig, clientsPerRound: number): vo
 }
 
 /** Each client's n_k; refuses, naming the client, a model that does not fit some client's data. */
-function clientSampleCounts(config: FederatedConfig, spec: ModelSpec, clients: readonly ClientData[], ids: readonly string[], workspace: ModelWorkspace): number[] {
+export function clientSampleCounts(config: FederatedConfig, spec: ModelSpec, clients: readonly ClientData[], ids: readonly string[], workspace: ModelWorkspace): number[] {
   const model = workspace.model(spec);
   const loss = config.loss ?? model.loss;
   return clients.map((c, i) => checkClientData(c, ids[i], `clients[${i}]`, model, loss, spec));
