@@ -24,6 +24,7 @@ const registry: Record<string, () => Promise<{ benchmark: Benchmark }>> = {
   'dp-accuracy': () => import('./dp-accuracy.js'),
   'dp-sgd': () => import('./dp-sgd.js'),
   'population-scale': () => import('./population-scale.js'),
+  'async-vs-sync': () => import('./async-vs-sync.js'),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

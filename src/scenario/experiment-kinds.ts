@@ -40,7 +40,7 @@ export interface ExperimentKind<C = any> {
    * other (a threshold above the neighbourhood size) or exceed `limits`. Each names its
    * field, so the loader can point at the file's line.
    */
-  preflight?(config: C, context: { limits: Limits }): DocumentProblem[];
+  preflight?(config: C, context: { limits: Limits; /** The file's folder (relative paths inside it start there). */ dir?: string }): DocumentProblem[];
 }
 
 const kinds = new Map<string, ExperimentKind>();

@@ -243,7 +243,7 @@ async function loadExperiment(absolute: string, shown: string, cliLimits: Record
   if (!parsed.success) {
     throw new ScenarioLoadError(`${shown} is not a valid '${kind}' experiment:`, shown, describeIssues(parsed.error, config, { ...context, schema: definition.schema }));
   }
-  const problems = definition.preflight?.(parsed.data, { limits }) ?? [];
+  const problems = definition.preflight?.(parsed.data, { limits, dir: dirname(absolute) }) ?? [];
   if (problems.length) throw new ScenarioLoadError(`${shown}: this '${kind}' experiment cannot run as written:`, shown, describeProblems(problems, config, context));
   let scenario: Scenario<any>;
   try {

@@ -21,6 +21,9 @@ import { dpRunProblems, withDp } from '../../dp/fedavg/with-dp.js';
 import { distributedPlanFor } from '../../dp/distributed/fedavg.js';
 import { DpConfigError } from '../../dp/errors.js';
 import { roundPolicyProblems } from '../rounds/round-policy.js';
+import { devicePopulationFrom } from '../devices/device-population.js';
+import { DeviceTraceError } from '../devices/trace-errors.js';
+import { createStream } from '../../runtime/rng.js';
 import type { FedAvgExperiment } from './fedavg-experiment.js';
 import { asyncRunProblems } from './async-preflight.js';
 
@@ -101,7 +104,7 @@ export function limitProblems(config: FedAvgExperiment, limits: Limits): Documen
 /** The strategy's `strategy.…` paths are the file's `algorithm.…`. */
 const inFile = (problem: DocumentProblem): DocumentProblem => (problem.path[0] === 'strategy' ? { ...problem, path: ['algorithm', ...problem.path.slice(1)] } : problem);
 
-export function fedAvgPreflight(config: FedAvgExperiment, { limits }: { limits: Limits }): DocumentProblem[] {
+export function fedAvgPreflight(config: FedAvgExperiment, { limits, dir }: { limits: Limits; dir?: string }): DocumentProblem[] {
   const overLimits = limitProblems(config, limits);
   const n = clientCount(config);
   if (n > limits.clients) return overLimits;
@@ -140,7 +143,28 @@ export function fedAvgPreflight(config: FedAvgExperiment, { limits }: { limits: 
   problems.push(...slowdownProblems(config, n));
   problems.push(...roundPolicyProblems(config.roundPolicy, { aggregation: config.aggregation, dp: config.dp, clientsPerRound: perRound }));
   problems.push(...deviceCostProblems(config));
+  if (dir !== undefined) problems.push(...deviceTraceProblems(config, n, dir));
   return problems;
+}
+
+/**
+ * A device trace file that cannot serve this run (bad lines, clients the run lacks, clients it
+ * lacks): refused before the run, at the file's field, with the trace's own file:line list.
+ * Built here as the run would build it (the run's seed for what is drawn), files only: a
+ * generated trace has nothing to check.
+ */
+function deviceTraceProblems(config: FedAvgExperiment, n: number, dir: string): DocumentProblem[] {
+  const devices = config.devices;
+  if (!devices?.profiles?.file && !devices?.availability?.file) return [];
+  const seed = config.seed ?? 0;
+  try {
+    devicePopulationFrom(devices, experimentClientIds(n), { rng: (name) => createStream(seed, name) }, dir);
+    return [];
+  } catch (error) {
+    if (!(error instanceof DeviceTraceError)) throw error;
+    const field = devices.profiles?.file && error.file.endsWith(devices.profiles.file) ? 'profiles' : 'availability';
+    return [{ path: ['devices', devices[field]?.file ? field : 'profiles', 'file'], expected: 'a device trace that fits this run', found: error.message }];
+  }
 }
 
 /** A run with devices times its fits by their profiles: the older cost knobs would contradict them (runFederated refuses them too). */

@@ -1,0 +1,73 @@
+/**
+ * Sync against async FL on one device population (issue #16): the four
+ * scenarios/experiments/devices-*.yaml files share their devices — speeds, bandwidths,
+ * latencies and a 3-day diurnal availability trace, all drawn from the same seed — and
+ * differ only in how the server runs: synchronous rounds that wait for everyone,
+ * synchronous rounds with over-selection (Bonawitz et al. 2019), FedBuff (Nguyen et al.
+ * 2022) and FedAsync (Xie et al. 2019). The table gives the virtual hours (and client
+ * updates) each needs to first reach a test accuracy, which is the shape of FedBuff's
+ * headline comparison.
+ *
+ *   npm run bench -- async-vs-sync        (about 15 minutes: four whole runs)
+ */
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import type { FedAvgExperimentResult } from '../src/fl/experiments/fedavg-experiment.js';
+import { initBackend } from '../src/runtime/backend.js';
+import { loadScenario, runScenario } from '../src/scenario/index.js';
+import '../src/cli/experiment-kinds.js';
+import { table } from './timing.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const RUNS = [
+  { file: 'devices-sync.yaml', server: 'sync FedAvg, waits for all (2 h deadline)' },
+  { file: 'devices-sync-overselect.yaml', server: 'sync FedAvg, over-selects 1.3×, keeps first K (30 min)' },
+  { file: 'devices-fedbuff.yaml', server: 'FedBuff, 10 at once, K = 5' },
+  { file: 'devices-fedasync.yaml', server: 'FedAsync, 10 at once, α = 0.6' },
+];
+const TARGETS = [0.6, 0.7, 0.75];
+
+type Row = FedAvgExperimentResult['perRound'][number];
+
+/** Virtual hours and client updates until the first row at or above `target`, or undefined. */
+export function timeToAccuracy(rows: readonly Row[], target: number): { hours: number; updates: number } | undefined {
+  let updates = 0;
+  for (const row of rows) {
+    updates += row.participants;
+    if ((row.testAccuracy ?? -1) >= target) return { hours: row.virtualHours, updates };
+  }
+  return undefined;
+}
+
+const hoursText = (hit: { hours: number; updates: number } | undefined, rows: readonly Row[]) =>
+  hit ? `${hit.hours.toFixed(2)} h (${hit.updates.toLocaleString('en-US')} updates)` : `not in ${(rows.at(-1)?.virtualHours ?? 0).toFixed(1)} h`;
+
+export const benchmark = {
+  name: 'async-vs-sync',
+  title: 'Sync vs async FL on one device trace: virtual hours to a test accuracy (issue #16)',
+  async run(): Promise<string> {
+    await initBackend();
+    const rows: Array<Record<string, string>> = [];
+    for (const { file, server } of RUNS) {
+      const scenario = await loadScenario(join(ROOT, 'scenarios', 'experiments', file));
+      const started = performance.now();
+      const outcome = await runScenario(scenario, { keepLog: false });
+      const seconds = (performance.now() - started) / 1000;
+      const result = outcome.result as FedAvgExperimentResult | undefined;
+      if (!outcome.ok || !result) {
+        const why = outcome.failures.map((f) => `${f.name}: ${f.message}`).join('; ');
+        throw new Error(`async-vs-sync: ${file} failed (${why}); run \`fedsim run scenarios/experiments/${file}\` to see the whole run`);
+      }
+      const perRound = result.perRound;
+      const best = Math.max(...perRound.map((r) => r.testAccuracy ?? 0));
+      const row: Record<string, string> = { server };
+      for (const target of TARGETS) row[`≥ ${target * 100}%`] = hoursText(timeToAccuracy(perRound, target), perRound);
+      const last = perRound.at(-1);
+      row['at the end'] = `${(last?.testAccuracy ?? NaN).toFixed(3)} at ${(last?.virtualHours ?? 0).toFixed(1)} h (best ${best.toFixed(3)})`;
+      row.wall = `${seconds.toFixed(0)} s`;
+      rows.push(row);
+    }
+    return table(rows);
+  },
+};
