@@ -72,7 +72,7 @@ test('a sync experiment on a device trace runs twice to one event log; rows repo
     t.is(r.selected, 5);
     t.is(r.finished, 3, 'over-selection keeps the first K = 3');
     t.is(r.drops['over-selected'], 2);
-    t.true(r.stragglerWaitMs >= 0 && r.durationMs > 0);
+    t.true(r.stragglerWaitMs! >= 0 && r.durationMs > 0);
     t.is(r.virtualHours, r.endedAt / 3_600_000);
     t.is(r.failed, undefined, 'an over-selected client did not fail');
   }
