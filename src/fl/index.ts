@@ -28,3 +28,4 @@ export * from './remote/index.js';
 export * from '../dp/fedavg/index.js';
 export { BaseDataset, FederatedDataset, FederatedDataError } from './data/federated-dataset.js';
 export { FederatedDataLoader, type FederatedDataLoaderOptions, type Batch, type LoaderItem } from './data/federated-loader.js';
+export * from './devices/index.js';

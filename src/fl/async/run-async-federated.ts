@@ -19,6 +19,7 @@
  * FedAvg local training (FedBuff and FedAsync are the server's strategies here), per-client
  * and train-set evaluations (only the central test set is evaluated, at each server update).
  */
+import { runHandle, startRun } from '../rounds/run-handle.js';
 import { ReplaySubject, filter, type Subscription } from 'rxjs';
 import { DeadlockError, RequestTimeoutError } from '../../runtime/errors.js';
 import type { Envelope } from '../../runtime/envelope.js';
@@ -210,19 +211,10 @@ export function runAsyncFederated(sim: SimulationCore, options: AsyncFederatedOp
     throw error;
   }
 
-  const started = async () => {
-    let attempt = firstStart;
-    for (let k = 1; ; k++) {
-      try {
-        const answer = await attempt;
-        if ((answer as RunOutcome | null)?.history !== undefined) outcome ??= answer as RunOutcome;
-        return;
-      } catch (error) {
-        if (!(error instanceof RequestTimeoutError) || k >= config.controlAttempts) throw error;
-        attempt = start();
-      }
-    }
-  };
+  /** fl/run until the server accepts it (a lost request or answer is retried). */
+  const started = () => startRun(firstStart, start, config.controlAttempts, (answer) => {
+    outcome ??= answer;
+  });
   const finish = async (): Promise<FederatedResult> => {
     try {
       await started();
@@ -257,24 +249,5 @@ export function runAsyncFederated(sim: SimulationCore, options: AsyncFederatedOp
       bytesByLink: meter.byLink(),
     };
   };
-  let settled: Promise<FederatedResult> | undefined;
-  const result = () =>
-    (settled ??= finish().then(
-      (value) => {
-        cleanup();
-        metrics$.complete();
-        return value;
-      },
-      (error: unknown) => {
-        cleanup();
-        metrics$.complete();
-        throw error;
-      },
-    ));
-  return {
-    metrics$: metrics$.asObservable(),
-    serverId,
-    clientIds: ids,
-    then: (onFulfilled, onRejected) => result().then(onFulfilled, onRejected),
-  };
+  return runHandle({ finish, cleanup, metrics$, serverId, clientIds: ids });
 }

@@ -18,6 +18,7 @@
  *   run.metrics$.subscribe((m) => console.log(m.round, m.testAccuracy));
  *   const result = await run;
  */
+import { runHandle, startRun } from './run-handle.js';
 import { ReplaySubject, type Observable, type Subscription, filter } from 'rxjs';
 import { DeadlockError, RequestTimeoutError } from '../../runtime/errors.js';
 import type { Envelope } from '../../runtime/envelope.js';
@@ -394,20 +395,9 @@ export function runFederated(sim: SimulationCore, options: FederatedOptions): Fe
   }
 
   /** fl/run until the server accepts it (a lost request or answer is retried). */
-  const started = async () => {
-    let attempt = firstStart;
-    for (let n = 1; ; n++) {
-      try {
-        const answer = await attempt;
-        // A start repeated after the run ended is answered with the result itself.
-        if ((answer as RunOutcome | null)?.history !== undefined) outcome ??= answer as RunOutcome;
-        return;
-      } catch (error) {
-        if (!(error instanceof RequestTimeoutError) || n >= timing.controlAttempts) throw error;
-        attempt = start();
-      }
-    }
-  };
+  const started = () => startRun(firstStart, start, timing.controlAttempts, (answer) => {
+    outcome ??= answer;
+  });
   const crashed = () => [serverId, ...helpers.map((h) => h.id)].filter((id) => sim.actor(id).crashed);
   const finish = async (): Promise<FederatedResult> => {
     try {
@@ -452,26 +442,5 @@ export function runFederated(sim: SimulationCore, options: FederatedOptions): Fe
     };
   };
 
-  let settled: Promise<FederatedResult> | undefined;
-  const result = () =>
-    (settled ??= finish().then(
-      (value) => {
-        cleanup();
-        metrics$.complete();
-        return value;
-      },
-      (error: unknown) => {
-        cleanup();
-        // Completes rather than errors: the failure reaches the caller through the awaited run, and a
-        // subscriber without an error handler would otherwise turn it into an unhandled RxJS error.
-        metrics$.complete();
-        throw error;
-      },
-    ));
-  return {
-    metrics$: metrics$.asObservable(),
-    serverId,
-    clientIds: ids,
-    then: (onFulfilled, onRejected) => result().then(onFulfilled, onRejected),
-  };
+  return runHandle({ finish, cleanup, metrics$, serverId, clientIds: ids });
 }
