@@ -12,16 +12,11 @@
  *   npm run bench -- async-vs-sync        (about 10 minutes: four whole runs; needs Debian's dataset-fashion-mnist)
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import type { FedAvgExperimentResult } from '../src/fl/experiments/fedavg-experiment.js';
 import { initBackend } from '../src/runtime/backend.js';
-import { loadScenario, runScenario } from '../src/scenario/index.js';
-import '../src/cli/experiment-kinds.js';
+import { runExperimentFile } from './experiment-file.js';
 import { table } from './timing.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const FASHION = '/usr/share/datasets/fashion-mnist';
 const RUNS = [
   { file: 'devices-sync.yaml', server: 'sync FedAvg, waits for all (2 h deadline)' },
@@ -54,15 +49,7 @@ export const benchmark = {
     await initBackend();
     const rows: Array<Record<string, string>> = [];
     for (const { file, server } of RUNS) {
-      const scenario = await loadScenario(join(ROOT, 'scenarios', 'experiments', file));
-      const started = performance.now();
-      const outcome = await runScenario(scenario, { keepLog: false });
-      const seconds = (performance.now() - started) / 1000;
-      const result = outcome.result as FedAvgExperimentResult | undefined;
-      if (!outcome.ok || !result) {
-        const why = outcome.failures.map((f) => `${f.name}: ${f.message}`).join('; ');
-        throw new Error(`async-vs-sync: ${file} failed (${why}); run \`fedsim run scenarios/experiments/${file}\` to see the whole run`);
-      }
+      const { result, seconds } = await runExperimentFile(file, 'async-vs-sync');
       const perRound = result.perRound;
       const best = Math.max(...perRound.map((r) => r.testAccuracy ?? 0));
       const row: Record<string, string> = { server };

@@ -12,17 +12,12 @@
  * Wall-clock time is read here only (benchmarks may).
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { PrivacyAccountant } from '../src/dp/accounting/accountant.js';
 import type { FedAvgExperimentResult } from '../src/fl/experiments/fedavg-experiment.js';
 import { initBackend } from '../src/runtime/backend.js';
-import { loadScenario, runScenario } from '../src/scenario/index.js';
-import '../src/cli/experiment-kinds.js';
 import { table } from './timing.js';
+import { runExperimentFile } from './experiment-file.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const FASHION = '/usr/share/datasets/fashion-mnist';
 
 /** The runs, in the table's order: the baseline first, then ε from the largest to the smallest. */
@@ -52,16 +47,7 @@ export const benchmark = {
     const rows: Array<Record<string, string | number>> = [];
     let delta: number | undefined;
     for (const { file, setting } of RUNS) {
-      const path = join(ROOT, 'scenarios', 'experiments', file);
-      const scenario = await loadScenario(path);
-      const started = performance.now();
-      const outcome = await runScenario(scenario, { keepLog: false });
-      const seconds = (performance.now() - started) / 1000;
-      const result = outcome.result as FedAvgExperimentResult | undefined;
-      if (!outcome.ok || !result) {
-        const why = outcome.failures.map((f) => `${f.name}: ${f.message}`).join('; ');
-        throw new Error(`dp-accuracy: ${file} failed (${why}); run \`fedsim run scenarios/experiments/${file}\` to see the whole run`);
-      }
+      const { result, seconds } = await runExperimentFile(file, 'dp-accuracy');
       const p = result.privacy;
       delta ??= p?.delta;
       const pld = p ? pldEpsilon(p) : undefined;
