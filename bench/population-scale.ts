@@ -24,6 +24,7 @@ import { initBackend } from '../src/runtime/backend.js';
 import { SimulationCore, createStream } from '../src/runtime/index.js';
 import { table } from './timing.js';
 import { devicePopulationFrom } from '../src/fl/devices/device-population.js';
+import { DevicesSettingsSchema } from '../src/fl/devices/devices-settings.js';
 import type { DevicePopulation } from '../src/fl/devices/population.js';
 import { lazyRoster } from '../src/fl/rounds/client-source.js';
 
@@ -42,7 +43,7 @@ function devicesFor(count: number): DevicePopulation {
     availability: { diurnal: { days: 2 } },
   };
   const ids = lazyRoster(population(count)).ids;
-  return devicePopulationFrom(settings as never, ids, { rng: (name) => createStream(5, name) }, '.');
+  return devicePopulationFrom(DevicesSettingsSchema.parse(settings), ids, { rng: (name) => createStream(5, name) }, '.');
 }
 
 const FEATURES = 20;
