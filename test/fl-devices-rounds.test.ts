@@ -366,3 +366,24 @@ test("the experiment's perRound reports selected, finished, drops by reason, str
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a device the round gave up on is not selected again while it still trains that fit; its late update frees it', async (t) => {
+  // Fits take 2 + 20/s·1000 ms: 252, 502, 1002 and 4002 ms. Over-selection 2 with K = 2 picks all four and keeps
+  // the two fastest (round 1 ends at 502); the two slow ones train on, until 1002 and 4002.
+  const devices = arrayPopulation([80, 40, 20, 5].map((s) => profile(s, 136_000)));
+  const { sim, result } = await run(options(clientsOfSizes(Array(4).fill(20)), devices, { fraction: 0.5, rounds: 4, roundPolicy: { overSelection: 2 } }));
+  const ids = result.clientIds;
+  const [first, ...later] = result.rounds;
+  t.deepEqual(first.participants, [ids[0], ids[1]]);
+  for (const round of later) {
+    for (const client of round.selected) {
+      // Selected only once every fit it was sent before has been answered (a device trains one fit at a time).
+      const answers = sentBy(sim, FL.fitResult, client).filter((at) => at <= round.startedAt).length;
+      const fits = result.rounds.filter((r) => r.round < round.round && r.selected.includes(client)).length;
+      t.is(answers, fits, `${client} selected in round ${round.round} while still training`);
+    }
+  }
+  // The slowest device sat out until its late update (at 4002) arrived.
+  const slowRounds = later.filter((r) => r.selected.includes(ids[3]));
+  t.true(slowRounds.every((r) => r.startedAt >= 4_002), JSON.stringify(later.map((r) => [r.round, r.startedAt, r.selected])));
+});

@@ -19,8 +19,15 @@ import type { ClientPool } from '../rounds/client-pool.js';
 import { compareIds } from '../strategies/compare-ids.js';
 import type { Availability } from './population.js';
 
-export function availablePool(sortedIds: readonly string[], availability: Availability, t: number): ClientPool {
-  const size = availability.onlineCount(t);
+/**
+ * `busy`: indexes of clients still training an abandoned fit (server-context.ts `working`),
+ * left out like offline ones. Without `availability` every client is online.
+ */
+export function availablePool(sortedIds: readonly string[], availability: Availability | undefined, t: number, busy: ReadonlySet<number> = new Set()): ClientPool {
+  const online = (i: number) => availability?.isOnline(i, t) ?? true;
+  let busyOnline = 0;
+  for (const i of busy) if (online(i)) busyOnline++;
+  const size = (availability?.onlineCount(t) ?? sortedIds.length) - busyOnline;
   return {
     size,
     sample(count: number, rng: RandomStream): string[] {
@@ -36,12 +43,12 @@ export function availablePool(sortedIds: readonly string[], availability: Availa
         let draws = 0;
         for (;;) {
           const i = rng.int(n);
-          if (!chosen.has(i) && availability.isOnline(i, t)) {
+          if (!chosen.has(i) && !busy.has(i) && online(i)) {
             chosen.add(i);
             break;
           }
           if (++draws > bound) {
-            throw new FlInvariantError(`availablePool: onlineCount(${t}) says ${size} clients are online, but ${bound} draws found only ${chosen.size} of them online by isOnline; the Availability implementation is inconsistent`, { op: 'sampleClients' });
+            throw new FlInvariantError(`availablePool: onlineCount(${t}) says ${size + busyOnline} clients are online (${busyOnline} of them busy), but ${bound} draws found only ${chosen.size} of them online by isOnline; the Availability implementation is inconsistent`, { op: 'sampleClients' });
           }
         }
       }

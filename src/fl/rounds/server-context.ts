@@ -118,6 +118,15 @@ export type RunStatus = 'idle' | 'running' | 'done' | 'failed';
 export interface EngineContext extends EngineInput {
   /** The clients a round selects from when every client is always available (rounds/client-pool.ts). */
   pool: ClientPool;
+  /**
+   * On devices: clients a round gave up on (over-selected, past the deadline) that are still
+   * training its fit, with the virtual time until which they count as busy. A device trains one
+   * fit at a time, so selecting one again would only queue the new fit behind the abandoned one.
+   * An entry ends when any message from the client arrives (its late update), when its trace
+   * takes it offline (its work is lost), or at that time (an update lost on the way). Not
+   * checkpointed: a restarted server forgets it, and a busy client selected again is a late one.
+   */
+  working: Held<Readonly<Record<string, number>>>;
   status: RunStatus;
   run: RunRecord | null;
   committed: Committed;
@@ -153,6 +162,7 @@ export function initialContext(input: EngineInput): EngineContext {
     return {
       ...input,
       pool: sortedIdsPool(input.clients),
+      working: hold({}),
       status: saved.status,
       run: saved.run,
       committed: { round: saved.round, weights: hold(saved.weights), state: hold(saved.state), history: hold(saved.history), lastIncluded: hold(saved.lastIncluded) },
@@ -167,6 +177,7 @@ export function initialContext(input: EngineInput): EngineContext {
   return {
     ...input,
     pool: sortedIdsPool(input.clients),
+    working: hold({}),
     status: 'idle',
     run: null,
     committed: { round: 0, weights: input.initialWeights, state: hold(input.strategy.initialState(weights)), history: hold([]), lastIncluded: hold({}) },

@@ -71,10 +71,43 @@ const strategyContext = (ctx: EngineContext, purpose: string, round: number, poo
   pool,
 });
 
-/** The clients the round may select from: those online now under an availability trace, else every client. */
+/**
+ * The clients the round may select from: on devices, those online now (under an availability
+ * trace) and not still training a fit an earlier round gave up on; else every client.
+ */
 function poolAt(ctx: EngineContext, now: number): ClientPool {
-  const availability = ctx.devices?.availability;
-  return availability ? availablePool(ctx.clients, availability, now) : ctx.pool;
+  if (!ctx.devices) return ctx.pool;
+  const busy = new Set<number>();
+  for (const [client, until] of Object.entries(ctx.working.value)) if (until > now) busy.add(indexOfSortedId(ctx.clients, client));
+  return availablePool(ctx.clients, ctx.devices.availability, now, busy);
+}
+
+/** How long after it was given up on a client still counts as training (an update lost on the way never frees it). */
+const WORKING_ROUND_DEADLINES = 10;
+
+/**
+ * The `working` map after a round that gave up on `dropped` at `now` (see server-context.ts):
+ * over-selected and deadline drops go on training; offline ones lost their work.
+ */
+function stillWorking(ctx: EngineContext, dropped: readonly DroppedClient[], now: number): EngineContext['working'] {
+  if (!ctx.devices) return ctx.working;
+  const next: Record<string, number> = {};
+  for (const [client, until] of Object.entries(ctx.working.value)) if (until > now) next[client] = until;
+  for (const { clientId, drop } of dropped) {
+    if (drop !== 'over-selected' && drop !== 'deadline') continue;
+    const index = indexOfSortedId(ctx.clients, clientId);
+    const offlineAt = ctx.devices.availability?.onlineUntil(index, now) ?? Infinity;
+    const until = Math.min(offlineAt, now + WORKING_ROUND_DEADLINES * ctx.timing.roundDeadlineMs);
+    if (until > now) next[clientId] = until;
+  }
+  return hold(next);
+}
+
+/** A message from a client the server counted as still working: it is free again. */
+function freed(ctx: EngineContext, from: string): Partial<EngineContext> {
+  if (ctx.working.value[from] === undefined) return {};
+  const { [from]: _done, ...rest } = ctx.working.value;
+  return { working: hold(rest) };
 }
 
 /** Why a round cannot start with `online` clients online, or undefined when it can. */
@@ -138,9 +171,14 @@ export function beginRound(ctx: EngineContext): Partial<EngineContext> {
 
 /** A message while the round collects or closes. */
 export function dispatch(ctx: EngineContext, event: ActorMessage): Partial<EngineContext> {
+  if (!event.envelope) return {}; // a timer whose transition was guarded off bubbles up here: not a message
+  const free = freed(ctx, event.envelope.from);
+  return { ...free, ...dispatchMessage({ ...ctx, ...free }, event) };
+}
+
+function dispatchMessage(ctx: EngineContext, event: ActorMessage): Partial<EngineContext> {
   const open = ctx.open!;
   const { envelope } = event;
-  if (!envelope) return {}; // a timer whose transition was guarded off bubbles up here: not a message
   if (event.type === FL.run || event.type === FL.runAck) return answerRunMessage(ctx, event);
   if (open.skip !== undefined) return answerOther(ctx, event); // a round waiting out its deadline collects nothing
   if (event.type === ERROR_REPLY && envelope.inReplyTo !== undefined && open.fits[envelope.inReplyTo] !== undefined) {
@@ -163,10 +201,15 @@ export function dispatch(ctx: EngineContext, event: ActorMessage): Partial<Engin
 
 /** A message the current phase does not take. */
 export function answerOther(ctx: EngineContext, event: ActorMessage): Partial<EngineContext> {
-  const { envelope } = event;
   // A delayed event whose `after` transition was guarded off (the result's retry once acknowledged) bubbles up to
   // the chart's catch-all: it is not a message, and there is nobody to answer.
-  if (!envelope) return {};
+  if (!event.envelope) return {};
+  const free = freed(ctx, event.envelope.from);
+  return { ...free, ...answerMessage({ ...ctx, ...free }, event) };
+}
+
+function answerMessage(ctx: EngineContext, event: ActorMessage): Partial<EngineContext> {
+  const { envelope } = event;
   if (event.type === FL.run || event.type === FL.runAck) return answerRunMessage(ctx, event);
   if (event.type === ERROR_REPLY) return {};
   const round = ctx.open?.round ?? ctx.committed.round;
@@ -387,7 +430,7 @@ function commitOrSkip(ctx: EngineContext): Partial<EngineContext> {
   // Marks are written at once and never taken back: only now that the round is checkpointed (sorted labels: a fixed order).
   for (const label of Object.keys(notes ?? {}).sort()) ctx.io.mark?.(label, { round: open.round, ...notes![label] });
   if (ctx.run) ctx.io.send(ctx.run.requester, FL.roundEnd, report, { bytes: wireBytes(weights) });
-  return { committed, open: null };
+  return { committed, open: null, working: stillWorking(ctx, failures, endedAt) };
 }
 
 /** The state and notes a skipped round leaves: the strategy's afterSkip, else the state as it was. */
