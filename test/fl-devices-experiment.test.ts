@@ -5,9 +5,9 @@
  * line and field and the trace's own file, line and field; contradictory cost settings too.
  */
 import test from 'ava';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { initBackend } from '../src/runtime/backend.js';
 import { loadScenario, runScenario } from '../src/scenario/index.js';
 import '../src/fl/experiments/register.js';
@@ -67,11 +67,12 @@ test('a sync experiment on a device trace runs twice to one event log; rows repo
   t.is(a.result!.weightsSha256, b.result!.weightsSha256);
   const rows = a.result!.perRound;
   t.is(rows.length, 4);
+  // Round 1: six clients online and idle, K = 0.5 · 6 = 3, over-selected to ⌈1.5 · 3⌉ = 5. Later rounds leave out the
+  // clients still training a fit an earlier round gave up on, so they select from fewer.
+  t.like(rows[0], { selected: 5, finished: 3, drops: { 'over-selected': 2 } });
   for (const r of rows) {
-    // Six clients online: K = 0.5 · 6 = 3, over-selected to ⌈1.5 · 3⌉ = 5.
-    t.is(r.selected, 5);
-    t.is(r.finished, 3, 'over-selection keeps the first K = 3');
-    t.is(r.drops['over-selected'], 2);
+    t.is(r.finished + r.drops['over-selected'], r.selected, 'over-selection keeps the first K and drops the rest');
+    t.true(r.selected === Math.ceil(1.5 * r.finished - 1e-9), `K = ${r.finished}, selected ${r.selected}`);
     t.true(r.stragglerWaitMs! >= 0 && r.durationMs > 0);
     t.is(r.virtualHours, r.endedAt / 3_600_000);
     t.is(r.failed, undefined, 'an over-selected client did not fail');
@@ -132,4 +133,15 @@ test('cost or slowdown beside devices, and a round policy the aggregation cannot
   t.regex(error!.message, /at cost: expected no cost model/);
   t.regex(error!.message, /at slowdown: expected no slowdown/);
   t.regex(error!.message, /at roundPolicy\.overSelection: expected no over-selection with aggregation 'secure-worker'/);
+});
+
+test('a trace path that does not exist or is a directory is refused before the run, at its field; so is a round policy under async', async (t) => {
+  const missing = await t.throwsAsync(loadScenario(files(withTrace.replaceAll('trace.json', 'no/such.json'))));
+  t.regex(missing!.message, /experiment\.yaml:\d+:\d+: at devices\.profiles\.file: .*no\/such\.json does not exist/);
+  const inDir = files(withTrace.replaceAll('trace.json', 'folder.json'));
+  mkdirSync(join(dirname(inDir), 'folder.json'));
+  const dir = await t.throwsAsync(loadScenario(inDir));
+  t.regex(dir!.message, /at devices\.profiles\.file: .* is a directory/);
+  const asyncPolicy = await t.throwsAsync(loadScenario(files(`${base}async: { algorithm: fedbuff, concurrency: 2, bufferSize: 2, maxServerUpdates: 2 }\nroundPolicy: { overSelection: 1.3 }\n`)));
+  t.regex(asyncPolicy!.message, /at roundPolicy: expected no 'roundPolicy' field under async/);
 });

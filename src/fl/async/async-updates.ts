@@ -145,7 +145,8 @@ function serverUpdate(ctx: AsyncContext, state: AsyncState, entries: readonly Bu
     endedAt: now,
     selected: clients,
     participants: clients,
-    finished: entries.length,
+    // As in a sync round: the clients whose input reached the aggregation (a client may bring two updates to one buffer).
+    finished: clients.length,
     dropped: [],
     // Dispatches given up since the last server update: a refusal, or lost on the way (a fault: timed out).
     drops: countDrops(state.since.failures.map((f) => ({ drop: f.kind === 'refusal' ? ('refused' as const) : ('fault' as const) }))),

@@ -64,6 +64,7 @@ function refuseSyncOnly(options: AsyncFederatedOptions & Record<string, unknown>
   field('rounds', 'an async run has no rounds; bound it with async.maxServerUpdates or async.maxClientUpdates');
   field('fraction', 'an async run keeps async.concurrency clients training instead of sampling a fraction per round');
   field('minClients', 'use async.concurrency');
+  field('roundPolicy', 'an async run has no rounds to over-select or to skip; async.concurrency and async.bufferSize say how many train and how many make an update');
   field('dp', 'client-level DP accounts synchronous rounds of a fixed sampling; it is not available under async');
   field('dpSgd', 'DP-SGD accounting is per synchronous round; it is not available under async');
   field('secureWorkerId', 'secure aggregation is not available under async');

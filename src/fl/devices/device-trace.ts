@@ -68,14 +68,23 @@ function checkIntervals(pairs: ReadonlyArray<readonly [number, number | null]>, 
 function readText(path: string, shown: string): string {
   let size: number;
   try {
-    size = statSync(path).size;
+    const stat = statSync(path);
+    // A path that names no file is the user's input to fix, like a bad line (exit 2 before the run), not a fault.
+    if (stat.isDirectory()) throw new DeviceTraceError(shown, [], `${shown} is a directory; give the path of a device trace file (JSON or CSV, docs/devices.md)`);
+    size = stat.size;
   } catch (error) {
+    if (error instanceof DeviceTraceError) throw error;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new DeviceTraceError(shown, [], `${shown} does not exist; paths are relative to the experiment file (docs/devices.md)`);
     throw new FlFault(`cannot read the device trace ${shown}: ${(error as Error).message}`, { file: shown });
   }
   if (size > MAX_TRACE_BYTES) {
     throw new DeviceTraceError(shown, [], `${shown} is ${size.toLocaleString('en-US')} bytes; a device trace is read whole and must be under 512 MiB: split the population, or keep profiles and availability in separate files.`);
   }
-  return readFileSync(path, 'utf8').replace(/^\uFEFF/, '');
+  try {
+    return readFileSync(path, 'utf8').replace(/^\uFEFF/, '');
+  } catch (error) {
+    throw new FlFault(`cannot read the device trace ${shown}: ${(error as Error).message}`, { file: shown });
+  }
 }
 
 /** Reads a trace file: `.json` or `.csv` (by extension). `shown` is its name in messages. */

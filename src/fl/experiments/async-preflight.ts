@@ -18,6 +18,7 @@ export function asyncRunProblems(config: FedAvgExperiment, clients: number): Doc
   if (config.rounds !== undefined) refuse(['rounds'], `no 'rounds' field under async: an async run has no rounds; ${BOUND}`);
   if (config.fraction !== undefined) refuse(['fraction'], `no 'fraction' field under async: async.concurrency clients train at once instead`);
   if (config.minClients !== undefined) refuse(['minClients'], `no 'minClients' field under async: use async.concurrency`);
+  if (config.roundPolicy !== undefined) refuse(['roundPolicy'], `no 'roundPolicy' field under async: an async run has no rounds to over-select or to skip (async.concurrency and async.bufferSize say how many train and how many make an update)`);
   if (config.aggregation !== 'plain') refuse(['aggregation'], `'plain' under async: secure aggregation needs a fixed cohort per round`);
   if (config.dp !== undefined) refuse(['dp'], `no 'dp' field under async: client-level DP accounts synchronous rounds of a fixed sampling`);
   if (config.dpSgd !== undefined) refuse(['dpSgd'], `no 'dpSgd' field under async: DP-SGD accounting is per synchronous round`);
