@@ -387,3 +387,14 @@ test('a device the round gave up on is not selected again while it still trains 
   const slowRounds = later.filter((r) => r.selected.includes(ids[3]));
   t.true(slowRounds.every((r) => r.startedAt >= 4_002), JSON.stringify(later.map((r) => [r.round, r.startedAt, r.selected])));
 });
+
+test('minParticipation above fraction × online raises K to it (Flower min_fit_clients) rather than sending fits to a round sure to be skipped; dp with a trace is refused', async (t) => {
+  const devices = arrayPopulation(Array(10).fill(profile(100, 136_000)), [...Array(6).fill([[0, 1e9]]), ...Array(4).fill([])]);
+  const { result } = await run(options(clientsOfSizes(Array(10).fill(10)), devices, { fraction: 0.5, rounds: 2, roundPolicy: { minParticipation: 5 } }));
+  for (const round of result.rounds) {
+    t.is(round.selected.length, 5, 'K = 0.5 · 6 online = 3, raised to 5');
+    t.is(round.skipped, undefined);
+    t.is(round.participants.length, 5);
+  }
+  t.throws(() => runFederated(new SimulationCore({ seed: 1 }), { ...options(clientsOfSizes(Array(10).fill(10)), devices), dp: { clip: 1, noiseMultiplier: 1, delta: 1e-5 } }), { message: /dp with an availability trace/ });
+});

@@ -44,7 +44,12 @@ export interface OverSelectingPool extends ClientPool {
   readonly requested: number | undefined;
 }
 
-export function overSelectingPool(inner: ClientPool, factor: number): OverSelectingPool {
+/**
+ * `minimum` (roundPolicy.minParticipation): a round asked for fewer clients than it needs to
+ * count would be skipped for sure, so K is raised to it when enough clients can be selected
+ * (Flower's min_fit_clients); with fewer the round selects them all and is skipped if too few answer.
+ */
+export function overSelectingPool(inner: ClientPool, factor: number, minimum = 1): OverSelectingPool {
   let requested: number | undefined;
   return {
     size: inner.size,
@@ -52,8 +57,8 @@ export function overSelectingPool(inner: ClientPool, factor: number): OverSelect
       return requested;
     },
     sample(count: number, rng: RandomStream): string[] {
-      requested = count;
-      return inner.sample(Math.min(inner.size, overSelectionCount(count, factor)), rng);
+      requested = Math.min(inner.size, Math.max(count, minimum));
+      return inner.sample(Math.min(inner.size, overSelectionCount(requested, factor)), rng);
     },
   };
 }

@@ -147,6 +147,12 @@ function refuseDevices(devices: DevicePopulation | undefined, config: FederatedC
   if (devices.size !== ids.length) {
     throw new FlConfigError(`runFederated: devices has ${devices.size} devices for ${ids.length} clients; give one device per client, by index in the sorted client ids`, { field: 'devices' });
   }
+  if (config.dp && devices.availability) {
+    throw new FlConfigError(
+      'runFederated: dp with an availability trace: the accountant assumes every registered client can be sampled each round (Poisson or fixed-size over all of them), but a trace decides who is online; drop devices.availability or dp',
+      { field: 'dp' },
+    );
+  }
   if (config.cost) {
     throw new FlConfigError(`runFederated: cost ${JSON.stringify(config.cost)} and devices both say what a fit costs; with devices a fit costs its device's time (devices/fit-duration.ts): drop cost, or drop devices`, { field: 'cost' });
   }

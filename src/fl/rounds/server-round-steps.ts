@@ -134,10 +134,12 @@ export function beginRound(ctx: EngineContext): Partial<EngineContext> {
       return { open: { round, selected: [], startedAt: now, config: { ...ctx.trainConfig } as FitConfig, session: hold(null), fits: {}, refused: {}, rejected: 0, closeUntil: null, skip: cannotStart, waitOut: true } };
     }
     const factor = ctx.policy?.overSelection ?? 1;
-    const overSelecting = factor > 1 ? overSelectingPool(available, factor) : undefined;
+    // Raised to minParticipation only under a trace: without one the check before the run keeps K ≥ minParticipation.
+    const minimum = ctx.devices?.availability ? (ctx.policy?.minParticipation ?? 1) : 1;
+    const overSelecting = factor > 1 || minimum > 1 ? overSelectingPool(available, factor, minimum) : undefined;
     const plan = ctx.strategy.configure(round, ctx.clients, strategyContext(ctx, 'sampling', round, overSelecting ?? available));
     selected = [...plan.clients].sort(compareIds);
-    if (overSelecting) {
+    if (overSelecting && factor > 1) {
       target = overSelecting.requested;
       // A strategy that picks its clients without its pool cannot be over-selected: say so rather than ignore the policy.
       if (target === undefined && selected.length > 0) {
