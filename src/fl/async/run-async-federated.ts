@@ -19,9 +19,8 @@
  * FedAvg local training (FedBuff and FedAsync are the server's strategies here), per-client
  * and train-set evaluations (only the central test set is evaluated, at each server update).
  */
-import { runHandle, startRun } from '../rounds/run-handle.js';
+import { awaitOutcome, runHandle, startRun } from '../rounds/run-handle.js';
 import { ReplaySubject, filter, type Subscription } from 'rxjs';
-import { DeadlockError, RequestTimeoutError } from '../../runtime/errors.js';
 import type { Envelope } from '../../runtime/envelope.js';
 import type { SimulationCore } from '../../runtime/simulation.js';
 import { plainClient } from '../aggregators/plain.js';
@@ -212,27 +211,17 @@ export function runAsyncFederated(sim: SimulationCore, options: AsyncFederatedOp
     throw error;
   }
 
-  /** fl/run until the server accepts it (a lost request or answer is retried). */
-  const started = () => startRun(firstStart, start, config.controlAttempts, (answer) => {
-    outcome ??= answer;
-  });
   const finish = async (): Promise<FederatedResult> => {
-    try {
-      await started();
-      sim.pumpUntil(() => outcome !== null, `the result of async federated run '${runId}' from '${serverId}'`);
-    } catch (error) {
-      if (error instanceof DeadlockError || error instanceof RequestTimeoutError) {
-        const down = sim.actor(serverId).crashed;
-        throw new FederatedRunError(
-          `async federated run '${runId}' cannot finish: ${down ? `[${serverId}] crashed and never restarted` : 'the server stopped answering'}.\n${error.message}`,
-          { kind: 'fault', round: updates.length, detail: error.message },
-          { cause: error },
-        );
-      }
-      throw error;
-    }
-    const answer = outcome!;
-    sim.send(serverId, FL.runAck, { runId });
+    const answer = await awaitOutcome(sim, {
+      runId,
+      serverId,
+      label: 'async federated run',
+      // fl/run until the server accepts it (a lost request or answer is retried).
+      started: () => startRun(firstStart, start, config.controlAttempts, (early) => (outcome ??= early)),
+      outcome: () => outcome,
+      crashed: () => (sim.actor(serverId).crashed ? [serverId] : []),
+      reported: () => updates.length,
+    });
     for (const summary of answer.history) emit(summary, true);
     updates.sort((a, b) => a.round - b.round);
     if (answer.failure) {

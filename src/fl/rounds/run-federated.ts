@@ -18,9 +18,8 @@
  *   run.metrics$.subscribe((m) => console.log(m.round, m.testAccuracy));
  *   const result = await run;
  */
-import { runHandle, startRun } from './run-handle.js';
+import { awaitOutcome, runHandle, startRun } from './run-handle.js';
 import { ReplaySubject, type Observable, type Subscription, filter } from 'rxjs';
-import { DeadlockError, RequestTimeoutError } from '../../runtime/errors.js';
 import type { Envelope } from '../../runtime/envelope.js';
 import type { SimulationCore } from '../../runtime/simulation.js';
 import type { OnDemandActor } from '../../runtime/on-demand-actors.js';
@@ -400,30 +399,17 @@ export function runFederated(sim: SimulationCore, options: FederatedOptions): Fe
     throw error;
   }
 
-  /** fl/run until the server accepts it (a lost request or answer is retried). */
-  const started = () => startRun(firstStart, start, timing.controlAttempts, (answer) => {
-    outcome ??= answer;
-  });
-  const crashed = () => [serverId, ...helpers.map((h) => h.id)].filter((id) => sim.actor(id).crashed);
   const finish = async (): Promise<FederatedResult> => {
-    try {
-      await started();
-      sim.pumpUntil(() => outcome !== null, `the result of federated run '${runId}' from '${serverId}'`);
-    } catch (error) {
-      if (error instanceof DeadlockError || error instanceof RequestTimeoutError) {
-        const down = crashed();
-        // The why first; the runtime's own message (which actors wait for what) on the lines below it.
-        throw new FederatedRunError(
-          `federated run '${runId}' cannot finish: ${down.length > 0 ? `[${down.join(', ')}] crashed and never restarted` : 'the server stopped answering'}.\n${error.message}`,
-          { kind: 'fault', round: rounds.length, detail: error.message },
-          { cause: error },
-        );
-      }
-      throw error;
-    }
-    const answer = outcome!;
-    // Acknowledge, so the server stops re-sending the result.
-    sim.send(serverId, FL.runAck, { runId });
+    const answer = await awaitOutcome(sim, {
+      runId,
+      serverId,
+      label: 'federated run',
+      // fl/run until the server accepts it (a lost request or answer is retried).
+      started: () => startRun(firstStart, start, timing.controlAttempts, (early) => (outcome ??= early)),
+      outcome: () => outcome,
+      crashed: () => [serverId, ...helpers.map((h) => h.id)].filter((id) => sim.actor(id).crashed),
+      reported: () => rounds.length,
+    });
     for (const summary of answer.history) emit(summary);
     rounds.sort((a, b) => a.round - b.round);
     if (answer.failure) {

@@ -4,9 +4,11 @@
  * FederatedRun handle that settles once.
  */
 import type { ReplaySubject } from 'rxjs';
-import { RequestTimeoutError } from '../../runtime/errors.js';
+import { DeadlockError, RequestTimeoutError } from '../../runtime/errors.js';
+import type { SimulationCore } from '../../runtime/simulation.js';
+import { FederatedRunError } from '../errors.js';
 import type { FederatedResult, FederatedRun } from './run-federated.js';
-import type { RunOutcome } from './protocol.js';
+import { FL, type RunOutcome } from './protocol.js';
 
 /**
  * Awaits `first` (an fl/run request), sending `start()` again after each timeout, up to
@@ -55,4 +57,33 @@ export function runHandle(parts: { finish: () => Promise<FederatedResult>; clean
     clientIds: parts.clientIds,
     then: (onFulfilled, onRejected) => result().then(onFulfilled, onRejected),
   };
+}
+
+/**
+ * Pumps the simulation until the server's result arrives (after `started`), acknowledges it
+ * so the server stops re-sending it, and returns it. A run that cannot finish (a deadlock, the
+ * start never accepted) rejects with a FederatedRunError of kind 'fault' saying why first —
+ * who crashed — and the runtime's own message (which actors wait for what) below it.
+ */
+export async function awaitOutcome(
+  sim: SimulationCore,
+  run: { runId: string; serverId: string; label: string; started: () => Promise<void>; outcome: () => RunOutcome | null; crashed: () => string[]; reported: () => number },
+): Promise<RunOutcome> {
+  const { runId, serverId, label } = run;
+  try {
+    await run.started();
+    sim.pumpUntil(() => run.outcome() !== null, `the result of ${label} '${runId}' from '${serverId}'`);
+  } catch (error) {
+    if (error instanceof DeadlockError || error instanceof RequestTimeoutError) {
+      const down = run.crashed();
+      throw new FederatedRunError(
+        `${label} '${runId}' cannot finish: ${down.length > 0 ? `[${down.join(', ')}] crashed and never restarted` : 'the server stopped answering'}.\n${error.message}`,
+        { kind: 'fault', round: run.reported(), detail: error.message },
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+  sim.send(serverId, FL.runAck, { runId });
+  return run.outcome()!;
 }
