@@ -145,3 +145,21 @@ test('a trace path that does not exist or is a directory is refused before the r
   const asyncPolicy = await t.throwsAsync(loadScenario(files(`${base}async: { algorithm: fedbuff, concurrency: 2, bufferSize: 2, maxServerUpdates: 2 }\nroundPolicy: { overSelection: 1.3 }\n`)));
   t.regex(asyncPolicy!.message, /at roundPolicy: expected no 'roundPolicy' field under async/);
 });
+
+test('async on a trace: a dispatch lost because its device went offline is counted as offline, as in sync rounds', async (t) => {
+  // Clients 0–2 are fast and always online; 3–5 are slow and offline after 0.5 s, so their dispatches never answer
+  // and are given up at 1 s, while the fast ones make thirty updates.
+  const trace = {
+    ...TRACE,
+    clients: TRACE.clients.map((c, i) => ({ ...c, samplesPerSecond: i < 3 ? 1000 : 1, online: i < 3 ? [[0, 1e6]] : [[0, 0.5]] })),
+  };
+  const experiment = `${base}async: { algorithm: fedbuff, concurrency: 6, bufferSize: 3, maxServerUpdates: 30, dispatchTimeoutMs: 1000 }
+devices:
+  profiles: { file: trace.json }
+  availability: { file: trace.json }
+`;
+  const outcome = await runScenario<FedAvgExperimentResult>(await loadScenario(files(experiment, trace)));
+  t.true(outcome.ok, JSON.stringify(outcome.failures));
+  const drops = outcome.result!.perRound.reduce((sum, r) => ({ offline: sum.offline + r.drops.offline, fault: sum.fault + r.drops.fault }), { offline: 0, fault: 0 });
+  t.deepEqual(drops, { offline: 3, fault: 0 });
+});

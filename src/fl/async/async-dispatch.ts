@@ -13,6 +13,7 @@
  * Functions from the server's state to its next state; the chart (async-server-machine.ts)
  * decides when each runs, and writes the checkpoint.
  */
+import { indexOfSortedId } from '../rounds/client-pool.js';
 import { wireBytes, FL } from '../rounds/protocol.js';
 import type { FitIns } from '../rounds/fit.js';
 import type { FailureSummary } from '../rounds/protocol.js';
@@ -62,6 +63,14 @@ export function fillSlots(ctx: AsyncContext, state: AsyncState): AsyncState {
   return next;
 }
 
+/** Whether the trace had the dispatch's client offline at some moment between the dispatch and `now` (as a sync round's drop reasons say). */
+function wentOffline(ctx: AsyncContext, d: Dispatch, now: number): boolean {
+  const availability = ctx.devices?.availability;
+  if (!availability) return false;
+  const until = availability.onlineUntil(indexOfSortedId(ctx.clients, d.client), d.sentAt);
+  return until === undefined || until < now;
+}
+
 export function tick(ctx: AsyncContext, state: AsyncState): AsyncState {
   if (state.status !== 'running' || state.failure !== null) return state;
   const now = ctx.io.now();
@@ -69,7 +78,12 @@ export function tick(ctx: AsyncContext, state: AsyncState): AsyncState {
   const expired: FailureSummary[] = [];
   for (const d of Object.values(state.outstanding).sort((a, b) => a.number - b.number)) {
     if (now >= d.deadline) {
-      expired.push({ clientId: d.client, kind: 'fault', reason: `dispatch ${d.number} (model version ${d.version}): no update within dispatchTimeoutMs (${ctx.plan.dispatchTimeoutMs} virtual ms); the slot is given to another client` });
+      const timedOut = `dispatch ${d.number} (model version ${d.version}): no update within dispatchTimeoutMs (${ctx.plan.dispatchTimeoutMs} virtual ms); the slot is given to another client`;
+      expired.push(
+        wentOffline(ctx, d, now)
+          ? { clientId: d.client, kind: 'fault', drop: 'offline', reason: `offline: its availability trace takes it offline before its update could come; ${timedOut}` }
+          : { clientId: d.client, kind: 'fault', drop: 'fault', reason: timedOut },
+      );
       next = withoutDispatch(next, d.number);
     } else next = { ...next, outstanding: { ...next.outstanding, [d.number]: sendFit(ctx, next, d) } };
   }

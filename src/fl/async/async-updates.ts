@@ -149,7 +149,7 @@ function serverUpdate(ctx: AsyncContext, state: AsyncState, entries: readonly Bu
     finished: clients.length,
     dropped: [],
     // Dispatches given up since the last server update: a refusal, or lost on the way (a fault: timed out).
-    drops: countDrops(state.since.failures.map((f) => ({ drop: f.kind === 'refusal' ? ('refused' as const) : ('fault' as const) }))),
+    drops: countDrops(state.since.failures.map((f) => ({ drop: f.drop ?? (f.kind === 'refusal' ? ('refused' as const) : ('fault' as const)) }))),
     failures: state.since.failures,
     rejectedUpdates: state.since.rejected,
     trainLoss: numSamples === 0 ? NaN : entries.reduce((s, e) => s + e.numSamples * e.loss, 0) / numSamples,
