@@ -12,17 +12,15 @@
  *
  *   npm run bench -- population-scale
  *
- * V8's gc is exposed at run time (v8.setFlagsFromString, as bench/runtime-deliveries.ts
+ * V8's gc is exposed at run time (collectGarbage in bench/timing.ts, as bench/runtime-deliveries.ts
  * does), so the bench needs no node flag.
  */
 import { performance } from 'node:perf_hooks';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { nn } from '../src/fl/models/index.js';
 import { type ClientData, FL, type FederatedOptions, type LazyClients, runFederated } from '../src/fl/rounds/index.js';
 import { initBackend } from '../src/runtime/backend.js';
 import { SimulationCore, createStream } from '../src/runtime/index.js';
-import { table } from './timing.js';
+import { collectGarbage, table } from './timing.js';
 import { devicePopulationFrom } from '../src/fl/devices/device-population.js';
 import { DevicesSettingsSchema } from '../src/fl/devices/devices-settings.js';
 import type { DevicePopulation } from '../src/fl/devices/population.js';
@@ -82,13 +80,6 @@ const options = (count: number, rounds: number, devices?: DevicePopulation): Fed
   roundDeadlineMs: 10_000,
 });
 
-async function collectGarbage(): Promise<void> {
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as () => void;
-  gc();
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  gc();
-}
 
 const memory = () => {
   const m = process.memoryUsage();

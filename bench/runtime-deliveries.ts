@@ -9,13 +9,11 @@ import { Subject } from 'rxjs';
 import { fromTransition } from 'xstate';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ActorIO, type ActorMessage, SimulationCore, type SimulationOptions } from '../src/runtime/index.js';
-import { fmt, measure, type Measurement, table } from './timing.js';
+import { collectGarbage, fmt, measure, type Measurement, table } from './timing.js';
 
 const N = 200_000;
 
@@ -95,18 +93,6 @@ function ring(name: string, options: SimulationOptions = {}): Measurement {
   });
 }
 
-/**
- * Forces full garbage collections (benchmarks only: exposes V8's gc without a
- * command-line flag), and gives V8 a moment to release freed typed-array memory,
- * which it does off the main thread.
- */
-async function collectGarbage(): Promise<void> {
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as () => void;
-  gc();
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  gc();
-}
 
 /** Bytes of heap and typed-array memory a finished ring of `messages` deliveries keeps, with or without its log. */
 async function retainedBytes(messages: number, keepLog: boolean): Promise<number> {

@@ -2,6 +2,8 @@
  * Wall-clock timing for benchmarks (never used by simulation code or tests).
  */
 import { performance } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 export interface Measurement {
   name: string;
@@ -49,4 +51,17 @@ export function table(rows: Array<Record<string, string | number>>): string {
   const width = keys.map((k) => Math.max(k.length, ...rows.map((r) => String(r[k]).length)));
   const line = (cells: string[]) => '| ' + cells.map((c, i) => c.padEnd(width[i])).join(' | ') + ' |';
   return [line(keys), line(width.map((w) => '-'.repeat(w))), ...rows.map((r) => line(keys.map((k) => String(r[k]))))].join('\n');
+}
+
+/**
+ * Forces full garbage collections (benchmarks only: exposes V8's gc without a
+ * command-line flag), and gives V8 a moment to release freed typed-array memory,
+ * which it does off the main thread.
+ */
+export async function collectGarbage(): Promise<void> {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  gc();
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  gc();
 }
