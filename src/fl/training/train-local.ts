@@ -1,6 +1,9 @@
 /**
  * Local training: E epochs of minibatch gradient descent on one client's data.
  *
+ * The built-in dense models train in fedsim's fused wasm kernels where they can
+ * (fused-dense-train.ts: same batches and update rule, ~10 calls a step instead of ~60 tfjs ops).
+ *
  * Deterministic by construction: the only randomness is the per-epoch shuffle,
  * drawn from the RandomStream passed in (one Fisher–Yates permutation per
  * epoch); no tfjs random op and no `model.fit` (both draw from Math.random).
@@ -29,6 +32,7 @@ import { OptimizerConfigSchema, createOptimizer } from './optimizers.js';
 import { BatchMaker } from './batch-maker.js';
 import { DpSgdConfigSchema } from './dp-sgd/config.js';
 import { type DpSgdSpend, trainDpSgd } from './dp-sgd/train-dp-sgd.js';
+import { type FusedDenseCall, fusedDenseRefusal, trainFusedDense } from './fused-dense-train.js';
 
 /** The serialisable part of the options: what a server sends a client as its fit config. */
 export const TrainConfigSchema = z.object({
@@ -102,6 +106,12 @@ export function trainLocal(model: Model, data: Dataset, options: TrainOptions, r
   const mu = config.proxMu ?? 0;
   const B = config.batchSize;
   if (n === 0) return { weights: model.getWeights(), numSamples: 0, meanLoss: 0, steps: 0, samplesSeen: 0 };
+
+  const fused: FusedDenseCall = { ...config, loss, proxMu: mu, globalWeights: options.globalWeights, needsTfjs: !!(config.dpSgd || options.gradientTerms) };
+  if (fusedDenseRefusal(model, fused) === null) {
+    const { lossSum, seen, steps } = trainFusedDense(model, data, n, fused, rng);
+    return { weights: model.getWeights(), numSamples: n, meanLoss: seen > 0 ? lossSum / seen : 0, steps, samplesSeen: seen };
+  }
 
   const lossFn = lossFunction(loss);
   const params = model.trainable;
