@@ -15,7 +15,7 @@
  * path; `fusedDenseRefusal` says why.
  */
 import * as tf from '@tensorflow/tfjs';
-import { fusedDenseKernels, UpdateRule, WasmArena } from '../../runtime/fused-dense/module.js';
+import { fusedDenseEnabled, fusedDenseKernels, UpdateRule, WasmArena } from '../../runtime/fused-dense/module.js';
 import type { RandomStream } from '../../runtime/rng.js';
 import { BuiltinModel } from '../models/builtin-model.js';
 import type { Model } from '../models/model.js';
@@ -38,14 +38,9 @@ export interface FusedDenseCall {
   needsTfjs: boolean;
 }
 
-/** Whether the fused kernels may be used at all in this process (the wasm backend, not switched off). */
-export function fusedDenseEnabled(): boolean {
-  return tf.getBackend() === 'wasm' && process.env.FEDSIM_FUSED_DENSE !== '0';
-}
-
 /** Why `model` cannot be trained by the fused kernels under `call`, or null when it can. */
 export function fusedDenseRefusal(model: Model, call: FusedDenseCall): string | null {
-  if (!fusedDenseEnabled()) return 'the fused kernels run on the wasm backend only (or FEDSIM_FUSED_DENSE=0)';
+  if (!fusedDenseEnabled(tf.getBackend())) return 'the fused kernels run on the wasm backend only (or FEDSIM_FUSED_DENSE=0)';
   if (!(model instanceof BuiltinModel) || model.spec.kind === 'cnn') return 'only the built-in linear, logistic and mlp models are fused';
   if (call.needsTfjs) return 'gradient terms and DP-SGD run on tfjs ops';
   if (call.loss !== 'softmax-cross-entropy' && call.loss !== 'mse') return `loss '${call.loss}' is not fused`;

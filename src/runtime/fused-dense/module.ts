@@ -20,6 +20,14 @@ const { Module, Instance } = (globalThis as unknown as {
   WebAssembly: { Module: new (bytes: Uint8Array) => object; Instance: new (module: object, imports: object) => { exports: unknown } };
 }).WebAssembly;
 
+/**
+ * Whether dense models train in these kernels in this process: on the wasm backend (the
+ * default; cpu stays the plain-JS reference), unless FEDSIM_FUSED_DENSE=0 asks for tfjs ops.
+ */
+export function fusedDenseEnabled(backend: string): boolean {
+  return backend === 'wasm' && process.env.FEDSIM_FUSED_DENSE !== '0';
+}
+
 /** The module's exports (see assembly/fused-dense.ts for what each computes). */
 export interface FusedDenseKernels {
   memory: WasmMemory;
