@@ -11,7 +11,7 @@
  * incomparable.
  */
 import { setBackendNameSource } from './backend-name.js';
-import { FUSED_DENSE_VERSION, fusedDenseEnabled } from './fused-dense/module.js';
+import { FUSED_DENSE_VERSION, fusedDenseEnabled, fusedDenseLabel } from './fused-dense/module.js';
 import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -286,7 +286,9 @@ export function activeBackendLabel(): string {
     throw new BackendNotReadyError(error instanceof Error ? error.message : String(error));
   }
   const { version } = describeBackend();
-  return `${activeBackend()} ${version}`;
+  const name = activeBackend();
+  // The fused dense kernels change the numbers a run computes, so the label names them too.
+  return `${name} ${version}${fusedDenseLabel(name)}`;
 }
 
 /** tfjs cannot name its backend yet: its preferred one starts asynchronously and nobody awaited it. */

@@ -28,6 +28,23 @@ export function fusedDenseEnabled(backend: string): boolean {
   return backend === 'wasm' && process.env.FEDSIM_FUSED_DENSE !== '0';
 }
 
+/** What a run log header adds to the backend's name when dense models train here, e.g. `wasm 4.22.0 fused-dense-v1`. */
+export function fusedDenseLabel(backend: string): string {
+  return fusedDenseEnabled(backend) ? ` fused-dense-v${FUSED_DENSE_VERSION}` : '';
+}
+
+/**
+ * Makes this process train dense models as the run that recorded a log did: a header whose
+ * backend label names the fused kernels switches them on, one without (recorded with
+ * FEDSIM_FUSED_DENSE=0, or before the kernels existed) switches them off, so `fedsim replay`
+ * re-executes the same arithmetic. A label naming another version is left for the header check
+ * to report.
+ */
+export function followRecordedFusedDense(label: string): void {
+  if (!label.startsWith('wasm ')) return;
+  process.env.FEDSIM_FUSED_DENSE = /\bfused-dense-v\d+\b/.test(label) ? '1' : '0';
+}
+
 /** The module's exports (see assembly/fused-dense.ts for what each computes). */
 export interface FusedDenseKernels {
   memory: WasmMemory;
