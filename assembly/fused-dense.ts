@@ -18,6 +18,19 @@
 // module, not from the host.
 
 // ---- update rules, applied to each weight as its gradient g is produced -------------------------
+//
+// A weight matrix (or bias) w sits in memory followed by parallel buffers of its size, `stride`
+// bytes apart, in this order: the FedProx anchor, the algorithm term's anchor and offset, the
+// momentum (Adam: first moment) and Adam's second moment. Only the buffers the current rule
+// needs are read.
+
+const PROX_ANCHOR: usize = 1;
+const TERM_ANCHOR: usize = 2;
+const TERM_OFFSET: usize = 3;
+const VELOCITY: usize = 4;
+const SECOND_MOMENT: usize = 5;
+/** How many buffers of w's size a layer's block holds (w itself and the five above). */
+export const SLOTS: i32 = 6;
 
 /** Plain SGD: w ← w − η g. */
 export const UPDATE_SGD: i32 = 0;
@@ -25,55 +38,100 @@ export const UPDATE_SGD: i32 = 0;
 export const UPDATE_MOMENTUM: i32 = 1;
 /** PyTorch Nesterov: v ← μ v + g; w ← w − η (g + μ v). */
 export const UPDATE_NESTEROV: i32 = 2;
+/** Adam: m ← β₁ m + (1−β₁) g; v ← β₂ v + (1−β₂) g²; w ← w − η (m / c₁) / (√(v / c₂) + ε). */
+export const UPDATE_ADAM: i32 = 3;
 
 /** The optimiser of the current call, set once per training run by `setUpdate`. */
 let updateRule: i32 = UPDATE_SGD;
 let learningRate: f32 = 0;
+/** Momentum μ, or Adam's β₁. */
 let momentum: f32 = 0;
-/** FedProx μ: g += μ (w − w_anchor) before the step (0: no proximal term). */
+/** Adam's β₂ and ε. */
+let beta2: f32 = 0;
+let epsilon: f32 = 0;
+/** FedProx μ (trainLocal's own proxMu): g += μ (w − anchor) first (0: none). */
 let proxMu: f32 = 0;
+/** An algorithm's affine gradient term, added next: g += c (w − termAnchor) + offset. */
+let termPull: f32 = 0;
+let termOffset: bool = false;
+/** Adam's bias corrections 1 − β₁ᵗ and 1 − β₂ᵗ of the current step (`setAdamStep`). */
+let correction1: f32 = 1;
+let correction2: f32 = 1;
 
-export function setUpdate(rule: i32, lr: f32, mom: f32, mu: f32): void {
+export function setUpdate(rule: i32, lr: f32, mom: f32, b2: f32, eps: f32, mu: f32, pull: f32, offset: bool): void {
   updateRule = rule;
   learningRate = lr;
   momentum = mom;
+  beta2 = b2;
+  epsilon = eps;
   proxMu = mu;
+  termPull = pull;
+  termOffset = offset;
+}
+
+export function setAdamStep(c1: f32, c2: f32): void {
+  correction1 = c1;
+  correction2 = c2;
 }
 
 /**
- * Applies the optimiser to 4 consecutive weights at `w` whose gradient is `g`: `anchor` holds
- * w_global (read only when proxMu > 0), `velocity` the momentum buffer (only for momentum rules).
- * The order of operations is tfjs-path's (train-local.ts, optimizers.ts), lane by lane.
+ * Applies the optimiser to the 4 consecutive weights at `w` (parallel buffers `stride` bytes
+ * apart) whose gradient is `g`. The operations and their order are the tfjs path's
+ * (train-local.ts, optimizers.ts, affine-terms.ts), lane by lane.
  */
 // @ts-ignore: decorator
 @inline
-function update4(w: usize, g: v128, anchor: usize, velocity: usize): void {
+function update4(w: usize, g: v128, stride: usize): void {
   const weights = v128.load(w);
   let grad = g;
-  if (proxMu != 0) grad = f32x4.add(grad, f32x4.mul(f32x4.sub(weights, v128.load(anchor)), f32x4.splat(proxMu)));
-  let direction = grad;
-  if (updateRule != UPDATE_SGD) {
-    const v = f32x4.add(f32x4.mul(v128.load(velocity), f32x4.splat(momentum)), grad);
-    v128.store(velocity, v);
-    direction = updateRule == UPDATE_MOMENTUM ? v : f32x4.add(grad, f32x4.mul(v, f32x4.splat(momentum)));
+  if (proxMu != 0) grad = f32x4.add(grad, f32x4.mul(f32x4.sub(weights, v128.load(w + PROX_ANCHOR * stride)), f32x4.splat(proxMu)));
+  if (termPull != 0 || termOffset) {
+    let term = f32x4.mul(f32x4.sub(weights, v128.load(w + TERM_ANCHOR * stride)), f32x4.splat(termPull));
+    if (termPull == 0) term = v128.load(w + TERM_OFFSET * stride);
+    else if (termOffset) term = f32x4.add(term, v128.load(w + TERM_OFFSET * stride));
+    grad = f32x4.add(grad, term);
   }
-  v128.store(w, f32x4.sub(weights, f32x4.mul(direction, f32x4.splat(learningRate))));
+  let step = grad;
+  if (updateRule == UPDATE_ADAM) {
+    const m = f32x4.add(f32x4.mul(v128.load(w + VELOCITY * stride), f32x4.splat(momentum)), f32x4.mul(grad, f32x4.splat(<f32>1 - momentum)));
+    const v = f32x4.add(f32x4.mul(v128.load(w + SECOND_MOMENT * stride), f32x4.splat(beta2)), f32x4.mul(f32x4.mul(grad, grad), f32x4.splat(<f32>1 - beta2)));
+    v128.store(w + VELOCITY * stride, m);
+    v128.store(w + SECOND_MOMENT * stride, v);
+    step = f32x4.div(f32x4.div(m, f32x4.splat(correction1)), f32x4.add(f32x4.sqrt(f32x4.div(v, f32x4.splat(correction2))), f32x4.splat(epsilon)));
+  } else if (updateRule != UPDATE_SGD) {
+    const v = f32x4.add(f32x4.mul(v128.load(w + VELOCITY * stride), f32x4.splat(momentum)), grad);
+    v128.store(w + VELOCITY * stride, v);
+    step = updateRule == UPDATE_MOMENTUM ? v : f32x4.add(grad, f32x4.mul(v, f32x4.splat(momentum)));
+  }
+  v128.store(w, f32x4.sub(weights, f32x4.mul(step, f32x4.splat(learningRate))));
 }
 
 /** update4 for a single weight (the tails of rows that are not a multiple of 4 wide). */
 // @ts-ignore: decorator
 @inline
-function update1(w: usize, g: f32, anchor: usize, velocity: usize): void {
+function update1(w: usize, g: f32, stride: usize): void {
   const weight = load<f32>(w);
   let grad = g;
-  if (proxMu != 0) grad = grad + (weight - load<f32>(anchor)) * proxMu;
-  let direction = grad;
-  if (updateRule != UPDATE_SGD) {
-    const v = load<f32>(velocity) * momentum + grad;
-    store<f32>(velocity, v);
-    direction = updateRule == UPDATE_MOMENTUM ? v : grad + v * momentum;
+  if (proxMu != 0) grad = grad + (weight - load<f32>(w + PROX_ANCHOR * stride)) * proxMu;
+  if (termPull != 0 || termOffset) {
+    let term = (weight - load<f32>(w + TERM_ANCHOR * stride)) * termPull;
+    if (termPull == 0) term = load<f32>(w + TERM_OFFSET * stride);
+    else if (termOffset) term = term + load<f32>(w + TERM_OFFSET * stride);
+    grad = grad + term;
   }
-  store<f32>(w, weight - direction * learningRate);
+  let step = grad;
+  if (updateRule == UPDATE_ADAM) {
+    const m = load<f32>(w + VELOCITY * stride) * momentum + grad * (<f32>1 - momentum);
+    const v = load<f32>(w + SECOND_MOMENT * stride) * beta2 + grad * grad * (<f32>1 - beta2);
+    store<f32>(w + VELOCITY * stride, m);
+    store<f32>(w + SECOND_MOMENT * stride, v);
+    step = (m / correction1) / (Mathf.sqrt(v / correction2) + epsilon);
+  } else if (updateRule != UPDATE_SGD) {
+    const v = load<f32>(w + VELOCITY * stride) * momentum + grad;
+    store<f32>(w + VELOCITY * stride, v);
+    step = updateRule == UPDATE_MOMENTUM ? v : grad + v * momentum;
+  }
+  store<f32>(w, weight - step * learningRate);
 }
 
 // ---- batches --------------------------------------------------------------------------------------
@@ -298,9 +356,9 @@ function storeMasked(gi: usize, wp: usize, aPrev: usize, gPrev: usize, i: i32, p
  * applied to w and bias by the optimiser (update4/update1) as soon as a block of it is summed, so
  * the gradient is never stored. Blocks of 4 rows of w × 8 columns; each gradient entry is the sum
  * over the batch rows i = 0 .. m−1 in order, in the blocked loop and in the tails alike.
- * `anchorW`/`anchorB` (FedProx) and `velW`/`velB` (momentum) parallel w and bias.
+ * `strideW`/`strideB`: the bytes from w (bias) to its parallel buffers (see update4).
  */
-export function denseUpdate(a: usize, g: usize, w: usize, bias: usize, m: i32, k: i32, n: i32, anchorW: usize, anchorB: usize, velW: usize, velB: usize): void {
+export function denseUpdate(a: usize, g: usize, w: usize, bias: usize, m: i32, k: i32, n: i32, strideW: usize, strideB: usize): void {
   const rowA = <usize>k << 2;
   const rowG = <usize>n << 2;
   const zero = f32x4.splat(0);
@@ -330,17 +388,17 @@ export function denseUpdate(a: usize, g: usize, w: usize, bias: usize, m: i32, k
         gp += rowG;
       }
       const at = (<usize>p * <usize>n + <usize>j) << 2;
-      update4(w + at, c00, anchorW + at, velW + at);
-      update4(w + at + 16, c01, anchorW + at + 16, velW + at + 16);
-      update4(w + at + rowG, c10, anchorW + at + rowG, velW + at + rowG);
-      update4(w + at + rowG + 16, c11, anchorW + at + rowG + 16, velW + at + rowG + 16);
-      update4(w + at + 2 * rowG, c20, anchorW + at + 2 * rowG, velW + at + 2 * rowG);
-      update4(w + at + 2 * rowG + 16, c21, anchorW + at + 2 * rowG + 16, velW + at + 2 * rowG + 16);
-      update4(w + at + 3 * rowG, c30, anchorW + at + 3 * rowG, velW + at + 3 * rowG);
-      update4(w + at + 3 * rowG + 16, c31, anchorW + at + 3 * rowG + 16, velW + at + 3 * rowG + 16);
+      update4(w + at, c00, strideW);
+      update4(w + at + 16, c01, strideW);
+      update4(w + at + rowG, c10, strideW);
+      update4(w + at + rowG + 16, c11, strideW);
+      update4(w + at + 2 * rowG, c20, strideW);
+      update4(w + at + 2 * rowG + 16, c21, strideW);
+      update4(w + at + 3 * rowG, c30, strideW);
+      update4(w + at + 3 * rowG + 16, c31, strideW);
     }
     for (; j < n; j++) {
-      for (let r = 0; r < 4; r++) updateOne(a, g, w, m, k, n, p + r, j, anchorW, velW);
+      for (let r = 0; r < 4; r++) updateOne(a, g, w, m, k, n, p + r, j, strideW);
     }
   }
   for (; p < k; p++) {
@@ -352,30 +410,30 @@ export function denseUpdate(a: usize, g: usize, w: usize, bias: usize, m: i32, k
         c = f32x4.add(c, f32x4.mul(x, v128.load(g + ((<usize>i * <usize>n + <usize>j) << 2))));
       }
       const at = (<usize>p * <usize>n + <usize>j) << 2;
-      update4(w + at, c, anchorW + at, velW + at);
+      update4(w + at, c, strideW);
     }
-    for (; j < n; j++) updateOne(a, g, w, m, k, n, p, j, anchorW, velW);
+    for (; j < n; j++) updateOne(a, g, w, m, k, n, p, j, strideW);
   }
   // Bias: the column sums of g, in row order.
   let j = 0;
   for (; j + 4 <= n; j += 4) {
     let c = zero;
     for (let i = 0; i < m; i++) c = f32x4.add(c, v128.load(g + ((<usize>i * <usize>n + <usize>j) << 2)));
-    update4(bias + (<usize>j << 2), c, anchorB + (<usize>j << 2), velB + (<usize>j << 2));
+    update4(bias + (<usize>j << 2), c, strideB);
   }
   for (; j < n; j++) {
     let s: f32 = 0;
     for (let i = 0; i < m; i++) s += load<f32>(g + ((<usize>i * <usize>n + <usize>j) << 2));
-    update1(bias + (<usize>j << 2), s, anchorB + (<usize>j << 2), velB + (<usize>j << 2));
+    update1(bias + (<usize>j << 2), s, strideB);
   }
 }
 
 /** One weight of denseUpdate: its gradient summed over the batch in row order, then the step. */
-function updateOne(a: usize, g: usize, w: usize, m: i32, k: i32, n: i32, p: i32, j: i32, anchorW: usize, velW: usize): void {
+function updateOne(a: usize, g: usize, w: usize, m: i32, k: i32, n: i32, p: i32, j: i32, strideW: usize): void {
   let s: f32 = 0;
   for (let i = 0; i < m; i++) s += load<f32>(a + ((<usize>i * <usize>k + <usize>p) << 2)) * load<f32>(g + ((<usize>i * <usize>n + <usize>j) << 2));
   const at = (<usize>p * <usize>n + <usize>j) << 2;
-  update1(w + at, s, anchorW + at, velW + at);
+  update1(w + at, s, strideW);
 }
 
 /** Where JS may start placing buffers: the end of this module's static data. */

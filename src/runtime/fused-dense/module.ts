@@ -49,18 +49,25 @@ export function followRecordedFusedDense(label: string): void {
 export interface FusedDenseKernels {
   memory: WasmMemory;
   heapBase(): number;
-  setUpdate(rule: number, lr: number, momentum: number, proxMu: number): void;
+  setUpdate(rule: number, lr: number, momentum: number, beta2: number, epsilon: number, proxMu: number, termPull: number, termOffset: boolean): void;
+  setAdamStep(correction1: number, correction2: number): void;
   gatherRows(x: number, order: number, start: number, count: number, width: number, out: number): void;
   gatherLabels(labels: number, order: number, start: number, count: number, out: number): void;
   denseForward(a: number, w: number, bias: number, out: number, m: number, k: number, n: number, relu: boolean): void;
   softmaxCrossEntropy(z: number, labels: number, g: number, m: number, n: number): number;
   meanSquaredError(z: number, t: number, g: number, m: number, n: number): number;
   backpropInput(g: number, w: number, aPrev: number, gPrev: number, m: number, k: number, n: number): void;
-  denseUpdate(a: number, g: number, w: number, bias: number, m: number, k: number, n: number, anchorW: number, anchorB: number, velW: number, velB: number): void;
+  denseUpdate(a: number, g: number, w: number, bias: number, m: number, k: number, n: number, strideW: number, strideB: number): void;
 }
 
 /** Update rules, as assembly/fused-dense.ts numbers them. */
-export const UpdateRule = { sgd: 0, momentum: 1, nesterov: 2 } as const;
+export const UpdateRule = { sgd: 0, momentum: 1, nesterov: 2, adam: 3 } as const;
+
+/**
+ * A parameter's block in wasm memory: the weights, then parallel buffers of their size in this
+ * order (assembly/fused-dense.ts, update4). The block is Slot.count × the padded size.
+ */
+export const Slot = { weights: 0, proxAnchor: 1, termAnchor: 2, termOffset: 3, velocity: 4, secondMoment: 5, count: 6 } as const;
 
 let instance: FusedDenseKernels | undefined;
 
