@@ -105,7 +105,17 @@ export class WasmArena {
     const at = this.next;
     this.next = at + Math.ceil((count * 4) / 16) * 16;
     const memory = this.kernels.memory;
-    if (this.next > memory.buffer.byteLength) memory.grow(Math.ceil((this.next - memory.buffer.byteLength) / PAGE_BYTES));
+    if (this.next > memory.buffer.byteLength) {
+      try {
+        memory.grow(Math.ceil((this.next - memory.buffer.byteLength) / PAGE_BYTES));
+      } catch (error) {
+        // wasm32 memory stops at 4 GiB: a client's data set and the model must fit in it together.
+        throw new RangeError(
+          `the fused dense kernels need ${(this.next / 2 ** 20).toFixed(0)} MiB of WebAssembly memory for this training call, more than it can grow to (${(error as Error).message}); ` +
+            'train on fewer samples per client, or set FEDSIM_FUSED_DENSE=0 to train on tfjs ops',
+        );
+      }
+    }
     return at;
   }
 
