@@ -11,6 +11,7 @@
  * incomparable.
  */
 import { setBackendNameSource } from './backend-name.js';
+import { FUSED_DENSE_VERSION, fusedDenseEnabled, fusedDenseLabel } from './fused-dense/module.js';
 import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -119,8 +120,10 @@ export function describeBackend(): BackendDescription {
   }
   if (name === 'wasm' && wasmInfo) {
     const kernels = wasmInfo.jsKernels.length ? `, JS kernels ${wasmInfo.jsKernels.join(' ')}` : '';
+    // Dense models train in fedsim's own kernels (fused-dense/): their version changes the numbers.
+    const fused = fusedDenseEnabled(name) ? `, fused dense v${FUSED_DENSE_VERSION}` : ', fused dense off';
     const threads = wasmInfo.threads();
-    const build = `${wasmInfo.simd ? 'SIMD' : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'}${kernels}`;
+    const build = `${wasmInfo.simd ? 'SIMD' : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'}${kernels}${fused}`;
     return { name, version: wasmInfo.version, detail: `${build}; ${core}${note}` };
   }
   if (name === 'tensorflow' && nodeInfo) {
@@ -283,7 +286,9 @@ export function activeBackendLabel(): string {
     throw new BackendNotReadyError(error instanceof Error ? error.message : String(error));
   }
   const { version } = describeBackend();
-  return `${activeBackend()} ${version}`;
+  const name = activeBackend();
+  // The fused dense kernels change the numbers a run computes, so the label names them too.
+  return `${name} ${version}${fusedDenseLabel(name)}`;
 }
 
 /** tfjs cannot name its backend yet: its preferred one starts asynchronously and nobody awaited it. */

@@ -14,6 +14,7 @@ import { CliError, EXIT_FAILED, EXIT_OK } from '../cli-error.js';
 import { printFailure } from '../failure-output.js';
 import { progressDisplay } from '../progress-display.js';
 import { loadScenarioArgument, startBackend } from '../run-options.js';
+import { followRecordedFusedDense } from '../../runtime/fused-dense/module.js';
 import { bold, dim, fail, ok, red } from '../style.js';
 import { terminalText } from '../terminal-text.js';
 
@@ -129,7 +130,9 @@ export async function replayCommand(logFile: string, options: ReplayOptions): Pr
   if (options.until !== undefined && (options.until < 0 || options.until > last)) {
     throw new CliError(`--until ${options.until}: ${last < 0 ? 'the log has no events (only its header): there is nothing to stop at' : `the log has events 0..${last}`}.`);
   }
-  // The run is re-executed on the backend it was recorded on (a run reproduces bit for bit per backend).
+  // The run is re-executed on the backend it was recorded on (a run reproduces bit for bit per backend),
+  // with the dense kernels it used (fused or tfjs ops).
+  followRecordedFusedDense(header.backend);
   await startBackend(header.backend === 'none' ? undefined : header.backend, `the log header's backend '${header.backend}'`);
   const until = options.until;
   const out = process.stdout;

@@ -35,6 +35,7 @@ import type { RandomStream } from '../../runtime/rng.js';
 import type { Model } from '../models/model.js';
 import type { Weights } from '../models/weights.js';
 import type { GradientTerms, TrainConfig } from '../training/train-local.js';
+import type { AffineGradientTerm } from '../training/affine-terms.js';
 import type { FitIns, ReportLayout } from '../rounds/fit.js';
 
 /** What local training did, as an algorithm's afterTraining sees it. */
@@ -58,6 +59,9 @@ export interface LocalTraining {
 }
 
 export interface TrainingHooks {
+  /** A gradient term affine in the weights (training/affine-terms.ts): trains in the fused kernels too. */
+  affineTerm?: AffineGradientTerm;
+  /** Any other per-step gradient terms, as a tfjs closure (these keep the step on tfjs ops). */
   gradientTerms?: GradientTerms;
   /** Frees tensors the hooks made up front (called once training is over, even if it threw). */
   dispose?(): void;

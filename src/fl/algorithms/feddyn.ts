@@ -24,7 +24,7 @@ import { z } from 'zod';
 import { FlConfigError, MalformedMessageError } from '../errors.js';
 import type { RoundAggregate } from '../rounds/round-aggregate.js';
 import type { Weights } from '../models/weights.js';
-import { trainableTensors } from '../training/train-local.js';
+import { trainableTensors } from '../training/trainable-tensors.js';
 import { SamplingStrategy, type SamplingOptions, type StrategyContext, type StrategyStep } from '../strategies/strategy.js';
 import { type ClientAlgorithm, zerosLike } from './client-algorithm.js';
 
@@ -49,15 +49,11 @@ export const fedDynClient: ClientAlgorithm<Weights> = {
   reports: { extras: [DELTA], metrics: [] },
   usesGradientTerms: true,
   initialState: (weights) => zerosLike(weights),
-  beforeTraining(ins, state, model) {
+  beforeTraining(ins, state) {
     const alpha = alphaOf(ins.config, `feddyn client (round ${ins.round})`);
-    const anchors = trainableTensors(model, ins.weights, `feddyn round ${ins.round}: θ^(t−1)`);
-    const previous = trainableTensors(model, state, `feddyn round ${ins.round}: ∇L_i(θ_i^(t−1))`);
-    const a = tf.scalar(alpha);
-    return {
-      gradientTerms: (params) => params.map((p, i) => tf.sub(tf.mul(tf.sub(p, anchors[i]), a), previous[i])),
-      dispose: () => tf.dispose([...anchors, ...previous, a]),
-    };
+    // α (θ − θ^{t−1}) − ∇L_i(θ_i^{t−1}); adding the negated gradient is the same float32 operation as subtracting it.
+    const negated = state.map((g) => g.map((v) => -v));
+    return { affineTerm: { pull: { coefficient: alpha, anchor: ins.weights }, offset: negated } };
   },
   afterTraining(ins, trained, state) {
     const alpha = alphaOf(ins.config, `feddyn client (round ${ins.round})`);

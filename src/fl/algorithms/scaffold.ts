@@ -35,7 +35,7 @@ import { WeightsSchema } from '../rounds/fit.js';
 import type { RoundAggregate } from '../rounds/round-aggregate.js';
 import type { Weights } from '../models/weights.js';
 import { assertSameLayout } from '../models/weights.js';
-import { trainableTensors } from '../training/train-local.js';
+import { trainableTensors } from '../training/trainable-tensors.js';
 import { SamplingStrategy, type SamplingOptions, type StrategyContext, type StrategyStep } from '../strategies/strategy.js';
 import { type ClientAlgorithm, plainSgdProblem, zerosLike } from './client-algorithm.js';
 
@@ -72,16 +72,15 @@ export const scaffoldClient: ClientAlgorithm<Weights> = {
   usesGradientTerms: true,
   checkTraining: (config) => plainSgdProblem(config, 'SCAFFOLD'),
   initialState: (weights) => zerosLike(weights),
-  beforeTraining(ins, state, model) {
+  beforeTraining(ins, state) {
     const c = serverControl(ins.config, ins.weights, `scaffold client (round ${ins.round})`);
     const correction = c.map((cl, l) => {
       const out = new Float32Array(cl.length);
       for (let j = 0; j < out.length; j++) out[j] = cl[j] - state[l][j];
       return out;
     });
-    // The same correction at every step: made once, freed when training ends.
-    const terms = trainableTensors(model, correction, `scaffold round ${ins.round}: c − c_i`);
-    return { gradientTerms: () => terms, dispose: () => tf.dispose(terms) };
+    // The same correction at every step.
+    return { affineTerm: { offset: correction } };
   },
   afterTraining(ins, trained, state) {
     const c = serverControl(ins.config, ins.weights, `scaffold client (round ${ins.round})`);

@@ -96,7 +96,8 @@ export function localUpdate<S>(client: LocalTrainer, ins: FitIns, state: S): Loc
   } else {
     const hooks = algorithm.beforeTraining?.(ins, state, model);
     try {
-      const trained = trainLocal(model, client.data.value, { ...config, ...(hooks?.gradientTerms ? { gradientTerms: hooks.gradientTerms } : {}) }, rng);
+      const terms = { ...(hooks?.affineTerm ? { affineTerm: hooks.affineTerm } : {}), ...(hooks?.gradientTerms ? { gradientTerms: hooks.gradientTerms } : {}) };
+      const trained = trainLocal(model, client.data.value, { ...config, ...terms }, rng);
       ({ weights, meanLoss, samplesSeen } = trained);
       // Accounted as soon as training ran (before any check that might withhold the update): counting a round that is
       // then refused overstates ε, never understates it.

@@ -14,7 +14,7 @@ import { type ClientAlgorithm, plainLocalTraining } from '../algorithms/client-a
 import { FlConfigError, MalformedMessageError } from '../errors.js';
 import type { FitConfig } from '../rounds/fit.js';
 import { type RoundAggregate, toWeights } from '../rounds/round-aggregate.js';
-import { trainableTensors } from '../training/train-local.js';
+import { trainableTensors } from '../training/trainable-tensors.js';
 import { type RoundFailure, SamplingStrategy, type SamplingOptions, type StrategyContext, type StrategyStep } from './strategy.js';
 
 export class FedAvg extends SamplingStrategy {
@@ -38,7 +38,7 @@ export const fedProxClient: ClientAlgorithm<undefined> = {
   name: 'fedprox',
   reports: { extras: [], metrics: [] },
   usesGradientTerms: true,
-  beforeTraining(ins, _state, model) {
+  beforeTraining(ins) {
     const parsed = ProxConfigSchema.safeParse({ proxMu: ins.config.proxMu });
     if (!parsed.success) {
       throw new MalformedMessageError(`fedprox round ${ins.round}: FitIns.config.proxMu must be a finite number ≥ 0, got ${JSON.stringify(ins.config.proxMu)}; the server's strategy sets it`, {
@@ -48,12 +48,7 @@ export const fedProxClient: ClientAlgorithm<undefined> = {
     }
     const { proxMu } = parsed.data;
     if (proxMu === 0) return undefined;
-    const anchors = trainableTensors(model, ins.weights, `fedprox round ${ins.round}: the global weights`);
-    const mu = tf.scalar(proxMu);
-    return {
-      gradientTerms: (params) => params.map((p, i) => tf.mul(tf.sub(p, anchors[i]), mu)),
-      dispose: () => tf.dispose([...anchors, mu]),
-    };
+    return { affineTerm: { pull: { coefficient: proxMu, anchor: ins.weights } } };
   },
 };
 
