@@ -208,6 +208,9 @@ function machine(): string[] {
 /** A ratio with three decimals, or two significant digits when it is below 0.1 (the cpu backend's CNN: 0.00047×). */
 const ratio = (r: number) => (r >= 0.1 ? r.toFixed(3) : r.toPrecision(2));
 
+/** A fraction as a percentage, one decimal, or two significant digits below 1% (the cpu backend's CNN: 0.033%). */
+const percent = (f: number) => (f >= 0.01 ? (100 * f).toFixed(1) : (100 * f).toPrecision(2));
+
 async function measurePeak(worker: TorchWorker): Promise<{ gflops: number; blas: string }> {
   return worker.request<{ gflops: number; blas: string }>({ op: 'peak', size: 2048, repeats: 10 });
 }
@@ -313,7 +316,7 @@ export const benchmark = {
           range: `${fmt(Math.min(...side.rates))}–${fmt(Math.max(...side.rates))}`,
           'work per rep': `${side.n} × ${side.epochs} ep × ${side.rates.length}`,
           'GFLOP/s': ((rate * flops) / 1e9).toFixed(2),
-          'of fp32 peak': peak ? `${((100 * rate * flops) / peak).toFixed(1)}%` : '—',
+          'of fp32 peak': peak ? `${percent((rate * flops) / peak)}%` : '—',
           'fedsim / PyTorch': side.backend && torchRate ? `${ratio(rate / torchRate)}×` : '',
         });
       }
