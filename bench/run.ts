@@ -1,5 +1,6 @@
 /**
- * Runs the benchmarks: `npm run bench` (all) or `npm run bench -- runtime pointers`.
+ * Runs the benchmarks: `npm run bench` (all) or `npm run bench -- runtime pointers`
+ * (options after the names: `npm run bench -- fedavg-e2e --rounds 10`).
  * Each benchmark measures its baseline in the same run and prints a markdown table
  * for BENCHMARKS.md. Wall-clock time is read here and only here.
  */
@@ -25,15 +26,21 @@ const registry: Record<string, () => Promise<{ benchmark: Benchmark }>> = {
   'dp-sgd': () => import('./dp-sgd.js'),
   'population-scale': () => import('./population-scale.js'),
   'async-vs-sync': () => import('./async-vs-sync.js'),
+  compute: () => import('./compute.js'),
+  'fedavg-e2e': () => import('./compute-fedavg-e2e.js'),
 };
 
-const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+// Options are `--name=value` or `--name value` (bench-options.ts): a word after a bare `--name` is its value, not a benchmark.
+const args = process.argv.slice(2);
+const wanted = args.filter((a, i) => !a.startsWith('-') && !(i > 0 && args[i - 1].startsWith('--') && !args[i - 1].includes('=') && !(a in registry)));
 const unknown = wanted.filter((name) => !(name in registry));
 if (unknown.length) {
   console.error(`Unknown benchmark(s): ${unknown.join(', ')}. Available: ${Object.keys(registry).join(', ')}.`);
   process.exit(2);
 }
-const names = wanted.length ? wanted : Object.keys(registry);
+/** Too long for `npm run bench` with no names (minutes of real training): run only when named. */
+const ONLY_WHEN_NAMED = new Set(['fedavg-e2e']);
+const names = wanted.length ? wanted : Object.keys(registry).filter((name) => !ONLY_WHEN_NAMED.has(name));
 console.log(`# fedsim benchmarks — node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}\n`);
 for (const name of names) {
   const { benchmark } = await registry[name]();
