@@ -20,8 +20,9 @@
  * product of training: x·W with W a fresh tensor after every SGD step repacks
  * W (M·K·N = 10·784·200: 600 µs, 440 of them packing), while Wᵀ·xᵀ transposes
  * W instead and packs only the small xᵀ (340 µs). A right operand seen
- * untransposed before (a weight matrix used again: evaluation, inference) has
- * its packed operator cached already, so it keeps the direct layout.
+ * untransposed before is a weight matrix used again (evaluation, inference,
+ * frozen layers): it takes the direct layout, whose packed operator tfjs then
+ * caches for every further use, so packing is paid once.
  *
  * Results are the same whichever layout runs: XNNPACK's f32 GEMM sums each
  * output element over k in order with no fused multiply-add, so C and Cᵀ hold
@@ -52,9 +53,10 @@ const PACK_COST = 3.5;
 
 /**
  * The cheaper layout for C[m, n] = op(A)[m, k] · op(B)[k, n], counting floats
- * transposed and packed. `bPacked`: B (untransposed) already has a packed
- * operator, so the direct layout packs nothing. Ties go to direct. A pure
- * function of its arguments, so the same program picks the same layouts.
+ * transposed and packed. `bReused`: B (untransposed) was a right operand
+ * before, so it is taken for a weight matrix whose packing, once cached,
+ * costs nothing more. Ties go to direct. A pure function of its arguments, so
+ * the same program picks the same layouts (and both give the same bits).
  */
 export function chooseMatMulLayout(
   m: number,
@@ -62,22 +64,21 @@ export function chooseMatMulLayout(
   n: number,
   transposeA: boolean,
   transposeB: boolean,
-  bPacked: boolean,
+  bReused: boolean,
 ): MatMulLayout {
   const direct =
     TRANSPOSE_COST * ((transposeA ? m * k : 0) + (transposeB ? k * n : 0)) +
-    (!transposeB && bPacked ? 0 : PACK_COST * k * n);
+    (!transposeB && bReused ? 0 : PACK_COST * k * n);
   const transposed =
     TRANSPOSE_COST * ((transposeA ? 0 : m * k) + (transposeB ? 0 : k * n) + m * n) + PACK_COST * k * m;
   return transposed < direct ? 'transposed' : 'direct';
 }
 
 /**
- * Data ids of tensors that were the untransposed right operand of a product:
- * tfjs-wasm has packed them and keeps the packed operator while they live.
- * Weak, so a disposed tensor's entry goes with it.
+ * Data ids of tensors that were the untransposed right operand of a product
+ * (see chooseMatMulLayout). Weak, so a disposed tensor's entry goes with it.
  */
-const packedOperands = new WeakSet<object>();
+const rightOperands = new WeakSet<object>();
 
 /**
  * The kernel function. `layout` forces a layout, for tests; otherwise
@@ -104,14 +105,13 @@ export function batchMatMul(params: Parameters<tf.KernelFunc>[0], layout?: MatMu
   const outer = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
   // A's batch entries, stacked, are one [aBatch·m, k] matrix (A untransposed).
   const rows = aBatch * m;
-  const bPacked = !transposeB && packedOperands.has(b.dataId);
-  const chosen = layout ?? chooseMatMulLayout(rows, k, n, transposeA, transposeB, bPacked);
+  const bReused = !transposeB && rightOperands.has(b.dataId);
+  if (!transposeB) rightOperands.add(b.dataId);
+  const chosen = layout ?? chooseMatMulLayout(rows, k, n, transposeA, transposeB, bReused);
   const out =
     chosen === 'direct'
       ? directProduct(backend, a, b, rows, k, n, transposeA, transposeB)
       : transposedProduct(backend, a, b, rows, k, n, transposeA, transposeB);
-  // Only now: the direct layout is what packs B and caches the packed operator.
-  if (!transposeB && chosen === 'direct') packedOperands.add(b.dataId);
   out.shape = [...outer, m, n];
   return out;
 }

@@ -48,3 +48,12 @@ export function nativeKernelFunc(kernelName: string): tf.KernelFunc {
   }
   return config.kernelFunc;
 }
+
+/**
+ * Replaces each saved native kernel with `wrap(name, kernel)`: for profilers
+ * (bench/kernel-profile.ts times the GEMMs fedsim's kernels run), not for
+ * simulation code.
+ */
+export function wrapNativeKernels(wrap: (kernelName: string, kernelFunc: tf.KernelFunc) => tf.KernelFunc): void {
+  for (const [name, kernelFunc] of store()) store().set(name, wrap(name, kernelFunc));
+}

@@ -1,0 +1,173 @@
+/**
+ * Where a training step's time goes on the wasm backend, kernel by kernel.
+ *
+ * Every kernel registered for wasm (tfjs' native ones and fedsim's) is wrapped
+ * with a timer; `trainLocal` then trains the built-in models and the profile
+ * prints each kernel's *self* time per SGD step (a kernel that calls another,
+ * as fedsim's BatchMatMul calls Transpose, is charged without its callee), with
+ * BatchMatMul split by operand shapes and transposes. "outside kernels" is the
+ * rest of the step: tfjs' engine, the gradient tape, fedsim's batching.
+ * samples/s is timed with the timers switched off (median of 3 epochs).
+ *
+ *   npx tsx --conditions=fedsim-source bench/kernel-profile.ts [mlp|cnn …] [--batch 10,50] [--native-matmul]
+ *
+ * --native-matmul puts tfjs-backend-wasm's own BatchMatMul back in place of
+ * fedsim's (src/runtime/wasm-kernels/batch-mat-mul.ts), the baseline for it in
+ * the same process. Models: McMahan's 2NN (mlp 784-200-200-10) and CNN (conv
+ * 5×5×32, pool, conv 5×5×64, pool, dense 512, dense 10), on seeded synthetic
+ * 28×28 images.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { performance } from 'node:perf_hooks';
+import { createModel, type ModelSpec, nn } from '../src/fl/models/index.js';
+import { type Dataset, trainLocal } from '../src/fl/training/index.js';
+import { describeBackend, initBackend } from '../src/runtime/backend.js';
+import { nativeKernelFunc, wrapNativeKernels } from '../src/runtime/wasm-kernels/native-kernels.js';
+import { createStream } from '../src/runtime/rng.js';
+import { table } from './timing.js';
+
+interface Case {
+  model: 'mlp' | 'cnn';
+  spec: ModelSpec;
+  batch: number;
+  /** Samples per timed epoch. */
+  samples: number;
+}
+
+const SPECS = {
+  mlp: nn.mlp([784, 200, 200, 10]),
+  cnn: { kind: 'cnn', inputShape: [28, 28, 1], filters: [32, 64], kernelSize: 5, hidden: 512, classes: 10 } as ModelSpec,
+};
+/** Enough steps per epoch to average over, few enough to keep the CNN quick. */
+const SAMPLES: Record<string, number> = { 'mlp 10': 600, 'mlp 50': 1500, 'cnn 10': 120, 'cnn 50': 300 };
+
+/** Seeded synthetic 28×28 "images": a class pattern plus noise. */
+function images(n: number): Dataset {
+  const rng = createStream(7, 'bench/kernel-profile-data');
+  const patterns = Array.from({ length: 10 }, () => Float32Array.from({ length: 784 }, () => rng.next()));
+  const x = new Float32Array(n * 784);
+  const y = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    y[i] = rng.int(10);
+    for (let j = 0; j < 784; j++) x[i * 784 + j] = 0.5 * patterns[y[i]][j] + 0.5 * rng.next();
+  }
+  return { x, y };
+}
+
+interface Entry {
+  calls: number;
+  selfMs: number;
+}
+
+/** Kernel timers: on only while a profile is taken. */
+const profile = {
+  on: false,
+  entries: new Map<string, Entry>(),
+  /** Time spent in callees of the kernels now running, innermost last. */
+  childMs: [] as number[],
+};
+
+const shape = (info: tf.TensorInfo, transposed: boolean) => `[${info.shape.join(',')}]${transposed ? 'ᵀ' : ''}`;
+
+/** A BatchMatMul's entry names its operands: "BatchMatMul [10,784]ᵀ·[10,200]". */
+function label(kernelName: string, params: Parameters<tf.KernelFunc>[0]): string {
+  if (!/BatchMatMul|_FusedMatMul/.test(kernelName)) return kernelName;
+  const { a, b } = params.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+  const { transposeA, transposeB } = params.attrs as unknown as tf.BatchMatMulAttrs;
+  return `${kernelName} ${shape(a, transposeA)}·${shape(b, transposeB)}`;
+}
+
+function timed(kernelName: string, kernelFunc: tf.KernelFunc): tf.KernelFunc {
+  return ((params: Parameters<tf.KernelFunc>[0]) => {
+    if (!profile.on) return kernelFunc(params);
+    profile.childMs.push(0);
+    const start = performance.now();
+    try {
+      return kernelFunc(params);
+    } finally {
+      const total = performance.now() - start;
+      const children = profile.childMs.pop()!;
+      if (profile.childMs.length > 0) profile.childMs[profile.childMs.length - 1] += total;
+      const key = label(kernelName, params);
+      const entry = profile.entries.get(key) ?? { calls: 0, selfMs: 0 };
+      entry.calls++;
+      entry.selfMs += total - children;
+      profile.entries.set(key, entry);
+    }
+  }) as tf.KernelFunc;
+}
+
+/**
+ * Replaces every wasm kernel with a timed copy of itself (setup already ran),
+ * and the native kernels fedsim's kernels call directly (the GEMM inside the
+ * conv gradients and fedsim's BatchMatMul), whose entries are marked "native".
+ */
+function wrapAllKernels(): void {
+  for (const config of tf.getKernelsForBackend('wasm')) {
+    tf.unregisterKernel(config.kernelName, 'wasm');
+    tf.registerKernel({ ...config, kernelFunc: timed(config.kernelName, config.kernelFunc) });
+  }
+  wrapNativeKernels((name, kernelFunc) => timed(`native ${name}`, kernelFunc));
+}
+
+function oneEpoch(c: Case, data: Dataset, seed: number): { seconds: number; steps: number } {
+  const model = createModel(c.spec, createStream(1, 'model/init'));
+  try {
+    const start = performance.now();
+    const { steps } = trainLocal(model, data, { epochs: 1, batchSize: c.batch, lr: 0.05 }, createStream(seed, 'bench/shuffle'));
+    return { seconds: (performance.now() - start) / 1000, steps };
+  } finally {
+    model.dispose();
+  }
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+function run(c: Case): string {
+  const data = images(c.samples);
+  oneEpoch(c, data, 0); // warm-up: JIT, kernel set-up
+  const runs = [1, 2, 3].map((seed) => oneEpoch(c, data, seed));
+  const steps = runs[0].steps;
+  const stepMs = (1000 * median(runs.map((r) => r.seconds))) / steps;
+
+  profile.entries.clear();
+  profile.on = true;
+  const profiled = oneEpoch(c, data, 4);
+  profile.on = false;
+  const profiledStepUs = (1e6 * profiled.seconds) / steps;
+  const rows = [...profile.entries].map(([kernel, e]) => ({ kernel, calls: e.calls / steps, us: (1000 * e.selfMs) / steps }));
+  rows.sort((a, b) => b.us - a.us);
+  const inKernels = rows.reduce((s, r) => s + r.us, 0);
+  const shown = rows.filter((r) => r.us >= 20);
+  const rest = rows.filter((r) => r.us < 20);
+  const out = shown.map((r) => ({ kernel: r.kernel, 'calls/step': r.calls.toFixed(0), 'µs/step': r.us.toFixed(0), share: `${((100 * r.us) / profiledStepUs).toFixed(1)}%` }));
+  const restUs = rest.reduce((s, r) => s + r.us, 0);
+  out.push({ kernel: `${rest.length} other kernels (< 20 µs each)`, 'calls/step': rest.reduce((s, r) => s + r.calls, 0).toFixed(0), 'µs/step': restUs.toFixed(0), share: `${((100 * restUs) / profiledStepUs).toFixed(1)}%` });
+  const outside = profiledStepUs - inKernels;
+  out.push({ kernel: 'outside kernels (engine, tape, batching)', 'calls/step': '', 'µs/step': outside.toFixed(0), share: `${((100 * outside) / profiledStepUs).toFixed(1)}%` });
+  return (
+    `### ${c.model} B=${c.batch}: ${((1000 * c.batch) / stepMs).toFixed(0)} samples/s, ${stepMs.toFixed(2)} ms/step ` +
+    `(median of 3 epochs of ${steps} steps, timers off); profiled step ${(profiledStepUs / 1000).toFixed(2)} ms\n\n${table(out)}\n`
+  );
+}
+
+const args = process.argv.slice(2);
+const nativeMatMul = args.includes('--native-matmul');
+const batchArg = args.indexOf('--batch');
+const batches = batchArg >= 0 ? args[batchArg + 1].split(',').map(Number) : [10, 50];
+const models = args.filter((a, i) => !a.startsWith('--') && (batchArg < 0 || i !== batchArg + 1)) as Case['model'][];
+for (const m of models) if (!(m in SPECS)) throw new Error(`unknown model '${m}': use mlp or cnn`);
+
+await initBackend('wasm');
+if (nativeMatMul) {
+  const native = nativeKernelFunc('BatchMatMul');
+  tf.unregisterKernel('BatchMatMul', 'wasm');
+  tf.registerKernel({ kernelName: 'BatchMatMul', backendName: 'wasm', kernelFunc: native });
+}
+wrapAllKernels();
+console.log(`# wasm kernel profile — node ${process.version}; ${describeBackend().version} ${describeBackend().detail}${nativeMatMul ? '; BATCHMATMUL: NATIVE (--native-matmul)' : ''}\n`);
+for (const model of models.length ? models : (['mlp', 'cnn'] as const)) {
+  for (const batch of batches) {
+    console.log(run({ model, spec: SPECS[model], batch, samples: SAMPLES[`${model} ${batch}`] ?? 20 * batch }));
+  }
+}
