@@ -12,9 +12,12 @@
  * whose untransposed case is XNNPACK's SIMD GEMM. On a LeNet-sized CNN that
  * is 10-20x faster than a direct JS loop over the sum (measured), and this
  * kernel is the largest cost of a training step (gemm.ts: why the result is
- * the same every run).
+ * the same every run). A stride-1 NHWC conv with enough images × channels
+ * takes a faster route still: one native forward convolution
+ * (conv2d-backprop-by-convolution.ts).
  */
 import * as tf from '@tensorflow/tfjs';
+import { filterGradByConvolution } from './conv2d-backprop-by-convolution.js';
 import { dyMatrix, imagesPerSlice, MAX_SLICE_FLOATS, nativeMatMul } from './gemm.js';
 import { disposeAll, heapView, wasmArgs, wasmKernelConfig, writeOutput } from './heap.js';
 import { denseConvWindow, type WindowGeometry } from './window.js';
@@ -31,6 +34,9 @@ export function conv2DBackpropFilter(
 ): tf.TensorInfo {
   const { inputs, backend, attrs } = wasmArgs(params, ['x', 'dy'], tf.Conv2DBackpropFilter);
   const g = denseConvWindow(inputs.x.shape, (attrs as tf.Conv2DBackpropFilterAttrs).filterShape, attrs as tf.Conv2DBackpropFilterAttrs);
+  // Stride 1, NHWC: one native convolution, faster than im2col (see the file).
+  const byConvolution = filterGradByConvolution(backend, inputs.x, inputs.dy, g);
+  if (byConvolution != null) return byConvolution;
   const K = g.fH * g.fW * g.inChannels;
   const dw = new Float64Array(K * g.outChannels);
   const slice = imagesPerSlice(g.batchSize, K * g.outPixels, maxPatchFloats);
