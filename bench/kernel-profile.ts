@@ -9,6 +9,10 @@
  * rest of the step: tfjs' engine, the gradient tape, fedsim's batching.
  * samples/s is timed with the timers switched off (median of 3 epochs).
  *
+ * Times are this process's CPU time (user + system, process.cpuUsage), not
+ * wall time: on a shared machine other processes then stretch the figures far
+ * less. tfjs-wasm runs on this one thread (V8's background GC adds a little).
+ *
  *   npx tsx --conditions=fedsim-source bench/kernel-profile.ts [mlp|cnn …] [--batch 10,50] [--native-matmul]
  *
  * --native-matmul puts tfjs-backend-wasm's own BatchMatMul back in place of
@@ -18,7 +22,6 @@
  * 28×28 images.
  */
 import * as tf from '@tensorflow/tfjs';
-import { performance } from 'node:perf_hooks';
 import { createModel, type ModelSpec, nn } from '../src/fl/models/index.js';
 import { type Dataset, trainLocal } from '../src/fl/training/index.js';
 import { describeBackend, initBackend } from '../src/runtime/backend.js';
@@ -67,6 +70,12 @@ const profile = {
   childMs: [] as number[],
 };
 
+/** CPU milliseconds used by this process so far. */
+function cpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+
 const shape = (info: tf.TensorInfo, transposed: boolean) => `[${info.shape.join(',')}]${transposed ? 'ᵀ' : ''}`;
 
 /** A BatchMatMul's entry names its operands: "BatchMatMul [10,784]ᵀ·[10,200]". */
@@ -81,11 +90,11 @@ function timed(kernelName: string, kernelFunc: tf.KernelFunc): tf.KernelFunc {
   return ((params: Parameters<tf.KernelFunc>[0]) => {
     if (!profile.on) return kernelFunc(params);
     profile.childMs.push(0);
-    const start = performance.now();
+    const start = cpuMs();
     try {
       return kernelFunc(params);
     } finally {
-      const total = performance.now() - start;
+      const total = cpuMs() - start;
       const children = profile.childMs.pop()!;
       if (profile.childMs.length > 0) profile.childMs[profile.childMs.length - 1] += total;
       const key = label(kernelName, params);
@@ -113,9 +122,9 @@ function wrapAllKernels(): void {
 function oneEpoch(c: Case, data: Dataset, seed: number): { seconds: number; steps: number } {
   const model = createModel(c.spec, createStream(1, 'model/init'));
   try {
-    const start = performance.now();
+    const start = cpuMs();
     const { steps } = trainLocal(model, data, { epochs: 1, batchSize: c.batch, lr: 0.05 }, createStream(seed, 'bench/shuffle'));
-    return { seconds: (performance.now() - start) / 1000, steps };
+    return { seconds: (cpuMs() - start) / 1000, steps };
   } finally {
     model.dispose();
   }
@@ -147,7 +156,7 @@ function run(c: Case): string {
   out.push({ kernel: 'outside kernels (engine, tape, batching)', 'calls/step': '', 'µs/step': outside.toFixed(0), share: `${((100 * outside) / profiledStepUs).toFixed(1)}%` });
   return (
     `### ${c.model} B=${c.batch}: ${((1000 * c.batch) / stepMs).toFixed(0)} samples/s, ${stepMs.toFixed(2)} ms/step ` +
-    `(median of 3 epochs of ${steps} steps, timers off); profiled step ${(profiledStepUs / 1000).toFixed(2)} ms\n\n${table(out)}\n`
+    `(CPU time, median of 3 epochs of ${steps} steps, timers off); profiled step ${(profiledStepUs / 1000).toFixed(2)} ms\n\n${table(out)}\n`
   );
 }
 
