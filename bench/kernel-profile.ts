@@ -13,7 +13,12 @@
  * wall time: on a shared machine other processes then stretch the figures far
  * less. tfjs-wasm runs on this one thread (V8's background GC adds a little).
  *
- *   npx tsx --conditions=fedsim-source bench/kernel-profile.ts [mlp|cnn …] [--batch 10,50] [--native-matmul]
+ *   npx tsx --conditions=fedsim-source bench/kernel-profile.ts [mlp|cnn|matmul …] [--batch 10,50] [--native-matmul]
+
+ * `matmul` times a dense layer's three products alone (784→200 as in the 2NN,
+ * 3136→512 as the CNN's hidden layer), native BatchMatMul against fedsim's, with
+ * the weight matrix fresh each call (training: packed anew) or the same tensor
+ * (evaluation: the packed operator cached).
  *
  * --native-matmul puts tfjs-backend-wasm's own BatchMatMul back in place of
  * fedsim's (src/runtime/wasm-kernels/batch-mat-mul.ts), the baseline for it in
@@ -160,12 +165,56 @@ function run(c: Case): string {
   );
 }
 
+/** µs per call of fn (CPU time, median of 7 blocks of `reps` calls). */
+function microseconds(fn: () => void, reps: number): number {
+  for (let i = 0; i < reps; i++) fn();
+  const blocks = Array.from({ length: 7 }, () => {
+    const start = cpuMs();
+    for (let i = 0; i < reps; i++) fn();
+    return (1000 * (cpuMs() - start)) / reps;
+  });
+  return median(blocks);
+}
+
+/** A dense layer's products, native BatchMatMul against fedsim's, in µs per call. */
+function matmulTable(batch: number, inputs: number, outputs: number): string {
+  const fedsim = tf.getKernel('BatchMatMul', 'wasm')!.kernelFunc;
+  const native = nativeKernelFunc('BatchMatMul');
+  const backend = tf.backend();
+  const wave = (shape: number[], k: number) => tf.tensor(Float32Array.from({ length: shape[0] * shape[1] }, (_, i) => Math.sin(k * i)), shape);
+  const x = wave([batch, inputs], 1.3);
+  const w = wave([inputs, outputs], 0.7);
+  const dy = wave([batch, outputs], 0.4);
+  const products: [string, tf.Tensor, tf.Tensor, boolean, boolean, boolean][] = [
+    [`x·W [${batch},${inputs}]·[${inputs},${outputs}], W fresh (training)`, x, w, false, false, true],
+    [`x·W, the same W again (evaluation)`, x, w, false, false, false],
+    [`dW = xᵀ·dy`, x, dy, true, false, false],
+    [`dx = dy·Wᵀ`, dy, w, false, true, false],
+  ];
+  const reps = Math.max(3, Math.round(2e8 / (batch * inputs * outputs)));
+  const rows = products.map(([name, a, b, transposeA, transposeB, fresh]) => {
+    const time = (kernelFunc: tf.KernelFunc) =>
+      microseconds(() => {
+        // A fresh copy of b is a new tensor to the GEMM: packed again, as after an SGD step.
+        const right = fresh ? tf.clone(b) : b;
+        const out = kernelFunc({ inputs: { a, b: right }, backend, attrs: { transposeA, transposeB } }) as tf.TensorInfo;
+        backend.disposeData(out.dataId);
+        if (fresh) right.dispose();
+      }, reps);
+    const before = time(native);
+    const after = time(fedsim);
+    return { product: name, 'native µs': before.toFixed(0), 'fedsim µs': after.toFixed(0), speed: `${(before / after).toFixed(1)}×` };
+  });
+  tf.dispose([x, w, dy]);
+  return `### BatchMatMul alone, B=${batch}, dense ${inputs}→${outputs} (CPU time, median of 7 blocks of ${reps})\n\n${table(rows)}\n`;
+}
+
 const args = process.argv.slice(2);
 const nativeMatMul = args.includes('--native-matmul');
 const batchArg = args.indexOf('--batch');
 const batches = batchArg >= 0 ? args[batchArg + 1].split(',').map(Number) : [10, 50];
 const models = args.filter((a, i) => !a.startsWith('--') && (batchArg < 0 || i !== batchArg + 1)) as Case['model'][];
-for (const m of models) if (!(m in SPECS)) throw new Error(`unknown model '${m}': use mlp or cnn`);
+for (const m of models) if (!(m in SPECS) && (m as string) !== 'matmul') throw new Error(`unknown model '${m}': use mlp, cnn or matmul`);
 
 await initBackend('wasm');
 if (nativeMatMul) {
@@ -177,6 +226,11 @@ wrapAllKernels();
 console.log(`# wasm kernel profile — node ${process.version}; ${describeBackend().version} ${describeBackend().detail}${nativeMatMul ? '; BATCHMATMUL: NATIVE (--native-matmul)' : ''}\n`);
 for (const model of models.length ? models : (['mlp', 'cnn'] as const)) {
   for (const batch of batches) {
+    if ((model as string) === 'matmul') {
+      console.log(matmulTable(batch, 784, 200));
+      console.log(matmulTable(batch, 3136, 512));
+      continue;
+    }
     console.log(run({ model, spec: SPECS[model], batch, samples: SAMPLES[`${model} ${batch}`] ?? 20 * batch }));
   }
 }
