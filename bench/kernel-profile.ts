@@ -83,8 +83,16 @@ function cpuMs(): number {
 
 const shape = (info: tf.TensorInfo, transposed: boolean) => `[${info.shape.join(',')}]${transposed ? 'ᵀ' : ''}`;
 
-/** A BatchMatMul's entry names its operands: "BatchMatMul [10,784]ᵀ·[10,200]". */
+/**
+ * A BatchMatMul's entry names its operands ("BatchMatMul [10,784]ᵀ·[10,200]"),
+ * a Conv2D's its input and filter ("Conv2D [10,14,14,32]∗[5,5,32,64]"): the
+ * conv gradients run as convolutions too.
+ */
 function label(kernelName: string, params: Parameters<tf.KernelFunc>[0]): string {
+  if (/Conv2D$/.test(kernelName)) {
+    const { x, filter } = params.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
+    return `${kernelName} ${shape(x, false)}∗${shape(filter, false)}`;
+  }
   if (!/BatchMatMul|_FusedMatMul/.test(kernelName)) return kernelName;
   const { a, b } = params.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
   const { transposeA, transposeB } = params.attrs as unknown as tf.BatchMatMulAttrs;
