@@ -13,12 +13,14 @@
  * wall time: on a shared machine other processes then stretch the figures far
  * less. tfjs-wasm runs on this one thread (V8's background GC adds a little).
  *
- *   npx tsx --conditions=fedsim-source bench/kernel-profile.ts [mlp|cnn|matmul …] [--batch 10,50] [--native-matmul]
+ *   npx tsx --conditions=fedsim-source bench/kernel-profile.ts [mlp|cnn|matmul|conv …] [--batch 10,50] [--native-matmul]
 
  * `matmul` times a dense layer's three products alone (784→200 as in the 2NN,
  * 3136→512 as the CNN's hidden layer), native BatchMatMul against fedsim's, with
  * the weight matrix fresh each call (training: packed anew) or the same tensor
- * (evaluation: the packed operator cached).
+ * (evaluation: the packed operator cached). `conv` times the CNN's conv
+ * gradients on both routes of fedsim's kernels: the forward convolution they
+ * take at stride 1 against the im2col/col2im GEMM they take otherwise.
  *
  * --native-matmul puts tfjs-backend-wasm's own BatchMatMul back in place of
  * fedsim's (src/runtime/wasm-kernels/batch-mat-mul.ts), the baseline for it in
@@ -31,6 +33,9 @@ import { createModel, type ModelSpec, nn } from '../src/fl/models/index.js';
 import { type Dataset, trainLocal } from '../src/fl/training/index.js';
 import { describeBackend, initBackend } from '../src/runtime/backend.js';
 import { nativeKernelFunc, wrapNativeKernels } from '../src/runtime/wasm-kernels/native-kernels.js';
+import { conv2DBackpropFilter } from '../src/runtime/wasm-kernels/conv2d-backprop-filter.js';
+import { conv2DBackpropInput } from '../src/runtime/wasm-kernels/conv2d-backprop-input.js';
+import { MAX_SLICE_FLOATS } from '../src/runtime/wasm-kernels/gemm.js';
 import { createStream } from '../src/runtime/rng.js';
 import { table } from './timing.js';
 
@@ -217,12 +222,59 @@ function matmulTable(batch: number, inputs: number, outputs: number): string {
   return `### BatchMatMul alone, B=${batch}, dense ${inputs}→${outputs} (CPU time, median of 7 blocks of ${reps})\n\n${table(rows)}\n`;
 }
 
+/** The CNN's conv gradients on the GEMM and the convolution route, ms per call (interleaved, median of 7). */
+function convTable(batch: number): string {
+  const backend = tf.backend();
+  const wave = (shape: number[], k: number) => tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(k * i)), shape);
+  const layers: [string, number[], number[]][] = [
+    ['conv 5×5 1→32 on 28×28', [batch, 28, 28, 1], [5, 5, 1, 32]],
+    ['conv 5×5 32→64 on 14×14', [batch, 14, 14, 32], [5, 5, 32, 64]],
+  ];
+  const rows: Array<Record<string, string>> = [];
+  for (const [name, xShape, fShape] of layers) {
+    const x = wave(xShape, 1.3);
+    const filter = wave(fShape, 0.7);
+    const dy = wave([...xShape.slice(0, 3), fShape[3]], 0.4);
+    const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: fShape, inputShape: xShape } as unknown as tf.NamedAttrMap;
+    const kernels = {
+      'dW GEMM': () => conv2DBackpropFilter({ inputs: { x, dy }, backend, attrs }, MAX_SLICE_FLOATS, 'gemm'),
+      'dW conv': () => conv2DBackpropFilter({ inputs: { x, dy }, backend, attrs }),
+      'dx GEMM': () => conv2DBackpropInput({ inputs: { dy, filter }, backend, attrs }, MAX_SLICE_FLOATS, 'gemm'),
+      'dx conv': () => conv2DBackpropInput({ inputs: { dy, filter }, backend, attrs }),
+    };
+    const times: Record<string, number[]> = {};
+    for (const [key, run] of Object.entries(kernels)) {
+      backend.disposeData(run().dataId); // warm-up
+      times[key] = [];
+    }
+    for (let r = 0; r < 7; r++) {
+      for (const [key, run] of Object.entries(kernels)) {
+        const start = cpuMs();
+        backend.disposeData(run().dataId);
+        times[key].push(cpuMs() - start);
+      }
+    }
+    const ms = (key: string) => median(times[key]);
+    rows.push({
+      layer: name,
+      'dW GEMM ms': ms('dW GEMM').toFixed(1),
+      'dW conv ms': ms('dW conv').toFixed(1),
+      'dW speed': `${(ms('dW GEMM') / ms('dW conv')).toFixed(1)}×`,
+      'dx GEMM ms': ms('dx GEMM').toFixed(1),
+      'dx conv ms': ms('dx conv').toFixed(1),
+      'dx speed': `${(ms('dx GEMM') / ms('dx conv')).toFixed(1)}×`,
+    });
+    tf.dispose([x, filter, dy]);
+  }
+  return `### Conv gradients by route, B=${batch} (CPU time, interleaved, median of 7)\n\n${table(rows)}\n\n(the first layer's dx is never needed in training: tfjs skips the input's gradient)\n`;
+}
+
 const args = process.argv.slice(2);
 const nativeMatMul = args.includes('--native-matmul');
 const batchArg = args.indexOf('--batch');
 const batches = batchArg >= 0 ? args[batchArg + 1].split(',').map(Number) : [10, 50];
 const models = args.filter((a, i) => !a.startsWith('--') && (batchArg < 0 || i !== batchArg + 1)) as Case['model'][];
-for (const m of models) if (!(m in SPECS) && (m as string) !== 'matmul') throw new Error(`unknown model '${m}': use mlp, cnn or matmul`);
+for (const m of models) if (!(m in SPECS) && !['matmul', 'conv'].includes(m)) throw new Error(`unknown model '${m}': use mlp, cnn, matmul or conv`);
 
 await initBackend('wasm');
 if (nativeMatMul) {
@@ -234,6 +286,10 @@ wrapAllKernels();
 console.log(`# wasm kernel profile — node ${process.version}; ${describeBackend().version} ${describeBackend().detail}${nativeMatMul ? '; BATCHMATMUL: NATIVE (--native-matmul)' : ''}\n`);
 for (const model of models.length ? models : (['mlp', 'cnn'] as const)) {
   for (const batch of batches) {
+    if ((model as string) === 'conv') {
+      console.log(convTable(batch));
+      continue;
+    }
     if ((model as string) === 'matmul') {
       console.log(matmulTable(batch, 784, 200));
       console.log(matmulTable(batch, 3136, 512));

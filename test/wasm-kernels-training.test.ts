@@ -9,10 +9,10 @@ import { createStream } from '../src/runtime/rng.js';
 const serial = test.serial;
 
 /**
- * A small McMahan CNN whose training step runs every fedsim wasm kernel route:
- * BatchMatMul in both layouts (dense forward and gradients), the second conv's
- * gradients as forward convolutions (8 images × 4 channels ≥ 32), the first
- * conv's filter gradient by im2col (8 single-channel images), MaxPoolGrad on
+ * A small McMahan CNN whose training step runs fedsim's wasm kernels as the
+ * real one does: BatchMatMul in both layouts (dense forward and gradients), the
+ * filter gradients as forward convolutions, the second conv's input gradient
+ * by col2im (4 channels, under the convolution route's 8), MaxPoolGrad on
  * disjoint 2×2 windows.
  */
 const SPEC: ModelSpec = nn.cnn({ inputShape: [12, 12, 1], filters: [4, 6], kernelSize: 3, hidden: 24, classes: 5 });

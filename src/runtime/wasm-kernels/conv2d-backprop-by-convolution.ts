@@ -3,10 +3,12 @@
  * convolutions, run by the wasm backend's native Conv2D (XNNPACK's indirect
  * GEMM). The im2col / col2im route of gemm.ts builds a patch matrix
  * fH·fW times the size of the image in JS; here JS only transposes tensors
- * (native Transpose) or flips the filter, and XNNPACK walks the windows
- * itself. Measured on McMahan's CNN (conv 5×5, 32→64 on 14×14, 'same'):
- * the input gradient 12.4 → 6.4 ms at batch 10 (78 → 54 ms at 50), the filter
- * gradient 16.8 → 10.6 ms (58 → 48 ms).
+ * (native Transpose) or turns the filter, and XNNPACK walks the windows
+ * itself. Measured on McMahan's CNN (5×5 'same'; CPU time, medians of 7
+ * interleaved runs; `bench/kernel-profile.ts conv`): the second conv's input
+ * gradient 9.7 → 6.2 ms at batch 10 (59 → 29 ms at 50), its filter gradient
+ * 10.0 → 7.3 ms (56 → 34 ms), the first conv's filter gradient 2.0 → 1.5 ms
+ * (12.0 → 7.2 ms).
  *
  * Input gradient: dx is dy correlated with the filter turned by 180° and its
  * channel axes swapped, W'[i, j, o, c] = W[fH−1−i, fW−1−j, c, o], with
@@ -18,8 +20,9 @@
  * filter dy' = dy as [outH, outW, B, outC], giving [inC, fH, fW, outC].
  *
  * Stride 1 only (a strided forward conv has a dilated gradient, which the
- * native Conv2D would need as input dilation, which it lacks); the callers
- * keep the GEMM route for the rest. XNNPACK runs single-threaded, so the sums
+ * native Conv2D would need as input dilation, which it lacks), and for the
+ * input gradient 8 input channels or more; the callers keep the GEMM route for
+ * the rest. XNNPACK runs single-threaded, so the sums
  * are in the same order every run.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -28,12 +31,25 @@ import { disposeAll, heapView } from './heap.js';
 import { nativeKernelFunc } from './native-kernels.js';
 import type { WindowGeometry } from './window.js';
 
+/**
+ * Which route a conv gradient kernel takes: 'auto' is the convolution where it
+ * applies, else the GEMM; 'gemm' forces the GEMM route (tests and benchmarks
+ * compare the two).
+ */
+export type ConvGradRoute = 'auto' | 'gemm';
+
 /** Padding after the last row / column that makes a stride-1 convolution's output `outSize` long. */
 const padAfter = (inSize: number, padBefore: number, filterSize: number, outSize: number) => outSize + filterSize - 1 - inSize - padBefore;
 
-/** The input-gradient convolution's padding, or null where this route does not apply. */
+/**
+ * The input-gradient convolution's padding, or null where this route does not
+ * apply or is slower. Its output channels are the conv's input channels, which
+ * XNNPACK computes in SIMD tiles of 8: with fewer the tile is mostly waste and
+ * col2im wins (measured with 1 channel, 28×28, 5×5→32: 0.7×). A network's first
+ * layer, the usual few-channel one, never needs this gradient anyway.
+ */
 function inputGradPadding(g: WindowGeometry): [number, number, number, number] | null {
-  if (g.sH !== 1 || g.sW !== 1 || g.info.dataFormat !== 'channelsLast') return null;
+  if (g.sH !== 1 || g.sW !== 1 || g.info.dataFormat !== 'channelsLast' || g.inChannels < 8) return null;
   const top = g.fH - 1 - g.top;
   const left = g.fW - 1 - g.left;
   const bottom = padAfter(g.outHeight, top, g.fH, g.inHeight);
@@ -41,17 +57,9 @@ function inputGradPadding(g: WindowGeometry): [number, number, number, number] |
   return Math.min(top, left, bottom, right) >= 0 ? [top, bottom, left, right] : null;
 }
 
-/**
- * The filter-gradient convolution's padding, or null where this route does not
- * apply or is slower. XNNPACK's inner loop then runs over the batch (the
- * channels of x'), once per filter tap and output position: with a
- * single-channel image and a small batch that loop is too short, and the
- * im2col route wins (measured: 1→32 channels on 28×28 at batch 10, 2.0 ms
- * im2col against 3.1; at batch 50, 20 against 12).
- */
+/** The filter-gradient convolution's padding, or null where this route does not apply. */
 function filterGradPadding(g: WindowGeometry): [number, number, number, number] | null {
   if (g.sH !== 1 || g.sW !== 1 || g.info.dataFormat !== 'channelsLast') return null;
-  if (g.batchSize * g.inChannels < 32) return null;
   const bottom = padAfter(g.inHeight, g.top, g.outHeight, g.fH);
   const right = padAfter(g.inWidth, g.left, g.outWidth, g.fW);
   return Math.min(g.top, g.left, bottom, right) >= 0 ? [g.top, bottom, g.left, right] : null;
@@ -92,7 +100,7 @@ export function inputGradByConvolution(backend: BackendWasm, dy: tf.TensorInfo, 
   return dx;
 }
 
-/** dW [fH, fW, inC, outC] as one forward convolution, or null where this route does not apply or is slower. */
+/** dW [fH, fW, inC, outC] as one forward convolution, or null where this route does not apply. */
 export function filterGradByConvolution(backend: BackendWasm, x: tf.TensorInfo, dy: tf.TensorInfo, g: WindowGeometry): tf.TensorInfo | null {
   const padding = filterGradPadding(g);
   if (padding == null) return null;
