@@ -19,11 +19,12 @@
  * the input channels become the images, the batch the channels) with the
  * filter dy' = dy as [outH, outW, B, outC], giving [inC, fH, fW, outC].
  *
- * Stride 1 only (a strided forward conv has a dilated gradient, which the
- * native Conv2D would need as input dilation, which it lacks), and for the
- * input gradient 8 input channels or more; the callers keep the GEMM route for
- * the rest. XNNPACK runs single-threaded, so the sums
- * are in the same order every run.
+ * Stride 1 only, and for the input gradient 8 input channels or more; the
+ * callers keep the GEMM route for the rest. (A strided conv's input gradient
+ * would need the native Conv2D to dilate its input, which it cannot; its
+ * filter gradient would be this convolution with the filter dilated by the
+ * stride, left out because fedsim's built-in models are all stride 1.)
+ * XNNPACK runs single-threaded, so the sums are in the same order every run.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
