@@ -115,6 +115,7 @@ serial('missing, broken and slow gradient kernels are registered once for wasm',
   await initBackend('wasm');
   const ours = [...MISSING_WASM_KERNELS, ...REPLACED_WASM_KERNELS, ...FEDSIM_WASM_KERNELS];
   t.deepEqual([...registerWasmKernels()].sort(), [
+    'BatchMatMul',
     'Conv2DBackpropFilter',
     'Conv2DBackpropInput',
     'DepthwiseConv2dNativeBackpropFilter',

@@ -12,9 +12,11 @@
  * whose untransposed case is XNNPACK's SIMD GEMM. On a LeNet-sized CNN that
  * is 10-20x faster than a direct JS loop over the sum (measured), and this
  * kernel is the largest cost of a training step (gemm.ts: why the result is
- * the same every run).
+ * the same every run). A stride-1 NHWC conv takes a faster route still: one
+ * native forward convolution (conv2d-backprop-by-convolution.ts).
  */
 import * as tf from '@tensorflow/tfjs';
+import { type ConvGradRoute, filterGradByConvolution } from './conv2d-backprop-by-convolution.js';
 import { dyMatrix, imagesPerSlice, MAX_SLICE_FLOATS, nativeMatMul } from './gemm.js';
 import { disposeAll, heapView, wasmArgs, wasmKernelConfig, writeOutput } from './heap.js';
 import { denseConvWindow, type WindowGeometry } from './window.js';
@@ -23,14 +25,19 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 /**
  * The kernel function. `maxPatchFloats` bounds the patch matrix: larger
  * batches go in slices of whole images whose partial products are summed. It
- * is a parameter only so tests can force slicing.
+ * is a parameter only so tests can force slicing; `route` = 'gemm' forces
+ * this im2col route where the convolution one applies (tests, benchmarks).
  */
 export function conv2DBackpropFilter(
   params: Parameters<tf.KernelFunc>[0],
   maxPatchFloats = MAX_SLICE_FLOATS,
+  route: ConvGradRoute = 'auto',
 ): tf.TensorInfo {
   const { inputs, backend, attrs } = wasmArgs(params, ['x', 'dy'], tf.Conv2DBackpropFilter);
   const g = denseConvWindow(inputs.x.shape, (attrs as tf.Conv2DBackpropFilterAttrs).filterShape, attrs as tf.Conv2DBackpropFilterAttrs);
+  // Stride 1, NHWC: one native convolution, faster than im2col (see that file).
+  const byConvolution = route === 'auto' ? filterGradByConvolution(backend, inputs.x, inputs.dy, g) : null;
+  if (byConvolution != null) return byConvolution;
   const K = g.fH * g.fW * g.inChannels;
   const dw = new Float64Array(K * g.outChannels);
   const slice = imagesPerSlice(g.batchSize, K * g.outPixels, maxPatchFloats);

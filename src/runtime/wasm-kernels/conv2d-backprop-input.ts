@@ -11,25 +11,33 @@
  * one row of P = dy · Wᵀ ([M, outC] · [outC, K = (wR, wC, d1)]), computed by
  * XNNPACK's GEMM through the backend's BatchMatMul (gemm.ts); JS then
  * scatters each row back onto the input pixels that position's window covered
- * (col2im).
+ * (col2im). A stride-1 NHWC conv takes a faster route: one native forward
+ * convolution with the turned filter (conv2d-backprop-by-convolution.ts).
  */
 import * as tf from '@tensorflow/tfjs';
+import { type ConvGradRoute, inputGradByConvolution } from './conv2d-backprop-by-convolution.js';
 import { dyMatrix, imagesPerSlice, MAX_SLICE_FLOATS, nativeMatMul } from './gemm.js';
 import { disposeAll, heapView, wasmArgs, wasmKernelConfig, writeOutput } from './heap.js';
 import { clippedWindows, denseConvWindow } from './window.js';
 
 /**
  * The kernel function. `maxProductFloats` bounds P: larger batches go in
- * slices of whole images. It is a parameter only so tests can force slicing.
+ * slices of whole images. It is a parameter only so tests can force slicing;
+ * `route` = 'gemm' forces this col2im route where the convolution one applies
+ * (tests, benchmarks).
  */
 export function conv2DBackpropInput(
   params: Parameters<tf.KernelFunc>[0],
   maxProductFloats = MAX_SLICE_FLOATS,
+  route: ConvGradRoute = 'auto',
 ): tf.TensorInfo {
   const { inputs, backend, attrs } = wasmArgs(params, ['dy', 'filter'], tf.Conv2DBackpropInput);
   const { dy, filter } = inputs;
   const convAttrs = attrs as tf.Conv2DBackpropInputAttrs;
   const g = denseConvWindow(convAttrs.inputShape, filter.shape, convAttrs);
+  // Stride 1, NHWC: one native convolution, faster than col2im (see that file).
+  const byConvolution = route === 'auto' ? inputGradByConvolution(backend, dy, filter, g) : null;
+  if (byConvolution != null) return byConvolution;
   const { batchSize, inChannels, outChannels, inPixels, outPixels: pixels, fH, fW, xs } = g;
   const K = fH * fW * inChannels;
   const slice = imagesPerSlice(batchSize, K * pixels, maxProductFloats);

@@ -6,23 +6,23 @@
  * batch in slices of whole images.
  */
 import type * as tf from '@tensorflow/tfjs';
-import { getKernel } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { heapView } from './heap.js';
+import { nativeKernelFunc } from './native-kernels.js';
 import type { WindowGeometry } from './window.js';
 
 /**
- * a[1, M, K] · b[1, K, N] on the wasm backend's native BatchMatMul. Only the
+ * a[1, M, K] · b[1, K, N] on the wasm backend's native BatchMatMul (even when
+ * fedsim's BatchMatMul has replaced it in the registry). Only the
  * untransposed, batch-1 case reaches XNNPACK's SIMD GEMM (transposed operands
  * fall back to a naive C++ loop), so callers lay their operands out to fit.
+ * XNNPACK packs b (and tfjs caches the packed operator until b is disposed).
  * XNNPACK runs single-threaded here, so the summation order, and hence the
  * result, is the same every run. The caller owns (and must dispose) the
  * returned tensor.
  */
 export function nativeMatMul(backend: BackendWasm, a: tf.TensorInfo, b: tf.TensorInfo): tf.TensorInfo {
-  const kernel = getKernel('BatchMatMul', 'wasm');
-  if (kernel == null) throw new Error('the wasm backend has no BatchMatMul kernel');
-  return kernel.kernelFunc({
+  return nativeKernelFunc('BatchMatMul')({
     inputs: { a, b },
     backend,
     attrs: { transposeA: false, transposeB: false },

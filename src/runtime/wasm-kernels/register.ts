@@ -9,6 +9,9 @@
  * - slow:    Conv2DBackpropInput, correct but a naive C++ loop (see
  *            conv2d-backprop-input.ts); dropping it from the list below only
  *            costs speed.
+ * - slow:    BatchMatMul with a transposed operand, the product every dense
+ *            layer's gradient takes, is a naive C++ loop too (see
+ *            batch-mat-mul.ts).
  * AvgPoolGrad exists natively and agrees with cpu (the tests keep checking).
  */
 import * as tf from '@tensorflow/tfjs';
@@ -18,6 +21,8 @@ import { conv2DBackpropFilterPerExampleConfig } from './conv2d-backprop-filter-p
 import { depthwiseBackpropFilterConfig } from './depthwise-backprop-filter.js';
 import { depthwiseBackpropInputConfig } from './depthwise-backprop-input.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
+import { batchMatMulConfig } from './batch-mat-mul.js';
+import { FEDSIM_KERNEL, rememberNativeKernel } from './native-kernels.js';
 
 /** Kernels wasm lacks; a native one, should a later release add it, is kept. */
 export const MISSING_WASM_KERNELS: readonly tf.KernelConfig[] = [
@@ -29,22 +34,27 @@ export const MISSING_WASM_KERNELS: readonly tf.KernelConfig[] = [
 /**
  * Native kernels replaced unconditionally: MaxPoolGrad because it is wrong (a
  * version check could not tell whether a future build fixed it, and a correct
- * replacement only costs speed), Conv2DBackpropInput because ours is faster.
+ * replacement only costs speed), Conv2DBackpropInput because ours is faster,
+ * BatchMatMul because native runs transposed operands (every dense layer's
+ * gradients) in a naive loop 10-15× slower than the XNNPACK GEMM ours routes
+ * them to, and repacks a weight matrix that changed since the last step where
+ * ours transposes it for less; ours still calls the native one (native-kernels.ts).
  */
 export const REPLACED_WASM_KERNELS: readonly tf.KernelConfig[] = [
   maxPoolGradConfig,
   conv2DBackpropInputConfig,
+  batchMatMulConfig,
 ];
 
 /** Kernels of fedsim's own, which no tfjs backend has (DP-SGD's per-example filter gradients). */
 export const FEDSIM_WASM_KERNELS: readonly tf.KernelConfig[] = [conv2DBackpropFilterPerExampleConfig];
 
-/**
- * Tags fedsim's kernel functions. tfjs keeps its kernel registry on the
- * global object, so a second copy of this module (tsx and dist/ in one
- * process) sees the first copy's kernels and must not register again.
+/*
+ * fedsim's kernel functions are tagged with FEDSIM_KERNEL. tfjs keeps its
+ * kernel registry on the global object, so a second copy of this module (tsx
+ * and dist/ in one process) sees the first copy's kernels and must not
+ * register again.
  */
-const FEDSIM_KERNEL = Symbol.for('fedsim.wasmKernel');
 
 function isFedsimKernel(name: string): boolean {
   const existing = tf.getKernel(name, 'wasm') as (tf.KernelConfig & { [FEDSIM_KERNEL]?: true }) | undefined;
@@ -63,9 +73,18 @@ export function registerWasmKernels(): readonly string[] {
   const names: string[] = [];
   const install = (config: tf.KernelConfig) => {
     if (!isFedsimKernel(config.kernelName)) {
-      // Unregister first: tfjs would otherwise warn about the overwrite.
-      if (tf.getKernel(config.kernelName, 'wasm') != null) tf.unregisterKernel(config.kernelName, 'wasm');
-      tf.registerKernel({ ...config, [FEDSIM_KERNEL]: true } as tf.KernelConfig);
+      const native = tf.getKernel(config.kernelName, 'wasm');
+      if (native != null) {
+        // Kept: fedsim's BatchMatMul runs the native one on the operands it laid out.
+        rememberNativeKernel(config.kernelName, native);
+        // Unregister first: tfjs would otherwise warn about the overwrite.
+        tf.unregisterKernel(config.kernelName, 'wasm');
+      }
+      // The backend runs each registered kernel's setupFunc when it starts; the
+      // native kernel's (binding its C++ function) must still run, or calling
+      // the saved native kernel fails.
+      const setupFunc = config.setupFunc ?? native?.setupFunc;
+      tf.registerKernel({ ...config, ...(setupFunc ? { setupFunc } : {}), [FEDSIM_KERNEL]: true } as tf.KernelConfig);
     }
     names.push(config.kernelName);
   };
