@@ -85,6 +85,8 @@ export class TrainingPool {
   readonly #wanted = new Set<number>();
   #nextId = 0;
   #closed = false;
+  /** Outcomes handed to clients: trained results, and failures (the client then trained inline). For tests and benches; the simulation never reads it. */
+  readonly stats = { taken: 0, failed: 0 };
   readonly #backend: BackendName;
 
   /** Starts `threads` workers (1 ≤ threads ≤ MAX_WORKERS) on the tfjs backend this thread runs. */
@@ -161,10 +163,13 @@ export class TrainingPool {
       const outcome = this.#outcomes.get(id);
       if (outcome) {
         this.#forget(id);
+        if (outcome.ok) this.stats.taken++;
+        else this.stats.failed++;
         return outcome;
       }
       if (Atomics.load(this.#signal, 1 + this.#threadOf.get(id)!) !== 0) {
         this.#forget(id);
+        this.stats.failed++;
         return { id, ok: false, error: `worker thread ${this.#threadOf.get(id)} exited before answering` };
       }
       // Sleeps until a worker posts another outcome (or at once, if one did since `seen` was read).
