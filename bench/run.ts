@@ -25,6 +25,7 @@ const registry: Record<string, () => Promise<{ benchmark: Benchmark }>> = {
   'dp-sgd': () => import('./dp-sgd.js'),
   'population-scale': () => import('./population-scale.js'),
   'async-vs-sync': () => import('./async-vs-sync.js'),
+  workers: () => import('./workers.js'),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

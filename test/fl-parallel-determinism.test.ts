@@ -26,11 +26,12 @@ test.serial('FedAvg, 10 clients a round: weights and event log are the same with
   t.truthy(reference.weightsSha256, reference.error);
   for (const threads of [1, 2, 4] as const) {
     for (let repeat = 0; repeat < 2; repeat++) {
-      const before = threads === 1 ? 0 : pools[threads].stats.taken;
-      const run = await parallelRun(options, threads === 1 ? 1 : pools[threads]);
+      const pool = threads === 1 ? undefined : pools[threads];
+      const before = pool?.stats.taken ?? 0;
+      const run = await parallelRun(options, pool ?? 1);
       t.deepEqual(run, reference, `${threads} threads, run ${repeat + 1}`);
       // 3 rounds × 10 clients, every training done by a thread.
-      if (threads > 1) t.is(pools[threads].stats.taken - before, 30, `${threads} threads trained every fit`);
+      if (pool) t.is(pool.stats.taken - before, 30, `${threads} threads trained every fit`);
     }
   }
 });
