@@ -4,19 +4,21 @@
  * a worker count that is not a whole number from 1 to 64 is a usage error naming the flag.
  */
 import test from 'ava';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fedsim, tempDir } from './helpers/fedsim-cli.js';
 import { TINY_FEDAVG_FIELDS, yamlLines } from './helpers/tiny-experiment.js';
 
-for (const value of ['0', '-1', 'x', '2.5', '65']) {
-  test(`--workers ${value} is a usage error naming the flag, before anything runs`, async (t) => {
-    const dir = tempDir(t);
-    const { code, stderr } = await fedsim('run', 'scenarios/default.yaml', `--workers=${value}`, '--out', join(dir, 'out'));
-    t.is(code, 2);
-    t.regex(stderr, new RegExp(`--workers: expected a whole number of worker threads from 1 to 64, got "${value.replace('.', '\\.')}"`));
-  });
-}
+test('--workers 0, -1, x, 2.5 and 65 are usage errors naming the flag, the value and the range, before anything runs', async (t) => {
+  const dir = tempDir(t);
+  for (const value of ['0', '-1', 'x', '2.5', '65']) {
+    const out = join(dir, `out-${value}`);
+    const { code, stderr } = await fedsim('run', 'scenarios/default.yaml', `--workers=${value}`, '--out', out);
+    t.is(code, 2, value);
+    t.true(stderr.includes(`--workers: expected a whole number of worker threads from 1 to 64, got "${value}"`), stderr);
+    t.false(existsSync(out), `nothing was written for --workers ${value}`);
+  }
+});
 
 test('an experiment run with --workers 2 writes the one-thread run, and replays on one thread', async (t) => {
   const dir = tempDir(t);
@@ -29,7 +31,7 @@ test('an experiment run with --workers 2 writes the one-thread run, and replays 
   const results = (name: string) => JSON.parse(readFileSync(join(dir, name, 'results.json'), 'utf8'));
   t.is(results('two').result.weightsSha256, results('one').result.weightsSha256);
   t.is(readFileSync(join(dir, 'two', 'run.jsonl'), 'utf8'), readFileSync(join(dir, 'one', 'run.jsonl'), 'utf8'));
-  const replay = await fedsim('replay', join(dir, 'two', 'run.jsonl'), '-q');
+  const replay = await fedsim('replay', join(dir, 'two', 'run.jsonl'), '--project', dir, '-q');
   t.is(replay.code, 0, replay.stderr);
   t.regex(replay.stdout, /replay OK/);
 });
