@@ -67,6 +67,12 @@ test.serial('SCAFFOLD (client state confirmed round by round, control variates i
   t.is(taken, 40);
 });
 
+test.serial('DP-SGD (per-example clipping and noise, trained in the worker; the client accounts the round itself): the same run, dp-sgd marks included', async (t) => {
+  const { inline, taken } = await sameWithThreads(t, parallelOptions({ dpSgd: { clip: 0.8, noiseMultiplier: 0.9, delta: 1e-4 }, rounds: 2 }));
+  t.truthy(inline.weightsSha256, inline.error);
+  t.is(taken, 20);
+});
+
 test.serial('training that diverges in a worker is refused as it is inline: the same refusals, rounds and log', async (t) => {
   const { inline, taken } = await sameWithThreads(t, parallelOptions({ lr: 1e30, rounds: 1 }));
   t.regex(JSON.stringify(inline.rounds), /diverged/);
