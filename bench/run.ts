@@ -28,6 +28,7 @@ const registry: Record<string, () => Promise<{ benchmark: Benchmark }>> = {
   'async-vs-sync': () => import('./async-vs-sync.js'),
   compute: () => import('./compute.js'),
   'fedavg-e2e': () => import('./compute-fedavg-e2e.js'),
+  workers: () => import('./workers.js'),
 };
 
 // Options are `--name=value` or `--name value` (bench-options.ts): a word after a bare `--name` is its value, not a benchmark.

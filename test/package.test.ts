@@ -179,4 +179,17 @@ if (!packageTestEnabled) {
     t.is(checkout.code, 0, `${checkout.stdout}\n${checkout.stderr}`);
     t.true(log === readFileSync(join(checkoutOut, 'run.jsonl'), 'utf8'), 'the installed package and the checkout log the same run');
   });
+
+  test('the installed fedsim trains an experiment in worker threads (dist/ workers) and logs the run of one thread in this checkout', async (t) => {
+    const file = join(projectDir, 'workers.yaml');
+    writeFileSync(file, 'kind: fedavg\ndata: { source: synthetic, alpha: 1, beta: 1, devices: 8, features: 6, classes: 3, maxSamplesPerDevice: 20 }\nmodel: { kind: mlp, layers: [6, 8, 3] }\nrounds: 2\nfraction: 0.5\nlocalEpochs: 1\nbatchSize: 5\nlr: 0.1\n');
+    const runArgs = (out: string, workers: string) => ['run', file, '--backend', 'wasm', '--workers', workers, '--out', out, '--quiet'];
+    const installedOut = join(projectDir, 'runs', 'installed-workers');
+    const checkoutOut = join(work, 'checkout-one-thread');
+    const installed = await run('npx', ['--no', '--', 'fedsim', ...runArgs(installedOut, '2')], { cwd: projectDir, env: nodeEnv() });
+    const checkout = await run(process.execPath, [join(ROOT, manifest.bin.fedsim), ...runArgs(checkoutOut, '1')], { cwd: projectDir, env: nodeEnv() });
+    t.is(installed.code, 0, `${installed.stdout}\n${installed.stderr}`);
+    t.is(checkout.code, 0, `${checkout.stdout}\n${checkout.stderr}`);
+    t.true(readFileSync(join(installedOut, 'run.jsonl'), 'utf8') === readFileSync(join(checkoutOut, 'run.jsonl'), 'utf8'), 'two threads from dist/ log the one-thread run of src/');
+  });
 }

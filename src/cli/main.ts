@@ -17,7 +17,7 @@ import { replayCommand } from './commands/replay.js';
 import { runCommand } from './commands/run.js';
 import { DIURNAL_FLAGS, flagOf, traceDiurnalCommand, traceFromFedScaleCommand } from './commands/trace.js';
 import './experiment-kinds.js';
-import { CLI_MAX_STEPS, byteSizeOption, limitOption, maxStepsOption, optionParser, paramOption, seedOption, seedRangeOption, strategyOption } from './run-options.js';
+import { CLI_MAX_STEPS, byteSizeOption, limitOption, maxStepsOption, optionParser, paramOption, seedOption, seedRangeOption, strategyOption, workersOption } from './run-options.js';
 
 const nonNegativeInt = (what: string) =>
   optionParser((text) => {
@@ -86,6 +86,7 @@ ${describeExperimentKinds().map((k) => `  ${k}`).join('\n')}`,
     .addOption(maxStepsFlag())
     .addOption(new Option('--max-log-bytes <size>', 'stop the run once its event log is this large, e.g. 2GB (default: no limit; a log takes ~200 bytes per event)').argParser(byteSizeOption('--max-log-bytes')))
     .addOption(backendOption())
+    .addOption(new Option('--workers <n>', 'train the clients of a federated run in <n> worker threads (default 1); the log and results are the same with any number').argParser(workersOption))
     .addOption(quietOption())
     .addHelpText(
       'after',

@@ -24,6 +24,7 @@ import {
   displayPath,
 } from '../scenario/index.js';
 import { CliError } from './cli-error.js';
+import { parseWorkers } from '../fl/parallel/training-pool.js';
 
 /** Wraps a parser so commander reports its error as a bad option value. */
 export function optionParser<T>(parse: (text: string) => T): (text: string) => T {
@@ -66,6 +67,15 @@ export const byteSizeOption = (flag: string) =>
     if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`${flag} ${text}: give a size such as 500MB, 2GB or 1048576 (bytes).`);
     return n;
   });
+
+/** `--workers 4`: threads for the clients' local training (a whole number from 1 to MAX_WORKERS). */
+export const workersOption = optionParser((text) => {
+  try {
+    return parseWorkers(text, '--workers');
+  } catch (error) {
+    throw new ArgumentError((error as Error).message);
+  }
+});
 
 /** Parameter values nest at most this deep (a file's limit nestingDepth has the same default). */
 const MAX_PARAM_DEPTH = 32;

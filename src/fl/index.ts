@@ -11,6 +11,8 @@ export * from './fedavg/index.js';
 export * from './rounds/index.js';
 // Asynchronous FL (FedBuff, FedAsync) on the round engine's clients and protocol.
 export * from './async/index.js';
+// Training clients in worker threads (`workers: N`), results bit for bit those of one thread.
+export { TrainingPool, MAX_WORKERS, parseWorkers, type WorkersOption } from './parallel/index.js';
 export * from './errors.js';
 export { AGGREGATOR_ENTRIES, AGGREGATION_NAMES, createAggregator, type AggregatorEntry } from './aggregators/registry.js';
 export { plainAggregator } from './aggregators/plain.js';

@@ -26,6 +26,12 @@ export interface ScenarioContext {
   readonly params: Readonly<Record<string, unknown>>;
   /** Tells displays how far the run is; it must not influence the simulation. */
   progress(label: string, fraction: number): void;
+  /**
+   * Threads the run may train clients' local updates in (`fedsim run --workers N`; 1 when not
+   * asked): pass it to runFederated / runAsyncFederated as `workers`. How fast, never what: the
+   * log and the results are the same with any number, so it is not recorded in the log header.
+   */
+  readonly workers: number;
 }
 
 /** true/void/undefined = the invariant held; false or a string (the message) = it did not. Throwing fails too. */

@@ -52,6 +52,8 @@ export interface RunScenarioOptions<R = unknown> {
   maxLogBytes?: number;
   /** How the steps of each await and settle run (SimulationOptions.runSteps; the CLI makes them stop on Ctrl-C). */
   runSteps?: SimOptions['runSteps'];
+  /** ScenarioContext.workers (default 1): threads for local training; not in the header, as it changes nothing in the run. */
+  workers?: number;
 }
 
 export interface ScenarioOutcome<R = unknown> {
@@ -124,6 +126,7 @@ export async function runScenario<R>(scenario: Scenario<R>, options: RunScenario
   const ctx: ScenarioContext = {
     seed,
     params,
+    workers: options.workers ?? 1,
     progress: (label, fraction) => progress$.next({ label, fraction: Math.min(1, Math.max(0, fraction)) }),
   };
 

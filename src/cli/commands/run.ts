@@ -56,6 +56,8 @@ export interface RunCommandOptions {
   /** Stop the run once its log is this large (default: no limit). */
   maxLogBytes?: number;
   quiet?: boolean;
+  /** Threads for the clients' local training (ScenarioContext.workers). */
+  workers?: number;
 }
 
 const LANE_EVENTS = 200;
@@ -95,6 +97,7 @@ export async function runCommand(scenarioPath: string, options: RunCommandOption
     maxSteps,
     maxLogBytes: options.maxLogBytes,
     runSteps: runInterruptibly,
+    workers: options.workers,
     header: {
       // Project-relative: the header must not depend on the directory the run was started from.
       ...(faults ? { faults: faults.file ? projectPath(faults.file) : 'inline' } : {}),

@@ -79,6 +79,7 @@ export function dpClientAlgorithm<S>(inner: ClientAlgorithm<S>, options: DpClien
   };
   if (inner.checkTraining) algorithm.checkTraining = (config) => inner.checkTraining!(config);
   if (inner.initialState) algorithm.initialState = (weights) => inner.initialState!(weights);
-  if (inner.beforeTraining) algorithm.beforeTraining = (ins, state, model) => inner.beforeTraining!(ins, state, model);
+  // The inner algorithm's own function (none uses `this`): a worker thread finds the hooks to rebuild by it (src/fl/parallel/worker-algorithms.ts).
+  if (inner.beforeTraining) algorithm.beforeTraining = inner.beforeTraining;
   return algorithm;
 }

@@ -45,6 +45,7 @@ import { compareIds } from '../strategies/strategy.js';
 import { type AsyncSettingsInput, asyncPlanOf, parseAsyncSettings } from './async-settings.js';
 import { asyncServer } from './async-server-machine.js';
 import type { AsyncUpdateNote } from './async-updates.js';
+import { parallelTraining } from '../parallel/parallel-training.js';
 
 export interface AsyncFederatedOptions extends Omit<FederatedOptions, 'rounds' | 'strategy'> {
   async: AsyncSettingsInput;
@@ -84,7 +85,7 @@ function refuseSyncOnly(options: AsyncFederatedOptions & Record<string, unknown>
 
 export function runAsyncFederated(sim: SimulationCore, options: AsyncFederatedOptions): FederatedRun {
   refuseSyncOnly(options as AsyncFederatedOptions & Record<string, unknown>);
-  const { clients: _clients, testSet: _testSet, runId: _runId, model, strategy: _strategy, async: asyncOption, devices, clientEvaluation: _ce, trainEvaluation: _te, ...settings } = options;
+  const { clients: _clients, testSet: _testSet, runId: _runId, model, strategy: _strategy, async: asyncOption, devices, clientEvaluation: _ce, trainEvaluation: _te, workers, ...settings } = options;
   const parsed = FederatedConfigSchema.omit({ rounds: true, strategy: true }).strict().safeParse({ ...settings, model: isModel(model) ? model.spec : model });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -107,6 +108,7 @@ export function runAsyncFederated(sim: SimulationCore, options: AsyncFederatedOp
 
   let initialWeights: Weights;
   let maxSamplesPerClient: number;
+  let parallel: ReturnType<typeof parallelTraining>;
   try {
     const problems = trainingProblems(config, strategy, spec);
     if (problems.length > 0) {
@@ -120,6 +122,8 @@ export function runAsyncFederated(sim: SimulationCore, options: AsyncFederatedOp
       initialWeights = init.getWeights();
       init.dispose();
     }
+    // Last: nothing after it can fail before cleanup owns it.
+    parallel = parallelTraining(sim, workers, ((set) => (id: string) => set.has(id))(new Set(ids)), 'runAsyncFederated');
   } catch (error) {
     workspace.dispose();
     throw error;
@@ -177,6 +181,7 @@ export function runAsyncFederated(sim: SimulationCore, options: AsyncFederatedOp
     for (const s of subscriptions) s.unsubscribe();
     meter.detach();
     workspace.dispose();
+    parallel.close();
   };
 
   const start = () => sim.request(serverId, FL.run, { runId }, { timeout: config.controlRetryMs });
@@ -186,7 +191,7 @@ export function runAsyncFederated(sim: SimulationCore, options: AsyncFederatedOp
       // A client's device is its index in the sorted ids (devices/population.ts): its fits then cost its device's time.
       const device = devices ? { device: clientDevice(devices, indexOfSortedId(sortedIds, ids[i])) } : {};
       sim.spawn(plainClient, ids[i], {
-        input: { data: hold({ x: c.x, y: c.y }), spec, workspace, algorithm: strategy.client, cost: config.cost, slowdown: c.slowdown ?? 1, localTrainer: config.localTrainer, ...device },
+        input: { data: hold({ x: c.x, y: c.y }), spec, workspace, algorithm: strategy.client, cost: config.cost, slowdown: c.slowdown ?? 1, localTrainer: config.localTrainer, ...device, ...(parallel.pretrained ? { pretrained: parallel.pretrained } : {}) },
       });
     });
     sim.spawn(asyncServer, serverId, {
@@ -212,6 +217,7 @@ export function runAsyncFederated(sim: SimulationCore, options: AsyncFederatedOp
   }
 
   const finish = async (): Promise<FederatedResult> => {
+    await parallel.ready();
     const answer = await awaitOutcome(sim, {
       runId,
       serverId,

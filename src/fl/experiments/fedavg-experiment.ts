@@ -194,8 +194,8 @@ function toScenario(config: FedAvgExperiment, source: ExperimentSource): Scenari
       const marks = ledger ? sim.eventsOf('mark').subscribe((event) => ledger.observe(event)) : undefined;
       const withDevices = devices ? { devices } : {};
       const run = asyncSettings
-        ? startAsync(sim, settings, asyncSettings, clients, loaded.testSet, withDevices)
-        : runFederated(sim, { ...settings, rounds, strategy: algorithm, clients, testSet: loaded.testSet, ...withDevices });
+        ? startAsync(sim, settings, asyncSettings, clients, loaded.testSet, { ...withDevices, workers: ctx.workers })
+        : runFederated(sim, { ...settings, rounds, strategy: algorithm, clients, testSet: loaded.testSet, ...withDevices, workers: ctx.workers });
       run.metrics$.subscribe({
         next: (m) => {
           const dp = dpNoteOf(m);
@@ -291,11 +291,11 @@ function startAsync(
   asyncSettings: NonNullable<FedAvgExperiment['async']>,
   clients: Parameters<typeof runAsyncFederated>[1]['clients'],
   testSet: Parameters<typeof runAsyncFederated>[1]['testSet'],
-  devices: Pick<Parameters<typeof runAsyncFederated>[1], 'devices'>,
+  extras: Pick<Parameters<typeof runAsyncFederated>[1], 'devices' | 'workers'>,
 ) {
   const { clientEvaluation: _c, trainEvaluation: _t, fraction: _f, minClients: _m, ...rest } = settings;
   const defined = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
-  return runAsyncFederated(sim, { ...(defined as typeof rest), async: asyncSettings, clients, testSet, ...devices });
+  return runAsyncFederated(sim, { ...(defined as typeof rest), async: asyncSettings, clients, testSet, ...extras });
 }
 
 export const fedAvgExperimentKind: ExperimentKind<FedAvgExperiment> = {

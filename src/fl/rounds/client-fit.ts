@@ -73,7 +73,7 @@ export type ReportAnswer<C> = (ctx: C, answer: Answer) => Partial<C>;
 const where = (ctx: LocalTrainer) => `client '${ctx.io.id}'`;
 
 /** Why a fit cannot be settled against (a stateful algorithm needs `includedRound` before its round), or undefined. */
-function includedRoundProblem(ctx: LocalTrainer, ins: FitIns): string | undefined {
+export function includedRoundProblem(ctx: LocalTrainer, ins: FitIns): string | undefined {
   if (!keepsState(ctx.algorithm)) return undefined;
   if (ins.includedRound === undefined) return `algorithm '${ctx.algorithm.name}' keeps client state, so its fits must carry includedRound (the last round whose aggregate included this client); the server must run fedsim's round engine`;
   if (ins.includedRound >= ins.round) return `includedRound ${ins.includedRound} is not before the fit's round ${ins.round}; a fit can only confirm rounds already committed`;
@@ -82,17 +82,21 @@ function includedRoundProblem(ctx: LocalTrainer, ins: FitIns): string | undefine
 
 /**
  * The state round `ins.round` trains from: the last answer's pending state if the server
- * confirms that round (adopted, i.e. written as the client's state), else the state kept so far.
+ * confirms that round, else the state kept so far. Reads only (settledState adopts it;
+ * the worker-thread prefetcher, src/fl/parallel/, asks before the fit is delivered).
  */
-function settledState(ctx: LocalTrainer, ins: FitIns, last: StoredAnswer | undefined): unknown {
+export function fitState(ctx: Pick<LocalTrainer, 'io' | 'algorithm'>, ins: FitIns, last: StoredAnswer | undefined): unknown {
   const { io, algorithm } = ctx;
   if (!keepsState(algorithm)) return undefined;
+  if (last?.state !== undefined && ins.includedRound === last.round) return last.state;
   const key = stateKey(algorithm.name);
-  if (last?.state !== undefined && ins.includedRound === last.round) {
-    io.storage.set(key, last.state);
-    return last.state;
-  }
   return io.storage.has(key) ? io.storage.get(key) : algorithm.initialState!(ins.weights);
+}
+
+/** fitState, adopted: a confirmed pending state is written as the client's state. */
+function settledState(ctx: LocalTrainer, ins: FitIns, last: StoredAnswer | undefined): unknown {
+  if (keepsState(ctx.algorithm) && last?.state !== undefined && ins.includedRound === last.round) ctx.io.storage.set(stateKey(ctx.algorithm.name), last.state);
+  return fitState(ctx, ins, last);
 }
 
 /** The client's stored answer (for inspection and for the modes that read it later, like SecAgg+). */

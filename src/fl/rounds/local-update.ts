@@ -20,7 +20,9 @@ import { type LocalTrainerKind, planFit } from '../fedavg/plan-trainer.js';
 import type { ModelWorkspace } from '../fedavg/workspace.js';
 import type { ModelSpec } from '../models/spec.js';
 import { type Dataset, datasetSize } from '../training/dataset.js';
-import { type TrainConfig, trainLocal } from '../training/train-local.js';
+import { type TrainConfig, type TrainResult, trainLocal } from '../training/train-local.js';
+import type { Model } from '../models/model.js';
+import type { RandomStream } from '../../runtime/rng.js';
 import { recordDpSgdRound } from '../training/dp-sgd/client-privacy.js';
 import { type FitIns, type FitRes, lossWithheld, reportMatches } from './fit.js';
 
@@ -40,6 +42,17 @@ export interface LocalTrainer {
   device?: ClientDevice;
   /** 'direct' (default): trainLocal; 'plan': a training Plan (plan-trainer.ts), for algorithms without gradient terms. */
   localTrainer?: LocalTrainerKind;
+  /** Trainings done ahead in worker threads (src/fl/parallel/), taken instead of training here when one matches. */
+  pretrained?: PretrainedFits;
+}
+
+/**
+ * Where a client finds the training of a fit already done elsewhere (worker threads:
+ * src/fl/parallel/fit-prefetcher.ts). `take` returns exactly what `trainForFit` would return
+ * here for this client, FitIns and state — or undefined, and the client trains itself.
+ */
+export interface PretrainedFits {
+  take(client: string, ins: FitIns, state: unknown): TrainResult | undefined;
 }
 
 export interface LocalUpdate<S> {
@@ -72,12 +85,31 @@ export function stepsFor(n: number, config: Pick<TrainConfig, 'epochs' | 'batchS
 /** The stream a client's round-r training shuffles with (under `actor/<id>/`). */
 export const shuffleStreamName = (round: number) => `shuffle/round-${round}`;
 
+/**
+ * The training of one fit — what costs time in a local update — as a pure function of the
+ * algorithm's hooks, the model's spec (`model` holds the global weights), the client's data,
+ * the FitIns, the client's state and the round's shuffle stream. A worker thread runs this
+ * same function (src/fl/parallel/training-task.ts), so its result is the one computed here, bit for bit.
+ */
+export function trainForFit(algorithm: Pick<ClientAlgorithm<any>, 'beforeTraining'>, model: Model, data: Dataset, ins: FitIns, state: unknown, config: TrainConfig, rng: RandomStream): TrainResult {
+  const hooks = algorithm.beforeTraining?.(ins, state, model);
+  try {
+    const terms = { ...(hooks?.affineTerm ? { affineTerm: hooks.affineTerm } : {}), ...(hooks?.gradientTerms ? { gradientTerms: hooks.gradientTerms } : {}) };
+    return trainLocal(model, data, { ...config, ...terms }, rng);
+  } finally {
+    hooks?.dispose?.();
+  }
+}
+
 export function localUpdate<S>(client: LocalTrainer, ins: FitIns, state: S): LocalUpdate<S> {
   const { io, algorithm } = client;
   const where = { actor: io.id, round: ins.round, op: 'fit' };
   const at = `client '${io.id}' (round ${ins.round})`;
   const config = trainConfigOf(ins.config);
-  const model = client.workspace.withWeights(client.spec, ins.weights);
+  // A training done ahead passed every check this one makes on the way (the weights' layout, the data against the
+  // model): the scratch model then needs no weights; otherwise it takes them first, as it always did.
+  const pretrained = client.localTrainer === 'plan' ? undefined : client.pretrained?.take(io.id, ins, state);
+  const model = pretrained ? client.workspace.model(client.spec) : client.workspace.withWeights(client.spec, ins.weights);
   const loss = config.loss ?? model.loss;
   let n: number;
   try {
@@ -94,17 +126,11 @@ export function localUpdate<S>(client: LocalTrainer, ins: FitIns, state: S): Loc
     const trained = planFit(client.workspace.trainingPlan(client.spec, config.lr), client.spec, client.data.value, ins.weights, config, rng, at);
     ({ weights, meanLoss, samplesSeen } = trained);
   } else {
-    const hooks = algorithm.beforeTraining?.(ins, state, model);
-    try {
-      const terms = { ...(hooks?.affineTerm ? { affineTerm: hooks.affineTerm } : {}), ...(hooks?.gradientTerms ? { gradientTerms: hooks.gradientTerms } : {}) };
-      const trained = trainLocal(model, client.data.value, { ...config, ...terms }, rng);
-      ({ weights, meanLoss, samplesSeen } = trained);
-      // Accounted as soon as training ran (before any check that might withhold the update): counting a round that is
-      // then refused overstates ε, never understates it.
-      if (trained.dpSgd) recordDpSgdRound(io, ins.round, trained.dpSgd);
-    } finally {
-      hooks?.dispose?.();
-    }
+    const trained = pretrained ?? trainForFit(algorithm, model, client.data.value, ins, state, config, rng);
+    ({ weights, meanLoss, samplesSeen } = trained);
+    // Accounted as soon as training ran (before any check that might withhold the update): counting a round that is
+    // then refused overstates ε, never understates it.
+    if (trained.dpSgd) recordDpSgdRound(io, ins.round, trained.dpSgd);
   }
   // A diverged update would be refused differently by every mode downstream (or break a fixed-point encoding): say it here.
   if (!Number.isFinite(meanLoss) || !allFinite(weights)) {

@@ -46,6 +46,7 @@ import type { DevicePopulation } from '../devices/population.js';
 import { clientDevice } from '../devices/client-device.js';
 import { indexOfSortedId } from './client-pool.js';
 import { roundPolicyProblems } from './round-policy.js';
+import { type WorkersOption, parallelTraining } from '../parallel/parallel-training.js';
 import { type ClientData, type ClientsOption, type LazyClients, arrayRoster, checkClientData, isLazyClients, lazyClientData, lazyRoster } from './client-source.js';
 
 export type { ClientData, LazyClients } from './client-source.js';
@@ -71,6 +72,12 @@ export interface FederatedOptions extends Omit<FederatedConfigInput, 'model' | '
    * `slowdown`, and an availability trace decides who can be selected and who drops out.
    */
   devices?: DevicePopulation;
+  /**
+   * Threads that train the selected clients' local updates (default 1: the simulation's own
+   * thread), or a TrainingPool to share. The run is the same — event log and weights, bit for
+   * bit — with any number (src/fl/parallel/).
+   */
+  workers?: WorkersOption;
 }
 
 export interface FederatedResult {
@@ -209,7 +216,7 @@ function spawnOnDemand(sim: SimulationCore, roster: ReturnType<typeof lazyRoster
 
 export function runFederated(sim: SimulationCore, options: FederatedOptions): FederatedRun {
   // Everything but the objects is the run's serialisable config, checked strictly: a mistyped option is refused, not ignored.
-  const { clients: _clients, testSet: _testSet, runId: _runId, devices, model, strategy: strategyOption, ...settings } = options;
+  const { clients: _clients, testSet: _testSet, runId: _runId, devices, model, strategy: strategyOption, workers, ...settings } = options;
   const parsed = parseFederatedConfig({
     ...settings,
     model: isModel(model) ? model.spec : model,
@@ -231,6 +238,7 @@ export function runFederated(sim: SimulationCore, options: FederatedOptions): Fe
   let initialWeights: Weights;
   let aggregator;
   let maxSamplesPerClient: number;
+  let parallel: ReturnType<typeof parallelTraining>;
   try {
     refuseTraining(config, strategy, spec, clientsPerRoundOf(strategy, ids.length));
     refuseDevices(devices, config, eager ?? [], ids);
@@ -246,6 +254,8 @@ export function runFederated(sim: SimulationCore, options: FederatedOptions): Fe
     refuseAggregation(config, strategy, ids.length, maxSamplesPerClient);
     const setup = { serverId, clients: sortedIds, layout: initialWeights, reports: strategy.client.reports, maxSamplesPerClient, ...(config.dp ? { dp: config.dp } : {}) };
     aggregator = createAggregator(config.aggregation, setup, config as unknown as AggregatorSettings);
+    // Last: nothing after it can fail before cleanup owns it.
+    parallel = parallelTraining(sim, workers, roster.isClient, 'runFederated');
   } catch (error) {
     workspace.dispose();
     throw error;
@@ -342,6 +352,7 @@ export function runFederated(sim: SimulationCore, options: FederatedOptions): Fe
     for (const s of subscriptions) s.unsubscribe();
     meter.detach();
     workspace.dispose();
+    parallel.close();
   };
 
   const timing = {
@@ -367,6 +378,7 @@ export function runFederated(sim: SimulationCore, options: FederatedOptions): Fe
       cost: config.cost,
       slowdown: c.slowdown ?? 1,
       localTrainer: config.localTrainer,
+      ...(parallel.pretrained ? { pretrained: parallel.pretrained } : {}),
       ...deviceInput(id),
     });
     if (lazy) {
@@ -400,6 +412,7 @@ export function runFederated(sim: SimulationCore, options: FederatedOptions): Fe
   }
 
   const finish = async (): Promise<FederatedResult> => {
+    await parallel.ready();
     const answer = await awaitOutcome(sim, {
       runId,
       serverId,

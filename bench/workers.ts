@@ -1,0 +1,129 @@
+/**
+ * Clients trained in worker threads (`--workers N`, src/fl/parallel/): one FedAvg round of
+ * 10 clients training McMahan's 2NN (784-200-200-10) on 600 synthetic samples each (B = 10,
+ * E = 1), with 1 (no pool), 2 and 4 threads. Each thread count's pool is started before the
+ * timing (threads take seconds to load tfjs); repetitions are interleaved across thread
+ * counts, so a load change on the machine hits them alike; the figure is the median. Every
+ * run must end on the same weights digest, or the benchmark fails.
+ *
+ *   npm run bench -- workers
+ *
+ * What to expect: a round's wall time is its slowest thread's share of the 10 trainings,
+ * plus the simulation's own work (sending, digests, aggregation) on the main thread, so the
+ * speed-up is about min(N, cores, 10) with 10 equal clients — on 2 cores, near 2× for N = 2
+ * and no more for N = 4 (4 threads share 2 cores). With C cores and K clients a round, the
+ * ceiling is min(C, K) less the main thread's serial part.
+ */
+import { performance } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
+import { availableParallelism, cpus } from 'node:os';
+import { initBackend, describeBackend } from '../src/runtime/backend.js';
+import { SimulationCore } from '../src/runtime/index.js';
+import { createStream } from '../src/runtime/rng.js';
+import { nn } from '../src/fl/models/index.js';
+import { type ClientData, runFederated } from '../src/fl/rounds/index.js';
+import { TrainingPool } from '../src/fl/parallel/index.js';
+import { table } from './timing.js';
+
+const CLIENTS = 10;
+const SAMPLES = 600;
+const REPEATS = Number(process.env.WORKERS_BENCH_REPEATS ?? 3);
+const THREADS = [1, 2, 4] as const;
+
+function syntheticClients(): ClientData[] {
+  const rng = createStream(0, 'bench/workers/data');
+  return Array.from({ length: CLIENTS }, () => {
+    const x = new Float32Array(SAMPLES * 784);
+    for (let i = 0; i < x.length; i++) x[i] = rng.next();
+    const y = new Int32Array(SAMPLES);
+    for (let i = 0; i < SAMPLES; i++) y[i] = rng.int(10);
+    return { x, y };
+  });
+}
+
+/**
+ * What the machine gives now: the speed-up of N threads over one on plain JS work of the
+ * same total size (no tfjs, no fedsim). On a machine shared with other jobs this is the
+ * ceiling the round's speed-up can reach at the moment it is measured.
+ */
+async function threadCeiling(n: number, totalIterations = 6e8): Promise<number> {
+  const code = `const { parentPort } = require('node:worker_threads');
+parentPort.on('message', (k) => { let x = 0; for (let i = 0; i < k; i++) x = (x + i * 7) % 1000003; parentPort.postMessage(x); });`;
+  const threads = Array.from({ length: n }, () => new Worker(code, { eval: true }));
+  try {
+    const share = Math.ceil(totalIterations / n);
+    const started = performance.now();
+    await Promise.all(threads.map((w) => new Promise((resolve) => { w.once('message', resolve); w.postMessage(share); })));
+    return (performance.now() - started) / 1000;
+  } finally {
+    await Promise.all(threads.map((w) => w.terminate()));
+  }
+}
+
+export const benchmark = {
+  name: 'workers',
+  title: 'One FedAvg round of 10 2NN clients trained in 1, 2 and 4 worker threads (--workers)',
+  async run(): Promise<string> {
+    await initBackend();
+    const clients = syntheticClients();
+    const pools = new Map<number, TrainingPool>();
+    for (const n of THREADS) if (n > 1) pools.set(n, new TrainingPool(n));
+    await Promise.all([...pools.values()].map((p) => p.ready()));
+    const round = async (n: number) => {
+      const sim = new SimulationCore({ seed: 1, keepLog: false });
+      const started = performance.now();
+      const result = await runFederated(sim, {
+        model: nn.mlp([784, 200, 200, 10]),
+        clients,
+        rounds: 1,
+        fraction: 1,
+        localEpochs: 1,
+        batchSize: 10,
+        lr: 0.05,
+        clientEvaluation: 'none',
+        trainEvaluation: 'none',
+        ...(n > 1 ? { workers: pools.get(n)! } : {}),
+      });
+      return { seconds: (performance.now() - started) / 1000, digest: result.weightsSha256 };
+    };
+    try {
+      const times = new Map<number, number[]>(THREADS.map((n) => [n, []]));
+      const spin = new Map<number, number[]>(THREADS.map((n) => [n, []]));
+      const digests = new Set<string>();
+      await round(1); // warm-up: JIT, the scratch model
+      for (let r = 0; r < REPEATS; r++) {
+        for (const n of THREADS) {
+          const { seconds, digest } = await round(n);
+          times.get(n)!.push(seconds);
+          digests.add(digest);
+          spin.get(n)!.push(await threadCeiling(n));
+        }
+      }
+      if (digests.size !== 1) throw new Error(`workers bench: the runs ended on ${digests.size} different weights digests: ${[...digests].join(', ')}`);
+      const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+      const base = median(times.get(1)!);
+      const spinBase = median(spin.get(1)!);
+      const rows = THREADS.map((n) => {
+        const s = median(times.get(n)!);
+        return {
+          threads: n === 1 ? '1 (no pool)' : String(n),
+          'round (s)': s.toFixed(2),
+          'samples/s': Math.round((CLIENTS * SAMPLES) / s).toLocaleString('en-US'),
+          'vs 1 thread': `${(base / s).toFixed(2)}×`,
+          'machine now (plain JS)': `${(spinBase / median(spin.get(n)!)).toFixed(2)}×`,
+          'every run (s)': times.get(n)!.map((x) => x.toFixed(2)).join(' '),
+        };
+      });
+      const backend = describeBackend();
+      return [
+        table(rows),
+        '',
+        '"machine now": the speed-up as many threads get on plain JS work, measured right after each round: the ceiling on a machine shared with other jobs.',
+        `${CLIENTS} clients × ${SAMPLES} samples, B = 10, E = 1; backend ${backend.name} ${backend.version} (${backend.detail}); ${availableParallelism()} cores (${cpus()[0]?.model ?? 'cpu'}); median of ${REPEATS}, interleaved.`,
+        `Weights digest, the same in every run: ${[...digests][0].slice(0, 16)}…`,
+      ].join('\n');
+    } finally {
+      await Promise.all([...pools.values()].map((p) => p.close()));
+    }
+  },
+};
