@@ -15,8 +15,7 @@
  * ceiling is min(C, K) less the main thread's serial part.
  */
 import { performance } from 'node:perf_hooks';
-import { Worker } from 'node:worker_threads';
-import { availableParallelism, cpus } from 'node:os';
+import { availableParallelism, cpus, loadavg } from 'node:os';
 import { initBackend, describeBackend } from '../src/runtime/backend.js';
 import { SimulationCore } from '../src/runtime/index.js';
 import { createStream } from '../src/runtime/rng.js';
@@ -39,25 +38,6 @@ function syntheticClients(): ClientData[] {
     for (let i = 0; i < SAMPLES; i++) y[i] = rng.int(10);
     return { x, y };
   });
-}
-
-/**
- * What the machine gives now: the speed-up of N threads over one on plain JS work of the
- * same total size (no tfjs, no fedsim). On a machine shared with other jobs this is the
- * ceiling the round's speed-up can reach at the moment it is measured.
- */
-async function threadCeiling(n: number, totalIterations = 6e8): Promise<number> {
-  const code = `const { parentPort } = require('node:worker_threads');
-parentPort.on('message', (k) => { let x = 0; for (let i = 0; i < k; i++) x = (x + i * 7) % 1000003; parentPort.postMessage(x); });`;
-  const threads = Array.from({ length: n }, () => new Worker(code, { eval: true }));
-  try {
-    const share = Math.ceil(totalIterations / n);
-    const started = performance.now();
-    await Promise.all(threads.map((w) => new Promise((resolve) => { w.once('message', resolve); w.postMessage(share); })));
-    return (performance.now() - started) / 1000;
-  } finally {
-    await Promise.all(threads.map((w) => w.terminate()));
-  }
 }
 
 export const benchmark = {
@@ -88,7 +68,7 @@ export const benchmark = {
     };
     try {
       const times = new Map<number, number[]>(THREADS.map((n) => [n, []]));
-      const spin = new Map<number, number[]>(THREADS.map((n) => [n, []]));
+      const loadBefore = loadavg()[0];
       const digests = new Set<string>();
       await round(1); // warm-up: JIT, the scratch model
       for (let r = 0; r < REPEATS; r++) {
@@ -96,13 +76,11 @@ export const benchmark = {
           const { seconds, digest } = await round(n);
           times.get(n)!.push(seconds);
           digests.add(digest);
-          spin.get(n)!.push(await threadCeiling(n));
         }
       }
       if (digests.size !== 1) throw new Error(`workers bench: the runs ended on ${digests.size} different weights digests: ${[...digests].join(', ')}`);
       const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
       const base = median(times.get(1)!);
-      const spinBase = median(spin.get(1)!);
       const rows = THREADS.map((n) => {
         const s = median(times.get(n)!);
         return {
@@ -110,7 +88,6 @@ export const benchmark = {
           'round (s)': s.toFixed(2),
           'samples/s': Math.round((CLIENTS * SAMPLES) / s).toLocaleString('en-US'),
           'vs 1 thread': `${(base / s).toFixed(2)}×`,
-          'machine now (plain JS)': `${(spinBase / median(spin.get(n)!)).toFixed(2)}×`,
           'every run (s)': times.get(n)!.map((x) => x.toFixed(2)).join(' '),
         };
       });
@@ -118,7 +95,7 @@ export const benchmark = {
       return [
         table(rows),
         '',
-        '"machine now": the speed-up as many threads get on plain JS work, measured right after each round: the ceiling on a machine shared with other jobs.',
+        `Load average (1 min) ${loadBefore.toFixed(1)} before, ${loadavg()[0].toFixed(1)} after, on ${availableParallelism()} cores: other jobs on the machine take cores the threads would use.`,
         `${CLIENTS} clients × ${SAMPLES} samples, B = 10, E = 1; backend ${backend.name} ${backend.version} (${backend.detail}); ${availableParallelism()} cores (${cpus()[0]?.model ?? 'cpu'}); median of ${REPEATS}, interleaved.`,
         `Weights digest, the same in every run: ${[...digests][0].slice(0, 16)}…`,
       ].join('\n');
