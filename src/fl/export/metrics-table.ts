@@ -17,8 +17,14 @@ export interface MetricsTable {
   rows: Array<Record<string, Cell>>;
 }
 
-function flattenInto(out: Record<string, Cell>, prefix: string, value: unknown): void {
-  if (value === undefined || value === null) return;
+/** Writes `value`'s leaves into `out`; a leaf without a value (NaN, null) still names its column in `columns`. */
+function flattenInto(out: Record<string, Cell>, columns: Set<string>, prefix: string, value: unknown): void {
+  if (value === undefined) return;
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    for (const [key, inner] of Object.entries(value as Record<string, unknown>)) flattenInto(out, columns, prefix === '' ? key : `${prefix}.${key}`, inner);
+    return;
+  }
+  columns.add(prefix);
   if (typeof value === 'number') {
     if (!Number.isNaN(value)) out[prefix] = value;
   } else if (typeof value === 'string') {
@@ -28,8 +34,6 @@ function flattenInto(out: Record<string, Cell>, prefix: string, value: unknown):
     out[prefix] = String(value);
   } else if (Array.isArray(value)) {
     out[prefix] = JSON.stringify(value);
-  } else if (typeof value === 'object') {
-    for (const [key, inner] of Object.entries(value as Record<string, unknown>)) flattenInto(out, prefix === '' ? key : `${prefix}.${key}`, inner);
   }
 }
 
@@ -38,8 +42,7 @@ export function metricsTable(rows: readonly unknown[], first: readonly string[] 
   const seen = new Set<string>();
   const flat = rows.map((row) => {
     const out: Record<string, Cell> = {};
-    flattenInto(out, '', row);
-    for (const key of Object.keys(out)) seen.add(key);
+    flattenInto(out, seen, '', row);
     return out;
   });
   const leading = first.filter((c) => seen.has(c));
