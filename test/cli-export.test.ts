@@ -8,7 +8,7 @@
  */
 import test from 'ava';
 import * as tf from '@tensorflow/tfjs';
-import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,6 +52,9 @@ test.before(async (t) => {
   await initBackend('cpu');
   writeFileSync(join(root, 'mlp.yaml'), MLP);
   writeFileSync(join(root, 'cnn.yaml'), CNN);
+  // An earlier run's model in the directory a run without a model goes to: it must not survive beside the new results.
+  mkdirSync(runs.pingPong);
+  for (const file of ['final-model.json', 'final-model.bin']) writeFileSync(join(runs.pingPong, file), 'from an earlier run');
   const results = await Promise.all([
     fedsim('run', 'scenarios/experiments/synthetic-fedavg.yaml', '--param', 'rounds=2', '--out', runs.synthetic, '-q'),
     fedsim('run', join(root, 'mlp.yaml'), '--out', runs.mlp, '-q'),
@@ -132,6 +135,9 @@ test('fedsim run keeps the final model: final-model.bin hashes to the weightsSha
     t.false('finalModel' in results.result, 'the weights are not written into results.json');
   }
   t.deepEqual(readFileSync(join(runs.mlpAgain, 'final-model.bin')), readFileSync(join(runs.mlp, 'final-model.bin')));
+  // A run without a model (not an FL experiment) removed the model an earlier run had left in its directory.
+  for (const file of ['final-model.json', 'final-model.bin']) t.false(existsSync(join(runs.pingPong, file)), file);
+  t.false('finalModel' in resultsOf(runs.pingPong));
   t.is(readFileSync(join(runs.mlpAgain, 'final-model.json'), 'utf8'), readFileSync(join(runs.mlp, 'final-model.json'), 'utf8'));
 });
 
