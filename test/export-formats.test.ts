@@ -16,7 +16,7 @@ import { toCsv } from '../src/fl/export/csv.js';
 import { FILE_VERSION, tensorboardEvents } from '../src/fl/export/tensorboard-events.js';
 import { decodeFinalModel, encodeFinalModel } from '../src/fl/export/final-model-file.js';
 import { tfjsLayersFiles } from '../src/fl/export/tfjs-layers-export.js';
-import { DataFormatError } from '../src/fl/errors.js';
+import { DataFormatError, FlInvariantError } from '../src/fl/errors.js';
 import { readEvents, readRecords, referenceCrc32c, referenceMask } from './helpers/tfevents-reader.js';
 
 test.before(async () => {
@@ -48,7 +48,7 @@ test('protobuf: varints as in the protobuf docs (150 → 08 96 01), doubles, flo
   t.deepEqual([...new ProtoWriter().string(2, 'testing').finish()], [0x12, 0x07, ...ascii('testing')]);
   t.deepEqual([...new ProtoWriter().float(2, 1).finish()], [0x15, 0x00, 0x00, 0x80, 0x3f]);
   t.deepEqual([...new ProtoWriter().double(1, 1).finish()], [0x09, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f]);
-  t.throws(() => new ProtoWriter().varint(2, -1), { instanceOf: RangeError });
+  t.throws(() => new ProtoWriter().varint(2, -1), { instanceOf: FlInvariantError });
 });
 
 const rows = [

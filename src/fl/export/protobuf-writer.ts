@@ -4,6 +4,7 @@
  * varints, 64-bit doubles, 32-bit floats and length-delimited strings and messages. A
  * protobuf library would bring a .proto compiler step for three messages of two fields each.
  */
+import { FlInvariantError } from '../errors.js';
 
 const WIRE_VARINT = 0;
 const WIRE_FIXED64 = 1;
@@ -16,7 +17,8 @@ export class ProtoWriter {
 
   /** An int64/uint64 field: `value` must be a safe non-negative integer (steps are rounds). */
   varint(field: number, value: number): this {
-    if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`protobuf varint field ${field}: ${value} is not a non-negative safe integer`);
+    // The writer's callers pass rounds and lengths: anything else is a bug in fedsim.
+    if (!Number.isSafeInteger(value) || value < 0) throw new FlInvariantError(`protobuf varint field ${field}: ${value} is not a non-negative safe integer`, { op: 'protobuf', field: String(field) });
     this.key(field, WIRE_VARINT);
     this.rawVarint(value);
     return this;
