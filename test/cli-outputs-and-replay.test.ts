@@ -24,7 +24,8 @@ import { ROOT, fedsim, fedsimWith, startFedsim, tempDir } from './helpers/fedsim
 const TINY = 'test/fixtures/fedavg-tiny.yaml';
 /** Far more rounds than a test waits for (the limit's maximum): the run is stopped long before it ends. */
 const LONG_RUN = ['--param', 'rounds=10000'];
-const OUTPUTS = ['report.html', 'results.json', 'run.jsonl'];
+/** An FL experiment's outputs: its final model too (src/cli/final-model-output.ts). */
+const OUTPUTS = ['final-model.bin', 'final-model.json', 'report.html', 'results.json', 'run.jsonl'];
 
 
 const test = anyTest as TestFn<{ dir: string; log: string; runStdout: string }>;
@@ -43,7 +44,7 @@ test.after.always((t) => {
 const sha256 = (bytes: Buffer | string) => createHash('sha256').update(bytes).digest('hex');
 const snapshot = (dir: string) => Object.fromEntries(OUTPUTS.map((f) => [f, readFileSync(join(dir, f), 'utf8')]));
 
-/** The three outputs of an earlier run in `out` (their content is the earlier run's business). */
+/** The outputs of an earlier run in `out` (their content is the earlier run's business). */
 function earlierOutputs(out: string): Record<string, string> {
   mkdirSync(out, { recursive: true });
   for (const file of OUTPUTS) writeFileSync(join(out, file), `the earlier run's ${file}\n`);
@@ -99,7 +100,7 @@ test('Ctrl-C stops a long run with exit 130: the earlier outputs stay, the log s
   t.regex(upToEnd.stdout, /── server ──/, "the actors' state is shown");
 });
 
-test('a run ended by SIGTERM leaves the earlier outputs; a completed one replaces all three, and its .partial log', async (t) => {
+test('a run ended by SIGTERM leaves the earlier outputs; a completed one replaces them all (the final model too), and its .partial log', async (t) => {
   const out = join(tempDir(t), 'out');
   const before = earlierOutputs(out);
 

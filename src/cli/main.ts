@@ -12,6 +12,7 @@ import { CliError, EXIT_FAILED, EXIT_USAGE } from './cli-error.js';
 import { installCrashHandlers, printFailure, setDebug } from './failure-output.js';
 import { diffCommand } from './commands/diff.js';
 import { exploreCommand } from './commands/explore.js';
+import { exportCommand } from './commands/export.js';
 import { privacyCommand } from './commands/privacy.js';
 import { replayCommand } from './commands/replay.js';
 import { runCommand } from './commands/run.js';
@@ -63,6 +64,7 @@ Examples:
   $ fedsim replay runs/ping-pong-seed7/run.jsonl --until 40 --inspect alice
   $ fedsim diff runs/a/run.jsonl runs/b/run.jsonl
   $ fedsim explore scenarios/stale-update-bug.ts --seeds 1..500 --faults scenarios/faults/stale-update.json
+  $ fedsim export runs/syn --csv --tensorboard --model
   $ fedsim privacy --sampling-rate 0.01 --steps 1000 --noise-multiplier 1.1 --delta 1e-5
   $ fedsim trace diurnal --clients 100 --days 2 --seed 7 -o traces/diurnal-100x2d.json
 
@@ -185,6 +187,28 @@ Exit code 0 when every seed passes, 1 when some seed fails.`,
     )
     .action(async (scenario: string, options) => {
       process.exitCode = await exploreCommand(scenario, options);
+    });
+
+  program
+    .command('export')
+    .description('Export an FL experiment\'s run: per-round metrics as CSV or TensorBoard event files, the final global model as a tfjs-layers model.')
+    .argument('<run>', 'run directory written by `fedsim run FILE --out DIR` (or its results.json)')
+    .option('--csv [file]', 'per-round metrics as CSV (default <run>/metrics.csv)')
+    .option('--tensorboard [dir]', 'per-round metrics as a TensorBoard event file (default <run>/tensorboard/)')
+    .option('--model [dir]', 'the final global model as model.json + weights.bin for tf.loadLayersModel (default <run>/tfjs-model/)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ fedsim run scenarios/experiments/synthetic-fedavg.yaml --out runs/syn
+  $ fedsim export runs/syn --csv --tensorboard --model
+  $ fedsim export runs/syn --csv metrics/syn.csv && tensorboard --logdir runs/syn/tensorboard
+
+The same run always exports to the same bytes. TensorBoard's wall_time is the round's virtual time (seconds
+since the run's start), never the clock. The model outputs logits, as fedsim's own (no softmax is added).`,
+    )
+    .action(async (run: string, options) => {
+      process.exitCode = await exportCommand(run, options);
     });
 
   program

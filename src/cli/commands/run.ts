@@ -32,6 +32,7 @@ import { progressDisplay } from '../progress-display.js';
 import { renderHtmlReport } from '../report/html-report.js';
 import type { LaneEvent } from '../report/lane-diagram.js';
 import { printFailure } from '../failure-output.js';
+import { takeFinalModel } from '../final-model-output.js';
 import { privacyLinesOf } from '../privacy-output.js';
 import { CLI_MAX_STEPS, checkFaultActors, loadFaultsArgument, loadScenarioArgument, slug, startBackend } from '../run-options.js';
 import { type SkippedRound, skippedByReason, skippedRoundsOf } from '../skipped-rounds.js';
@@ -109,6 +110,8 @@ export async function runCommand(scenarioPath: string, options: RunCommandOption
   progress.stop();
   if (isInterrupted(outcome.error)) return reportInterrupted(outcome, outputs);
 
+  // An FL experiment's final model leaves the result here and becomes final-model.json + .bin.
+  const finalModel = takeFinalModel(outcome.result, outDir, options.out === undefined ? `the output directory ${out}` : `--out ${out}`);
   const stats = runStats(outcome.sim.log.events);
   const faultsSource = faults ? (faults.file ? terminalText(displayPath(resolve(faults.file))) : '--faults (inline)') : undefined;
   const summary = summaryRows(outcome, stats, file, faultsSource);
@@ -119,8 +122,10 @@ export async function runCommand(scenarioPath: string, options: RunCommandOption
     ['event log', displayPath(outputs.log)],
     ['results', displayPath(outputs.results)],
     ['report', displayPath(outputs.report)],
+    ...(finalModel.summary ? [['model', finalModel.summary.bin] as [string, string]] : []),
   ];
-  writeFileSync(outputs.partial.results, JSON.stringify(resultsJson(outcome, stats, error, skipped, unmatched, faults?.file, outputs), null, 2) + '\n');
+  finalModel.write();
+  writeFileSync(outputs.partial.results, JSON.stringify({ ...resultsJson(outcome, stats, error, skipped, unmatched, faults?.file, outputs), finalModel: finalModel.summary }, null, 2) + '\n');
   writeFileSync(
     outputs.partial.report,
     renderHtmlReport({
@@ -140,7 +145,8 @@ export async function runCommand(scenarioPath: string, options: RunCommandOption
       files,
     }),
   );
-  // All three are complete: now, and only now, they replace the outputs of an earlier run.
+  // All are complete: now, and only now, they replace the outputs of an earlier run (the model first: results.json names its sha256).
+  finalModel.commit();
   outputs.commit();
 
   const stdout = process.stdout;

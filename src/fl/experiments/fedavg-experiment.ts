@@ -40,6 +40,7 @@ import { runFederated } from '../rounds/run-federated.js';
 import { AsyncSettingsSchema } from '../async/async-settings.js';
 import { runAsyncFederated } from '../async/run-async-federated.js';
 import { allFinite } from '../models/weights.js';
+import type { ModelState } from '../models/spec.js';
 import { StrategyConfigSchema } from '../strategies/create.js';
 import type { RoundFailure } from '../strategies/strategy.js';
 import type { DropCounts } from '../rounds/drop-reasons.js';
@@ -154,6 +155,12 @@ export interface FedAvgExperimentResult {
   dpSgdEpsilon?: number;
   /** Under dpSgd: the worst client's ε over the run (sample-level DP; JSON has no Infinity, so σ = 0 shows as "Infinity"). */
   sampleLevelPrivacy?: DpSgdResult;
+  /**
+   * The final global model (its weights hash to weightsSha256). `fedsim run` takes it out of
+   * the result and writes it as final-model.json + final-model.bin (src/cli/final-model-output.ts),
+   * so results.json stays small and `fedsim export --model` can read it.
+   */
+  finalModel: ModelState;
 }
 
 function toScenario(config: FedAvgExperiment, source: ExperimentSource): Scenario<FedAvgExperimentResult> {
@@ -270,6 +277,7 @@ function toScenario(config: FedAvgExperiment, source: ExperimentSource): Scenari
           ...(sampleLevel ? [sampleLevel.series] : []),
         ],
         finite: allFinite(result.weights),
+        finalModel: { spec: result.spec, weights: result.weights },
         ...(sampleLevel ? { dpSgdEpsilon: sampleLevel.epsilon, sampleLevelPrivacy: sampleLevel.result } : {}),
       };
     },
