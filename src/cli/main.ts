@@ -17,7 +17,7 @@ import { replayCommand } from './commands/replay.js';
 import { runCommand } from './commands/run.js';
 import { DIURNAL_FLAGS, flagOf, traceDiurnalCommand, traceFromFedScaleCommand } from './commands/trace.js';
 import './experiment-kinds.js';
-import { CLI_MAX_STEPS, byteSizeOption, limitOption, maxStepsOption, optionParser, paramOption, seedOption, seedRangeOption, strategyOption } from './run-options.js';
+import { CLI_MAX_STEPS, byteSizeOption, limitOption, maxStepsOption, optionParser, paramOption, seedOption, setOption, seedRangeOption, strategyOption } from './run-options.js';
 
 const nonNegativeInt = (what: string) =>
   optionParser((text) => {
@@ -81,7 +81,8 @@ ${describeExperimentKinds().map((k) => `  ${k}`).join('\n')}`,
     .option('--record <file>', 'where to write the event log (default: <out>/run.jsonl)')
     .option('--out <dir>', 'output directory (default: runs/<scenario>-seed<N>/)')
     .option('--strict', 'encode and decode every message (proves payloads can cross a real wire)')
-    .option('--param <key=value>', 'scenario parameter (repeatable; JSON values allowed): ctx.params of a module, or a field of an experiment file (rounds=3, data.devices=10)', paramOption)
+    .option('--set <key=value>', 'set a field of an experiment file (repeatable; dotted paths, JSON values: --set lr=0.05 --set data.devices=10), or a module\'s ctx.params; an unknown field is refused', setOption)
+    .option('--param <key=value>', 'the older name of --set', paramOption)
     .addOption(limitFlag())
     .addOption(maxStepsFlag())
     .addOption(new Option('--max-log-bytes <size>', 'stop the run once its event log is this large, e.g. 2GB (default: no limit; a log takes ~200 bytes per event)').argParser(byteSizeOption('--max-log-bytes')))
