@@ -10,6 +10,7 @@ import { describeExperimentKinds } from '../scenario/index.js';
 import { FEDSIM_VERSION } from '../version.js';
 import { CliError, EXIT_FAILED, EXIT_USAGE } from './cli-error.js';
 import { installCrashHandlers, printFailure, setDebug } from './failure-output.js';
+import { compareCommand } from './commands/compare.js';
 import { diffCommand } from './commands/diff.js';
 import { exploreCommand } from './commands/explore.js';
 import { privacyCommand } from './commands/privacy.js';
@@ -156,6 +157,27 @@ Exit code 0 when the logs are identical (header and events), 1 when they differ 
     )
     .action((a: string, b: string, options) => {
       process.exitCode = diffCommand(a, b, options);
+    });
+
+  program
+    .command('compare')
+    .description('Overlay the curves of experiment runs (accuracy and loss against rounds and virtual time, bytes sent) and set their settings side by side, differences highlighted, in one self-contained HTML file.')
+    .argument('<runs...>', 'run directories written by `fedsim run FILE --out DIR` (or their results.json)')
+    .option('--out <file>', 'where to write the HTML report (default: compare.html)')
+    .option('--title <text>', 'the report\'s title (default: "Comparison of N runs")')
+    .addHelpText(
+      'after',
+      `
+Example:
+  $ fedsim run scenarios/experiments/synthetic-fedavg.yaml --set lr=0.01 --out runs/lr0.01
+  $ fedsim run scenarios/experiments/synthetic-fedavg.yaml --set lr=0.05 --out runs/lr0.05
+  $ fedsim compare runs/lr0.01 runs/lr0.05 --out runs/lr.html
+
+Only results.json is read. The report is a pure function of the runs (no timestamps): the same runs give the same
+bytes. Exit code 0 when the report was written, 2 when a run is missing, damaged or not an experiment run.`,
+    )
+    .action((runs: string[], options) => {
+      process.exitCode = compareCommand(runs, options);
     });
 
   program
