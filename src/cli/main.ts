@@ -16,6 +16,7 @@ import { exploreCommand } from './commands/explore.js';
 import { privacyCommand } from './commands/privacy.js';
 import { replayCommand } from './commands/replay.js';
 import { runCommand } from './commands/run.js';
+import { sweepCommand } from './commands/sweep.js';
 import { DIURNAL_FLAGS, flagOf, traceDiurnalCommand, traceFromFedScaleCommand } from './commands/trace.js';
 import './experiment-kinds.js';
 import { CLI_MAX_STEPS, byteSizeOption, limitOption, maxStepsOption, optionParser, paramOption, seedOption, setOption, seedRangeOption, strategyOption } from './run-options.js';
@@ -178,6 +179,35 @@ bytes. Exit code 0 when the report was written, 2 when a run is missing, damaged
     )
     .action((runs: string[], options) => {
       process.exitCode = compareCommand(runs, options);
+    });
+
+  program
+    .command('sweep')
+    .description('Run an experiment over a grid of settings × seeds (a sweep file), each run in its own directory, then one comparison report over all of them.')
+    .argument('<sweep>', 'sweep file (.yaml/.yml/.json with kind: sweep)')
+    .option('--out <dir>', 'output directory: one run directory per grid point and seed, and compare.html (default: runs/sweep-<name>/)')
+    .addOption(new Option('--limit <name=value>', 'raise a limit (repeatable): runs (of the sweep, default 100), or one of each run\'s (rounds, clients, …)').argParser(limitOption))
+    .addOption(maxStepsFlag())
+    .addOption(backendOption())
+    .addOption(quietOption())
+    .addHelpText(
+      'after',
+      `
+A sweep file:
+  kind: sweep
+  experiment: ../scenarios/experiments/synthetic-fedavg.yaml   # relative to the sweep file
+  set: { rounds: 20 }                                           # every run, as --set
+  grid: { lr: [0.01, 0.05], algorithm.mu: [0, 0.1] }            # fields as --set names them
+  seeds: [0, 1, 2]
+
+Example:
+  $ fedsim sweep sweeps/lr-mu.yaml --out runs/lr-mu     # runs/lr-mu/lr=0.01,algorithm.mu=0,seed=0/ … compare.html
+
+Every run's settings are validated before the first run starts. Runs go one after another. Exit code 0 when every
+run passed, 1 when some run failed (the report is written all the same), 2 for a bad sweep file or grid value.`,
+    )
+    .action(async (file: string, options) => {
+      process.exitCode = await sweepCommand(file, options);
     });
 
   program

@@ -44,7 +44,7 @@ function hrefFrom(report: string, file: string): string {
 }
 
 /** Written under a .partial name and renamed: an interrupted write never leaves half a report. */
-function writeReport(out: string, html: string, given: string | undefined): void {
+export function writeReport(out: string, html: string, given: string | undefined): void {
   const flag = given === undefined ? 'the report compare.html' : `--out ${given}`;
   if (existsSync(out) && !/\.html?$/i.test(out)) throw new CliError(`compare: ${flag}: ${displayPath(out)} exists and is not an .html file; give a file name ending in .html.`);
   try {
