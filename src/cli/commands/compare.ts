@@ -58,7 +58,8 @@ export function writeReport(out: string, html: string, given: string | undefined
 
 /** One line per run, and the settings that differ between them. */
 export function compareTable(comparison: Comparison): string {
-  const differing = comparison.settings.filter((s) => s.differs);
+  // (The --set row repeats what the settings' own rows say.)
+  const differing = comparison.settings.filter((s) => s.differs && s.key !== '--set');
   const rows = comparison.runs.map((run, i) => [
     terminalText(run.label),
     run.ok ? 'passed' : 'FAILED',
