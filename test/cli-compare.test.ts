@@ -55,7 +55,7 @@ test('compare overlays both runs, highlights lr and only what differs, and print
   t.regex(html, /<tr><th>data\.devices<\/th><td>3<\/td><td>3<\/td><\/tr>/);
   t.regex(html, /<tr><th>faults<\/th><td>[^<]*delay/, 'the fault plan is described');
   t.deepEqual(
-    html.match(/<tr class="differs"><th>([^<]+)</g)?.map((row) => row.replace(/.*<th>/, '')),
+    [...html.matchAll(/<tr class="differs"><th>([^<]+)</g)].map((m) => m[1]),
     ['lr', '--set'],
   );
   t.regex(ran.stdout, /│ run +│ status │ final acc\. │ rounds │ virtual time │ lr +│/);
