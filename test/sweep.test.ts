@@ -43,6 +43,13 @@ test('a 2 × 2 sweep writes four run directories named after their settings and 
   for (const name of names) t.true(html.includes(`<title>${name}: (`), name);
   t.regex(html, /<tr class="differs"><th>seed<\/th><td>0<\/td><td>1<\/td><td>0<\/td><td>1<\/td><\/tr>/);
   t.regex(html, /<tr class="differs"><th>lr<\/th><td>0\.01<\/td><td>0\.01<\/td><td>0\.05<\/td><td>0\.05<\/td><\/tr>/);
+  // A run of a sweep is the run `fedsim run` makes with the same settings: same log, byte for byte, and same weights.
+  const alone = await fedsim('run', TINY, '--set', 'rounds=2', '--set', 'lr=0.05', '--seed', '1', '--out', join(dir, 'alone'), '-q');
+  t.is(alone.code, 0, alone.stderr);
+  const aloneResults = JSON.parse(readFileSync(join(dir, 'alone', 'results.json'), 'utf8'));
+  const swept = JSON.parse(readFileSync(join(out, 'lr=0.05,seed=1', 'results.json'), 'utf8'));
+  t.is(swept.log.sha256, aloneResults.log.sha256);
+  t.is(swept.result.weightsSha256, aloneResults.result.weightsSha256);
   t.regex(ran.stdout, /sweep run 4\/4: lr=0\.05,seed=1/);
   t.regex(ran.stdout, /│ lr=0\.05,seed=1 +│ passed │/);
 });
