@@ -15,8 +15,6 @@ export interface RunSummary {
   rounds?: number;
   /** Virtual time of the whole run, ms (results.json stats.virtualTime). */
   virtualTimeMs?: number;
-  /** Wall-clock time, when results.json records one (fedsim run does not: its outputs hold no wall-clock data). */
-  wallTimeMs?: number;
   skippedRounds: number;
 }
 
@@ -131,7 +129,6 @@ function summaryOf(run: RunResults, label: string): RunSummary {
     finalTestAccuracy: number(result.finalTestAccuracy),
     rounds: number(result.rounds) ?? (run.perRound.length || undefined),
     virtualTimeMs: number(stats.virtualTime),
-    wallTimeMs: number(run.json.wallTimeMs),
     skippedRounds: Array.isArray(run.json.skippedRounds) ? run.json.skippedRounds.length : 0,
   };
 }

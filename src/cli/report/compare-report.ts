@@ -36,17 +36,14 @@ export function renderCompareReport(model: CompareReportModel): string {
   html.push(`<title>${esc(model.title)} — fedsim comparison</title><style>${REPORT_STYLE}${COMPARE_STYLE}</style></head><body><main>`);
   html.push(`<h1>${esc(model.title)}</h1>`);
 
-  html.push('<h2>Runs</h2><table><tr><th>run</th><th>status</th><th>final test accuracy</th><th>rounds</th><th>skipped rounds</th><th>virtual time</th>');
-  const wall = comparison.runs.some((r) => r.wallTimeMs !== undefined);
-  if (wall) html.push('<th>wall time</th>');
-  html.push('<th>files</th></tr>');
+  // No wall time: results.json holds no wall-clock data (so that the same run gives the same bytes).
+  html.push('<h2>Runs</h2><table><tr><th>run</th><th>status</th><th>final test accuracy</th><th>rounds</th><th>skipped rounds</th><th>virtual time</th><th>files</th></tr>');
   comparison.runs.forEach((run, i) => {
     const link = model.links[i];
     html.push(
       `<tr><th>${esc(run.label)}</th><td class="${run.ok ? 'ok' : 'bad'}">${run.ok ? '✓ passed' : '✗ failed'}</td>` +
         `<td class="num">${run.finalTestAccuracy === undefined ? '—' : esc(run.finalTestAccuracy.toFixed(4))}</td>` +
         `<td class="num">${run.rounds ?? '—'}</td><td class="num">${run.skippedRounds}</td><td class="num">${esc(formatDuration(run.virtualTimeMs))}</td>` +
-        (wall ? `<td class="num">${esc(run.wallTimeMs === undefined ? '—' : `${(run.wallTimeMs / 1000).toFixed(2)} s`)}</td>` : '') +
         `<td><a href="${esc(link.results)}">results.json</a>${link.report ? ` · <a href="${esc(link.report)}">report</a>` : ''}</td></tr>`,
     );
   });
@@ -66,7 +63,7 @@ export function renderCompareReport(model: CompareReportModel): string {
   }
 
   html.push('<h2>Curves</h2><div class="charts">');
-  for (const chart of comparison.charts) html.push(renderLineChart(chart.series, { title: chart.title, xLabel: chart.x, yLabel: chart.y }));
+  for (const chart of comparison.charts) html.push(renderLineChart(chart.series, { title: chart.title, xLabel: chart.x, yLabel: chart.y, width: 720, legendColumns: 2 }));
   html.push('</div>');
   html.push('</main></body></html>\n');
   return html.join('\n');
