@@ -98,3 +98,9 @@ test('the sweep file the README shows loads: 2 lr × 2 mu × 2 seeds, every run 
   t.is(sweep.runs[0].name, 'lr=0.01,algorithm.mu=0,seed=0');
   for (const run of sweep.runs) await t.notThrowsAsync(loadScenario(sweep.experiment, { params: run.params, paramFlags: sweep.paramFlags }), run.name);
 });
+
+test('fedsim run on a sweep file says to use fedsim sweep', async (t) => {
+  const ran = await fedsim('run', 'scenarios/sweeps/synthetic-fedprox-lr-mu.yaml', '--out', join(tempDir(t), 'never'));
+  t.is(ran.code, 2);
+  t.regex(ran.stderr, /scenarios\/sweeps\/synthetic-fedprox-lr-mu\.yaml is a sweep file \(kind: sweep\), not one experiment: run it with `fedsim sweep scenarios\/sweeps\/synthetic-fedprox-lr-mu\.yaml`/);
+});

@@ -226,6 +226,8 @@ async function loadExperiment(absolute: string, shown: string, cliLimits: Record
     throw new ScenarioLoadError(`${shown}: missing \`kind\`: an experiment file names its kind, one of: ${knownList}.`, shown);
   }
   const definition = experimentKind(fileKind);
+  // A sweep is many runs, not a scenario (sweep-file.ts): its own command runs it.
+  if (!definition && fileKind === 'sweep') throw new ScenarioLoadError(`${shown} is a sweep file (kind: sweep), not one experiment: run it with \`fedsim sweep ${shown}\`.`, shown);
   if (!definition) throw new ScenarioLoadError(`${shown}: unknown experiment kind '${fileKind}'. Known kinds: ${knownList}.`, shown);
   // Parameters of a kind that does not read ctx.params set the file's fields (see param-overrides.ts).
   let withParams: { data: Record<string, unknown>; overrides: ParamOverride[] } = { data: data as Record<string, unknown>, overrides: [] };
