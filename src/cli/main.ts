@@ -64,6 +64,8 @@ Examples:
   $ fedsim run scenarios/stale-update-bug.ts --faults scenarios/faults/stale-update.json --out runs/stale
   $ fedsim replay runs/ping-pong-seed7/run.jsonl --until 40 --inspect alice
   $ fedsim diff runs/a/run.jsonl runs/b/run.jsonl
+  $ fedsim compare runs/lr0.01 runs/lr0.05 --out runs/lr.html
+  $ fedsim sweep scenarios/sweeps/synthetic-fedprox-lr-mu.yaml --out runs/lr-mu
   $ fedsim explore scenarios/stale-update-bug.ts --seeds 1..500 --faults scenarios/faults/stale-update.json
   $ fedsim privacy --sampling-rate 0.01 --steps 1000 --noise-multiplier 1.1 --delta 1e-5
   $ fedsim trace diurnal --clients 100 --days 2 --seed 7 -o traces/diurnal-100x2d.json
@@ -195,13 +197,13 @@ bytes. Exit code 0 when the report was written, 2 when a run is missing, damaged
       `
 A sweep file:
   kind: sweep
-  experiment: ../scenarios/experiments/synthetic-fedavg.yaml   # relative to the sweep file
+  experiment: ../scenarios/experiments/synthetic-fedprox.yaml  # relative to the sweep file
   set: { rounds: 20 }                                           # every run, as --set
   grid: { lr: [0.01, 0.05], algorithm.mu: [0, 0.1] }            # fields as --set names them
   seeds: [0, 1, 2]
 
 Example:
-  $ fedsim sweep sweeps/lr-mu.yaml --out runs/lr-mu     # runs/lr-mu/lr=0.01,algorithm.mu=0,seed=0/ … compare.html
+  $ fedsim sweep scenarios/sweeps/synthetic-fedprox-lr-mu.yaml --out runs/lr-mu   # runs/lr-mu/lr=0.01,algorithm.mu=0,seed=0/ … compare.html
 
 Every run's settings are validated before the first run starts. Runs go one after another. Exit code 0 when every
 run passed, 1 when some run failed (the report is written all the same), 2 for a bad sweep file or grid value.`,
