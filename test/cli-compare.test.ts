@@ -137,3 +137,19 @@ test('--set with an unknown key is refused with the valid key named; --set and -
   t.is(both.code, 2);
   t.regex(both.stderr, /--set lr=… and --param lr=… both set 'lr': give it once/);
 });
+
+test('a results.json from before fedsim recorded settings is compared on what it has, and said so', (t) => {
+  const dir = tempDir(t);
+  const old = JSON.parse(readFileSync(join(t.context.slow, 'results.json'), 'utf8'));
+  delete old.settings;
+  delete old.params;
+  mkdirSync(join(dir, 'old'));
+  writeFileSync(join(dir, 'old', 'results.json'), JSON.stringify(old));
+  const comparison = compareRuns([readRunResults(join(dir, 'old')), readRunResults(t.context.fast)]);
+  t.deepEqual(comparison.withoutSettings, ['old']);
+  const lr = comparison.settings.find((s) => s.key === 'lr')!;
+  t.deepEqual(lr.values, [undefined, '0.05']);
+  t.true(lr.differs);
+  t.deepEqual(comparison.settings.find((s) => s.key === 'seed')!.values, ['5', '5']);
+  t.is(comparison.runs[0].finalTestAccuracy, old.result.finalTestAccuracy);
+});
