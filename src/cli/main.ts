@@ -10,15 +10,17 @@ import { describeExperimentKinds } from '../scenario/index.js';
 import { FEDSIM_VERSION } from '../version.js';
 import { CliError, EXIT_FAILED, EXIT_USAGE } from './cli-error.js';
 import { installCrashHandlers, printFailure, setDebug } from './failure-output.js';
+import { compareCommand } from './commands/compare.js';
 import { diffCommand } from './commands/diff.js';
 import { exploreCommand } from './commands/explore.js';
 import { exportCommand } from './commands/export.js';
 import { privacyCommand } from './commands/privacy.js';
 import { replayCommand } from './commands/replay.js';
 import { runCommand } from './commands/run.js';
+import { sweepCommand } from './commands/sweep.js';
 import { DIURNAL_FLAGS, flagOf, traceDiurnalCommand, traceFromFedScaleCommand } from './commands/trace.js';
 import './experiment-kinds.js';
-import { CLI_MAX_STEPS, byteSizeOption, limitOption, maxStepsOption, optionParser, paramOption, seedOption, seedRangeOption, strategyOption, workersOption } from './run-options.js';
+import { CLI_MAX_STEPS, byteSizeOption, limitOption, maxStepsOption, optionParser, paramOption, seedOption, setOption, seedRangeOption, strategyOption, workersOption } from './run-options.js';
 
 const nonNegativeInt = (what: string) =>
   optionParser((text) => {
@@ -63,6 +65,8 @@ Examples:
   $ fedsim run scenarios/stale-update-bug.ts --faults scenarios/faults/stale-update.json --out runs/stale
   $ fedsim replay runs/ping-pong-seed7/run.jsonl --until 40 --inspect alice
   $ fedsim diff runs/a/run.jsonl runs/b/run.jsonl
+  $ fedsim compare runs/lr0.01 runs/lr0.05 --out runs/lr.html
+  $ fedsim sweep scenarios/sweeps/synthetic-fedprox-lr-mu.yaml --out runs/lr-mu
   $ fedsim explore scenarios/stale-update-bug.ts --seeds 1..500 --faults scenarios/faults/stale-update.json
   $ fedsim export runs/syn --csv --tensorboard --model
   $ fedsim privacy --sampling-rate 0.01 --steps 1000 --noise-multiplier 1.1 --delta 1e-5
@@ -83,7 +87,8 @@ ${describeExperimentKinds().map((k) => `  ${k}`).join('\n')}`,
     .option('--record <file>', 'where to write the event log (default: <out>/run.jsonl)')
     .option('--out <dir>', 'output directory (default: runs/<scenario>-seed<N>/)')
     .option('--strict', 'encode and decode every message (proves payloads can cross a real wire)')
-    .option('--param <key=value>', 'scenario parameter (repeatable; JSON values allowed): ctx.params of a module, or a field of an experiment file (rounds=3, data.devices=10)', paramOption)
+    .option('--set <key=value>', 'set a field of an experiment file (repeatable; dotted paths, JSON values: --set lr=0.05 --set data.devices=10), or a module\'s ctx.params; an unknown field is refused', setOption)
+    .option('--param <key=value>', 'the older name of --set', paramOption)
     .addOption(limitFlag())
     .addOption(maxStepsFlag())
     .addOption(new Option('--max-log-bytes <size>', 'stop the run once its event log is this large, e.g. 2GB (default: no limit; a log takes ~200 bytes per event)').argParser(byteSizeOption('--max-log-bytes')))
@@ -158,6 +163,56 @@ Exit code 0 when the logs are identical (header and events), 1 when they differ 
     )
     .action((a: string, b: string, options) => {
       process.exitCode = diffCommand(a, b, options);
+    });
+
+  program
+    .command('compare')
+    .description('Overlay the curves of experiment runs (accuracy and loss against rounds and virtual time, bytes sent) and set their settings side by side, differences highlighted, in one self-contained HTML file.')
+    .argument('<runs...>', 'run directories written by `fedsim run FILE --out DIR` (or their results.json)')
+    .option('--out <file>', 'where to write the HTML report (default: compare.html)')
+    .option('--title <text>', 'the report\'s title (default: "Comparison of N runs")')
+    .addHelpText(
+      'after',
+      `
+Example:
+  $ fedsim run scenarios/experiments/synthetic-fedavg.yaml --set lr=0.01 --out runs/lr0.01
+  $ fedsim run scenarios/experiments/synthetic-fedavg.yaml --set lr=0.05 --out runs/lr0.05
+  $ fedsim compare runs/lr0.01 runs/lr0.05 --out runs/lr.html
+
+Only results.json is read. The report is a pure function of the runs (no timestamps): the same runs give the same
+bytes. Exit code 0 when the report was written, 2 when a run is missing, damaged or not an experiment run.`,
+    )
+    .action((runs: string[], options) => {
+      process.exitCode = compareCommand(runs, options);
+    });
+
+  program
+    .command('sweep')
+    .description('Run an experiment over a grid of settings × seeds (a sweep file), each run in its own directory, then one comparison report over all of them.')
+    .argument('<sweep>', 'sweep file (.yaml/.yml/.json with kind: sweep)')
+    .option('--out <dir>', 'output directory: one run directory per grid point and seed, and compare.html (default: runs/sweep-<name>/)')
+    .addOption(new Option('--limit <name=value>', 'raise a limit (repeatable): runs (of the sweep, default 100), or one of each run\'s (rounds, clients, …)').argParser(limitOption))
+    .addOption(maxStepsFlag())
+    .addOption(backendOption())
+    .addOption(quietOption())
+    .addHelpText(
+      'after',
+      `
+A sweep file:
+  kind: sweep
+  experiment: ../scenarios/experiments/synthetic-fedprox.yaml  # relative to the sweep file
+  set: { rounds: 20 }                                           # every run, as --set
+  grid: { lr: [0.01, 0.05], algorithm.mu: [0, 0.1] }            # fields as --set names them
+  seeds: [0, 1, 2]
+
+Example:
+  $ fedsim sweep scenarios/sweeps/synthetic-fedprox-lr-mu.yaml --out runs/lr-mu   # runs/lr-mu/lr=0.01,algorithm.mu=0,seed=0/ … compare.html
+
+Every run's settings are validated before the first run starts. Runs go one after another. Exit code 0 when every
+run passed, 1 when some run failed (the report is written all the same), 2 for a bad sweep file or grid value.`,
+    )
+    .action(async (file: string, options) => {
+      process.exitCode = await sweepCommand(file, options);
     });
 
   program

@@ -92,11 +92,11 @@ function depthOf(value: unknown): number {
   return deepest;
 }
 
-/** `--param rounds=3` (repeatable); values are JSON when they parse as JSON, else strings. */
-export const paramOption = (text: string, previous: Record<string, unknown> = {}) =>
+/** A repeatable `<flag> key=value` option (--set, --param); values are JSON when they parse as JSON, else strings. */
+export const keyValueOption = (flag: string) => (text: string, previous: Record<string, unknown> = {}) =>
   optionParser((t) => {
     const eq = t.indexOf('=');
-    if (eq <= 0) throw new Error(`--param ${t}: write key=value (e.g. --param rounds=3).`);
+    if (eq <= 0) throw new Error(`${flag} ${t}: write key=value (e.g. ${flag} rounds=3).`);
     const key = t.slice(0, eq).trim();
     const raw = t.slice(eq + 1);
     let value: unknown = raw;
@@ -105,9 +105,29 @@ export const paramOption = (text: string, previous: Record<string, unknown> = {}
     } catch {
       // not JSON: keep the text
     }
-    if (depthOf(value) > MAX_PARAM_DEPTH) throw new Error(`--param ${key}=…: the value nests more than ${MAX_PARAM_DEPTH} levels deep.`);
+    if (depthOf(value) > MAX_PARAM_DEPTH) throw new Error(`${flag} ${key}=…: the value nests more than ${MAX_PARAM_DEPTH} levels deep.`);
     return { ...previous, [key]: value };
   })(text);
+
+/** `--param rounds=3`: the older name of --set, kept working. */
+export const paramOption = keyValueOption('--param');
+/** `--set lr=0.05`, `--set data.devices=10`: an experiment file's field (or a module's ctx.params). */
+export const setOption = keyValueOption('--set');
+
+/**
+ * --set and --param together as the run's parameters, with the flag that set each key (for
+ * messages). A key given to both is refused: which one wins would be a guess.
+ */
+export function mergeSetAndParam(set: Record<string, unknown> | undefined, param: Record<string, unknown> | undefined): { params?: Record<string, unknown>; flags: Record<string, string> } {
+  if (set === undefined && param === undefined) return { flags: {} };
+  const flags: Record<string, string> = {};
+  for (const key of Object.keys(param ?? {})) flags[key] = '--param';
+  for (const key of Object.keys(set ?? {})) {
+    if (flags[key]) throw new CliError(`--set ${key}=… and --param ${key}=… both set '${key}': give it once (--param is the older name of --set).`);
+    flags[key] = '--set';
+  }
+  return { params: { ...param, ...set }, flags };
+}
 export const seedRangeOption = optionParser((text) => parseSeedRange(text));
 export const strategyOption = optionParser(parseStrategy);
 export const limitOption = (text: string, previous?: Record<string, number>) => optionParser((t) => parseLimitArgument(t, previous))(text);
@@ -166,9 +186,10 @@ export async function loadScenarioArgument(
   limits?: Record<string, number>,
   params?: Record<string, unknown>,
   verifyCode?: (path: string, sha256: string) => void,
+  paramFlags?: Record<string, string>,
 ): Promise<Scenario<any>> {
   try {
-    return await loadScenario(path, { limits, params, verifyCode });
+    return await loadScenario(path, { limits, params, verifyCode, paramFlags });
   } catch (error) {
     if (error instanceof ScenarioLoadError || error instanceof ArgumentError || error instanceof LimitError) throw new CliError(error.message);
     throw error;

@@ -87,6 +87,11 @@ export interface Scenario<R = unknown> extends Readonly<Omit<ScenarioSpec<R>, 'p
    */
   readonly modules?: ReadonlyArray<{ readonly path: string; readonly sha256: string }>;
   readonly checks: Readonly<Record<string, Check<R>>>;
+  /**
+   * An experiment file's fields as the run used them (after --set/--param), without
+   * `limits` and `maxSteps`: written to results.json, where `fedsim compare` reads them.
+   */
+  readonly settings?: Readonly<Record<string, unknown>>;
 }
 
 export class ScenarioDefinitionError extends Error {

@@ -4,7 +4,7 @@
  */
 import { isMap, isPair, isScalar, LineCounter, type Document } from 'yaml';
 import { z } from 'zod';
-import { branchesWithField, closestName, knownFieldsAt } from './field-suggestions.js';
+import { branchesWithField, closestName, fieldPathsNamed, knownFieldsAt } from './field-suggestions.js';
 
 type Path = readonly PropertyKey[];
 
@@ -153,13 +153,46 @@ export interface DocumentContext {
   overrides?: ReadonlyArray<{ path: readonly string[]; source: string }>;
 }
 
+type Override = NonNullable<DocumentContext['overrides']>[number];
+
+/**
+ * The --param that set a field below `path` (`--set strategy.mu=0.1` for a problem at
+ * `strategy`): the problem is the value it put there, though the schema reports it one
+ * level up.
+ */
+function overrideBelow(context: DocumentContext, path: Path): Override | undefined {
+  if (path.length === 0) return undefined;
+  return context.overrides?.find((o) => o.path.length > path.length && path.every((segment, i) => o.path[i] === segment));
+}
+
 /** `file:line:col`, or the --param that set the field. */
 function whereOf(context: DocumentContext, path: Path, key?: string): string {
   const full = key === undefined ? path : [...path, key];
   const override = context.overrides?.find((o) => o.path.every((segment, i) => full[i] === segment));
   if (override) return override.source;
   const position = positionOf(context.doc, context.lines, path, key);
+  const below = overrideBelow(context, full);
+  if (below) {
+    // A field the file does not have was made by the --param alone: the file's lines are beside the point.
+    return context.doc?.hasIn(full as unknown[]) ? `${context.file}${position ? `:${position}` : ''} (with ${below.source})` : below.source;
+  }
   return `${context.file}${position ? `:${position}` : ''}`;
+}
+
+/**
+ * For a problem at a field a --param reached into (`--set strategy.mu=0.1`, where `strategy`
+ * is the scheduler's and has no `mu`): which field it set there, and where a field of that
+ * name does exist (`algorithm.mu`).
+ */
+function overrideHint(context: DocumentContext, path: Path): string {
+  const below = overrideBelow(context, path);
+  if (!below) return '';
+  const inner = below.path.slice(path.length).join('.');
+  const key = below.path[below.path.length - 1];
+  // Only when the field is not one of its place's own (data.devices is, strategy.mu is not).
+  const misplaced = context.schema && !knownFieldsAt(context.schema, below.path.slice(0, -1)).includes(key);
+  const elsewhere = misplaced ? fieldPathsNamed(context.schema!, key).filter((p) => p !== below.path.join('.')) : [];
+  return ` (${below.source} sets '${inner}' inside ${formatPath(path)}${elsewhere.length ? `; did you mean ${elsewhere.join(' or ')}?` : ''})`;
 }
 
 /** zod's own English message for an issue (what it says when the schema gave none). */
@@ -196,7 +229,7 @@ export function describeIssues(error: z.ZodError, data: unknown, context: Docume
     if (issue.code === 'unrecognized_keys') return `${where}: at ${formatPath([...base, ...path])}: ${expected}`;
     const found = at.found ? describeValue(at.value) : 'nothing (the field is missing)';
     const custom = customMessage(issue, at.value);
-    return `${where}: at ${formatPath([...base, ...path])}: ${expected}, found ${found}${custom ? `: ${custom}` : ''}`;
+    return `${where}: at ${formatPath([...base, ...path])}: ${expected}, found ${found}${custom ? `: ${custom}` : ''}${overrideHint(context, [...base, ...path])}`;
   });
   if (issues.length > limit) out.push(`… and ${issues.length - limit} more problems`);
   return out;

@@ -91,6 +91,28 @@ export function branchesWithField(schema: z.ZodType, path: Path, value: unknown,
   return [...new Set(labels)];
 }
 
+/**
+ * Dotted paths of every field named `key` anywhere in `schema` (`mu` → `algorithm.mu`), at
+ * most `limit`: where a --set that put `key` in the wrong place probably meant it to go.
+ */
+export function fieldPathsNamed(schema: z.ZodType, key: string, limit = 3): string[] {
+  const found = new Set<string>();
+  const seen = new Set<z.ZodType>();
+  const walk = (s: z.ZodType, prefix: string[], depth: number) => {
+    // Schemas may be recursive (lazy) or shared: each is walked once, a few levels deep.
+    if (depth > 8 || found.size >= limit || seen.has(s)) return;
+    seen.add(s);
+    for (const shape of objectShapesAt(s, [])) {
+      for (const [name, field] of Object.entries(shape)) {
+        if (name === key) found.add([...prefix, name].join('.'));
+        walk(field, [...prefix, name], depth + 1);
+      }
+    }
+  };
+  walk(schema, [], 0);
+  return [...found].slice(0, limit);
+}
+
 const objectShapesAt = (schema: z.ZodType, path: Path) =>
   schemasAt(schema, path).flatMap((s) => {
     const def = defOf(s);

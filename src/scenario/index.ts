@@ -53,3 +53,4 @@ export { simulate, seedList, type SimulateOptions, type TestContextLike } from '
 
 // Built-in experiment kinds are available to every user of the layer.
 registerModuleExperimentKind();
+export { loadSweepFile, SweepFileError, SweepFileSchema, SWEEP_LIMITS, type Sweep, type SweepRun } from './sweep-file.js';

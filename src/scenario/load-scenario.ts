@@ -41,6 +41,8 @@ export interface LoadScenarioOptions {
    * modules and the `module` kind get them as ctx.params when the run starts instead.
    */
   params?: Record<string, unknown>;
+  /** What set each parameter, for messages (`--set`, a sweep file's grid); default `--param`. */
+  paramFlags?: Readonly<Record<string, string>>;
   /**
    * Called with each file loaded through this one (the module a `kind: module` file names)
    * and its sha256, before that file is imported or parsed; throws to refuse it. Replay
@@ -71,7 +73,7 @@ async function loadScenarioFile(absolute: string, shown: string, options: LoadSc
     refuseLimitNames(options.limits, FILE_LIMITS, shown);
     return loadModule(absolute, shown);
   }
-  if (DOCUMENT_EXTENSIONS.has(ext)) return loadExperiment(absolute, shown, options.limits ?? {}, options.params ?? {});
+  if (DOCUMENT_EXTENSIONS.has(ext)) return loadExperiment(absolute, shown, options.limits ?? {}, options.params ?? {}, options.paramFlags);
   throw new ScenarioLoadError(`${shown}: unknown scenario file type '${ext || '(none)'}'. Use a .ts/.js module that default-exports defineScenario(...), or a .yaml/.yml/.json experiment file.`, shown);
 }
 
@@ -179,7 +181,7 @@ function maxStepsField(value: unknown, context: DocumentContext, shown: string):
   throw new ScenarioLoadError(`${shown}: invalid \`maxSteps\`:`, shown, [line]);
 }
 
-async function loadExperiment(absolute: string, shown: string, cliLimits: Record<string, number>, params: Record<string, unknown>): Promise<Scenario<any>> {
+async function loadExperiment(absolute: string, shown: string, cliLimits: Record<string, number>, params: Record<string, unknown>, paramFlags?: Readonly<Record<string, string>>): Promise<Scenario<any>> {
   refuseOversized(absolute, shown, cliLimits);
   const bytes = readFileSync(absolute);
   const sha256 = sha256Of(bytes);
@@ -224,12 +226,14 @@ async function loadExperiment(absolute: string, shown: string, cliLimits: Record
     throw new ScenarioLoadError(`${shown}: missing \`kind\`: an experiment file names its kind, one of: ${knownList}.`, shown);
   }
   const definition = experimentKind(fileKind);
+  // A sweep is many runs, not a scenario (sweep-file.ts): its own command runs it.
+  if (!definition && fileKind === 'sweep') throw new ScenarioLoadError(`${shown} is a sweep file (kind: sweep), not one experiment: run it with \`fedsim sweep ${shown}\`.`, shown);
   if (!definition) throw new ScenarioLoadError(`${shown}: unknown experiment kind '${fileKind}'. Known kinds: ${knownList}.`, shown);
   // Parameters of a kind that does not read ctx.params set the file's fields (see param-overrides.ts).
   let withParams: { data: Record<string, unknown>; overrides: ParamOverride[] } = { data: data as Record<string, unknown>, overrides: [] };
   if (!definition.readsParams && Object.keys(params).length) {
     try {
-      withParams = applyParamOverrides(data as Record<string, unknown>, params, shown);
+      withParams = applyParamOverrides(data as Record<string, unknown>, params, shown, paramFlags);
     } catch (error) {
       if (error instanceof ParamOverrideError) throw new ScenarioLoadError(error.message, shown);
       throw error;
@@ -256,7 +260,7 @@ async function loadExperiment(absolute: string, shown: string, cliLimits: Record
   if (!isScenario(scenario)) throw new ScenarioLoadError(`${shown}: experiment kind '${kind}' did not return a scenario from toScenario().`, shown);
   refuseUnknownFaultActors(scenario, config.faults, context);
   // The experiment file, not the module it may wrap, is what reproduces the run.
-  return withOverrides(scenario, { path: absolute, sha256, maxSteps });
+  return withOverrides(scenario, { path: absolute, sha256, maxSteps, settings: structuredClone({ kind, ...config }) });
 }
 
 function lineCol(text: string, offset: number): { line: number; col: number } {

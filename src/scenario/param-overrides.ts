@@ -24,25 +24,26 @@ const RESERVED: Record<string, string> = {
   limits: 'raise limits with --limit name=N',
 };
 
-/** `--param key=value` as the user would have typed it (for messages). */
-export function paramSource(key: string, value: unknown): string {
-  return `--param ${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`;
+/** `--param key=value` (or `--set key=value`, or whatever `flag` says set it) as the user would have typed it (for messages). */
+export function paramSource(key: string, value: unknown, flag = '--param'): string {
+  return `${flag} ${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`;
 }
 
 /**
  * A copy of `data` with each parameter set at its dotted path, and where each came from
- * (for DocumentContext.overrides). Intermediate mappings are created when missing; a
+ * (for DocumentContext.overrides; `flags` names the flag or file that set a key, default --param). Intermediate mappings are created when missing; a
  * path through a value that is not a mapping is refused.
  */
 export function applyParamOverrides(
   data: Record<string, unknown>,
   params: Readonly<Record<string, unknown>>,
   shown: string,
+  flags: Readonly<Record<string, string>> = {},
 ): { data: Record<string, unknown>; overrides: ParamOverride[] } {
   const copy = structuredClone(data);
   const overrides: ParamOverride[] = [];
   for (const [key, value] of Object.entries(params)) {
-    const source = paramSource(key, value);
+    const source = paramSource(key, value, flags[key]);
     const path = key.split('.');
     // (__proto__ and friends would reach Object.prototype, not a field.)
     if (path.some((segment) => segment === '' || segment === '__proto__' || segment === 'constructor' || segment === 'prototype')) throw new ParamOverrideError(`${source}: '${key}' is not a field path; write a field name, or a dotted path like data.devices.`);

@@ -34,7 +34,7 @@ import type { LaneEvent } from '../report/lane-diagram.js';
 import { printFailure } from '../failure-output.js';
 import { takeFinalModel } from '../final-model-output.js';
 import { privacyLinesOf } from '../privacy-output.js';
-import { CLI_MAX_STEPS, checkFaultActors, loadFaultsArgument, loadScenarioArgument, slug, startBackend } from '../run-options.js';
+import { CLI_MAX_STEPS, checkFaultActors, loadFaultsArgument, loadScenarioArgument, mergeSetAndParam, slug, startBackend } from '../run-options.js';
 import { type SkippedRound, skippedByReason, skippedRoundsOf } from '../skipped-rounds.js';
 import { bold, dim, fail, ok, red, yellow } from '../style.js';
 import { renderTable } from '../text-table.js';
@@ -50,6 +50,8 @@ export interface RunCommandOptions {
   out?: string;
   strategy?: StrategySpec;
   param?: Record<string, unknown>;
+  /** --set key=value: the same as --param (its newer, documented name). */
+  set?: Record<string, unknown>;
   /** --limit name=value: limits raised for this run (recorded in the log header, so replay applies them too). */
   limit?: Record<string, number>;
   /** Step budget of one await or settle (default: the scenario's, else CLI_MAX_STEPS). */
@@ -64,7 +66,8 @@ export interface RunCommandOptions {
 const LANE_EVENTS = 200;
 
 export async function runCommand(scenarioPath: string, options: RunCommandOptions): Promise<number> {
-  const scenario = await loadScenarioArgument(scenarioPath, options.limit, options.param);
+  const { params, flags } = mergeSetAndParam(options.set, options.param);
+  const scenario = await loadScenarioArgument(scenarioPath, options.limit, params, undefined, flags);
   const faults = loadFaultsArgument(options.faults, options.limit?.fileBytes);
   // Refused before anything starts: a --faults plan naming actors the scenario does not have.
   if (faults) checkFaultActors(scenario, faults);
@@ -93,7 +96,7 @@ export async function runCommand(scenarioPath: string, options: RunCommandOption
     strategy: options.strategy,
     record: outputs.partial.log,
     strict: options.strict,
-    params: options.param,
+    params,
     progress,
     maxSteps,
     maxLogBytes: options.maxLogBytes,
@@ -252,6 +255,10 @@ function resultsJson(
     faults: header.faults,
     faultsFile: faultsFile ? displayPath(resolve(faultsFile)) : undefined,
     backend: header.backend,
+    /** --set/--param as given (the log header records them too). */
+    params: header.scenario?.params,
+    /** An experiment file's fields as the run used them (after --set): what `fedsim compare` sets side by side. */
+    settings: toJsonSafe(outcome.scenario.settings),
     ok: outcome.ok,
     error,
     skippedRounds: skipped,

@@ -33,7 +33,8 @@ export interface ReportModel {
   files: Array<[string, string]>;
 }
 
-const STYLE = `
+/** The reports' stylesheet (also the comparison report's, compare-report.ts). */
+export const REPORT_STYLE = `
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:0;color:#222;background:#fafafa}
 main{max-width:1200px;margin:0 auto;padding:20px 28px 60px}
 h1{font-size:22px;margin:8px 0 4px}h2{font-size:17px;margin:28px 0 10px;border-bottom:1px solid #ddd;padding-bottom:4px}
@@ -58,7 +59,7 @@ export function renderHtmlReport(model: ReportModel): string {
   const status = model.ok ? '<span class="status pass">PASS</span>' : '<span class="status fail">FAIL</span>';
   const html: string[] = [];
   html.push('<!doctype html><html lang="en"><head><meta charset="utf-8">');
-  html.push(`<title>${esc(model.title)} — fedsim report</title><style>${STYLE}</style></head><body><main>`);
+  html.push(`<title>${esc(model.title)} — fedsim report</title><style>${REPORT_STYLE}</style></head><body><main>`);
   html.push(`<h1>${esc(model.title)} ${status}</h1>`);
   if (model.description) html.push(`<p>${esc(model.description)}</p>`);
   if (model.error) html.push(`<div class="error-box">${esc(model.error)}</div>`);

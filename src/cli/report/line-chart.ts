@@ -11,13 +11,16 @@ export interface ChartOptions {
   height?: number;
   xLabel?: string;
   yLabel?: string;
+  /** Legend entries per row (default 3); fewer leave room for long names (a comparison's run names). */
+  legendColumns?: number;
 }
 
 export function renderLineChart(series: readonly MetricSeries[], options: ChartOptions): string {
   const width = options.width ?? 560;
   const height = options.height ?? 300;
   const legend = series.length > 1 || series[0]?.name !== options.title;
-  const legendRows = legend ? Math.ceil(series.length / 3) : 0;
+  const columns = Math.max(1, options.legendColumns ?? 3);
+  const legendRows = legend ? Math.ceil(series.length / columns) : 0;
   const margin = { top: 30 + legendRows * 15, right: 16, bottom: 44, left: 62 };
   const plotW = width - margin.left - margin.right;
   const plotH = height - margin.top - margin.bottom;
@@ -65,8 +68,8 @@ export function renderLineChart(series: readonly MetricSeries[], options: ChartO
   if (legend) {
     // Above the plot, so it never hides a line.
     series.forEach((s, i) => {
-      const y = 30 + Math.floor(i / 3) * 15;
-      const x = margin.left + (i % 3) * Math.floor(plotW / 3);
+      const y = 30 + Math.floor(i / columns) * 15;
+      const x = margin.left + (i % columns) * Math.floor(plotW / columns);
       parts.push(`<rect x="${x}" y="${y - 5}" width="10" height="10" fill="${PALETTE[i % PALETTE.length]}"/>`);
       parts.push(`<text x="${x + 14}" y="${y}" dominant-baseline="middle" class="legend">${esc(s.name)}</text>`);
     });
