@@ -188,22 +188,19 @@ test('PySyft-style local truncation works for 2 parties and refuses more', (t) =
   t.pass();
 });
 
-test('10k-element fixed-point multiplication is reasonably fast', (t) => {
+// Its speed is measured in bench/ (tests never assert wall-clock time).
+test('10k-element fixed-point multiplication: every product within its error bound', (t) => {
   const rng = createStream(7, 'perf');
   const n = 10_000;
   const parties = 3;
   const xs = Array.from({ length: n }, () => rng.uniform(-10, 10));
   const ys = Array.from({ length: n }, () => rng.uniform(-10, 10));
-  const t0 = performance.now();
   const X = shareAdditive(encodeFixed(xs), parties, rng);
   const Y = shareAdditive(encodeFixed(ys), parties, rng);
   const triple = beaverTriple(n, parties, rng);
   const pair = truncationPair(n, parties, 1000n, rng);
   const Z = truncateShares(beaverMultiply(X, Y, triple), pair, 1000n);
   const got = decodeFixed(reconstructAdditive(Z));
-  const ms = performance.now() - t0;
-  t.log(`share + deal + multiply + truncate + open, 10k elements, 3 parties: ${ms.toFixed(1)} ms`);
-  t.true(ms < 5000);
   t.true(xs.every((x, i) => Math.abs(got[i] - x * ys[i]) <= productBound(x, ys[i], 1000)));
 });
 
