@@ -23,7 +23,7 @@
 import { availableParallelism } from 'node:os';
 import { MessageChannel, type MessagePort, Worker, receiveMessageOnPort } from 'node:worker_threads';
 import { type BackendDescription, type BackendName, BACKEND_NAMES, activeBackend, describeBackend } from '../../runtime/backend.js';
-import { FlConfigError } from '../errors.js';
+import { FlConfigError, FlFault, FlInvariantError } from '../errors.js';
 import type { TaskOutcome, TrainingTask } from './training-task.js';
 import type { TrainingWorkerData } from './training-worker.js';
 
@@ -110,7 +110,7 @@ export class TrainingPool {
         const onMessage = (message: { kind: string; backend?: BackendDescription; error?: string }) => {
           worker.off('error', reject);
           if (message.kind === 'ready') resolve(message.backend!);
-          else reject(new Error(message.error));
+          else reject(new FlFault(message.error ?? 'the worker thread failed to start', { op: 'TrainingPool' }));
         };
         worker.once('message', onMessage);
         worker.once('error', reject);
@@ -142,7 +142,7 @@ export class TrainingPool {
 
   /** Sends a task to the least loaded thread; returns its id for `wait` or `discard`. */
   submit(task: TrainingTask): number {
-    if (this.#closed) throw new Error('TrainingPool.submit: the pool is closed');
+    if (this.#closed) throw new FlConfigError('TrainingPool.submit: the pool is closed; pass a pool that is still open (or `workers: N`, which makes one per run)', { op: 'TrainingPool.submit' });
     this.#drain();
     const id = this.#nextId++;
     const index = this.#pool.reduce((best, t, i) => (t.queued < this.#pool[best].queued ? i : best), 0);
@@ -156,7 +156,7 @@ export class TrainingPool {
 
   /** The outcome of task `id`, blocking this thread until its worker has answered. */
   wait(id: number): TaskOutcome {
-    if (!this.#wanted.has(id)) throw new Error(`TrainingPool.wait(${id}): no such task is pending (already taken or discarded)`);
+    if (!this.#wanted.has(id)) throw new FlInvariantError(`TrainingPool.wait(${id}): no such task is pending (already taken or discarded)`, { op: 'TrainingPool.wait' });
     for (;;) {
       const seen = Atomics.load(this.#signal, 0);
       this.#drain();

@@ -14,6 +14,7 @@ import { fedNovaClient } from '../algorithms/fednova.js';
 import { scaffoldClient } from '../algorithms/scaffold.js';
 import { type ClientAlgorithm, plainLocalTraining } from '../algorithms/client-algorithm.js';
 import { fedProxClient } from '../strategies/fedavg.js';
+import { FlInvariantError } from '../errors.js';
 
 const REGISTERED: readonly ClientAlgorithm<any>[] = [plainLocalTraining, fedProxClient, fedNovaClient, scaffoldClient, fedDynClient];
 
@@ -34,6 +35,6 @@ export function hooksNameOf(algorithm: ClientAlgorithm<any>): HooksName | undefi
 export function hooksByName(name: HooksName): Pick<ClientAlgorithm<any>, 'beforeTraining'> {
   if (name === null) return {};
   const found = REGISTERED.find((registered) => registered.name === name);
-  if (!found) throw new Error(`worker thread: no client algorithm '${name}' is registered for worker training (src/fl/parallel/worker-algorithms.ts)`);
+  if (!found) throw new FlInvariantError(`worker thread: no client algorithm '${name}' is registered for worker training (src/fl/parallel/worker-algorithms.ts)`, { op: 'hooksByName' });
   return found;
 }
