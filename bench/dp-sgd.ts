@@ -33,6 +33,7 @@ import { dpSgdSchedule } from '../src/fl/training/dp-sgd/train-dp-sgd.js';
 import { initBackend } from '../src/runtime/backend.js';
 import { createStream } from '../src/runtime/rng.js';
 import { fmt, table } from './timing.js';
+import { syntheticImages } from './synthetic-images.js';
 
 const quick = process.env.FEDSIM_DP_SGD_BENCH_QUICK === '1';
 const REPEATS = quick ? 1 : 9;
@@ -54,18 +55,7 @@ const CASES: Case[] = [
   { model: 'CNN (McMahan et al.)', spec: nn.cnn(), batch: 50, examples: 150 },
 ];
 
-/** Seeded synthetic 28×28 "images": a class pattern plus noise. */
-function images(n: number): Dataset {
-  const rng = createStream(7, 'bench/dp-sgd-data');
-  const patterns = Array.from({ length: 10 }, () => Float32Array.from({ length: 784 }, () => rng.next()));
-  const x = new Float32Array(n * 784);
-  const y = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    y[i] = rng.int(10);
-    for (let j = 0; j < 784; j++) x[i * 784 + j] = 0.5 * patterns[y[i]][j] + 0.5 * rng.next();
-  }
-  return { x, y };
-}
+const images = (n: number): Dataset => syntheticImages(n, 'bench/dp-sgd-data');
 
 type Trainer = 'plain' | 'clip only' | 'DP-SGD' | 'naive';
 

@@ -38,6 +38,7 @@ import { conv2DBackpropInput } from '../src/runtime/wasm-kernels/conv2d-backprop
 import { MAX_SLICE_FLOATS } from '../src/runtime/wasm-kernels/gemm.js';
 import { createStream } from '../src/runtime/rng.js';
 import { table } from './timing.js';
+import { syntheticImages } from './synthetic-images.js';
 
 interface Case {
   model: 'mlp' | 'cnn';
@@ -54,18 +55,7 @@ const SPECS = {
 /** Enough steps per epoch to average over, few enough to keep the CNN quick. */
 const SAMPLES: Record<string, number> = { 'mlp 10': 600, 'mlp 50': 1500, 'cnn 10': 120, 'cnn 50': 300 };
 
-/** Seeded synthetic 28×28 "images": a class pattern plus noise. */
-function images(n: number): Dataset {
-  const rng = createStream(7, 'bench/kernel-profile-data');
-  const patterns = Array.from({ length: 10 }, () => Float32Array.from({ length: 784 }, () => rng.next()));
-  const x = new Float32Array(n * 784);
-  const y = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    y[i] = rng.int(10);
-    for (let j = 0; j < 784; j++) x[i * 784 + j] = 0.5 * patterns[y[i]][j] + 0.5 * rng.next();
-  }
-  return { x, y };
-}
+const images = (n: number): Dataset => syntheticImages(n, 'bench/kernel-profile-data');
 
 interface Entry {
   calls: number;
