@@ -25,8 +25,9 @@
  * gradient, one image at a time, products kept apart). Other backends run their own
  * Conv2DBackpropFilter on each example alone. Two alternatives measured slower on wasm:
  * building U with tfjs ops (unfold.ts) and one batched matMul (5-20×: tfjs's strided slices
- * and stack copy element by element, and wasm runs a batched or transposed BatchMatMul as a
- * naive loop, only the untransposed batch-1 case reaching XNNPACK), and the batch kernel
+ * and stack copy element by element, and wasm runs a BatchMatMul with both operands batched as a
+ * naive loop: fedsim's BatchMatMul (wasm-kernels/batch-mat-mul.ts) brings transposed and
+ * shared-weight products to XNNPACK, not that case — measured before that kernel), and the batch kernel
  * called once per example (5-15× the batch's own gradient: a split and a call set-up per
  * example). The Gram matrices of the ghost path use unfold.ts, which is cheap when P is
  * small — the only case it is chosen.
