@@ -1,8 +1,8 @@
 /**
- * The fused dense trainer's WebAssembly module (built from assembly/fused-dense.ts by
+ * The fused trainer's WebAssembly module (built from assembly/fused-dense.ts and fused-conv.ts by
  * `npm run build:kernels`), instantiated once per thread, and a bump allocator over its memory.
  *
- * Synchronous on purpose: the module is 7 KB, so `new WebAssembly.Module` costs well under a
+ * Synchronous on purpose: the module is 12 KB, so `new WebAssembly.Module` costs well under a
  * millisecond, and trainLocal — which runs inside an actor's synchronous message handler — can
  * use it without an await.
  */
@@ -56,8 +56,13 @@ export interface FusedDenseKernels {
   denseForward(a: number, w: number, bias: number, out: number, m: number, k: number, n: number, relu: boolean): void;
   softmaxCrossEntropy(z: number, labels: number, g: number, m: number, n: number): number;
   meanSquaredError(z: number, t: number, g: number, m: number, n: number): number;
+  /** aPrev = 0: no ReLU mask. */
   backpropInput(g: number, w: number, aPrev: number, gPrev: number, m: number, k: number, n: number): void;
   denseUpdate(a: number, g: number, w: number, bias: number, m: number, k: number, n: number, strideW: number, strideB: number): void;
+  im2col(x: number, patches: number, batch: number, h: number, w: number, c: number, k: number, pad: number): void;
+  col2im(gPatches: number, aIn: number, gIn: number, batch: number, h: number, w: number, c: number, k: number, pad: number): void;
+  maxPool(a: number, out: number, argmax: number, batch: number, h: number, w: number, c: number): void;
+  maxPoolBackward(gOut: number, argmax: number, gIn: number, outputCount: number, inputCount: number): void;
 }
 
 /** Update rules, as assembly/fused-dense.ts numbers them. */
