@@ -5,7 +5,9 @@
 // input x [B, H, W, C] (NHWC) and the filter [k, k, C, F] (HWIO, i.e. row-major [k·k·C, F]),
 // im2col writes patches [B·H·W, k·k·C] and the convolution is denseForward(patches, filter) →
 // [B·H·W, F], which is NHWC again. Its weight gradient is denseUpdate over the same patches, and
-// its input gradient is backpropInput (the patch gradients) folded back by col2im.
+// its input gradient is the patch gradients G·filterᵀ — denseForward again, over the transposed
+// filter, which streams the wide patch rows better than backpropInput's row dot products —
+// folded back by col2im.
 //
 // Determinism: col2im sums each input's gradient over the filter taps in one fixed order; the
 // pooling kernels do no arithmetic (they only pick and move values).
@@ -172,5 +174,13 @@ export function maxPoolBackward(gOut: usize, argmax: usize, gIn: usize, outputCo
   for (let i = 0; i < outputCount; i++) {
     const at = <usize>i << 2;
     store<f32>(gIn + (<usize>load<i32>(argmax + at) << 2), load<f32>(gOut + at));
+  }
+}
+
+/** out [cols, rows] = a [rows, cols]ᵀ: a filter laid out for the patch-gradient product (no arithmetic). */
+export function transpose(a: usize, out: usize, rows: i32, cols: i32): void {
+  for (let r = 0; r < rows; r++) {
+    const row = a + ((<usize>r * <usize>cols) << 2);
+    for (let c = 0; c < cols; c++) store<f32>(out + ((<usize>c * <usize>rows + <usize>r) << 2), load<f32>(row + (<usize>c << 2)));
   }
 }

@@ -17,8 +17,9 @@
 // machine. exp and log come from AssemblyScript's own (musl-derived) Mathf, compiled into this
 // module, not from the host.
 
-// The built-in cnn's convolution and pooling kernels live beside these, in the same module.
-export { im2col, col2im, maxPool, maxPoolBackward } from './fused-conv';
+// The built-in cnn's convolution, pooling and transpose kernels live beside these, in the same
+// module (assembly/fused-conv.ts).
+export { im2col, col2im, maxPool, maxPoolBackward, transpose } from './fused-conv';
 
 // ---- update rules, applied to each weight as its gradient g is produced -------------------------
 //
@@ -304,9 +305,8 @@ export function meanSquaredError(z: usize, t: usize, g: usize, m: i32, n: i32): 
 
 /**
  * The gradient flowing to the layer below: gPrev[m, k] = (g[m, n] · w[k, n]ᵀ) ⊙ [aPrev > 0], where
- * aPrev is the layer below's ReLU output (aPrev > 0 exactly where its input was > 0); aPrev = 0
- * (a null pointer) leaves the gradient unmasked (a convolution's patch gradients, which col2im
- * masks once folded back). Must run before `denseUpdate` changes w. Each output is a dot product of two contiguous rows: 4-wide
+ * aPrev is the layer below's ReLU output (aPrev > 0 exactly where its input was > 0). Must run
+ * before `denseUpdate` changes w. Each output is a dot product of two contiguous rows: 4-wide
  * partial sums over n, reduced (l0 + l1) + (l2 + l3), then the tail, in that fixed order.
  */
 export function backpropInput(g: usize, w: usize, aPrev: usize, gPrev: usize, m: i32, k: i32, n: i32): void {
@@ -352,7 +352,7 @@ function storeMasked(gi: usize, wp: usize, aPrev: usize, gPrev: usize, i: i32, p
   let s = (f32x4.extract_lane(partial, 0) + f32x4.extract_lane(partial, 1)) + (f32x4.extract_lane(partial, 2) + f32x4.extract_lane(partial, 3));
   for (let j = n4; j < n; j++) s += load<f32>(gi + (<usize>j << 2)) * load<f32>(wp + (<usize>j << 2));
   const at = (<usize>i * <usize>k + <usize>p) << 2;
-  store<f32>(gPrev + at, aPrev == 0 || load<f32>(aPrev + at) > 0 ? s : 0);
+  store<f32>(gPrev + at, load<f32>(aPrev + at) > 0 ? s : 0);
 }
 
 /**

@@ -5,8 +5,9 @@
  *
  * Each convolution is a GEMM over its input patches (assembly/fused-conv.ts: im2col, then
  * denseForward over [B·H·W, k·k·C] × [k·k·C, F]); backward, its filter is updated by denseUpdate
- * over the same patches, and the second convolution's input gradient is backpropInput into patch
- * gradients folded back by col2im. The first convolution needs no input gradient.
+ * over the same patches, and the second convolution's input gradient is its patch gradients
+ * (denseForward of the output gradient by the transposed filter, with a zero bias) folded back by
+ * col2im. The first convolution needs no input gradient.
  */
 import type { FusedDenseKernels, WasmArena } from '../../runtime/fused-dense/module.js';
 import type { CnnSpec } from '../models/spec.js';
@@ -36,8 +37,10 @@ export class FusedConvLayers {
   private readonly size: number;
   /** tfjs's 'same' padding at stride 1: ⌊(k − 1)/2⌋ at the top and left, the rest bottom and right. */
   private readonly pad: number;
-  /** The second convolution's patch gradients [B·H₁·W₁, k·k·F1]. */
+  /** The second convolution's patch gradients [B·H₁·W₁, k·k·F1], its filter transposed [F2, k·k·F1], and k·k·F1 zeros. */
   private readonly patchGradient: number;
+  private readonly filterTransposed: number;
+  private readonly zeros: number;
 
   /** Places weight tensors 0–3 of `spec`'s model and the buffers for batches of up to `batch` images. */
   constructor(
@@ -71,7 +74,11 @@ export class FusedConvLayers {
     const first = stage(h, w, c, spec.filters[0], 0);
     const second = stage(Math.floor(h / 2), Math.floor(w / 2), spec.filters[0], spec.filters[1], 2);
     this.stages = [first, second];
-    this.patchGradient = arena.alloc(batch * second.height * second.width * this.size * this.size * second.channels);
+    const patchWidth = this.size * this.size * second.channels;
+    this.patchGradient = arena.alloc(batch * second.height * second.width * patchWidth);
+    this.filterTransposed = arena.alloc(second.filters * patchWidth);
+    this.zeros = arena.alloc(patchWidth);
+    arena.f32(this.zeros, patchWidth).fill(0);
   }
 
   /** Where the head writes the gradient with respect to this front's output. */
@@ -106,8 +113,9 @@ export class FusedConvLayers {
       k.maxPoolBackward(s.pooledGradient, s.argmax, s.activationGradient, pooledCount, pixels * s.filters);
       const patchWidth = this.size * this.size * s.channels;
       if (s === second) {
-        // The first stage's gradient uses this filter before it is updated; masked after col2im.
-        k.backpropInput(s.activationGradient, s.filter.at, 0, this.patchGradient, pixels, patchWidth, s.filters);
+        // The first stage's gradient uses this filter before it is updated; masked by col2im.
+        k.transpose(s.filter.at, this.filterTransposed, patchWidth, s.filters);
+        k.denseForward(s.activationGradient, this.filterTransposed, this.zeros, this.patchGradient, pixels, s.filters, patchWidth, false);
       }
       k.denseUpdate(s.patches, s.activationGradient, s.filter.at, s.bias.at, pixels, patchWidth, s.filters, s.filter.stride, s.bias.stride);
       if (s === second) k.col2im(this.patchGradient, first.pooled, first.pooledGradient, rows, s.height, s.width, s.channels, this.size, this.pad);

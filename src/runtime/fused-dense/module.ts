@@ -56,12 +56,12 @@ export interface FusedDenseKernels {
   denseForward(a: number, w: number, bias: number, out: number, m: number, k: number, n: number, relu: boolean): void;
   softmaxCrossEntropy(z: number, labels: number, g: number, m: number, n: number): number;
   meanSquaredError(z: number, t: number, g: number, m: number, n: number): number;
-  /** aPrev = 0: no ReLU mask. */
   backpropInput(g: number, w: number, aPrev: number, gPrev: number, m: number, k: number, n: number): void;
   denseUpdate(a: number, g: number, w: number, bias: number, m: number, k: number, n: number, strideW: number, strideB: number): void;
   im2col(x: number, patches: number, batch: number, h: number, w: number, c: number, k: number, pad: number): void;
   col2im(gPatches: number, aIn: number, gIn: number, batch: number, h: number, w: number, c: number, k: number, pad: number): void;
   maxPool(a: number, out: number, argmax: number, batch: number, h: number, w: number, c: number): void;
+  transpose(a: number, out: number, rows: number, cols: number): void;
   maxPoolBackward(gOut: number, argmax: number, gIn: number, outputCount: number, inputCount: number): void;
 }
 
