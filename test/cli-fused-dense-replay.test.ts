@@ -37,7 +37,7 @@ test('runs recorded with and without the fused kernels each replay bit for bit, 
   t.is(plain.code, 0, plain.stdout + plain.stderr);
   const fusedLog = join(dir, 'fused', 'run.jsonl');
   const plainLog = join(dir, 'plain', 'run.jsonl');
-  t.regex(header(fusedLog).backend, /^wasm \S+ fused-dense-v1$/);
+  t.regex(header(fusedLog).backend, /^wasm \S+ fused-dense-v1 fused-cnn-v1$/);
   t.regex(header(plainLog).backend, /^wasm \S+$/);
   // The two kernel sets agree to rounding, not bit for bit: the logs' weight digests differ.
   t.not(readFileSync(fusedLog, 'utf8').split('\n').slice(1).join('\n'), readFileSync(plainLog, 'utf8').split('\n').slice(1).join('\n'));

@@ -6,8 +6,10 @@
  */
 import test from 'ava';
 import fc from 'fast-check';
-import { initBackend } from '../src/runtime/backend.js';
-import { fusedDenseKernels, WasmArena } from '../src/runtime/fused-dense/module.js';
+import { activeBackendLabel, initBackend } from '../src/runtime/backend.js';
+import { followRecordedFusedDense, fusedDenseKernels, WasmArena } from '../src/runtime/fused-dense/module.js';
+import { createModel } from '../src/fl/models/create.js';
+import { fusedDenseRefusal } from '../src/fl/training/fused-dense-train.js';
 import { createStream } from '../src/runtime/rng.js';
 import type { CnnSpec } from '../src/fl/models/spec.js';
 import type { TrainOptions } from '../src/fl/training/train-local.js';
@@ -126,4 +128,28 @@ test.serial('maxPool keeps the first maximum of each window and drops an odd las
     }),
     { seed: 7, numRuns: 100 },
   );
+});
+
+test.serial('a log from before the fused cnn (header `fused-dense-v1` alone) replays its cnn on tfjs ops; a newer one in the kernels', (t) => {
+  const saved = { dense: process.env.FEDSIM_FUSED_DENSE, cnn: process.env.FEDSIM_FUSED_CNN };
+  const cnn = createModel({ kind: 'cnn', inputShape: [6, 6, 1], filters: [2, 2], kernelSize: 3, hidden: 4, classes: 2 }, createStream(1, 'init'));
+  const mlp = createModel({ kind: 'mlp', layers: [4, 3, 2] }, createStream(1, 'init'));
+  const call = { epochs: 1, batchSize: 2, lr: 0.1, loss: 'softmax-cross-entropy' as const, proxMu: 0, needsTfjs: false };
+  try {
+    const version = activeBackendLabel().split(' ')[1];
+    followRecordedFusedDense(`wasm ${version} fused-dense-v1`);
+    t.regex(fusedDenseRefusal(cnn, call) ?? '', /FEDSIM_FUSED_CNN=0/);
+    t.is(fusedDenseRefusal(mlp, call), null);
+    t.is(activeBackendLabel(), `wasm ${version} fused-dense-v1`);
+    followRecordedFusedDense(`wasm ${version} fused-dense-v1 fused-cnn-v1`);
+    t.is(fusedDenseRefusal(cnn, call), null);
+    t.is(activeBackendLabel(), `wasm ${version} fused-dense-v1 fused-cnn-v1`);
+  } finally {
+    for (const [name, value] of [['FEDSIM_FUSED_DENSE', saved.dense], ['FEDSIM_FUSED_CNN', saved.cnn]] as const) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+    cnn.dispose();
+    mlp.dispose();
+  }
 });

@@ -162,7 +162,7 @@ test.serial('what the fused kernels do not cover takes the tfjs path, and says w
 });
 
 test.serial('the run log header names the fused kernels and their version', (t) => {
-  withFused(true, () => t.regex(describeBackend().detail, /fused dense v1/));
+  withFused(true, () => t.regex(describeBackend().detail, /fused dense v1, fused cnn v1/));
   withFused(false, () => t.regex(describeBackend().detail, /fused dense off/));
 });
 

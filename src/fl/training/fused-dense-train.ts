@@ -16,7 +16,7 @@
  * the tfjs path; `fusedDenseRefusal` says why.
  */
 import * as tf from '@tensorflow/tfjs';
-import { fusedDenseEnabled, fusedDenseKernels, UpdateRule, WasmArena } from '../../runtime/fused-dense/module.js';
+import { fusedCnnEnabled, fusedDenseEnabled, fusedDenseKernels, UpdateRule, WasmArena } from '../../runtime/fused-dense/module.js';
 import type { RandomStream } from '../../runtime/rng.js';
 import { BuiltinModel } from '../models/builtin-model.js';
 import type { Model } from '../models/model.js';
@@ -49,6 +49,7 @@ export interface FusedDenseCall {
 export function fusedDenseRefusal(model: Model, call: FusedDenseCall): string | null {
   if (!fusedDenseEnabled(tf.getBackend())) return 'the fused kernels run on the wasm backend only (or FEDSIM_FUSED_DENSE=0)';
   if (!(model instanceof BuiltinModel)) return 'only the built-in models (linear, logistic, mlp, cnn) are fused, not layers models';
+  if (model.spec.kind === 'cnn' && !fusedCnnEnabled(tf.getBackend())) return 'the cnn trains on tfjs ops when FEDSIM_FUSED_CNN=0 (as runs recorded before the fused cnn, fused-dense-v1 alone, replay)';
   if (call.needsTfjs) return 'gradient terms and DP-SGD run on tfjs ops';
   if (call.loss !== 'softmax-cross-entropy' && call.loss !== 'mse') return `loss '${call.loss}' is not fused`;
   return null;
