@@ -1,19 +1,21 @@
 /**
- * Local training of the built-in dense models (`linear`, `logistic`, `mlp`) in fedsim's fused
- * WebAssembly kernels (assembly/fused-dense.ts) instead of tfjs ops: the same minibatch SGD as
- * trainLocal's tfjs loop — same shuffles from the same stream, same batches, same loss, same
- * update rule — at a fraction of the cost, because a step is ~10 kernel calls on weights that
- * stay in wasm memory instead of ~60 tfjs ops.
+ * Local training of the built-in models (`linear`, `logistic`, `mlp`, `cnn`) in fedsim's fused
+ * WebAssembly kernels (assembly/fused-dense.ts, fused-conv.ts) instead of tfjs ops: the same
+ * minibatch SGD as trainLocal's tfjs loop — same shuffles from the same stream, same batches,
+ * same loss, same update rule — at a fraction of the cost, because a step is ~10 kernel calls
+ * (~25 for the cnn) on weights that stay in wasm memory instead of ~60 tfjs ops. The layers are
+ * fused-dense-layers.ts (the dense stack; the cnn's head) and fused-conv-layers.ts (the cnn's
+ * convolutions and pools); fused-parameters.ts places their weights and optimiser state.
  *
  * The numbers agree with the tfjs path to float32 rounding, not bit for bit (the sums run in
  * another order); a run is bit-identical to itself on any machine, and its log header names the
- * kernels (`fused dense vN`), so a replay under another kernel set is told apart.
+ * kernels (`fused-dense-vN`, `fused-cnn-vN`), so a replay under another kernel set is told apart.
  *
  * Used on the wasm backend (the default), for every optimiser (SGD, momentum, Nesterov, Adam),
  * with FedProx's μ and the affine gradient terms of FedProx, SCAFFOLD and FedDyn
- * (affine-terms.ts). Anything else — an algorithm's other gradient terms, DP-SGD, a CNN or a
- * layers model, the cpu backend (kept as the plain reference), or FEDSIM_FUSED_DENSE=0 — takes
- * the tfjs path; `fusedDenseRefusal` says why.
+ * (affine-terms.ts). Anything else — an algorithm's other gradient terms, DP-SGD, a layers
+ * model, the cpu backend (kept as the plain reference), FEDSIM_FUSED_DENSE=0, or for the cnn
+ * FEDSIM_FUSED_CNN=0 — takes the tfjs path; `fusedDenseRefusal` says why.
  */
 import * as tf from '@tensorflow/tfjs';
 import { fusedCnnEnabled, fusedDenseEnabled, fusedDenseKernels, UpdateRule, WasmArena } from '../../runtime/fused-dense/module.js';
