@@ -107,19 +107,27 @@ export class FusedConvLayers {
   backward(rows: number): void {
     const k = this.kernels;
     const [first, second] = this.stages;
-    for (const s of [second, first]) {
-      const pixels = rows * s.height * s.width;
-      const pooledCount = rows * Math.floor(s.height / 2) * Math.floor(s.width / 2) * s.filters;
-      k.maxPoolBackward(s.pooledGradient, s.argmax, s.activationGradient, pooledCount, pixels * s.filters);
-      const patchWidth = this.size * this.size * s.channels;
-      if (s === second) {
-        // The first stage's gradient uses this filter before it is updated; masked by col2im.
-        k.transpose(s.filter.at, this.filterTransposed, patchWidth, s.filters);
-        k.denseForward(s.activationGradient, this.filterTransposed, this.zeros, this.patchGradient, pixels, s.filters, patchWidth, false);
-      }
-      k.denseUpdate(s.patches, s.activationGradient, s.filter.at, s.bias.at, pixels, patchWidth, s.filters, s.filter.stride, s.bias.stride);
-      if (s === second) k.col2im(this.patchGradient, first.pooled, first.pooledGradient, rows, s.height, s.width, s.channels, this.size, this.pad);
-    }
+    this.poolBackward(second, rows);
+    // The first stage's gradient uses conv2's filter before it is updated; col2im applies the ReLU mask.
+    const pixels = rows * second.height * second.width;
+    const patchWidth = this.size * this.size * second.channels;
+    k.transpose(second.filter.at, this.filterTransposed, patchWidth, second.filters);
+    k.denseForward(second.activationGradient, this.filterTransposed, this.zeros, this.patchGradient, pixels, second.filters, patchWidth, false);
+    this.update(second, rows);
+    k.col2im(this.patchGradient, first.pooled, first.pooledGradient, rows, second.height, second.width, second.channels, this.size, this.pad);
+    this.poolBackward(first, rows);
+    this.update(first, rows);
+  }
+
+  /** A stage's pooled gradient back to its convolution's outputs (0 where no maximum came from). */
+  private poolBackward(s: ConvStage, rows: number): void {
+    const pooledCount = rows * Math.floor(s.height / 2) * Math.floor(s.width / 2) * s.filters;
+    this.kernels.maxPoolBackward(s.pooledGradient, s.argmax, s.activationGradient, pooledCount, rows * s.height * s.width * s.filters);
+  }
+
+  /** A stage's filter and bias update: the weight gradient is patchesᵀ · activationGradient. */
+  private update(s: ConvStage, rows: number): void {
+    this.kernels.denseUpdate(s.patches, s.activationGradient, s.filter.at, s.bias.at, rows * s.height * s.width, this.size * this.size * s.channels, s.filters, s.filter.stride, s.bias.stride);
   }
 
   /** The convolutions' current weights, in weight order (conv1 filter, bias, conv2 filter, bias). */
