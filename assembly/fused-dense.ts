@@ -17,6 +17,10 @@
 // machine. exp and log come from AssemblyScript's own (musl-derived) Mathf, compiled into this
 // module, not from the host.
 
+// The built-in cnn's convolution, pooling and transpose kernels live beside these, in the same
+// module (assembly/fused-conv.ts).
+export { im2col, col2im, maxPool, maxPoolBackward, transpose } from './fused-conv';
+
 // ---- update rules, applied to each weight as its gradient g is produced -------------------------
 //
 // A weight matrix (or bias) w sits in memory followed by parallel buffers of its size, `stride`

@@ -22,13 +22,18 @@ function data(n: number): Dataset {
   return { x: Float32Array.from({ length: n * 144 }, () => rng.next()), y: Int32Array.from({ length: n }, () => rng.int(5)) };
 }
 
+/** Trains SPEC on tfjs ops: FEDSIM_FUSED_CNN=0 keeps the cnn out of fedsim's fused trainer, whose kernels are tested elsewhere. */
 function train(): Float32Array[] {
+  const before = process.env.FEDSIM_FUSED_CNN;
+  process.env.FEDSIM_FUSED_CNN = '0';
   const model = createModel(SPEC, createStream(1, 'model/init'));
   try {
     trainLocal(model, data(32), { epochs: 2, batchSize: 8, lr: 0.1 }, createStream(2, 'shuffle'));
     return model.getWeights();
   } finally {
     model.dispose();
+    if (before === undefined) delete process.env.FEDSIM_FUSED_CNN;
+    else process.env.FEDSIM_FUSED_CNN = before;
   }
 }
 

@@ -11,7 +11,7 @@
  * incomparable.
  */
 import { setBackendNameSource } from './backend-name.js';
-import { FUSED_DENSE_VERSION, fusedDenseEnabled, fusedDenseLabel } from './fused-dense/module.js';
+import { FUSED_CNN_VERSION, FUSED_DENSE_VERSION, fusedCnnEnabled, fusedDenseEnabled, fusedDenseLabel } from './fused-dense/module.js';
 import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -120,8 +120,8 @@ export function describeBackend(): BackendDescription {
   }
   if (name === 'wasm' && wasmInfo) {
     const kernels = wasmInfo.jsKernels.length ? `, JS kernels ${wasmInfo.jsKernels.join(' ')}` : '';
-    // Dense models train in fedsim's own kernels (fused-dense/): their version changes the numbers.
-    const fused = fusedDenseEnabled(name) ? `, fused dense v${FUSED_DENSE_VERSION}` : ', fused dense off';
+    // Dense models and the built-in cnn train in fedsim's own kernels (fused-dense/): their versions change the numbers.
+    const fused = fusedDenseEnabled(name) ? `, fused dense v${FUSED_DENSE_VERSION}, fused cnn ${fusedCnnEnabled(name) ? `v${FUSED_CNN_VERSION}` : 'off'}` : ', fused dense off';
     const threads = wasmInfo.threads();
     const build = `${wasmInfo.simd ? 'SIMD' : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'}${kernels}${fused}`;
     return { name, version: wasmInfo.version, detail: `${build}; ${core}${note}` };

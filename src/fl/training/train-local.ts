@@ -1,7 +1,7 @@
 /**
  * Local training: E epochs of minibatch gradient descent on one client's data.
  *
- * The built-in dense models train in fedsim's fused wasm kernels where they can
+ * The built-in models (dense and cnn) train in fedsim's fused wasm kernels where they can
  * (fused-dense-train.ts: same batches and update rule, ~10 calls a step instead of ~60 tfjs ops).
  *
  * Deterministic by construction: the only randomness is the per-epoch shuffle,

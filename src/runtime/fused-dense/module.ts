@@ -1,8 +1,8 @@
 /**
- * The fused dense trainer's WebAssembly module (built from assembly/fused-dense.ts by
+ * The fused trainer's WebAssembly module (built from assembly/fused-dense.ts and fused-conv.ts by
  * `npm run build:kernels`), instantiated once per thread, and a bump allocator over its memory.
  *
- * Synchronous on purpose: the module is 7 KB, so `new WebAssembly.Module` costs well under a
+ * Synchronous on purpose: the module is 12 KB, so `new WebAssembly.Module` costs well under a
  * millisecond, and trainLocal — which runs inside an actor's synchronous message handler — can
  * use it without an await.
  */
@@ -10,6 +10,12 @@ import { readFileSync } from 'node:fs';
 
 /** Bumped whenever the kernels' arithmetic changes: run log headers name it, so a replay can tell. */
 export const FUSED_DENSE_VERSION = 1;
+
+/**
+ * The built-in cnn's fused training (assembly/fused-conv.ts and fused-conv-layers.ts), versioned
+ * apart: it came after fused-dense-v1, whose logs trained CNNs on tfjs ops and must replay so.
+ */
+export const FUSED_CNN_VERSION = 1;
 
 /** The parts of the WebAssembly API used here (the project's TypeScript lib has no DOM types). */
 interface WasmMemory {
@@ -28,9 +34,18 @@ export function fusedDenseEnabled(backend: string): boolean {
   return backend === 'wasm' && process.env.FEDSIM_FUSED_DENSE !== '0';
 }
 
-/** What a run log header adds to the backend's name when dense models train here, e.g. `wasm 4.22.0 fused-dense-v1`. */
+/** Whether the built-in cnn trains in these kernels too: as dense models, unless FEDSIM_FUSED_CNN=0. */
+export function fusedCnnEnabled(backend: string): boolean {
+  return fusedDenseEnabled(backend) && process.env.FEDSIM_FUSED_CNN !== '0';
+}
+
+/**
+ * What a run log header adds to the backend's name when models train here, e.g.
+ * `wasm 4.22.0 fused-dense-v1 fused-cnn-v1`.
+ */
 export function fusedDenseLabel(backend: string): string {
-  return fusedDenseEnabled(backend) ? ` fused-dense-v${FUSED_DENSE_VERSION}` : '';
+  if (!fusedDenseEnabled(backend)) return '';
+  return ` fused-dense-v${FUSED_DENSE_VERSION}${fusedCnnEnabled(backend) ? ` fused-cnn-v${FUSED_CNN_VERSION}` : ''}`;
 }
 
 /**
@@ -38,11 +53,13 @@ export function fusedDenseLabel(backend: string): string {
  * backend label names the fused kernels switches them on, one without (recorded with
  * FEDSIM_FUSED_DENSE=0, or before the kernels existed) switches them off, so `fedsim replay`
  * re-executes the same arithmetic. A label naming another version is left for the header check
- * to report.
+ * to report. The cnn follows `fused-cnn-vN` alike: a log from before it (`fused-dense-v1` alone)
+ * trained CNNs on tfjs ops.
  */
 export function followRecordedFusedDense(label: string): void {
   if (!label.startsWith('wasm ')) return;
   process.env.FEDSIM_FUSED_DENSE = /\bfused-dense-v\d+\b/.test(label) ? '1' : '0';
+  process.env.FEDSIM_FUSED_CNN = /\bfused-cnn-v\d+\b/.test(label) ? '1' : '0';
 }
 
 /** The module's exports (see assembly/fused-dense.ts for what each computes). */
@@ -58,6 +75,11 @@ export interface FusedDenseKernels {
   meanSquaredError(z: number, t: number, g: number, m: number, n: number): number;
   backpropInput(g: number, w: number, aPrev: number, gPrev: number, m: number, k: number, n: number): void;
   denseUpdate(a: number, g: number, w: number, bias: number, m: number, k: number, n: number, strideW: number, strideB: number): void;
+  im2col(x: number, patches: number, batch: number, h: number, w: number, c: number, k: number, pad: number): void;
+  col2im(gPatches: number, aIn: number, gIn: number, batch: number, h: number, w: number, c: number, k: number, pad: number): void;
+  maxPool(a: number, out: number, argmax: number, batch: number, h: number, w: number, c: number): void;
+  transpose(a: number, out: number, rows: number, cols: number): void;
+  maxPoolBackward(gOut: number, argmax: number, gIn: number, outputCount: number, inputCount: number): void;
 }
 
 /** Update rules, as assembly/fused-dense.ts numbers them. */
