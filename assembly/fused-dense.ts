@@ -214,6 +214,26 @@ export function denseForward(a: usize, w: usize, bias: usize, out: usize, m: i32
       storeActivated(o + 3 * rowW, f32x4.add(c30, b0), relu);
       storeActivated(o + 3 * rowW + 16, f32x4.add(c31, b1), relu);
     }
+    // 4 columns at a time where 8 no longer fit (a conv layer of 6 filters, say): the same sums, in the same order.
+    for (; j + 4 <= n; j += 4) {
+      let c0 = zero, c1 = zero, c2 = zero, c3 = zero;
+      let wp = w + (<usize>j << 2);
+      for (let p = 0; p < k; p++) {
+        const w0 = v128.load(wp);
+        const off = <usize>p << 2;
+        c0 = f32x4.add(c0, f32x4.mul(f32x4.splat(load<f32>(a0 + off)), w0));
+        c1 = f32x4.add(c1, f32x4.mul(f32x4.splat(load<f32>(a1 + off)), w0));
+        c2 = f32x4.add(c2, f32x4.mul(f32x4.splat(load<f32>(a2 + off)), w0));
+        c3 = f32x4.add(c3, f32x4.mul(f32x4.splat(load<f32>(a3 + off)), w0));
+        wp += rowW;
+      }
+      const b0 = v128.load(bias + (<usize>j << 2));
+      const o = out + <usize>i * rowW + (<usize>j << 2);
+      storeActivated(o, f32x4.add(c0, b0), relu);
+      storeActivated(o + rowW, f32x4.add(c1, b0), relu);
+      storeActivated(o + 2 * rowW, f32x4.add(c2, b0), relu);
+      storeActivated(o + 3 * rowW, f32x4.add(c3, b0), relu);
+    }
     for (; j < n; j++) {
       for (let r = 0; r < 4; r++) forwardOne(a + <usize>(i + r) * rowA, w, bias, out, i + r, j, k, n, relu);
     }
@@ -233,6 +253,15 @@ export function denseForward(a: usize, w: usize, bias: usize, out: usize, m: i32
       const o = out + <usize>i * rowW + (<usize>j << 2);
       storeActivated(o, f32x4.add(c0, v128.load(bias + (<usize>j << 2))), relu);
       storeActivated(o + 16, f32x4.add(c1, v128.load(bias + (<usize>j << 2), 16)), relu);
+    }
+    for (; j + 4 <= n; j += 4) {
+      let c = zero;
+      let wp = w + (<usize>j << 2);
+      for (let p = 0; p < k; p++) {
+        c = f32x4.add(c, f32x4.mul(f32x4.splat(load<f32>(ai + (<usize>p << 2))), v128.load(wp)));
+        wp += rowW;
+      }
+      storeActivated(out + <usize>i * rowW + (<usize>j << 2), f32x4.add(c, v128.load(bias + (<usize>j << 2))), relu);
     }
     for (; j < n; j++) forwardOne(ai, w, bias, out, i, j, k, n, relu);
   }
@@ -400,6 +429,26 @@ export function denseUpdate(a: usize, g: usize, w: usize, bias: usize, m: i32, k
       update4(w + at + 2 * rowG + 16, c21, strideW);
       update4(w + at + 3 * rowG, c30, strideW);
       update4(w + at + 3 * rowG + 16, c31, strideW);
+    }
+    // 4 columns at a time where 8 no longer fit: the same sums over the batch rows, in the same order.
+    for (; j + 4 <= n; j += 4) {
+      let c0 = zero, c1 = zero, c2 = zero, c3 = zero;
+      let ap = a + (<usize>p << 2);
+      let gp = g + (<usize>j << 2);
+      for (let i = 0; i < m; i++) {
+        const g0 = v128.load(gp);
+        c0 = f32x4.add(c0, f32x4.mul(f32x4.splat(load<f32>(ap)), g0));
+        c1 = f32x4.add(c1, f32x4.mul(f32x4.splat(load<f32>(ap, 4)), g0));
+        c2 = f32x4.add(c2, f32x4.mul(f32x4.splat(load<f32>(ap, 8)), g0));
+        c3 = f32x4.add(c3, f32x4.mul(f32x4.splat(load<f32>(ap, 12)), g0));
+        ap += rowA;
+        gp += rowG;
+      }
+      const at = (<usize>p * <usize>n + <usize>j) << 2;
+      update4(w + at, c0, strideW);
+      update4(w + at + rowG, c1, strideW);
+      update4(w + at + 2 * rowG, c2, strideW);
+      update4(w + at + 3 * rowG, c3, strideW);
     }
     for (; j < n; j++) {
       for (let r = 0; r < 4; r++) updateOne(a, g, w, m, k, n, p + r, j, strideW);
