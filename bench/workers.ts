@@ -28,6 +28,9 @@ const CLIENTS = 10;
 const SAMPLES = 600;
 const REPEATS = Number(process.env.WORKERS_BENCH_REPEATS ?? 3);
 const THREADS = [1, 2, 4] as const;
+/** Rounds per run: a run's set-up (actors, the initial model) is serial, so one round alone would overstate it. */
+const ROUNDS = Number(process.env.WORKERS_BENCH_ROUNDS ?? 5);
+const EPOCHS = Number(process.env.WORKERS_BENCH_EPOCHS ?? 1);
 
 function syntheticClients(): ClientData[] {
   const rng = createStream(0, 'bench/workers/data');
@@ -55,16 +58,16 @@ export const benchmark = {
       const result = await runFederated(sim, {
         model: nn.mlp([784, 200, 200, 10]),
         clients,
-        rounds: 1,
+        rounds: ROUNDS,
         fraction: 1,
-        localEpochs: 1,
+        localEpochs: EPOCHS,
         batchSize: 10,
         lr: 0.05,
         clientEvaluation: 'none',
         trainEvaluation: 'none',
         ...(n > 1 ? { workers: pools.get(n)! } : {}),
       });
-      return { seconds: (performance.now() - started) / 1000, digest: result.weightsSha256 };
+      return { seconds: (performance.now() - started) / 1000 / ROUNDS, digest: result.weightsSha256 };
     };
     try {
       const times = new Map<number, number[]>(THREADS.map((n) => [n, []]));
@@ -96,7 +99,7 @@ export const benchmark = {
         table(rows),
         '',
         `Load average (1 min) ${loadBefore.toFixed(1)} before, ${loadavg()[0].toFixed(1)} after, on ${availableParallelism()} cores: other jobs on the machine take cores the threads would use.`,
-        `${CLIENTS} clients × ${SAMPLES} samples, B = 10, E = 1; backend ${backend.name} ${backend.version} (${backend.detail}); ${availableParallelism()} cores (${cpus()[0]?.model ?? 'cpu'}); median of ${REPEATS}, interleaved.`,
+        `${CLIENTS} clients × ${SAMPLES} samples, B = 10, E = ${EPOCHS}, ${ROUNDS} rounds a run (the time per round); backend ${backend.name} ${backend.version} (${backend.detail}); ${availableParallelism()} cores (${cpus()[0]?.model ?? 'cpu'}); median of ${REPEATS}, interleaved.`,
         `Weights digest, the same in every run: ${[...digests][0].slice(0, 16)}…`,
       ].join('\n');
     } finally {
