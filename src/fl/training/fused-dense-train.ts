@@ -29,6 +29,7 @@ import type { AffineGradientTerm } from './affine-terms.js';
 import { FusedConvLayers } from './fused-conv-layers.js';
 import { FusedDenseLayers } from './fused-dense-layers.js';
 import { parameterPlacer, updateSettingsOf } from './fused-parameters.js';
+import { forEachMinibatch } from './minibatches.js';
 
 /** What the fused path needs to know about a trainLocal call. */
 export interface FusedDenseCall {
@@ -91,17 +92,13 @@ export function trainFusedDense(model: Model, data: Dataset, n: number, call: Fu
   const dense = new FusedDenseLayers(kernels, arena, model.paramShapes.slice(firstDense), firstDense, place, B);
 
   kernels.setUpdate(update.rule, call.lr, update.momentum, update.beta2, update.epsilon, call.proxMu, term?.pull?.coefficient ?? 0, term?.offset !== undefined);
-  const indexes = new Array<number>(n);
   let lossSum = 0;
   let seen = 0;
   let steps = 0;
-  for (let epoch = 0; epoch < call.epochs; epoch++) {
-    for (let i = 0; i < n; i++) indexes[i] = i;
-    rng.shuffle(indexes);
-    arena.i32(order, n).set(indexes);
-    for (let start = 0; start < n; start += call.batchSize) {
-      const rows = Math.min(n, start + call.batchSize) - start;
-      if (call.dropLast && rows < call.batchSize) break;
+  forEachMinibatch(n, call, rng, {
+    epoch: (indexes) => arena.i32(order, n).set(indexes),
+    batch: (_, start, end) => {
+      const rows = end - start;
       if (update.rule === UpdateRule.adam) {
         // As optimizers.ts: bias corrections in float64, used as float32 scalars.
         kernels.setAdamStep(1 - Math.pow(update.momentum, steps + 1), 1 - Math.pow(update.beta2, steps + 1));
@@ -119,8 +116,8 @@ export function trainFusedDense(model: Model, data: Dataset, n: number, call: Fu
       lossSum += Math.fround(batchLoss) * rows;
       seen += rows;
       steps++;
-    }
-  }
+    },
+  });
   model.setWeights([...(convolutions?.weights(arena) ?? []), ...dense.weights(arena)]);
   return { lossSum, seen, steps };
 }

@@ -32,6 +32,7 @@ import { type Dataset, datasetSize } from './dataset.js';
 import { lossFunction } from './losses.js';
 import { OptimizerConfigSchema, createOptimizer } from './optimizers.js';
 import { BatchMaker } from './batch-maker.js';
+import { forEachMinibatch } from './minibatches.js';
 import { DpSgdConfigSchema } from './dp-sgd/config.js';
 import { type DpSgdSpend, trainDpSgd } from './dp-sgd/train-dp-sgd.js';
 import { type FusedDenseCall, fusedDenseRefusal, trainFusedDense } from './fused-dense-train.js';
@@ -147,16 +148,11 @@ export function trainLocal(model: Model, data: Dataset, options: TrainOptions, r
       const dp = trainDpSgd({ model, n, epochs: config.epochs, batchSize: B, dpSgd: config.dpSgd, batches, lossFn, optimizer, addTerms, rng });
       return { weights: model.getWeights(), numSamples: n, meanLoss: dp.seen > 0 ? dp.lossSum / dp.seen : 0, steps: dp.steps, samplesSeen: dp.seen, dpSgd: dp.spend };
     }
-    const order = new Array<number>(n);
     let lossSum = 0;
     let seen = 0;
     let steps = 0;
-    for (let epoch = 0; epoch < config.epochs; epoch++) {
-      for (let i = 0; i < n; i++) order[i] = i;
-      rng.shuffle(order);
-      for (let start = 0; start < n; start += B) {
-        const end = Math.min(n, start + B);
-        if (config.dropLast && end - start < B) break;
+    forEachMinibatch(n, config, rng, {
+      batch: (order, start, end) => {
         const value = tf.tidy(() => {
           const [xb, yb] = batches.make(order, start, end);
           const { value: batchLoss, grads } = tf.variableGrads(() => lossFn(yb, model.forward(xb, { training: true })), params as tf.Variable[]);
@@ -168,8 +164,8 @@ export function trainLocal(model: Model, data: Dataset, options: TrainOptions, r
         lossSum += batchLoss * (end - start);
         seen += end - start;
         steps++;
-      }
-    }
+      },
+    });
     return { weights: model.getWeights(), numSamples: n, meanLoss: seen > 0 ? lossSum / seen : 0, steps, samplesSeen: seen };
   } finally {
     optimizer.dispose();
