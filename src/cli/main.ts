@@ -16,11 +16,12 @@ import { exploreCommand } from './commands/explore.js';
 import { exportCommand } from './commands/export.js';
 import { privacyCommand } from './commands/privacy.js';
 import { replayCommand } from './commands/replay.js';
+import { resumeCommand } from './commands/resume.js';
 import { runCommand } from './commands/run.js';
 import { sweepCommand } from './commands/sweep.js';
 import { DIURNAL_FLAGS, flagOf, traceDiurnalCommand, traceFromFedScaleCommand } from './commands/trace.js';
 import './experiment-kinds.js';
-import { CLI_MAX_STEPS, byteSizeOption, limitOption, maxStepsOption, optionParser, paramOption, seedOption, setOption, seedRangeOption, strategyOption, workersOption } from './run-options.js';
+import { CLI_MAX_STEPS, byteSizeOption, checkpointEveryOption, limitOption, maxStepsOption, optionParser, paramOption, seedOption, setOption, seedRangeOption, strategyOption, workersOption } from './run-options.js';
 
 const nonNegativeInt = (what: string) =>
   optionParser((text) => {
@@ -94,6 +95,7 @@ ${describeExperimentKinds().map((k) => `  ${k}`).join('\n')}`,
     .addOption(new Option('--max-log-bytes <size>', 'stop the run once its event log is this large, e.g. 2GB (default: no limit; a log takes ~200 bytes per event)').argParser(byteSizeOption('--max-log-bytes')))
     .addOption(backendOption())
     .addOption(new Option('--workers <n>', 'train the clients of a federated run in <n> worker threads (default 1); the log and results are the same with any number').argParser(workersOption))
+    .addOption(new Option('--checkpoint-every <n>', 'FL experiments: write a checkpoint every <n> rounds (async: server updates) into <out>/checkpoints/, for fedsim resume').argParser(checkpointEveryOption))
     .addOption(quietOption())
     .addHelpText(
       'after',
@@ -242,6 +244,29 @@ Exit code 0 when every seed passes, 1 when some seed fails.`,
     )
     .action(async (scenario: string, options) => {
       process.exitCode = await exploreCommand(scenario, options);
+    });
+
+  program
+    .command('resume')
+    .description('Continue a run that stopped (killed, crashed, Ctrl-C) from its last checkpoint (written by fedsim run --checkpoint-every).')
+    .argument('<run>', 'run directory written by `fedsim run FILE --checkpoint-every N --out DIR`')
+    .option('--project <dir>', 'the project the run was made in (where its scenario file is looked up, as for replay)')
+    .addOption(new Option('--workers <n>', 'train the clients in <n> worker threads (default 1); the run is the same with any number').argParser(workersOption))
+    .addOption(quietOption())
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ fedsim run scenarios/experiments/synthetic-fedavg.yaml --checkpoint-every 5 --out runs/syn
+  $ fedsim resume runs/syn
+
+The resumed run's event log, results and final weights are byte for byte those of an uninterrupted run. The state
+of the rounds up to the checkpoint is rebuilt by re-executing them from the seed, checked event by event against
+the stopped run's log; see docs/checkpoint-resume.md. Exit codes as fedsim run; 1 also when the re-executed run
+differs from the checkpointed log, 2 when the run has no usable checkpoint or is complete.`,
+    )
+    .action(async (run: string, options) => {
+      process.exitCode = await resumeCommand(run, options);
     });
 
   program

@@ -56,6 +56,13 @@ export const maxStepsOption = optionParser((text) => {
   return n;
 });
 
+/** `--checkpoint-every 5`: a checkpoint every 5 rounds. */
+export const checkpointEveryOption = optionParser((text) => {
+  const n = Number(text.trim());
+  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`--checkpoint-every ${text}: give a positive whole number of rounds (e.g. --checkpoint-every 10: a checkpoint after rounds 10, 20, …).`);
+  return n;
+});
+
 const BYTE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
 
 /** `--max-log-bytes 500MB` (B, kB, MB, GB, KiB, MiB, GiB; no unit = bytes). */

@@ -488,6 +488,14 @@ export class SimulationCore implements CellHost {
     return this.pending.all();
   }
 
+  /**
+   * Writes the streamed log's pending lines to its file now (a checkpoint needs the log on
+   * disk up to the event it names; see src/fl/checkpoint/). Changes nothing in the run.
+   */
+  flushLog(): void {
+    this.fileWriter?.flush();
+  }
+
   /** Events recorded so far (the next event's seq), whether or not the log is kept in memory. */
   get eventCount(): number {
     return this.eventSeq;

@@ -3,8 +3,10 @@
  * files to look at afterwards — the event log, results.json and report.html.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { closeSync, mkdirSync, openSync, readSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { CHECKPOINTS_DIR, clearCheckpoints } from '../../fl/checkpoint/checkpoint-file.js';
+import { type CheckpointRecorder, recordCheckpoints } from '../../fl/checkpoint/checkpoint-recorder.js';
 import { performance } from 'node:perf_hooks';
 import { eventLine, type Seed, type StrategySpec } from '../../runtime/index.js';
 import {
@@ -22,8 +24,10 @@ import {
   totalFaults,
   unmatchedScriptedFaults,
   replayProjectFor,
+  type Scenario,
+  type Sim,
 } from '../../scenario/index.js';
-import { EXIT_FAILED, EXIT_OK } from '../cli-error.js';
+import { CliError, EXIT_FAILED, EXIT_OK } from '../cli-error.js';
 import { EXIT_INTERRUPTED, isInterrupted, runInterruptibly } from '../interrupt.js';
 import { fedsimCommand } from '../invocation.js';
 import { type RunOutputs, prepareRunOutputs } from '../run-outputs.js';
@@ -61,6 +65,8 @@ export interface RunCommandOptions {
   quiet?: boolean;
   /** Threads for the clients' local training (ScenarioContext.workers). */
   workers?: number;
+  /** Write a checkpoint every this many rounds (FL experiments only; see docs/checkpoint-resume.md). */
+  checkpointEvery?: number;
 }
 
 const LANE_EVENTS = 200;
@@ -71,6 +77,7 @@ export async function runCommand(scenarioPath: string, options: RunCommandOption
   const faults = loadFaultsArgument(options.faults, options.limit?.fileBytes);
   // Refused before anything starts: a --faults plan naming actors the scenario does not have.
   if (faults) checkFaultActors(scenario, faults);
+  if (options.checkpointEvery !== undefined) refuseUncheckpointable(scenario, scenarioPath, options.checkpointEvery);
   const seed = options.seed ?? scenario.seed ?? 0;
   const out = options.out ?? join('runs', `${slug(scenario.name)}-seed${slug(String(seed))}`);
   const outDir = resolve(out);
@@ -82,6 +89,9 @@ export async function runCommand(scenarioPath: string, options: RunCommandOption
     record: options.record === undefined ? undefined : `--record ${options.record}`,
   });
   const maxSteps = options.maxSteps ?? scenario.maxSteps ?? CLI_MAX_STEPS;
+  // Checkpoints of an earlier run into this directory describe a log that this run replaces.
+  clearCheckpoints(join(outDir, CHECKPOINTS_DIR));
+  let checkpoints: CheckpointRecorder | undefined;
 
   // User text, shown with its control characters escaped (terminal-text.ts).
   const name = terminalText(scenario.name);
@@ -102,6 +112,12 @@ export async function runCommand(scenarioPath: string, options: RunCommandOption
     maxLogBytes: options.maxLogBytes,
     runSteps: runInterruptibly,
     workers: options.workers,
+    onSimulation:
+      options.checkpointEvery === undefined
+        ? undefined
+        : (sim) => {
+            checkpoints = startCheckpoints(sim, options.checkpointEvery!, outDir, outputs.partial.log, outputs.log);
+          },
     header: {
       // Project-relative: the header must not depend on the directory the run was started from.
       ...(faults ? { faults: faults.file ? projectPath(faults.file) : 'inline' } : {}),
@@ -111,12 +127,35 @@ export async function runCommand(scenarioPath: string, options: RunCommandOption
   });
   const wallMs = performance.now() - started;
   progress.stop();
+  checkpoints?.stop();
+  return concludeRun({ scenario, outcome, outputs, outDir, outLabel: options.out === undefined ? `the output directory ${out}` : `--out ${out}`, faultsFile: faults?.file, scenarioPath, wallMs });
+}
+
+/** What `fedsim run` (and `fedsim resume`) write and print once the run has ended. */
+export interface RunConclusion {
+  scenario: Scenario<unknown>;
+  outcome: ScenarioOutcome<unknown>;
+  outputs: RunOutputs;
+  outDir: string;
+  /** The output directory as the user named it (for messages). */
+  outLabel: string;
+  /** The --faults file, if the plan came from one. */
+  faultsFile?: string;
+  /** The scenario argument (shown when the scenario has no path). */
+  scenarioPath: string;
+  wallMs: number;
+}
+
+/** Writes results.json, report.html and the final model, renames the outputs into place, prints the summary; returns the exit code. */
+export function concludeRun({ scenario, outcome, outputs, outDir, outLabel, faultsFile, scenarioPath, wallMs }: RunConclusion): number {
   if (isInterrupted(outcome.error)) return reportInterrupted(outcome, outputs);
+  const name = terminalText(scenario.name);
+  const file = terminalText(scenario.path ? displayPath(scenario.path) : scenarioPath);
 
   // An FL experiment's final model leaves the result here and becomes final-model.json + .bin.
-  const finalModel = takeFinalModel(outcome.result, outDir, options.out === undefined ? `the output directory ${out}` : `--out ${out}`);
+  const finalModel = takeFinalModel(outcome.result, outDir, outLabel);
   const stats = runStats(outcome.sim.log.events);
-  const faultsSource = faults ? (faults.file ? terminalText(displayPath(resolve(faults.file))) : '--faults (inline)') : undefined;
+  const faultsSource = faultsFile !== undefined ? terminalText(displayPath(resolve(faultsFile))) : outcome.sim.log.header.scenario?.faults === 'inline' ? '--faults (inline)' : undefined;
   const summary = summaryRows(outcome, stats, file, faultsSource);
   const error = outcome.error === undefined ? undefined : describeError(outcome.error);
   const skipped = skippedRoundsOf(outcome.result);
@@ -128,7 +167,7 @@ export async function runCommand(scenarioPath: string, options: RunCommandOption
     ...(finalModel.summary ? [['model', finalModel.summary.bin] as [string, string]] : []),
   ];
   finalModel.write();
-  writeFileSync(outputs.partial.results, JSON.stringify({ ...resultsJson(outcome, stats, error, skipped, unmatched, faults?.file, outputs), finalModel: finalModel.summary }, null, 2) + '\n');
+  writeFileSync(outputs.partial.results, JSON.stringify({ ...resultsJson(outcome, stats, error, skipped, unmatched, faultsFile, outputs), finalModel: finalModel.summary }, null, 2) + '\n');
   writeFileSync(
     outputs.partial.report,
     renderHtmlReport({
@@ -176,6 +215,27 @@ export async function runCommand(scenarioPath: string, options: RunCommandOption
   stdout.write(`${dim(`replay it:  ${terminalText(replayCommand(scenario.path, outputs.log))}`)}\n`);
   stdout.write(outcome.ok ? `${ok()} ${name} passed\n` : `${fail()} ${name} FAILED\n`);
   return outcome.ok ? EXIT_OK : EXIT_FAILED;
+}
+
+/**
+ * Checkpoints are taken at round ends, so only a round-based FL experiment (`kind: fedavg`,
+ * sync or async) has them: any other scenario is refused before it starts rather than run
+ * without the checkpoints the user asked for.
+ */
+function refuseUncheckpointable(scenario: Scenario<unknown>, scenarioPath: string, every: number): void {
+  if (scenario.settings?.kind === 'fedavg') return;
+  const kind = scenario.settings?.kind === undefined ? 'a scenario module' : `an experiment of kind '${String(scenario.settings.kind)}'`;
+  throw new CliError(
+    `--checkpoint-every ${every}: ${terminalText(displayPath(resolve(scenarioPath)))} is ${kind}, not a round-based FL experiment (kind: fedavg). ` +
+      'Checkpoints are taken when a round (or an async server update) ends, so only those runs have them; run this one without --checkpoint-every.',
+  );
+}
+
+/** Starts writing checkpoints into <out>/checkpoints, naming the log by its final path relative to <out>. */
+export function startCheckpoints(sim: Sim, every: number, outDir: string, streamedLog: string, finalLog: string, after?: number): CheckpointRecorder {
+  const dir = join(outDir, CHECKPOINTS_DIR);
+  mkdirSync(dir, { recursive: true });
+  return recordCheckpoints(sim, { every, dir, logPath: streamedLog, logFile: relative(outDir, finalLog), after });
 }
 
 /**
