@@ -274,6 +274,7 @@ differs from the checkpointed log, 2 when the run has no usable checkpoint or is
     .description('Export an FL experiment\'s run: per-round metrics as CSV or TensorBoard event files, the final global model as a tfjs-layers model.')
     .argument('<run>', 'run directory written by `fedsim run FILE --out DIR` (or its results.json)')
     .option('--csv [file]', 'per-round metrics as CSV (default <run>/metrics.csv)')
+    .option('--clients-csv [file]', 'per client and round (participant/dropped and why, samples, train loss, training time, bytes, async staleness) as CSV (default <run>/clients.csv)')
     .option('--tensorboard [dir]', 'per-round metrics as a TensorBoard event file (default <run>/tensorboard/)')
     .option('--model [dir]', 'the final global model as model.json + weights.bin for tf.loadLayersModel (default <run>/tfjs-model/)')
     .addHelpText(
@@ -282,6 +283,7 @@ differs from the checkpointed log, 2 when the run has no usable checkpoint or is
 Examples:
   $ fedsim run scenarios/experiments/synthetic-fedavg.yaml --out runs/syn
   $ fedsim export runs/syn --csv --tensorboard --model
+  $ fedsim export runs/syn --clients-csv
   $ fedsim export runs/syn --csv metrics/syn.csv && tensorboard --logdir runs/syn/tensorboard
 
 The same run always exports to the same bytes. TensorBoard's wall_time is the round's virtual time (seconds

@@ -3,6 +3,7 @@
  * DIR`) in the formats other tools read:
  *
  *   --csv [FILE]          the per-round metrics as CSV                  (default RUN/metrics.csv)
+ *   --clients-csv [FILE]  per client and round, as CSV                  (default RUN/clients.csv)
  *   --tensorboard [DIR]   the same as a TensorBoard event file          (default RUN/tensorboard/)
  *   --model [DIR]         the final global model as a tfjs-layers model (default RUN/tfjs-model/)
  *
@@ -16,6 +17,7 @@ import { FedsimError } from '../../runtime/index.js';
 import { FINAL_MODEL_BIN, FINAL_MODEL_JSON, decodeFinalModel } from '../../fl/export/final-model-file.js';
 import { toCsv } from '../../fl/export/csv.js';
 import { metricsTable } from '../../fl/export/metrics-table.js';
+import { clientTable } from '../../fl/export/client-table.js';
 import { EVENTS_FILE_NAME, tensorboardEvents } from '../../fl/export/tensorboard-events.js';
 import { TFJS_MODEL_JSON, TFJS_WEIGHTS_BIN, tfjsLayersFiles } from '../../fl/export/tfjs-layers-export.js';
 import { displayPath } from '../../scenario/index.js';
@@ -27,6 +29,8 @@ import { terminalText } from '../terminal-text.js';
 export interface ExportCommandOptions {
   /** true: the default place; a string: the place given. */
   csv?: string | boolean;
+  /** Per-client rows (results.json result.perClient) as CSV. */
+  clientsCsv?: string | boolean;
   tensorboard?: string | boolean;
   model?: string | boolean;
 }
@@ -35,12 +39,12 @@ interface RunDirectory {
   dir: string;
   results: string;
   /** results.json's `result` of an FL experiment. */
-  result: { perRound: unknown[]; weightsSha256?: unknown };
+  result: { perRound: unknown[]; perClient?: unknown; weightsSha256?: unknown };
 }
 
 export async function exportCommand(run: string, options: ExportCommandOptions): Promise<number> {
-  if (!options.csv && !options.tensorboard && !options.model) {
-    throw new CliError('fedsim export: say what to export: --csv, --tensorboard and/or --model (each takes an optional place; see fedsim export --help).');
+  if (!options.csv && !options.clientsCsv && !options.tensorboard && !options.model) {
+    throw new CliError('fedsim export: say what to export: --csv, --clients-csv, --tensorboard and/or --model (each takes an optional place; see fedsim export --help).');
   }
   const source = readRunDirectory(run);
   const placeOf = (option: string | boolean, fallback: string) => resolve(typeof option === 'string' ? option : join(source.dir, fallback));
@@ -50,6 +54,17 @@ export async function exportCommand(run: string, options: ExportCommandOptions):
     const file = placeOf(options.csv, 'metrics.csv');
     writeOutput(file, toCsv(table), `--csv ${displayPath(file)}`);
     written.push(['csv', file]);
+  }
+  if (options.clientsCsv) {
+    const file = placeOf(options.clientsCsv, 'clients.csv');
+    if (!Array.isArray(source.result.perClient)) {
+      throw new CliError(
+        `fedsim export --clients-csv: ${displayPath(source.results)} has no per-client rows (result.perClient): the run was made by a fedsim that did not record them. ` +
+          `Run the experiment again with \`fedsim run <file> --out ${displayPath(source.dir)}\` (same seed, same run), then export.`,
+      );
+    }
+    writeOutput(file, toCsv(clientTable(source.result.perClient)), `--clients-csv ${displayPath(file)}`);
+    written.push(['clients csv', file]);
   }
   if (options.tensorboard) {
     const dir = placeOf(options.tensorboard, 'tensorboard');

@@ -30,6 +30,8 @@ import { FederatedConfigSchema } from '../fedavg/config.js';
 import { hold } from '../fedavg/held.js';
 import { ModelWorkspace } from '../fedavg/workspace.js';
 import { ByteMeter } from '../metrics/byte-meter.js';
+import { ClientMeter } from '../metrics/client-meter.js';
+import { asyncClientRows } from '../metrics/client-rounds.js';
 import type { RoundBytes, RoundMetrics } from '../metrics/round-metrics.js';
 import { createModel } from '../models/create.js';
 import { type ModelSpec, parseModelSpec } from '../models/spec.js';
@@ -131,6 +133,8 @@ export function runAsyncFederated(sim: SimulationCore, options: AsyncFederatedOp
 
   // Bytes are counted per dispatch (the fit's and the update's `round` is the dispatch number); a server update's bytes are its updates' dispatches'.
   const meter = new ByteMeter({ [FL.fit]: 'bytesDown', [FL.fitResult]: 'bytesUp' }).attach(sim, new Set([serverId, ...ids]));
+  const clientIdSet = new Set(ids);
+  const clientMeter = new ClientMeter({ [FL.fit]: 'bytesDown', [FL.fitResult]: 'bytesUp' }).attach(sim, (id) => clientIdSet.has(id));
   const bytesOf = (report: RoundSummary): RoundBytes => {
     const total: RoundBytes = { bytesUp: 0, bytesDown: 0, bytesAggregate: 0 };
     for (const d of (report.notes?.async as unknown as AsyncUpdateNote | undefined)?.dispatches ?? []) {
@@ -180,6 +184,7 @@ export function runAsyncFederated(sim: SimulationCore, options: AsyncFederatedOp
   const cleanup = () => {
     for (const s of subscriptions) s.unsubscribe();
     meter.detach();
+    clientMeter.detach();
     workspace.dispose();
     parallel.close();
   };
@@ -234,15 +239,17 @@ export function runAsyncFederated(sim: SimulationCore, options: AsyncFederatedOp
       const f = answer.failure;
       throw new FederatedRunError(`server '${serverId}' (model version ${f.round}): the async federated run stopped (${f.kind}): ${f.detail}`, f);
     }
+    // Bytes of an update's dispatches may have grown after its report (a duplicated message): the final counts.
+    const rounds = updates.map((m) => ({ ...m, ...bytesOf(m as RoundSummary) }));
     return {
-      // Bytes of an update's dispatches may have grown after its report (a duplicated message): the final counts.
-      rounds: updates.map((m) => ({ ...m, ...bytesOf(m as RoundSummary) })),
+      rounds,
       weights: answer.weights,
       weightsSha256: weightsSha256(answer.weights),
       spec,
       clientIds: ids,
       virtualTime: sim.now(),
       bytesByLink: meter.byLink(),
+      clientRounds: asyncClientRows(rounds, clientMeter),
     };
   };
   return runHandle({ finish, cleanup, metrics$, serverId, clientIds: ids });

@@ -44,6 +44,7 @@ import type { ModelState } from '../models/spec.js';
 import { StrategyConfigSchema } from '../strategies/create.js';
 import type { RoundFailure } from '../strategies/strategy.js';
 import type { DropCounts } from '../rounds/drop-reasons.js';
+import type { ClientRoundRow } from '../metrics/client-rounds.js';
 import { DataSourceSchema, countField, loadFederatedData } from './data-sources.js';
 import { type PrivacyStatement, dpNoteOf, privacyStatement } from '../../dp/fedavg/privacy-report.js';
 import { DpSgdPrivacyLedger } from '../training/dp-sgd/privacy-ledger.js';
@@ -149,6 +150,13 @@ export interface FedAvgExperimentResult {
     /** A skipped round's failures (the first LISTED_FAILURES), with each client's reason. */
     failures?: RoundFailure[];
   }>;
+  /**
+   * Per client and round (async: per applied update and dropped dispatch): participant or
+   * dropped (why), bytes down/up, reported samples and training loss (plain aggregation),
+   * training time in virtual ms, and under async the dispatch and its staleness
+   * (metrics/client-rounds.ts). `fedsim export --clients-csv` writes it as CSV.
+   */
+  perClient: ClientRoundRow[];
   metrics: Array<{ name: string; points: Array<[number, number]>; chart: string; x: string; y: string }>;
   finite: boolean;
   /** Under dpSgd: the worst client's ε at the run's δ (a scalar, so the CLI's summary shows it). */
@@ -264,6 +272,7 @@ function toScenario(config: FedAvgExperiment, source: ExperimentSource): Scenari
           ...(Object.keys(countByKind(r.failures)).length > 0 ? { failed: countByKind(r.failures) } : {}),
           ...(r.skipped && r.failures.length > 0 ? { failures: r.failures.slice(0, LISTED_FAILURES) } : {}),
         })),
+        perClient: result.clientRounds,
         metrics: [
           series('test accuracy', 'accuracy', 'accuracy', (r) => r.testAccuracy),
           // Right after accuracy, so report.html draws the two charts side by side.

@@ -29,6 +29,8 @@ import { type FederatedConfig, type FederatedConfigInput, parseFederatedConfig }
 import { hold } from '../fedavg/held.js';
 import { ModelWorkspace } from '../fedavg/workspace.js';
 import { ByteMeter } from '../metrics/byte-meter.js';
+import { ClientMeter } from '../metrics/client-meter.js';
+import { type ClientRoundRow, syncClientRows } from '../metrics/client-rounds.js';
 import { type RoundMetrics, pooledEvaluation } from '../metrics/round-metrics.js';
 import { createModel } from '../models/create.js';
 import type { Model } from '../models/model.js';
@@ -91,6 +93,8 @@ export interface FederatedResult {
   virtualTime: number;
   /** Bytes of model-carrying messages per link `from→to`. */
   bytesByLink: Record<string, number>;
+  /** Per client and round: participation or drop (why), bytes, reported samples and loss, training time (metrics/client-rounds.ts). */
+  clientRounds: ClientRoundRow[];
   /** Set when the strategy ended the run early (e.g. its privacy budget was spent): complete, with fewer rounds. */
   stopped?: RunStop;
 }
@@ -265,6 +269,7 @@ export function runFederated(sim: SimulationCore, options: FederatedOptions): Fe
   // The run's actors, told apart without a set of a million ids: the server and helpers, then the roster.
   const nonClients = new Set([serverId, ...helpers.map((h) => h.id)]);
   const meter = new ByteMeter({ [FL.fit]: 'bytesDown', [FL.fitResult]: 'bytesUp', ...aggregator.byteKinds }).attach(sim, (id) => nonClients.has(id) || roster.isClient(id));
+  const clientMeter = new ClientMeter({ [FL.fit]: 'bytesDown', [FL.fitResult]: 'bytesUp', ...aggregator.byteKinds }).attach(sim, roster.isClient);
   const rounds: RoundMetrics[] = [];
   const metrics$ = new ReplaySubject<RoundMetrics>();
   const evaluateClients = (weights: Weights, final: boolean): Record<string, Evaluation> | undefined => {
@@ -351,6 +356,7 @@ export function runFederated(sim: SimulationCore, options: FederatedOptions): Fe
   const cleanup = () => {
     for (const s of subscriptions) s.unsubscribe();
     meter.detach();
+    clientMeter.detach();
     workspace.dispose();
     parallel.close();
   };
@@ -443,6 +449,7 @@ export function runFederated(sim: SimulationCore, options: FederatedOptions): Fe
       clientIds: ids,
       virtualTime: sim.now(),
       bytesByLink: meter.byLink(),
+      clientRounds: syncClientRows(final, clientMeter),
       ...(answer.stopped ? { stopped: answer.stopped } : {}),
     };
   };
