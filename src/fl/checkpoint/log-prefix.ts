@@ -40,16 +40,20 @@ export function checkLogPrefix(path: string, checkpoint: Checkpoint): void {
     const hash = createHash('sha256');
     const buffer = Buffer.allocUnsafe(READ_CHUNK);
     let last = -1;
+    let lines = 0;
     for (let at = 0; at < bytes; ) {
       const n = readSync(fd, buffer, 0, Math.min(READ_CHUNK, bytes - at), at);
       if (n === 0) throw new LogPrefixError(`the log ended after ${at} bytes while it was read`);
-      hash.update(buffer.subarray(0, n));
+      const chunk = buffer.subarray(0, n);
+      hash.update(chunk);
+      for (let i = chunk.indexOf(0x0a); i !== -1; i = chunk.indexOf(0x0a, i + 1)) lines++;
       last = buffer[n - 1];
       at += n;
     }
     const actual = hash.digest('hex');
     if (actual !== sha256) throw new LogPrefixError(`its first ${bytes} bytes hash to ${actual.slice(0, 12)}…, not to the checkpoint's ${sha256.slice(0, 12)}… (the log was replaced or edited after the checkpoint)`);
     if (last !== 0x0a) throw new LogPrefixError(`the checkpoint's ${bytes} bytes end inside a line of the log`);
+    if (lines !== checkpoint.events + 1) throw new LogPrefixError(`its first ${bytes} bytes hold ${lines - 1} events, not the ${checkpoint.events} the checkpoint names`);
   } finally {
     closeSync(fd);
   }
