@@ -220,7 +220,7 @@ const refused = async (t: import('ava').ExecutionContext, run: string, options: 
 };
 
 test('bad input: no format asked for, a file that is not results.json, a run that is not an FL experiment', async (t) => {
-  await refused(t, runs.mlp, {}, /say what to export: --csv, --tensorboard and\/or --model/);
+  await refused(t, runs.mlp, {}, /say what to export: --csv, --clients-csv, --tensorboard and\/or --model/);
   await refused(t, join(runs.mlp, 'run.jsonl'), { csv: true }, /run\.jsonl is a file but not a results\.json; give the directory/);
   await refused(t, runs.pingPong, { csv: true }, /'ping-pong' in .*ping-pong\/results\.json is not an FL experiment \(its result has no perRound metrics\); export works on runs of `kind: fedavg` experiment files/);
   const empty = join(root, 'empty');
