@@ -144,9 +144,11 @@ test.serial('a run killed with SIGKILL in the middle resumes from its last compl
   writeFileSync(join(root, 'long.yaml'), experiment('long', 'rounds: 40'));
   const killed = join(root, 'long-killed');
   const child = spawn(process.execPath, [join(ROOT, 'bin', 'fedsim.js'), 'run', join(root, 'long.yaml'), '--checkpoint-every', '1', '--out', killed, '-q'], { cwd: ROOT, stdio: 'ignore' });
-  const exited = new Promise<void>((done) => child.on('exit', () => done()));
+  let finished = false;
+  const exited = new Promise<void>((done) => child.on('exit', () => ((finished = true), done())));
   // Killed as soon as the third checkpoint is on disk: the run is then somewhere in round 3 or 4 of 40.
-  while (!existsSync(join(killed, CHECKPOINTS_DIR, checkpointFileName(3)))) await new Promise((r) => setTimeout(r, 10));
+  while (!finished && !existsSync(join(killed, CHECKPOINTS_DIR, checkpointFileName(3)))) await new Promise((r) => setTimeout(r, 10));
+  t.false(finished, 'the run was still going when its third checkpoint appeared');
   child.kill('SIGKILL');
   await exited;
   t.false(existsSync(join(killed, 'results.json')), 'the run was killed before it finished');

@@ -29,7 +29,7 @@ import { displayPath, projectRoot, runScenario, type Scenario } from '../../scen
 import { FEDSIM_VERSION } from '../../version.js';
 import { CliError, EXIT_FAILED } from '../cli-error.js';
 import { printFailure } from '../failure-output.js';
-import { runInterruptibly } from '../interrupt.js';
+import { EXIT_INTERRUPTED, isInterrupted, runInterruptibly } from '../interrupt.js';
 import { progressDisplay } from '../progress-display.js';
 import { PARTIAL, type RunOutputs } from '../run-outputs.js';
 import { startBackend } from '../run-options.js';
@@ -151,6 +151,10 @@ export async function resumeCommand(runArgument: string, options: ResumeOptions)
         ),
       );
       return EXIT_FAILED;
+    }
+    if (isInterrupted(outcome.error)) {
+      process.stderr.write(`${yellow('interrupted:', process.stderr)} the resume was stopped (Ctrl-C) before it re-created the checkpoint of round ${checkpoint.round}; ${shown} is as it was (resume it again)\n`);
+      return EXIT_INTERRUPTED;
     }
     if (outcome.error !== undefined) {
       printFailure(`the resumed run stopped after ${outcome.sim.eventCount} events, before it re-created the checkpoint of round ${checkpoint.round}; ${shown} is as it was`, outcome.error);
