@@ -52,6 +52,19 @@ const CASES: Record<string, string> = {
       'partitions: [{ groups: [[server], [client-4]], from: 5, until: 12 }] }',
   ),
 };
+/** Each kind of fault alone too, so that a difference points at the kind whose state a resume lost. */
+const FAULT_KINDS: Record<string, string> = {
+  drop: '{ drop: 0.15 }',
+  duplicate: '{ duplicate: 0.2 }',
+  reorder: '{ reorder: 0.3 }',
+  delay: '{ delay: { rate: 0.5, dist: { kind: exponential, mean: 3 } } }',
+  'client-crash': '{ crashes: [{ actor: client-3, at: 6, restartAfter: 30 }] }',
+  'server-crash': '{ crashes: [{ actor: server, afterMessages: 25, restartAfter: 5, loseState: true, loseStorage: false }] }',
+  partition: '{ partitions: [{ groups: [[server, client-0, client-1], [client-2, client-3, client-4, client-5]], from: 3, until: 15 }] }',
+  scripted: '{ script: [{ msg: "client-2:1", drop: true }, { msg: "server:3", delay: 7 }, { msg: "client-0:1", duplicateAfter: 2 }] }',
+  links: '{ links: [{ from: "client-*", to: server, drop: 0.2, delay: { rate: 0.5, dist: { kind: uniform, min: 1, max: 9 } } }] }',
+};
+for (const [kind, plan] of Object.entries(FAULT_KINDS)) CASES[`faults-${kind}`] = experiment(`faults-${kind}`, `rounds: 4\nroundDeadlineMs: 50\nfaults: ${plan}`);
 
 // The scenario files live in a project of their own (a package.json), as resume finds them the way replay does.
 const root = mkdtempSync(join(tmpdir(), 'fedsim-resume-'));
