@@ -107,7 +107,8 @@ Examples:
 
 The event log, results.json and report.html are written under .partial names and renamed into place when the
 run is complete, so an interrupted or crashed run never replaces the outputs of an earlier one. Ctrl-C stops the
-run and keeps its log so far as run.jsonl.partial.
+run and keeps its log so far as run.jsonl.partial. With --checkpoint-every N (FL experiments), a run that stopped
+goes on with fedsim resume <out> (docs/checkpoint-resume.md).
 
 Exit code 0 when every check holds, 1 when a check fails or the run throws, 130 when interrupted (Ctrl-C).`,
     )
