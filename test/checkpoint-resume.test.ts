@@ -14,7 +14,7 @@
  */
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { canonicalJson, sha256Hex } from '../src/runtime/canonical.js';
@@ -23,6 +23,7 @@ import { resumeCommand } from '../src/cli/commands/resume.js';
 import { CliError } from '../src/cli/cli-error.js';
 import { checkpointEveryOption } from '../src/cli/run-options.js';
 import { CHECKPOINTS_DIR, checkpointFileName, type Checkpoint } from '../src/fl/checkpoint/checkpoint-file.js';
+import { codeSha256 } from '../src/fl/checkpoint/code-digest.js';
 import { ROOT, fedsim } from './helpers/fedsim-cli.js';
 import '../src/cli/experiment-kinds.js';
 
@@ -299,4 +300,21 @@ test.serial('the CLI: a resume through the real bin, and its usage error', async
   const missing = await fedsim('resume', join(root, 'no-such-run'));
   t.is(missing.code, 2);
   t.regex(missing.stderr, /no such run directory; give the --out directory of a run started with fedsim run FILE --checkpoint-every N/);
+});
+
+test('the code digest changes with any file of the tree: its bytes, its name, a new file', (t) => {
+  const tree = join(root, 'code');
+  mkdirSync(join(tree, 'fl'), { recursive: true });
+  writeFileSync(join(tree, 'a.ts'), 'export const a = 1;\n');
+  writeFileSync(join(tree, 'fl', 'b.ts'), 'export const b = 2;\n');
+  const first = codeSha256(tree);
+  t.is(codeSha256(tree), first, 'a function of the files alone');
+  writeFileSync(join(tree, 'fl', 'b.ts'), 'export const b = 3;\n');
+  const edited = codeSha256(tree);
+  t.not(edited, first);
+  renameSync(join(tree, 'fl', 'b.ts'), join(tree, 'fl', 'c.ts'));
+  const renamed = codeSha256(tree);
+  t.not(renamed, edited);
+  writeFileSync(join(tree, 'new.wasm'), '');
+  t.not(codeSha256(tree), renamed);
 });
