@@ -51,7 +51,7 @@ export function scanLogArgument(file: string, maxLineChars?: number): LogSummary
  * The scenario of a recorded run, loaded only after its file is found inside the project
  * with the bytes the header records (see recorded-scenario.ts): nothing is imported before.
  */
-async function recordedScenario(log: LogSummary, logFile: string, options: ReplayOptions): Promise<Scenario<any>> {
+export async function recordedScenario(log: LogSummary, logFile: string, options: ReplayOptions): Promise<Scenario<any>> {
   const info = log.header.scenario ?? {};
   const where = { project: options.project, allowUnverified: options.allowUnverifiedScenario };
   let file;
@@ -82,13 +82,13 @@ function refusal(error: RecordedScenarioError): CliError {
 }
 
 /** Printed as `replay refused: …`, as a header this run cannot reproduce is. */
-class ReplayRefused extends CliError {
+export class ReplayRefused extends CliError {
   constructor(message: string) {
     super(message, EXIT_FAILED);
   }
 }
 
-function recordedParams(info: Record<string, unknown>): Record<string, unknown> | undefined {
+export function recordedParams(info: Record<string, unknown>): Record<string, unknown> | undefined {
   const params = info.params;
   if (params === undefined) return undefined;
   if (typeof params !== 'object' || params === null || Array.isArray(params)) throw new CliError(`the log header's scenario.params is not a mapping (found ${JSON.stringify(params)}): the header was edited.`);
@@ -96,7 +96,7 @@ function recordedParams(info: Record<string, unknown>): Record<string, unknown> 
 }
 
 /** The step budget the run was recorded with; logs from before it was recorded ran under the runtime's default. */
-function recordedMaxSteps(info: Record<string, unknown>): number {
+export function recordedMaxSteps(info: Record<string, unknown>): number {
   const value = info.maxSteps;
   if (value === undefined) return DEFAULT_MAX_STEPS;
   if (!Number.isSafeInteger(value) || (value as number) <= 0) throw new CliError(`the log header's scenario.maxSteps is not a positive integer (found ${JSON.stringify(value)}): the header was edited.`);
