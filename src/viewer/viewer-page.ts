@@ -26,7 +26,7 @@ header input, header select, header button { font: inherit; padding: 2px 6px; }
 .lane-name { position: absolute; top: 3px; text-align: center; font-weight: 600; font-size: 12px; overflow: hidden; white-space: nowrap; text-overflow: ellipsis; }
 #scroller { flex: 1; overflow-y: auto; overflow-x: hidden; position: relative; min-height: 0; }
 #viewport { position: sticky; top: 0; display: flex; }
-#rows { position: relative; width: 340px; flex: none; overflow: hidden; font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; }
+#rows { position: relative; width: 420px; flex: none; overflow: hidden; font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; }
 .row { position: absolute; left: 0; right: 0; height: 18px; line-height: 18px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; cursor: pointer; padding-left: 4px; }
 .row:hover { background: #f3f4f6; }
 .row.selected { background: #fff3c4; }

@@ -8,7 +8,7 @@
  * log is short enough.
  */
 export const VIEWER_APP = String.raw`
-var ROW = 18, LIST_W = 340, MIN_LANE = 8, MAX_LANE = 170, MAX_SCROLL_PX = 8000000;
+var ROW = 18, LIST_W = 420, MIN_LANE = 8, MAX_LANE = 170, MAX_SCROLL_PX = 8000000;
 var view = { first: 0, count: 1, rows: N, maxFirst: 0, spacer: 0 };
 var rowsFiltered = null;
 var selected = -1;
@@ -339,6 +339,8 @@ function start() {
   document.addEventListener('keydown', onKey);
   if (meta.divergence && meta.divergence.seq !== null) gotoDivergence();
   else if (N > 0) select(0);
+  // For scripts and tests: the same actions as the page's controls.
+  window.fedsimView = { select: select, step: step, recordedLine: recordedLine, events: N, get selected() { return selected; } };
   document.body.dataset.ready = '1';
 }
 
