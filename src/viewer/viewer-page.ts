@@ -19,7 +19,7 @@ header h1 { font-size: 15px; margin: 0 10px 0 0; }
 header input, header select, header button { font: inherit; padding: 2px 6px; }
 #search { width: 200px; } #goto-time { width: 90px; }
 #search-status { color: #57606a; min-width: 80px; }
-#divergence { grid-column: 1 / 3; padding: 6px 10px; background: #ffebe9; border-bottom: 1px solid #ff8182; }
+#divergence { grid-column: 1 / 3; grid-row: 2; padding: 6px 10px; background: #ffebe9; border-bottom: 1px solid #ff8182; }
 #divergence[hidden] { display: none; }
 #lanes-pane { grid-column: 1; grid-row: 3; display: flex; flex-direction: column; min-height: 0; min-width: 0; }
 #lane-names { position: relative; height: 22px; border-bottom: 1px solid #d0d7de; overflow: hidden; flex: none; }
@@ -44,7 +44,7 @@ dt { color: #57606a; } dd { margin: 0; word-break: break-word; }
 #event-line { display: block; font-size: 11px; background: #f6f8fa; padding: 4px; word-break: break-all; }
 .note { color: #57606a; margin: 4px 0; }
 .actor-state pre { margin: 4px 0; padding: 4px; background: #f6f8fa; font-size: 11px; white-space: pre-wrap; word-break: break-word; }
-footer { grid-column: 1 / 3; padding: 3px 10px; border-top: 1px solid #d0d7de; color: #57606a; background: #f6f8fa; font-size: 12px; }
+footer { grid-column: 1 / 3; grid-row: 4; padding: 3px 10px; border-top: 1px solid #d0d7de; color: #57606a; background: #f6f8fa; font-size: 12px; }
 kbd { font: 11px ui-monospace, monospace; border: 1px solid #d0d7de; border-radius: 3px; padding: 0 3px; background: #fff; }
 `;
 

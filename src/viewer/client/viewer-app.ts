@@ -65,15 +65,17 @@ function setFirst(first) {
   view.first = Math.max(0, Math.min(view.maxFirst, first));
   expectedScrollTop = view.maxFirst > 0 ? Math.round(view.first / view.maxFirst * view.spacer) : 0;
   scroller.scrollTop = expectedScrollTop;
-  render();
+  paint();
 }
+/** Moves the window (at once: what a key or click asks for is on screen when it returns) so that row is in it. */
 function ensureVisible(row) {
   if (row < view.first) setFirst(row);
   else if (row > view.first + view.count - 3) setFirst(row - view.count + 3);
-  else render();
+  else paint();
 }
 
 var pending = false;
+/** Paints at the next frame (scrolling: many events, one paint). */
 function render() {
   if (pending) return;
   pending = true;
