@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { viewCommand } from '../src/cli/commands/view.js';
-import { launchBrowser, openViewer } from './helpers/browser.js';
+import { launchBrowser, openViewer, type PageGlobals, type RowElement } from './helpers/browser.js';
 import { syntheticRowText, writeSyntheticLog } from './helpers/synthetic-log.js';
 
 const EVENTS = 1_000_000;
@@ -34,7 +34,7 @@ test.after.always(async () => {
 
 /** The rows on screen: [seq, text of the event] in order. */
 const rowsShown = (page: Page) =>
-  page.$$eval('#rows .row', (rows) => rows.filter((r) => (r as HTMLElement).style.display !== 'none').map((r) => [Number((r as HTMLElement).dataset.seq), r.querySelector('.what')!.textContent!] as [number, string]));
+  page.$$eval('#rows .row', (rows) => rows.filter((r) => (r as unknown as RowElement).style.display !== 'none').map((r) => [Number((r as unknown as RowElement).dataset.seq), r.querySelector('.what')!.textContent!] as [number, string]));
 
 function assertRowsAreTheLog(t: { deepEqual(a: unknown, b: unknown, m?: string): void; true(v: boolean, m?: string): void }, rows: Array<[number, string]>): void {
   t.true(rows.length > 10, `rows shown: ${rows.length}`);
@@ -50,7 +50,7 @@ test('a million events load into a page of a bounded number of elements, read bl
   t.is(await page.$$eval('script[class^="fedsim-"]', (blocks) => blocks.length), 0);
   const rows = await page.$$eval('#rows .row', (r) => r.length);
   t.true(rows > 10 && rows < 80, `row elements: ${rows}`);
-  const elements = await page.evaluate(() => document.querySelectorAll('*').length);
+  const elements = await page.evaluate(() => (globalThis as unknown as PageGlobals).document.querySelectorAll('*').length);
   t.true(elements < 400, `elements in the page: ${elements}`);
   assertRowsAreTheLog(t, await rowsShown(page));
 });
@@ -76,11 +76,11 @@ test('far into the log: search by seq, go to a virtual time, scroll', async (t) 
   const box = (await scroller.boundingBox())!;
   await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
   await page.mouse.wheel(0, 2000);
-  await page.waitForFunction((first) => Number(document.querySelector('#rows .row')!.getAttribute('data-seq')) > first, before);
+  await page.waitForFunction((first) => Number((globalThis as unknown as PageGlobals).document.querySelector('#rows .row')!.getAttribute('data-seq')) > first, before);
   assertRowsAreTheLog(t, await rowsShown(page));
   // To the very end.
   await page.$eval('#scroller', (el) => (el.scrollTop = el.scrollHeight));
-  await page.waitForFunction(() => [...document.querySelectorAll('#rows .row')].some((r) => r.getAttribute('data-seq') === '999999'));
+  await page.waitForFunction(() => [...(globalThis as unknown as PageGlobals).document.querySelectorAll('#rows .row')].some((r) => r.getAttribute('data-seq') === '999999'));
   const end = await rowsShown(page);
   t.is(end[end.length - 1][0], EVENTS - 1);
   assertRowsAreTheLog(t, end);

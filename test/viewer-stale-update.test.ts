@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { fedsim } from './helpers/fedsim-cli.js';
-import { launchBrowser, openViewer } from './helpers/browser.js';
+import { launchBrowser, openViewer, type PageGlobals, type RowElement } from './helpers/browser.js';
 
 interface World {
   browser: Browser;
@@ -82,7 +82,7 @@ test('clicking an event shows its message and every actor\'s state, as fedsim re
     t.is(await selectedSeq(page), seq);
     t.is(await page.textContent('#event-line'), world.lines[seq], `the recorded line of seq ${seq}`);
     t.is(await page.getAttribute('#states .note', 'data-exact'), 'true');
-    t.is(await statesShown(page), world.replayed.get(seq), `the actors at seq ${seq}`);
+    t.is(await statesShown(page), world.replayed.get(seq)!, `the actors at seq ${seq}`);
   }
   // The stale update, as the message panel shows it: sent in round 1, delivered while the server is in round 3.
   await goTo(page, world.staleSeq);
@@ -137,7 +137,7 @@ test('stepping forward and back, by key and by button; m goes to the other end o
 
 test('filters by actor and by message type show only the matching events', async (t) => {
   const { page, errors } = await openViewer(world.browser, world.url);
-  const shownSeqs = () => page.$$eval('#rows .row', (rows) => rows.filter((r) => (r as HTMLElement).style.display !== 'none').map((r) => Number((r as HTMLElement).dataset.seq)));
+  const shownSeqs = () => page.$$eval('#rows .row', (rows) => rows.filter((r) => (r as unknown as RowElement).style.display !== 'none').map((r) => Number((r as unknown as RowElement).dataset.seq)));
   const client2 = await page.$$eval('#actor-filter option', (os) => os.find((o) => o.textContent === 'client-2')!.getAttribute('value')!);
   await page.selectOption('#actor-filter', client2);
   await page.keyboard.press('Home');
@@ -197,7 +197,7 @@ test('opened with --diff, the page starts at the first divergence from the fixed
 test('every event line is rebuilt byte for byte from the page\'s columns', async (t) => {
   const { page } = await openViewer(world.browser, world.url);
   const rebuilt = await page.evaluate(() => {
-    const view = (window as unknown as { fedsimView: { events: number; recordedLine(seq: number): string } }).fedsimView;
+    const view = (globalThis as unknown as PageGlobals).fedsimView;
     return Array.from({ length: view.events }, (_, seq) => view.recordedLine(seq));
   });
   t.deepEqual(rebuilt, world.lines);

@@ -28,3 +28,25 @@ export async function openViewer(browser: Browser, url: string, size = { width: 
   await page.waitForSelector('body[data-ready="1"]');
   return { page, errors };
 }
+
+/**
+ * The little of the DOM the tests' in-page callbacks touch (the project compiles without
+ * the DOM library): a row element, and the page's scripting handle `window.fedsimView`.
+ */
+export interface RowElement {
+  style: { display: string };
+  dataset: Record<string, string | undefined>;
+  getAttribute(name: string): string | null;
+  querySelector(selector: string): { textContent: string | null } | null;
+}
+export interface ViewerHandle {
+  events: number;
+  selected: number;
+  select(seq: number): void;
+  recordedLine(seq: number): string;
+}
+/** What `page.evaluate` callbacks see as globals. */
+export interface PageGlobals {
+  fedsimView: ViewerHandle;
+  document: { querySelector(s: string): RowElement | null; querySelectorAll(s: string): ArrayLike<RowElement> & Iterable<RowElement> };
+}

@@ -266,7 +266,13 @@ function gotoTime() {
   if (!isFinite(t) || !view.rows) return;
   select(rowSeq(rowOfTime(t)));
 }
-function gotoDivergence() { if (meta.divergence && meta.divergence.seq !== null) select(Math.min(meta.divergence.seq, N - 1)); }
+function gotoDivergence() {
+  if (!meta.divergence || meta.divergence.seq === null || N === 0) return;
+  var seq = Math.min(meta.divergence.seq, N - 1);
+  select(seq);
+  // In the middle of the view: what led there and what followed.
+  setFirst(rowOfSeq(seq) - (view.count >> 1));
+}
 function otherEnd() {
   if (selected < 0 || KIND[selected] >= NK) return;
   var m = REF[selected];
