@@ -9,10 +9,12 @@ import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { CliError } from '../src/cli/cli-error.js';
 import { viewCommand } from '../src/cli/commands/view.js';
 import { launchBrowser, openViewer } from './helpers/browser.js';
 import { fedsim } from './helpers/fedsim-cli.js';
+import { writeSyntheticLog } from './helpers/synthetic-log.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fedsim-view-cli-'));
 const stale = join(dir, 'stale');
@@ -117,5 +119,26 @@ test('--serve: on 127.0.0.1, the page gets the exact state of an event the page 
   const { stdout } = await replay;
   const expected = stdout.slice(stdout.indexOf('\n\n', stdout.indexOf(`  seq ${seq}  `)) + 2);
   t.is(shown, expected);
+  t.deepEqual(errors, []);
+});
+
+test('rounds an FL run skipped (results.json) are listed, and each leads to the time it ended', async (t) => {
+  const run = join(dir, 'fl-like');
+  mkdirSync(run);
+  writeSyntheticLog(join(run, 'run.jsonl'), 400);
+  const perRound = [
+    { round: 1, startedAt: 0, endedAt: 50 },
+    { round: 2, startedAt: 50, endedAt: 120.5, skipped: 'no client answered before the deadline' },
+  ];
+  writeFileSync(join(run, 'results.json'), JSON.stringify({ ok: true, result: { perRound } }));
+  await viewCommand(run, { states: false });
+  const browser = await launchBrowser();
+  t.teardown(() => browser.close());
+  const { page, errors } = await openViewer(browser, pathToFileURL(join(run, 'viewer.html')).href);
+  t.regex((await page.textContent('#skipped'))!, /^1 round skipped \(the model did not change\):round 2$/);
+  t.is(await page.getAttribute('#skipped button', 'title'), 'no client answered before the deadline (ended t=120.5 ms)');
+  await page.click('#skipped button');
+  // Message k is sent at seq 2k at time k: the first event at or after t=120.5 is seq 242.
+  t.is(await page.getAttribute('body', 'data-selected'), '242');
   t.deepEqual(errors, []);
 });

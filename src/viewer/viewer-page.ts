@@ -19,8 +19,12 @@ header h1 { font-size: 15px; margin: 0 10px 0 0; }
 header input, header select, header button { font: inherit; padding: 2px 6px; }
 #search { width: 200px; } #goto-time { width: 90px; }
 #search-status { color: #57606a; min-width: 80px; }
-#divergence { grid-column: 1 / 3; grid-row: 2; padding: 6px 10px; background: #ffebe9; border-bottom: 1px solid #ff8182; }
-#divergence[hidden] { display: none; }
+#notices { grid-column: 1 / 3; grid-row: 2; }
+#divergence { padding: 6px 10px; background: #ffebe9; border-bottom: 1px solid #ff8182; }
+#skipped { padding: 4px 10px; background: #fff1e5; border-bottom: 1px solid #e8871e; }
+#skipped button { font: inherit; margin-left: 4px; }
+#divergence[hidden], #skipped[hidden] { display: none; }
+.legend { white-space: nowrap; }
 #lanes-pane { grid-column: 1; grid-row: 3; display: flex; flex-direction: column; min-height: 0; min-width: 0; }
 #lane-names { position: relative; height: 22px; border-bottom: 1px solid #d0d7de; overflow: hidden; flex: none; }
 .lane-name { position: absolute; top: 3px; text-align: center; font-weight: 600; font-size: 12px; overflow: hidden; white-space: nowrap; text-overflow: ellipsis; }
@@ -48,6 +52,9 @@ footer { grid-column: 1 / 3; grid-row: 4; padding: 3px 10px; border-top: 1px sol
 kbd { font: 11px ui-monospace, monospace; border: 1px solid #d0d7de; border-radius: 3px; padding: 0 3px; background: #fff; }
 `;
 
+const LEGEND =
+  'arrows: colour = message type · <b>◇</b> delayed · <b>↺</b> reordered · <b style="color:#d62728">✕</b> dropped · dashed: fault-plan copy · dotted grey: never delivered · ' +
+  '<b style="color:#d62728">▬</b> crashed · <b style="color:#2ca02c">▬</b> restarted · <b style="color:#d62728">●</b> handler error · ◯ timer · purple rule: partition · orange rule: skipped round';
 const KEYS = '<kbd>↓</kbd>/<kbd>j</kbd> next · <kbd>↑</kbd>/<kbd>k</kbd> previous · <kbd>/</kbd> search, <kbd>n</kbd>/<kbd>N</kbd> next/previous match · <kbd>m</kbd> other end of the message · <kbd>c</kbd> cause · <kbd>t</kbd> go to time · <kbd>d</kbd> divergence';
 
 /** The page, in order: the shell, the data blocks, the code. */
@@ -71,7 +78,7 @@ export function* viewerPage(inputs: PageInputs): Generator<string> {
 <span id="search-status"></span>
 <label>t= <input id="goto-time" type="text" inputmode="decimal" placeholder="ms" title="go to the first event at or after this virtual time (Enter)"></label>
 </header>
-<div id="divergence" hidden><span id="divergence-text"></span> <button id="goto-divergence">go to the divergence (d)</button></div>
+<div id="notices"><div id="divergence" hidden><span id="divergence-text"></span> <button id="goto-divergence">go to the divergence (d)</button></div><div id="skipped" hidden></div></div>
 <main id="lanes-pane">
 <div id="lane-names"></div>
 <div id="scroller"><div id="viewport"><div id="rows"></div><canvas id="lanes"></canvas></div><div id="spacer"></div></div>
@@ -80,7 +87,7 @@ export function* viewerPage(inputs: PageInputs): Generator<string> {
 <h2>Event</h2><div id="event"><p class="note">Click an event (a row or the lanes).</p></div>
 <h2>Actors at this event</h2><div id="states"></div>
 </aside>
-<footer><span id="status">loading…</span> · ${KEYS}</footer>
+<footer><span id="status">loading…</span> · <span class="legend">${LEGEND}</span> · ${KEYS}</footer>
 `;
   yield* pageDataBlocks(inputs);
   yield `<script>\n(function () {\n'use strict';\n${LOAD_DATA}\n${EVENT_TEXT}\n${DRAW_LANES}\n${VIEWER_APP}\n})();\n</script>\n</body>\n</html>\n`;

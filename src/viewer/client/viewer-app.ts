@@ -290,6 +290,20 @@ function showDivergence() {
   $('goto-divergence').hidden = d.seq === null;
 }
 
+/** Rounds that left the model unchanged (an FL run's results.json), each a button to the time it ended. */
+function showSkipped() {
+  var bar = $('skipped');
+  if (!meta.skipped.length) { bar.hidden = true; return; }
+  bar.hidden = false;
+  bar.textContent = meta.skipped.length + ' round' + (meta.skipped.length === 1 ? '' : 's') + ' skipped (the model did not change):';
+  meta.skipped.forEach(function (s) {
+    var b = document.createElement('button'); b.className = 'skipped-round'; b.dataset.round = String(s.round);
+    b.textContent = 'round ' + s.round; b.title = s.reason + ' (ended t=' + fmtT(s.t) + ' ms)';
+    b.addEventListener('click', function () { if (view.rows) select(rowSeq(rowOfTime(s.t))); });
+    bar.appendChild(b);
+  });
+}
+
 function fillFilters() {
   var actors = $('actor-filter'), types = $('type-filter');
   meta.actors.forEach(function (name, i) { var o = document.createElement('option'); o.value = String(i); o.textContent = name; actors.appendChild(o); });
@@ -325,6 +339,7 @@ function start() {
   $('title').textContent = meta.name;
   fillFilters();
   showDivergence();
+  showSkipped();
   layout();
   setFirst(0);
   scroller.addEventListener('scroll', function () {
