@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CliError } from '../src/cli/cli-error.js';
 import { viewCommand } from '../src/cli/commands/view.js';
+import { captureStates } from '../src/viewer/state-capture.js';
 import { launchBrowser, openViewer } from './helpers/browser.js';
 import { fedsim } from './helpers/fedsim-cli.js';
 import { writeSyntheticLog } from './helpers/synthetic-log.js';
@@ -141,4 +142,32 @@ test('rounds an FL run skipped (results.json) are listed, and each leads to the 
   // Message k is sent at seq 2k at time k: the first event at or after t=120.5 is seq 242.
   t.is(await page.getAttribute('body', 'data-selected'), '242');
   t.deepEqual(errors, []);
+});
+
+test('states kept every K events are the exact states of the sampled steps and of the run\'s last events', async (t) => {
+  const all = await captureStates(log, { every: 1 });
+  const sampled = await captureStates(log, { every: 50 });
+  const events = all.events;
+  // Every step at every boundary: the captures tile the log.
+  t.deepEqual(all.from.slice(1), all.to.slice(0, -1).map((to) => to + 1));
+  t.is(all.to[all.to.length - 1], events - 1);
+  const textAt = (timeline: typeof all, capture: number) =>
+    timeline.actors.map((id, a) => {
+      const changes = timeline.changes[a];
+      let text = -1;
+      changes.at.forEach((at, i) => at <= capture && (text = changes.text[i]));
+      return text < 0 ? null : `${id}: ${timeline.texts[text]}`;
+    });
+  const exactSeqs: number[] = [];
+  sampled.from.forEach((from, c) => {
+    const to = sampled.to[c];
+    // Each kept state covers a sampled seq (49, 99, …) or the last events, and is the every-step state there.
+    t.true(Array.from({ length: to - from + 1 }, (_, i) => from + i).some((seq) => seq % 50 === 49 || seq === events - 1), `capture ${from}-${to}`);
+    const same = all.from.findIndex((f, i) => f === from && all.to[i] === to);
+    t.true(same >= 0, `capture ${from}-${to} is one step`);
+    t.deepEqual(textAt(sampled, c), textAt(all, same));
+    exactSeqs.push(to);
+  });
+  t.deepEqual(sampled.to.map((to) => Math.floor((to + 1) / 50)).slice(0, -1), [1, 2, 3].slice(0, sampled.to.length - 1));
+  t.is(exactSeqs[exactSeqs.length - 1], events - 1);
 });

@@ -74,39 +74,49 @@ export async function captureStates(logFile: string, options: CaptureOptions = {
   let nextSample = options.at ?? every - 1;
   let done = false;
 
-  const capture = () => {
-    const s = sim!;
-    const n = s.eventCount;
-    if (n === boundary || done) return;
-    if (n - 1 >= nextSample) {
-      const index = timeline.from.length;
-      timeline.from.push(boundary);
-      timeline.to.push(n - 1);
-      const ids = [s.driver.id, ...s.actorIds()];
-      for (const id of ids) {
-        let a = timeline.actors.indexOf(id);
-        if (a < 0) {
-          a = timeline.actors.push(id) - 1;
-          timeline.changes.push({ at: [], text: [] });
-          current.push(-1);
-        }
-        const text = describeActor(s, id).join('\n');
-        let t = textIndex.get(text);
-        if (t === undefined) {
-          t = timeline.texts.push(text) - 1;
-          textIndex.set(text, t);
-        }
-        if (current[a] !== t) {
-          current[a] = t;
-          timeline.changes[a].at.push(index);
-          timeline.changes[a].text.push(t);
-        }
+  /** Describes every actor now, as the state of events first..last. */
+  const record = (s: Sim, first: number, last: number) => {
+    const index = timeline.from.length;
+    timeline.from.push(first);
+    timeline.to.push(last);
+    for (const id of [s.driver.id, ...s.actorIds()]) {
+      let a = timeline.actors.indexOf(id);
+      if (a < 0) {
+        a = timeline.actors.push(id) - 1;
+        timeline.changes.push({ at: [], text: [] });
+        current.push(-1);
       }
-      if (options.at !== undefined) done = true;
-      nextSample = (Math.floor((n - 1) / every) + 1) * every + every - 1;
-      if (nextSample < n) nextSample = n;
+      const text = describeActor(s, id).join('\n');
+      let t = textIndex.get(text);
+      if (t === undefined) {
+        t = timeline.texts.push(text) - 1;
+        textIndex.set(text, t);
+      }
+      if (current[a] !== t) {
+        current[a] = t;
+        timeline.changes[a].at.push(index);
+        timeline.changes[a].text.push(t);
+      }
     }
+    if (options.at !== undefined) done = true;
+    // Sampled seqs are every−1, 2·every−1, …: the next one after `last`.
+    nextSample = Math.ceil((last + 2) / every) * every - 1;
+  };
+  /** Where the events of the last step began (the boundary before `boundary`). */
+  let stepStart = 0;
+  /** A step boundary: the state of the events since the previous one, if a sampled seq is among them. */
+  const capture = () => {
+    const n = sim!.eventCount;
+    if (n === boundary || done) return;
+    if (n - 1 >= nextSample) record(sim!, boundary, n - 1);
+    stepStart = boundary;
     boundary = n;
+  };
+  /** The run is over: its last events get the final state whatever the sampling (as `--until` of them shows it). */
+  const captureEnd = () => {
+    const n = sim!.eventCount;
+    if (done || n === 0 || (timeline.to.length > 0 && timeline.to[timeline.to.length - 1] >= n - 1)) return;
+    record(sim!, n > boundary ? boundary : stepStart, n - 1);
   };
 
   const shown = displayPath(resolve(logFile));
@@ -158,10 +168,7 @@ export async function captureStates(logFile: string, options: CaptureOptions = {
     throw new CliError(error.message);
   }
   // The state at the end: the events after the last step boundary (the run's last step, or scenario code after it).
-  if (sim !== undefined && !done) {
-    nextSample = Math.min(nextSample, sim.eventCount - 1);
-    capture();
-  }
+  if (sim !== undefined) captureEnd();
   timeline.events = sim?.eventCount ?? 0;
   return timeline;
 }
