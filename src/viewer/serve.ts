@@ -18,8 +18,8 @@ export interface ServeOptions {
   logFile: string;
   events: number;
   project?: string;
-  /** The page's bytes (written once: the page is a pure function of the run). */
-  page: Buffer;
+  /** The page's bytes in parts (made once: the page is a pure function of the run). */
+  page: Buffer[];
 }
 
 const CACHED_STATES = 32;
@@ -55,7 +55,12 @@ export async function serveViewer(options: ServeOptions): Promise<{ server: Serv
     if (!/^(127\.0\.0\.1|localhost)(:\d+)?$/.test(host)) return send(response, 403, 'text/plain', 'fedsim view serves 127.0.0.1 only.\n');
     if (request.method !== 'GET') return send(response, 405, 'text/plain', 'GET only.\n');
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
-    if (url.pathname === '/') return send(response, 200, 'text/html; charset=utf-8', options.page);
+    if (url.pathname === '/') {
+      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+      for (const part of options.page) response.write(part);
+      response.end();
+      return;
+    }
     if (url.pathname === '/state') {
       const text = url.searchParams.get('seq') ?? '';
       const seq = /^\d+$/.test(text) ? Number(text) : NaN;

@@ -66,7 +66,8 @@ export async function viewCommand(run: string, options: ViewOptions): Promise<nu
     out.write(`wrote ${terminalText(displayPath(file))} (${model.events.toLocaleString('en-US')} events, ${(bytes / 1e6).toFixed(1)} MB): open it in a browser\n`);
   }
   if (options.serve) {
-    const page = Buffer.from([...viewerPage({ ...inputs, serve: true })].join(''), 'utf8');
+    // Kept as its parts (one per data block), never joined into one string.
+    const page = [...viewerPage({ ...inputs, serve: true })].map((part) => Buffer.from(part, 'utf8'));
     const { server, url } = await serveViewer({ port: options.port ?? 0, logFile: source.log, events: model.events, project: options.project, page });
     out.write(`serving ${terminalText(source.name)} on ${url} (127.0.0.1 only; Ctrl-C to stop)\n`);
     options.onServing?.(url, () => new Promise((done) => server.close(() => done())));
