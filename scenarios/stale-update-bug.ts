@@ -64,7 +64,6 @@ const server = setup({
   types: {} as { context: ServerContext; input: { io: ActorIO; clients: string[]; fixed: boolean }; events: ActorMessage },
   delays: { roundDeadline: ROUND_DEADLINE_MS },
   guards: {
-    fromClient: ({ context, event }) => context.clients.includes(event.envelope.from),
     allUpdatesIn: ({ context }) => context.received.length >= context.clients.length,
     acceptedUpdate: ({ context, event }) => context.clients.includes(event.envelope.from) && (!context.fixed || event.payload.round === context.round),
   },
