@@ -109,7 +109,7 @@ test('a click on the lanes selects the event of that row', async (t) => {
   t.deepEqual(errors, []);
 });
 
-test('stepping forward and back, by key and by button; m goes to the other end of the message', async (t) => {
+test('stepping forward and back, by key and by button; m goes to the other end of the message, c to its cause', async (t) => {
   const { page, errors } = await openViewer(world.browser, world.url);
   await goTo(page, 40);
   await page.keyboard.press('Escape'); // out of the search box: keys now step
@@ -132,6 +132,11 @@ test('stepping forward and back, by key and by button; m goes to the other end o
   t.is(await selectedSeq(page), world.staleSeq);
   await page.keyboard.press('m');
   t.is(await selectedSeq(page), sent);
+  // c: to the cause, the delivery of the train message whose handler sent this update.
+  await page.keyboard.press('c');
+  t.is(world.lines[await selectedSeq(page)], world.lines.find((l) => l.includes('"ev":"delivered","msg":"server:1"')));
+  await page.keyboard.press('End');
+  t.is(await selectedSeq(page), world.lines.length - 1);
   t.deepEqual(errors, []);
 });
 
