@@ -134,7 +134,7 @@ test('stepping forward and back, by key and by button; m goes to the other end o
   t.is(await selectedSeq(page), sent);
   // c: to the cause, the delivery of the train message whose handler sent this update.
   await page.keyboard.press('c');
-  t.is(world.lines[await selectedSeq(page)], world.lines.find((l) => l.includes('"ev":"delivered","msg":"server:1"')));
+  t.is(world.lines[await selectedSeq(page)], world.lines.find((l) => l.includes('"ev":"delivered","msg":"server:1"'))!);
   await page.keyboard.press('End');
   t.is(await selectedSeq(page), world.lines.length - 1);
   t.deepEqual(errors, []);
