@@ -14,6 +14,9 @@
  * expose it:
  *
  *   fedsim explore scenarios/stale-update-bug.ts --seeds 1..50 --faults scenarios/faults/stale-update.json
+ *
+ * `--set fixed=true` runs the fixed aggregator (updates of other rounds are refused), for
+ * comparing a failing run with its fix (`fedsim view RUN --diff FIXED_RUN`).
  */
 import { assign, setup } from 'xstate';
 import type { ActorIO, ActorMessage, Envelope } from 'fedsim';
@@ -53,14 +56,16 @@ interface ServerContext {
   request: Envelope | null;
   /** Updates that arrived between rounds (ignored). */
   late: number;
+  /** The fix is on: updates of other rounds are refused. */
+  fixed: boolean;
 }
 
 const server = setup({
-  types: {} as { context: ServerContext; input: { io: ActorIO; clients: string[] }; events: ActorMessage },
+  types: {} as { context: ServerContext; input: { io: ActorIO; clients: string[]; fixed: boolean }; events: ActorMessage },
   delays: { roundDeadline: ROUND_DEADLINE_MS },
   guards: {
-    fromClient: ({ context, event }) => context.clients.includes(event.envelope.from),
     allUpdatesIn: ({ context }) => context.received.length >= context.clients.length,
+    acceptedUpdate: ({ context, event }) => context.clients.includes(event.envelope.from) && (!context.fixed || event.payload.round === context.round),
   },
   actions: {
     startRound: assign(({ context, event }) => ({ round: context.round + 1, received: [], request: event.envelope })),
@@ -88,7 +93,7 @@ const server = setup({
 }).createMachine({
   id: 'aggregator',
   initial: 'idle',
-  context: ({ input }) => ({ io: input.io, clients: input.clients, round: 0, model: 0, received: [], history: [], request: null, late: 0 }),
+  context: ({ input }) => ({ io: input.io, clients: input.clients, round: 0, model: 0, received: [], history: [], request: null, late: 0, fixed: input.fixed }),
   states: {
     idle: {
       on: {
@@ -100,9 +105,9 @@ const server = setup({
       after: { roundDeadline: 'aggregating' },
       always: { guard: 'allUpdatesIn', target: 'aggregating' },
       on: {
-        // PLANTED BUG: no check that the update was computed for *this* round. The fix is
-        // `guard: and(['fromClient', ({ context, event }) => event.payload.round === context.round])`.
-        update: { guard: 'fromClient', actions: 'accept' },
+        // PLANTED BUG: no check that the update was computed for *this* round (unless the
+        // scenario runs with `--set fixed=true`, which adds that check: the fix).
+        update: { guard: 'acceptedUpdate', actions: 'accept' },
       },
     },
     aggregating: {
@@ -144,10 +149,10 @@ export default defineScenario<StaleUpdateResult>({
   description: 'An aggregator with a round deadline that wrongly aggregates updates from earlier rounds when messages are delayed (planted bug).',
   path: import.meta.url,
   seed: 1,
-  params: { rounds: 8 },
+  params: { rounds: 8, fixed: false },
   async run(sim, ctx) {
     const rounds = Number(ctx.params.rounds);
-    sim.spawn(server, 'server', { input: { clients: CLIENTS } });
+    sim.spawn(server, 'server', { input: { clients: CLIENTS, fixed: ctx.params.fixed === true } });
     for (const id of CLIENTS) sim.spawn(client, id, { input: { optimum: OPTIMA[id] } });
     const history: RoundRecord[] = [];
     for (let round = 1; round <= rounds; round++) {

@@ -19,6 +19,7 @@ import { replayCommand } from './commands/replay.js';
 import { resumeCommand } from './commands/resume.js';
 import { runCommand } from './commands/run.js';
 import { sweepCommand } from './commands/sweep.js';
+import { viewCommand } from './commands/view.js';
 import { DIURNAL_FLAGS, flagOf, traceDiurnalCommand, traceFromFedScaleCommand } from './commands/trace.js';
 import './experiment-kinds.js';
 import { CLI_MAX_STEPS, byteSizeOption, checkpointEveryOption, limitOption, maxStepsOption, optionParser, paramOption, seedOption, setOption, seedRangeOption, strategyOption, workersOption } from './run-options.js';
@@ -39,6 +40,12 @@ function commanderError(text: string): string {
   if (invalid && invalid[1].trim() !== '') return `error: ${invalid[1].trimEnd()}\n`;
   return `${text.trimEnd().replace(/\s*\n\s*/g, ' ')} (add --help for usage)\n`;
 }
+
+const positiveInt = (what: string) =>
+  optionParser((text) => {
+    if (!/^\d+$/.test(text.trim()) || Number(text) < 1) throw new Error(`${what} must be a positive integer, got '${text}'.`);
+    return Number(text);
+  });
 
 const maxStepsFlag = () =>
   new Option('--max-steps <n>', `step budget of one await or settle: a message loop stops there with a LivelockError (default: the scenario's maxSteps, else ${CLI_MAX_STEPS.toLocaleString('en-US')})`).argParser(maxStepsOption);
@@ -66,6 +73,7 @@ Examples:
   $ fedsim run scenarios/stale-update-bug.ts --faults scenarios/faults/stale-update.json --out runs/stale
   $ fedsim replay runs/ping-pong-seed7/run.jsonl --until 40 --inspect alice
   $ fedsim diff runs/a/run.jsonl runs/b/run.jsonl
+  $ fedsim view runs/stale --diff runs/fixed
   $ fedsim compare runs/lr0.01 runs/lr0.05 --out runs/lr.html
   $ fedsim sweep scenarios/sweeps/synthetic-fedprox-lr-mu.yaml --out runs/lr-mu
   $ fedsim explore scenarios/stale-update-bug.ts --seeds 1..500 --faults scenarios/faults/stale-update.json
@@ -166,6 +174,36 @@ Exit code 0 when the logs are identical (header and events), 1 when they differ 
     )
     .action((a: string, b: string, options) => {
       process.exitCode = diffCommand(a, b, options);
+    });
+
+  program
+    .command('view')
+    .description('Look at a run in the browser: one lane per actor on virtual time, messages as arrows, faults marked; click an event for the message and every actor\'s state there; step, filter, search, jump to the divergence from another run.')
+    .argument('<run>', 'run directory written by `fedsim run FILE --out DIR`, its run.jsonl (or any event log), or its results.json')
+    .option('--out <file>', 'where to write the self-contained HTML viewer (default: viewer.html next to the log)')
+    .option('--serve', 'serve the viewer on 127.0.0.1 (and answer exact states at any event by replay) instead of writing a file; with --out, both')
+    .option('--port <n>', 'port for --serve (default: any free port)', nonNegativeInt('--port'))
+    .option('--diff <run>', 'another run of the same scenario: mark the first event where the two differ and open there')
+    .option('--no-states', 'do not replay the run for the actors\' states and payloads (a log whose scenario cannot run here)')
+    .option('--state-every <n>', 'keep the actors\' states at every n-th event (default 1, or more for logs over 20,000 events)', positiveInt('--state-every'))
+    .option('--project <dir>', 'the project the log was made in (where its scenario file is looked up, as fedsim replay --project)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ fedsim run scenarios/stale-update-delays.yaml --out runs/stale
+  $ fedsim view runs/stale                                   # writes runs/stale/viewer.html
+  $ fedsim run scenarios/stale-update-delays.yaml --set fixed=true --out runs/fixed
+  $ fedsim view runs/stale --diff runs/fixed                 # opens where the runs part ways
+  $ fedsim view runs/big --serve --port 8080                 # http://127.0.0.1:8080/
+
+The page needs no network: its code and data are inline. The same run gives the same bytes. States come from
+re-executing the run (as fedsim replay does), so the scenario file must be the one that made the log.
+Keys, modes and limits: docs/viewer.md. Exit code 0 when the page was written (or served), 1 when the run does
+not replay here (see --no-states), 2 for a missing or damaged run.`,
+    )
+    .action(async (run: string, options) => {
+      process.exitCode = await viewCommand(run, options);
     });
 
   program
