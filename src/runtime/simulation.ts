@@ -29,6 +29,9 @@ import { PendingMessages } from './scheduling/pending-messages.js';
 import { type RunPolicies, parseRunPolicies } from './policies.js';
 import { type SchedulingStrategy, type StrategySpec, createStrategy } from './scheduling/strategy.js';
 import { FEDSIM_VERSION } from '../version.js';
+import type { Host } from './transport/host.js';
+import { LiveLoop } from './transport/live-loop.js';
+import type { PlacedActorSpec, Transport, TransportSink } from './transport/transport.js';
 
 export interface SimulationOptions {
   /** Root seed of every random stream (default 0). */
@@ -74,6 +77,12 @@ export interface SimulationOptions {
   runSteps?: StepRunner;
   /** What the run may reveal and which unsafe settings it allows (see policies.ts); written into the log header. */
   policies?: RunPolicies;
+  /**
+   * A live transport (transport/transport.ts): actors it hosts elsewhere are reached through
+   * it, time is real (ms since the run began) and awaited replies arrive through real I/O.
+   * Without one (the default) the run is the deterministic in-process simulation.
+   */
+  transport?: Transport;
 }
 
 /** The step budget of one await or settle when SimulationOptions.maxSteps is not given. */
@@ -91,7 +100,7 @@ const asLog = (log: RecordedLog | string, source: string) => (typeof log === 'st
 const isStream = (log: RecordedLog | LogStream | string): log is LogStream => typeof (log as LogStream).nextLine === 'function';
 const asStream = (log: RecordedLog | LogStream | string, source: string): LogStream => (isStream(log) ? log : streamOf(asLog(log, source)));
 
-export class SimulationCore implements CellHost {
+export class SimulationCore implements CellHost, Host {
   readonly seed: Seed;
   readonly clock = new VirtualClock();
   readonly log: EventLog;
@@ -133,6 +142,10 @@ export class SimulationCore implements CellHost {
   private readonly backendFromSource: boolean;
   /** No actor is busy after this time: from then on the scheduler can skip looking receivers up. */
   private busyHorizon = 0;
+  /** The live transport, when the run is live (see SimulationOptions.transport). */
+  readonly transport?: Transport;
+  /** Runs due work on real time when the run is live. */
+  private readonly live?: LiveLoop;
 
   constructor(options: SimulationOptions = {}) {
     const scheduleLog = options.schedule === undefined ? undefined : asLog(options.schedule, 'schedule log');
@@ -144,7 +157,8 @@ export class SimulationCore implements CellHost {
     this.maxSteps = options.maxSteps ?? DEFAULT_MAX_STEPS;
     if (!(Number.isSafeInteger(this.maxSteps) && this.maxSteps > 0)) throw new RangeError(`maxSteps must be a positive integer, got ${options.maxSteps}`);
     this.runSteps = options.runSteps;
-    const latency = options.latency ?? 1;
+    // Live, the network is the latency: the core adds none of its own.
+    const latency = options.latency ?? (options.transport ? 0 : 1);
     if (typeof latency === 'number' && !(latency >= 0)) throw new RangeError(`latency must be ≥ 0 virtual ms, got ${latency}`);
     this.latencyOf = typeof latency === 'number' ? () => latency : latency;
 
@@ -170,6 +184,7 @@ export class SimulationCore implements CellHost {
       ...(options.scenario ? { scenario: options.scenario } : {}),
       ...(scheduleLog ? { mode: 'schedule-replay' } : {}),
       ...(this.policies ? { policies: this.policies } : {}),
+      ...(options.transport ? { transport: options.transport.name } : {}),
     };
     this.backendFromSource = options.backend === undefined;
     this.log = new EventLog(header);
@@ -199,6 +214,41 @@ export class SimulationCore implements CellHost {
       hasActor: (id) => this.hasActor(id),
       actorIds: () => [this.driver.id, ...this.cells.keys()],
     });
+    if (options.transport) {
+      this.transport = options.transport;
+      const transport = options.transport;
+      const core = this;
+      this.live = new LiveLoop(
+        { runDue: (now) => this.runDue(now), nextDueAt: () => this.nextDueAt(), get stopped() { return core.stoppedBy !== null; } },
+        () => transport.now(),
+      );
+      transport.attach(this.sink());
+    }
+  }
+
+  // ── Host ────────────────────────────────────────────────────────────────────
+
+  /** 'simulation' in process, else the live transport's name. */
+  get transportName(): string {
+    return this.transport?.name ?? 'simulation';
+  }
+
+  setTimer(fn: () => void, ms: number): number {
+    const id = this.clock.schedule(fn, ms, null);
+    this.live?.wake();
+    return id;
+  }
+
+  clearTimer(id: number): void {
+    this.clock.clearTimeout(id);
+  }
+
+  isLocal(id: ActorId): boolean {
+    return id === this.driver.id || this.cells.has(id) || this.onDemand.factoryFor(id) !== undefined;
+  }
+
+  localActorIds(): ActorId[] {
+    return this.actorIds();
   }
 
   // ── randomness and time ─────────────────────────────────────────────────────
@@ -281,7 +331,18 @@ export class SimulationCore implements CellHost {
 
   /** True for the driver, every spawned actor and every id registered to be spawned on demand. */
   hasActor(id: ActorId): boolean {
-    return this.cells.has(id) || id === this.driver.id || this.onDemand.factoryFor(id) !== undefined;
+    return this.cells.has(id) || id === this.driver.id || this.onDemand.factoryFor(id) !== undefined || (this.transport?.isRemote(id) ?? false);
+  }
+
+  /**
+   * Live runs: creates actor `id` on the remote host that offers it (see Transport.place);
+   * messages to it go through the transport from now on. `spec` must be JSON.
+   */
+  placeRemote(id: ActorId, spec: PlacedActorSpec): void {
+    if (!this.transport) throw new FedsimError(`placeRemote('${id}'): this simulation has no live transport; spawn the actor in process with spawn().`);
+    if (this.stoppedBy !== null) throw this.unusable(`placeRemote('${id}')`);
+    if (this.hasActor(id)) throw new DuplicateActorError(id);
+    this.transport.place(id, spec);
   }
 
   /** The spawned actors' ids, in spawn order (ids registered on demand appear once spawned). */
@@ -421,6 +482,12 @@ export class SimulationCore implements CellHost {
 
   /** Runs until `done()` holds; used by awaited replies. */
   pumpUntil(done: () => boolean, awaited: string): void {
+    if (this.live) {
+      // Live: run what is due now; the reply comes through real I/O (the live loop settles it).
+      if (this.stoppedBy !== null) throw this.unusable(`waiting for ${awaited}`);
+      this.live.runNow();
+      return;
+    }
     let steps = 0;
     const pump = (limit: number) => {
       while (!done() && steps < limit) {
@@ -470,12 +537,26 @@ export class SimulationCore implements CellHost {
 
   /** Delivers everything pending and fires every timer, until nothing is left (quiescence). */
   settle(): Promise<SettleReport> {
+    if (this.transport) return this.settleLive();
     return this.runWhile(Infinity, 'settle()');
   }
 
   /** Runs everything due up to `ms` virtual ms from now; time ends exactly there. */
   runFor(ms: number): Promise<SettleReport> {
+    if (this.transport) {
+      // Live: real time passes; the live loop runs what falls due meanwhile.
+      return new Promise((resolve) => this.setTimer(() => resolve({ steps: 0, time: this.clock.now() }), ms));
+    }
     return this.runWhile(this.clock.now() + ms, `runFor(${ms})`);
+  }
+
+  /** Live settle: waits until no host of the run has anything in flight or due (Transport.quiesce). */
+  private async settleLive(): Promise<SettleReport> {
+    if (this.stoppedBy !== null) throw this.unusable('settle()');
+    this.live!.runNow();
+    await this.transport!.quiesce();
+    if (this.stoppedBy !== null) throw this.stoppedBy;
+    return { steps: this.deliveries, time: this.clock.now() };
   }
 
   /** True when no message is in flight and no timer is set. */
@@ -554,6 +635,8 @@ export class SimulationCore implements CellHost {
 
   post(envelope: PostedEnvelope, sendTime: number): void {
     if (this.onDemand.any) this.spawnedOnDemand(envelope.to);
+    // Live, a turn's cost (io.busy) was paid in real time already: messages leave now.
+    if (this.transport) sendTime = this.clock.now();
     const base = sendTime + this.latencyOf(envelope.from, envelope.to);
     const decision = this.faultDecider.decide(envelope, base, this.eventSeq);
     envelope.seq = this.sendSeq++;
@@ -583,11 +666,83 @@ export class SimulationCore implements CellHost {
    * bus$ subscription: same order, no Subject machinery on the hot path.)
    */
   private publish(envelope: PostedEnvelope): void {
-    this.pending.add(envelope);
     if (this.bus$.observed) this.bus$.next(envelope);
+    if (this.transport?.isRemote(envelope.to)) return this.publishRemote(envelope);
+    this.pending.add(envelope);
+  }
+
+  /** Hands an envelope to the live transport, at its deliverAt (a fault's delay holds it back here, in real time). */
+  private publishRemote(envelope: PostedEnvelope): void {
+    const transport = this.transport!;
+    const wait = envelope.deliverAt - this.clock.now();
+    if (wait <= 0) return transport.publish(envelope);
+    this.clock.schedule(() => transport.publish(envelope), wait, null);
+    this.live!.wake();
+  }
+
+  /** What the live transport calls back (TransportSink). */
+  private sink(): TransportSink {
+    const core = this;
+    return {
+      accept: (envelope) => {
+        if (core.stoppedBy !== null) return;
+        core.clock.advanceTo(core.transport!.now());
+        // An arrival gets a send seq of this host (its row in the log's message table); it is due now.
+        envelope.seq = core.sendSeq++;
+        envelope.deliverAt = core.clock.now();
+        if (core.keepLog) core.log.adopt(envelope);
+        core.pending.add(envelope);
+        core.live!.wake();
+      },
+      refuse: (envelope, reason, detail) => {
+        if (core.stoppedBy !== null) return;
+        core.clock.advanceTo(core.transport!.now());
+        if (envelope) {
+          envelope.seq = core.sendSeq++;
+          envelope.deliverAt = core.clock.now();
+          if (core.keepLog) core.log.adopt(envelope);
+          core.record({ ev: 'dropped', ...messageFields(envelope), reason });
+        }
+        core.record({ ev: 'mark', label: 'refused', data: { reason, detail } });
+      },
+      fail: (error) => core.failLive(error),
+      wake: () => core.live!.wake(),
+      get idle() {
+        return core.pending.size === 0 && core.clock.pendingTimers() === 0;
+      },
+    };
+  }
+
+  /** The live run cannot go on: it stops with `error`, and every awaited reply rejects with it. */
+  failLive(error: Error): void {
+    if (this.stoppedBy === null) this.stoppedBy = error;
+    this.live?.disarm();
+    this.driver.failAll(error);
+  }
+
+  /** Live: moves time to `now` and runs every step due by then. */
+  private runDue(now: number): void {
+    if (this.stoppedBy !== null || this.busy) return;
+    this.clock.advanceTo(now);
+    this.busy = true;
+    try {
+      while (this.advance(now)) {
+        /* one step each */
+      }
+    } catch (error) {
+      this.failLive(error as Error);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Live: when the earliest timer or held-back message is due. */
+  private nextDueAt(): number {
+    return Math.min(this.clock.nextDueAt() ?? Infinity, this.pending.size > 0 ? this.pending.nextReady : Infinity);
   }
 
   noteBusyUntil(time: number): void {
+    if (this.transport) return; // live, busy time was real time: receivers are not held back
     if (time > this.busyHorizon) this.busyHorizon = time;
   }
 
