@@ -14,7 +14,7 @@ import { VirtualClock } from './clock.js';
 import { Driver, Reply } from './driver.js';
 import { type ActorId, type Envelope, messageId, NO_SEQ, PostedEnvelope } from './envelope.js';
 import { DeadlockError, DuplicateActorError, FedsimError, LivelockError, LogSizeError, ReentrancyError, RequestTimeoutError, UnknownActorError } from './errors.js';
-import { EventLog, LOG_FORMAT, type LogHeader, LogFileWriter } from './event-log.js';
+import { EventLog, envelopeDigest, LOG_FORMAT, type LogHeader, LogFileWriter } from './event-log.js';
 import { LOST_MESSAGES_KEPT, type LivenessReport, type MessageSummary, buildLivenessReport } from './liveness.js';
 import { MessageEventRecord, messageFields, type SimEvent, type SimEventInit, type SimEventKind } from './events.js';
 import { type FaultDecider, NO_FAULT, SeededFaultInjector } from './faults/fault-injector.js';
@@ -643,6 +643,8 @@ export class SimulationCore implements CellHost, Host {
     envelope.sentAt = sendTime;
     envelope.deliverAt = decision.deliverAt ?? base + decision.delayBy;
     if (decision.reorder) envelope.reordered = true;
+    // Bound for another process: its digest now, while the payload is whole (the transport frees its tensors once encoded).
+    if (this.transport?.isRemote(envelope.to)) envelopeDigest(envelope);
     this.recordMessage('sent', envelope);
     if (decision === NO_FAULT) return this.publish(envelope);
     if (decision.delayBy > 0) this.record({ ev: 'delayed', ...messageFields(envelope), by: decision.delayBy });
