@@ -24,6 +24,7 @@ import { LogVerifier } from './replay/log-verifier.js';
 import { type OnDemandActor, OnDemandActors } from './on-demand-actors.js';
 import { type LogStream, type RecordedLog, parseLog, streamOf } from './replay/recorded-log.js';
 import { ScheduleOracle } from './replay/schedule-oracle.js';
+import { CausalReplay } from './replay/causal-replay.js';
 import { type RandomStream, RngRegistry, type Seed, createStream } from './rng.js';
 import { PendingMessages } from './scheduling/pending-messages.js';
 import { type RunPolicies, parseRunPolicies } from './policies.js';
@@ -56,6 +57,12 @@ export interface SimulationOptions {
   verify?: RecordedLog | LogStream | string;
   /** Schedule replay: take delivery order and message faults from this recorded log instead of the PRNG. */
   schedule?: RecordedLog | string;
+  /**
+   * Replay of a live recording (transport nats): deliver in the recorded order, give each
+   * message its recorded fate, and compare every message event with the recording
+   * (replay/causal-replay.ts); the first difference stops the run as a DivergenceError.
+   */
+  follow?: RecordedLog;
   /** Recorded in the header, so `fedsim replay` can find what produced the run. */
   scenario?: Record<string, unknown>;
   /** Encode and decode every message (higher layers honour it). */
@@ -118,6 +125,7 @@ export class SimulationCore implements CellHost, Host {
   private readonly faultDecider: FaultDecider;
   private readonly faultSchedule: FaultSchedule;
   private readonly oracle?: ScheduleOracle;
+  private readonly causal?: CausalReplay;
   private readonly verifier?: LogVerifier;
   private readonly fileWriter?: LogFileWriter;
   private readonly pending = new PendingMessages();
@@ -163,10 +171,14 @@ export class SimulationCore implements CellHost, Host {
     this.latencyOf = typeof latency === 'number' ? () => latency : latency;
 
     this.policies = parseRunPolicies(options.policies ?? scheduleLog?.header.policies, 'SimulationOptions.policies');
-    const plan: FaultPlan = scheduleLog ? parseFaultPlan(scheduleLog.header.faults, `${scheduleLog.source} header`) : parseFaultPlan(options.faults);
+    // Following a live recording, the recorded fates stand for the fault plan (its partitions ran on real time).
+    const plan: FaultPlan = scheduleLog ? parseFaultPlan(scheduleLog.header.faults, `${scheduleLog.source} header`) : parseFaultPlan(options.follow ? undefined : options.faults);
     const strategySpec = scheduleLog ? scheduleLog.header.strategy : options.strategy;
     this.strategy = createStrategy(strategySpec, this.rngs.stream('scheduler'));
-    if (scheduleLog) {
+    if (options.follow) {
+      this.causal = new CausalReplay(options.follow);
+      this.faultDecider = this.causal;
+    } else if (scheduleLog) {
       this.oracle = new ScheduleOracle(scheduleLog);
       this.faultDecider = this.oracle;
     } else {
@@ -182,7 +194,7 @@ export class SimulationCore implements CellHost, Host {
       backend: options.backend ?? backendName(),
       latency: typeof latency === 'number' ? latency : 'custom',
       ...(options.scenario ? { scenario: options.scenario } : {}),
-      ...(scheduleLog ? { mode: 'schedule-replay' } : {}),
+      ...(scheduleLog ? { mode: 'schedule-replay' } : options.follow ? { mode: 'live-replay' } : {}),
       ...(this.policies ? { policies: this.policies } : {}),
       ...(options.transport ? { transport: options.transport.name } : {}),
     };
@@ -442,7 +454,8 @@ export class SimulationCore implements CellHost, Host {
   /** One step without the guards (callers hold them). */
   private advance(horizon: number): boolean {
     if (this.haltRequest) throw this.haltRequest;
-    const fifo = this.strategy.fifo;
+    // Following a live recording, every due message is a candidate: the network may have reordered a channel.
+    const fifo = this.causal ? false : this.strategy.fifo;
     for (;;) {
       const timer = this.clock.takeDue();
       if (timer) {
@@ -452,7 +465,7 @@ export class SimulationCore implements CellHost, Host {
       const now = this.clock.now();
       const count = this.pending.collect(now, fifo, this.busyHorizon > now ? this.readyAt : null);
       if (count > 0) {
-        this.deliver(this.pending.take(count === 1 && !this.oracle ? 0 : this.choose(count)));
+        this.deliver(this.pending.take(count === 1 && !this.oracle && !this.causal ? 0 : this.choose(count)));
         return true;
       }
       // Nothing is deliverable now: jump to the next timer or the next message that can be taken.
@@ -592,6 +605,7 @@ export class SimulationCore implements CellHost, Host {
     }
     if (this.stoppedBy === null) this.faultSchedule.checkNamedActorsExisted();
     if (this.verifier && this.stoppedBy === null) return this.verifier.finish();
+    if (this.causal && this.stoppedBy === null) return this.causal.finish();
     return { events: this.eventSeq };
   }
 
@@ -630,6 +644,7 @@ export class SimulationCore implements CellHost, Host {
     if (event.ev === 'dropped') this.rememberLost(event.msg, event.envelope, event.reason, event.t);
     if (this.keepLog) this.log.append(event);
     this.verifier?.check(event);
+    this.causal?.check(event);
     if (this.events$.observed) this.events$.next(event);
   }
 
@@ -754,9 +769,10 @@ export class SimulationCore implements CellHost, Host {
     const t = this.clock.now();
     if (this.keepLog) this.log.appendMessage(ev, t, envelope);
     // An event object is made only for whoever looks at it now.
-    if (this.verifier || this.events$.observed) {
+    if (this.verifier || this.causal || this.events$.observed) {
       const event = new MessageEventRecord(seq, t, ev, envelope) as unknown as SimEvent;
       this.verifier?.check(event);
+      this.causal?.check(event);
       if (this.events$.observed) this.events$.next(event);
     }
   }
@@ -770,6 +786,7 @@ export class SimulationCore implements CellHost, Host {
 
   /** Index among the `count` deliverable envelopes in `pending.found` (count ≥ 2). */
   private choose(count: number): number {
+    if (this.causal) return this.causal.choose(this.pending.found.slice(0, count));
     if (this.oracle) return this.oracle.choose(this.pending.found.slice(0, count), this.eventSeq);
     return this.strategy.choose(this.pending.found, count, this.deliveries);
   }

@@ -56,6 +56,8 @@ export interface RunScenarioOptions<R = unknown> {
   workers?: number;
   /** A live transport (SimulationOptions.transport): the run's workers are hosted by other processes, on real time. */
   transport?: SimOptions['transport'];
+  /** Replay of a live recording (SimulationOptions.follow): recorded order and fates, every message compared. */
+  follow?: SimOptions['follow'];
 }
 
 export interface ScenarioOutcome<R = unknown> {
@@ -118,6 +120,7 @@ export async function runScenario<R>(scenario: Scenario<R>, options: RunScenario
     maxSteps,
     runSteps: options.runSteps,
     ...(options.transport ? { transport: options.transport } : {}),
+    ...(options.follow ? { follow: options.follow } : {}),
   };
   refuseUnknownActors(scenario, faults);
   const sim = createSimulation(simOptions);
