@@ -190,7 +190,8 @@ export class SimulationCore implements CellHost, Host {
       fedsim: FEDSIM_VERSION,
       seed: this.seed,
       strategy: this.strategy.describe(),
-      faults: plan,
+      // Following a live recording, the header keeps the recorded plan (receivers that recognise duplicates depend on it).
+      faults: options.follow ? parseFaultPlan(options.follow.header.faults, `${options.follow.source} header`) : plan,
       backend: options.backend ?? backendName(),
       latency: typeof latency === 'number' ? latency : 'custom',
       ...(options.scenario ? { scenario: options.scenario } : {}),
@@ -465,8 +466,22 @@ export class SimulationCore implements CellHost, Host {
       const now = this.clock.now();
       const count = this.pending.collect(now, fifo, this.busyHorizon > now ? this.readyAt : null);
       if (count > 0) {
-        this.deliver(this.pending.take(count === 1 && !this.oracle && !this.causal ? 0 : this.choose(count)));
-        return true;
+        const index = count === 1 && !this.oracle && !this.causal ? 0 : this.choose(count);
+        if (index >= 0) {
+          this.deliver(this.pending.take(index));
+          return true;
+        }
+        // Following a live recording: the message it delivered next is pending but not due yet; time moves on to it.
+        const next = this.causal!.pendingExpected(this.pending.all())!;
+        // Due once it has arrived and its receiver is no longer busy (later than now: else it would be a candidate).
+        const at = Math.max(next.deliverAt, this.readyAt(next));
+        if (!(at > now)) throw new FedsimError(`Following the live recording: ${next.id} is due at ${now} but was not deliverable; this is a fedsim bug.`);
+        if (at > horizon) {
+          this.clock.advanceTo(horizon);
+          return false;
+        }
+        this.clock.advanceTo(Math.min(at, this.clock.nextDueAt() ?? Infinity));
+        continue;
       }
       // Nothing is deliverable now: jump to the next timer or the next message that can be taken.
       const next = Math.min(this.clock.nextDueAt() ?? Infinity, this.pending.nextReady);
@@ -786,7 +801,7 @@ export class SimulationCore implements CellHost, Host {
 
   /** Index among the `count` deliverable envelopes in `pending.found` (count ≥ 2). */
   private choose(count: number): number {
-    if (this.causal) return this.causal.choose(this.pending.found.slice(0, count));
+    if (this.causal) return this.causal.choose(this.pending.found.slice(0, count), () => this.pending.all());
     if (this.oracle) return this.oracle.choose(this.pending.found.slice(0, count), this.eventSeq);
     return this.strategy.choose(this.pending.found, count, this.deliveries);
   }

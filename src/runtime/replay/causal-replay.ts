@@ -70,15 +70,29 @@ export class CausalReplay implements FaultDecider {
     return { drop: dropped, delayBy: 0, reorder: false, duplicateAfter: duplicated ? 0 : null, deliverAt: baseDeliverAt, ...(duplicated ? { duplicateDeliverAt: baseDeliverAt } : {}) };
   }
 
-  /** Index, among the deliverable envelopes, of the one the recording delivered next. */
-  choose(candidates: readonly Envelope[]): number {
+  /**
+   * Index, among the deliverable envelopes, of the one the recording delivered next; -1 when
+   * that one is not due yet (pendingExpected finds it).
+   */
+  choose(candidates: readonly Envelope[], pending: () => readonly Envelope[] = () => []): number {
     const expected = this.deliveries[this.nextDelivery];
     if (expected === undefined) {
       this.diverge(null, `(a message is about to be delivered — deliverable now: ${candidates.map((c) => c.id).join(', ')} — but the recording delivered nothing more)`);
     }
-    const index = candidates.findIndex((c) => c.id === expected.msg && !!c.duplicate === (expected.copy === 1));
+    const index = candidates.findIndex((c) => this.isExpected(c, expected));
+    if (index < 0 && pending().some((c) => this.isExpected(c, expected))) return -1;
     if (index < 0) this.diverge(expected, `(the recorded delivery of ${expected.msg} is not possible now: the replay never sent it, or has not yet; deliverable now: ${candidates.map((c) => c.id).join(', ') || 'nothing'})`);
     return index;
+  }
+
+  /** The message the recording delivers next, among the pending ones (undefined: not pending). */
+  pendingExpected(pending: readonly Envelope[]): Envelope | undefined {
+    const expected = this.deliveries[this.nextDelivery];
+    return expected && pending.find((c) => this.isExpected(c, expected));
+  }
+
+  private isExpected(envelope: Envelope, expected: RecordedEvent): boolean {
+    return envelope.id === expected.msg && !!envelope.duplicate === (expected.copy === 1);
   }
 
   /** Compares an event of the replay with its recorded counterpart. */

@@ -34,12 +34,16 @@ export interface TransportSink {
   readonly idle: boolean;
 }
 
-/** Message counts a host reports when asked whether the whole run is quiet. */
+/**
+ * Message counts a host reports when asked whether the whole run is quiet, by sending
+ * actor: a frame from a sender that is no actor of the run (a stray or forged one) then
+ * cannot make the counts look balanced while a real message is still in flight.
+ */
 export interface TrafficCount {
-  /** Envelopes this host put on the transport. */
-  published: number;
-  /** Envelopes it took off the transport (accepted or refused). */
-  received: number;
+  /** Envelopes this host put on the transport, by sender. */
+  published: Record<string, number>;
+  /** Envelopes it took off the transport (accepted or refused), by sender. */
+  received: Record<string, number>;
 }
 
 export interface Transport {

@@ -58,6 +58,14 @@ export interface HostRecording {
 
 const epochNow = () => performance.timeOrigin + performance.now();
 
+/** Every sender's published envelopes have all been received (frames from senders that published none are strays). */
+function balanced(counts: TrafficCount[]): boolean {
+  const sum = (pick: (c: TrafficCount) => Record<string, number>, sender: string) => counts.reduce((n, c) => n + (pick(c)[sender] ?? 0), 0);
+  const senders = new Set(counts.flatMap((c) => Object.keys(c.published)));
+  for (const sender of senders) if (sum((c) => c.published, sender) !== sum((c) => c.received, sender)) return false;
+  return true;
+}
+
 export class NatsTransport implements Transport {
   readonly name = 'nats';
   private sink!: TransportSink;
@@ -68,8 +76,8 @@ export class NatsTransport implements Transport {
   private readonly placements = new Set<Promise<void>>();
   private readonly recent = new Map<string, unknown>();
   private readonly subscriptions: Subscription[] = [];
-  private published = 0;
-  private received = 0;
+  private readonly published: Record<string, number> = {};
+  private readonly received: Record<string, number> = {};
   /** Payloads already encoded, so a fault's duplicate sent later reuses the bytes (the tensors are freed after the first). */
   private readonly encoded = new WeakMap<object, Uint8Array>();
 
@@ -179,7 +187,7 @@ export class NatsTransport implements Transport {
       ...(envelope.bytes !== undefined ? { bytes: envelope.bytes } : {}),
     };
     connection.publish(actorSubject(run, envelope.to), encodeFrame(header, body));
-    this.published++;
+    this.published[envelope.from] = (this.published[envelope.from] ?? 0) + 1;
   }
 
   /** A frame on one of this process's subjects. */
@@ -188,7 +196,6 @@ export class NatsTransport implements Transport {
     try {
       decoded = decodeFrame(msg.data);
     } catch (error) {
-      this.received++;
       return this.sink.refuse(null, 'invalid', `a frame on ${msg.subject}: ${(error as Error).message}`);
     }
     const { header, body } = decoded;
@@ -214,7 +221,7 @@ export class NatsTransport implements Transport {
   }
 
   private onEnvelope(header: EnvelopeHeader, body: Uint8Array): void {
-    this.received++;
+    this.received[header.from] = (this.received[header.from] ?? 0) + 1;
     const { codec } = this.options;
     const envelopeOf = (payload: unknown) => {
       const envelope = new PostedEnvelope(header.from, header.serial, header.to, header.type, payload, header.cause, NO_SEQ, header.re, NO_SEQ, header.digest, header.bytes);
@@ -248,7 +255,7 @@ export class NatsTransport implements Transport {
   }
 
   traffic(): TrafficCount {
-    return { published: this.published, received: this.received };
+    return { published: { ...this.published }, received: { ...this.received } };
   }
 
   /**
@@ -263,10 +270,8 @@ export class NatsTransport implements Transport {
       await new Promise((resolve) => setImmediate(resolve));
       const counts: Array<TrafficCount & { idle: boolean }> = [{ ...this.traffic(), idle: this.sink.idle }];
       for (const { actors } of this.hosts()) counts.push(await this.control(actors[0], { kind: 'sync', session: this.options.session }));
-      const published = counts.reduce((n, c) => n + c.published, 0);
-      const received = counts.reduce((n, c) => n + c.received, 0);
       const key = JSON.stringify(counts);
-      if (counts.every((c) => c.idle) && published === received && key === previous) return;
+      if (counts.every((c) => c.idle) && balanced(counts) && key === previous) return;
       previous = key;
     }
   }
