@@ -29,6 +29,7 @@ const registry: Record<string, () => Promise<{ benchmark: Benchmark }>> = {
   compute: () => import('./compute.js'),
   'fedavg-e2e': () => import('./compute-fedavg-e2e.js'),
   workers: () => import('./workers.js'),
+  'nats-transport': () => import('./nats-transport.js'),
 };
 
 // Options are `--name=value` or `--name value` (bench-options.ts): a word after a bare `--name` is its value, not a benchmark.
