@@ -104,8 +104,8 @@ async function run(): Promise<string> {
     return (
       `backend ${backend}; ${COMMANDS} pipelined commands (2 messages each: command + delete) then quiet, ${ROUND_TRIPS} round trips ` +
       `(\`await x.add(y).get()\`: 3 messages) per repetition, ${REPEATS} repetitions (messages/s: median; latencies: over all trips). ` +
-      'In process the scheduler delivers on virtual time, so a round trip costs only CPU; live, each message is encoded, crosses ' +
-      'nats-server twice (driver → server → worker) and is recorded by both processes.\n\n' +
+      'In process the scheduler delivers on virtual time, so a round trip costs only CPU; live, each message is encoded, goes ' +
+      'through nats-server (sender → server → receiver), is decoded and checked, and is recorded by both processes.\n\n' +
       table(rows)
     );
   } finally {
