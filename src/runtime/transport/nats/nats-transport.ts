@@ -24,6 +24,8 @@ import { actorSubject } from './subjects.js';
 const RECENT_PAYLOADS = 4096;
 /** How long a control request (placement, quiescence, collection) may take before the run fails. */
 export const CONTROL_TIMEOUT_MS = 30_000;
+/** How often the driver checks that the processes hosting its workers are still there (real ms). */
+export const HOST_CHECK_MS = 500;
 
 export interface NatsTransportOptions {
   connection: NatsConnection;
@@ -76,6 +78,7 @@ export class NatsTransport implements Transport {
   private readonly placements = new Set<Promise<void>>();
   private readonly recent = new Map<string, unknown>();
   private readonly subscriptions: Subscription[] = [];
+  private hostCheck: NodeJS.Timeout | null = null;
   private readonly published: Record<string, number> = {};
   private readonly received: Record<string, number> = {};
   /** Payloads already encoded, so a fault's duplicate sent later reuses the bytes (the tensors are freed after the first). */
@@ -105,6 +108,28 @@ export class NatsTransport implements Transport {
       const subscription = this.options.connection.subscribe(actorSubject(this.options.run, id), { callback: (error, msg) => (error ? this.sink.fail(error) : this.onFrame(msg)) });
       this.subscriptions.push(subscription);
     }
+    this.watchHosts();
+  }
+
+  /**
+   * Driver side: a process that hosted workers and is gone (killed, its machine down) would
+   * leave every awaited reply waiting forever. NATS answers a request to a subject nobody
+   * listens on at once ("no responders"), so a periodic check finds it and fails the run
+   * with the host and its actors named.
+   */
+  private watchHosts(): void {
+    this.hostCheck = setInterval(() => {
+      for (const { host, actors } of this.hosts()) {
+        const header: FrameHeader = { kind: 'sync', session: this.options.session };
+        this.options.connection.request(actorSubject(this.options.run, actors[0]), encodeFrame(header), { timeout: CONTROL_TIMEOUT_MS }).catch((error: Error) => {
+          if (this.hostCheck === null) return;
+          const gone = (error as { isNoResponders?: () => boolean }).isNoResponders?.() || /no responders/i.test(error.message) || error.name === 'NoRespondersError';
+          if (!gone) return;
+          this.sink.fail(new FedsimError(`The fedsim worker process ${host}, which hosted ${actors.join(', ')}, is gone (it no longer answers on run '${this.options.run}'); its actors' replies will never come. Restart it and run again.`));
+        });
+      }
+    }, HOST_CHECK_MS);
+    this.hostCheck.unref();
   }
 
   isRemote(id: ActorId): boolean {
@@ -279,6 +304,9 @@ export class NatsTransport implements Transport {
   /** Driver side: each host's recording (hosts end their part of the run when asked). */
   async collectRecordings(): Promise<HostRecording[]> {
     while (this.placements.size > 0) await Promise.all([...this.placements]);
+    // The hosts end their part of the run now: they are no longer watched.
+    if (this.hostCheck) clearInterval(this.hostCheck);
+    this.hostCheck = null;
     const session = this.options.session;
     const recordings: HostRecording[] = [];
     for (const { host, actors } of this.hosts()) {
@@ -302,6 +330,8 @@ export class NatsTransport implements Transport {
   }
 
   close(): void {
+    if (this.hostCheck) clearInterval(this.hostCheck);
+    this.hostCheck = null;
     for (const subscription of this.subscriptions) subscription.unsubscribe();
   }
 }
