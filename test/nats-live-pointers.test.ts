@@ -170,3 +170,43 @@ test.serial('a worker no process hosts is a clear error naming the command that 
   const live = await runLive(scenario, { url: server.url, run: RUN });
   t.regex(String((live.outcome.error as Error)?.message), new RegExp(`No fedsim worker hosts 'carol' on run '${RUN}'.*fedsim worker --nats .* --actors carol --run ${RUN}`));
 });
+
+/** Sends x and y to bob, disposes x (a one-way `delete`), then lists bob's objects. */
+const disposeThenList = defineScenario({
+  name: 'dispose-then-list',
+  async run(sim: Sim) {
+    const bob = sim.worker('bob');
+    const [xl, yl] = [tf.tensor([1, 2]), tf.tensor([3, 4])];
+    const x = xl.send(bob);
+    const y = yl.send(bob);
+    tf.dispose([xl, yl]);
+    x.dispose();
+    // Live this waits real time (past any partition below); in the simulator, virtual time.
+    await sim.runFor(300);
+    const listing = await bob.listObjects();
+    y.dispose();
+    return { ids: listing.ids };
+  },
+});
+
+test.serial('live faults at the transport: a scripted drop and a partition lose the messages the simulator loses, and are recorded the same way', async (t) => {
+  // me:2 is the delete of x: dropped, x stays on bob, as in simulation under the same plan.
+  const drop = { script: [{ msg: 'me:2', drop: true }] };
+  const live = await runLive(disposeThenList, { url: server.url, run: RUN, faults: drop });
+  t.is(live.outcome.error, undefined, String(live.outcome.error));
+  const simulated = await runScenario(disposeThenList, { seed: 1, faults: drop });
+  t.deepEqual(live.outcome.result, simulated.result);
+  t.deepEqual((live.outcome.result as { ids: string[] }).ids, ['1', '3']);
+  t.like(live.log!.events.find((e) => e.ev === 'dropped'), { msg: 'me:2', type: 'delete', reason: 'fault', host: 'driver' });
+  t.is((await replayInSimulator(disposeThenList, live.log!)).error, undefined);
+
+  // me and bob cannot reach each other for the first 200 ms: x and y are lost on the way in, at bob's process.
+  const partition = { partitions: [{ groups: [['me'], ['bob']], from: 0, until: 200 }] };
+  const cut = await runLive(disposeThenList, { url: server.url, run: RUN, faults: partition });
+  t.is(cut.outcome.error, undefined, String(cut.outcome.error));
+  t.deepEqual((cut.outcome.result as { ids: string[] }).ids, []);
+  const lost = cut.log!.events.filter((e) => e.ev === 'dropped' && e.reason === 'partition');
+  t.deepEqual(lost.map((e) => `${e.msg} ${e.type} ${e.host === 'driver' ? 'driver' : 'worker'}`), ['me:0 object worker', 'me:1 object worker', 'me:2 delete worker']);
+  t.true(cut.log!.events.some((e) => e.ev === 'partition-start'));
+  t.is((await replayInSimulator(disposeThenList, cut.log!)).error, undefined);
+});
