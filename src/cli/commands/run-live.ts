@@ -13,6 +13,7 @@ import { parseFaultPlan } from '../../runtime/index.js';
 import { wireCodec } from '../../messages/index.js';
 import { NatsConnectionError } from '../../runtime/transport/nats/connection.js';
 import { LiveSession } from '../../runtime/transport/nats/live-session.js';
+import { LiveTransportError } from '../../runtime/transport/nats/nats-transport.js';
 import { describeError, displayPath, projectPath, runScenario } from '../../scenario/index.js';
 import { CliError, EXIT_FAILED, EXIT_OK } from '../cli-error.js';
 import { fedsimCommand } from '../invocation.js';
@@ -90,7 +91,7 @@ export async function runLiveCommand(scenarioPath: string, options: LiveRunOptio
   return outcome.ok ? EXIT_OK : EXIT_FAILED;
 }
 
-/** A run that failed because the transport did (no worker, the connection lost) has no recording to collect. */
+/** A run that failed because the transport did (no worker for an actor, a worker gone) has no recording to collect. */
 function isTransportFailure(error: unknown): boolean {
-  return error instanceof Error && /fedsim worker|NATS|host of/.test(error.message);
+  return error instanceof LiveTransportError;
 }

@@ -58,6 +58,11 @@ export interface HostRecording {
   lines: string[];
 }
 
+/** The live transport cannot go on: no process hosts an actor, a host refused a placement or is gone. */
+export class LiveTransportError extends FedsimError {
+  override name = 'LiveTransportError';
+}
+
 const epochNow = () => performance.timeOrigin + performance.now();
 
 /** Every sender's published envelopes have all been received (frames from senders that published none are strays). */
@@ -81,8 +86,13 @@ export class NatsTransport implements Transport {
   private hostCheck: NodeJS.Timeout | null = null;
   private readonly published: Record<string, number> = {};
   private readonly received: Record<string, number> = {};
-  /** Payloads already encoded, so a fault's duplicate sent later reuses the bytes (the tensors are freed after the first). */
-  private readonly encoded = new WeakMap<object, Uint8Array>();
+  /**
+   * Payloads already encoded, with the id of the message they were encoded for, so a fault's
+   * duplicate (same id, same payload object) sent later reuses the bytes: the tensors were
+   * freed after the first. Another message that happens to share the payload object is
+   * encoded again.
+   */
+  private readonly encoded = new WeakMap<object, { id: string; body: Uint8Array }>();
 
   constructor(private readonly options: NatsTransportOptions) {
     this.local = new Set(options.local);
@@ -125,7 +135,7 @@ export class NatsTransport implements Transport {
           if (this.hostCheck === null) return;
           const gone = (error as { isNoResponders?: () => boolean }).isNoResponders?.() || /no responders/i.test(error.message) || error.name === 'NoRespondersError';
           if (!gone) return;
-          this.sink.fail(new FedsimError(`The fedsim worker process ${host}, which hosted ${actors.join(', ')}, is gone (it no longer answers on run '${this.options.run}'); its actors' replies will never come. Restart it and run again.`));
+          this.sink.fail(new LiveTransportError(`The fedsim worker process ${host}, which hosted ${actors.join(', ')}, is gone (it no longer answers on run '${this.options.run}'); its actors' replies will never come. Restart it and run again.`));
         });
       }
     }, HOST_CHECK_MS);
@@ -168,7 +178,7 @@ export class NatsTransport implements Transport {
       .request(actorSubject(run, id), encodeFrame(header), { timeout: CONTROL_TIMEOUT_MS })
       .then((msg) => {
         const answer = decodeJson<{ ok: boolean; host?: string; error?: string }>(msg.data);
-        if (!answer.ok) throw new FedsimError(`The fedsim worker that hosts '${id}' refused to create it: ${answer.error}`);
+        if (!answer.ok) throw new LiveTransportError(`The fedsim worker that hosts '${id}' refused to create it: ${answer.error}`);
         this.hostOf.set(id, answer.host!);
       })
       .catch((error: Error) => this.sink.fail(this.placementError(id, error)))
@@ -177,24 +187,25 @@ export class NatsTransport implements Transport {
   }
 
   private placementError(id: ActorId, error: Error): Error {
-    if (error instanceof FedsimError) return error;
+    if (error instanceof LiveTransportError) return error;
     const noResponders = (error as { isNoResponders?: () => boolean }).isNoResponders?.() || /no responders/i.test(error.message) || error.name === 'NoRespondersError';
     const server = this.options.servers ?? 'the NATS server';
     if (noResponders) {
-      return new FedsimError(
+      return new LiveTransportError(
         `No fedsim worker hosts '${id}' on run '${this.options.run}' at ${server}. Start one that does: fedsim worker --nats ${server} --actors ${id}${this.options.run === 'default' ? '' : ` --run ${this.options.run}`}`,
       );
     }
-    return new FedsimError(`Placing '${id}' on its fedsim worker (run '${this.options.run}', ${server}) failed: ${error.message}`);
+    return new LiveTransportError(`Placing '${id}' on its fedsim worker (run '${this.options.run}', ${server}) failed: ${error.message}`);
   }
 
   publish(envelope: PostedEnvelope): void {
     const { codec, connection, run, session } = this.options;
     const payload = envelope.payload as object;
-    let body = typeof payload === 'object' && payload !== null ? this.encoded.get(payload) : undefined;
+    const cached = typeof payload === 'object' && payload !== null ? this.encoded.get(payload) : undefined;
+    let body = cached?.id === envelope.id ? cached.body : undefined;
     if (body === undefined) {
       body = codec.encode(envelope.type, envelope.payload);
-      if (typeof payload === 'object' && payload !== null) this.encoded.set(payload, body);
+      if (typeof payload === 'object' && payload !== null) this.encoded.set(payload, { id: envelope.id, body });
       // The bytes are the message now: the tensors it carried are freed (a duplicate reuses the bytes).
       codec.release(envelope.payload);
     }
