@@ -55,6 +55,9 @@ test.serial('a transport in one file (loopback between two cores) runs the point
   t.true(log.events.some((e) => e.ev === 'delivered' && e.host === 'peer' && e.to === 'bob'));
   const replay = await replayInSimulator(basics, log);
   t.is(replay.error, undefined, String(replay.error));
+  // Replaying a live recording is deterministic: twice, the same simulated log, byte for byte.
+  const again = async () => (await runScenario(basics, { seed: 1, follow: log })).sim.log.toJSONL();
+  t.is(await again(), await again());
 });
 
 test('merging recordings keeps causal order when clocks disagree: a delivery never comes before its send', (t) => {
