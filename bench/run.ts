@@ -30,6 +30,7 @@ const registry: Record<string, () => Promise<{ benchmark: Benchmark }>> = {
   'fedavg-e2e': () => import('./compute-fedavg-e2e.js'),
   workers: () => import('./workers.js'),
   viewer: () => import('./viewer.js'),
+  'nats-transport': () => import('./nats-transport.js'),
 };
 
 // Options are `--name=value` or `--name value` (bench-options.ts): a word after a bare `--name` is its value, not a benchmark.

@@ -18,6 +18,8 @@ import { privacyCommand } from './commands/privacy.js';
 import { replayCommand } from './commands/replay.js';
 import { resumeCommand } from './commands/resume.js';
 import { runCommand } from './commands/run.js';
+import { workerCommand } from './commands/worker.js';
+import { addNatsFlags } from './nats-options.js';
 import { sweepCommand } from './commands/sweep.js';
 import { viewCommand } from './commands/view.js';
 import { DIURNAL_FLAGS, flagOf, traceDiurnalCommand, traceFromFedScaleCommand } from './commands/trace.js';
@@ -86,7 +88,7 @@ or YAML/JSON experiment files with a \`kind\`. Known kinds:
 ${describeExperimentKinds().map((k) => `  ${k}`).join('\n')}`,
     );
 
-  program
+  const runCommandSpec = program
     .command('run')
     .description('Run a scenario once: progress, a summary, the event log, results.json and a self-contained report.html.')
     .argument('<scenario>', 'scenario file (.ts/.js module or .yaml/.yml/.json experiment)')
@@ -105,6 +107,9 @@ ${describeExperimentKinds().map((k) => `  ${k}`).join('\n')}`,
     .addOption(new Option('--workers <n>', 'train the clients of a federated run in <n> worker threads (default 1); the log and results are the same with any number').argParser(workersOption))
     .addOption(new Option('--checkpoint-every <n>', 'FL experiments: write a checkpoint every <n> rounds (async: server updates) into <out>/checkpoints/, for fedsim resume').argParser(checkpointEveryOption))
     .addOption(quietOption())
+    .addOption(new Option('--transport <name>', 'sim (default: the deterministic in-process simulation) or nats (live: workers in `fedsim worker` processes, real time)'));
+  addNatsFlags(runCommandSpec, 'NATS server URL(s) for --transport nats, e.g. nats://127.0.0.1:4222');
+  runCommandSpec
     .addHelpText(
       'after',
       `
@@ -112,6 +117,8 @@ Examples:
   $ fedsim run scenarios/ping-pong.ts --seed 7
   $ fedsim run scenarios/ping-pong.ts --param rounds=10 --faults '{"duplicate":0.05}'
   $ fedsim run scenarios/stale-update-bug.ts --seed 3 --faults scenarios/faults/stale-update.json --out runs/stale
+
+  $ fedsim run scenarios/pointers-basics.ts --transport nats --nats nats://127.0.0.1:4222   (with a fedsim worker hosting bob)
 
 The event log, results.json and report.html are written under .partial names and renamed into place when the
 run is complete, so an interrupted or crashed run never replaces the outputs of an earlier one. Ctrl-C stops the
@@ -122,6 +129,31 @@ Exit code 0 when every check holds, 1 when a check fails or the run throws, 130 
     )
     .action(async (scenario: string, options) => {
       process.exitCode = await runCommand(scenario, options);
+    });
+
+  addNatsFlags(
+    program
+      .command('worker')
+      .description('Host actors for live runs: a driver (fedsim run FILE --transport nats) places its workers here over NATS.')
+      .option('--actors <ids>', 'the actor ids this process hosts, comma-separated (e.g. alice,bob)')
+      .option('--name <name>', 'this process\'s name in recordings (default: worker-<pid>@<host>)')
+      .addOption(backendOption())
+      .addOption(quietOption()),
+    'NATS server URL(s), e.g. nats://127.0.0.1:4222',
+  )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ nats-server -js -a 127.0.0.1 &
+  $ fedsim worker --nats nats://127.0.0.1:4222 --actors bob,alice &
+  $ fedsim run scenarios/pointer-chains.ts --transport nats --nats nats://127.0.0.1:4222
+
+It runs until stopped (Ctrl-C or SIGTERM) and serves one run after another. Envelopes for actors it does not host,
+or that fail the transport's checks, are refused and recorded as dropped in the run's recording.`,
+    )
+    .action(async (options) => {
+      process.exitCode = await workerCommand(options);
     });
 
   program

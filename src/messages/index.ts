@@ -5,7 +5,7 @@ export * from './errors.js';
 export * from './plan-schema.js';
 export { checkPlan, type PlanProblem } from './plan-check.js';
 export { formatPlan, formatPlanOp, formatPlanArg, type StateDescription } from './plan-format.js';
-export { decodeMessage, encodeMessage, prepareOutgoing, wireSize, WireFormatError, type PreparedMessage } from './wire.js';
+export { decodeMessage, encodeMessage, prepareOutgoing, wireCodec, wireSize, WireFormatError, type PreparedMessage } from './wire.js';
 export { jsonByteLength, frameJsonByteLength } from './json-size.js';
 export { SMPC_MESSAGE_SCHEMAS, SmpcCommandSchema, RingReplySchema, DecimalSchema, FixedSchema, type SmpcCommand, type SmpcMessageType } from './smpc-schemas.js';
 export { RingWireSchema, isRingWords, RING_WORDS_DTYPE, type RingWire, type WireBinary } from './ring-codec.js';

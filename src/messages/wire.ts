@@ -19,6 +19,8 @@ import { createHash } from 'node:crypto';
 import { frameJsonByteLength } from './json-size.js';
 import { decodeTensor, type EncodedTensor, isTensor, isVariable } from './tensor-codec.js';
 import { binaryDataBytes, decodeRingWords, disposeBinary, encodeBinary, isRingWords, RING_WORDS_DTYPE, type WireBinary } from './ring-codec.js';
+import type { WireCodec } from '../runtime/transport/wire-codec.js';
+import { disposeTensorsIn } from './tensor-codec.js';
 
 export class WireFormatError extends Error {
   override name = 'WireFormatError';
@@ -232,3 +234,10 @@ export function prepareOutgoing<P>(type: string, payload: P, strict: boolean): P
   for (const t of originals) disposeBinary(t);
   return digest === undefined ? { payload: decoded, bytes: frame.byteLength } : { payload: decoded, bytes: frame.byteLength, digest };
 }
+
+/** This wire format as a live transport's codec (src/runtime/transport/wire-codec.ts). */
+export const wireCodec: WireCodec = {
+  encode: encodeMessage,
+  decode: decodeMessage,
+  release: disposeTensorsIn,
+};

@@ -2,10 +2,10 @@
  * Simulation: the runtime's SimulationCore plus PySyft's world — workers, the local
  * worker `me`, pointer ids, tidy scopes and per-link byte counts.
  *
- * Everything the pointer layer sends goes through `tell` (one-way) or `ask`
- * (request), which prepare the payload for the wire: its would-be size for the link
- * metrics, an eager digest when it carries tensors (they may be disposed before the
- * log is written) and, in strict mode, a real encode/decode.
+ * Everything the pointer layer sends goes through `tell` (one-way) or `ask` (request):
+ * one send path (wire-sender.ts) that prepares the payload for the wire and hands it to
+ * the Host — this simulation's core in process, the same core with a live transport
+ * (NATS) across processes.
  */
 import {
   type ActorId,
@@ -20,8 +20,11 @@ import {
   UnknownActorError,
   FedsimError,
 } from '../runtime/index.js';
-import { type Arg, claimDelivery, disposeTensorsIn, MAX_PAYLOAD_DEPTH, prepareOutgoing, type ReplyPayload, tooDeep } from '../messages/index.js';
+import { type Arg, claimDelivery, disposeTensorsIn, type ReplyPayload } from '../messages/index.js';
+import type { Host } from '../runtime/transport/host.js';
+import { WireSender } from './wire-sender.js';
 import { virtualWorkerMachine } from '../actors/index.js';
+import { VIRTUAL_WORKER_KIND } from './placed-workers.js';
 import { LinkMetrics } from './link-metrics.js';
 import { MultiPointerTensor } from './multi-pointer.js';
 import { isMultiPointer, isPointer } from './op-args.js';
@@ -53,10 +56,15 @@ export class Simulation extends SimulationCore {
   private idCounter = 0;
   /** Receivers recognise duplicate deliveries (a little bookkeeping per message) only when the fault plan makes them. */
   private readonly dedup: boolean;
+  /** The host pointers and handles send through (this simulation's core, whatever its transport). */
+  readonly host: Host;
+  private readonly wire: WireSender;
 
   constructor(options: SimulationOptions = {}) {
     super(options);
     this.dedup = mayDuplicate(this.log.header.faults);
+    this.host = this;
+    this.wire = new WireSender(this.host, this.dedup);
     this.local = new VirtualWorker(this, this.driver.id, true);
     this.metrics = new LinkMetrics(this.events$);
     this.driver.unsolicited$.subscribe((envelope) => this.unsolicited(envelope));
@@ -79,7 +87,12 @@ export class Simulation extends SimulationCore {
     const isPeer = (peer: string) => peer !== this.driver.id && this.hasActor(peer);
     // Only workers made here are believed about privacy labels (an actor spawned by other means is not).
     const isWorker = (peer: string) => this.handles.has(peer);
-    this.spawn(virtualWorkerMachine, id, { input: { strict: this.strict, isPeer, isWorker, dedup: this.dedup, ...(options.budget ? { budget: options.budget } : {}) } });
+    if (this.transport) {
+      // Live: the worker runs in a `fedsim worker` process; it learns the run's peers from the transport.
+      this.placeRemote(id, { kind: VIRTUAL_WORKER_KIND, input: { strict: this.strict, dedup: this.dedup, driverId: this.driverId, ...(options.budget ? { budget: options.budget } : {}) } });
+    } else {
+      this.spawn(virtualWorkerMachine, id, { input: { strict: this.strict, isPeer, isWorker, dedup: this.dedup, ...(options.budget ? { budget: options.budget } : {}) } });
+    }
     const handle = new VirtualWorker(this, id, false, options);
     this.handles.set(id, handle);
     return handle;
@@ -120,36 +133,25 @@ export class Simulation extends SimulationCore {
 
   // ── messaging for the pointer layer ─────────────────────────────────────────
 
-  /** Refuses a payload nested deeper than workers accept, before anything walks it recursively. */
-  private checkDepth(type: string, payload: unknown): void {
-    if (tooDeep(payload)) {
-      throw new FedsimError(
-        `${type}: the payload nests deeper than ${MAX_PAYLOAD_DEPTH} levels of arrays and objects; fedsim refuses it rather than risk a stack overflow ` +
-          '(no tensor has more than 16 dimensions). Pass deep data as a tensor (send it), not as a nested literal.',
-      );
-    }
-  }
-
-  /** One-way message from `me`, prepared for the wire. */
+  /** One-way message from `me`, prepared for the wire (wire-sender.ts). */
   tell(to: ActorId, type: string, payload: unknown): string {
-    this.checkDepth(type, payload);
-    const out = prepareOutgoing(type, payload, this.strict);
-    return this.send(to, type, out.payload, { bytes: out.bytes, digest: out.digest });
+    return this.wire.tell(to, type, payload);
   }
 
-  /** Request from `me`, prepared for the wire; awaiting the reply runs the simulation. */
+  /** Request from `me`, prepared for the wire; awaiting the reply makes the run progress until it arrives. */
   ask(to: ActorId, type: string, payload: unknown): Reply<ReplyPayload> {
-    this.checkDepth(type, payload);
-    const out = prepareOutgoing(type, payload, this.strict);
-    return this.request<ReplyPayload>(to, type, out.payload, {
-      bytes: out.bytes,
-      digest: out.digest,
-      // Claim the reply on delivery, so a duplicate delivered later is recognised as such.
-      unwrap: (envelope: Envelope) => {
-        if (this.dedup) claimDelivery(envelope);
-        return envelope.payload as ReplyPayload;
-      },
-    });
+    return this.wire.ask(to, type, payload);
+  }
+
+  /**
+   * The state of worker `id` when it is hosted in this process (the debugging door and the
+   * owner's `load()` read it); a clear error when it runs in another process (live runs).
+   */
+  localWorkerCell(id: ActorId, what: string) {
+    if (!this.isLocal(id)) {
+      throw new FedsimError(`${what}: ${id} runs in another process (a live run over ${this.transportName}), so its store cannot be read from here; use messages (listObjects(), search(), get()).`);
+    }
+    return this.actor(id);
   }
 
   /** Sends a command and returns the result ids it names (chosen here: promise pipelining). */

@@ -103,16 +103,18 @@ export class VirtualWorker {
    * actor is still the crashed one.
    */
   discardStore(): void {
-    if (!this.isClient) this.context().worker.store.clear();
+    if (!this.isClient && this.sim.isLocal(this.id)) this.context().worker.store.clear();
   }
 
   /** The actor's context (read for inspection; at a restart, still the crashed actor's). */
   private context(): VirtualWorkerContext {
-    return this.sim.actor(this.id).snapshot().context as VirtualWorkerContext;
+    return this.sim.localWorkerCell(this.id, `${this.id}'s store`).snapshot().context as VirtualWorkerContext;
   }
 
   /** `<VirtualWorker id:bob #objects:3>`, as PySyft prints a worker (the count is the one thing read without a message). */
   toString(): string {
+    // A worker in another process (a live run) has no count to read without a message.
+    if (!this.isClient && !this.sim.isLocal(this.id)) return `<VirtualWorker id:${this.id} (${this.sim.transportName})>`;
     return `<VirtualWorker id:${this.id} #objects:${this.isClient ? 0 : this.context().worker.store.size}>`;
   }
 

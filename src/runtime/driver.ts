@@ -18,6 +18,7 @@ export interface Pump {
 
 interface PendingRequest {
   settle: (envelope: Envelope) => void;
+  fail: (error: unknown) => void;
   /** What is awaited, in words (for liveness reports). */
   description: string;
 }
@@ -91,6 +92,7 @@ export class Driver {
   expect<T>(reply: Reply<T>, unwrap: (envelope: Envelope) => T = (e) => e.payload as T): void {
     this.pending.set(reply.requestId, {
       description: reply.description,
+      fail: (error) => reply.reject(error),
       settle: (envelope) => {
         if (envelope.type === ERROR_REPLY) {
           reply.reject(new RemoteError(envelope.from, envelope.payload as ErrorPayload));
@@ -107,6 +109,13 @@ export class Driver {
         reply.resolve(value);
       },
     });
+  }
+
+  /** Rejects every awaited reply with `error` (a live run whose transport failed: they will never arrive). */
+  failAll(error: unknown): void {
+    const pending = [...this.pending.values()];
+    this.pending.clear();
+    for (const request of pending) request.fail(error);
   }
 
   /** Forgets a request (after a timeout): a late reply then counts as unsolicited. */

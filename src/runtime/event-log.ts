@@ -33,6 +33,10 @@ export interface LogHeader {
   mode?: string;
   /** The run's privacy policies (release policy, unsafe settings declared), when it declared any. */
   policies?: RunPolicies;
+  /** 'nats' (or another live transport) for the merged recording of a live run; absent for simulated runs. */
+  transport?: string;
+  /** Live recordings: the processes that recorded the run, and the actors each hosted. */
+  hosts?: Array<{ host: string; actors: string[] }>;
 }
 
 /** The digest of an envelope's payload, computed once and kept on the envelope. */
@@ -129,6 +133,14 @@ export class EventLog {
     if (event.ev === 'duplicated') this.messages.add(event.envelope as PostedEnvelope);
     this.addRow(OTHER, event.t, this.others.length);
     this.others.push(event);
+  }
+
+  /**
+   * Takes in an envelope that arrived from another process (live runs): it was sent there,
+   * so it gets its row here at arrival, for its delivered (or dropped) event.
+   */
+  adopt(envelope: PostedEnvelope): void {
+    this.messages.add(envelope);
   }
 
   /** Appends a sent or delivered event without making an event object for it. */

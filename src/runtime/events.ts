@@ -32,7 +32,8 @@ export interface DeliveredEvent extends MessageEventBase {
 }
 export interface DroppedEvent extends MessageEventBase {
   ev: 'dropped';
-  reason: 'fault' | 'crashed' | 'partition' | 'unknown-actor' | 'stopped';
+  /** 'invalid': a live host refused an envelope that failed the transport's validation. */
+  reason: 'fault' | 'crashed' | 'partition' | 'unknown-actor' | 'stopped' | 'invalid';
 }
 export interface DuplicatedEvent extends MessageEventBase {
   ev: 'duplicated';

@@ -14,7 +14,7 @@ import { VirtualClock } from './clock.js';
 import { Driver, Reply } from './driver.js';
 import { type ActorId, type Envelope, messageId, NO_SEQ, PostedEnvelope } from './envelope.js';
 import { DeadlockError, DuplicateActorError, FedsimError, LivelockError, LogSizeError, ReentrancyError, RequestTimeoutError, UnknownActorError } from './errors.js';
-import { EventLog, LOG_FORMAT, type LogHeader, LogFileWriter } from './event-log.js';
+import { EventLog, envelopeDigest, LOG_FORMAT, type LogHeader, LogFileWriter } from './event-log.js';
 import { LOST_MESSAGES_KEPT, type LivenessReport, type MessageSummary, buildLivenessReport } from './liveness.js';
 import { MessageEventRecord, messageFields, type SimEvent, type SimEventInit, type SimEventKind } from './events.js';
 import { type FaultDecider, NO_FAULT, SeededFaultInjector } from './faults/fault-injector.js';
@@ -24,11 +24,15 @@ import { LogVerifier } from './replay/log-verifier.js';
 import { type OnDemandActor, OnDemandActors } from './on-demand-actors.js';
 import { type LogStream, type RecordedLog, parseLog, streamOf } from './replay/recorded-log.js';
 import { ScheduleOracle } from './replay/schedule-oracle.js';
+import { CausalReplay } from './replay/causal-replay.js';
 import { type RandomStream, RngRegistry, type Seed, createStream } from './rng.js';
 import { PendingMessages } from './scheduling/pending-messages.js';
 import { type RunPolicies, parseRunPolicies } from './policies.js';
 import { type SchedulingStrategy, type StrategySpec, createStrategy } from './scheduling/strategy.js';
 import { FEDSIM_VERSION } from '../version.js';
+import type { Host } from './transport/host.js';
+import { LiveLoop } from './transport/live-loop.js';
+import type { PlacedActorSpec, Transport, TransportSink } from './transport/transport.js';
 
 export interface SimulationOptions {
   /** Root seed of every random stream (default 0). */
@@ -53,6 +57,12 @@ export interface SimulationOptions {
   verify?: RecordedLog | LogStream | string;
   /** Schedule replay: take delivery order and message faults from this recorded log instead of the PRNG. */
   schedule?: RecordedLog | string;
+  /**
+   * Replay of a live recording (transport nats): deliver in the recorded order, give each
+   * message its recorded fate, and compare every message event with the recording
+   * (replay/causal-replay.ts); the first difference stops the run as a DivergenceError.
+   */
+  follow?: RecordedLog;
   /** Recorded in the header, so `fedsim replay` can find what produced the run. */
   scenario?: Record<string, unknown>;
   /** Encode and decode every message (higher layers honour it). */
@@ -74,6 +84,12 @@ export interface SimulationOptions {
   runSteps?: StepRunner;
   /** What the run may reveal and which unsafe settings it allows (see policies.ts); written into the log header. */
   policies?: RunPolicies;
+  /**
+   * A live transport (transport/transport.ts): actors it hosts elsewhere are reached through
+   * it, time is real (ms since the run began) and awaited replies arrive through real I/O.
+   * Without one (the default) the run is the deterministic in-process simulation.
+   */
+  transport?: Transport;
 }
 
 /** The step budget of one await or settle when SimulationOptions.maxSteps is not given. */
@@ -91,7 +107,7 @@ const asLog = (log: RecordedLog | string, source: string) => (typeof log === 'st
 const isStream = (log: RecordedLog | LogStream | string): log is LogStream => typeof (log as LogStream).nextLine === 'function';
 const asStream = (log: RecordedLog | LogStream | string, source: string): LogStream => (isStream(log) ? log : streamOf(asLog(log, source)));
 
-export class SimulationCore implements CellHost {
+export class SimulationCore implements CellHost, Host {
   readonly seed: Seed;
   readonly clock = new VirtualClock();
   readonly log: EventLog;
@@ -109,6 +125,7 @@ export class SimulationCore implements CellHost {
   private readonly faultDecider: FaultDecider;
   private readonly faultSchedule: FaultSchedule;
   private readonly oracle?: ScheduleOracle;
+  private readonly causal?: CausalReplay;
   private readonly verifier?: LogVerifier;
   private readonly fileWriter?: LogFileWriter;
   private readonly pending = new PendingMessages();
@@ -133,6 +150,10 @@ export class SimulationCore implements CellHost {
   private readonly backendFromSource: boolean;
   /** No actor is busy after this time: from then on the scheduler can skip looking receivers up. */
   private busyHorizon = 0;
+  /** The live transport, when the run is live (see SimulationOptions.transport). */
+  readonly transport?: Transport;
+  /** Runs due work on real time when the run is live. */
+  private readonly live?: LiveLoop;
 
   constructor(options: SimulationOptions = {}) {
     const scheduleLog = options.schedule === undefined ? undefined : asLog(options.schedule, 'schedule log');
@@ -144,15 +165,20 @@ export class SimulationCore implements CellHost {
     this.maxSteps = options.maxSteps ?? DEFAULT_MAX_STEPS;
     if (!(Number.isSafeInteger(this.maxSteps) && this.maxSteps > 0)) throw new RangeError(`maxSteps must be a positive integer, got ${options.maxSteps}`);
     this.runSteps = options.runSteps;
-    const latency = options.latency ?? 1;
+    // Live, the network is the latency: the core adds none of its own.
+    const latency = options.latency ?? (options.transport ? 0 : 1);
     if (typeof latency === 'number' && !(latency >= 0)) throw new RangeError(`latency must be ≥ 0 virtual ms, got ${latency}`);
     this.latencyOf = typeof latency === 'number' ? () => latency : latency;
 
     this.policies = parseRunPolicies(options.policies ?? scheduleLog?.header.policies, 'SimulationOptions.policies');
-    const plan: FaultPlan = scheduleLog ? parseFaultPlan(scheduleLog.header.faults, `${scheduleLog.source} header`) : parseFaultPlan(options.faults);
+    // Following a live recording, the recorded fates stand for the fault plan (its partitions ran on real time).
+    const plan: FaultPlan = scheduleLog ? parseFaultPlan(scheduleLog.header.faults, `${scheduleLog.source} header`) : parseFaultPlan(options.follow ? undefined : options.faults);
     const strategySpec = scheduleLog ? scheduleLog.header.strategy : options.strategy;
     this.strategy = createStrategy(strategySpec, this.rngs.stream('scheduler'));
-    if (scheduleLog) {
+    if (options.follow) {
+      this.causal = new CausalReplay(options.follow);
+      this.faultDecider = this.causal;
+    } else if (scheduleLog) {
       this.oracle = new ScheduleOracle(scheduleLog);
       this.faultDecider = this.oracle;
     } else {
@@ -164,12 +190,14 @@ export class SimulationCore implements CellHost {
       fedsim: FEDSIM_VERSION,
       seed: this.seed,
       strategy: this.strategy.describe(),
-      faults: plan,
+      // Following a live recording, the header keeps the recorded plan (receivers that recognise duplicates depend on it).
+      faults: options.follow ? parseFaultPlan(options.follow.header.faults, `${options.follow.source} header`) : plan,
       backend: options.backend ?? backendName(),
       latency: typeof latency === 'number' ? latency : 'custom',
       ...(options.scenario ? { scenario: options.scenario } : {}),
-      ...(scheduleLog ? { mode: 'schedule-replay' } : {}),
+      ...(scheduleLog ? { mode: 'schedule-replay' } : options.follow ? { mode: 'live-replay' } : {}),
       ...(this.policies ? { policies: this.policies } : {}),
+      ...(options.transport ? { transport: options.transport.name } : {}),
     };
     this.backendFromSource = options.backend === undefined;
     this.log = new EventLog(header);
@@ -199,6 +227,41 @@ export class SimulationCore implements CellHost {
       hasActor: (id) => this.hasActor(id),
       actorIds: () => [this.driver.id, ...this.cells.keys()],
     });
+    if (options.transport) {
+      this.transport = options.transport;
+      const transport = options.transport;
+      const core = this;
+      this.live = new LiveLoop(
+        { runDue: (now) => this.runDue(now), nextDueAt: () => this.nextDueAt(), get stopped() { return core.stoppedBy !== null; } },
+        () => transport.now(),
+      );
+      transport.attach(this.sink());
+    }
+  }
+
+  // ── Host ────────────────────────────────────────────────────────────────────
+
+  /** 'simulation' in process, else the live transport's name. */
+  get transportName(): string {
+    return this.transport?.name ?? 'simulation';
+  }
+
+  setTimer(fn: () => void, ms: number): number {
+    const id = this.clock.schedule(fn, ms, null);
+    this.live?.wake();
+    return id;
+  }
+
+  clearTimer(id: number): void {
+    this.clock.clearTimeout(id);
+  }
+
+  isLocal(id: ActorId): boolean {
+    return id === this.driver.id || this.cells.has(id) || this.onDemand.factoryFor(id) !== undefined;
+  }
+
+  localActorIds(): ActorId[] {
+    return this.actorIds();
   }
 
   // ── randomness and time ─────────────────────────────────────────────────────
@@ -281,7 +344,18 @@ export class SimulationCore implements CellHost {
 
   /** True for the driver, every spawned actor and every id registered to be spawned on demand. */
   hasActor(id: ActorId): boolean {
-    return this.cells.has(id) || id === this.driver.id || this.onDemand.factoryFor(id) !== undefined;
+    return this.cells.has(id) || id === this.driver.id || this.onDemand.factoryFor(id) !== undefined || (this.transport?.isRemote(id) ?? false);
+  }
+
+  /**
+   * Live runs: creates actor `id` on the remote host that offers it (see Transport.place);
+   * messages to it go through the transport from now on. `spec` must be JSON.
+   */
+  placeRemote(id: ActorId, spec: PlacedActorSpec): void {
+    if (!this.transport) throw new FedsimError(`placeRemote('${id}'): this simulation has no live transport; spawn the actor in process with spawn().`);
+    if (this.stoppedBy !== null) throw this.unusable(`placeRemote('${id}')`);
+    if (this.hasActor(id)) throw new DuplicateActorError(id);
+    this.transport.place(id, spec);
   }
 
   /** The spawned actors' ids, in spawn order (ids registered on demand appear once spawned). */
@@ -381,7 +455,8 @@ export class SimulationCore implements CellHost {
   /** One step without the guards (callers hold them). */
   private advance(horizon: number): boolean {
     if (this.haltRequest) throw this.haltRequest;
-    const fifo = this.strategy.fifo;
+    // Following a live recording, every due message is a candidate: the network may have reordered a channel.
+    const fifo = this.causal ? false : this.strategy.fifo;
     for (;;) {
       const timer = this.clock.takeDue();
       if (timer) {
@@ -391,8 +466,22 @@ export class SimulationCore implements CellHost {
       const now = this.clock.now();
       const count = this.pending.collect(now, fifo, this.busyHorizon > now ? this.readyAt : null);
       if (count > 0) {
-        this.deliver(this.pending.take(count === 1 && !this.oracle ? 0 : this.choose(count)));
-        return true;
+        const index = count === 1 && !this.oracle && !this.causal ? 0 : this.choose(count);
+        if (index >= 0) {
+          this.deliver(this.pending.take(index));
+          return true;
+        }
+        // Following a live recording: the message it delivered next is pending but not due yet; time moves on to it.
+        const next = this.causal!.pendingExpected(this.pending.all())!;
+        // Due once it has arrived and its receiver is no longer busy (later than now: else it would be a candidate).
+        const at = Math.max(next.deliverAt, this.readyAt(next));
+        if (!(at > now)) throw new FedsimError(`Following the live recording: ${next.id} is due at ${now} but was not deliverable; this is a fedsim bug.`);
+        if (at > horizon) {
+          this.clock.advanceTo(horizon);
+          return false;
+        }
+        this.clock.advanceTo(Math.min(at, this.clock.nextDueAt() ?? Infinity));
+        continue;
       }
       // Nothing is deliverable now: jump to the next timer or the next message that can be taken.
       const next = Math.min(this.clock.nextDueAt() ?? Infinity, this.pending.nextReady);
@@ -421,6 +510,12 @@ export class SimulationCore implements CellHost {
 
   /** Runs until `done()` holds; used by awaited replies. */
   pumpUntil(done: () => boolean, awaited: string): void {
+    if (this.live) {
+      // Live: run what is due now; the reply comes through real I/O (the live loop settles it).
+      if (this.stoppedBy !== null) throw this.unusable(`waiting for ${awaited}`);
+      this.live.runNow();
+      return;
+    }
     let steps = 0;
     const pump = (limit: number) => {
       while (!done() && steps < limit) {
@@ -470,12 +565,26 @@ export class SimulationCore implements CellHost {
 
   /** Delivers everything pending and fires every timer, until nothing is left (quiescence). */
   settle(): Promise<SettleReport> {
+    if (this.transport) return this.settleLive();
     return this.runWhile(Infinity, 'settle()');
   }
 
   /** Runs everything due up to `ms` virtual ms from now; time ends exactly there. */
   runFor(ms: number): Promise<SettleReport> {
+    if (this.transport) {
+      // Live: real time passes; the live loop runs what falls due meanwhile.
+      return new Promise((resolve) => this.setTimer(() => resolve({ steps: 0, time: this.clock.now() }), ms));
+    }
     return this.runWhile(this.clock.now() + ms, `runFor(${ms})`);
+  }
+
+  /** Live settle: waits until no host of the run has anything in flight or due (Transport.quiesce). */
+  private async settleLive(): Promise<SettleReport> {
+    if (this.stoppedBy !== null) throw this.unusable('settle()');
+    this.live!.runNow();
+    await this.transport!.quiesce();
+    if (this.stoppedBy !== null) throw this.stoppedBy;
+    return { steps: this.deliveries, time: this.clock.now() };
   }
 
   /** True when no message is in flight and no timer is set. */
@@ -519,6 +628,7 @@ export class SimulationCore implements CellHost {
     }
     if (this.stoppedBy === null) this.faultSchedule.checkNamedActorsExisted();
     if (this.verifier && this.stoppedBy === null) return this.verifier.finish();
+    if (this.causal && this.stoppedBy === null) return this.causal.finish();
     return { events: this.eventSeq };
   }
 
@@ -557,17 +667,22 @@ export class SimulationCore implements CellHost {
     if (event.ev === 'dropped') this.rememberLost(event.msg, event.envelope, event.reason, event.t);
     if (this.keepLog) this.log.append(event);
     this.verifier?.check(event);
+    this.causal?.check(event);
     if (this.events$.observed) this.events$.next(event);
   }
 
   post(envelope: PostedEnvelope, sendTime: number): void {
     if (this.onDemand.any) this.spawnedOnDemand(envelope.to);
+    // Live, a turn's cost (io.busy) was paid in real time already: messages leave now.
+    if (this.transport) sendTime = this.clock.now();
     const base = sendTime + this.latencyOf(envelope.from, envelope.to);
     const decision = this.faultDecider.decide(envelope, base, this.eventSeq);
     envelope.seq = this.sendSeq++;
     envelope.sentAt = sendTime;
     envelope.deliverAt = decision.deliverAt ?? base + decision.delayBy;
     if (decision.reorder) envelope.reordered = true;
+    // Bound for another process: its digest now, while the payload is whole (the transport frees its tensors once encoded).
+    if (this.transport?.isRemote(envelope.to)) envelopeDigest(envelope);
     this.recordMessage('sent', envelope);
     if (decision === NO_FAULT) return this.publish(envelope);
     if (decision.delayBy > 0) this.record({ ev: 'delayed', ...messageFields(envelope), by: decision.delayBy });
@@ -591,11 +706,83 @@ export class SimulationCore implements CellHost {
    * bus$ subscription: same order, no Subject machinery on the hot path.)
    */
   private publish(envelope: PostedEnvelope): void {
-    this.pending.add(envelope);
     if (this.bus$.observed) this.bus$.next(envelope);
+    if (this.transport?.isRemote(envelope.to)) return this.publishRemote(envelope);
+    this.pending.add(envelope);
+  }
+
+  /** Hands an envelope to the live transport, at its deliverAt (a fault's delay holds it back here, in real time). */
+  private publishRemote(envelope: PostedEnvelope): void {
+    const transport = this.transport!;
+    const wait = envelope.deliverAt - this.clock.now();
+    if (wait <= 0) return transport.publish(envelope);
+    this.clock.schedule(() => transport.publish(envelope), wait, null);
+    this.live!.wake();
+  }
+
+  /** What the live transport calls back (TransportSink). */
+  private sink(): TransportSink {
+    const core = this;
+    return {
+      accept: (envelope) => {
+        if (core.stoppedBy !== null) return;
+        core.clock.advanceTo(core.transport!.now());
+        // An arrival gets a send seq of this host (its row in the log's message table); it is due now.
+        envelope.seq = core.sendSeq++;
+        envelope.deliverAt = core.clock.now();
+        if (core.keepLog) core.log.adopt(envelope);
+        core.pending.add(envelope);
+        core.live!.wake();
+      },
+      refuse: (envelope, reason, detail) => {
+        if (core.stoppedBy !== null) return;
+        core.clock.advanceTo(core.transport!.now());
+        if (envelope) {
+          envelope.seq = core.sendSeq++;
+          envelope.deliverAt = core.clock.now();
+          if (core.keepLog) core.log.adopt(envelope);
+          core.record({ ev: 'dropped', ...messageFields(envelope), reason });
+        }
+        core.record({ ev: 'mark', label: 'refused', data: { reason, detail } });
+      },
+      fail: (error) => core.failLive(error),
+      wake: () => core.live!.wake(),
+      get idle() {
+        return core.pending.size === 0 && core.clock.pendingTimers() === 0;
+      },
+    };
+  }
+
+  /** The live run cannot go on: it stops with `error`, and every awaited reply rejects with it. */
+  failLive(error: Error): void {
+    if (this.stoppedBy === null) this.stoppedBy = error;
+    this.live?.disarm();
+    this.driver.failAll(error);
+  }
+
+  /** Live: moves time to `now` and runs every step due by then. */
+  private runDue(now: number): void {
+    if (this.stoppedBy !== null || this.busy) return;
+    this.clock.advanceTo(now);
+    this.busy = true;
+    try {
+      while (this.advance(now)) {
+        /* one step each */
+      }
+    } catch (error) {
+      this.failLive(error as Error);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Live: when the earliest timer or held-back message is due. */
+  private nextDueAt(): number {
+    return Math.min(this.clock.nextDueAt() ?? Infinity, this.pending.size > 0 ? this.pending.nextReady : Infinity);
   }
 
   noteBusyUntil(time: number): void {
+    if (this.transport) return; // live, busy time was real time: receivers are not held back
     if (time > this.busyHorizon) this.busyHorizon = time;
   }
 
@@ -605,9 +792,10 @@ export class SimulationCore implements CellHost {
     const t = this.clock.now();
     if (this.keepLog) this.log.appendMessage(ev, t, envelope);
     // An event object is made only for whoever looks at it now.
-    if (this.verifier || this.events$.observed) {
+    if (this.verifier || this.causal || this.events$.observed) {
       const event = new MessageEventRecord(seq, t, ev, envelope) as unknown as SimEvent;
       this.verifier?.check(event);
+      this.causal?.check(event);
       if (this.events$.observed) this.events$.next(event);
     }
   }
@@ -621,6 +809,7 @@ export class SimulationCore implements CellHost {
 
   /** Index among the `count` deliverable envelopes in `pending.found` (count ≥ 2). */
   private choose(count: number): number {
+    if (this.causal) return this.causal.choose(this.pending.found.slice(0, count), () => this.pending.all());
     if (this.oracle) return this.oracle.choose(this.pending.found.slice(0, count), this.eventSeq);
     return this.strategy.choose(this.pending.found, count, this.deliveries);
   }

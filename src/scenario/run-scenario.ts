@@ -54,6 +54,10 @@ export interface RunScenarioOptions<R = unknown> {
   runSteps?: SimOptions['runSteps'];
   /** ScenarioContext.workers (default 1): threads for local training; not in the header, as it changes nothing in the run. */
   workers?: number;
+  /** A live transport (SimulationOptions.transport): the run's workers are hosted by other processes, on real time. */
+  transport?: SimOptions['transport'];
+  /** Replay of a live recording (SimulationOptions.follow): recorded order and fates, every message compared. */
+  follow?: SimOptions['follow'];
 }
 
 export interface ScenarioOutcome<R = unknown> {
@@ -115,6 +119,8 @@ export async function runScenario<R>(scenario: Scenario<R>, options: RunScenario
     keepLog: options.keepLog,
     maxSteps,
     runSteps: options.runSteps,
+    ...(options.transport ? { transport: options.transport } : {}),
+    ...(options.follow ? { follow: options.follow } : {}),
   };
   refuseUnknownActors(scenario, faults);
   const sim = createSimulation(simOptions);

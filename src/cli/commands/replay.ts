@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { DEFAULT_MAX_STEPS, DivergenceError, LogFormatError, LogHeaderMismatchError, type LogSummary, openLogStream, readEventLine, scanLog } from '../../runtime/index.js';
+import { DEFAULT_MAX_STEPS, DivergenceError, LogFormatError, LogHeaderMismatchError, type LogSummary, openLogStream, readEventLine, readLog, scanLog } from '../../runtime/index.js';
 import { EXIT_INTERRUPTED, isInterrupted, runInterruptibly } from '../interrupt.js';
 import { type Scenario, changedError, describeError, displayPath, RecordedScenarioError, recordedModulesCheck, resolveRecordedScenario, runScenario } from '../../scenario/index.js';
 import { describeActors } from '../actor-state.js';
@@ -126,6 +126,11 @@ export async function replayCommand(logFile: string, options: ReplayOptions): Pr
     return EXIT_FAILED;
   }
   const maxSteps = options.maxSteps ?? recordedMaxSteps(info);
+  // A live recording (fedsim run --transport nats) is followed, not re-executed from a seed: see causal-replay.ts.
+  const live = header.transport !== undefined;
+  if (live && options.until !== undefined) {
+    throw new CliError(`--until: ${shown} is the recording of a live run (transport ${header.transport}); its events are compared message by message, not step by step, so there is no step to stop at. Replay it whole.`);
+  }
   const last = log.events - 1;
   if (options.until !== undefined && (options.until < 0 || options.until > last)) {
     throw new CliError(`--until ${options.until}: ${last < 0 ? 'the log has no events (only its header): there is nothing to stop at' : `the log has events 0..${last}`}.`);
@@ -140,7 +145,7 @@ export async function replayCommand(logFile: string, options: ReplayOptions): Pr
 
   const progress = progressDisplay('replay', process.stderr, options.quiet);
   // Streamed: the recorded log is read as the run goes, and the run keeps no log of its own, so memory stays bounded.
-  const stream = openLogStream(logFile, { source: shown, maxLineChars: options.maxLineChars });
+  const stream = live ? undefined : openLogStream(logFile, { source: shown, maxLineChars: options.maxLineChars });
   let outcome;
   try {
     outcome = await runScenario(scenario, {
@@ -150,7 +155,7 @@ export async function replayCommand(logFile: string, options: ReplayOptions): Pr
       strict: info.strict === true,
       params: recordedParams(info),
       maxSteps,
-      verify: stream,
+      ...(live ? { follow: readLog(logFile, { maxLineChars: options.maxLineChars }) } : { verify: stream }),
       keepLog: false,
       recordedHeader: info,
       progress,
@@ -158,7 +163,7 @@ export async function replayCommand(logFile: string, options: ReplayOptions): Pr
       runSteps: runInterruptibly,
     });
   } catch (error) {
-    stream.close();
+    stream?.close();
     if (error instanceof LogHeaderMismatchError) {
       progress.stop();
       printFailure('replay refused', error);
@@ -229,7 +234,7 @@ export async function replayCommand(logFile: string, options: ReplayOptions): Pr
   }
   const events = outcome.closed?.events ?? sim.eventCount;
   if (until !== undefined) out.write(`the run ended before seq ${until}\n`);
-  out.write(`${ok()} replay OK: ${events} events match ${shown}\n`);
+  out.write(live ? `${ok()} replay OK: the simulator reproduced every message of the live recording ${shown} (${events} events) in its causal order\n` : `${ok()} replay OK: ${events} events match ${shown}\n`);
   if (outcome.error !== undefined) out.write(dim(`  as recorded, the run ended with ${describeError(outcome.error).split('\n')[0]}`) + '\n');
   if (options.inspect !== undefined) out.write('\n' + describeActors(sim, options.inspect));
   return EXIT_OK;

@@ -28,6 +28,8 @@ import {
   type Sim,
 } from '../../scenario/index.js';
 import { CliError, EXIT_FAILED, EXIT_OK } from '../cli-error.js';
+import { natsFlagsGiven } from '../nats-options.js';
+import { type LiveRunOptions, runLiveCommand } from './run-live.js';
 import { EXIT_INTERRUPTED, isInterrupted, runInterruptibly } from '../interrupt.js';
 import { fedsimCommand } from '../invocation.js';
 import { type RunOutputs, prepareRunOutputs } from '../run-outputs.js';
@@ -71,7 +73,11 @@ export interface RunCommandOptions {
 
 const LANE_EVENTS = 200;
 
-export async function runCommand(scenarioPath: string, options: RunCommandOptions): Promise<number> {
+export async function runCommand(scenarioPath: string, options: RunCommandOptions & LiveRunOptions): Promise<number> {
+  // Live runs (issue #18) have their own command path: src/cli/commands/run-live.ts.
+  if (options.transport !== undefined && options.transport !== 'sim') return runLiveCommand(scenarioPath, options);
+  const natsFlags = natsFlagsGiven(options);
+  if (natsFlags.length > 0) throw new CliError(`${natsFlags.join(', ')} ${natsFlags.length > 1 ? 'apply' : 'applies'} to live runs only: add --transport nats.`);
   const { params, flags } = mergeSetAndParam(options.set, options.param);
   const scenario = await loadScenarioArgument(scenarioPath, options.limit, params, undefined, flags);
   const faults = loadFaultsArgument(options.faults, options.limit?.fileBytes);

@@ -1,0 +1,348 @@
+/**
+ * NatsTransport: the live transport of one process of a run, over NATS.
+ *
+ * Each process of a live run — the driver (`fedsim run --transport nats`) and every
+ * `fedsim worker` — has a SimulationCore with one of these. Envelopes for actors hosted
+ * elsewhere are encoded (frames.ts: a checked header, then the message's wire frame) and
+ * published on the receiver's subject; envelopes that arrive are checked, decoded and
+ * handed to the core, which delivers them as it would in simulation (same receivers, same
+ * duplicate recognition, same recording). The driver's transport also places actors on
+ * worker processes, tells every host about new actors (the roster), decides when the
+ * whole run is quiet, and collects each host's recording at the end.
+ */
+import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
+import { FedsimError } from '../../errors.js';
+import { type ActorId, NO_SEQ, PostedEnvelope } from '../../envelope.js';
+import type { FaultPlan } from '../../faults/fault-plan.js';
+import type { Seed } from '../../rng.js';
+import type { PlacedActorSpec, TrafficCount, Transport, TransportSink } from '../transport.js';
+import type { WireCodec } from '../wire-codec.js';
+import { decodeFrame, decodeJson, encodeFrame, encodeJson, type EnvelopeHeader, type FrameHeader } from './frames.js';
+import { actorSubject } from './subjects.js';
+
+/** How many recent message ids a receiver remembers to give a duplicate the payload object of its original. */
+const RECENT_PAYLOADS = 4096;
+/** How long a control request (placement, quiescence, collection) may take before the run fails. */
+export const CONTROL_TIMEOUT_MS = 30_000;
+/** How often the driver checks that the processes hosting its workers are still there (real ms). */
+export const HOST_CHECK_MS = 500;
+
+export interface NatsTransportOptions {
+  connection: NatsConnection;
+  run: string;
+  /** One id per live run: frames of another run (or an earlier one) are refused. */
+  session: string;
+  /** Epoch ms at which the run began (the driver's clock at its start). */
+  origin: number;
+  codec: WireCodec;
+  /** The actors this process hosts (the driver: its own id). */
+  local: Iterable<ActorId>;
+  /** Every actor of the run known so far, and whether it is a worker of the federation. */
+  roster?: Iterable<{ id: ActorId; worker: boolean }>;
+  /** Placement settings the driver passes on to hosts. */
+  seed?: Seed;
+  faults?: FaultPlan;
+  /** Shown in errors: where the server is. */
+  servers?: string;
+}
+
+/** What a host answered for a placement. */
+interface Placed {
+  host: string;
+}
+
+/** One host's part of the recording. */
+export interface HostRecording {
+  host: string;
+  actors: string[];
+  lines: string[];
+}
+
+/** The live transport cannot go on: no process hosts an actor, a host refused a placement or is gone. */
+export class LiveTransportError extends FedsimError {
+  override name = 'LiveTransportError';
+}
+
+const epochNow = () => performance.timeOrigin + performance.now();
+
+/** Every sender's published envelopes have all been received (frames from senders that published none are strays). */
+function balanced(counts: TrafficCount[]): boolean {
+  const sum = (pick: (c: TrafficCount) => Record<string, number>, sender: string) => counts.reduce((n, c) => n + (pick(c)[sender] ?? 0), 0);
+  const senders = new Set(counts.flatMap((c) => Object.keys(c.published)));
+  for (const sender of senders) if (sum((c) => c.published, sender) !== sum((c) => c.received, sender)) return false;
+  return true;
+}
+
+export class NatsTransport implements Transport {
+  readonly name = 'nats';
+  private sink!: TransportSink;
+  private readonly local: Set<ActorId>;
+  private readonly roster = new Map<ActorId, boolean>();
+  /** Actor → the host process that runs it (the driver knows; hosts do not need to). */
+  private readonly hostOf = new Map<ActorId, string>();
+  private readonly placements = new Set<Promise<void>>();
+  private readonly recent = new Map<string, unknown>();
+  private readonly subscriptions: Subscription[] = [];
+  private hostCheck: NodeJS.Timeout | null = null;
+  private readonly published: Record<string, number> = {};
+  private readonly received: Record<string, number> = {};
+  /**
+   * Payloads already encoded, with the id of the message they were encoded for, so a fault's
+   * duplicate (same id, same payload object) sent later reuses the bytes: the tensors were
+   * freed after the first. Another message that happens to share the payload object is
+   * encoded again.
+   */
+  private readonly encoded = new WeakMap<object, { id: string; body: Uint8Array }>();
+
+  constructor(private readonly options: NatsTransportOptions) {
+    this.local = new Set(options.local);
+    for (const id of this.local) this.roster.set(id, false);
+    for (const entry of options.roster ?? []) this.roster.set(entry.id, entry.worker);
+  }
+
+  get session(): string {
+    return this.options.session;
+  }
+
+  now(): number {
+    return epochNow() - this.options.origin;
+  }
+
+  attach(sink: TransportSink): void {
+    this.sink = sink;
+  }
+
+  /** Driver side: receives the envelopes addressed to its own actors (hosts subscribe through NatsActorHost). */
+  listen(): void {
+    for (const id of this.local) {
+      const subscription = this.options.connection.subscribe(actorSubject(this.options.run, id), { callback: (error, msg) => (error ? this.sink.fail(error) : this.onFrame(msg)) });
+      this.subscriptions.push(subscription);
+    }
+    this.watchHosts();
+  }
+
+  /**
+   * Driver side: a process that hosted workers and is gone (killed, its machine down) would
+   * leave every awaited reply waiting forever. NATS answers a request to a subject nobody
+   * listens on at once ("no responders"), so a periodic check finds it and fails the run
+   * with the host and its actors named.
+   */
+  private watchHosts(): void {
+    this.hostCheck = setInterval(() => {
+      for (const { host, actors } of this.hosts()) {
+        const header: FrameHeader = { kind: 'sync', session: this.options.session };
+        this.options.connection.request(actorSubject(this.options.run, actors[0]), encodeFrame(header), { timeout: CONTROL_TIMEOUT_MS }).catch((error: Error) => {
+          if (this.hostCheck === null) return;
+          const gone = (error as { isNoResponders?: () => boolean }).isNoResponders?.() || /no responders/i.test(error.message) || error.name === 'NoRespondersError';
+          if (!gone) return;
+          this.sink.fail(new LiveTransportError(`The fedsim worker process ${host}, which hosted ${actors.join(', ')}, is gone (it no longer answers on run '${this.options.run}'); its actors' replies will never come. Restart it and run again.`));
+        });
+      }
+    }, HOST_CHECK_MS);
+    this.hostCheck.unref();
+  }
+
+  isRemote(id: ActorId): boolean {
+    return this.roster.has(id) && !this.local.has(id);
+  }
+
+  hosts(): Array<{ host: string; actors: string[] }> {
+    const byHost = new Map<string, string[]>();
+    for (const [actor, host] of this.hostOf) byHost.set(host, [...(byHost.get(host) ?? []), actor]);
+    return [...byHost].map(([host, actors]) => ({ host, actors }));
+  }
+
+  /** A host takes actor `id` (placed on it): envelopes for it are delivered here from now on. */
+  claim(id: ActorId): void {
+    this.local.add(id);
+    this.roster.set(id, true);
+  }
+
+  /** A host learnt of another actor of the run (roster news from the driver). */
+  addToRoster(id: ActorId, worker: boolean): void {
+    if (!this.local.has(id)) this.roster.set(id, worker);
+  }
+
+  isWorker(id: ActorId): boolean {
+    return this.roster.get(id) === true;
+  }
+
+  place(id: ActorId, spec: PlacedActorSpec): void {
+    const { connection, run, session } = this.options;
+    // Every host hears of the new actor before anything the driver sends it later (same subjects, same order).
+    for (const other of this.hostOf.keys()) connection.publish(actorSubject(run, other), encodeFrame({ kind: 'roster', session, add: { id, worker: true } }));
+    const roster = [...this.roster].map(([actor, worker]) => ({ id: actor, worker }));
+    this.roster.set(id, true);
+    const header: FrameHeader = { kind: 'spawn', session, origin: this.options.origin, seed: this.options.seed ?? 0, faults: this.options.faults!, actor: id, spec, roster };
+    const placement = connection
+      .request(actorSubject(run, id), encodeFrame(header), { timeout: CONTROL_TIMEOUT_MS })
+      .then((msg) => {
+        const answer = decodeJson<{ ok: boolean; host?: string; error?: string }>(msg.data);
+        if (!answer.ok) throw new LiveTransportError(`The fedsim worker that hosts '${id}' refused to create it: ${answer.error}`);
+        this.hostOf.set(id, answer.host!);
+      })
+      .catch((error: Error) => this.sink.fail(this.placementError(id, error)))
+      .finally(() => this.placements.delete(placement));
+    this.placements.add(placement);
+  }
+
+  private placementError(id: ActorId, error: Error): Error {
+    if (error instanceof LiveTransportError) return error;
+    const noResponders = (error as { isNoResponders?: () => boolean }).isNoResponders?.() || /no responders/i.test(error.message) || error.name === 'NoRespondersError';
+    const server = this.options.servers ?? 'the NATS server';
+    if (noResponders) {
+      return new LiveTransportError(
+        `No fedsim worker hosts '${id}' on run '${this.options.run}' at ${server}. Start one that does: fedsim worker --nats ${server} --actors ${id}${this.options.run === 'default' ? '' : ` --run ${this.options.run}`}`,
+      );
+    }
+    return new LiveTransportError(`Placing '${id}' on its fedsim worker (run '${this.options.run}', ${server}) failed: ${error.message}`);
+  }
+
+  publish(envelope: PostedEnvelope): void {
+    const { codec, connection, run, session } = this.options;
+    const payload = envelope.payload as object;
+    const cached = typeof payload === 'object' && payload !== null ? this.encoded.get(payload) : undefined;
+    let body = cached?.id === envelope.id ? cached.body : undefined;
+    if (body === undefined) {
+      body = codec.encode(envelope.type, envelope.payload);
+      if (typeof payload === 'object' && payload !== null) this.encoded.set(payload, { id: envelope.id, body });
+      // The bytes are the message now: the tensors it carried are freed (a duplicate reuses the bytes).
+      codec.release(envelope.payload);
+    }
+    const header: EnvelopeHeader = {
+      kind: 'envelope',
+      session,
+      from: envelope.from,
+      serial: envelope.serial,
+      to: envelope.to,
+      type: envelope.type,
+      cause: envelope.cause,
+      ...(envelope.inReplyTo !== undefined ? { re: envelope.inReplyTo } : {}),
+      ...(envelope.duplicate ? { copy: true as const } : {}),
+      digest: envelope.digest!,
+      ...(envelope.bytes !== undefined ? { bytes: envelope.bytes } : {}),
+    };
+    connection.publish(actorSubject(run, envelope.to), encodeFrame(header, body));
+    this.published[envelope.from] = (this.published[envelope.from] ?? 0) + 1;
+  }
+
+  /** A frame on one of this process's subjects. */
+  onFrame(msg: Msg): void {
+    let decoded;
+    try {
+      decoded = decodeFrame(msg.data);
+    } catch (error) {
+      return this.sink.refuse(null, 'invalid', `a frame on ${msg.subject}: ${(error as Error).message}`);
+    }
+    const { header, body } = decoded;
+    if (header.session !== this.options.session) return; // another run's frame (NatsActorHost routes by session)
+    this.onHeader(header, body, msg);
+  }
+
+  /** A checked frame of this run. */
+  onHeader(header: FrameHeader, body: Uint8Array, msg: Msg): void {
+    switch (header.kind) {
+      case 'envelope':
+        return this.onEnvelope(header, body);
+      case 'roster':
+        return this.addToRoster(header.add.id, header.add.worker);
+      case 'sync':
+        this.sink.wake();
+        // Answered after the due work ran, so the counts include what this frame's predecessors caused.
+        setImmediate(() => msg.respond(encodeJson({ ...this.traffic(), idle: this.sink.idle })));
+        return;
+      default:
+        return; // spawn, finish and log chunks are a host's (NatsActorHost)
+    }
+  }
+
+  private onEnvelope(header: EnvelopeHeader, body: Uint8Array): void {
+    this.received[header.from] = (this.received[header.from] ?? 0) + 1;
+    const { codec } = this.options;
+    const envelopeOf = (payload: unknown) => {
+      const envelope = new PostedEnvelope(header.from, header.serial, header.to, header.type, payload, header.cause, NO_SEQ, header.re, NO_SEQ, header.digest, header.bytes);
+      if (header.copy) envelope.duplicate = true;
+      return envelope;
+    };
+    if (!this.local.has(header.to)) return this.sink.refuse(envelopeOf(null), 'unknown-actor', `'${header.to}' is not hosted by this process (it hosts ${[...this.local].join(', ')})`);
+    let message;
+    try {
+      // A plain Uint8Array copy: the client may hand a Node Buffer (a view into a shared pool, whose
+      // slice() copies nothing), and the codec's typed arrays need bytes of their own.
+      message = codec.decode(new Uint8Array(body));
+      if (message.type !== header.type) throw new Error(`the frame says type '${message.type}' but its header says '${header.type}'`);
+    } catch (error) {
+      if (message) codec.release(message.payload);
+      return this.sink.refuse(envelopeOf(null), 'invalid', `${header.from}:${header.serial} → ${header.to} (${header.type}): ${(error as Error).message}`);
+    }
+    // A second copy of a message (a fault's duplicate) carries the payload object of the first, as in
+    // simulation, so the receiver's duplicate check (claimDelivery) recognises it.
+    const id = `${header.from}:${header.serial}`;
+    let payload = message.payload;
+    const earlier = this.recent.get(id);
+    if (earlier !== undefined) {
+      codec.release(payload);
+      payload = earlier;
+    } else {
+      this.recent.set(id, payload);
+      if (this.recent.size > RECENT_PAYLOADS) this.recent.delete(this.recent.keys().next().value!);
+    }
+    this.sink.accept(envelopeOf(payload));
+  }
+
+  traffic(): TrafficCount {
+    return { published: { ...this.published }, received: { ...this.received } };
+  }
+
+  /**
+   * Driver side: waits until the whole run is quiet — every placement answered, every host
+   * idle, as many envelopes received as published, twice in a row with the same counts
+   * (a message in flight between two hosts shows as published and not yet received).
+   */
+  async quiesce(): Promise<void> {
+    let previous = '';
+    for (;;) {
+      while (this.placements.size > 0) await Promise.all([...this.placements]);
+      await new Promise((resolve) => setImmediate(resolve));
+      const counts: Array<TrafficCount & { idle: boolean }> = [{ ...this.traffic(), idle: this.sink.idle }];
+      for (const { actors } of this.hosts()) counts.push(await this.control(actors[0], { kind: 'sync', session: this.options.session }));
+      const key = JSON.stringify(counts);
+      if (counts.every((c) => c.idle) && balanced(counts) && key === previous) return;
+      previous = key;
+    }
+  }
+
+  /** Driver side: each host's recording (hosts end their part of the run when asked). */
+  async collectRecordings(): Promise<HostRecording[]> {
+    while (this.placements.size > 0) await Promise.all([...this.placements]);
+    // The hosts end their part of the run now: they are no longer watched.
+    if (this.hostCheck) clearInterval(this.hostCheck);
+    this.hostCheck = null;
+    const session = this.options.session;
+    const recordings: HostRecording[] = [];
+    for (const { host, actors } of this.hosts()) {
+      const finished = await this.control<{ chunks: number; events: number }>(actors[0], { kind: 'finish', session });
+      const lines: string[] = [];
+      for (let chunk = 0; chunk < finished.chunks; chunk++) {
+        const text = await this.control<{ text: string }>(actors[0], { kind: 'log', session, chunk });
+        if (text.text.length > 0) lines.push(...text.text.split('\n'));
+      }
+      if (lines.length !== finished.events) throw new FedsimError(`The recording of host ${host} has ${lines.length} events, but it reported ${finished.events}.`);
+      recordings.push({ host, actors, lines });
+    }
+    return recordings;
+  }
+
+  private async control<T>(actor: ActorId, header: FrameHeader): Promise<T> {
+    const msg = await this.options.connection.request(actorSubject(this.options.run, actor), encodeFrame(header), { timeout: CONTROL_TIMEOUT_MS });
+    const answer = decodeJson<T & { ok?: boolean; error?: string }>(msg.data);
+    if (answer.ok === false) throw new FedsimError(`The host of '${actor}' could not answer '${header.kind}': ${answer.error}`);
+    return answer;
+  }
+
+  close(): void {
+    if (this.hostCheck) clearInterval(this.hostCheck);
+    this.hostCheck = null;
+    for (const subscription of this.subscriptions) subscription.unsubscribe();
+  }
+}

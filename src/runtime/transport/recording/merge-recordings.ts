@@ -1,0 +1,65 @@
+/**
+ * One fedsim event log from the recordings of a live run's processes.
+ *
+ * Each process recorded what it sent and received, in its own order, on the run's real
+ * clock (ms since the run began). Messages carry causal ids — the sender, its per-sender
+ * sequence (`msg` = `sender:n`) and the id of the message whose handling sent it
+ * (`cause`) — so the merge can respect causality: a message's delivery (or its refusal)
+ * comes after its `sent` (a fault's copy after its `duplicated`), whatever the clocks say.
+ * Among the events that may come next, the earliest goes first (ties by process order).
+ * The result is a log in the simulator's format — contiguous seq, non-decreasing time —
+ * each event naming the process that recorded it (`host`).
+ */
+import type { LogHeader } from '../../event-log.js';
+
+export interface ProcessRecording {
+  /** The process's name (`driver`, `worker-1234@lab`). */
+  host: string;
+  /** Its event lines, in the order it recorded them. */
+  lines: string[];
+}
+
+interface Recorded {
+  seq: number;
+  t: number;
+  ev: string;
+  msg?: string;
+  copy?: number;
+  [key: string]: unknown;
+}
+
+/** The key of the send a receiver-side event depends on. */
+const sendKey = (event: Recorded) => (event.ev === 'duplicated' || event.copy === 1 ? `${event.msg}#copy` : `${event.msg}`);
+const isSend = (event: Recorded) => event.ev === 'sent' || event.ev === 'duplicated';
+const isReceipt = (event: Recorded) => event.ev === 'delivered' || (event.ev === 'dropped' && event.reason !== 'fault');
+
+export function mergeRecordings(header: LogHeader, recordings: ProcessRecording[]): string {
+  const streams = recordings.map((r) => ({ host: r.host, events: r.lines.map((line) => JSON.parse(line) as Recorded), next: 0 }));
+  const sends = new Set<string>();
+  for (const stream of streams) for (const event of stream.events) if (isSend(event)) sends.add(sendKey(event));
+  const emitted = new Set<string>();
+  const ready = (event: Recorded) => !(isReceipt(event) && event.msg !== undefined && sends.has(sendKey(event)) && !emitted.has(sendKey(event)));
+
+  let text = JSON.stringify(header) + '\n';
+  let seq = 0;
+  let lastT = 0;
+  for (;;) {
+    let best = -1;
+    let fallback = -1;
+    streams.forEach((stream, i) => {
+      const event = stream.events[stream.next];
+      if (event === undefined) return;
+      if (fallback < 0 || event.t < streams[fallback].events[streams[fallback].next].t) fallback = i;
+      if (ready(event) && (best < 0 || event.t < streams[best].events[streams[best].next].t)) best = i;
+    });
+    if (fallback < 0) break;
+    // (No head ready would mean a receipt whose send comes later in its own stream: impossible in a
+    // real recording; the earliest event goes, rather than looping.)
+    const stream = streams[best >= 0 ? best : fallback];
+    const event = stream.events[stream.next++];
+    if (isSend(event)) emitted.add(sendKey(event));
+    lastT = Math.max(lastT, Math.round(event.t * 1000) / 1000);
+    text += JSON.stringify({ ...event, seq: seq++, t: lastT, host: stream.host }) + '\n';
+  }
+  return text;
+}
