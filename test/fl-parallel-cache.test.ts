@@ -13,6 +13,8 @@ import { FL } from '../src/fl/rounds/protocol.js';
 import { runFederated } from '../src/fl/rounds/index.js';
 import { syntheticFedProx } from '../src/fl/data/synthetic.js';
 import { BoundedCache } from '../src/fl/parallel/bounded-cache.js';
+import { canonicalLayer } from '../src/fl/parallel/content-keys.js';
+import { canonicalJson } from '../src/runtime/canonical.js';
 import { parallelClients, parallelOptions, parallelRun } from './helpers/parallel-world.js';
 
 let pool: TrainingPool;
@@ -40,6 +42,12 @@ test('BoundedCache evicts the least recently used past its entry and byte limits
   cache.set('e', 'E', 500); // alone over the limit: kept, everything else goes
   t.is(cache.size, 1);
   t.is(cache.get('e'), 'E');
+});
+
+test('a layer\'s memoised canonical stand-in is written exactly as canonicalJson writes the Float32Array (so fit digests are unchanged)', (t) => {
+  const layers = [new Float32Array([1, -0, 2.5, Number.NaN]), new Float32Array(0), Float32Array.from({ length: 1000 }, (_, i) => Math.sin(i))];
+  t.is(canonicalJson({ weights: layers.map(canonicalLayer), config: { lr: 0.1 } }), canonicalJson({ weights: layers, config: { lr: 0.1 } }));
+  t.not(canonicalJson(canonicalLayer(new Float32Array([1, 2]))), canonicalJson(new Float32Array([2, 1])));
 });
 
 test.serial('client data goes to a thread once a run: later rounds send only the round\'s weights, once per thread', async (t) => {

@@ -49,6 +49,15 @@ export function weightsKey(weights: readonly Float32Array[]): string {
   return sha256Hex(weights.map((w) => `${w.length}:${layerDigest(w)}`).join(','));
 }
 
+/**
+ * What canonicalJson writes for a Float32Array — `{"$bytes":<sha256>,"kind":"Float32Array","length":n}`
+ * (runtime/canonical.ts) — as a plain object that canonicalJson writes the same, with the digest
+ * memoised: a digest over a round's weights (a client's fit digest, client-fit.ts) then hashes
+ * each layer once per round instead of once per client. test/fl-parallel-cache.test.ts checks
+ * both write the same text.
+ */
+export const canonicalLayer = (layer: Float32Array) => ({ $bytes: layerDigest(layer), kind: 'Float32Array', length: layer.length });
+
 /** Bytes a data set takes in a thread's cache. */
 export const datasetBytes = (data: Dataset) => data.x.byteLength + data.y.byteLength;
 

