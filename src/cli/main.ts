@@ -18,6 +18,7 @@ import { privacyCommand } from './commands/privacy.js';
 import { replayCommand } from './commands/replay.js';
 import { runCommand } from './commands/run.js';
 import { sweepCommand } from './commands/sweep.js';
+import { trainWorkerCommand } from './commands/train-worker.js';
 import { DIURNAL_FLAGS, flagOf, traceDiurnalCommand, traceFromFedScaleCommand } from './commands/trace.js';
 import './experiment-kinds.js';
 import { CLI_MAX_STEPS, byteSizeOption, limitOption, maxStepsOption, optionParser, paramOption, seedOption, setOption, seedRangeOption, strategyOption, workersOption } from './run-options.js';
@@ -94,6 +95,8 @@ ${describeExperimentKinds().map((k) => `  ${k}`).join('\n')}`,
     .addOption(new Option('--max-log-bytes <size>', 'stop the run once its event log is this large, e.g. 2GB (default: no limit; a log takes ~200 bytes per event)').argParser(byteSizeOption('--max-log-bytes')))
     .addOption(backendOption())
     .addOption(new Option('--workers <n>', 'train the clients of a federated run in <n> worker threads (default 1); the log and results are the same with any number').argParser(workersOption))
+    .addOption(new Option('--train-nats <url>', 'train the clients of a federated run in `fedsim train-worker` processes through this NATS server; the log and results are the same'))
+    .addOption(new Option('--train-subject <prefix>', 'with --train-nats: the subject prefix the workers use (default fedsim.train; one per experiment sharing a server)'))
     .addOption(quietOption())
     .addHelpText(
       'after',
@@ -296,6 +299,31 @@ Exit code 0 on success, 2 for a bad or missing flag (named, with its valid range
     )
     .action((options) => {
       process.exitCode = privacyCommand(options);
+    });
+
+  program
+    .command('train-worker')
+    .description('Train clients for experiments run with --train-nats: ask the NATS server for tasks, train each, send the result back (docs/distributed-training.md).')
+    .option('--nats <url>', 'the NATS server the experiment uses, e.g. nats://127.0.0.1:4222')
+    .option('--subject <prefix>', 'the subject prefix (default fedsim.train; the experiment\'s --train-subject)')
+    .addOption(backendOption())
+    .option('--cache-mb <n>', 'megabytes of client data and weights kept between tasks (default 256)')
+    .addOption(new Option('--crash-on-task <n>').hideHelp())
+    .addOption(quietOption())
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ nats-server -a 127.0.0.1 -p 4222 &
+  $ fedsim train-worker --nats nats://127.0.0.1:4222 &
+  $ fedsim train-worker --nats nats://127.0.0.1:4222 &
+  $ fedsim run scenarios/fedavg-mnist.yaml --train-nats nats://127.0.0.1:4222
+
+Runs until Ctrl-C, between experiments too. Results are bit-identical to the in-process run whatever the number
+of workers; a worker that dies mid-task costs its lease (60 s), then another worker (or the run itself) trains it.`,
+    )
+    .action(async (options) => {
+      process.exitCode = await trainWorkerCommand(options);
     });
 
   const trace = program

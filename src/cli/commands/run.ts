@@ -23,7 +23,9 @@ import {
   unmatchedScriptedFaults,
   replayProjectFor,
 } from '../../scenario/index.js';
-import { EXIT_FAILED, EXIT_OK } from '../cli-error.js';
+import { CliError, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../cli-error.js';
+import { natsTrainingPool } from '../../fl/distributed/nats-training-pool.js';
+import type { TrainingPool } from '../../fl/parallel/training-pool.js';
 import { EXIT_INTERRUPTED, isInterrupted, runInterruptibly } from '../interrupt.js';
 import { fedsimCommand } from '../invocation.js';
 import { type RunOutputs, prepareRunOutputs } from '../run-outputs.js';
@@ -61,6 +63,10 @@ export interface RunCommandOptions {
   quiet?: boolean;
   /** Threads for the clients' local training (ScenarioContext.workers). */
   workers?: number;
+  /** --train-nats URL: train clients in `fedsim train-worker` processes through this NATS server (src/fl/distributed/). */
+  trainNats?: string;
+  /** --train-subject: the subject prefix those workers listen on (default fedsim.train). */
+  trainSubject?: string;
 }
 
 const LANE_EVENTS = 200;
@@ -82,6 +88,7 @@ export async function runCommand(scenarioPath: string, options: RunCommandOption
     record: options.record === undefined ? undefined : `--record ${options.record}`,
   });
   const maxSteps = options.maxSteps ?? scenario.maxSteps ?? CLI_MAX_STEPS;
+  const trainingPool = trainingPoolOf(options);
 
   // User text, shown with its control characters escaped (terminal-text.ts).
   const name = terminalText(scenario.name);
@@ -101,7 +108,7 @@ export async function runCommand(scenarioPath: string, options: RunCommandOption
     maxSteps,
     maxLogBytes: options.maxLogBytes,
     runSteps: runInterruptibly,
-    workers: options.workers,
+    workers: trainingPool ?? options.workers,
     header: {
       // Project-relative: the header must not depend on the directory the run was started from.
       ...(faults ? { faults: faults.file ? projectPath(faults.file) : 'inline' } : {}),
@@ -110,6 +117,7 @@ export async function runCommand(scenarioPath: string, options: RunCommandOption
     },
   });
   const wallMs = performance.now() - started;
+  await trainingPool?.close();
   progress.stop();
   if (isInterrupted(outcome.error)) return reportInterrupted(outcome, outputs);
 
@@ -285,4 +293,18 @@ function sha256OfFile(path: string): string {
     closeSync(fd);
   }
   return hash.digest('hex');
+}
+
+/** The NATS training pool `--train-nats` asks for (checked before anything runs), or undefined for threads / in-process. */
+function trainingPoolOf(options: RunCommandOptions): TrainingPool | undefined {
+  if (options.trainNats === undefined) {
+    if (options.trainSubject !== undefined) throw new CliError('--train-subject: only means something with --train-nats URL (training in worker processes); add --train-nats, or drop --train-subject', EXIT_USAGE);
+    return undefined;
+  }
+  if (options.workers !== undefined && options.workers !== 1) throw new CliError(`--workers ${options.workers} and --train-nats: choose one place to train clients — threads in this process (--workers) or worker processes over NATS (--train-nats)`, EXIT_USAGE);
+  try {
+    return natsTrainingPool({ connection: { servers: options.trainNats }, ...(options.trainSubject !== undefined ? { subject: options.trainSubject } : {}) });
+  } catch (error) {
+    throw new CliError(`--train-nats/--train-subject: ${(error as Error).message}`, EXIT_USAGE);
+  }
 }

@@ -35,7 +35,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { MessageChannel, type MessagePort, Worker, receiveMessageOnPort } from 'node:worker_threads';
-import { type BackendDescription, type BackendName, BACKEND_NAMES, activeBackend, describeBackend } from '../../runtime/backend.js';
+import { type BackendName, BACKEND_NAMES, activeBackend, describeBackend } from '../../runtime/backend.js';
 import { BoundedCache, type CacheLimits } from './bounded-cache.js';
 import { backendBuild } from './backend-build.js';
 import { datasetBytes, weightsBytes } from './content-keys.js';
@@ -63,7 +63,8 @@ interface PoolThread {
   results: MessagePort;
   /** Tasks sent and not yet answered (to send the next task to the least loaded thread). */
   queued: number;
-  ready: Promise<BackendDescription>;
+  /** Resolves to the backend build the thread runs (backend-build.ts). */
+  ready: Promise<string>;
   /** The pool's picture of the thread's cache: the keys it holds, evicted as the thread evicts. */
   holds: BoundedCache<true>;
 }
@@ -71,15 +72,30 @@ interface PoolThread {
 /** What each thread may keep of client data and global weights (per thread). */
 export const DEFAULT_THREAD_CACHE: CacheLimits = { entries: 1024, bytes: 256 * 1024 * 1024 };
 
+/**
+ * What the pool's threads run instead of training themselves: a module that takes the same
+ * TrainingWorkerData plus `settings`, answers tasks on the same result port, and says `ready`
+ * with the backend build its results come from (the NATS bridge: src/fl/distributed/).
+ */
+export interface ThreadProgram {
+  /** The module (a .ts file in a source checkout, .js in dist/). */
+  file: URL;
+  /** Passed to the thread as workerData.settings (structured-cloned). */
+  settings: unknown;
+  /** What error messages call a thread, e.g. 'NATS bridge'. */
+  name: string;
+}
+
 export interface TrainingPoolOptions {
+  /** Threads that forward tasks instead of training them (default: they train). */
+  program?: ThreadProgram;
   /** The per-thread cache's limits (default DEFAULT_THREAD_CACHE): past them a thread forgets the least recently used, and gets it again when a task needs it. */
   cache?: Partial<CacheLimits>;
 }
 
-/** The file a thread runs: next to this one, .ts in a source checkout, .js in dist/. */
-function workerFile(): URL {
-  const self = import.meta.url;
-  return new URL(`./training-worker${self.endsWith('.ts') ? '.ts' : '.js'}`, self);
+/** Module `name` (no extension) relative to `base` (a module's import.meta.url): .ts in a source checkout, .js in dist/. */
+export function moduleFile(base: string, name: string): URL {
+  return new URL(`${name}${base.endsWith('.ts') ? '.ts' : '.js'}`, base);
 }
 
 /**
@@ -115,6 +131,9 @@ export class TrainingPool {
   readonly #backend: BackendName;
   readonly #build: string;
   readonly #code: string;
+  readonly #program: ThreadProgram | undefined;
+  /** What messages call a thread. */
+  readonly #threadName: string;
   /** Each pending task, and the thread it was sent to (a task is sent again, whole, when a thread says it lacks its data). */
   readonly #pending = new Map<number, { task: TrainingTask; thread: number }>();
   /** Outcomes received and not yet taken, of tasks still wanted. */
@@ -142,22 +161,24 @@ export class TrainingPool {
       if (!Number.isInteger(value) || value < 1) throw new FlConfigError(`TrainingPool: cache.${name} must be a whole number ≥ 1, got ${JSON.stringify(value)}`, { field: `cache.${name}` });
     }
     this.#signal = new Int32Array(new SharedArrayBuffer(4 * (1 + this.threads)));
-    this.#code = bootstrap(workerFile());
+    this.#program = options.program;
+    this.#threadName = options.program?.name ?? 'worker thread';
+    this.#code = bootstrap(options.program?.file ?? moduleFile(import.meta.url, './training-worker'));
     for (let i = 0; i < this.threads; i++) this.#pool.push(this.#startThread(i));
   }
 
   #startThread(index: number): PoolThread {
     const { port1, port2 } = new MessageChannel();
-    const workerData: TrainingWorkerData = { backend: this.#backend, build: this.#build, results: port2, signal: this.#signal, index, cache: this.#cache };
+    const workerData: TrainingWorkerData = { backend: this.#backend, build: this.#build, results: port2, signal: this.#signal, index, cache: this.#cache, settings: this.#program?.settings };
     const worker = new Worker(this.#code, { eval: true, workerData, transferList: [port2] });
     // A pool nobody closed must not keep the process alive.
     worker.unref();
     port1.unref();
-    const ready = new Promise<BackendDescription>((resolve, reject) => {
-      const onMessage = (message: { kind: string; backend?: BackendDescription; error?: string }) => {
+    const ready = new Promise<string>((resolve, reject) => {
+      const onMessage = (message: { kind: string; build?: string; error?: string }) => {
         worker.off('error', reject);
-        if (message.kind === 'ready') resolve(message.backend!);
-        else reject(new FlFault(message.error ?? 'the worker thread failed to start', { op: 'TrainingPool' }));
+        if (message.kind === 'ready') resolve(message.build!);
+        else reject(new FlFault(message.error ?? `the ${this.#threadName} failed to start`, { op: 'TrainingPool' }));
       };
       worker.once('message', onMessage);
       worker.once('error', reject);
@@ -179,14 +200,14 @@ export class TrainingPool {
    */
   async ready(): Promise<void> {
     for (const [i, thread] of this.#pool.entries()) {
-      let found: BackendDescription;
+      let found: string;
       try {
         found = await thread.ready;
       } catch (error) {
-        throw new FlConfigError(`TrainingPool: worker thread ${i} did not start: ${(error as Error).message}`, { field: 'workers' });
+        throw new FlConfigError(`TrainingPool: ${this.#threadName} ${i} did not start: ${(error as Error).message}`, { field: 'workers' });
       }
-      if (backendBuild(found) !== this.#build) {
-        throw new FlConfigError(`TrainingPool: worker thread ${i} runs ${backendBuild(found)}, the simulation ${this.#build}; their results could differ in the last bit, so the pool is not used. Train without workers, or start the same backend build in both`, { field: 'workers' });
+      if (found !== this.#build) {
+        throw new FlConfigError(`TrainingPool: ${this.#threadName} ${i} runs ${found}, the simulation ${this.#build}; their results could differ in the last bit, so the pool is not used. Train without workers, or start the same backend build in both`, { field: 'workers' });
       }
     }
   }

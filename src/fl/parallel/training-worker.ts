@@ -32,6 +32,8 @@ export interface TrainingWorkerData {
   /** This thread's index in the pool (its exit flag is signal[1 + index]). */
   index: number;
   cache: CacheLimits;
+  /** A ThreadProgram's settings (training-pool.ts); unused by this one. */
+  settings?: unknown;
 }
 
 const { backend, build, results, signal, index, cache: limits } = workerData as TrainingWorkerData;
@@ -59,7 +61,7 @@ try {
   if (fusedDenseEnabled(backend)) warmUpFusedDense();
   const found = backendBuild(describeBackend());
   if (found !== build) startFailure = `the worker thread runs ${found}, the simulation ${build}; their results could differ in the last bit`;
-  port.postMessage({ kind: 'ready', backend: describeBackend() });
+  port.postMessage({ kind: 'ready', build: found });
 } catch (error) {
   startFailure = `the worker thread could not start backend '${backend}': ${(error as Error).message}`;
   port.postMessage({ kind: 'failed', error: startFailure });
