@@ -189,7 +189,7 @@ function decodeAs<T>(msg: Msg, schema: { safeParse(v: unknown): { success: true;
   try {
     value = decodeFrame(msg.data, what);
   } catch (error) {
-    warnOnce(`frame:${what}`, `refused ${what}: ${(error as Error).message}`);
+    warnOnce(`frame:${what}`, `refused ${(error as Error).message}`);
     return undefined;
   }
   const parsed = schema.safeParse(value);
