@@ -148,7 +148,7 @@ function lease(task: Queued, msg: Msg, request: NextRequest): void {
   const body = encodeFrame({ v: PROTOCOL_VERSION, kind: 'task', task: wire });
   const limit = nc.info?.max_payload ?? Number.POSITIVE_INFINITY;
   if (body.length > limit) {
-    warnOnce('size', `a task of ${body.length} bytes exceeds the server's max_payload (${limit} bytes), so its client trains in the simulation's process; raise max_payload in nats-server's config (e.g. \`max_payload: ${Math.ceil(body.length / 1048576) + 1}MB\`, at most 64MB)`);
+    warnOnce('size', `a task of ${body.length} bytes exceeds the server's max_payload (${limit} bytes), so its client trains in the simulation's process; raise max_payload in nats-server's config file (e.g. \`max_payload: ${Math.ceil(body.length / 1048576) + 1}MB\`, at most 64MB; docs/distributed-training.md)`);
     pictures.delete(request.worker);
     msg.respond(encodeFrame({ v: PROTOCOL_VERSION, kind: 'none' }));
     return settle(task.id, { id: task.id, ok: false, error: `the task (${body.length} bytes) exceeds the NATS server's max_payload (${limit} bytes)` });
