@@ -82,13 +82,14 @@ export async function runCommand(scenarioPath: string, options: RunCommandOption
   const outDir = resolve(out);
   // A bad backend name is a usage error too: checked before the output directory is made, so it leaves nothing behind.
   await startBackend(options.backend);
+  // --train-nats: checked (and the bridge thread started) before the output directory is made, like the backend.
+  const trainingPool = trainingPoolOf(options);
   // Checked (and created) before anything runs: a bad --out or --record is a usage error, not a failure after the run.
   const outputs = prepareRunOutputs(outDir, resolve(options.record ?? join(outDir, 'run.jsonl')), {
     out: options.out === undefined ? `the output directory ${out}` : `--out ${out}`,
     record: options.record === undefined ? undefined : `--record ${options.record}`,
   });
   const maxSteps = options.maxSteps ?? scenario.maxSteps ?? CLI_MAX_STEPS;
-  const trainingPool = trainingPoolOf(options);
 
   // User text, shown with its control characters escaped (terminal-text.ts).
   const name = terminalText(scenario.name);
