@@ -5,6 +5,9 @@
  * mid-round (its task's lease ends and another worker trains it).
  */
 import test from 'ava';
+import { Worker } from 'node:worker_threads';
+import { encodeFrame } from '../src/fl/distributed/frame.js';
+import { PROTOCOL_VERSION, subjects } from '../src/fl/distributed/protocol.js';
 import { initBackend } from '../src/runtime/backend.js';
 import { natsTrainingPool } from '../src/fl/distributed/nats-training-pool.js';
 import type { TrainingPool } from '../src/fl/parallel/index.js';
@@ -96,4 +99,39 @@ test.serial('no worker at all: each task waits one lease, then its client trains
   const options = parallelOptions({ rounds: 1 });
   t.deepEqual(await parallelRun(options, remote), await parallelRun(options, undefined));
   t.is(remote.stats.failed, 10);
+});
+
+test.serial('forged results (right task ids, wrong task keys) sent all through a run are ignored: the in-process run', async (t) => {
+  const subject = 'fedsim.test.forged';
+  const list = workers(subject, 1);
+  const remote = await pool(subject);
+  await asking(list[0]);
+  // A thread of this test (the test's own event loop is blocked while the run waits for results) sends a forged
+  // result for every task id, over and over, until told to stop.
+  const forged = Array.from({ length: 20 }, (_, id) =>
+    encodeFrame({ v: PROTOCOL_VERSION, kind: 'result', worker: 'forger', id, key: 'f'.repeat(64), outcome: { kind: 'trained', result: { weights: [new Float32Array(12 * 10 + 12), new Float32Array(12)], numSamples: 1, meanLoss: 0, steps: 1, samplesSeen: 1 } } }),
+  );
+  const stop = new Int32Array(new SharedArrayBuffer(4));
+  const forger = new Worker(
+    `const { workerData: { url, subject, forged, stop } } = require('node:worker_threads');
+     import('@nats-io/transport-node').then(async ({ connect }) => {
+       const nc = await connect({ servers: url });
+       while (Atomics.load(stop, 0) === 0) {
+         for (const body of forged) nc.publish(subject, body);
+         await nc.flush();
+         await new Promise((resolve) => setTimeout(resolve, 5));
+       }
+       await nc.close();
+     });`,
+    { eval: true, workerData: { url: server.url, subject: subjects(subject).result, forged, stop } },
+  );
+  const options = parallelOptions({ rounds: 2 });
+  try {
+    t.deepEqual(await parallelRun(options, remote), await parallelRun(options, undefined));
+    t.is(remote.stats.taken, 20);
+  } finally {
+    Atomics.store(stop, 0, 1);
+    await new Promise((resolve) => forger.once('exit', resolve));
+    await stopAll(list);
+  }
 });
