@@ -306,18 +306,18 @@ Exit code 0 on success, 2 for a bad or missing flag (named, with its valid range
     .description('Train clients for experiments run with --train-nats: ask the NATS server for tasks, train each, send the result back (docs/distributed-training.md).')
     .option('--nats <url>', 'the NATS server the experiment uses, e.g. nats://127.0.0.1:4222')
     .option('--subject <prefix>', 'the subject prefix (default fedsim.train; the experiment\'s --train-subject)')
-    .addOption(backendOption())
+    .addOption(new Option('--backend <name>', "tfjs compute backend to start (tensorflow, wasm, cpu): the experiment's (its log header names it)"))
     .option('--cache-mb <n>', 'megabytes of client data and weights kept between tasks (default 256)')
     .addOption(new Option('--crash-on-task <n>').hideHelp())
-    .addOption(quietOption())
+    .option('-q, --quiet', 'no line per task on stderr')
     .addHelpText(
       'after',
       `
 Examples:
-  $ nats-server -a 127.0.0.1 -p 4222 &
+  $ printf 'listen: 127.0.0.1:4222\\nmax_payload: 8MB\\n' > nats.conf && nats-server -c nats.conf &
   $ fedsim train-worker --nats nats://127.0.0.1:4222 &
   $ fedsim train-worker --nats nats://127.0.0.1:4222 &
-  $ fedsim run scenarios/fedavg-mnist.yaml --train-nats nats://127.0.0.1:4222
+  $ fedsim run scenarios/default.yaml --train-nats nats://127.0.0.1:4222
 
 Runs until Ctrl-C, between experiments too. Results are bit-identical to the in-process run whatever the number
 of workers; a worker that dies mid-task costs its lease (60 s), then another worker (or the run itself) trains it.`,
