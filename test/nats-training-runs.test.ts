@@ -33,7 +33,7 @@ test.after.always(async () => {
 
 /** `fedsim train-worker` child processes on `subject` (one per test, so tests never share workers). */
 function workers(subject: string, count: number, ...extra: string[]): RunningFedsim[] {
-  const list = Array.from({ length: count }, () => startFedsim({}, 'train-worker', '--nats', server.url, '--subject', subject, '--backend', 'cpu', ...extra));
+  const list = Array.from({ length: count }, () => watchAsking(startFedsim({}, 'train-worker', '--nats', server.url, '--subject', subject, '--backend', 'cpu', ...extra)));
   started.push(...list);
   return list;
 }
@@ -50,30 +50,40 @@ const stopAll = async (list: RunningFedsim[]) => {
   return Promise.all(list.map((w) => w.ended));
 };
 
+/** Resolves once `worker` has said it is asking for tasks (it is connected and about to ask); watched from its start. */
+const askingOf = new WeakMap<RunningFedsim, Promise<void>>();
+function watchAsking(worker: RunningFedsim): RunningFedsim {
+  let seen = '';
+  askingOf.set(
+    worker,
+    new Promise((resolve) => {
+      const onData = (chunk: Buffer) => {
+        seen += chunk.toString();
+        if (seen.includes('asking')) {
+          worker.child.stderr!.off('data', onData);
+          resolve();
+        }
+      };
+      worker.child.stderr!.on('data', onData);
+    }),
+  );
+  return worker;
+}
+const asking = (worker: RunningFedsim) => askingOf.get(worker)!;
+
 for (const count of [1, 2]) {
   test.serial(`${count} worker process${count > 1 ? 'es' : ''}: the in-process run, every fit trained by a worker`, async (t) => {
     const subject = `fedsim.test.runs${count}`;
     const list = workers(subject, count);
     const remote = await pool(subject);
+    // Every worker is up before the run (one still starting when the test stops it would print no summary).
+    await Promise.all(list.map(asking));
     const options = parallelOptions({ rounds: 3 });
     t.deepEqual(await parallelRun(options, remote), await parallelRun(options, undefined));
     t.is(remote.stats.taken, 30, 'every fit was trained remotely');
     const ended = await stopAll(list);
     const trained = ended.map((e) => Number(/(\d+) tasks trained/.exec(e.stderr)?.[1] ?? NaN));
     t.is(trained.reduce((a, b) => a + b, 0), 30, ended.map((e) => e.stderr).join('\n'));
-  });
-}
-
-/** Resolves once `worker` has said it is asking for tasks (it is connected and about to ask). */
-function asking(worker: RunningFedsim): Promise<void> {
-  return new Promise((resolve) => {
-    const onData = (chunk: Buffer) => {
-      if (chunk.toString().includes('asking')) {
-        worker.child.stderr!.off('data', onData);
-        resolve();
-      }
-    };
-    worker.child.stderr!.on('data', onData);
   });
 }
 
