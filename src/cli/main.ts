@@ -18,7 +18,6 @@ import { privacyCommand } from './commands/privacy.js';
 import { replayCommand } from './commands/replay.js';
 import { runCommand } from './commands/run.js';
 import { sweepCommand } from './commands/sweep.js';
-import { trainWorkerCommand } from './commands/train-worker.js';
 import { DIURNAL_FLAGS, flagOf, traceDiurnalCommand, traceFromFedScaleCommand } from './commands/trace.js';
 import './experiment-kinds.js';
 import { CLI_MAX_STEPS, byteSizeOption, limitOption, maxStepsOption, optionParser, paramOption, seedOption, setOption, seedRangeOption, strategyOption, workersOption } from './run-options.js';
@@ -323,6 +322,8 @@ Runs until Ctrl-C, between experiments too. Results are bit-identical to the in-
 of workers; a worker that dies mid-task costs its lease (60 s), then another worker (or the run itself) trains it.`,
     )
     .action(async (options) => {
+      // Loaded when used: the NATS client is not needed by any other command.
+      const { trainWorkerCommand } = await import('./commands/train-worker.js');
       process.exitCode = await trainWorkerCommand(options);
     });
 
