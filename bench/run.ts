@@ -31,6 +31,7 @@ const registry: Record<string, () => Promise<{ benchmark: Benchmark }>> = {
   workers: () => import('./workers.js'),
   viewer: () => import('./viewer.js'),
   'nats-transport': () => import('./nats-transport.js'),
+  'nats-training': () => import('./nats-training.js'),
 };
 
 // Options are `--name=value` or `--name value` (bench-options.ts): a word after a bare `--name` is its value, not a benchmark.
@@ -42,7 +43,7 @@ if (unknown.length) {
   process.exit(2);
 }
 /** Too long for `npm run bench` with no names (minutes of real training): run only when named. */
-const ONLY_WHEN_NAMED = new Set(['fedavg-e2e']);
+const ONLY_WHEN_NAMED = new Set(['fedavg-e2e', 'nats-training']);
 const names = wanted.length ? wanted : Object.keys(registry).filter((name) => !ONLY_WHEN_NAMED.has(name));
 console.log(`# fedsim benchmarks — node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}\n`);
 for (const name of names) {

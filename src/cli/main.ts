@@ -106,6 +106,8 @@ ${describeExperimentKinds().map((k) => `  ${k}`).join('\n')}`,
     .addOption(backendOption())
     .addOption(new Option('--workers <n>', 'train the clients of a federated run in <n> worker threads (default 1); the log and results are the same with any number').argParser(workersOption))
     .addOption(new Option('--checkpoint-every <n>', 'FL experiments: write a checkpoint every <n> rounds (async: server updates) into <out>/checkpoints/, for fedsim resume').argParser(checkpointEveryOption))
+    .addOption(new Option('--train-nats <url>', 'train the clients of a federated run in `fedsim train-worker` processes through this NATS server; the log and results are the same'))
+    .addOption(new Option('--train-subject <prefix>', 'with --train-nats: the subject prefix the workers use (default fedsim.train; one per experiment sharing a server)'))
     .addOption(quietOption())
     .addOption(new Option('--transport <name>', 'sim (default: the deterministic in-process simulation) or nats (live: workers in `fedsim worker` processes, real time)'));
   addNatsFlags(runCommandSpec, 'NATS server URL(s) for --transport nats, e.g. nats://127.0.0.1:4222');
@@ -394,6 +396,33 @@ Exit code 0 on success, 2 for a bad or missing flag (named, with its valid range
     )
     .action((options) => {
       process.exitCode = privacyCommand(options);
+    });
+
+  program
+    .command('train-worker')
+    .description('Train clients for experiments run with --train-nats: ask the NATS server for tasks, train each, send the result back (docs/distributed-training.md).')
+    .option('--nats <url>', 'the NATS server the experiment uses, e.g. nats://127.0.0.1:4222')
+    .option('--subject <prefix>', 'the subject prefix (default fedsim.train; the experiment\'s --train-subject)')
+    .addOption(new Option('--backend <name>', "tfjs compute backend to start (tensorflow, wasm, cpu): the experiment's (its log header names it)"))
+    .option('--cache-mb <n>', 'megabytes of client data and weights kept between tasks (default 256)')
+    .addOption(new Option('--crash-on-task <n>').hideHelp())
+    .option('-q, --quiet', 'no line per task on stderr')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ printf 'listen: 127.0.0.1:4222\\nmax_payload: 8MB\\n' > nats.conf && nats-server -c nats.conf &
+  $ fedsim train-worker --nats nats://127.0.0.1:4222 &
+  $ fedsim train-worker --nats nats://127.0.0.1:4222 &
+  $ fedsim run scenarios/default.yaml --train-nats nats://127.0.0.1:4222
+
+Runs until Ctrl-C, between experiments too. Results are bit-identical to the in-process run whatever the number
+of workers; a worker that dies mid-task costs its lease (60 s), then another worker (or the run itself) trains it.`,
+    )
+    .action(async (options) => {
+      // Loaded when used: the NATS client is not needed by any other command.
+      const { trainWorkerCommand } = await import('./commands/train-worker.js');
+      process.exitCode = await trainWorkerCommand(options);
     });
 
   const trace = program

@@ -13,6 +13,8 @@ export * from './rounds/index.js';
 export * from './async/index.js';
 // Training clients in worker threads (`workers: N`), results bit for bit those of one thread.
 export { TrainingPool, MAX_WORKERS, parseWorkers, type WorkersOption } from './parallel/index.js';
+// Training clients in `fedsim train-worker` processes over NATS (`workers: natsTrainingPool(…)`), the same run.
+export { natsTrainingPool, type NatsTrainingOptions } from './distributed/nats-training-pool.js';
 export * from './errors.js';
 export { AGGREGATOR_ENTRIES, AGGREGATION_NAMES, createAggregator, type AggregatorEntry } from './aggregators/registry.js';
 export { plainAggregator } from './aggregators/plain.js';

@@ -9,6 +9,7 @@
  * `runScenario`.
  */
 import type { FaultPlanInput, Seed, StrategySpec } from '../runtime/index.js';
+import type { WorkersOption } from '../fl/parallel/parallel-training.js';
 import { callerFile, toFilePath } from './scenario-path.js';
 import type { Sim, SimOptions } from './simulation-factory.js';
 
@@ -30,8 +31,9 @@ export interface ScenarioContext {
    * Threads the run may train clients' local updates in (`fedsim run --workers N`; 1 when not
    * asked): pass it to runFederated / runAsyncFederated as `workers`. How fast, never what: the
    * log and the results are the same with any number, so it is not recorded in the log header.
+   * A TrainingPool when the run trains elsewhere (`fedsim run --train-nats URL`: worker processes).
    */
-  readonly workers: number;
+  readonly workers: WorkersOption;
 }
 
 /** true/void/undefined = the invariant held; false or a string (the message) = it did not. Throwing fails too. */

@@ -13,6 +13,7 @@ import { FaultPlanActorsError, faultPlanProblems, planPath } from './fault-actor
 import { projectPath } from './scenario-path.js';
 import { createSimulation, type Sim, type SimOptions } from './simulation-factory.js';
 import { hookSteps } from './step-hooks.js';
+import type { WorkersOption } from '../fl/parallel/parallel-training.js';
 
 export interface RunScenarioOptions<R = unknown> {
   /** Root seed (default: the scenario's, else 0). */
@@ -52,8 +53,8 @@ export interface RunScenarioOptions<R = unknown> {
   maxLogBytes?: number;
   /** How the steps of each await and settle run (SimulationOptions.runSteps; the CLI makes them stop on Ctrl-C). */
   runSteps?: SimOptions['runSteps'];
-  /** ScenarioContext.workers (default 1): threads for local training; not in the header, as it changes nothing in the run. */
-  workers?: number;
+  /** ScenarioContext.workers (default 1): threads for local training, or a pool (NATS); not in the header, as it changes nothing in the run. */
+  workers?: WorkersOption;
   /** A live transport (SimulationOptions.transport): the run's workers are hosted by other processes, on real time. */
   transport?: SimOptions['transport'];
   /** Replay of a live recording (SimulationOptions.follow): recorded order and fates, every message compared. */

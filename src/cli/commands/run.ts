@@ -27,9 +27,11 @@ import {
   type Scenario,
   type Sim,
 } from '../../scenario/index.js';
-import { CliError, EXIT_FAILED, EXIT_OK } from '../cli-error.js';
+import { CliError, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../cli-error.js';
 import { natsFlagsGiven } from '../nats-options.js';
 import { type LiveRunOptions, runLiveCommand } from './run-live.js';
+import { natsTrainingPool } from '../../fl/distributed/nats-training-pool.js';
+import type { TrainingPool } from '../../fl/parallel/training-pool.js';
 import { EXIT_INTERRUPTED, isInterrupted, runInterruptibly } from '../interrupt.js';
 import { fedsimCommand } from '../invocation.js';
 import { type RunOutputs, prepareRunOutputs } from '../run-outputs.js';
@@ -69,6 +71,10 @@ export interface RunCommandOptions {
   workers?: number;
   /** Write a checkpoint every this many rounds (FL experiments only; see docs/checkpoint-resume.md). */
   checkpointEvery?: number;
+  /** --train-nats URL: train clients in `fedsim train-worker` processes through this NATS server (src/fl/distributed/). */
+  trainNats?: string;
+  /** --train-subject: the subject prefix those workers listen on (default fedsim.train). */
+  trainSubject?: string;
 }
 
 const LANE_EVENTS = 200;
@@ -89,6 +95,8 @@ export async function runCommand(scenarioPath: string, options: RunCommandOption
   const outDir = resolve(out);
   // A bad backend name is a usage error too: checked before the output directory is made, so it leaves nothing behind.
   await startBackend(options.backend);
+  // --train-nats: checked (and the bridge thread started) before the output directory is made, like the backend.
+  const trainingPool = trainingPoolOf(options);
   // Checked (and created) before anything runs: a bad --out or --record is a usage error, not a failure after the run.
   const outputs = prepareRunOutputs(outDir, resolve(options.record ?? join(outDir, 'run.jsonl')), {
     out: options.out === undefined ? `the output directory ${out}` : `--out ${out}`,
@@ -117,7 +125,7 @@ export async function runCommand(scenarioPath: string, options: RunCommandOption
     maxSteps,
     maxLogBytes: options.maxLogBytes,
     runSteps: runInterruptibly,
-    workers: options.workers,
+    workers: trainingPool ?? options.workers,
     onSimulation:
       options.checkpointEvery === undefined
         ? undefined
@@ -132,6 +140,7 @@ export async function runCommand(scenarioPath: string, options: RunCommandOption
     },
   });
   const wallMs = performance.now() - started;
+  await trainingPool?.close();
   progress.stop();
   checkpoints?.stop();
   return concludeRun({ scenario, outcome, outputs, outDir, outLabel: options.out === undefined ? `the output directory ${out}` : `--out ${out}`, faultsFile: faults?.file, scenarioPath, wallMs });
@@ -351,4 +360,18 @@ function sha256OfFile(path: string): string {
     closeSync(fd);
   }
   return hash.digest('hex');
+}
+
+/** The NATS training pool `--train-nats` asks for (checked before anything runs), or undefined for threads / in-process. */
+function trainingPoolOf(options: RunCommandOptions): TrainingPool | undefined {
+  if (options.trainNats === undefined) {
+    if (options.trainSubject !== undefined) throw new CliError('--train-subject: only means something with --train-nats URL (training in worker processes); add --train-nats, or drop --train-subject', EXIT_USAGE);
+    return undefined;
+  }
+  if (options.workers !== undefined && options.workers !== 1) throw new CliError(`--workers ${options.workers} and --train-nats: choose one place to train clients — threads in this process (--workers) or worker processes over NATS (--train-nats)`, EXIT_USAGE);
+  try {
+    return natsTrainingPool({ connection: { servers: options.trainNats }, ...(options.trainSubject !== undefined ? { subject: options.trainSubject } : {}) });
+  } catch (error) {
+    throw new CliError(`--train-nats/--train-subject: ${(error as Error).message}`, EXIT_USAGE);
+  }
 }

@@ -33,6 +33,7 @@ import type { TrainingPool } from './training-pool.js';
 import type { TrainingTask } from './training-task.js';
 import { isDeviceOnline } from '../devices/client-device.js';
 import { hooksNameOf } from './worker-algorithms.js';
+import { datasetId, weightsKey } from './content-keys.js';
 
 interface Entry {
   /** Digest of what the training depends on (trainingKey). */
@@ -45,8 +46,12 @@ interface Entry {
   task: number | undefined;
 }
 
-/** Everything a fit's training depends on besides the client (its data, spec and seed are fixed for a run). */
-const trainingKey = (ins: FitIns, state: unknown) => sha256Hex(canonicalJson({ round: ins.round, weights: ins.weights, config: ins.config, state: state ?? null }));
+/**
+ * Everything a fit's training depends on besides the client (its data, spec and seed are fixed
+ * for a run). The weights enter by their digest, which is memoised per round (content-keys.ts):
+ * hashing them for every client, at sending and again at delivery, was a tenth of a round.
+ */
+const trainingKey = (ins: FitIns, state: unknown, weights = weightsKey(ins.weights)) => sha256Hex(canonicalJson({ round: ins.round, weights, config: ins.config, state: state ?? null }));
 
 export class FitPrefetcher implements PretrainedFits {
   readonly #sim: SimulationCore;
@@ -121,10 +126,12 @@ export class FitPrefetcher implements PretrainedFits {
     const last = storedAnswer(ctx);
     if (last && ins.round <= last.round) return;
     const state = fitState(ctx, ins, last);
-    const key = trainingKey(ins, state);
+    const weights = weightsKey(ins.weights);
+    const key = trainingKey(ins, state, weights);
     if (this.#entries.get(to)?.key === key) return; // a copy of a fit already sent off
     this.#forget(to);
-    this.#entries.set(to, { key, msg: envelope.id, job: { client: to, seed: this.#sim.seed, spec: ctx.spec, data: ctx.data.value, ins, state, hooks }, task: undefined });
+    const data = ctx.data.value;
+    this.#entries.set(to, { key, msg: envelope.id, job: { client: to, seed: this.#sim.seed, spec: ctx.spec, data, dataKey: datasetId(data), ins, weightsKey: weights, state, hooks }, task: undefined });
     this.#fillWindow();
   }
 

@@ -28,19 +28,47 @@ export interface TrainingTask {
   seed: Seed;
   spec: ModelSpec;
   data: Dataset;
+  /** `data`'s id (content-keys.ts datasetId): what a thread caches it under. */
+  dataKey: string;
   ins: FitIns;
+  /** The digest of `ins.weights` (content-keys.ts weightsKey): what a thread caches them under. */
+  weightsKey: string;
   /** The algorithm state the client trains this round from (client-fit.ts fitState). */
   state: unknown;
   hooks: HooksName;
 }
 
-/** What a worker answers: the training's result, or why it failed (the client then trains inline and meets the same error). */
-export type TaskOutcome = { id: number; ok: true; result: TrainResult } | { id: number; ok: false; error: string };
+/**
+ * A task as it crosses to a thread: the data and the weights by key, each carried along only
+ * when the pool's picture of the thread's cache says it is not there (training-pool.ts).
+ */
+export interface ThreadTask {
+  id: number;
+  client: string;
+  seed: Seed;
+  spec: ModelSpec;
+  dataKey: string;
+  data?: Dataset;
+  weightsKey: string;
+  weights?: FitIns['weights'];
+  ins: Omit<FitIns, 'weights'>;
+  state: unknown;
+  hooks: HooksName;
+}
+
+/**
+ * What a worker answers: the training's result; or that it does not hold the data or weights
+ * a task named by key (a thread restarted, or its cache differs from the pool's picture: the
+ * pool sends the task again, carrying them); or why the training failed (the client then
+ * trains inline and meets the same error).
+ */
+export type TaskOutcome = { id: number; ok: true; result: TrainResult } | { id: number; ok: false; missing: true } | { id: number; ok: false; missing?: undefined; error: string };
 
 /** An actor's derived stream name, as ActorCell's io.derivedRng forms it (runtime/actor-cell.ts). */
 const actorStream = (actor: string, name: string) => `actor/${actor}/${name}`;
 
-export function runTrainingTask(task: TrainingTask, workspace: ModelWorkspace): TrainResult {
+/** Trains `task` (its data and weights resolved) with `workspace`'s scratch model. */
+export function runTrainingTask(task: Pick<TrainingTask, 'client' | 'seed' | 'spec' | 'data' | 'ins' | 'state' | 'hooks'>, workspace: ModelWorkspace): TrainResult {
   const config = trainConfigOf(task.ins.config);
   const model = workspace.withWeights(task.spec, task.ins.weights);
   const rng = createStream(task.seed, actorStream(task.client, shuffleStreamName(task.ins.round)));

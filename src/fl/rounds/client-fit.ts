@@ -34,6 +34,7 @@
  *   a repeat of an answered fit      costs the transfers (no training), under the same rule
  */
 import { digestOf } from '../../runtime/canonical.js';
+import { canonicalLayer } from '../parallel/content-keys.js';
 import type { ActorMessage } from '../../runtime/actor-cell.js';
 import type { Envelope } from '../../runtime/envelope.js';
 import { keepsState } from '../algorithms/client-algorithm.js';
@@ -141,7 +142,8 @@ export function handleFit<C extends LocalTrainer>(ctx: C, event: ActorMessage, r
   const last = storedAnswer(ctx);
   if (last && ins.round < last.round) return {};
   // includedRound is left out: it speaks of earlier rounds, and every copy of one round's fit carries the same value.
-  const fit = digestOf({ weights: ins.weights, config: ins.config, report: ins.report ?? null });
+  // The weights' layers enter by memoised digests (the same text canonicalJson writes): a round's clients share them.
+  const fit = digestOf({ weights: ins.weights.map(canonicalLayer), config: ins.config, report: ins.report ?? null });
   if (last && ins.round === last.round) {
     if (last.fit !== fit) {
       io.replyError(

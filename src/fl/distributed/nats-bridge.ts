@@ -1,0 +1,253 @@
+/**
+ * The NATS training bridge: a thread of a TrainingPool (training-pool.ts ThreadProgram) that,
+ * instead of training the tasks it is sent, hands them to `fedsim train-worker` processes over
+ * NATS (protocol.ts) and posts their results back exactly as a training thread does. It is a
+ * thread because the simulation's thread blocks (Atomics.wait) while it waits for a result,
+ * and a NATS client needs an event loop that runs.
+ *
+ * From the simulation's thread it receives tasks by the thread protocol (data and weights by
+ * local key, carried when its cache lacks them: training-worker.ts does the same); it keys
+ * them for other processes by content (a data set's sha256, computed here once a run; the
+ * weights' digest) and queues them. A worker that asks for work (`next`) while the queue is
+ * empty is held until a task comes or `holdMs` passes.
+ *
+ * A task is leased to the worker that takes it. If its result has not come `leaseMs` after
+ * (the worker died, hangs, or the network lost it), the lease ends, the task goes back to the
+ * front of the queue for another worker, and after `attempts` leases it fails: its client
+ * then trains in the simulation's process — so a killed worker costs time, never a result,
+ * and the run stays bit-identical to the in-process run (a dropout instead would make the run
+ * depend on real time). The first result whose task key matches is taken; any other copy (a
+ * late answer from a worker whose lease ended, a duplicate delivery) is acknowledged and
+ * ignored: results are idempotent by task key.
+ */
+import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
+import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
+import { connectToNats, type NatsConnectionSettings } from '../../runtime/transport/nats/connection.js';
+import { BoundedCache, type CacheLimits } from '../parallel/bounded-cache.js';
+import { datasetBytes, datasetDigest, weightsBytes } from '../parallel/content-keys.js';
+import type { TaskOutcome, ThreadTask } from '../parallel/training-task.js';
+import type { TrainingWorkerData } from '../parallel/training-worker.js';
+import type { Weights } from '../models/weights.js';
+import type { Dataset } from '../training/dataset.js';
+import { decodeFrame, encodeFrame } from './frame.js';
+import { type NextRequest, NextRequestSchema, PROTOCOL_VERSION, ResultRequestSchema, type WireTask, describeIssues, subjects, taskKey } from './protocol.js';
+
+export interface NatsBridgeSettings {
+  connection: NatsConnectionSettings;
+  /** Subject prefix (protocol.ts DEFAULT_TRAIN_SUBJECT). */
+  subject: string;
+  /** How long a worker may hold a task before it goes to another (ms of real time). */
+  leaseMs: number;
+  /** Leases a task gets before its client trains in the simulation's process. */
+  attempts: number;
+  /** How long a worker's `next` is held when there is no task (ms). */
+  holdMs: number;
+}
+
+interface Queued {
+  id: number;
+  wire: Omit<WireTask, 'data' | 'weights'>;
+  data: Dataset;
+  weights: Weights;
+  /** Leases so far. */
+  leases: number;
+  /** While queued: ends the wait for a worker after leaseMs (no worker is running, or all are busy for that long). */
+  stall?: NodeJS.Timeout;
+}
+
+const { build, results, signal, cache: limits, settings } = workerData as TrainingWorkerData & { settings: NatsBridgeSettings };
+const port = parentPort!;
+
+function answer(outcome: TaskOutcome): void {
+  const transfer = outcome.ok ? outcome.result.weights.map((w) => w.buffer as ArrayBuffer) : [];
+  results.postMessage(outcome, transfer);
+  Atomics.add(signal, 0, 1);
+  Atomics.notify(signal, 0);
+}
+
+/** Problems a user should see once (a worker that sends garbage, a message over the server's size limit), not once per message. */
+const warned = new Set<string>();
+function warnOnce(kind: string, text: string): void {
+  if (warned.has(kind)) return;
+  warned.add(kind);
+  process.stderr.write(`fedsim NATS training bridge: ${text}\n`);
+}
+
+const cache = new BoundedCache<Dataset | Weights>(limits);
+const queue: Queued[] = [];
+/** Tasks queued or leased, by id, until their outcome is posted. */
+const open = new Map<number, Queued>();
+const leases = new Map<number, { worker: string; timer: NodeJS.Timeout }>();
+/** Each worker's cache, as the bridge pictures it (its own limits); dropped when a lease of its ends unanswered. */
+const pictures = new Map<string, BoundedCache<true>>();
+const waiting: { msg: Msg; request: NextRequest; timer: NodeJS.Timeout }[] = [];
+
+let nc: NatsConnection;
+try {
+  nc = await connectToNats({ ...settings.connection, name: settings.connection.name ?? 'fedsim training bridge' });
+} catch (error) {
+  port.postMessage({ kind: 'failed', error: (error as Error).message });
+  throw error;
+}
+const { next: nextSubject, result: resultSubject } = subjects(settings.subject);
+
+function resolve<T extends Dataset | Weights>(key: string, carried: T | undefined, bytes: (value: T) => number): T | undefined {
+  if (carried === undefined) return cache.get(key) as T | undefined;
+  cache.set(key, carried, bytes(carried));
+  return carried;
+}
+
+port.on('message', (task: ThreadTask) => {
+  const data = resolve(task.dataKey, task.data, datasetBytes);
+  const weights = resolve(task.weightsKey, task.weights, weightsBytes);
+  if (data === undefined || weights === undefined) return answer({ id: task.id, ok: false, missing: true });
+  const fields = { client: task.client, seed: task.seed, spec: task.spec, ins: task.ins as Record<string, unknown>, state: task.state, hooks: task.hooks, dataKey: datasetDigest(data), weightsKey: task.weightsKey };
+  const queued: Queued = { id: task.id, wire: { id: task.id, key: taskKey(fields), ...fields }, data, weights, leases: 0 };
+  open.set(task.id, queued);
+  enqueue(queued, 'back');
+  dispatch();
+});
+
+/**
+ * Queues a task (a new one at the back, one whose lease ended at the front). If no worker takes
+ * it within leaseMs — none is running, or all stay busy that long — it fails, and its client
+ * trains in the simulation's process: a run never waits for workers that may never come.
+ */
+function enqueue(task: Queued, end: 'front' | 'back'): void {
+  if (end === 'front') queue.unshift(task);
+  else queue.push(task);
+  clearTimeout(task.stall);
+  task.stall = setTimeout(() => {
+    if (queue.includes(task)) settle(task.id, { id: task.id, ok: false, error: `no training worker took the task within ${settings.leaseMs} ms; the client trains in the simulation's process` });
+  }, settings.leaseMs);
+}
+
+/** Leases queued tasks to held `next` requests, oldest of each first. */
+function dispatch(): void {
+  while (queue.length > 0 && waiting.length > 0) {
+    const waiter = waiting.shift()!;
+    clearTimeout(waiter.timer);
+    lease(queue.shift()!, waiter.msg, waiter.request);
+  }
+}
+
+function lease(task: Queued, msg: Msg, request: NextRequest): void {
+  clearTimeout(task.stall);
+  let picture = pictures.get(request.worker);
+  if (!picture) pictures.set(request.worker, (picture = new BoundedCache<true>(request.cache)));
+  const wire: WireTask = { ...task.wire };
+  // The worker's cache makes these operations in this order when it takes the task.
+  if (picture.get(task.wire.dataKey) === undefined) {
+    wire.data = task.data;
+    picture.set(task.wire.dataKey, true, datasetBytes(task.data));
+  }
+  if (picture.get(task.wire.weightsKey) === undefined) {
+    wire.weights = task.weights;
+    picture.set(task.wire.weightsKey, true, weightsBytes(task.weights));
+  }
+  const body = encodeFrame({ v: PROTOCOL_VERSION, kind: 'task', task: wire });
+  const limit = nc.info?.max_payload ?? Number.POSITIVE_INFINITY;
+  if (body.length > limit) {
+    warnOnce('size', `a task of ${body.length} bytes exceeds the server's max_payload (${limit} bytes), so its client trains in the simulation's process; raise max_payload in nats-server's config file (e.g. \`max_payload: ${Math.ceil(body.length / 1048576) + 1}MB\`, at most 64MB; docs/distributed-training.md)`);
+    pictures.delete(request.worker);
+    msg.respond(encodeFrame({ v: PROTOCOL_VERSION, kind: 'none' }));
+    return settle(task.id, { id: task.id, ok: false, error: `the task (${body.length} bytes) exceeds the NATS server's max_payload (${limit} bytes)` });
+  }
+  task.leases++;
+  const timer = setTimeout(() => leaseEnded(task.id, request.worker), settings.leaseMs);
+  leases.set(task.id, { worker: request.worker, timer });
+  msg.respond(body);
+}
+
+/** A lease ended without a result: the worker is presumed gone (its cache with it); the task goes to another, or fails. */
+function leaseEnded(id: number, worker: string): void {
+  leases.delete(id);
+  pictures.delete(worker);
+  const task = open.get(id);
+  if (!task) return;
+  if (task.leases >= settings.attempts) {
+    return settle(id, { id, ok: false, error: `no training worker answered within ${settings.leaseMs} ms, ${task.leases} times; the client trains in the simulation's process` });
+  }
+  enqueue(task, 'front');
+  dispatch();
+}
+
+function settle(id: number, outcome: TaskOutcome): void {
+  const lease = leases.get(id);
+  if (lease) clearTimeout(lease.timer);
+  leases.delete(id);
+  const task = open.get(id);
+  if (task) clearTimeout(task.stall);
+  open.delete(id);
+  const at = queue.findIndex((t) => t.id === id);
+  if (at >= 0) queue.splice(at, 1);
+  answer(outcome);
+}
+
+function decodeAs<T>(msg: Msg, schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: import('zod').ZodError } }, what: string): T | undefined {
+  let value: unknown;
+  try {
+    value = decodeFrame(msg.data, what);
+  } catch (error) {
+    warnOnce(`frame:${what}`, `refused ${(error as Error).message}`);
+    return undefined;
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    warnOnce(`schema:${what}`, `refused ${what}: ${describeIssues(parsed.error)}`);
+    return undefined;
+  }
+  return parsed.data;
+}
+
+const nextSubscription: Subscription = nc.subscribe(nextSubject, {
+  callback: (error, msg) => {
+    if (error) return;
+    const request = decodeAs(msg, NextRequestSchema, `a work request on ${nextSubject}`);
+    if (!request) return;
+    if (request.build !== build) {
+      msg.respond(encodeFrame({ v: PROTOCOL_VERSION, kind: 'refused', reason: `the worker runs ${request.build}, the simulation ${build}; their results could differ in the last bit. Start the worker with the simulation's backend (--backend) and fedsim version` }));
+      return;
+    }
+    const timer = setTimeout(() => {
+      const at = waiting.findIndex((w) => w.msg === msg);
+      if (at >= 0) waiting.splice(at, 1);
+      msg.respond(encodeFrame({ v: PROTOCOL_VERSION, kind: 'none' }));
+    }, settings.holdMs);
+    waiting.push({ msg, request, timer });
+    dispatch();
+  },
+});
+
+const resultSubscription: Subscription = nc.subscribe(resultSubject, {
+  callback: (error, msg) => {
+    if (error) return;
+    const result = decodeAs(msg, ResultRequestSchema, `a result on ${resultSubject}`);
+    // A refused result is not acknowledged: the lease runs out and another worker trains the task.
+    if (!result) return;
+    msg.respond(encodeFrame({ v: PROTOCOL_VERSION, kind: 'ack' }));
+    const task = open.get(result.id);
+    // A second copy, or a result for another run's task under the same id: ignored.
+    if (!task || task.wire.key !== result.key) return;
+    const { outcome } = result;
+    if (outcome.kind === 'missing') {
+      // The worker lacks what the picture says it holds: start its picture over and send the task again.
+      pictures.delete(result.worker);
+      const lease = leases.get(result.id);
+      if (lease) clearTimeout(lease.timer);
+      leases.delete(result.id);
+      enqueue(task, 'front');
+      return dispatch();
+    }
+    if (outcome.kind === 'failed') return settle(result.id, { id: result.id, ok: false, error: `training worker ${result.worker}: ${outcome.error}` });
+    settle(result.id, { id: result.id, ok: true, result: outcome.result });
+  },
+});
+
+// Subscriptions are registered with the server before the pool is told it is ready.
+await nc.flush();
+port.postMessage({ kind: 'ready', build });
+
+// The thread ends when the pool terminates it; nothing to drain (tasks under way are abandoned, as with threads).
+void nextSubscription;
+void resultSubscription;
