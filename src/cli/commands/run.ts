@@ -228,7 +228,8 @@ export function concludeRun({ scenario, outcome, outputs, outDir, outLabel, faul
   if (outcome.error !== undefined) printFailure('the run failed', outcome.error);
   for (const [label, path] of files) stdout.write(`${(label + ':').padEnd(11)}${terminalText(path)}\n`);
   stdout.write(`${dim(`replay it:  ${terminalText(replayCommand(scenario.path, outputs.log))}`)}\n`);
-  stdout.write(outcome.ok ? `${ok()} ${name} passed\n` : `${fail()} ${name} FAILED\n`);
+  const live = recording === undefined ? '' : ' (live)';
+  stdout.write(outcome.ok ? `${ok()} ${name} passed${live}\n` : `${fail()} ${name} FAILED${live}\n`);
   return outcome.ok ? EXIT_OK : EXIT_FAILED;
 }
 
