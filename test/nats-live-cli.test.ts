@@ -4,6 +4,7 @@
  * recording replayed with `fedsim replay`; wrong credentials are a clear error.
  */
 import test from 'ava';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,6 +42,16 @@ test.serial('fedsim run --transport nats runs a tutorial flow live with an authe
   const header = JSON.parse(readFileSync(join(out, 'run.jsonl'), 'utf8').split('\n')[0]);
   t.is(header.transport, 'nats');
   t.deepEqual(header.hosts.map((h: { actors: string[] }) => h.actors.sort()), [['me'], ['alice', 'bob']]);
+  // results.json and report.html as `fedsim run` writes them, from the merged recording (the worker's events included).
+  const logText = readFileSync(join(out, 'run.jsonl'), 'utf8');
+  const events = logText.trim().split('\n').slice(1).map((line) => JSON.parse(line) as { ev: string; host?: string });
+  const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+  t.true(results.ok);
+  t.is(results.log.events, events.length);
+  t.is(results.log.sha256, createHash('sha256').update(logText).digest('hex'));
+  t.is(results.stats.delivered, events.filter((e) => e.ev === 'delivered').length);
+  t.true(events.some((e) => e.ev === 'delivered' && e.host !== 'driver'), 'the worker process delivered messages too');
+  t.regex(readFileSync(join(out, 'report.html'), 'utf8'), /pointer-chains/);
   const replay = await fedsim('replay', join(out, 'run.jsonl'));
   t.is(replay.code, 0, replay.stdout + replay.stderr);
   t.regex(replay.stdout, /replay OK: the simulator reproduced every message of the live recording/);

@@ -32,6 +32,7 @@ import { type SchedulingStrategy, type StrategySpec, createStrategy } from './sc
 import { FEDSIM_VERSION } from '../version.js';
 import type { Host } from './transport/host.js';
 import { LiveLoop } from './transport/live-loop.js';
+import { LiveWaits } from './transport/live-waits.js';
 import type { PlacedActorSpec, Transport, TransportSink } from './transport/transport.js';
 
 export interface SimulationOptions {
@@ -154,6 +155,8 @@ export class SimulationCore implements CellHost, Host {
   readonly transport?: Transport;
   /** Runs due work on real time when the run is live. */
   private readonly live?: LiveLoop;
+  /** Awaited answers on a live host: conditions to check, and waits that can never end (see live-waits.ts). */
+  private readonly liveWaits?: LiveWaits;
 
   constructor(options: SimulationOptions = {}) {
     const scheduleLog = options.schedule === undefined ? undefined : asLog(options.schedule, 'schedule log');
@@ -235,6 +238,18 @@ export class SimulationCore implements CellHost, Host {
         { runDue: (now) => this.runDue(now), nextDueAt: () => this.nextDueAt(), get stopped() { return core.stoppedBy !== null; } },
         () => transport.now(),
       );
+      this.liveWaits = new LiveWaits({
+        awaiting: () => this.driver.awaiting(),
+        get idle() {
+          return core.pending.size === 0 && core.clock.pendingTimers() === 0;
+        },
+        get stopped() {
+          return core.stoppedBy !== null;
+        },
+        quiesce: () => transport.quiesce(),
+        failRequests: (error) => this.driver.failAll(error),
+        now: () => this.clock.now(),
+      });
       transport.attach(this.sink());
     }
   }
@@ -563,6 +578,27 @@ export class SimulationCore implements CellHost, Host {
     if (!finished) throw new FedsimError(`${what}: SimulationOptions.runSteps returned before the steps were done; it must call advance(n) until it returns true.`);
   }
 
+  /**
+   * Resolves once `done()` holds: the awaitable form of pumpUntil, for waits that are not a
+   * Reply (the round engine's result). The simulator pumps right here, synchronously, exactly
+   * as pumpUntil does; a live host resolves once an arrival makes it hold, and rejects with a
+   * DeadlockError when every process is idle and it still does not (live-waits.ts).
+   */
+  waitUntil(done: () => boolean, awaited: string): Promise<void> {
+    if (!this.liveWaits) {
+      try {
+        this.pumpUntil(done, awaited);
+        return Promise.resolve();
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    if (this.stoppedBy !== null) return Promise.reject(this.unusable(`waiting for ${awaited}`));
+    const wait = this.liveWaits.waitUntil(done, awaited);
+    this.live!.runNow();
+    return wait;
+  }
+
   /** Delivers everything pending and fires every timer, until nothing is left (quiescence). */
   settle(): Promise<SettleReport> {
     if (this.transport) return this.settleLive();
@@ -758,6 +794,7 @@ export class SimulationCore implements CellHost, Host {
     if (this.stoppedBy === null) this.stoppedBy = error;
     this.live?.disarm();
     this.driver.failAll(error);
+    this.liveWaits?.failAll(error);
   }
 
   /** Live: moves time to `now` and runs every step due by then. */
@@ -774,6 +811,7 @@ export class SimulationCore implements CellHost, Host {
     } finally {
       this.busy = false;
     }
+    this.liveWaits!.afterRun();
   }
 
   /** Live: when the earliest timer or held-back message is due. */

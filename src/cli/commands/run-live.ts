@@ -6,23 +6,22 @@
  * (run.jsonl, header `transport: nats`), which `fedsim replay` reproduces in the
  * simulator, reporting the first divergence if the code changed.
  */
-import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { parseFaultPlan } from '../../runtime/index.js';
+import { parseFaultPlan, parseLog, type RecordedLog } from '../../runtime/index.js';
 import { wireCodec } from '../../messages/index.js';
 import { NatsConnectionError } from '../../runtime/transport/nats/connection.js';
 import { LiveSession } from '../../runtime/transport/nats/live-session.js';
 import { LiveTransportError } from '../../runtime/transport/nats/nats-transport.js';
 import { describeError, displayPath, projectPath, runScenario } from '../../scenario/index.js';
-import { CliError, EXIT_FAILED, EXIT_OK } from '../cli-error.js';
-import { fedsimCommand } from '../invocation.js';
+import { CliError, EXIT_FAILED } from '../cli-error.js';
 import { printFailure } from '../failure-output.js';
 import { type NatsFlags, natsSettings } from '../nats-options.js';
 import { loadFaultsArgument, loadScenarioArgument, mergeSetAndParam, slug, startBackend } from '../run-options.js';
 import { bold, dim, fail, ok } from '../style.js';
 import { terminalText } from '../terminal-text.js';
-import type { RunCommandOptions } from './run.js';
+import { concludeRun, type RunCommandOptions } from './run.js';
+import { prepareRunOutputs } from '../run-outputs.js';
 
 export interface LiveRunOptions extends RunCommandOptions, NatsFlags {
   transport?: string;
@@ -45,10 +44,15 @@ export async function runLiveCommand(scenarioPath: string, options: LiveRunOptio
   const plan = parseFaultPlan(faults?.plan ?? scenario.faults);
   if (plan.crashes.length > 0) throw new CliError('a live run cannot inject crashes from a fault plan (stop a `fedsim worker` process instead); drop, delay, duplicate, reorder and partitions work live.');
   const seed = options.seed ?? scenario.seed ?? 0;
-  const out = resolve(options.out ?? join('runs', `${slug(scenario.name)}-live-seed${slug(String(seed))}`));
-  mkdirSync(out, { recursive: true });
-  const logPath = resolve(options.record ?? join(out, 'run.jsonl'));
+  const out = options.out ?? join('runs', `${slug(scenario.name)}-live-seed${slug(String(seed))}`);
+  const outDir = resolve(out);
+  const outLabel = options.out === undefined ? `the output directory ${out}` : `--out ${out}`;
   await startBackend(options.backend);
+  // As `fedsim run`: checked before anything runs; the merged recording is written to the log's .partial name.
+  const outputs = prepareRunOutputs(outDir, resolve(options.record ?? join(outDir, 'run.jsonl')), {
+    out: outLabel,
+    record: options.record === undefined ? undefined : `--record ${options.record}`,
+  });
 
   const name = terminalText(scenario.name);
   process.stdout.write(`${bold(`fedsim run ${name}`)} ${dim(`live over NATS (${terminalText(String(settings.servers))}, run '${options.run ?? 'default'}'), seed ${terminalText(String(seed))}`)}\n`);
@@ -62,6 +66,7 @@ export async function runLiveCommand(scenarioPath: string, options: LiveRunOptio
   }
   const started = performance.now();
   let outcome;
+  let recording: RecordedLog | undefined;
   try {
     outcome = await runScenario(scenario, {
       seed,
@@ -71,24 +76,20 @@ export async function runLiveCommand(scenarioPath: string, options: LiveRunOptio
       transport: session.transport,
       header: { ...(faults ? { faults: faults.file ? projectPath(faults.file) : 'inline' } : {}), ...(options.limit ? { limits: options.limit } : {}) },
     });
-    if (outcome.error === undefined || !isTransportFailure(outcome.error)) await session.record(outcome.sim, logPath);
+    if (outcome.error === undefined || !isTransportFailure(outcome.error)) recording = parseLog(await session.record(outcome.sim, outputs.partial.log), displayPath(outputs.log));
   } finally {
     await session.close();
   }
   const wallMs = performance.now() - started;
-  const result = outcome.result as { printed?: unknown } | undefined;
-  if (Array.isArray(result?.printed)) process.stdout.write(`${bold('transcript')}\n${result.printed.map((line) => `  ${terminalText(String(line))}`).join('\n')}\n`);
-  for (const c of outcome.checks) process.stdout.write(`  ${c.ok ? ok() : fail()} ${terminalText(c.name)}${c.ok ? '' : `: ${terminalText(c.message)}`}\n`);
-  process.stdout.write(`wall time  ${(wallMs / 1000).toFixed(2)} s\n`);
-  if (outcome.error !== undefined) {
+  if (recording === undefined) {
+    // The transport failed (a worker process gone): the other processes' parts cannot be collected, so there is no log to write results for.
+    for (const c of outcome.checks) process.stdout.write(`  ${c.ok ? ok() : fail()} ${terminalText(c.name)}${c.ok ? '' : `: ${terminalText(c.message)}`}\n`);
     printFailure('the live run failed', outcome.error);
     process.stdout.write(`${fail()} ${name} FAILED (${terminalText(describeError(outcome.error).split('\n')[0])})\n`);
     return EXIT_FAILED;
   }
-  process.stdout.write(`event log: ${terminalText(displayPath(logPath))}\n`);
-  process.stdout.write(`${dim(`replay it in the simulator:  ${fedsimCommand()} replay ${terminalText(displayPath(logPath))}`)}\n`);
-  process.stdout.write(outcome.ok ? `${ok()} ${name} passed (live)\n` : `${fail()} ${name} FAILED (live)\n`);
-  return outcome.ok ? EXIT_OK : EXIT_FAILED;
+  // The same results.json, report.html (and final model) as `fedsim run`, from the merged recording; it prints the replay command.
+  return concludeRun({ scenario, outcome, outputs, outDir, outLabel, faultsFile: faults?.file, scenarioPath, wallMs, recording });
 }
 
 /** A run that failed because the transport did (no worker for an actor, a worker gone) has no recording to collect. */

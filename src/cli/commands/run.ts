@@ -8,7 +8,7 @@ import { join, relative, resolve } from 'node:path';
 import { CHECKPOINTS_DIR, clearCheckpoints } from '../../fl/checkpoint/checkpoint-file.js';
 import { type CheckpointRecorder, recordCheckpoints } from '../../fl/checkpoint/checkpoint-recorder.js';
 import { performance } from 'node:perf_hooks';
-import { eventLine, type Seed, type StrategySpec } from '../../runtime/index.js';
+import { eventLine, type LogHeader, type RecordedLog, type Seed, type StrategySpec } from '../../runtime/index.js';
 import {
   describeError,
   describeFaultPlan,
@@ -159,22 +159,29 @@ export interface RunConclusion {
   /** The scenario argument (shown when the scenario has no path). */
   scenarioPath: string;
   wallMs: number;
+  /**
+   * A live run's merged recording (every process's events; run-live.ts): it is the run's
+   * event log, so the stats, the report's lanes and results.json's log come from it rather
+   * than from the driver's own part.
+   */
+  recording?: RecordedLog;
 }
 
 /** Writes results.json, report.html and the final model, renames the outputs into place, prints the summary; returns the exit code. */
-export function concludeRun({ scenario, outcome, outputs, outDir, outLabel, faultsFile, scenarioPath, wallMs }: RunConclusion): number {
+export function concludeRun({ scenario, outcome, outputs, outDir, outLabel, faultsFile, scenarioPath, wallMs, recording }: RunConclusion): number {
   if (isInterrupted(outcome.error)) return reportInterrupted(outcome, outputs);
   const name = terminalText(scenario.name);
   const file = terminalText(scenario.path ? displayPath(scenario.path) : scenarioPath);
 
   // An FL experiment's final model leaves the result here and becomes final-model.json + .bin.
   const finalModel = takeFinalModel(outcome.result, outDir, outLabel);
-  const stats = runStats(outcome.sim.log.events);
-  const faultsSource = faultsFile !== undefined ? terminalText(displayPath(resolve(faultsFile))) : outcome.sim.log.header.scenario?.faults === 'inline' ? '--faults (inline)' : undefined;
-  const summary = summaryRows(outcome, stats, file, faultsSource);
+  const log = recording ?? { header: outcome.sim.log.header, events: outcome.sim.log.events };
+  const stats = runStats(log.events);
+  const faultsSource = faultsFile !== undefined ? terminalText(displayPath(resolve(faultsFile))) : log.header.scenario?.faults === 'inline' ? '--faults (inline)' : undefined;
+  const summary = summaryRows(outcome, log.header, stats, file, faultsSource);
   const error = outcome.error === undefined ? undefined : describeError(outcome.error);
   const skipped = skippedRoundsOf(outcome.result);
-  const unmatched = unmatchedScriptedFaults(outcome.sim.log.header.faults, outcome.sim.log.events);
+  const unmatched = unmatchedScriptedFaults(log.header.faults, log.events);
   const files: Array<[string, string]> = [
     ['event log', displayPath(outputs.log)],
     ['results', displayPath(outputs.results)],
@@ -182,7 +189,7 @@ export function concludeRun({ scenario, outcome, outputs, outDir, outLabel, faul
     ...(finalModel.summary ? [['model', finalModel.summary.bin] as [string, string]] : []),
   ];
   finalModel.write();
-  writeFileSync(outputs.partial.results, JSON.stringify({ ...resultsJson(outcome, stats, error, skipped, unmatched, faultsFile, outputs), finalModel: finalModel.summary }, null, 2) + '\n');
+  writeFileSync(outputs.partial.results, JSON.stringify({ ...resultsJson(outcome, log.header, recording?.events.length ?? outcome.sim.eventCount, stats, error, skipped, unmatched, faultsFile, outputs), finalModel: finalModel.summary }, null, 2) + '\n');
   writeFileSync(
     outputs.partial.report,
     renderHtmlReport({
@@ -194,9 +201,11 @@ export function concludeRun({ scenario, outcome, outputs, outDir, outLabel, faul
       checks: outcome.checks,
       skipped,
       metrics: normalizeMetrics((outcome.result as { metrics?: unknown } | undefined)?.metrics),
-      events: outcome.sim.log.events.slice(0, LANE_EVENTS).map((e) => JSON.parse(eventLine(e)) as LaneEvent),
-      totalEvents: outcome.sim.log.length,
-      faultPlan: outcome.sim.log.header.faults,
+      events: recording
+        ? recording.lines.slice(0, LANE_EVENTS).map((line) => JSON.parse(line) as LaneEvent)
+        : outcome.sim.log.events.slice(0, LANE_EVENTS).map((e) => JSON.parse(eventLine(e)) as LaneEvent),
+      totalEvents: log.events.length,
+      faultPlan: log.header.faults,
       result: toJsonSafe(outcome.result),
       transcript: transcriptOf(outcome.result),
       files,
@@ -228,7 +237,8 @@ export function concludeRun({ scenario, outcome, outputs, outDir, outLabel, faul
   if (outcome.error !== undefined) printFailure('the run failed', outcome.error);
   for (const [label, path] of files) stdout.write(`${(label + ':').padEnd(11)}${terminalText(path)}\n`);
   stdout.write(`${dim(`replay it:  ${terminalText(replayCommand(scenario.path, outputs.log))}`)}\n`);
-  stdout.write(outcome.ok ? `${ok()} ${name} passed\n` : `${fail()} ${name} FAILED\n`);
+  const live = recording === undefined ? '' : ' (live)';
+  stdout.write(outcome.ok ? `${ok()} ${name} passed${live}\n` : `${fail()} ${name} FAILED${live}\n`);
   return outcome.ok ? EXIT_OK : EXIT_FAILED;
 }
 
@@ -287,8 +297,7 @@ function transcriptOf(result: unknown): string[] {
   return Array.isArray(printed) && printed.every((line) => typeof line === 'string') ? printed : [];
 }
 
-function summaryRows(outcome: ScenarioOutcome<unknown>, stats: RunStats, file: string, faultsSource: string | undefined): Array<[string, string]> {
-  const header = outcome.sim.log.header;
+function summaryRows(outcome: ScenarioOutcome<unknown>, header: LogHeader, stats: RunStats, file: string, faultsSource: string | undefined): Array<[string, string]> {
   const plan = header.faults;
   const f = stats.faults;
   const dropped = Object.entries(stats.dropped).map(([reason, n]) => `${n} ${reason}`).join(', ') || '0';
@@ -314,6 +323,9 @@ function summaryRows(outcome: ScenarioOutcome<unknown>, stats: RunStats, file: s
 
 function resultsJson(
   outcome: ScenarioOutcome<unknown>,
+  header: LogHeader,
+  /** Events in the run's log (a live run's: its merged recording's). */
+  eventCount: number,
   stats: RunStats,
   error: string | undefined,
   skipped: SkippedRound[],
@@ -321,7 +333,6 @@ function resultsJson(
   faultsFile: string | undefined,
   outputs: RunOutputs,
 ) {
-  const header = outcome.sim.log.header;
   return {
     fedsim: FEDSIM_VERSION,
     scenario: { name: outcome.scenario.name, path: outcome.scenario.path ? displayPath(outcome.scenario.path) : undefined, description: outcome.scenario.description },
@@ -344,7 +355,7 @@ function resultsJson(
     /** The most steps one await or settle took, against the budget (--max-steps). */
     steps: { longestStretch: outcome.sim.longestStretch, maxSteps: outcome.sim.maxSteps },
     // The hash is taken from the .partial file, renamed unchanged into outputs.log.
-    log: { path: displayPath(outputs.log), events: outcome.sim.eventCount, sha256: sha256OfFile(outputs.partial.log) },
+    log: { path: displayPath(outputs.log), events: eventCount, sha256: sha256OfFile(outputs.partial.log) },
     result: toJsonSafe(outcome.result),
   };
 }

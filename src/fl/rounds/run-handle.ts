@@ -60,7 +60,7 @@ export function runHandle(parts: { finish: () => Promise<FederatedResult>; clean
 }
 
 /**
- * Pumps the simulation until the server's result arrives (after `started`), acknowledges it
+ * Waits (through the Host) until the server's result arrives (after `started`), acknowledges it
  * so the server stops re-sending it, and returns it. A run that cannot finish (a deadlock, the
  * start never accepted) rejects with a FederatedRunError of kind 'fault' saying why first —
  * who crashed — and the runtime's own message (which actors wait for what) below it.
@@ -72,7 +72,8 @@ export async function awaitOutcome(
   const { runId, serverId, label } = run;
   try {
     await run.started();
-    sim.pumpUntil(() => run.outcome() !== null, `the result of ${label} '${runId}' from '${serverId}'`);
+    // Awaited through the Host: the simulator pumps here synchronously; a live host waits for the result to arrive.
+    await sim.waitUntil(() => run.outcome() !== null, `the result of ${label} '${runId}' from '${serverId}'`);
   } catch (error) {
     if (error instanceof DeadlockError || error instanceof RequestTimeoutError) {
       const down = run.crashed();

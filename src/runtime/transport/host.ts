@@ -57,6 +57,12 @@ export interface Host {
    * host runs what is due now and returns, leaving the rest to real I/O.
    */
   pumpUntil(done: () => boolean, awaited: string): void;
+  /**
+   * The awaitable form of pumpUntil, for a wait that is not a reply (the round engine's
+   * result): the simulator pumps synchronously, as pumpUntil; a live host resolves when an
+   * arrival makes `done()` hold. Either rejects with a DeadlockError when it never can.
+   */
+  waitUntil(done: () => boolean, awaited: string): Promise<void>;
   /** Records a free-form mark in the event log. */
   mark(label: string, data?: unknown): void;
 }
