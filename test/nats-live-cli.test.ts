@@ -13,29 +13,20 @@ import { parseFaultPlan } from '../src/runtime/index.js';
 import { NatsConnectionError } from '../src/runtime/transport/nats/connection.js';
 import { LiveSession } from '../src/runtime/transport/nats/live-session.js';
 import { fedsim } from './helpers/fedsim-cli.js';
-import { type LiveWorker, startWorker } from './helpers/live-worker.js';
-import { type RunningNatsServer, startNatsServer } from './helpers/nats-server.js';
+import { liveWorld } from './helpers/live-worker.js';
 
 const RUN = `cli-${process.pid}`;
 const auth = ['--nats-user', 'fed', '--nats-password', 'sim-secret'];
-let server: RunningNatsServer;
-let worker: LiveWorker;
+const world = liveWorld(test, { actors: ['bob', 'alice'], run: RUN, server: { user: 'fed', password: 'sim-secret' }, workerFlags: auth });
 const dir = mkdtempSync(join(tmpdir(), 'fedsim-live-cli-'));
 
-test.before(async () => {
-  server = await startNatsServer({ user: 'fed', password: 'sim-secret' });
-  worker = await startWorker(server.url, ['bob', 'alice'], RUN, auth);
-});
-
-test.after.always(async () => {
-  await worker?.stop();
-  await server?.stop();
+test.after.always(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
 test.serial('fedsim run --transport nats runs a tutorial flow live with an authenticated worker, and fedsim replay reproduces it in the simulator', async (t) => {
   const out = join(dir, 'chains');
-  const run = await fedsim('run', 'scenarios/pointer-chains.ts', '--transport', 'nats', '--nats', server.url, ...auth, '--run', RUN, '--out', out);
+  const run = await fedsim('run', 'scenarios/pointer-chains.ts', '--transport', 'nats', '--nats', world.server.url, ...auth, '--run', RUN, '--out', out);
   t.is(run.code, 0, run.stdout + run.stderr);
   t.regex(run.stdout, /moved\.get\(\): tensor\(\[1, 2, 3, 4, 5\]\)/);
   t.regex(run.stdout, /pointer-chains passed \(live\)/);
@@ -62,23 +53,23 @@ test.serial('fedsim run --transport nats runs a tutorial flow live with an authe
 
 test.serial('a wrong password is a clear error: the driver and fedsim worker name the server and say to check the credentials', async (t) => {
   const error = await t.throwsAsync(
-    LiveSession.open({ nats: { servers: server.url, user: 'fed', password: 'wrong' }, run: RUN, codec: wireCodec, seed: 0, faults: parseFaultPlan(undefined) }),
+    LiveSession.open({ nats: { servers: world.server.url, user: 'fed', password: 'wrong' }, run: RUN, codec: wireCodec, seed: 0, faults: parseFaultPlan(undefined) }),
     { instanceOf: NatsConnectionError },
   );
-  t.regex(error!.message, new RegExp(`cannot connect to ${server.url.replace(/[/.]/g, '\\$&')} \\(.*[Aa]uthorization.*\\).*credentials`));
-  const cli = await fedsim('worker', '--nats', server.url, '--nats-user', 'fed', '--nats-password', 'wrong', '--actors', 'bob', '--run', RUN);
+  t.regex(error!.message, new RegExp(`cannot connect to ${world.server.url.replace(/[/.]/g, '\\$&')} \\(.*[Aa]uthorization.*\\).*credentials`));
+  const cli = await fedsim('worker', '--nats', world.server.url, '--nats-user', 'fed', '--nats-password', 'wrong', '--actors', 'bob', '--run', RUN);
   t.is(cli.code, 1);
   t.regex(cli.stderr, /cannot connect to nats:\/\/127\.0\.0\.1:\d+ \(.*[Aa]uthorization.*\)/);
 });
 
 test.serial('live-only flags without --transport nats, and an unknown transport, are usage errors', async (t) => {
-  const stray = await fedsim('run', 'scenarios/ping-pong.ts', '--nats', server.url, '--out', join(dir, 'y'));
+  const stray = await fedsim('run', 'scenarios/ping-pong.ts', '--nats', world.server.url, '--out', join(dir, 'y'));
   t.is(stray.code, 2);
   t.regex(stray.stderr, /--nats applies to live runs only: add --transport nats/);
-  const unknown = await fedsim('run', 'scenarios/ping-pong.ts', '--transport', 'carrier-pigeon', '--nats', server.url, '--out', join(dir, 'y'));
+  const unknown = await fedsim('run', 'scenarios/ping-pong.ts', '--transport', 'carrier-pigeon', '--nats', world.server.url, '--out', join(dir, 'y'));
   t.is(unknown.code, 2);
   t.regex(unknown.stderr, /--transport carrier-pigeon: unknown transport; use one of sim, nats/);
-  const noActors = await fedsim('worker', '--nats', server.url);
+  const noActors = await fedsim('worker', '--nats', world.server.url);
   t.is(noActors.code, 2);
   t.regex(noActors.stderr, /--actors is required/);
 });

@@ -7,23 +7,11 @@ import test from 'ava';
 import * as tf from '@tensorflow/tfjs';
 import { defineScenario, type Sim } from '../src/scenario/index.js';
 import { ready } from './helpers/pointers.js';
-import { type LiveWorker, runLive, startWorker } from './helpers/live-worker.js';
-import { type RunningNatsServer, startNatsServer } from './helpers/nats-server.js';
+import { liveWorld, runLive } from './helpers/live-worker.js';
 
 const RUN = `dropout-${process.pid}`;
-let server: RunningNatsServer;
-let worker: LiveWorker;
+const world = liveWorld(test, { actors: ['bob'], run: RUN, before: ready });
 
-test.before(async () => {
-  await ready();
-  server = await startNatsServer();
-  worker = await startWorker(server.url, ['bob'], RUN);
-});
-
-test.after.always(async () => {
-  await worker?.stop();
-  await server?.stop();
-});
 
 test('a worker process killed mid-run fails the awaited reply with a clear error instead of hanging', async (t) => {
   const scenario = defineScenario({
@@ -34,11 +22,11 @@ test('a worker process killed mid-run fails the awaited reply with a clear error
       const x = local.send(bob);
       local.dispose();
       t.is((await bob.listObjects()).size, 1, 'bob answered while its process was alive');
-      await worker.kill();
+      await world.worker.kill();
       await x.get();
     },
   });
-  const live = await runLive(scenario, { url: server.url, run: RUN });
+  const live = await runLive(scenario, { url: world.server.url, run: RUN });
   const message = String((live.outcome.error as Error)?.message);
   t.regex(message, /The fedsim worker process worker-\d+@\S+, which hosted bob, is gone/);
   t.regex(message, /Restart it and run again/);

@@ -14,23 +14,11 @@ import { DeadlockError } from '../src/runtime/errors.js';
 import { defineScenario, runScenario, type Sim } from '../src/scenario/index.js';
 import { fedsim, tempDir } from './helpers/fedsim-cli.js';
 import { ready } from './helpers/pointers.js';
-import { type LiveWorker, runLive, startWorker } from './helpers/live-worker.js';
-import { type RunningNatsServer, startNatsServer } from './helpers/nats-server.js';
+import { liveWorld, runLive } from './helpers/live-worker.js';
 
 const RUN = `lost-${process.pid}`;
-let server: RunningNatsServer;
-let worker: LiveWorker;
+const world = liveWorld(test, { actors: ['bob'], run: RUN, before: ready });
 
-test.before(async () => {
-  await ready();
-  server = await startNatsServer();
-  worker = await startWorker(server.url, ['bob'], RUN);
-});
-
-test.after.always(async () => {
-  await worker?.stop();
-  await server?.stop();
-});
 
 /** Sends a tensor to bob (me:0), then asks for bob's objects (me:1). */
 const sendThenList = defineScenario({
@@ -48,7 +36,7 @@ test.serial('a request dropped live at the driver fails with the DeadlockError t
   const plan = { script: [{ msg: 'me:1', drop: true }] };
   const simulated = await runScenario(sendThenList, { seed: 1, faults: plan });
   t.true(simulated.error instanceof DeadlockError, String(simulated.error));
-  const live = await runLive(sendThenList, { url: server.url, run: RUN, faults: plan });
+  const live = await runLive(sendThenList, { url: world.server.url, run: RUN, faults: plan });
   t.true(live.outcome.error instanceof DeadlockError, String(live.outcome.error));
   const message = (live.outcome.error as Error).message;
   t.regex(message, /waiting for .*bob/);
@@ -57,7 +45,7 @@ test.serial('a request dropped live at the driver fails with the DeadlockError t
 
 test.serial('a reply dropped live at the worker process fails the awaited request the same way', async (t) => {
   const plan = { links: [{ from: 'bob', to: 'me', drop: 1 }] };
-  const live = await runLive(sendThenList, { url: server.url, run: RUN, faults: plan });
+  const live = await runLive(sendThenList, { url: world.server.url, run: RUN, faults: plan });
   t.true(live.outcome.error instanceof DeadlockError, String(live.outcome.error));
   // The worker's process made the fault decision: the driver's own log shows no reply arriving.
   t.true(live.outcome.sim.log.events.every((e) => e.ev !== 'delivered' || e.to !== 'me'), 'no reply reached me');
@@ -69,7 +57,7 @@ test.serial('an FL experiment runs live: a client whose updates are lost is drop
   writeFileSync(faults, JSON.stringify({ links: [{ from: 'client-1', to: 'server', drop: 1 }] }));
   const out = join(dir, 'out');
   const settings = ['rounds=2', 'data.devices=3', 'fraction=1', 'localEpochs=1', 'roundDeadlineMs=1000'].flatMap((s) => ['--set', s]);
-  const run = await fedsim('run', 'scenarios/experiments/synthetic-fedavg.yaml', ...settings, '--faults', faults, '--transport', 'nats', '--nats', server.url, '--run', RUN, '--out', out);
+  const run = await fedsim('run', 'scenarios/experiments/synthetic-fedavg.yaml', ...settings, '--faults', faults, '--transport', 'nats', '--nats', world.server.url, '--run', RUN, '--out', out);
   t.is(run.code, 0, run.stdout + run.stderr);
   t.regex(run.stdout, /synthetic-fedavg passed \(live\)/);
   const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));

@@ -16,23 +16,11 @@ import { actorSubject } from '../src/runtime/transport/nats/subjects.js';
 import { encodeMessage } from '../src/messages/index.js';
 import { defineScenario, runScenario, type Sim } from '../src/scenario/index.js';
 import { ready } from './helpers/pointers.js';
-import { type LiveWorker, replayInSimulator, runLive, startWorker } from './helpers/live-worker.js';
-import { type RunningNatsServer, startNatsServer } from './helpers/nats-server.js';
+import { liveWorld, replayInSimulator, runLive } from './helpers/live-worker.js';
 
 const RUN = `pointers-${process.pid}`;
-let server: RunningNatsServer;
-let worker: LiveWorker;
+const world = liveWorld(test, { actors: ['bob', 'alice'], run: RUN, before: ready });
 
-test.before(async () => {
-  await ready();
-  server = await startNatsServer();
-  worker = await startWorker(server.url, ['bob', 'alice'], RUN);
-});
-
-test.after.always(async () => {
-  await worker?.stop();
-  await server?.stop();
-});
 
 const basics = defineScenario({ name: 'pointers-basics', run: (sim: Sim) => pointersBasics(sim) });
 const chains = defineScenario({ name: 'pointer-chains', run: (sim: Sim) => pointerChains(sim) });
@@ -54,7 +42,7 @@ const addOnBob = defineScenario({
 
 test.serial('the pointer tutorial flows run live with their workers in a fedsim worker process, and give what the simulator gives', async (t) => {
   for (const scenario of [basics, chains]) {
-    const live = await runLive(scenario, { url: server.url, run: RUN });
+    const live = await runLive(scenario, { url: world.server.url, run: RUN });
     t.is(live.outcome.error, undefined, `${scenario.name}: ${String(live.outcome.error)}`);
     const simulated = await runScenario(scenario, { seed: 1 });
     const observedLive = (live.outcome.result as { observed: Record<string, unknown> }).observed;
@@ -82,7 +70,7 @@ test.serial('the pointer tutorial flows run live with their workers in a fedsim 
 });
 
 test.serial('a changed handler makes the replay of a live recording diverge at the reply that carries its result', async (t) => {
-  const live = await runLive(addOnBob, { url: server.url, run: RUN });
+  const live = await runLive(addOnBob, { url: world.server.url, run: RUN });
   t.deepEqual((live.outcome.result as { z: number[] }).z, [11, 22, 33]);
   const log = live.log!;
   t.is((await replayInSimulator(addOnBob, log)).error, undefined);
@@ -114,7 +102,7 @@ test.serial('a changed handler makes the replay of a live recording diverge at t
 test.serial('duplicated deliveries, some arriving after later messages, are recognised by the receivers as in simulation', async (t) => {
   // Every message is sent twice; the copy trails its original by 25 ms, behind the messages sent after it.
   const faults = { duplicate: 1, delay: { rate: 0, dist: { kind: 'fixed' as const, ms: 25 } } };
-  const live = await runLive(addOnBob, { url: server.url, run: RUN, faults });
+  const live = await runLive(addOnBob, { url: world.server.url, run: RUN, faults });
   t.is(live.outcome.error, undefined, String(live.outcome.error));
   t.deepEqual((live.outcome.result as { z: number[] }).z, [11, 22, 33]);
   const log = live.log!;
@@ -132,10 +120,10 @@ test.serial('duplicated deliveries, some arriving after later messages, are reco
 });
 
 test.serial('a worker refuses, and records, an envelope for an actor it does not host and one whose payload fails the checks', async (t) => {
-  const forged = await connect({ servers: server.url });
+  const forged = await connect({ servers: world.server.url });
   let session = '';
   const live = await runLive(addOnBob, {
-    url: server.url,
+    url: world.server.url,
     run: RUN,
     async beforeRecord(s) {
       session = s.transport.session;
@@ -167,7 +155,7 @@ test.serial('a worker no process hosts is a clear error naming the command that 
       await carol.listObjects();
     },
   });
-  const live = await runLive(scenario, { url: server.url, run: RUN });
+  const live = await runLive(scenario, { url: world.server.url, run: RUN });
   t.regex(String((live.outcome.error as Error)?.message), new RegExp(`No fedsim worker hosts 'carol' on run '${RUN}'.*fedsim worker --nats .* --actors carol --run ${RUN}`));
 });
 
@@ -192,7 +180,7 @@ const disposeThenList = defineScenario({
 test.serial('live faults at the transport: a scripted drop and a partition lose the messages the simulator loses, and are recorded the same way', async (t) => {
   // me:2 is the delete of x: dropped, x stays on bob, as in simulation under the same plan.
   const drop = { script: [{ msg: 'me:2', drop: true }] };
-  const live = await runLive(disposeThenList, { url: server.url, run: RUN, faults: drop });
+  const live = await runLive(disposeThenList, { url: world.server.url, run: RUN, faults: drop });
   t.is(live.outcome.error, undefined, String(live.outcome.error));
   const simulated = await runScenario(disposeThenList, { seed: 1, faults: drop });
   t.deepEqual(live.outcome.result, simulated.result);
@@ -202,7 +190,7 @@ test.serial('live faults at the transport: a scripted drop and a partition lose 
 
   // me and bob cannot reach each other for the first 200 ms: x and y are lost on the way in, at bob's process.
   const partition = { partitions: [{ groups: [['me'], ['bob']], from: 0, until: 200 }] };
-  const cut = await runLive(disposeThenList, { url: server.url, run: RUN, faults: partition });
+  const cut = await runLive(disposeThenList, { url: world.server.url, run: RUN, faults: partition });
   t.is(cut.outcome.error, undefined, String(cut.outcome.error));
   t.deepEqual((cut.outcome.result as { ids: string[] }).ids, []);
   const lost = cut.log!.events.filter((e) => e.ev === 'dropped' && e.reason === 'partition');

@@ -9,6 +9,7 @@ import { parseFaultPlan, parseLog, type FaultPlanInput, type RecordedLog } from 
 import { LiveSession } from '../../src/runtime/transport/nats/live-session.js';
 import { runScenario, type Scenario, type ScenarioOutcome } from '../../src/scenario/index.js';
 import { ROOT } from './fedsim-cli.js';
+import { type NatsServerOptions, type RunningNatsServer, startNatsServer } from './nats-server.js';
 
 export interface LiveWorker {
   readonly stderr: () => string;
@@ -45,6 +46,42 @@ export async function startWorker(url: string, actors: string[], run: string, ex
     await exited;
   };
   return { stderr: () => stderr, stop: () => stopWith('SIGTERM'), kill: () => stopWith('SIGKILL') };
+}
+
+export interface LiveWorld {
+  readonly server: RunningNatsServer;
+  readonly worker: LiveWorker;
+}
+
+/**
+ * One nats-server and one `fedsim worker` hosting `actors` for a whole test file: started in
+ * `test.before`, stopped in `test.after.always`. Read `world.server` / `world.worker` inside tests.
+ */
+export function liveWorld(
+  test: { before(fn: () => Promise<void>): void; after: { always(fn: () => Promise<void>): void } },
+  options: { actors: string[]; run: string; server?: NatsServerOptions; workerFlags?: string[]; before?: () => Promise<unknown> },
+): LiveWorld {
+  let server: RunningNatsServer | undefined;
+  let worker: LiveWorker | undefined;
+  test.before(async () => {
+    await options.before?.();
+    server = await startNatsServer(options.server);
+    worker = await startWorker(server.url, options.actors, options.run, options.workerFlags);
+  });
+  test.after.always(async () => {
+    await worker?.stop();
+    await server?.stop();
+  });
+  return {
+    get server() {
+      if (!server) throw new Error('liveWorld: the nats-server is not started yet (read world.server inside a test).');
+      return server;
+    },
+    get worker() {
+      if (!worker) throw new Error('liveWorld: the worker is not started yet (read world.worker inside a test).');
+      return worker;
+    },
+  };
 }
 
 export interface LiveOutcome<R> {
