@@ -26,14 +26,9 @@ import { CHECKPOINTS_DIR, checkpointFileName, type Checkpoint } from '../src/fl/
 import { codeSha256 } from '../src/fl/checkpoint/code-digest.js';
 import { ROOT, fedsim } from './helpers/fedsim-cli.js';
 import '../src/cli/experiment-kinds.js';
+import { SMALL_MLP_EXPERIMENT } from './helpers/tiny-experiment.js';
 
-const BASE = `seed: 4
-data: { source: synthetic, alpha: 1, beta: 1, devices: 6, features: 6, classes: 3, maxSamplesPerDevice: 10 }
-model: { kind: mlp, layers: [6, 5, 3] }
-batchSize: 5
-localEpochs: 1
-lr: 0.1
-`;
+const BASE = SMALL_MLP_EXPERIMENT;
 const experiment = (name: string, extra: string) => `kind: fedavg\nname: ${name}\n${BASE}${extra}\n`;
 
 /** Algorithms with per-client and server state, secure aggregation, DP's accountant, async, and every kind of fault. */

@@ -18,14 +18,9 @@ import { exportCommand } from '../src/cli/commands/export.js';
 import { CLIENT_COLUMNS } from '../src/fl/export/client-table.js';
 import type { ClientRoundRow } from '../src/fl/metrics/client-rounds.js';
 import '../src/cli/experiment-kinds.js';
+import { SMALL_MLP_EXPERIMENT } from './helpers/tiny-experiment.js';
 
-const BASE = `seed: 4
-data: { source: synthetic, alpha: 1, beta: 1, devices: 6, features: 6, classes: 3, maxSamplesPerDevice: 10 }
-model: { kind: mlp, layers: [6, 5, 3] }
-batchSize: 5
-localEpochs: 1
-lr: 0.1
-`;
+const BASE = SMALL_MLP_EXPERIMENT;
 const FILES = {
   straggler: `kind: fedavg\nname: straggler\n${BASE}rounds: 3\nroundDeadlineMs: 20\nslowdown: { client-1: 100, client-2: 3 }\n`,
   secagg: `kind: fedavg\nname: secagg\n${BASE}rounds: 2\naggregation: secagg+\nsecagg: { numShares: 5, reconstructionThreshold: 3 }\n`,

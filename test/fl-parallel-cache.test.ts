@@ -6,7 +6,6 @@
  * run is its one-thread run, weights and event log byte for byte.
  */
 import test from 'ava';
-import { initBackend } from '../src/runtime/backend.js';
 import { TrainingPool } from '../src/fl/parallel/index.js';
 import { SimulationCore } from '../src/runtime/index.js';
 import { FL } from '../src/fl/rounds/protocol.js';
@@ -15,19 +14,9 @@ import { syntheticFedProx } from '../src/fl/data/synthetic.js';
 import { BoundedCache } from '../src/fl/parallel/bounded-cache.js';
 import { canonicalLayer } from '../src/fl/parallel/content-keys.js';
 import { canonicalJson } from '../src/runtime/canonical.js';
-import { parallelClients, parallelOptions, parallelRun } from './helpers/parallel-world.js';
+import { parallelClients, parallelOptions, parallelRun, sharedTrainingPool } from './helpers/parallel-world.js';
 
-let pool: TrainingPool;
-
-test.before(async () => {
-  await initBackend('cpu');
-  pool = new TrainingPool(2);
-  await pool.ready();
-});
-
-test.after.always(async () => {
-  await pool?.close();
-});
+const shared = sharedTrainingPool(test);
 
 test('BoundedCache evicts the least recently used past its entry and byte limits, and keeps an oversized newest entry alone', (t) => {
   const cache = new BoundedCache<string>({ entries: 2, bytes: 100 });
@@ -51,14 +40,14 @@ test('a layer\'s memoised canonical stand-in is written exactly as canonicalJson
 });
 
 test.serial('client data goes to a thread once a run: later rounds send only the round\'s weights, once per thread', async (t) => {
-  const before = { ...pool.stats };
+  const before = { ...shared.pool.stats };
   // 12 clients, every one every round (all sent off at once: the prefetcher's window is 16).
   const options = parallelOptions({ rounds: 3, fraction: 1, clients: parallelClients.slice(0, 12) });
-  t.deepEqual(await parallelRun(options, pool), await parallelRun(options, undefined));
+  t.deepEqual(await parallelRun(options, shared.pool), await parallelRun(options, undefined));
   // Each data set crosses once (a client goes back to the thread that holds it); each round's weights once per thread.
-  t.is(pool.stats.dataSent - before.dataSent, 12);
-  t.is(pool.stats.weightsSent - before.weightsSent, 3 * 2);
-  t.is(pool.stats.taken - before.taken, 36);
+  t.is(shared.pool.stats.dataSent - before.dataSent, 12);
+  t.is(shared.pool.stats.weightsSent - before.weightsSent, 3 * 2);
+  t.is(shared.pool.stats.taken - before.taken, 36);
 });
 
 test.serial('a cache that holds one entry (data and weights evict each other at every task): the same run, every fit trained by the threads', async (t) => {
@@ -77,12 +66,12 @@ test.serial('a cache that holds one entry (data and weights evict each other at 
 
 test.serial('a thread that died between runs starts afresh for the next task: the same run, trained by the threads', async (t) => {
   const options = parallelOptions({ rounds: 2 });
-  await parallelRun(options, pool);
-  await pool.terminateThread(0);
-  const before = { ...pool.stats };
-  t.deepEqual(await parallelRun(options, pool), await parallelRun(options, undefined));
-  t.is(pool.stats.restarts - before.restarts, 1);
-  t.is(pool.stats.taken - before.taken, 20, 'the fresh thread trained its share');
+  await parallelRun(options, shared.pool);
+  await shared.pool.terminateThread(0);
+  const before = { ...shared.pool.stats };
+  t.deepEqual(await parallelRun(options, shared.pool), await parallelRun(options, undefined));
+  t.is(shared.pool.stats.restarts - before.restarts, 1);
+  t.is(shared.pool.stats.taken - before.taken, 20, 'the fresh thread trained its share');
 });
 
 test.serial('a thread killed mid-run (after round 1): its tasks fail and their clients train inline, the thread starts afresh; the same run', async (t) => {
@@ -91,26 +80,26 @@ test.serial('a thread killed mid-run (after round 1): its tasks fail and their c
   const sim = new SimulationCore({ seed: 7 });
   let killed: Promise<void> | undefined;
   const watch = sim.bus$.subscribe((envelope) => {
-    if (envelope.type === FL.roundEnd && !killed) killed = pool.terminateThread(1);
+    if (envelope.type === FL.roundEnd && !killed) killed = shared.pool.terminateThread(1);
   });
-  const before = { ...pool.stats };
+  const before = { ...shared.pool.stats };
   try {
-    const result = await runFederated(sim, { ...options, workers: pool });
+    const result = await runFederated(sim, { ...options, workers: shared.pool });
     t.is(result.weightsSha256, reference.weightsSha256 ?? 'no reference');
   } finally {
     watch.unsubscribe();
   }
   await killed;
   t.truthy(killed);
-  t.is(pool.stats.taken - before.taken + (pool.stats.failed - before.failed), 40, 'every fit was answered by a thread or trained inline after one died');
+  t.is(shared.pool.stats.taken - before.taken + (shared.pool.stats.failed - before.failed), 40, 'every fit was answered by a thread or trained inline after one died');
 });
 
 test.serial('two runs in one pool with other data under the same client ids do not mix: each is its own one-thread run', async (t) => {
   const other = syntheticFedProx({ alpha: 0.5, beta: 0.5, devices: 20, features: 10, classes: 3, maxSamplesPerDevice: 40 }, { seed: 2, name: 'data' }).map((d) => ({ x: d.trainX, y: d.trainY }));
   const first = parallelOptions({ rounds: 2, fraction: 1 });
   const second = parallelOptions({ rounds: 2, fraction: 1, clients: other });
-  const firstRun = await parallelRun(first, pool);
-  const secondRun = await parallelRun(second, pool);
+  const firstRun = await parallelRun(first, shared.pool);
+  const secondRun = await parallelRun(second, shared.pool);
   t.deepEqual(firstRun, await parallelRun(first, undefined));
   t.deepEqual(secondRun, await parallelRun(second, undefined));
   t.not(firstRun.weightsSha256 ?? '', secondRun.weightsSha256 ?? '');
@@ -119,7 +108,7 @@ test.serial('two runs in one pool with other data under the same client ids do n
 test.serial('the same arrays refilled in place between two runs: the second run trains on the new values', async (t) => {
   const clients = parallelClients.map((c) => ({ x: c.x.slice(), y: c.y.slice() }));
   const options = parallelOptions({ rounds: 1, fraction: 1, clients });
-  await parallelRun(options, pool);
+  await parallelRun(options, shared.pool);
   for (const c of clients) c.x.reverse();
-  t.deepEqual(await parallelRun(options, pool), await parallelRun(options, undefined));
+  t.deepEqual(await parallelRun(options, shared.pool), await parallelRun(options, undefined));
 });

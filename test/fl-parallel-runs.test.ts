@@ -6,34 +6,23 @@
  * run: the same weights (or the same error) and the same event log, byte for byte.
  */
 import test from 'ava';
-import { initBackend } from '../src/runtime/backend.js';
-import { TrainingPool } from '../src/fl/parallel/index.js';
+import type { TrainingPool } from '../src/fl/parallel/index.js';
 import { Scaffold } from '../src/fl/algorithms/scaffold.js';
 import type { FaultPlanInput } from '../src/runtime/index.js';
 import { SimulationCore } from '../src/runtime/index.js';
 import { runAsyncFederated } from '../src/fl/async/run-async-federated.js';
 import { createHash } from 'node:crypto';
-import { parallelClients, parallelOptions, parallelRun } from './helpers/parallel-world.js';
+import { parallelClients, parallelOptions, parallelRun, sharedTrainingPool } from './helpers/parallel-world.js';
 
-let pool: TrainingPool;
-
-test.before(async () => {
-  await initBackend('cpu');
-  pool = new TrainingPool(2);
-  await pool.ready();
-});
-
-test.after.always(async () => {
-  await pool?.close();
-});
+const shared = sharedTrainingPool(test);
 
 /** The run with the pool is the run without; returns what the pool handed out during it. */
 async function sameWithThreads(t: import('ava').ExecutionContext, options: Parameters<typeof parallelRun>[0], faults?: FaultPlanInput) {
   const inline = await parallelRun(options, undefined, 7, faults);
-  const before = { ...pool.stats };
-  const threaded = await parallelRun(options, pool, 7, faults);
+  const before = { ...shared.pool.stats };
+  const threaded = await parallelRun(options, shared.pool, 7, faults);
   t.deepEqual(threaded, inline);
-  return { inline, taken: pool.stats.taken - before.taken, failed: pool.stats.failed - before.failed };
+  return { inline, taken: shared.pool.stats.taken - before.taken, failed: shared.pool.stats.failed - before.failed };
 }
 
 test.serial('a client crashing mid-round (after its fit arrived) and losing its disk, drops, duplicates and delays: the same run', async (t) => {
@@ -107,7 +96,7 @@ test.serial('the async engine (FedBuff): the same run with threads', async (t) =
     await sim.settle();
     return { weights: result.weightsSha256, log: createHash('sha256').update(sim.log.toJSONL()).digest('hex') };
   };
-  const before = pool.stats.taken;
-  t.deepEqual(await run(pool), await run());
-  t.true(pool.stats.taken - before > 0);
+  const before = shared.pool.stats.taken;
+  t.deepEqual(await run(shared.pool), await run());
+  t.true(shared.pool.stats.taken - before > 0);
 });

@@ -8,7 +8,8 @@ import { type FaultPlanInput, SimulationCore } from '../../src/runtime/index.js'
 import { syntheticFedProx } from '../../src/fl/data/synthetic.js';
 import { nn } from '../../src/fl/models/index.js';
 import { type ClientData, type FederatedOptions, runFederated } from '../../src/fl/rounds/index.js';
-import type { WorkersOption } from '../../src/fl/parallel/index.js';
+import { TrainingPool, type WorkersOption } from '../../src/fl/parallel/index.js';
+import { initBackend } from '../../src/runtime/backend.js';
 
 export const parallelClients: ClientData[] = syntheticFedProx({ alpha: 0.5, beta: 0.5, devices: 20, features: 10, classes: 3, maxSamplesPerDevice: 40 }, { seed: 1, name: 'data' }).map((d) => ({
   x: d.trainX,
@@ -52,4 +53,29 @@ export async function parallelRun(options: FederatedOptions, workers: WorkersOpt
     error = `${(thrown as Error).name}: ${(thrown as Error).message}`;
   }
   return { weightsSha256, rounds, logSha256: createHash('sha256').update(sim.log.toJSONL()).digest('hex'), ...(error !== undefined ? { error } : {}) };
+}
+
+/**
+ * One TrainingPool of `threads` threads for a whole test file (cpu backend), closed after it;
+ * read `shared.pool` inside tests.
+ */
+export function sharedTrainingPool(
+  test: { before(fn: () => Promise<void>): void; after: { always(fn: () => Promise<void>): void } },
+  threads = 2,
+): { readonly pool: TrainingPool } {
+  let pool: TrainingPool | undefined;
+  test.before(async () => {
+    await initBackend('cpu');
+    pool = new TrainingPool(threads);
+    await pool.ready();
+  });
+  test.after.always(async () => {
+    await pool?.close();
+  });
+  return {
+    get pool() {
+      if (!pool) throw new Error('sharedTrainingPool: the pool starts in test.before; read it inside a test.');
+      return pool;
+    },
+  };
 }

@@ -18,6 +18,18 @@ export const TINY_FEDAVG_FIELDS: Readonly<Record<string, string>> = {
   lr: '0.1',
 };
 
+/**
+ * The body of a small `kind: fedavg` experiment for CLI tests (6 devices, a 6-5-3 mlp): the
+ * tests add `kind`, `name`, `rounds` and what they exercise.
+ */
+export const SMALL_MLP_EXPERIMENT = `seed: 4
+data: { source: synthetic, alpha: 1, beta: 1, devices: 6, features: 6, classes: 3, maxSamplesPerDevice: 10 }
+model: { kind: mlp, layers: [6, 5, 3] }
+batchSize: 5
+localEpochs: 1
+lr: 0.1
+`;
+
 /** The YAML text of `fields`, one `key: value` line each. */
 export const yamlLines = (fields: Record<string, string>) => Object.entries(fields).map(([k, v]) => `${k}: ${v}`).join('\n') + '\n';
 
