@@ -29,6 +29,9 @@ test('a FedAvg run that cannot finish exits 1 with the reason and a liveness rep
 
   t.is(debug.code, 1);
   t.regex(debug.stderr, /^\s+at .*run-federated\.ts:\d+/m, 'the stack, on request');
+  // With --debug the bin keeps Node's source maps (bin/fedsim.js): the top frame is the .ts line and column where the error is made.
+  const [, file, line, column] = /^\s+at .*?\(?(\/\S+\.ts):(\d+):(\d+)\)?$/m.exec(debug.stderr) ?? [];
+  t.is(readFileSync(file, 'utf8').split('\n')[Number(line) - 1].slice(Number(column) - 1, Number(column) - 1 + 'new FederatedRunError'.length), 'new FederatedRunError', `${file}:${line}:${column}`);
 });
 
 test('explore of a failing FedAvg experiment exits 1 with each seed\'s reason, without a stack trace', async (t) => {

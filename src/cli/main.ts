@@ -5,25 +5,13 @@
  *   lacks the 'fedsim-source' condition that scenario files' `import … from 'fedsim'` needs in a checkout)
  */
 import { Command, CommanderError, Option } from 'commander';
-import { FedsimError } from '../runtime/index.js';
-import { describeExperimentKinds } from '../scenario/index.js';
+import { FedsimError } from '../runtime/errors.js';
+import { describeExperimentKinds } from '../scenario/experiment-kinds.js';
 import { FEDSIM_VERSION } from '../version.js';
 import { CliError, EXIT_FAILED, EXIT_USAGE } from './cli-error.js';
 import { installCrashHandlers, printFailure, setDebug } from './failure-output.js';
-import { compareCommand } from './commands/compare.js';
-import { diffCommand } from './commands/diff.js';
-import { exploreCommand } from './commands/explore.js';
-import { exportCommand } from './commands/export.js';
-import { privacyCommand } from './commands/privacy.js';
-import { replayCommand } from './commands/replay.js';
-import { resumeCommand } from './commands/resume.js';
-import { runCommand } from './commands/run.js';
-import { workerCommand } from './commands/worker.js';
 import { addNatsFlags } from './nats-options.js';
-import { sweepCommand } from './commands/sweep.js';
-import { viewCommand } from './commands/view.js';
-import { DIURNAL_FLAGS, flagOf, traceDiurnalCommand, traceFromFedScaleCommand } from './commands/trace.js';
-import './experiment-kinds.js';
+import { DIURNAL_FLAGS, flagOf } from './commands/trace-flags.js';
 import { CLI_MAX_STEPS, byteSizeOption, checkpointEveryOption, limitOption, maxStepsOption, optionParser, paramOption, seedOption, setOption, seedRangeOption, strategyOption, workersOption } from './run-options.js';
 
 const nonNegativeInt = (what: string) =>
@@ -84,9 +72,10 @@ Examples:
   $ fedsim trace diurnal --clients 100 --days 2 --seed 7 -o traces/diurnal-100x2d.json
 
 Scenario files: TypeScript/JavaScript modules whose default export is defineScenario({ name, run, checks }),
-or YAML/JSON experiment files with a \`kind\`. Known kinds:
-${describeExperimentKinds().map((k) => `  ${k}`).join('\n')}`,
-    );
+or YAML/JSON experiment files with a \`kind\`. Known kinds:`,
+    )
+    // A function: the kinds are those registered by the time the help is printed (main() loads them first).
+    .addHelpText('after', () => describeExperimentKinds().map((k) => `  ${k}`).join('\n'));
 
   const runCommandSpec = program
     .command('run')
@@ -130,6 +119,7 @@ goes on with fedsim resume <out> (docs/checkpoint-resume.md).
 Exit code 0 when every check holds, 1 when a check fails or the run throws, 130 when interrupted (Ctrl-C).`,
     )
     .action(async (scenario: string, options) => {
+      const { runCommand } = await import('./commands/run.js');
       process.exitCode = await runCommand(scenario, options);
     });
 
@@ -155,6 +145,7 @@ It runs until stopped (Ctrl-C or SIGTERM) and serves one run after another. Enve
 or that fail the transport's checks, are refused and recorded as dropped in the run's recording.`,
     )
     .action(async (options) => {
+      const { workerCommand } = await import('./commands/worker.js');
       process.exitCode = await workerCommand(options);
     });
 
@@ -187,6 +178,7 @@ Exit code 0 when the run matches the log, 1 at the first divergence (printed wit
 or when the header does not match this fedsim, scenario or backend; 2 when the log is damaged.`,
     )
     .action(async (log: string, options) => {
+      const { replayCommand } = await import('./commands/replay.js');
       process.exitCode = await replayCommand(log, options);
     });
 
@@ -206,7 +198,8 @@ Example:
 Exit code 0 when the logs are identical (header and events), 1 when they differ — in their headers alone too
 (another seed, fault plan, backend…), unless --ignore-header.`,
     )
-    .action((a: string, b: string, options) => {
+    .action(async (a: string, b: string, options) => {
+      const { diffCommand } = await import('./commands/diff.js');
       process.exitCode = diffCommand(a, b, options);
     });
 
@@ -237,6 +230,7 @@ Keys, modes and limits: docs/viewer.md. Exit code 0 when the page was written (o
 not replay here (see --no-states), 2 for a missing or damaged run.`,
     )
     .action(async (run: string, options) => {
+      const { viewCommand } = await import('./commands/view.js');
       process.exitCode = await viewCommand(run, options);
     });
 
@@ -257,7 +251,8 @@ Example:
 Only results.json is read. The report is a pure function of the runs (no timestamps): the same runs give the same
 bytes. Exit code 0 when the report was written, 2 when a run is missing, damaged or not an experiment run.`,
     )
-    .action((runs: string[], options) => {
+    .action(async (runs: string[], options) => {
+      const { compareCommand } = await import('./commands/compare.js');
       process.exitCode = compareCommand(runs, options);
     });
 
@@ -287,6 +282,7 @@ Every run's settings are validated before the first run starts. Runs go one afte
 run passed, 1 when some run failed (the report is written all the same), 2 for a bad sweep file or grid value.`,
     )
     .action(async (file: string, options) => {
+      const { sweepCommand } = await import('./commands/sweep.js');
       process.exitCode = await sweepCommand(file, options);
     });
 
@@ -316,6 +312,7 @@ Example:
 Exit code 0 when every seed passes, 1 when some seed fails.`,
     )
     .action(async (scenario: string, options) => {
+      const { exploreCommand } = await import('./commands/explore.js');
       process.exitCode = await exploreCommand(scenario, options);
     });
 
@@ -339,6 +336,7 @@ the stopped run's log; see docs/checkpoint-resume.md. Exit codes as fedsim run; 
 differs from the checkpointed log, 2 when the run has no usable checkpoint or is complete.`,
     )
     .action(async (run: string, options) => {
+      const { resumeCommand } = await import('./commands/resume.js');
       process.exitCode = await resumeCommand(run, options);
     });
 
@@ -363,6 +361,7 @@ The same run always exports to the same bytes. TensorBoard's wall_time is the ro
 since the run's start), never the clock. The model outputs logits, as fedsim's own (no softmax is added).`,
     )
     .action(async (run: string, options) => {
+      const { exportCommand } = await import('./commands/export.js');
       process.exitCode = await exportCommand(run, options);
     });
 
@@ -394,7 +393,8 @@ the bound and the parameters. The neighbouring relation is add-or-remove one rec
 
 Exit code 0 on success, 2 for a bad or missing flag (named, with its valid range).`,
     )
-    .action((options) => {
+    .action(async (options) => {
+      const { privacyCommand } = await import('./commands/privacy.js');
       process.exitCode = privacyCommand(options);
     });
 
@@ -455,7 +455,8 @@ The formats, the cost model and how to dump FedScale's pickles to JSON: docs/dev
     timeZoneSpreadHours: 'clients\' whole-hour UTC offsets are uniform in [−spread/2, spread/2] (default 6)',
   };
   for (const field of DIURNAL_FLAGS) diurnal.option(`${flagOf(field)} <x>`, diurnalHelp[field]);
-  diurnal.action((options) => {
+  diurnal.action(async (options) => {
+    const { traceDiurnalCommand } = await import('./commands/trace.js');
     process.exitCode = traceDiurnalCommand(options);
   });
   trace
@@ -467,7 +468,8 @@ The formats, the cost model and how to dump FedScale's pickles to JSON: docs/dev
     .option('--clients <n>', 'clients of the output, ids client-0 … (default: the smaller file\'s entry count); entries are reused cyclically past it')
     .option('--days <d>', 'availability to write: FedScale\'s sessions repeat every finish_time; unrolled to this many days (default: one period)')
     .option('--augmentation-factor <f>', 'training cost per sample relative to FedScale\'s inference `computation` (default 3, as FedScale)')
-    .action((device: string, behaviour: string, options) => {
+    .action(async (device: string, behaviour: string, options) => {
+      const { traceFromFedScaleCommand } = await import('./commands/trace.js');
       process.exitCode = traceFromFedScaleCommand(device, behaviour, options);
     });
   for (const command of [trace, ...trace.commands]) command.exitOverride();
@@ -475,9 +477,17 @@ The formats, the cost model and how to dump FedScale's pickles to JSON: docs/dev
   return program;
 }
 
+/**
+ * Commands that never read a scenario or experiment file. Every other command line (and the
+ * help listing the kinds) loads the experiment kinds first — the FL layer and tfjs, about a
+ * second of start-up that these commands skip.
+ */
+const NO_EXPERIMENT_FILES = new Set(['compare', 'diff', 'export', 'privacy', 'trace']);
+
 export async function main(argv: string[]): Promise<number> {
   // Known before parsing, so that even a failure while parsing shows its stack when asked.
   setDebug(argv.includes('--debug'));
+  if (!NO_EXPERIMENT_FILES.has(argv[2])) await import('./experiment-kinds.js');
   const program = buildProgram();
   program.exitOverride();
   for (const command of program.commands) command.exitOverride();

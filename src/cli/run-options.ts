@@ -6,23 +6,17 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { InvalidArgumentError } from 'commander';
-import { FaultPlanError, type FaultPlanInput, parseFaultPlan } from '../runtime/index.js';
-import {
-  ArgumentError,
-  FaultFileError,
-  faultPlanProblems,
-  LimitError,
-  loadScenario,
-  parseLimitArgument,
-  planPath,
-  parseSeed,
-  parseSeedRange,
-  parseStrategy,
-  readFaultPlanFile,
-  type Scenario,
-  ScenarioLoadError,
-  displayPath,
-} from '../scenario/index.js';
+// Each from the module that defines it, not the layers' index files: the command line
+// declares these parsers at start-up, and a command that needs no simulation (privacy,
+// compare, …) should not load the whole runtime and scenario layers with them.
+import { FaultPlanError, type FaultPlanInput, parseFaultPlan } from '../runtime/faults/fault-plan.js';
+import { ArgumentError, parseSeed, parseSeedRange, parseStrategy } from '../scenario/run-arguments.js';
+import { FaultFileError, readFaultPlanFile } from '../scenario/experiment-fields.js';
+import { faultPlanProblems, planPath } from '../scenario/fault-actors.js';
+import { LimitError, parseLimitArgument } from '../scenario/limits.js';
+import { loadScenario, ScenarioLoadError } from '../scenario/load-scenario.js';
+import type { Scenario } from '../scenario/define-scenario.js';
+import { displayPath } from '../scenario/scenario-path.js';
 import { CliError } from './cli-error.js';
 import { parseWorkers } from '../fl/parallel/training-pool.js';
 

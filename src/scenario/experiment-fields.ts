@@ -6,7 +6,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { FaultPlanSchema, type FaultPlanInput, parseFaultPlan, StrategySpecSchema } from '../runtime/index.js';
+import { FaultPlanSchema, type FaultPlanInput, parseFaultPlan } from '../runtime/faults/fault-plan.js';
+import { StrategySpecSchema } from '../runtime/scheduling/strategy.js';
 import { FILE_LIMITS, raiseHint } from './limits.js';
 import { displayPath } from './scenario-path.js';
 

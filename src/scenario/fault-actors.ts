@@ -5,7 +5,8 @@
  * faults it never saw. When a scenario knows its actors before the run (an
  * experiment file does), every actor named in its plan is checked against them.
  */
-import { type FaultPlan, type FaultPlanInput, FedsimError, parseFaultPlan, planFieldPath } from '../runtime/index.js';
+import { FedsimError } from '../runtime/errors.js';
+import { type FaultPlan, type FaultPlanInput, parseFaultPlan, planFieldPath } from '../runtime/faults/fault-plan.js';
 
 /** A fault-plan field naming something the run does not have. */
 export interface PlanProblem {

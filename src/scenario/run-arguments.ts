@@ -4,7 +4,8 @@
  * parses back to the same run).
  */
 import { parse as parseYaml } from 'yaml';
-import { type Seed, type StrategySpec, StrategySpecSchema } from '../runtime/index.js';
+import type { Seed } from '../runtime/rng.js';
+import { type StrategySpec, StrategySpecSchema } from '../runtime/scheduling/strategy.js';
 
 export class ArgumentError extends Error {
   override name = 'ArgumentError';

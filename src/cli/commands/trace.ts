@@ -20,6 +20,7 @@ import { TRACE_FORMAT, TRACE_VERSION, type TraceClient } from '../../fl/devices/
 import { traceLines, writeTraceFile } from '../../fl/devices/trace-writer.js';
 import { experimentClientIds } from '../../fl/experiments/preflight.js';
 import { CliError, EXIT_OK } from '../cli-error.js';
+import { DIURNAL_FLAGS, flagOf } from './trace-flags.js';
 
 /** Most clients a generated trace may have (a file of ~100 bytes a client: 10 M clients ≈ 1 GB). */
 const MAX_TRACE_CLIENTS = 10_000_000;
@@ -40,18 +41,6 @@ export interface DiurnalOptions {
   timeZoneSpreadHours?: string;
 }
 
-/** The generator's parameters and the flag that sets each (kebab-case of the field). */
-export const DIURNAL_FLAGS = [
-  'nightStartHour',
-  'nightStartJitterHours',
-  'nightHours',
-  'nightHoursSigma',
-  'nightProbability',
-  'daySessions',
-  'daySessionMinutes',
-  'timeZoneSpreadHours',
-] as const;
-export const flagOf = (field: string) => `--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
 function number(flag: string, text: string): number {
   const value = text.trim() === '' ? NaN : Number(text);
