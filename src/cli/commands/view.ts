@@ -45,6 +45,7 @@ export interface ViewOptions {
 export const STATE_CAPTURES = 20_000;
 
 export async function viewCommand(run: string, options: ViewOptions): Promise<number> {
+  refuseContradictoryOptions(options);
   const source = resolveRunSource(run);
   const otherSource = options.diff === undefined ? undefined : resolveRunSource(options.diff, '--diff');
   // Refused before the (possibly long) replay: the page must not replace a file it is made from.
@@ -81,6 +82,16 @@ export async function viewCommand(run: string, options: ViewOptions): Promise<nu
     options.onServing?.(url, () => new Promise((done) => server.close(() => done())));
   }
   return EXIT_OK;
+}
+
+/** Options that would be silently ignored are refused instead, before any work. */
+function refuseContradictoryOptions(options: ViewOptions): void {
+  if (options.port !== undefined && !options.serve) {
+    throw new CliError(`--port ${options.port} only applies with --serve (the port the viewer is served on); add --serve, or drop --port to write a file.`);
+  }
+  if (options.stateEvery !== undefined && options.states === false) {
+    throw new CliError(`--state-every ${options.stateEvery} and --no-states contradict each other: --no-states keeps no states at all; give one of them.`);
+  }
 }
 
 function readModel(source: RunSource): ViewerModel {
