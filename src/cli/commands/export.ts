@@ -24,6 +24,7 @@ import { displayPath } from '../../scenario/index.js';
 import { CliError, EXIT_OK } from '../cli-error.js';
 import { PARTIAL, ensureDirectory, replaceableTarget } from '../run-outputs.js';
 import { refuseInputAsOutput, runDirectoryFiles } from '../output-guard.js';
+import { resumeCommandFor } from '../resume-hint.js';
 import { startBackend } from '../run-options.js';
 import { terminalText } from '../terminal-text.js';
 
@@ -121,7 +122,12 @@ function readRunDirectory(run: string): RunDirectory {
   const dir = isDir ? given : dirname(given);
   const results = isDir ? join(given, 'results.json') : given;
   if (!isDir && basename(given) !== 'results.json') throw new CliError(`fedsim export: ${run} is a file but not a results.json; ${hint}.`);
-  if (!existsSync(results)) throw new CliError(`fedsim export: ${displayPath(dir)} has no results.json, so it is not a finished run; ${hint}.`);
+  if (!existsSync(results)) {
+    // A run stopped with checkpoints can be finished rather than started over.
+    const resume = resumeCommandFor(dir);
+    const next = resume === undefined ? `${hint}.` : `it was stopped and has checkpoints: finish it with \`${terminalText(resume)}\`, then export.`;
+    throw new CliError(`fedsim export: ${displayPath(dir)} has no results.json, so it is not a finished run; ${next}`);
+  }
   let parsed: { ok?: unknown; error?: unknown; scenario?: { name?: unknown; path?: unknown }; result?: unknown };
   try {
     parsed = JSON.parse(readFileSync(results, 'utf8')) as typeof parsed;

@@ -36,6 +36,7 @@ import { EXIT_INTERRUPTED, isInterrupted, runInterruptibly } from '../interrupt.
 import { fedsimCommand } from '../invocation.js';
 import { type RunOutputs, ensureDirectory, prepareRunOutputs } from '../run-outputs.js';
 import { lockRunDirectory } from '../run-lock.js';
+import { resumeCommandFor } from '../resume-hint.js';
 import { toJsonSafe } from '../json-safe.js';
 import { progressDisplay } from '../progress-display.js';
 import { renderHtmlReport } from '../report/html-report.js';
@@ -177,7 +178,7 @@ export interface RunConclusion {
 
 /** Writes results.json, report.html and the final model, renames the outputs into place, prints the summary; returns the exit code. */
 export function concludeRun({ scenario, outcome, outputs, outDir, outLabel, faultsFile, scenarioPath, wallMs, recording }: RunConclusion): number {
-  if (isInterrupted(outcome.error)) return reportInterrupted(outcome, outputs);
+  if (isInterrupted(outcome.error)) return reportInterrupted(outcome, outputs, outDir);
   const name = terminalText(scenario.name);
   const file = terminalText(scenario.path ? displayPath(scenario.path) : scenarioPath);
 
@@ -282,12 +283,15 @@ function replayCommand(scenarioPath: string | undefined, log: string): string {
 }
 
 /** Ctrl-C stopped the run: the log so far stays under its .partial name, the outputs of an earlier run stay as they were. */
-function reportInterrupted(outcome: ScenarioOutcome<unknown>, outputs: RunOutputs): number {
+function reportInterrupted(outcome: ScenarioOutcome<unknown>, outputs: RunOutputs, outDir: string): number {
   const sim = outcome.sim;
   process.stderr.write(
     `${yellow('interrupted:', process.stderr)} the run was stopped (Ctrl-C) at virtual time ${Number(sim.now().toFixed(3))} ms before it finished; ` +
       `its event log so far is ${terminalText(displayPath(outputs.partial.log))} (earlier outputs, if any, were left as they were)\n`,
   );
+  // With checkpoints (--checkpoint-every) the run need not start over.
+  const resume = resumeCommandFor(outDir);
+  if (resume !== undefined) process.stderr.write(`continue it from its last checkpoint with: ${terminalText(resume)}\n`);
   return EXIT_INTERRUPTED;
 }
 
