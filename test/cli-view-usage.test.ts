@@ -1,9 +1,10 @@
 /**
- * `fedsim view` option checks that happen before the log is read or replayed: a port out of
- * range, and options that would be silently ignored, are usage errors (exit 2) naming the flag.
+ * `fedsim view`'s usage messages: option checks that happen before the log is read or
+ * replayed (a port out of range, options that would be silently ignored: exit 2 naming the
+ * flag), and the wording of its errors about the log (no doubled period, no option view lacks).
  */
 import test from 'ava';
-import { existsSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fedsim, tempDir } from './helpers/fedsim-cli.js';
 
@@ -31,4 +32,23 @@ test('view --state-every with --no-states is a usage error', async (t) => {
   const r = await fedsim('view', NO_RUN, '--no-states', '--state-every', '5');
   t.is(r.code, 2);
   t.regex(r.stderr, /--state-every 5 and --no-states contradict each other/);
+});
+
+test('a log of another fedsim version: the states error reads as one sentence (no "..")', async (t) => {
+  const dir = tempDir(t);
+  const ran = await fedsim('run', 'scenarios/ping-pong.ts', '--out', join(dir, 'p'), '-q');
+  t.is(ran.code, 0, ran.stderr);
+  const log = join(dir, 'p', 'run.jsonl');
+  const [header, ...events] = readFileSync(log, 'utf8').split('\n');
+  writeFileSync(log, [header.replace(/"fedsim":"[^"]*"/, '"fedsim":"0.0.1"'), ...events].join('\n'));
+  const old = await fedsim('view', join(dir, 'p'), '--out', join(dir, 'v.html'));
+  t.is(old.code, 1);
+  t.regex(old.stderr, /replay it with the version that recorded it\. States come from re-executing the run/);
+  t.notRegex(old.stderr, /\.\.(?!\.)/);
+
+  // A line over the limit: the hint names the option where it exists (replay), and says view has none.
+  appendFileSync(log, 'x'.repeat((1 << 20) + 1) + '\n');
+  const long = await fedsim('view', join(dir, 'p'), '--no-states', '--out', join(dir, 'v.html'));
+  t.is(long.code, 2);
+  t.regex(long.stderr, /raise the limit: fedsim replay --max-line-chars N \(or the maxLineChars option in code\); fedsim view reads lines up to the default limit only\./);
 });
