@@ -12,7 +12,7 @@ import { CliError, EXIT_FAILED, EXIT_USAGE } from './cli-error.js';
 import { installCrashHandlers, printFailure, setDebug } from './failure-output.js';
 import { addNatsFlags } from './nats-options.js';
 import { DIURNAL_FLAGS, flagOf } from './commands/trace-flags.js';
-import { CLI_MAX_STEPS, byteSizeOption, checkpointEveryOption, limitOption, maxStepsOption, optionParser, paramOption, seedOption, setOption, seedRangeOption, strategyOption, workersOption } from './run-options.js';
+import { CLI_MAX_STEPS, byteSizeOption, checkpointEveryOption, limitOption, maxStepsOption, optionParser, paramOption, portOption, seedOption, setOption, seedRangeOption, strategyOption, workersOption } from './run-options.js';
 
 const nonNegativeInt = (what: string) =>
   optionParser((text) => {
@@ -209,7 +209,7 @@ Exit code 0 when the logs are identical (header and events), 1 when they differ 
     .argument('<run>', 'run directory written by `fedsim run FILE --out DIR`, its run.jsonl (or any event log), or its results.json')
     .option('--out <file>', 'where to write the self-contained HTML viewer (default: viewer.html next to the log)')
     .option('--serve', 'serve the viewer on 127.0.0.1 (and answer exact states at any event by replay) instead of writing a file; with --out, both')
-    .option('--port <n>', 'port for --serve (default: any free port)', nonNegativeInt('--port'))
+    .option('--port <n>', 'port for --serve (default: any free port)', portOption)
     .option('--diff <run>', 'another run of the same scenario: mark the first event where the two differ and open there')
     .option('--no-states', 'do not replay the run for the actors\' states and payloads (a log whose scenario cannot run here)')
     .option('--state-every <n>', 'keep the actors\' states at every n-th event (default 1, or more for logs over 20,000 events)', positiveInt('--state-every'))

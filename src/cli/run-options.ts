@@ -57,6 +57,14 @@ export const checkpointEveryOption = optionParser((text) => {
   return n;
 });
 
+/** `--port N` of `fedsim view --serve`: a TCP port, or 0 for any free one — checked here, before the log is read or replayed. */
+export const portOption = optionParser((text) => {
+  const trimmed = text.trim();
+  const n = Number(trimmed);
+  if (!/^\d+$/.test(trimmed) || n > 65535) throw new Error(`--port ${text}: give a TCP port from 1 to 65535 (or 0 for any free port), e.g. --port 8080.`);
+  return n;
+});
+
 const BYTE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
 
 /** `--max-log-bytes 500MB` (B, kB, MB, GB, KiB, MiB, GiB; no unit = bytes). */

@@ -175,7 +175,8 @@ export async function captureStates(logFile: string, options: CaptureOptions = {
 
 function cannotReplay(logFile: string, why: string): CliError {
   return new CliError(
-    `cannot show the actors' states of ${displayPath(resolve(logFile))}: ${why}. ` +
+    // \`why\` is often a whole sentence of its own (ending in a period): not doubled.
+    `cannot show the actors' states of ${displayPath(resolve(logFile))}: ${why.replace(/\.+\s*$/, '')}. ` +
       'States come from re-executing the run (as `fedsim replay` does); view the log without them with --no-states.',
     EXIT_FAILED,
   );

@@ -74,7 +74,7 @@ export function* viewerPage(inputs: PageInputs): Generator<string> {
 <button id="prev" title="previous event (↑ or k)">◀ prev</button><button id="next" title="next event (↓ or j)">next ▶</button>
 <label>actor <select id="actor-filter"><option value="">all actors</option></select></label>
 <label>type <select id="type-filter"><option value="">all types</option></select></label>
-<input id="search" type="search" placeholder="search: id, type, actor, #seq" title="Enter: next match, Shift+Enter: previous">
+<input id="search" type="text" role="searchbox" placeholder="search: id, type, actor, #seq" title="Enter: next match, Shift+Enter: previous">
 <span id="search-status"></span>
 <label>t= <input id="goto-time" type="text" inputmode="decimal" placeholder="ms" title="go to the first event at or after this virtual time (Enter)"></label>
 </header>

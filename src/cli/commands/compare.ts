@@ -10,6 +10,7 @@ import { CliError, EXIT_OK } from '../cli-error.js';
 import { type Comparison, compareRuns } from '../compare/comparison.js';
 import { type RunResults, readRunResults } from '../compare/read-run.js';
 import { formatDuration, renderCompareReport } from '../report/compare-report.js';
+import { refuseInputAsOutput, runDirectoryFiles } from '../output-guard.js';
 import { renderTable } from '../text-table.js';
 import { terminalText } from '../terminal-text.js';
 
@@ -20,7 +21,10 @@ export interface CompareCommandOptions {
 
 export function compareCommand(runArguments: string[], options: CompareCommandOptions): number {
   const out = resolve(options.out ?? 'compare.html');
-  const { comparison, html } = compareReport(runArguments.map(readRunResults), out, options.title);
+  const runs = runArguments.map(readRunResults);
+  // The report must not replace a file of a run it compares (--out runs/a/results.json).
+  refuseInputAsOutput(out, runs.flatMap((run) => [run.file, ...runDirectoryFiles(run.dir)]), options.out === undefined ? 'the report compare.html' : `--out ${options.out}`);
+  const { comparison, html } = compareReport(runs, out, options.title);
   writeReport(out, html, options.out);
   process.stdout.write(compareTable(comparison) + '\n');
   process.stdout.write(`report: ${terminalText(displayPath(out))}\n`);

@@ -23,6 +23,8 @@ import { TFJS_MODEL_JSON, TFJS_WEIGHTS_BIN, tfjsLayersFiles } from '../../fl/exp
 import { displayPath } from '../../scenario/index.js';
 import { CliError, EXIT_OK } from '../cli-error.js';
 import { PARTIAL, ensureDirectory, replaceableTarget } from '../run-outputs.js';
+import { refuseInputAsOutput, runDirectoryFiles } from '../output-guard.js';
+import { resumeCommandFor } from '../resume-hint.js';
 import { startBackend } from '../run-options.js';
 import { terminalText } from '../terminal-text.js';
 
@@ -48,6 +50,7 @@ export async function exportCommand(run: string, options: ExportCommandOptions):
   }
   const source = readRunDirectory(run);
   const placeOf = (option: string | boolean, fallback: string) => resolve(typeof option === 'string' ? option : join(source.dir, fallback));
+  refuseRunFilesAsOutputs(source, options, placeOf);
   const written: Array<[string, string]> = [];
   const table = metricsTable(source.result.perRound);
   if (options.csv) {
@@ -93,6 +96,23 @@ export async function exportCommand(run: string, options: ExportCommandOptions):
   return EXIT_OK;
 }
 
+/** Every file an export would write, checked up front (nothing is written when one is refused) not to be one of the run's own. */
+function refuseRunFilesAsOutputs(source: RunDirectory, options: ExportCommandOptions, placeOf: (option: string | boolean, fallback: string) => string): void {
+  const inputs = [source.results, ...runDirectoryFiles(source.dir)];
+  const outputs: Array<[string, string]> = [];
+  if (options.csv) outputs.push([placeOf(options.csv, 'metrics.csv'), '--csv']);
+  if (options.clientsCsv) outputs.push([placeOf(options.clientsCsv, 'clients.csv'), '--clients-csv']);
+  if (options.tensorboard) outputs.push([join(placeOf(options.tensorboard, 'tensorboard'), EVENTS_FILE_NAME), '--tensorboard']);
+  if (options.model) {
+    const dir = placeOf(options.model, 'tfjs-model');
+    outputs.push([join(dir, TFJS_WEIGHTS_BIN), '--model'], [join(dir, TFJS_MODEL_JSON), '--model']);
+  }
+  for (const [file, flag] of outputs) {
+    const what = `${flag} ${displayPath(file)}`;
+    refuseInputAsOutput(replaceableTarget(file, what), inputs, what);
+  }
+}
+
 /** RUN as a directory or its results.json, checked to be an FL experiment's. */
 function readRunDirectory(run: string): RunDirectory {
   const given = resolve(run);
@@ -102,7 +122,12 @@ function readRunDirectory(run: string): RunDirectory {
   const dir = isDir ? given : dirname(given);
   const results = isDir ? join(given, 'results.json') : given;
   if (!isDir && basename(given) !== 'results.json') throw new CliError(`fedsim export: ${run} is a file but not a results.json; ${hint}.`);
-  if (!existsSync(results)) throw new CliError(`fedsim export: ${displayPath(dir)} has no results.json, so it is not a finished run; ${hint}.`);
+  if (!existsSync(results)) {
+    // A run stopped with checkpoints can be finished rather than started over.
+    const resume = resumeCommandFor(dir);
+    const next = resume === undefined ? `${hint}.` : `it was stopped and has checkpoints: finish it with \`${terminalText(resume)}\`, then export.`;
+    throw new CliError(`fedsim export: ${displayPath(dir)} has no results.json, so it is not a finished run; ${next}`);
+  }
   let parsed: { ok?: unknown; error?: unknown; scenario?: { name?: unknown; path?: unknown }; result?: unknown };
   try {
     parsed = JSON.parse(readFileSync(results, 'utf8')) as typeof parsed;

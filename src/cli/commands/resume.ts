@@ -31,6 +31,7 @@ import { CliError, EXIT_FAILED } from '../cli-error.js';
 import { printFailure } from '../failure-output.js';
 import { EXIT_INTERRUPTED, isInterrupted, runInterruptibly } from '../interrupt.js';
 import { progressDisplay } from '../progress-display.js';
+import { lockRunDirectory } from '../run-lock.js';
 import { PARTIAL, type RunOutputs } from '../run-outputs.js';
 import { startBackend } from '../run-options.js';
 import { bold, dim, yellow } from '../style.js';
@@ -58,6 +59,16 @@ class ResumeRefused extends CliError {
 
 export async function resumeCommand(runArgument: string, options: ResumeOptions): Promise<number> {
   const dir = runDirectory(runArgument);
+  // One writer per run: a second resume (or a run into it) is refused before it reads or touches anything.
+  const lock = lockRunDirectory(dir, 'resumed');
+  try {
+    return await resumeLocked(dir, options);
+  } finally {
+    lock.release();
+  }
+}
+
+async function resumeLocked(dir: string, options: ResumeOptions): Promise<number> {
   const shown = terminalText(displayPath(dir));
   let chosen: Extract<CheckpointReading, { checkpoint: unknown }>;
   let partial: string;

@@ -34,7 +34,9 @@ import { natsTrainingPool } from '../../fl/distributed/nats-training-pool.js';
 import type { TrainingPool } from '../../fl/parallel/training-pool.js';
 import { EXIT_INTERRUPTED, isInterrupted, runInterruptibly } from '../interrupt.js';
 import { fedsimCommand } from '../invocation.js';
-import { type RunOutputs, prepareRunOutputs } from '../run-outputs.js';
+import { type RunOutputs, ensureDirectory, prepareRunOutputs } from '../run-outputs.js';
+import { lockRunDirectory } from '../run-lock.js';
+import { resumeCommandFor } from '../resume-hint.js';
 import { toJsonSafe } from '../json-safe.js';
 import { progressDisplay } from '../progress-display.js';
 import { renderHtmlReport } from '../report/html-report.js';
@@ -97,53 +99,60 @@ export async function runCommand(scenarioPath: string, options: RunCommandOption
   await startBackend(options.backend);
   // --train-nats: checked (and the bridge thread started) before the output directory is made, like the backend.
   const trainingPool = trainingPoolOf(options);
-  // Checked (and created) before anything runs: a bad --out or --record is a usage error, not a failure after the run.
-  const outputs = prepareRunOutputs(outDir, resolve(options.record ?? join(outDir, 'run.jsonl')), {
-    out: options.out === undefined ? `the output directory ${out}` : `--out ${out}`,
-    record: options.record === undefined ? undefined : `--record ${options.record}`,
-  });
-  const maxSteps = options.maxSteps ?? scenario.maxSteps ?? CLI_MAX_STEPS;
-  // Checkpoints of an earlier run into this directory describe a log that this run replaces.
-  clearCheckpoints(join(outDir, CHECKPOINTS_DIR));
-  let checkpoints: CheckpointRecorder | undefined;
+  // One writer per run directory: a run into a directory being resumed (or run into) is refused before it clears anything.
+  ensureDirectory(outDir, options.out === undefined ? `the output directory ${out}` : `--out ${out}`);
+  const lock = lockRunDirectory(outDir, 'written by fedsim run');
+  try {
+    // Checked (and created) before anything runs: a bad --out or --record is a usage error, not a failure after the run.
+    const outputs = prepareRunOutputs(outDir, resolve(options.record ?? join(outDir, 'run.jsonl')), {
+      out: options.out === undefined ? `the output directory ${out}` : `--out ${out}`,
+      record: options.record === undefined ? undefined : `--record ${options.record}`,
+    });
+    const maxSteps = options.maxSteps ?? scenario.maxSteps ?? CLI_MAX_STEPS;
+    // Checkpoints of an earlier run into this directory describe a log that this run replaces.
+    clearCheckpoints(join(outDir, CHECKPOINTS_DIR));
+    let checkpoints: CheckpointRecorder | undefined;
 
-  // User text, shown with its control characters escaped (terminal-text.ts).
-  const name = terminalText(scenario.name);
-  const file = terminalText(scenario.path ? displayPath(scenario.path) : scenarioPath);
-  process.stdout.write(`${bold(`fedsim run ${name}`)} ${dim(`(${file}), seed ${terminalText(String(seed))}${faults ? `, faults ${faults.file ? terminalText(displayPath(resolve(faults.file))) : 'inline'}` : ''}`)}\n`);
-  const progress = progressDisplay(name, process.stderr, options.quiet);
-  const started = performance.now();
-  // The log is streamed to its .partial name; it gets its own name only once the run is complete.
-  const outcome = await runScenario(scenario, {
-    seed,
-    faults: faults?.plan,
-    strategy: options.strategy,
-    record: outputs.partial.log,
-    strict: options.strict,
-    params,
-    progress,
-    maxSteps,
-    maxLogBytes: options.maxLogBytes,
-    runSteps: runInterruptibly,
-    workers: trainingPool ?? options.workers,
-    onSimulation:
-      options.checkpointEvery === undefined
-        ? undefined
-        : (sim) => {
-            checkpoints = startCheckpoints(sim, options.checkpointEvery!, outDir, outputs.partial.log, outputs.log);
-          },
-    header: {
-      // Project-relative: the header must not depend on the directory the run was started from.
-      ...(faults ? { faults: faults.file ? projectPath(faults.file) : 'inline' } : {}),
-      ...(options.strategy ? { strategy: formatStrategy(options.strategy) } : {}),
-      ...(options.limit ? { limits: options.limit } : {}),
-    },
-  });
-  const wallMs = performance.now() - started;
-  await trainingPool?.close();
-  progress.stop();
-  checkpoints?.stop();
-  return concludeRun({ scenario, outcome, outputs, outDir, outLabel: options.out === undefined ? `the output directory ${out}` : `--out ${out}`, faultsFile: faults?.file, scenarioPath, wallMs });
+    // User text, shown with its control characters escaped (terminal-text.ts).
+    const name = terminalText(scenario.name);
+    const file = terminalText(scenario.path ? displayPath(scenario.path) : scenarioPath);
+    process.stdout.write(`${bold(`fedsim run ${name}`)} ${dim(`(${file}), seed ${terminalText(String(seed))}${faults ? `, faults ${faults.file ? terminalText(displayPath(resolve(faults.file))) : 'inline'}` : ''}`)}\n`);
+    const progress = progressDisplay(name, process.stderr, options.quiet);
+    const started = performance.now();
+    // The log is streamed to its .partial name; it gets its own name only once the run is complete.
+    const outcome = await runScenario(scenario, {
+      seed,
+      faults: faults?.plan,
+      strategy: options.strategy,
+      record: outputs.partial.log,
+      strict: options.strict,
+      params,
+      progress,
+      maxSteps,
+      maxLogBytes: options.maxLogBytes,
+      runSteps: runInterruptibly,
+      workers: trainingPool ?? options.workers,
+      onSimulation:
+        options.checkpointEvery === undefined
+          ? undefined
+          : (sim) => {
+              checkpoints = startCheckpoints(sim, options.checkpointEvery!, outDir, outputs.partial.log, outputs.log);
+            },
+      header: {
+        // Project-relative: the header must not depend on the directory the run was started from.
+        ...(faults ? { faults: faults.file ? projectPath(faults.file) : 'inline' } : {}),
+        ...(options.strategy ? { strategy: formatStrategy(options.strategy) } : {}),
+        ...(options.limit ? { limits: options.limit } : {}),
+      },
+    });
+    const wallMs = performance.now() - started;
+    await trainingPool?.close();
+    progress.stop();
+    checkpoints?.stop();
+    return concludeRun({ scenario, outcome, outputs, outDir, outLabel: options.out === undefined ? `the output directory ${out}` : `--out ${out}`, faultsFile: faults?.file, scenarioPath, wallMs });
+  } finally {
+    lock.release();
+  }
 }
 
 /** What `fedsim run` (and `fedsim resume`) write and print once the run has ended. */
@@ -169,7 +178,7 @@ export interface RunConclusion {
 
 /** Writes results.json, report.html and the final model, renames the outputs into place, prints the summary; returns the exit code. */
 export function concludeRun({ scenario, outcome, outputs, outDir, outLabel, faultsFile, scenarioPath, wallMs, recording }: RunConclusion): number {
-  if (isInterrupted(outcome.error)) return reportInterrupted(outcome, outputs);
+  if (isInterrupted(outcome.error)) return reportInterrupted(outcome, outputs, outDir);
   const name = terminalText(scenario.name);
   const file = terminalText(scenario.path ? displayPath(scenario.path) : scenarioPath);
 
@@ -274,12 +283,15 @@ function replayCommand(scenarioPath: string | undefined, log: string): string {
 }
 
 /** Ctrl-C stopped the run: the log so far stays under its .partial name, the outputs of an earlier run stay as they were. */
-function reportInterrupted(outcome: ScenarioOutcome<unknown>, outputs: RunOutputs): number {
+function reportInterrupted(outcome: ScenarioOutcome<unknown>, outputs: RunOutputs, outDir: string): number {
   const sim = outcome.sim;
   process.stderr.write(
     `${yellow('interrupted:', process.stderr)} the run was stopped (Ctrl-C) at virtual time ${Number(sim.now().toFixed(3))} ms before it finished; ` +
       `its event log so far is ${terminalText(displayPath(outputs.partial.log))} (earlier outputs, if any, were left as they were)\n`,
   );
+  // With checkpoints (--checkpoint-every) the run need not start over.
+  const resume = resumeCommandFor(outDir);
+  if (resume !== undefined) process.stderr.write(`continue it from its last checkpoint with: ${terminalText(resume)}\n`);
   return EXIT_INTERRUPTED;
 }
 

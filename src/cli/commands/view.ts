@@ -12,11 +12,12 @@
  * docs/viewer.md tells which mode suits what.
  */
 import { closeSync, existsSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { LogFormatError } from '../../runtime/index.js';
 import { displayPath } from '../../scenario/index.js';
 import { CliError, EXIT_OK } from '../cli-error.js';
 import { PARTIAL, ensureDirectory, replaceableTarget } from '../run-outputs.js';
+import { refuseInputAsOutput, runDirectoryFiles } from '../output-guard.js';
 import { terminalText } from '../terminal-text.js';
 import { scanLogArgument } from './replay.js';
 import { readViewerModel, type ViewerModel } from '../../viewer/log-model.js';
@@ -44,9 +45,17 @@ export interface ViewOptions {
 export const STATE_CAPTURES = 20_000;
 
 export async function viewCommand(run: string, options: ViewOptions): Promise<number> {
+  refuseContradictoryOptions(options);
   const source = resolveRunSource(run);
+  const otherSource = options.diff === undefined ? undefined : resolveRunSource(options.diff, '--diff');
+  // Refused before the (possibly long) replay: the page must not replace a file it is made from.
+  const pageFile = options.out !== undefined || !options.serve ? resolve(options.out ?? join(dirname(source.log), 'viewer.html')) : undefined;
+  if (pageFile !== undefined) {
+    const inputs = [source, ...(otherSource ? [otherSource] : [])].flatMap(sourceFiles);
+    refuseInputAsOutput(replaceableTarget(pageFile, `--out ${displayPath(pageFile)}`), inputs, `--out ${displayPath(pageFile)}`);
+  }
   const model = readModel(source);
-  const divergence = options.diff === undefined ? null : divergenceFrom(source, model, options.diff);
+  const divergence = otherSource === undefined ? null : divergenceFrom(source, model, otherSource);
 
   let states: PageInputs['states'] = null;
   let noStatesReason: string | undefined;
@@ -60,8 +69,8 @@ export async function viewCommand(run: string, options: ViewOptions): Promise<nu
   const inputs: PageInputs = { model, name: source.name, states, noStatesReason, divergence, skipped: skippedRounds(source), serve: false };
 
   const out = process.stdout;
-  if (options.out !== undefined || !options.serve) {
-    const file = resolve(options.out ?? join(dirname(source.log), 'viewer.html'));
+  if (pageFile !== undefined) {
+    const file = pageFile;
     const bytes = writePage(file, viewerPage(inputs));
     out.write(`wrote ${terminalText(displayPath(file))} (${model.events.toLocaleString('en-US')} events, ${(bytes / 1e6).toFixed(1)} MB): open it in a browser\n`);
   }
@@ -75,6 +84,16 @@ export async function viewCommand(run: string, options: ViewOptions): Promise<nu
   return EXIT_OK;
 }
 
+/** Options that would be silently ignored are refused instead, before any work. */
+function refuseContradictoryOptions(options: ViewOptions): void {
+  if (options.port !== undefined && !options.serve) {
+    throw new CliError(`--port ${options.port} only applies with --serve (the port the viewer is served on); add --serve, or drop --port to write a file.`);
+  }
+  if (options.stateEvery !== undefined && options.states === false) {
+    throw new CliError(`--state-every ${options.stateEvery} and --no-states contradict each other: --no-states keeps no states at all; give one of them.`);
+  }
+}
+
 function readModel(source: RunSource): ViewerModel {
   try {
     return readViewerModel(source.log, { source: displayPath(source.log) });
@@ -84,8 +103,14 @@ function readModel(source: RunSource): ViewerModel {
   }
 }
 
-function divergenceFrom(source: RunSource, model: ViewerModel, other: string) {
-  const otherSource = resolveRunSource(other, '--diff');
+/** The files a view of `source` reads: its log and results, and — for a run directory's log — the rest of that run. */
+function sourceFiles(source: RunSource): string[] {
+  const files = [source.log, ...(source.results === undefined ? [] : [source.results])];
+  if (/^run\.jsonl(\.partial)?$/.test(basename(source.log))) files.push(...runDirectoryFiles(dirname(source.log)));
+  return files;
+}
+
+function divergenceFrom(source: RunSource, model: ViewerModel, otherSource: RunSource) {
   const otherLog = scanLogArgument(otherSource.log);
   return findRunDivergence({ path: source.log, name: source.name, header: model.header }, { path: otherSource.log, name: otherSource.name, header: otherLog.header });
 }

@@ -186,6 +186,7 @@ function textsAt(c) {
   return out;
 }
 function showStates(seq) {
+  if (stateRequest) { stateRequest.abort(); stateRequest = null; }
   var panel = $('states'); panel.textContent = '';
   var note = document.createElement('p'); note.className = 'note'; panel.appendChild(note);
   if (!meta.states) { note.textContent = meta.noStatesReason || 'No actor states in this page.'; return; }
@@ -202,16 +203,32 @@ function showStates(seq) {
   note.textContent = 'This page kept states every ' + meta.states.every + ' events: shown is the state after seq ' + (before >= 0 ? meta.states.to[before] : '\u2013') +
     ', before this event. ' + (meta.serve ? 'Asking fedsim for the exact state\u2026' : 'For the exact state: fedsim view --serve, or fedsim replay --until ' + seq + '.');
   if (before >= 0) fillStates(panel, textsAt(before));
-  if (meta.serve) {
-    fetch('/state?seq=' + seq).then(function (r) { return r.json(); }).then(function (data) {
-      if (selected !== seq) return;
-      if (data.error) { note.textContent = data.error; return; }
-      panel.textContent = ''; panel.appendChild(note);
-      note.dataset.exact = 'true';
-      note.textContent = 'Every actor once the step that produced seq ' + seq + ' has run (replayed by fedsim just now, as fedsim replay --until ' + seq + '):';
-      fillStates(panel, data.actors);
-    });
-  }
+  if (meta.serve) askExactState(seq, panel, note);
+}
+/** The request for the selected event's exact state; a newer selection aborts it (only the latest answer is shown). */
+var stateRequest = null;
+function askExactState(seq, panel, note) {
+  if (stateRequest) stateRequest.abort();
+  var request = stateRequest = new AbortController();
+  fetch('/state?seq=' + seq, { signal: request.signal }).then(function (r) {
+    // fedsim answers its refusals (a bad seq, a replay that failed) as JSON { error }; anything else unreadable is a failure.
+    return r.json().catch(function () { throw new Error('HTTP ' + r.status + ', not a fedsim answer'); });
+  }).then(function (data) {
+    if (stateRequest !== request || selected !== seq) return;
+    stateRequest = null;
+    if (data.error) { note.textContent = data.error; return; }
+    panel.textContent = ''; panel.appendChild(note);
+    note.dataset.exact = 'true';
+    note.textContent = 'Every actor once the step that produced seq ' + seq + ' has run (replayed by fedsim just now, as fedsim replay --until ' + seq + '):';
+    fillStates(panel, data.actors);
+  }).catch(function (error) {
+    if (stateRequest !== request) return; // superseded (aborted by a newer selection)
+    stateRequest = null;
+    note.dataset.exact = 'false';
+    note.dataset.stateError = 'true';
+    note.textContent = 'fedsim --serve is not answering (' + (error && error.message ? error.message : String(error)) + '): shown is the state kept before this event. ' +
+      'Start fedsim view --serve again and reload, or get the exact state with fedsim replay --until ' + seq + '.';
+  });
 }
 function fillStates(panel, list) {
   list.forEach(function (s) {
@@ -313,7 +330,8 @@ function fillFilters() {
 function onKey(event) {
   var target = event.target;
   var typing = target && (target.tagName === 'INPUT' || target.tagName === 'SELECT' || target.tagName === 'TEXTAREA');
-  if (typing) { if (event.key === 'Escape') target.blur(); return; }
+  // Esc leaves the field with its text kept (n/N go on searching for it); preventDefault stops an input from clearing itself.
+  if (typing) { if (event.key === 'Escape') { event.preventDefault(); target.blur(); } return; }
   var handled = true;
   switch (event.key) {
     case 'ArrowDown': case 'j': step(1); break;
