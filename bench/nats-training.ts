@@ -20,31 +20,18 @@ import { performance } from 'node:perf_hooks';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { initBackend, describeBackend } from '../src/runtime/backend.js';
 import { SimulationCore } from '../src/runtime/index.js';
-import { createStream } from '../src/runtime/rng.js';
 import { nn } from '../src/fl/models/index.js';
-import { type ClientData, runFederated } from '../src/fl/rounds/index.js';
+import { runFederated } from '../src/fl/rounds/index.js';
 import type { TrainingPool } from '../src/fl/parallel/index.js';
 import { natsTrainingPool } from '../src/fl/distributed/nats-training-pool.js';
 import { startNatsServer } from '../test/helpers/nats-server.js';
 import { type RunningFedsim, startFedsim } from '../test/helpers/fedsim-cli.js';
 import { table } from './timing.js';
+import { CLIENTS, SAMPLES, syntheticClients } from './two-nn-clients.js';
 
-const CLIENTS = 10;
-const SAMPLES = 600;
 const ROUNDS = Number(process.env.NATS_BENCH_ROUNDS ?? 5);
 const REPEATS = Number(process.env.NATS_BENCH_REPEATS ?? 2);
 const WORKERS = [1, 2, 4] as const;
-
-function syntheticClients(): ClientData[] {
-  const rng = createStream(0, 'bench/workers/data');
-  return Array.from({ length: CLIENTS }, () => {
-    const x = new Float32Array(SAMPLES * 784);
-    for (let i = 0; i < x.length; i++) x[i] = rng.next();
-    const y = new Int32Array(SAMPLES);
-    for (let i = 0; i < SAMPLES; i++) y[i] = rng.int(10);
-    return { x, y };
-  });
-}
 
 function asking(worker: RunningFedsim): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -19,14 +19,12 @@ import { performance } from 'node:perf_hooks';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { initBackend, describeBackend } from '../src/runtime/backend.js';
 import { SimulationCore } from '../src/runtime/index.js';
-import { createStream } from '../src/runtime/rng.js';
 import { nn } from '../src/fl/models/index.js';
-import { type ClientData, runFederated } from '../src/fl/rounds/index.js';
+import { runFederated } from '../src/fl/rounds/index.js';
 import { TrainingPool } from '../src/fl/parallel/index.js';
 import { table } from './timing.js';
+import { CLIENTS, SAMPLES, syntheticClients } from './two-nn-clients.js';
 
-const CLIENTS = 10;
-const SAMPLES = 600;
 const REPEATS = Number(process.env.WORKERS_BENCH_REPEATS ?? 3);
 const THREADS = [1, 2, 4] as const;
 /** Rounds per run: a run's set-up (actors, the initial model) is serial, so one round alone would overstate it. */
@@ -53,17 +51,6 @@ const processCpuMs = () => {
   const { user, system } = process.cpuUsage();
   return (user + system) / 1000;
 };
-
-function syntheticClients(): ClientData[] {
-  const rng = createStream(0, 'bench/workers/data');
-  return Array.from({ length: CLIENTS }, () => {
-    const x = new Float32Array(SAMPLES * 784);
-    for (let i = 0; i < x.length; i++) x[i] = rng.next();
-    const y = new Int32Array(SAMPLES);
-    for (let i = 0; i < SAMPLES; i++) y[i] = rng.int(10);
-    return { x, y };
-  });
-}
 
 export const benchmark = {
   name: 'workers',
