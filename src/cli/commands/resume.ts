@@ -22,7 +22,7 @@ import { performance } from 'node:perf_hooks';
 import { CHECKPOINTS_DIR, type CheckpointReading, readCheckpoints } from '../../fl/checkpoint/checkpoint-file.js';
 import type { CheckpointRecorder } from '../../fl/checkpoint/checkpoint-recorder.js';
 import { codeSha256 } from '../../fl/checkpoint/code-digest.js';
-import { LogPrefixError, checkLogPrefix, openLogPrefix, verifyLogPrefix } from '../../fl/checkpoint/log-prefix.js';
+import { LogPrefixError, checkLogPrefix, openLogPrefix, verifyLogPrefix } from '../../runtime/replay/log-prefix.js';
 import { DivergenceError, LogFormatError, openLogStream, type LogHeader } from '../../runtime/index.js';
 import { followRecordedFusedDense } from '../../runtime/fused-dense/module.js';
 import { displayPath, projectRoot, runScenario, type Scenario } from '../../scenario/index.js';

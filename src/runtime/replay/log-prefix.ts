@@ -10,13 +10,20 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { DivergenceError } from '../../runtime/replay/divergence.js';
-import { eventLine } from '../../runtime/event-log.js';
-import { LogLineReader } from '../../runtime/replay/log-lines.js';
-import type { SimulationCore } from '../../runtime/simulation.js';
-import type { Checkpoint } from './checkpoint-file.js';
+import { DivergenceError } from './divergence.js';
+import { eventLine } from '../event-log.js';
+import { LogLineReader } from './log-lines.js';
+import type { SimulationCore } from '../simulation.js';
+import { FedsimError } from '../errors.js';
 
-export class LogPrefixError extends Error {
+/** What a checkpoint says of the log it was taken on (src/fl/checkpoint/checkpoint-file.ts): the round, the events so far, and the log's first `bytes` and their sha256. */
+export interface LogPrefixMark {
+  round: number;
+  events: number;
+  log: { bytes: number; sha256: string };
+}
+
+export class LogPrefixError extends FedsimError {
   override name = 'LogPrefixError';
 }
 
@@ -26,7 +33,7 @@ const READ_CHUNK = 1 << 20;
  * Checks that the log at `path` still begins with the bytes `checkpoint` hashed (read in
  * chunks: a log may be larger than memory) and that they end at a line's end.
  */
-export function checkLogPrefix(path: string, checkpoint: Checkpoint): void {
+export function checkLogPrefix(path: string, checkpoint: LogPrefixMark): void {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -71,7 +78,7 @@ export interface LogPrefix {
 }
 
 /** Opens the prefix `checkpoint` names (check it first with checkLogPrefix). */
-export function openLogPrefix(path: string, checkpoint: Checkpoint, source = path): LogPrefix {
+export function openLogPrefix(path: string, checkpoint: LogPrefixMark, source = path): LogPrefix {
   const reader = new LogLineReader(path, source);
   const header = reader.next();
   if (header === null) {
@@ -87,7 +94,7 @@ export function openLogPrefix(path: string, checkpoint: Checkpoint, source = pat
   };
 }
 
-export class ResumeHeaderError extends Error {
+export class ResumeHeaderError extends FedsimError {
   override name = 'ResumeHeaderError';
 }
 
