@@ -8,17 +8,9 @@ import { cpSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, read
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fedsim } from './helpers/fedsim-cli.js';
+import { smallMlpExperimentFile } from './helpers/tiny-experiment.js';
 
-const TINY = `kind: fedavg
-name: tiny-guard
-seed: 3
-data: { source: synthetic, alpha: 1, beta: 1, devices: 4, features: 6, classes: 3, maxSamplesPerDevice: 10 }
-model: { kind: mlp, layers: [6, 5, 3] }
-batchSize: 5
-rounds: 2
-localEpochs: 1
-lr: 0.1
-`;
+const TINY = smallMlpExperimentFile({ name: 'tiny-guard', seed: 3, rounds: 2 });
 
 const root = mkdtempSync(join(tmpdir(), 'fedsim-output-guard-'));
 const run = join(root, 'run');

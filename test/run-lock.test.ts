@@ -11,17 +11,9 @@ import { join } from 'node:path';
 import { CHECKPOINTS_DIR, checkpointFileName } from '../src/fl/checkpoint/checkpoint-file.js';
 import { RUN_LOCK_FILE } from '../src/cli/run-lock.js';
 import { fedsimWith } from './helpers/fedsim-cli.js';
+import { smallMlpExperimentFile } from './helpers/tiny-experiment.js';
 
-const TINY = `kind: fedavg
-name: tiny-lock
-seed: 4
-data: { source: synthetic, alpha: 1, beta: 1, devices: 4, features: 6, classes: 3, maxSamplesPerDevice: 10 }
-model: { kind: mlp, layers: [6, 5, 3] }
-batchSize: 5
-rounds: 3
-localEpochs: 1
-lr: 0.1
-`;
+const TINY = smallMlpExperimentFile({ name: 'tiny-lock', seed: 4, rounds: 3 });
 
 // A project of its own (package.json), where resume finds the scenario file as replay does.
 const root = mkdtempSync(join(tmpdir(), 'fedsim-run-lock-'));

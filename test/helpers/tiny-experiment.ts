@@ -30,6 +30,18 @@ localEpochs: 1
 lr: 0.1
 `;
 
+/** A whole small mlp experiment file (4 devices unless told), for CLI tests that need a run to work on. */
+export const smallMlpExperimentFile = (options: { name: string; seed: number; rounds: number; devices?: number }) => `kind: fedavg
+name: ${options.name}
+seed: ${options.seed}
+data: { source: synthetic, alpha: 1, beta: 1, devices: ${options.devices ?? 4}, features: 6, classes: 3, maxSamplesPerDevice: 10 }
+model: { kind: mlp, layers: [6, 5, 3] }
+batchSize: 5
+rounds: ${options.rounds}
+localEpochs: 1
+lr: 0.1
+`;
+
 /** The YAML text of `fields`, one `key: value` line each. */
 export const yamlLines = (fields: Record<string, string>) => Object.entries(fields).map(([k, v]) => `${k}: ${v}`).join('\n') + '\n';
 
