@@ -23,7 +23,7 @@ import { displayPath, type Sim } from '../scenario/index.js';
 import { runScenario } from '../scenario/index.js';
 import { describeActor } from '../cli/actor-state.js';
 import { CliError, EXIT_FAILED } from '../cli/cli-error.js';
-import { ReplayRefused, recordedMaxSteps, recordedParams, recordedScenario, scanLogArgument } from '../cli/commands/replay.js';
+import { ReplayRefused, recordedMaxSteps, recordedRunSettings, recordedScenario, scanLogArgument } from '../cli/commands/replay.js';
 import { startBackend } from '../cli/run-options.js';
 import { payloadSummary } from './payload-summary.js';
 
@@ -124,15 +124,10 @@ export async function captureStates(logFile: string, options: CaptureOptions = {
   let outcome;
   try {
     outcome = await runScenario(scenario, {
-      seed: log.header.seed,
-      strategy: log.header.strategy,
-      faults: log.header.faults,
-      strict: info.strict === true,
-      params: recordedParams(info),
+      ...recordedRunSettings(log.header, info),
       maxSteps: recordedMaxSteps(info),
       verify: stream,
       keepLog: false,
-      recordedHeader: info,
       // Asked for one event's state: stop there, as `fedsim replay --until` does.
       stopWhen: options.at === undefined ? undefined : (s) => s.eventCount > options.at!,
       onSimulation: (s) => {

@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { DEFAULT_MAX_STEPS, DivergenceError, LogFormatError, LogHeaderMismatchError, type LogSummary, openLogStream, readEventLine, readLog, scanLog } from '../../runtime/index.js';
+import { DEFAULT_MAX_STEPS, DivergenceError, LogFormatError, LogHeaderMismatchError, type LogHeader, type LogSummary, openLogStream, readEventLine, readLog, scanLog } from '../../runtime/index.js';
 import { EXIT_INTERRUPTED, isInterrupted, runInterruptibly } from '../interrupt.js';
 import { type Scenario, changedError, describeError, displayPath, RecordedScenarioError, recordedModulesCheck, resolveRecordedScenario, runScenario } from '../../scenario/index.js';
 import { describeActors } from '../actor-state.js';
@@ -95,6 +95,21 @@ export function recordedParams(info: Record<string, unknown>): Record<string, un
   return params as Record<string, unknown>;
 }
 
+/**
+ * What a recorded run ran with, read back from its log header, for every command that runs it
+ * again (replay, resume, the viewer's states): seed, strategy, fault plan, strict mode, params.
+ */
+export function recordedRunSettings(header: LogHeader, info: Record<string, unknown>) {
+  return {
+    seed: header.seed,
+    strategy: header.strategy,
+    faults: header.faults,
+    strict: info.strict === true,
+    params: recordedParams(info),
+    recordedHeader: info,
+  };
+}
+
 /** The step budget the run was recorded with; logs from before it was recorded ran under the runtime's default. */
 export function recordedMaxSteps(info: Record<string, unknown>): number {
   const value = info.maxSteps;
@@ -149,15 +164,10 @@ export async function replayCommand(logFile: string, options: ReplayOptions): Pr
   let outcome;
   try {
     outcome = await runScenario(scenario, {
-      seed: header.seed,
-      strategy: header.strategy,
-      faults: header.faults,
-      strict: info.strict === true,
-      params: recordedParams(info),
+      ...recordedRunSettings(header, info),
       maxSteps,
       ...(live ? { follow: readLog(logFile, { maxLineChars: options.maxLineChars }) } : { verify: stream }),
       keepLog: false,
-      recordedHeader: info,
       progress,
       stopWhen: until === undefined ? undefined : (sim) => sim.eventCount > until,
       runSteps: runInterruptibly,

@@ -36,7 +36,7 @@ import { PARTIAL, type RunOutputs } from '../run-outputs.js';
 import { startBackend } from '../run-options.js';
 import { bold, dim, yellow } from '../style.js';
 import { terminalText } from '../terminal-text.js';
-import { ReplayRefused, recordedMaxSteps, recordedParams, recordedScenario } from './replay.js';
+import { ReplayRefused, recordedMaxSteps, recordedRunSettings, recordedScenario } from './replay.js';
 import { concludeRun, startCheckpoints } from './run.js';
 
 export interface ResumeOptions {
@@ -112,13 +112,8 @@ async function resumeLocked(dir: string, options: ResumeOptions): Promise<number
   let outcome;
   try {
     outcome = await runScenario(scenario, {
-      seed: header.seed,
-      strategy: header.strategy,
-      faults: header.faults,
-      strict: info.strict === true,
-      params: recordedParams(info),
+      ...recordedRunSettings(header, info),
       maxSteps: recordedMaxSteps(info),
-      recordedHeader: info,
       record: resumeLog,
       progress,
       runSteps: runInterruptibly,
