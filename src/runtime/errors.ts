@@ -17,9 +17,11 @@ export class DeadlockError extends FedsimError {
     hint = '',
     /** Who waits for what at the deadlock (see liveness.ts); its text is the message's second part. */
     readonly report?: LivenessReport,
+    /** What the time is: virtual in simulation; live, real ms since the run started. */
+    clock: 'virtual time' | 'live time' = 'virtual time',
   ) {
     super(
-      `Deadlock at virtual time ${virtualTime} ms: waiting for ${awaited}, but no message is in flight and no timer is set, ` +
+      `Deadlock at ${clock} ${virtualTime} ms: waiting for ${awaited}, but no message is in flight and no timer is set, ` +
         `so it can never arrive.${hint ? ' ' + hint : ''} Check that the receiver exists and answers this message type, ` +
         `and whether the fault plan dropped the request or its reply (see sim.log for 'dropped' events).` +
         (report ? `\n${formatLivenessReport(report)}` : ''),

@@ -249,6 +249,7 @@ export class SimulationCore implements CellHost, Host {
         quiesce: () => transport.quiesce(),
         failRequests: (error) => this.driver.failAll(error),
         now: () => this.clock.now(),
+        progress: () => this.eventSeq,
       });
       transport.attach(this.sink());
     }

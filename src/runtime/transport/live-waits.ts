@@ -30,6 +30,12 @@ export interface LiveWaitsCore {
   failRequests(error: Error): void;
   /** The host's clock, in ms. */
   now(): number;
+  /**
+   * A counter that moves whenever this process does anything (sends, delivers, fires a timer):
+   * its event count. A quiet run seen by a quiescence check is only proof of a deadlock if this
+   * process did nothing while the check ran — a request sent meanwhile was not in the picture.
+   */
+  progress(): number;
 }
 
 interface Wait {
@@ -101,6 +107,7 @@ export class LiveWaits {
   /** Asks the whole run whether it is quiet; if it is and something is still awaited, that can never come. */
   private async check(): Promise<void> {
     if (!this.somethingAwaited() || !this.core.idle || this.core.stopped) return;
+    const progressBefore = this.core.progress();
     this.checking = true;
     try {
       await this.core.quiesce();
@@ -111,12 +118,20 @@ export class LiveWaits {
       this.checking = false;
     }
     if (this.core.stopped || !this.core.idle) return;
+    if (this.core.progress() !== progressBefore) {
+      // This process sent or received something while the run was being checked (e.g. the scenario
+      // went on after a settle() and sent a new request): the quiet the check saw is stale. Look again.
+      this.afterRun();
+      return;
+    }
     const awaited = [...this.core.awaiting(), ...[...this.waits].map((w) => w.awaited)];
     if (awaited.length === 0) return;
     const error = new DeadlockError(
       awaited.join('; '),
       this.core.now(),
       'Live run: every process is idle and nothing is in flight on the network, so the request or its reply was lost (a live fault dropped it, or its receiver refused it).',
+      undefined,
+      'live time',
     );
     this.core.failRequests(error);
     const waits = [...this.waits];
