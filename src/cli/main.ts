@@ -98,7 +98,8 @@ or YAML/JSON experiment files with a \`kind\`. Known kinds:`,
     .addOption(new Option('--train-nats <url>', 'train the clients of a federated run in `fedsim train-worker` processes through this NATS server; the log and results are the same'))
     .addOption(new Option('--train-subject <prefix>', 'with --train-nats: the subject prefix the workers use (default fedsim.train; one per experiment sharing a server)'))
     .addOption(quietOption())
-    .addOption(new Option('--transport <name>', 'sim (default: the deterministic in-process simulation) or nats (live: workers in `fedsim worker` processes, real time)'));
+    .addOption(new Option('--transport <name>', 'sim (default: the deterministic in-process simulation) or nats (live: workers in `fedsim worker` processes, real time)'))
+    .addOption(new Option('--clients-on-workers', 'with --transport nats, FL experiments: the clients run in `fedsim worker --experiment FILE` processes (the server stays here); a worker that dies is its clients\' dropout'));
   addNatsFlags(runCommandSpec, 'NATS server URL(s) for --transport nats, e.g. nats://127.0.0.1:4222');
   runCommandSpec
     .addHelpText(
@@ -128,6 +129,10 @@ Exit code 0 when every check holds, 1 when a check fails or the run throws, 130 
       .command('worker')
       .description('Host actors for live runs: a driver (fedsim run FILE --transport nats) places its workers here over NATS.')
       .option('--actors <ids>', 'the actor ids this process hosts, comma-separated (e.g. alice,bob)')
+      .option('--experiment <file>', 'host the FL clients of this experiment file, for `fedsim run FILE --transport nats --clients-on-workers` (the same file and --set as the driver)')
+      .option('--clients <ids>', 'with --experiment: only these clients, comma-separated ids or patterns with * (e.g. \'client-0*\'); default all')
+      .option('--set <key=value>', 'with --experiment: set a field of the experiment file, as the driver\'s --set (repeatable)', setOption)
+      .addOption(limitFlag())
       .option('--name <name>', 'this process\'s name in recordings (default: worker-<pid>@<host>)')
       .addOption(backendOption())
       .addOption(quietOption()),
@@ -140,6 +145,10 @@ Examples:
   $ nats-server -js -a 127.0.0.1 &
   $ fedsim worker --nats nats://127.0.0.1:4222 --actors bob,alice &
   $ fedsim run scenarios/pointer-chains.ts --transport nats --nats nats://127.0.0.1:4222
+
+  $ fedsim worker --nats nats://127.0.0.1:4222 --experiment exp.yaml --clients 'client-0*' &
+  $ fedsim worker --nats nats://127.0.0.1:4222 --experiment exp.yaml --clients 'client-1*' &
+  $ fedsim run exp.yaml --transport nats --nats nats://127.0.0.1:4222 --clients-on-workers
 
 It runs until stopped (Ctrl-C or SIGTERM) and serves one run after another. Envelopes for actors it does not host,
 or that fail the transport's checks, are refused and recorded as dropped in the run's recording.`,

@@ -42,8 +42,19 @@ const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 const FRAME_PREFIX = 4;
 
-/** The frame's JSON text; the tensors found are appended, in order, to `tensors`. */
-function frameJson(type: string, payload: unknown, tensors: WireBinary[]): string {
+/**
+ * The slot dtype of a raw Float32Array (an FL model's weights, src/fl/models/weights.ts) in a
+ * frame that really crosses a wire. Only encodeMessage lists them: sizes and digests of
+ * in-process messages (wireSize, prepareOutgoing) keep counting them as before, so the logs
+ * of existing runs keep their bytes.
+ */
+const FLOAT32_ARRAY_DTYPE = 'float32-array';
+
+/** What a wire frame carries after its JSON: tensors, ring words and (encodeMessage only) raw float arrays. */
+type FrameBinary = WireBinary | Float32Array;
+
+/** The frame's JSON text; the tensors found are appended, in order, to `tensors` (raw float arrays too when `floatArrays`). */
+function frameJson(type: string, payload: unknown, tensors: FrameBinary[], floatArrays = false): string {
   if (TENSOR_FREE_TYPES.has(type)) return JSON.stringify({ type, payload });
   const slots: TensorSlot[] = [];
   // JSON.stringify walks depth-first and calls the replacer with the holder as `this`:
@@ -59,6 +70,11 @@ function frameJson(type: string, payload: unknown, tensors: WireBinary[]): strin
     const step = Array.isArray(this) ? Number(key) : key;
     if (isRingWords(value)) {
       slots.push({ path: [...keys.slice(1), step], dtype: RING_WORDS_DTYPE, shape: [value.length] });
+      tensors.push(value);
+      return null;
+    }
+    if (floatArrays && value instanceof Float32Array) {
+      slots.push({ path: [...keys.slice(1), step], dtype: FLOAT32_ARRAY_DTYPE, shape: [value.length] });
       tensors.push(value);
       return null;
     }
@@ -113,13 +129,13 @@ export function wireSize(type: string, payload: unknown): number {
 }
 
 export function encodeMessage(type: string, payload: unknown): Uint8Array {
-  const tensors: WireBinary[] = [];
-  return encodeFrame(frameJson(type, payload, tensors), tensors);
+  const tensors: FrameBinary[] = [];
+  return encodeFrame(frameJson(type, payload, tensors, true), tensors);
 }
 
-function encodeFrame(text: string, tensors: readonly WireBinary[]): Uint8Array {
+function encodeFrame(text: string, tensors: readonly FrameBinary[]): Uint8Array {
   const json = utf8.encode(text);
-  const blobs = tensors.map(encodeBinary);
+  const blobs = tensors.map((t) => (t instanceof Float32Array ? new Uint8Array(t.buffer, t.byteOffset, t.byteLength).slice() : encodeBinary(t)));
   const total = FRAME_PREFIX + json.byteLength + blobs.reduce((n, b) => n + FRAME_PREFIX + b.byteLength, 0);
   const frame = new Uint8Array(total);
   const view = new DataView(frame.buffer);
@@ -142,8 +158,16 @@ function slotOf(value: unknown, index: number): TensorSlot {
   return slot;
 }
 
+/** A raw Float32Array from a frame's bytes (copied into an aligned buffer of its own). */
+function decodeFloatArray(data: Uint8Array, shape: readonly number[]): Float32Array {
+  if (shape.length !== 1 || data.byteLength !== 4 * shape[0]) {
+    throw new WireFormatError(`Malformed float array on the wire: shape [${shape}] needs ${4 * (shape[0] ?? 0)} bytes in one dimension, got ${data.byteLength}.`);
+  }
+  return new Float32Array(data.slice().buffer);
+}
+
 /** Puts `tensor` where `path` says inside `root`, which must hold null there. */
-function place(root: Record<string, unknown>, path: Path, tensor: WireBinary, index: number): void {
+function place(root: Record<string, unknown>, path: Path, tensor: FrameBinary, index: number): void {
   let holder: unknown = root;
   for (let i = 0; i < path.length - 1; i++) {
     holder = typeof holder === 'object' && holder !== null ? (holder as Record<string | number, unknown>)[path[i]] : undefined;
@@ -181,16 +205,21 @@ export function decodeMessage(frame: Uint8Array): { type: string; payload: unkno
   if (!Array.isArray(slots) || slots.length !== blobs.length) {
     throw new WireFormatError(`Frame lists ${Array.isArray(slots) ? slots.length : 'no array of'} tensor(s) but carries ${blobs.length} tensor blob(s).`);
   }
-  const made: WireBinary[] = [];
+  const made: FrameBinary[] = [];
   try {
     slots.forEach((entry, i) => {
       const slot = slotOf(entry, i);
-      const tensor = slot.dtype === RING_WORDS_DTYPE ? decodeRingWords(blobs[i], slot.shape) : decodeTensor({ dtype: slot.dtype, shape: slot.shape, data: blobs[i], variable: slot.variable } as EncodedTensor);
+      const tensor =
+        slot.dtype === RING_WORDS_DTYPE
+          ? decodeRingWords(blobs[i], slot.shape)
+          : slot.dtype === FLOAT32_ARRAY_DTYPE
+            ? decodeFloatArray(blobs[i], slot.shape)
+            : decodeTensor({ dtype: slot.dtype, shape: slot.shape, data: blobs[i], variable: slot.variable } as EncodedTensor);
       made.push(tensor);
       place(parsed as Record<string, unknown>, slot.path, tensor, i);
     });
   } catch (error) {
-    for (const t of made) disposeBinary(t);
+    for (const t of made) if (!(t instanceof Float32Array)) disposeBinary(t);
     if (error instanceof WireFormatError) throw error;
     throw new WireFormatError(`Frame payload could not be decoded: ${(error as Error).message}`);
   }

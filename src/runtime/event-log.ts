@@ -65,6 +65,7 @@ function messageEventLine(event: MessageEvent): string {
   if (event.ev === 'duplicated') line += `,"after":${num(event.after)}`;
   if (event.ev === 'sent' && e.bytes !== undefined) line += `,"bytes":${num(e.bytes)}`;
   if (event.ev === 'dropped') line += `,"reason":${str(event.reason)}`;
+  if (event.ev === 'dropped' && event.goneHost !== undefined) line += `,"goneHost":${str(event.goneHost)}`;
   if (event.ev === 'delayed') line += `,"by":${num(event.by)}`;
   return line + '}';
 }

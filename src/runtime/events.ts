@@ -32,8 +32,12 @@ export interface DeliveredEvent extends MessageEventBase {
 }
 export interface DroppedEvent extends MessageEventBase {
   ev: 'dropped';
-  /** 'invalid': a live host refused an envelope that failed the transport's validation. */
-  reason: 'fault' | 'crashed' | 'partition' | 'unknown-actor' | 'stopped' | 'invalid';
+  /**
+   * 'invalid': a live host refused an envelope that failed the transport's validation.
+   * 'host-gone': live, the receiver's process is gone (`goneHost` names it; transport.ts HostLossPolicy).
+   */
+  reason: 'fault' | 'crashed' | 'partition' | 'unknown-actor' | 'stopped' | 'invalid' | 'host-gone';
+  goneHost?: string;
 }
 export interface DuplicatedEvent extends MessageEventBase {
   ev: 'duplicated';

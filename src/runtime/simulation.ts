@@ -33,7 +33,7 @@ import { FEDSIM_VERSION } from '../version.js';
 import type { Host } from './transport/host.js';
 import { LiveLoop } from './transport/live-loop.js';
 import { LiveWaits } from './transport/live-waits.js';
-import type { PlacedActorSpec, Transport, TransportSink } from './transport/transport.js';
+import type { HostLossPolicy, PlacedActorSpec, Transport, TransportSink } from './transport/transport.js';
 
 export interface SimulationOptions {
   /** Root seed of every random stream (default 0). */
@@ -312,6 +312,8 @@ export class SimulationCore implements CellHost, Host {
     if (this.cells.has(id) || id === this.driver.id) throw new DuplicateActorError(id);
     const cell = new ActorCell(this, id, logic, options.input);
     this.cells.set(id, cell);
+    // Live: the run's other processes may send to it (a placed FL client answering the server spawned here).
+    this.transport?.announce?.(id);
     this.record({ ev: 'spawned', actor: id });
     cell.start();
     return cell;
@@ -367,11 +369,11 @@ export class SimulationCore implements CellHost, Host {
    * Live runs: creates actor `id` on the remote host that offers it (see Transport.place);
    * messages to it go through the transport from now on. `spec` must be JSON.
    */
-  placeRemote(id: ActorId, spec: PlacedActorSpec): void {
+  placeRemote(id: ActorId, spec: PlacedActorSpec, whenHostIsGone: HostLossPolicy = 'fail-run'): void {
     if (!this.transport) throw new FedsimError(`placeRemote('${id}'): this simulation has no live transport; spawn the actor in process with spawn().`);
     if (this.stoppedBy !== null) throw this.unusable(`placeRemote('${id}')`);
     if (this.hasActor(id)) throw new DuplicateActorError(id);
-    this.transport.place(id, spec);
+    this.transport.place(id, spec, whenHostIsGone);
   }
 
   /** The spawned actors' ids, in spawn order (ids registered on demand appear once spawned). */
@@ -750,11 +752,20 @@ export class SimulationCore implements CellHost, Host {
 
   /** Hands an envelope to the live transport, at its deliverAt (a fault's delay holds it back here, in real time). */
   private publishRemote(envelope: PostedEnvelope): void {
-    const transport = this.transport!;
     const wait = envelope.deliverAt - this.clock.now();
-    if (wait <= 0) return transport.publish(envelope);
-    this.clock.schedule(() => transport.publish(envelope), wait, null);
+    if (wait <= 0) return this.toTransport(envelope);
+    this.clock.schedule(() => this.toTransport(envelope), wait, null);
     this.live!.wake();
+  }
+
+  /**
+   * The transport carries the envelope, unless its receiver's process is gone: then it is
+   * lost, as a message to a crashed actor is in simulation (see HostLossPolicy).
+   */
+  private toTransport(envelope: PostedEnvelope): void {
+    const goneHost = this.transport!.goneHostOf?.(envelope.to);
+    if (goneHost === undefined) return this.transport!.publish(envelope);
+    this.record({ ev: 'dropped', ...messageFields(envelope), reason: 'host-gone', goneHost });
   }
 
   /** What the live transport calls back (TransportSink). */
@@ -783,6 +794,12 @@ export class SimulationCore implements CellHost, Host {
         core.record({ ev: 'mark', label: 'refused', data: { reason, detail } });
       },
       fail: (error) => core.failLive(error),
+      hostGone: (host, actors) => {
+        if (core.stoppedBy !== null) return;
+        core.clock.advanceTo(core.transport!.now());
+        core.record({ ev: 'mark', label: 'host-gone', data: { host, actors } });
+        core.live!.wake();
+      },
       wake: () => core.live!.wake(),
       get idle() {
         return core.pending.size === 0 && core.clock.pendingTimers() === 0;

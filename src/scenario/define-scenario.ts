@@ -12,6 +12,9 @@ import type { FaultPlanInput, Seed, StrategySpec } from '../runtime/index.js';
 import type { WorkersOption } from '../fl/parallel/parallel-training.js';
 import { callerFile, toFilePath } from './scenario-path.js';
 import type { Sim, SimOptions } from './simulation-factory.js';
+import type { AnyActorLogic } from 'xstate';
+import type { SimulationCore } from '../runtime/simulation.js';
+import type { PlacedActorSpec } from '../runtime/transport/transport.js';
 
 /** What `ctx.progress` reports: display only, never part of the run. */
 export interface ProgressUpdate {
@@ -34,6 +37,24 @@ export interface ScenarioContext {
    * A TrainingPool when the run trains elsewhere (`fedsim run --train-nats URL`: worker processes).
    */
   readonly workers: WorkersOption;
+  /**
+   * Live runs with the clients on worker processes (`fedsim run --transport nats
+   * --clients-on-workers`): the placement of FL client `id` (pass it to runFederated as
+   * `placeClient`). Undefined otherwise: the clients are spawned in this process.
+   */
+  readonly placeClient?: (id: string) => PlacedActorSpec;
+}
+
+/**
+ * How a worker process rebuilds an experiment's FL clients (src/fl/experiments/placed-clients.ts):
+ * the run's clients prepared in that process's part of the run, with its seed, exactly as the
+ * experiment's `run` prepares them.
+ */
+export interface ScenarioClientActors {
+  /** Every client id of the run, in order. */
+  readonly ids: readonly string[];
+  /** Prepares the run's clients in `sim` (data, model, algorithm); `actor(id)` is the actor the run would spawn. */
+  prepare(sim: SimulationCore): { actor(id: string): { logic: AnyActorLogic; input: Record<string, unknown> }; dispose(): void };
 }
 
 /** true/void/undefined = the invariant held; false or a string (the message) = it did not. Throwing fails too. */
@@ -72,6 +93,8 @@ export interface ScenarioSpec<R = unknown> {
    * `loadScenario` always sets it to the file it loaded.
    */
   path?: string | URL;
+  /** An FL experiment's clients, for worker processes that host them in live runs (ScenarioClientActors). */
+  clientActors?: ScenarioClientActors;
   run: (sim: Sim, ctx: ScenarioContext) => R | Promise<R>;
   checks?: Record<string, Check<R>>;
 }

@@ -7,7 +7,7 @@
 import { registerModuleExperimentKind } from './module-experiment.js';
 
 export { defineScenario, isScenario, withOverrides, ScenarioDefinitionError } from './define-scenario.js';
-export type { Check, CheckOutcome, ProgressUpdate, Scenario, ScenarioContext, ScenarioSpec } from './define-scenario.js';
+export type { Check, CheckOutcome, ProgressUpdate, Scenario, ScenarioClientActors, ScenarioContext, ScenarioSpec } from './define-scenario.js';
 export { createSimulation, type Sim, type SimOptions } from './simulation-factory.js';
 export { runScenario, describeError, RUN_FAILURE, type RunScenarioOptions, type ScenarioOutcome } from './run-scenario.js';
 export { evaluateChecks, type CheckResult } from './checks.js';

@@ -59,6 +59,8 @@ export interface RunScenarioOptions<R = unknown> {
   transport?: SimOptions['transport'];
   /** Replay of a live recording (SimulationOptions.follow): recorded order and fates, every message compared. */
   follow?: SimOptions['follow'];
+  /** ScenarioContext.placeClient: live, the FL clients go to worker processes. */
+  placeClient?: ScenarioContext['placeClient'];
 }
 
 export interface ScenarioOutcome<R = unknown> {
@@ -134,6 +136,7 @@ export async function runScenario<R>(scenario: Scenario<R>, options: RunScenario
     seed,
     params,
     workers: options.workers ?? 1,
+    ...(options.placeClient ? { placeClient: options.placeClient } : {}),
     progress: (label, fraction) => progress$.next({ label, fraction: Math.min(1, Math.max(0, fraction)) }),
   };
 

@@ -13,6 +13,8 @@ import { wireCodec } from '../../messages/index.js';
 import { NatsConnectionError } from '../../runtime/transport/nats/connection.js';
 import { LiveSession } from '../../runtime/transport/nats/live-session.js';
 import { LiveTransportError } from '../../runtime/transport/nats/nats-transport.js';
+import { clientPlacements } from '../../fl/experiments/placed-clients.js';
+import { FlConfigError } from '../../fl/errors.js';
 import { describeError, displayPath, projectPath, runScenario } from '../../scenario/index.js';
 import { CliError, EXIT_FAILED } from '../cli-error.js';
 import { printFailure } from '../failure-output.js';
@@ -25,6 +27,8 @@ import { prepareRunOutputs } from '../run-outputs.js';
 
 export interface LiveRunOptions extends RunCommandOptions, NatsFlags {
   transport?: string;
+  /** FL experiments: the clients run in `fedsim worker --experiment FILE` processes (src/fl/experiments/placed-clients.ts). */
+  clientsOnWorkers?: boolean;
 }
 
 /** The live transports `--transport` accepts (besides the default in-process simulation). */
@@ -48,6 +52,8 @@ export async function runLiveCommand(scenarioPath: string, options: LiveRunOptio
   const outDir = resolve(out);
   const outLabel = options.out === undefined ? `the output directory ${out}` : `--out ${out}`;
   await startBackend(options.backend);
+  // After the backend is started: the placement names it (a worker on another backend would train differently).
+  const placeClient = options.clientsOnWorkers ? clientPlacementsOf(scenario, scenarioPath) : undefined;
   // As `fedsim run`: checked before anything runs; the merged recording is written to the log's .partial name.
   const outputs = prepareRunOutputs(outDir, resolve(options.record ?? join(outDir, 'run.jsonl')), {
     out: outLabel,
@@ -74,6 +80,7 @@ export async function runLiveCommand(scenarioPath: string, options: LiveRunOptio
       strict: options.strict,
       params,
       transport: session.transport,
+      ...(placeClient ? { placeClient } : {}),
       header: { ...(faults ? { faults: faults.file ? projectPath(faults.file) : 'inline' } : {}), ...(options.limit ? { limits: options.limit } : {}) },
     });
     if (outcome.error === undefined || !isTransportFailure(outcome.error)) recording = parseLog(await session.record(outcome.sim, outputs.partial.log), displayPath(outputs.log));
@@ -90,6 +97,16 @@ export async function runLiveCommand(scenarioPath: string, options: LiveRunOptio
   }
   // The same results.json, report.html (and final model) as `fedsim run`, from the merged recording; it prints the replay command.
   return concludeRun({ scenario, outcome, outputs, outDir, outLabel, faultsFile: faults?.file, scenarioPath, wallMs, recording });
+}
+
+/** --clients-on-workers: how each client of the experiment is placed; a scenario that is not an FL experiment is a usage error. */
+function clientPlacementsOf(scenario: Parameters<typeof clientPlacements>[0], scenarioPath: string) {
+  try {
+    return clientPlacements(scenario, scenarioPath);
+  } catch (error) {
+    if (error instanceof FlConfigError) throw new CliError(error.message);
+    throw error;
+  }
 }
 
 /** A run that failed because the transport did (no worker for an actor, a worker gone) has no recording to collect. */

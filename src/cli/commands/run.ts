@@ -85,6 +85,7 @@ export async function runCommand(scenarioPath: string, options: RunCommandOption
   // Live runs (issue #18) have their own command path: src/cli/commands/run-live.ts.
   if (options.transport !== undefined && options.transport !== 'sim') return runLiveCommand(scenarioPath, options);
   const natsFlags = natsFlagsGiven(options);
+  if (options.clientsOnWorkers) natsFlags.push('--clients-on-workers');
   if (natsFlags.length > 0) throw new CliError(`${natsFlags.join(', ')} ${natsFlags.length > 1 ? 'apply' : 'applies'} to live runs only: add --transport nats.`);
   const { params, flags } = mergeSetAndParam(options.set, options.param);
   const scenario = await loadScenarioArgument(scenarioPath, options.limit, params, undefined, flags);

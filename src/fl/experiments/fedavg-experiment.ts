@@ -36,7 +36,9 @@ import { AGGREGATOR_SETTINGS } from '../aggregators/registry.js';
 import { FederatedConfigSchema } from '../fedavg/config.js';
 import { DevicesSettingsSchema } from '../devices/devices-settings.js';
 import { devicePopulationFrom } from '../devices/device-population.js';
-import { runFederated } from '../rounds/run-federated.js';
+import { prepareClients, runFederated } from '../rounds/run-federated.js';
+import { FlConfigError } from '../errors.js';
+import type { SimulationCore } from '../../runtime/simulation.js';
 import { AsyncSettingsSchema } from '../async/async-settings.js';
 import { runAsyncFederated } from '../async/run-async-federated.js';
 import { allFinite } from '../models/weights.js';
@@ -49,7 +51,7 @@ import { DataSourceSchema, countField, loadFederatedData } from './data-sources.
 import { type PrivacyStatement, dpNoteOf, privacyStatement } from '../../dp/fedavg/privacy-report.js';
 import { DpSgdPrivacyLedger } from '../training/dp-sgd/privacy-ledger.js';
 import { type DpSgdResult, dpSgdResult } from '../training/dp-sgd/privacy-result.js';
-import { FEDAVG_LIMITS, experimentActors, experimentClientIds, fedAvgPreflight } from './preflight.js';
+import { FEDAVG_LIMITS, clientCount, experimentActors, experimentClientIds, fedAvgPreflight } from './preflight.js';
 
 /** How many failures of a skipped round results.json lists (the count by kind covers them all). */
 const LISTED_FAILURES = 10;
@@ -190,6 +192,15 @@ function toScenario(config: FedAvgExperiment, source: ExperimentSource): Scenari
     checks['at least one round updated the model'] = (r) =>
       r.skippedRounds < r.rounds || (r.rounds === 0 && r.stopReason ? `no round ran: ${r.stopReason}` : `all ${r.rounds} rounds were skipped (see why in the skipped rounds)`);
   }
+  /** The run's data, clients and devices, drawn from `sim`'s streams: the same in the driver and in a worker hosting clients (placed-clients.ts). */
+  const federatedData = (sim: SimulationCore) => {
+    const loaded = loadFederatedData(data, sim, source.dir);
+    const ids = experimentClientIds(loaded.clients.length);
+    const clients = loaded.clients.map((c, i) => ({ ...c, id: ids[i], slowdown: slowdown?.[ids[i]] ?? 1 }));
+    // Trace files are relative to the experiment file; ids are zero-padded, so index order is their sorted order.
+    const devices = deviceSettings ? devicePopulationFrom(deviceSettings, ids, sim, source.dir) : undefined;
+    return { loaded, clients, testSet: loaded.testSet, devices };
+  };
   return defineScenario<FedAvgExperimentResult>({
     name: name ?? `${algorithm.name} on ${data.source}`,
     description,
@@ -198,19 +209,24 @@ function toScenario(config: FedAvgExperiment, source: ExperimentSource): Scenari
     faults: resolveFaultsField(faults, source.dir),
     path: source.path,
     actors: experimentActors(config),
+    clientActors: {
+      ids: experimentClientIds(clientCount(config)),
+      prepare(sim) {
+        if (asyncSettings) throw new FlConfigError('clients on worker processes: an async experiment (async:) runs its clients in the driver; drop --clients-on-workers', { field: 'async' });
+        const { clients, testSet, devices } = federatedData(sim);
+        return prepareClients(sim, { ...settings, rounds, strategy: algorithm, clients, testSet, ...(devices ? { devices } : {}) });
+      },
+    },
     run: async (sim, ctx) => {
-      const loaded = loadFederatedData(data, sim, source.dir);
-      const ids = experimentClientIds(loaded.clients.length);
-      const clients = loaded.clients.map((c, i) => ({ ...c, id: ids[i], slowdown: slowdown?.[ids[i]] ?? 1 }));
-      // Trace files are relative to the experiment file; ids are zero-padded, so index order is their sorted order.
-      const devices = deviceSettings ? devicePopulationFrom(deviceSettings, ids, sim, source.dir) : undefined;
+      const { loaded, clients, devices } = federatedData(sim);
+      if (ctx.placeClient && asyncSettings) throw new FlConfigError('clients on worker processes: an async experiment (async:) runs its clients in the driver; drop --clients-on-workers', { field: 'async' });
       // The clients' dp-sgd marks, read as they are logged (a client's ε never leaves it through its report).
       const ledger = settings.dpSgd ? new DpSgdPrivacyLedger() : undefined;
       const marks = ledger ? sim.eventsOf('mark').subscribe((event) => ledger.observe(event)) : undefined;
       const withDevices = devices ? { devices } : {};
       const run = asyncSettings
         ? startAsync(sim, settings, asyncSettings, clients, loaded.testSet, { ...withDevices, workers: ctx.workers })
-        : runFederated(sim, { ...settings, rounds, strategy: algorithm, clients, testSet: loaded.testSet, ...withDevices, workers: ctx.workers });
+        : runFederated(sim, { ...settings, rounds, strategy: algorithm, clients, testSet: loaded.testSet, ...withDevices, workers: ctx.workers, ...(ctx.placeClient ? { placeClient: ctx.placeClient } : {}) });
       run.metrics$.subscribe({
         next: (m) => {
           const dp = dpNoteOf(m);

@@ -22,6 +22,8 @@ import { awaitOutcome, runHandle, startRun } from './run-handle.js';
 import { ReplaySubject, type Observable, type Subscription, filter } from 'rxjs';
 import type { Envelope } from '../../runtime/envelope.js';
 import type { SimulationCore } from '../../runtime/simulation.js';
+import type { PlacedActorSpec } from '../../runtime/transport/transport.js';
+import type { AnyActorLogic } from 'xstate';
 import type { OnDemandActor } from '../../runtime/on-demand-actors.js';
 import { type AggregatorSettings, aggregationProblems, createAggregator } from '../aggregators/registry.js';
 import { FederatedRunError, FlConfigError } from '../errors.js';
@@ -80,6 +82,12 @@ export interface FederatedOptions extends Omit<FederatedConfigInput, 'model' | '
    * bit — with any number (src/fl/parallel/).
    */
   workers?: WorkersOption;
+  /**
+   * Live runs: the clients are hosted by `fedsim worker` processes instead of being spawned
+   * here; each is placed with the JSON this returns, from which its worker rebuilds the same
+   * actor (src/fl/experiments/placed-clients.ts). The server stays in this process.
+   */
+  placeClient?: (id: string) => PlacedActorSpec;
 }
 
 export interface FederatedResult {
@@ -218,9 +226,16 @@ function spawnOnDemand(sim: SimulationCore, roster: ReturnType<typeof lazyRoster
   sim.spawnOnDemand((id) => roster.isClient(id), (id) => create(roster.indexOf(id), id));
 }
 
-export function runFederated(sim: SimulationCore, options: FederatedOptions): FederatedRun {
+/**
+ * Everything a run is made of before any actor exists — the checked config, the strategy,
+ * the model spec and initial weights, the aggregator, the client roster — checked as
+ * runFederated checks it. A worker process hosting some of the clients (placed-clients.ts)
+ * prepares the same run from the same experiment and seed, so its clients are the ones the
+ * driver would have spawned. The caller owns `workspace` (dispose it).
+ */
+function prepareRun(sim: SimulationCore, options: FederatedOptions) {
   // Everything but the objects is the run's serialisable config, checked strictly: a mistyped option is refused, not ignored.
-  const { clients: _clients, testSet: _testSet, runId: _runId, devices, model, strategy: strategyOption, workers, ...settings } = options;
+  const { clients: _clients, testSet: _testSet, runId: _runId, devices, model, strategy: strategyOption, workers: _workers, placeClient: _placeClient, ...settings } = options;
   const parsed = parseFederatedConfig({
     ...settings,
     model: isModel(model) ? model.spec : model,
@@ -242,7 +257,6 @@ export function runFederated(sim: SimulationCore, options: FederatedOptions): Fe
   let initialWeights: Weights;
   let aggregator;
   let maxSamplesPerClient: number;
-  let parallel: ReturnType<typeof parallelTraining>;
   try {
     refuseTraining(config, strategy, spec, clientsPerRoundOf(strategy, ids.length));
     refuseDevices(devices, config, eager ?? [], ids);
@@ -258,8 +272,60 @@ export function runFederated(sim: SimulationCore, options: FederatedOptions): Fe
     refuseAggregation(config, strategy, ids.length, maxSamplesPerClient);
     const setup = { serverId, clients: sortedIds, layout: initialWeights, reports: strategy.client.reports, maxSamplesPerClient, ...(config.dp ? { dp: config.dp } : {}) };
     aggregator = createAggregator(config.aggregation, setup, config as unknown as AggregatorSettings);
+  } catch (error) {
+    workspace.dispose();
+    throw error;
+  }
+  const modeInput = aggregator.clientInput?.() ?? {};
+  // A client's device is its index in the sorted ids (devices/population.ts); lazy ids are already sorted.
+  const deviceInput = (id: string) => (devices ? { device: clientDevice(devices, indexOfSortedId(sortedIds, id)) } : {});
+  /** The input of client `id`'s actor (`pretrained`: local updates trained ahead by parallel threads). */
+  const clientInput = (c: ClientData, id: string, pretrained?: unknown) => ({
+    ...modeInput,
+    data: hold({ x: c.x, y: c.y }),
+    spec,
+    workspace,
+    algorithm: strategy.client,
+    cost: config.cost,
+    slowdown: c.slowdown ?? 1,
+    localTrainer: config.localTrainer,
+    ...(pretrained ? { pretrained } : {}),
+    ...deviceInput(id),
+  });
+  return { config, lazy, eager, lazyIds, roster, ids, sortedIds, strategy, spec, workspace, runId, serverId, initialWeights, aggregator, maxSamplesPerClient, clientInput };
+}
+
+/**
+ * The actor of client `id` of the run `options` describes, built in `sim` exactly as
+ * runFederated spawns it (same data, model, algorithm and aggregation mode): what a worker
+ * process hosting that client creates (src/fl/experiments/placed-clients.ts). Call it for
+ * each client of one run with the same `prepared` (prepareClients) to prepare the run once.
+ */
+export function prepareClients(sim: SimulationCore, options: FederatedOptions): { actor(id: string): { logic: AnyActorLogic; input: Record<string, unknown> }; dispose(): void } {
+  if (isLazyClients(options.clients)) throw new FlConfigError('prepareClients: clients on worker processes need the clients as an array, not a lazy source', { field: 'clients' });
+  const run = prepareRun(sim, options);
+  const logic = run.aggregator.clientLogic();
+  return {
+    actor(id) {
+      const index = run.ids.indexOf(id);
+      if (index < 0) throw new FlConfigError(`the run has no client '${id}' (its clients are ${run.ids[0]} … ${run.ids.at(-1)})`, { field: 'clients', actor: id });
+      return { logic, input: run.clientInput(run.eager![index], id) };
+    },
+    dispose: () => run.workspace.dispose(),
+  };
+}
+
+export function runFederated(sim: SimulationCore, options: FederatedOptions): FederatedRun {
+  const { config, lazy, eager, lazyIds, roster, ids, sortedIds, strategy, spec, workspace, runId, serverId, initialWeights, aggregator, maxSamplesPerClient, clientInput } = prepareRun(sim, options);
+  const { devices, placeClient } = options;
+  if (placeClient && lazy) {
+    workspace.dispose();
+    throw new FlConfigError('runFederated: placeClient (clients on worker processes) needs the clients as an array, not a lazy source', { field: 'placeClient' });
+  }
+  let parallel: ReturnType<typeof parallelTraining>;
+  try {
     // Last: nothing after it can fail before cleanup owns it.
-    parallel = parallelTraining(sim, workers, roster.isClient, 'runFederated');
+    parallel = parallelTraining(sim, options.workers, roster.isClient, 'runFederated');
   } catch (error) {
     workspace.dispose();
     throw error;
@@ -372,27 +438,12 @@ export function runFederated(sim: SimulationCore, options: FederatedOptions): Fe
   try {
     for (const helper of helpers) sim.spawn(helper.logic, helper.id, { input: helper.input });
     const clientLogic = aggregator.clientLogic();
-    const modeInput = aggregator.clientInput?.() ?? {};
-    // A client's device is its index in the sorted ids (devices/population.ts); lazy ids are already sorted.
-    const deviceInput = (id: string) => (devices ? { device: clientDevice(devices, indexOfSortedId(sortedIds, id)) } : {});
-    const clientInput = (c: ClientData, id: string) => ({
-      ...modeInput,
-      data: hold({ x: c.x, y: c.y }),
-      spec,
-      workspace,
-      algorithm: strategy.client,
-      cost: config.cost,
-      slowdown: c.slowdown ?? 1,
-      localTrainer: config.localTrainer,
-      ...(parallel.pretrained ? { pretrained: parallel.pretrained } : {}),
-      ...deviceInput(id),
-    });
     if (lazy) {
       // The client's data is loaded and checked when it is spawned, at its first message (client-source.ts).
       const model = workspace.model(spec);
       const loss = config.loss ?? model.loss;
-      spawnOnDemand(sim, lazyIds!, [...nonClients], (index, id) => ({ logic: clientLogic, input: clientInput(lazyClientData(lazy, index, id, model, loss, spec), id) }));
-    } else eager!.forEach((c, i) => sim.spawn(clientLogic, ids[i], { input: clientInput(c, ids[i]) }));
+      spawnOnDemand(sim, lazyIds!, [...nonClients], (index, id) => ({ logic: clientLogic, input: clientInput(lazyClientData(lazy, index, id, model, loss, spec), id, parallel.pretrained) }));
+    } else if (!placeClient) eager!.forEach((c, i) => sim.spawn(clientLogic, ids[i], { input: clientInput(c, ids[i], parallel.pretrained) }));
     sim.spawn(roundServer, serverId, {
       input: {
         clients: sortedIds,
@@ -410,6 +461,10 @@ export function runFederated(sim: SimulationCore, options: FederatedOptions): Fe
         ...(config.roundPolicy ? { policy: config.roundPolicy } : {}),
       },
     });
+    // Clients on worker processes are placed after the server is spawned, so each placement's
+    // roster names it (the clients answer it across the transport). Losing a worker process
+    // loses its clients as a crash would: the round engine drops them at the deadline.
+    if (placeClient) for (const id of ids) sim.placeRemote(id, placeClient(id), 'lose-messages');
     firstStart = start();
   } catch (error) {
     cleanup();

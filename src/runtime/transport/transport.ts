@@ -9,6 +9,8 @@
  * code whichever transport carries it.
  *
  * A new transport is one file implementing this interface plus a line in registry.ts.
+ * `announce` and `goneHostOf` are optional: a transport whose hosts never place actors
+ * that outlive their process, nor receive from actors the driver spawns, leaves them out.
  */
 import type { ActorId, PostedEnvelope } from '../envelope.js';
 
@@ -20,6 +22,17 @@ export interface PlacedActorSpec {
   input: Record<string, unknown>;
 }
 
+/**
+ * What becomes of an actor when the process that hosts it is gone (killed, its machine down).
+ *
+ *   fail-run        the run fails at once, naming the process (a pointer worker: the scenario
+ *                   awaits its answers, and nothing else could give them)
+ *   lose-messages   the actor is lost as a crashed one is in simulation: what is sent to it from
+ *                   then on is recorded as dropped (reason `host-gone`, naming the process) and
+ *                   the run goes on (an FL client: the round engine's deadline drops it)
+ */
+export type HostLossPolicy = 'fail-run' | 'lose-messages';
+
 /** What a transport calls back on the core it serves. */
 export interface TransportSink {
   /** An envelope arrived for an actor hosted here (already decoded and validated). */
@@ -28,6 +41,8 @@ export interface TransportSink {
   refuse(envelope: PostedEnvelope | null, reason: 'unknown-actor' | 'invalid', detail: string): void;
   /** The transport cannot go on (connection lost, a placement refused): the run fails with `error`. */
   fail(error: Error): void;
+  /** The process `host` that hosted `actors` (placed with HostLossPolicy 'lose-messages') is gone: they are lost. */
+  hostGone(host: string, actors: ActorId[]): void;
   /** Local work may be due (an arrival, a timer): run it soon. */
   wake(): void;
   /** True when this host has nothing due or in flight locally. */
@@ -44,6 +59,12 @@ export interface TrafficCount {
   published: Record<string, number>;
   /** Envelopes it took off the transport (accepted or refused), by sender. */
   received: Record<string, number>;
+  /**
+   * Envelopes it put on the transport, by receiver and then sender: lets the balance leave out
+   * what went to actors whose process is gone (HostLossPolicy 'lose-messages'). Optional: a
+   * transport that never loses a host need not count it.
+   */
+  publishedTo?: Record<string, Record<string, number>>;
 }
 
 export interface Transport {
@@ -55,8 +76,15 @@ export interface Transport {
   attach(sink: TransportSink): void;
   /** True when `id` is hosted by another process of the run. */
   isRemote(id: ActorId): boolean;
-  /** Creates actor `id` on the remote host that offers it; a refusal fails the run (TransportSink.fail). */
-  place(id: ActorId, spec: PlacedActorSpec): void;
+  /**
+   * Creates actor `id` on the remote host that offers it; a refusal fails the run
+   * (TransportSink.fail). `whenHostIsGone` says what losing that host later means (default 'fail-run').
+   */
+  place(id: ActorId, spec: PlacedActorSpec, whenHostIsGone?: HostLossPolicy): void;
+  /** An actor spawned in this process: the run's other processes may now send to it (the driver's FL server, say). */
+  announce?(id: ActorId): void;
+  /** The process that hosted `id` and is gone (its messages are lost), or undefined while it is there. */
+  goneHostOf?(id: ActorId): string | undefined;
   /** Carries an envelope to its remote receiver (fault decisions were made by the core). */
   publish(envelope: PostedEnvelope): void;
   /** Resolves once nothing is in flight anywhere in the run and every host is idle. */

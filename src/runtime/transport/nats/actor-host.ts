@@ -28,6 +28,12 @@ export interface ActorRoster {
   isWorker(id: ActorId): boolean;
 }
 
+/** What a placement is built in: the run's roster, and this process's part of the run (its seed, its rng streams). */
+export interface PlacementContext {
+  roster: ActorRoster;
+  core: SimulationCore;
+}
+
 export interface ActorHostOptions {
   connection: NatsConnection;
   run: string;
@@ -36,8 +42,8 @@ export interface ActorHostOptions {
   /** This process's name in recordings (e.g. `worker-1234@lab-2`). */
   name: string;
   codec: WireCodec;
-  /** Builds an actor of a placed kind from its JSON input (src/pointers/placed-workers.ts). */
-  build(kind: string, input: unknown, roster: ActorRoster): { logic: AnyActorLogic; input: Record<string, unknown> };
+  /** Builds an actor of a placed kind from its JSON input (src/pointers/placed-workers.ts, src/fl/experiments/placed-clients.ts). */
+  build(kind: string, input: unknown, context: PlacementContext): { logic: AnyActorLogic; input: Record<string, unknown> };
   /** One line per notable thing that happens (placements, refusals, runs ending). */
   report?(line: string): void;
 }
@@ -101,7 +107,7 @@ export class NatsActorHost {
         throw new FedsimError(`this worker hosts ${this.options.actors.join(', ')}, not '${header.actor}'`);
       }
       const run = this.runs.get(header.session) ?? this.startRun(header);
-      const { logic, input } = this.options.build(header.spec.kind, header.spec.input, { has: (id) => run.core.hasActor(id), isWorker: (id) => run.transport.isWorker(id) });
+      const { logic, input } = this.options.build(header.spec.kind, header.spec.input, { roster: { has: (id) => run.core.hasActor(id), isWorker: (id) => run.transport.isWorker(id) }, core: run.core });
       run.transport.claim(header.actor);
       run.core.spawn(logic, header.actor, { input });
       this.report(`hosting ${header.actor} for run session ${header.session}`);

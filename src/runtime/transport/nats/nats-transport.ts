@@ -15,7 +15,7 @@ import { FedsimError } from '../../errors.js';
 import { type ActorId, NO_SEQ, PostedEnvelope } from '../../envelope.js';
 import type { FaultPlan } from '../../faults/fault-plan.js';
 import type { Seed } from '../../rng.js';
-import type { PlacedActorSpec, TrafficCount, Transport, TransportSink } from '../transport.js';
+import type { HostLossPolicy, PlacedActorSpec, TrafficCount, Transport, TransportSink } from '../transport.js';
 import type { WireCodec } from '../wire-codec.js';
 import { decodeFrame, decodeJson, encodeFrame, encodeJson, type EnvelopeHeader, type FrameHeader } from './frames.js';
 import { actorSubject } from './subjects.js';
@@ -65,12 +65,27 @@ export class LiveTransportError extends FedsimError {
 
 const epochNow = () => performance.timeOrigin + performance.now();
 
-/** Every sender's published envelopes have all been received (frames from senders that published none are strays). */
-function balanced(counts: TrafficCount[]): boolean {
-  const sum = (pick: (c: TrafficCount) => Record<string, number>, sender: string) => counts.reduce((n, c) => n + (pick(c)[sender] ?? 0), 0);
+/**
+ * Every sender's published envelopes have all been received (frames from senders that published
+ * none are strays). Actors of a process that is gone (`lost`) neither send nor receive any more,
+ * and their process's counts cannot be asked: what they sent is not balanced, and what was
+ * published to them is not expected to be received.
+ */
+function balanced(counts: TrafficCount[], lost: ReadonlySet<ActorId>): boolean {
+  const sum = (pick: (c: TrafficCount) => Record<string, number> | undefined, sender: string) => counts.reduce((n, c) => n + (pick(c)?.[sender] ?? 0), 0);
   const senders = new Set(counts.flatMap((c) => Object.keys(c.published)));
-  for (const sender of senders) if (sum((c) => c.published, sender) !== sum((c) => c.received, sender)) return false;
+  for (const sender of senders) {
+    if (lost.has(sender)) continue;
+    let toLost = 0;
+    for (const actor of lost) toLost += sum((c) => c.publishedTo?.[actor], sender);
+    if (sum((c) => c.published, sender) - toLost !== sum((c) => c.received, sender)) return false;
+  }
   return true;
+}
+
+/** NATS's answer to a request on a subject nobody listens on: the process that listened is gone. */
+function isNoResponders(error: Error): boolean {
+  return (error as { isNoResponders?: () => boolean }).isNoResponders?.() || /no responders/i.test(error.message) || error.name === 'NoRespondersError';
 }
 
 export class NatsTransport implements Transport {
@@ -81,10 +96,18 @@ export class NatsTransport implements Transport {
   /** Actor → the host process that runs it (the driver knows; hosts do not need to). */
   private readonly hostOf = new Map<ActorId, string>();
   private readonly placements = new Set<Promise<void>>();
+  /** Every actor placed from here, answered or not, with what losing its process means. */
+  private readonly placed = new Map<ActorId, HostLossPolicy>();
+  /** Actors whose process is gone (lost as crashed ones: HostLossPolicy 'lose-messages') → that process. */
+  private readonly lost = new Map<ActorId, string>();
+  /** Driver side: listening (listen() was called); hosts never announce their actors. */
+  private listening = false;
   private readonly recent = new Map<string, unknown>();
   private readonly subscriptions: Subscription[] = [];
   private hostCheck: NodeJS.Timeout | null = null;
   private readonly published: Record<string, number> = {};
+  /** Published by receiver, then sender: what to take off the balance when a receiver's process is gone. */
+  private readonly publishedTo: Record<string, Record<string, number>> = {};
   private readonly received: Record<string, number> = {};
   /**
    * Payloads already encoded, with the id of the message they were encoded for, so a fault's
@@ -114,11 +137,39 @@ export class NatsTransport implements Transport {
 
   /** Driver side: receives the envelopes addressed to its own actors (hosts subscribe through NatsActorHost). */
   listen(): void {
-    for (const id of this.local) {
-      const subscription = this.options.connection.subscribe(actorSubject(this.options.run, id), { callback: (error, msg) => (error ? this.sink.fail(error) : this.onFrame(msg)) });
-      this.subscriptions.push(subscription);
-    }
+    this.listening = true;
+    for (const id of this.local) this.subscribe(id);
     this.watchHosts();
+  }
+
+  private subscribe(id: ActorId): void {
+    const subscription = this.options.connection.subscribe(actorSubject(this.options.run, id), { callback: (error, msg) => (error ? this.sink.fail(error) : this.onFrame(msg)) });
+    this.subscriptions.push(subscription);
+  }
+
+  /**
+   * Driver side: an actor spawned in this process (the FL server, an aggregation helper) can
+   * be sent to from the run's other processes: its subject is listened on, and every host
+   * hears of it before anything the driver sends later (same subjects, same order).
+   */
+  announce(id: ActorId): void {
+    if (!this.listening || this.local.has(id)) return;
+    this.local.add(id);
+    this.subscribe(id);
+    this.tellHosts(id, false);
+    this.roster.set(id, false);
+  }
+
+  /** Roster news: every placed actor's host learns of `id` (before anything the driver sends it later). */
+  private tellHosts(id: ActorId, worker: boolean): void {
+    const { connection, run, session } = this.options;
+    for (const other of this.placed.keys()) {
+      if (!this.lost.has(other)) connection.publish(actorSubject(run, other), encodeFrame({ kind: 'roster', session, add: { id, worker } }));
+    }
+  }
+
+  goneHostOf(id: ActorId): string | undefined {
+    return this.lost.get(id);
   }
 
   /**
@@ -132,23 +183,38 @@ export class NatsTransport implements Transport {
       for (const { host, actors } of this.hosts()) {
         const header: FrameHeader = { kind: 'sync', session: this.options.session };
         this.options.connection.request(actorSubject(this.options.run, actors[0]), encodeFrame(header), { timeout: CONTROL_TIMEOUT_MS }).catch((error: Error) => {
-          if (this.hostCheck === null) return;
-          const gone = (error as { isNoResponders?: () => boolean }).isNoResponders?.() || /no responders/i.test(error.message) || error.name === 'NoRespondersError';
-          if (!gone) return;
-          this.sink.fail(new LiveTransportError(`The fedsim worker process ${host}, which hosted ${actors.join(', ')}, is gone (it no longer answers on run '${this.options.run}'); its actors' replies will never come. Restart it and run again.`));
+          if (this.hostCheck !== null && isNoResponders(error)) this.hostIsGone(host, actors);
         });
       }
     }, HOST_CHECK_MS);
     this.hostCheck.unref();
   }
 
+  /**
+   * A host no longer answers. If every actor on it was placed to be lost with it (FL clients),
+   * they are lost from now on — messages to them are dropped, the counts leave them out — and
+   * the run goes on; otherwise the run fails, naming the process.
+   */
+  private hostIsGone(host: string, actors: ActorId[]): LiveTransportError | undefined {
+    if (actors.some((id) => this.lost.has(id))) return undefined; // already known
+    if (actors.every((id) => this.placed.get(id) === 'lose-messages')) {
+      for (const id of actors) this.lost.set(id, host);
+      this.sink.hostGone(host, actors);
+      return undefined;
+    }
+    const error = new LiveTransportError(`The fedsim worker process ${host}, which hosted ${actors.join(', ')}, is gone (it no longer answers on run '${this.options.run}'); its actors' replies will never come. Restart it and run again.`);
+    this.sink.fail(error);
+    return error;
+  }
+
   isRemote(id: ActorId): boolean {
     return this.roster.has(id) && !this.local.has(id);
   }
 
+  /** The processes hosting this run's placed actors (those gone excluded), with their actors. */
   hosts(): Array<{ host: string; actors: string[] }> {
     const byHost = new Map<string, string[]>();
-    for (const [actor, host] of this.hostOf) byHost.set(host, [...(byHost.get(host) ?? []), actor]);
+    for (const [actor, host] of this.hostOf) if (!this.lost.has(actor)) byHost.set(host, [...(byHost.get(host) ?? []), actor]);
     return [...byHost].map(([host, actors]) => ({ host, actors }));
   }
 
@@ -167,12 +233,13 @@ export class NatsTransport implements Transport {
     return this.roster.get(id) === true;
   }
 
-  place(id: ActorId, spec: PlacedActorSpec): void {
+  place(id: ActorId, spec: PlacedActorSpec, whenHostIsGone: HostLossPolicy = 'fail-run'): void {
     const { connection, run, session } = this.options;
     // Every host hears of the new actor before anything the driver sends it later (same subjects, same order).
-    for (const other of this.hostOf.keys()) connection.publish(actorSubject(run, other), encodeFrame({ kind: 'roster', session, add: { id, worker: true } }));
+    this.tellHosts(id, true);
     const roster = [...this.roster].map(([actor, worker]) => ({ id: actor, worker }));
     this.roster.set(id, true);
+    this.placed.set(id, whenHostIsGone);
     const header: FrameHeader = { kind: 'spawn', session, origin: this.options.origin, seed: this.options.seed ?? 0, faults: this.options.faults!, actor: id, spec, roster };
     const placement = connection
       .request(actorSubject(run, id), encodeFrame(header), { timeout: CONTROL_TIMEOUT_MS })
@@ -188,9 +255,8 @@ export class NatsTransport implements Transport {
 
   private placementError(id: ActorId, error: Error): Error {
     if (error instanceof LiveTransportError) return error;
-    const noResponders = (error as { isNoResponders?: () => boolean }).isNoResponders?.() || /no responders/i.test(error.message) || error.name === 'NoRespondersError';
     const server = this.options.servers ?? 'the NATS server';
-    if (noResponders) {
+    if (isNoResponders(error)) {
       return new LiveTransportError(
         `No fedsim worker hosts '${id}' on run '${this.options.run}' at ${server}. Start one that does: fedsim worker --nats ${server} --actors ${id}${this.options.run === 'default' ? '' : ` --run ${this.options.run}`}`,
       );
@@ -224,6 +290,8 @@ export class NatsTransport implements Transport {
     };
     connection.publish(actorSubject(run, envelope.to), encodeFrame(header, body));
     this.published[envelope.from] = (this.published[envelope.from] ?? 0) + 1;
+    const to = (this.publishedTo[envelope.to] ??= {});
+    to[envelope.from] = (to[envelope.from] ?? 0) + 1;
   }
 
   /** A frame on one of this process's subjects. */
@@ -291,7 +359,7 @@ export class NatsTransport implements Transport {
   }
 
   traffic(): TrafficCount {
-    return { published: { ...this.published }, received: { ...this.received } };
+    return { published: { ...this.published }, received: { ...this.received }, publishedTo: structuredClone(this.publishedTo) };
   }
 
   /**
@@ -305,9 +373,18 @@ export class NatsTransport implements Transport {
       while (this.placements.size > 0) await Promise.all([...this.placements]);
       await new Promise((resolve) => setImmediate(resolve));
       const counts: Array<TrafficCount & { idle: boolean }> = [{ ...this.traffic(), idle: this.sink.idle }];
-      for (const { actors } of this.hosts()) counts.push(await this.control(actors[0], { kind: 'sync', session: this.options.session }));
+      for (const { host, actors } of this.hosts()) {
+        const count = await this.control<TrafficCount & { idle: boolean }>(actors[0], { kind: 'sync', session: this.options.session }).catch((error: Error) => {
+          // Gone before the host check noticed: lost (FL clients) or the run fails, as the check would decide.
+          if (!isNoResponders(error)) throw error;
+          const fatal = this.hostIsGone(host, actors);
+          if (fatal) throw fatal;
+          return undefined;
+        });
+        if (count) counts.push(count);
+      }
       const key = JSON.stringify(counts);
-      if (counts.every((c) => c.idle) && balanced(counts) && key === previous) return;
+      if (counts.every((c) => c.idle) && balanced(counts, new Set(this.lost.keys())) && key === previous) return;
       previous = key;
     }
   }
