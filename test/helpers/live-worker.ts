@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { wireCodec } from '../../src/messages/index.js';
 import { parseFaultPlan, parseLog, type FaultPlanInput, type RecordedLog } from '../../src/runtime/index.js';
 import { LiveSession } from '../../src/runtime/transport/nats/live-session.js';
-import { runScenario, type Scenario, type ScenarioOutcome } from '../../src/scenario/index.js';
+import { runScenario, type RunScenarioOptions, type Scenario, type ScenarioOutcome } from '../../src/scenario/index.js';
 import { ROOT } from './fedsim-cli.js';
 import { type NatsServerOptions, type RunningNatsServer, startNatsServer } from './nats-server.js';
 
@@ -19,9 +19,10 @@ export interface LiveWorker {
   kill(): Promise<void>;
 }
 
-/** Starts `fedsim worker --nats URL --actors … --run RUN` and waits until it is listening. */
+/** Starts `fedsim worker --nats URL --actors … --run RUN` (no --actors when `actors` is empty) and waits until it is listening. */
 export async function startWorker(url: string, actors: string[], run: string, extra: string[] = []): Promise<LiveWorker> {
-  const child: ChildProcess = spawn(process.execPath, [join(ROOT, 'bin', 'fedsim.js'), 'worker', '--nats', url, '--actors', actors.join(','), '--run', run, ...extra], {
+  const actorFlags = actors.length > 0 ? ['--actors', actors.join(',')] : [];
+  const child: ChildProcess = spawn(process.execPath, [join(ROOT, 'bin', 'fedsim.js'), 'worker', '--nats', url, ...actorFlags, '--run', run, ...extra], {
     cwd: ROOT,
     env: { ...process.env, NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -95,7 +96,19 @@ export interface LiveOutcome<R> {
 /** Runs a scenario live with its workers on NATS; returns the outcome and the merged recording. */
 export async function runLive<R>(
   scenario: Scenario<R>,
-  options: { url: string; run: string; seed?: number; faults?: FaultPlanInput; strict?: boolean; user?: string; password?: string; beforeRecord?: (session: LiveSession) => Promise<void> },
+  options: {
+    url: string;
+    run: string;
+    seed?: number;
+    faults?: FaultPlanInput;
+    strict?: boolean;
+    user?: string;
+    password?: string;
+    beforeRecord?: (session: LiveSession) => Promise<void>;
+    /** FL experiments: place the clients on workers (`--clients-on-workers`). */
+    placeClient?: RunScenarioOptions['placeClient'];
+    onSimulation?: RunScenarioOptions['onSimulation'];
+  },
 ): Promise<LiveOutcome<R>> {
   const seed = options.seed ?? 1;
   const plan = parseFaultPlan(options.faults);
@@ -107,7 +120,7 @@ export async function runLive<R>(
     faults: plan,
   });
   try {
-    const outcome = await runScenario(scenario, { seed, faults: plan, strict: options.strict, transport: session.transport });
+    const outcome = await runScenario(scenario, { seed, faults: plan, strict: options.strict, transport: session.transport, placeClient: options.placeClient, onSimulation: options.onSimulation });
     if (outcome.error !== undefined) return { outcome, session };
     await options.beforeRecord?.(session);
     const text = await session.record(outcome.sim);

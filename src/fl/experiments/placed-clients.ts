@@ -55,7 +55,7 @@ interface PlaceableExperiment {
   clients: ScenarioClientActors;
 }
 
-function placeable(scenario: Scenario<unknown>, where: string): PlaceableExperiment {
+function placeable(scenario: Scenario<any>, where: string): PlaceableExperiment {
   if (!scenario.clientActors || !scenario.sha256 || !scenario.path || !scenario.settings) {
     throw new FlConfigError(`${where}: '${scenario.name}' is not an FL experiment file (kind: fedavg); only an experiment's clients can be hosted by worker processes`, { field: 'scenario' });
   }
@@ -66,7 +66,7 @@ function placeable(scenario: Scenario<unknown>, where: string): PlaceableExperim
  * The driver's side: how to place each client of `scenario` (an experiment file loaded with
  * the run's --set) on a worker (runFederated's `placeClient`). `shownPath` names the file in errors.
  */
-export function clientPlacements(scenario: Scenario<unknown>, shownPath: string): (id: string) => PlacedActorSpec {
+export function clientPlacements(scenario: Scenario<any>, shownPath: string): (id: string) => PlacedActorSpec {
   const experiment = placeable(scenario, '--clients-on-workers');
   const common = { experiment: shownPath, sha256: experiment.sha256, settings: experiment.settings, code: codeSha256(), backend: backendName() };
   return (client) => ({ kind: FL_CLIENT_KIND, input: { ...common, client } satisfies FlClientPlacement });
@@ -84,7 +84,7 @@ export interface HostedClients {
  * every client when absent). The run is prepared once per run (per core), on the first
  * placement, and each client's actor built from it.
  */
-export function hostedClients(scenario: Scenario<unknown>, shownPath: string, select?: readonly string[]): HostedClients {
+export function hostedClients(scenario: Scenario<any>, shownPath: string, select?: readonly string[]): HostedClients {
   const experiment = placeable(scenario, '--experiment');
   const ids = select ? experiment.clients.ids.filter((id) => select.some((pattern) => globMatches(pattern, id))) : [...experiment.clients.ids];
   if (ids.length === 0) {
