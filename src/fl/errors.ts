@@ -96,6 +96,15 @@ export class DataFormatError extends FlRefusal {
   override name = 'DataFormatError';
 }
 
+/**
+ * A `fedsim worker` cannot build the FL client a live run placed on it: the driver's run is
+ * not one it can rebuild (another experiment file or --set, other fedsim code, another tfjs
+ * backend, a client it does not host). src/fl/experiments/placed-clients.ts.
+ */
+export class ClientPlacementError extends FlRefusal {
+  override name = 'ClientPlacementError';
+}
+
 /** A protocol message failed validation (wrong type, missing field, bad value, failed authentication). */
 export class MalformedMessageError extends FlRefusal {
   override name = 'MalformedMessageError';

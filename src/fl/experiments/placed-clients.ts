@@ -19,14 +19,9 @@ import type { SimulationCore } from '../../runtime/simulation.js';
 import type { PlacedActorSpec } from '../../runtime/transport/transport.js';
 import type { Scenario, ScenarioClientActors } from '../../scenario/index.js';
 import { codeSha256 } from '../checkpoint/code-digest.js';
-import { FlConfigError, FlRefusal } from '../errors.js';
+import { ClientPlacementError, FlConfigError } from '../errors.js';
 
 export const FL_CLIENT_KIND = 'fl-client';
-
-/** A worker cannot build the client it was asked to host: the driver's run is not the one it can rebuild. */
-export class ClientPlacementError extends FlRefusal {
-  override name = 'ClientPlacementError';
-}
 
 const digest = z.string().regex(/^[0-9a-f]{16,64}$/);
 
