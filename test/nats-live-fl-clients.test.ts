@@ -77,6 +77,7 @@ test.serial('a FedAvg experiment runs live with its clients on two worker proces
   t.is(cli.code, 0, cli.stdout + cli.stderr);
   const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
   t.true(results.ok);
+  t.is(results.result.weightsSha256, result.weightsSha256, 'two live runs of one seed end with the same weights');
   t.is(results.result.weightsSha256, simulated.result!.weightsSha256);
 });
 

@@ -296,10 +296,10 @@ function prepareRun(sim: SimulationCore, options: FederatedOptions) {
 }
 
 /**
- * The actor of client `id` of the run `options` describes, built in `sim` exactly as
- * runFederated spawns it (same data, model, algorithm and aggregation mode): what a worker
- * process hosting that client creates (src/fl/experiments/placed-clients.ts). Call it for
- * each client of one run with the same `prepared` (prepareClients) to prepare the run once.
+ * The run `options` describes, prepared in `sim` as runFederated prepares it, for building
+ * its client actors one by one: `actor(id)` is client `id`'s actor exactly as runFederated
+ * spawns it (same data, model, algorithm and aggregation mode). What a worker process
+ * hosting some of the clients does (src/fl/experiments/placed-clients.ts), once per run.
  */
 export function prepareClients(sim: SimulationCore, options: FederatedOptions): { actor(id: string): { logic: AnyActorLogic; input: Record<string, unknown> }; dispose(): void } {
   if (isLazyClients(options.clients)) throw new FlConfigError('prepareClients: clients on worker processes need the clients as an array, not a lazy source', { field: 'clients' });
