@@ -134,6 +134,9 @@ test.serial('a worker whose experiment file differs from the driver\'s refuses t
   const live = await runLive(scenario, { url: server!.url, run, seed: 4, placeClient: clientPlacements(scenario, experiment) });
   const message = String((live.outcome.error as Error)?.message);
   t.regex(message, /The fedsim worker that hosts 'client-\d' refused to create it: cannot host FL client 'client-\d' of .*live-fedavg\.yaml: this worker's experiment file .*other\.yaml differs from the driver's \(sha256 [0-9a-f]{12} here, [0-9a-f]{12} there\); give both the same file/);
+  // No worker at all on a run: the error says which command starts one.
+  const none = await runLive(scenario, { url: server!.url, run: `${RUN}-none`, seed: 4, placeClient: clientPlacements(scenario, experiment) });
+  t.regex(String((none.outcome.error as Error)?.message), /No fedsim worker hosts 'client-\d' .*Start one that does: fedsim worker --nats nats:\S+ --experiment \S+live-fedavg\.yaml --clients client-\d --run fl-clients-\d+-none/);
 });
 
 test.serial('--clients-on-workers is for FL experiments in live runs: elsewhere it is a usage error', async (t) => {

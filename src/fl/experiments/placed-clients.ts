@@ -64,7 +64,7 @@ function placeable(scenario: Scenario<any>, where: string): PlaceableExperiment 
 export function clientPlacements(scenario: Scenario<any>, shownPath: string): (id: string) => PlacedActorSpec {
   const experiment = placeable(scenario, '--clients-on-workers');
   const common = { experiment: shownPath, sha256: experiment.sha256, settings: experiment.settings, code: codeSha256(), backend: backendName() };
-  return (client) => ({ kind: FL_CLIENT_KIND, input: { ...common, client } satisfies FlClientPlacement });
+  return (client) => ({ kind: FL_CLIENT_KIND, input: { ...common, client } satisfies FlClientPlacement, workerFlags: `--experiment ${shownPath} --clients ${client}` });
 }
 
 export interface HostedClients {

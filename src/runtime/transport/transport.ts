@@ -20,6 +20,8 @@ export interface PlacedActorSpec {
   kind: string;
   /** JSON-only input for that kind. */
   input: Record<string, unknown>;
+  /** The `fedsim worker` flags that offer this actor, for the error when none does (default `--actors <id>`); not sent. */
+  workerFlags?: string;
 }
 
 /**

@@ -240,7 +240,7 @@ export class NatsTransport implements Transport {
     const roster = [...this.roster].map(([actor, worker]) => ({ id: actor, worker }));
     this.roster.set(id, true);
     this.placed.set(id, whenHostIsGone);
-    const header: FrameHeader = { kind: 'spawn', session, origin: this.options.origin, seed: this.options.seed ?? 0, faults: this.options.faults!, actor: id, spec, roster };
+    const header: FrameHeader = { kind: 'spawn', session, origin: this.options.origin, seed: this.options.seed ?? 0, faults: this.options.faults!, actor: id, spec: { kind: spec.kind, input: spec.input }, roster };
     const placement = connection
       .request(actorSubject(run, id), encodeFrame(header), { timeout: CONTROL_TIMEOUT_MS })
       .then((msg) => {
@@ -248,17 +248,17 @@ export class NatsTransport implements Transport {
         if (!answer.ok) throw new LiveTransportError(`The fedsim worker that hosts '${id}' refused to create it: ${answer.error}`);
         this.hostOf.set(id, answer.host!);
       })
-      .catch((error: Error) => this.sink.fail(this.placementError(id, error)))
+      .catch((error: Error) => this.sink.fail(this.placementError(id, spec, error)))
       .finally(() => this.placements.delete(placement));
     this.placements.add(placement);
   }
 
-  private placementError(id: ActorId, error: Error): Error {
+  private placementError(id: ActorId, spec: PlacedActorSpec, error: Error): Error {
     if (error instanceof LiveTransportError) return error;
     const server = this.options.servers ?? 'the NATS server';
     if (isNoResponders(error)) {
       return new LiveTransportError(
-        `No fedsim worker hosts '${id}' on run '${this.options.run}' at ${server}. Start one that does: fedsim worker --nats ${server} --actors ${id}${this.options.run === 'default' ? '' : ` --run ${this.options.run}`}`,
+        `No fedsim worker hosts '${id}' on run '${this.options.run}' at ${server}. Start one that does: fedsim worker --nats ${server} ${spec.workerFlags ?? `--actors ${id}`}${this.options.run === 'default' ? '' : ` --run ${this.options.run}`}`,
       );
     }
     return new LiveTransportError(`Placing '${id}' on its fedsim worker (run '${this.options.run}', ${server}) failed: ${error.message}`);
