@@ -85,7 +85,7 @@ test.serial('a worker process killed (SIGKILL) mid-round is that round\'s dropou
   const run = `${RUN}-kill`;
   const file = join(dir, 'kill.yaml');
   // A short deadline: the round waits this long for the killed clients (their fit retries go at a quarter of it).
-  writeFileSync(file, smallMlpExperimentFile({ name: 'live-kill', seed: 4, rounds: 2 }) + 'roundDeadlineMs: 6000\nminClients: 2\n');
+  writeFileSync(file, smallMlpExperimentFile({ name: 'live-kill', seed: 4, rounds: 2 }) + 'roundDeadlineMs: 8000\nminClients: 2\n');
   const [, victim] = await startPair(run, file, ['kill-a', 'kill-b']);
   const scenario = (await loadScenario(file)) as Scenario<FedAvgExperimentResult>;
   let killed = false;
