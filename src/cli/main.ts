@@ -127,7 +127,7 @@ Exit code 0 when every check holds, 1 when a check fails or the run throws, 130 
   addNatsFlags(
     program
       .command('worker')
-      .description('Host actors for live runs: a driver (fedsim run FILE --transport nats) places its workers here over NATS.')
+      .description('Host actors for live runs: a driver (fedsim run FILE --transport nats) places its workers (--actors) or its FL clients (--experiment, with --clients-on-workers) here over NATS.')
       .option('--actors <ids>', 'the actor ids this process hosts, comma-separated (e.g. alice,bob)')
       .option('--experiment <file>', 'host the FL clients of this experiment file, for `fedsim run FILE --transport nats --clients-on-workers` (the same file and --set as the driver)')
       .option('--clients <ids>', 'with --experiment: only these clients, comma-separated ids or patterns with * (e.g. \'client-0*\'); default all')

@@ -33,7 +33,6 @@ export interface WorkerCommandOptions extends NatsFlags {
   experiment?: string;
   clients?: string;
   set?: Record<string, unknown>;
-  param?: Record<string, unknown>;
   limit?: Record<string, number>;
   name?: string;
   backend?: string;
@@ -56,12 +55,12 @@ export function parseActorList(text: string | undefined, flag = '--actors'): str
 /** The FL clients this worker hosts (--experiment, --clients, --set), or undefined without --experiment. */
 async function clientsToHost(options: WorkerCommandOptions): Promise<HostedClients | undefined> {
   if (options.experiment === undefined) {
-    for (const [flag, given] of [['--clients', options.clients], ['--set', options.set], ['--param', options.param]] as const) {
+    for (const [flag, given] of [['--clients', options.clients], ['--set', options.set]] as const) {
       if (given !== undefined) throw new CliError(`${flag} applies to a worker hosting FL clients: add --experiment FILE (the experiment the driver runs).`);
     }
     return undefined;
   }
-  const { params, flags } = mergeSetAndParam(options.set, options.param);
+  const { params, flags } = mergeSetAndParam(options.set, undefined);
   const scenario = await loadScenarioArgument(options.experiment, options.limit, params, undefined, flags);
   const select = options.clients === undefined ? undefined : parseActorList(options.clients, '--clients');
   try {
