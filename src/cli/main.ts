@@ -10,7 +10,7 @@ import { describeExperimentKinds } from '../scenario/experiment-kinds.js';
 import { FEDSIM_VERSION } from '../version.js';
 import { CliError, EXIT_FAILED, EXIT_USAGE } from './cli-error.js';
 import { installCrashHandlers, printFailure, setDebug } from './failure-output.js';
-import { addNatsFlags } from './nats-options.js';
+import { addNatsAuthFlags, addNatsFlags } from './nats-options.js';
 import { DIURNAL_FLAGS, flagOf } from './commands/trace-flags.js';
 import { CLI_MAX_STEPS, byteSizeOption, checkpointEveryOption, limitOption, maxStepsOption, optionParser, paramOption, portOption, seedOption, setOption, seedRangeOption, strategyOption, workersOption } from './run-options.js';
 
@@ -398,10 +398,11 @@ Exit code 0 on success, 2 for a bad or missing flag (named, with its valid range
       process.exitCode = privacyCommand(options);
     });
 
-  program
+  const trainWorkerSpec = program
     .command('train-worker')
     .description('Train clients for experiments run with --train-nats: ask the NATS server for tasks, train each, send the result back (docs/distributed-training.md).')
-    .option('--nats <url>', 'the NATS server the experiment uses, e.g. nats://127.0.0.1:4222')
+    .option('--nats <url>', 'the NATS server the experiment uses, e.g. nats://127.0.0.1:4222');
+  addNatsAuthFlags(trainWorkerSpec)
     .option('--subject <prefix>', 'the subject prefix (default fedsim.train; the experiment\'s --train-subject)')
     .addOption(new Option('--backend <name>', "tfjs compute backend to start (tensorflow, wasm, cpu): the experiment's (its log header names it)"))
     .option('--cache-mb <n>', 'megabytes of client data and weights kept between tasks (default 256)')
@@ -411,7 +412,7 @@ Exit code 0 on success, 2 for a bad or missing flag (named, with its valid range
       'after',
       `
 Examples:
-  $ printf 'listen: 127.0.0.1:4222\\nmax_payload: 8MB\\n' > nats.conf && nats-server -c nats.conf &
+  $ nats-server -a 127.0.0.1 &
   $ fedsim train-worker --nats nats://127.0.0.1:4222 &
   $ fedsim train-worker --nats nats://127.0.0.1:4222 &
   $ fedsim run scenarios/default.yaml --train-nats nats://127.0.0.1:4222
