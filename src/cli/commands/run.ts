@@ -87,7 +87,8 @@ export async function runCommand(scenarioPath: string, options: RunCommandOption
   // --train-nats connects with the same authentication and TLS flags as a live run; --nats and --run name a live run.
   const natsFlags = natsFlagsGiven(options).filter((flag) => options.trainNats === undefined || flag === '--nats' || flag === '--run');
   if (natsFlags.length > 0) {
-    const to = options.trainNats === undefined ? ' (or, for the authentication and TLS flags, to --train-nats)' : '';
+    const authFlags = natsFlags.some((flag) => flag !== '--nats' && flag !== '--run');
+    const to = options.trainNats === undefined && authFlags ? ' (or, for the authentication and TLS flags, to --train-nats)' : '';
     throw new CliError(`${natsFlags.join(', ')} ${natsFlags.length > 1 ? 'apply' : 'applies'} to live runs only${to}: add --transport nats.`);
   }
   const { params, flags } = mergeSetAndParam(options.set, options.param);
