@@ -76,7 +76,7 @@ test('skipped rounds are shown with their reason in stdout, results.json and rep
   t.like(results.result.perRound[0].failures[0], { kind: 'fault', reason: 'no update reached the server before the deadline' });
   // Each lost client is counted once, by why: the drops add up to `dropped` (no second count by error kind).
   const row = results.result.perRound[0];
-  t.like(row.drops, { fault: row.failures.length, refused: 0, bug: 0 });
+  t.like(row.drops, { deadline: row.failures.length, fault: 0, refused: 0, bug: 0 });
   t.is(row.dropped, row.failures.length);
   t.false('failed' in row);
   const html = readFileSync(join(out, 'report.html'), 'utf8');

@@ -108,6 +108,10 @@ async: { algorithm: fedbuff, concurrency: 2, bufferSize: 3, serverLr: 1, maxServ
     t.is(row.dropped, Object.values(row.drops).reduce((n, c) => n + c, 0), 'dropped: the given-up dispatches, each once by why');
   }
   t.true(rows.some((row) => row.drops.fault > 0), "client-2's dispatches were given up (lost messages: a fault)");
+  // Every dispatch is applied, given up, or still out at the end (at most `concurrency` of them; the buffer was just emptied).
+  const sum = (pick: (row: (typeof rows)[number]) => number) => rows.reduce((n, row) => n + pick(row), 0);
+  const stillOut = sum((row) => row.selected) - sum((row) => row.updates) - sum((row) => row.dropped);
+  t.true(stillOut >= 0 && stillOut <= 2, `${stillOut} dispatches still out at the last server update`);
   const again = await runScenario<FedAvgExperimentResult>(scenario);
   t.is(again.sim.log.toJSONL(), outcome.sim.log.toJSONL());
   t.deepEqual(again.result!.perRound, rows);

@@ -231,6 +231,8 @@ Examples:
 
 The page needs no network: its code and data are inline. The same run gives the same bytes. States come from
 re-executing the run (as fedsim replay does), so the scenario file must be the one that made the log.
+Many actors: lanes keep a readable width and scroll sideways; the actor filter shows only that actor's lanes and
+those of the actors it exchanges messages with.
 Keys, modes and limits: docs/viewer.md. Exit code 0 when the page was written (or served), 1 when the run does
 not replay here (see --no-states), 2 for a missing or damaged run.`,
     )
