@@ -48,7 +48,7 @@ test('a log of another fedsim version: the states error reads as one sentence (n
 
 });
 
-test('view --max-line-chars: a line over the default limit is refused naming the flag, and read with the limit raised', async (t) => {
+test('view (and diff) --max-line-chars: a line over the default limit is refused naming the flag, and read with the limit raised', async (t) => {
   const dir = tempDir(t);
   const ran = await fedsim('run', 'scenarios/ping-pong.ts', '--out', join(dir, 'p'), '-q');
   t.is(ran.code, 0, ran.stderr);
@@ -65,6 +65,12 @@ test('view --max-line-chars: a line over the default limit is refused naming the
   const raised = await fedsim('view', log, '--no-states', '--max-line-chars', String(2 << 20), '--out', join(dir, 'v.html'));
   t.is(raised.code, 0, raised.stderr);
   t.regex(readFileSync(join(dir, 'v.html'), 'utf8'), /x{1000}/);
+
+  // fedsim diff takes the flag too (one option for the commands that read logs).
+  t.is((await fedsim('diff', log, log)).code, 2);
+  const diffed = await fedsim('diff', log, log, '--max-line-chars', String(2 << 20));
+  t.is(diffed.code, 0, diffed.stderr);
+  t.regex(diffed.stdout, /identical/);
 
   const help = await fedsim('view', '--help');
   t.regex(help.stdout, /--max-line-chars <n>\s+longest log line accepted/);
