@@ -3,7 +3,7 @@
  * benchmark's FedAvg experiment — 10 clients training McMahan's 2NN on 600 synthetic samples
  * each, B = 10, E = 1, 5 rounds a run — trained in-process and in 1, 2 and 4 `fedsim
  * train-worker` processes on a local nats-server (started here on a free loopback port with
- * `max_payload: 8MB`, as a client's 1.9 MB data set needs). Workers are started, and have said
+ * `max_payload: 8MB` (a client's 1.9 MB data set then crosses in one message instead of parts). Workers are started, and have said
  * they are asking for tasks, before the timing; the first round of each run sends every
  * client's data to the workers (once), later rounds only the round's weights. Every run must
  * end on the in-process weights digest, or the benchmark fails.

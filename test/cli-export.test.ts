@@ -21,6 +21,9 @@ import { exportCommand, type ExportCommandOptions } from '../src/cli/commands/ex
 import { CliError } from '../src/cli/cli-error.js';
 import { fedsim, type CliResult } from './helpers/fedsim-cli.js';
 import { readEvents } from './helpers/tfevents-reader.js';
+import { csvNumber } from '../src/fl/export/csv.js';
+import { ROUND_COLUMNS } from '../src/fl/experiments/round-rows.js';
+import { DROP_REASONS } from '../src/fl/rounds/drop-reasons.js';
 
 const TINY = `
 rounds: 2
@@ -142,20 +145,22 @@ test('fedsim run keeps the final model: final-model.bin hashes to the weightsSha
 });
 
 for (const name of FL_RUNS) {
-  test(`${name}: the CSV holds results.json's per-round metrics, numbers as JSON writes them`, (t) => {
+  test(`${name}: the CSV holds results.json's per-round metrics under the fixed columns, numbers to 15 significant digits`, (t) => {
     const { perRound } = resultsOf(runs[name]).result;
     const [header, ...rows] = parseCsv(readFileSync(join(runs[name], 'metrics.csv'), 'utf8'));
-    t.is(header[0], 'round');
-    for (const column of ['testAccuracy', 'testLoss', 'trainLoss', 'bytesUp', 'bytesDown', 'endedAt', 'virtualHours', 'drops.offline']) t.true(header.includes(column), column);
+    // The same header for every FL run (nothing here was skipped or dropped, and there is no dp: those columns are still there).
+    t.deepEqual(header, [...ROUND_COLUMNS]);
     t.is(rows.length, perRound.length);
     t.is(rows.length, 2);
     rows.forEach((cells, i) => {
       header.forEach((column, j) => {
         const value = valueAt(perRound[i], column);
-        const expected = value === undefined || value === 'NaN' ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value);
+        const expected = value === undefined || value === 'NaN' ? '' : typeof value === 'object' ? JSON.stringify(value) : typeof value === 'number' ? csvNumber(value) : String(value);
         t.is(cells[j], expected, `round ${i + 1}, ${column}`);
-        if (typeof value === 'number') t.is(Number(cells[j]), value, 'reads back to the same double');
+        if (typeof value === 'number') t.true(Math.abs(Number(cells[j]) - value) <= 1e-14 * Math.abs(value), `${column}: ${cells[j]} is ${value} to 15 digits`);
       });
+      const drops = DROP_REASONS.reduce((n, why) => n + Number(cells[header.indexOf(`drops.${why}`)]), 0);
+      t.is(drops, Number(cells[header.indexOf('dropped')]), 'each dropped client counted once, by why');
     });
   });
 

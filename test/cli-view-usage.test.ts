@@ -1,10 +1,10 @@
 /**
  * `fedsim view`'s usage messages: option checks that happen before the log is read or
  * replayed (a port out of range, options that would be silently ignored: exit 2 naming the
- * flag), and the wording of its errors about the log (no doubled period, no option view lacks).
+ * flag), the wording of its errors about the log (no doubled period), and --max-line-chars.
  */
 import test from 'ava';
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fedsim, tempDir } from './helpers/fedsim-cli.js';
 
@@ -46,9 +46,35 @@ test('a log of another fedsim version: the states error reads as one sentence (n
   t.regex(old.stderr, /replay it with the version that recorded it\. States come from re-executing the run/);
   t.notRegex(old.stderr, /\.\.(?!\.)/);
 
-  // A line over the limit: the hint names the option where it exists (replay), and says view has none.
-  appendFileSync(log, 'x'.repeat((1 << 20) + 1) + '\n');
-  const long = await fedsim('view', join(dir, 'p'), '--no-states', '--out', join(dir, 'v.html'));
-  t.is(long.code, 2);
-  t.regex(long.stderr, /raise the limit: fedsim replay --max-line-chars N \(or the maxLineChars option in code\); fedsim view reads lines up to the default limit only\./);
+});
+
+test('view (and diff) --max-line-chars: a line over the default limit is refused naming the flag, and read with the limit raised', async (t) => {
+  const dir = tempDir(t);
+  const ran = await fedsim('run', 'scenarios/ping-pong.ts', '--out', join(dir, 'p'), '-q');
+  t.is(ran.code, 0, ran.stderr);
+  const log = join(dir, 'p', 'run.jsonl');
+  // A mark whose label is longer than the default limit (1 MiB): a well-formed event line, only long.
+  const lines = readFileSync(log, 'utf8').trimEnd().split('\n');
+  const last = JSON.parse(lines[lines.length - 1]) as { seq: number; t: number };
+  lines.push(JSON.stringify({ seq: last.seq + 1, t: last.t, ev: 'mark', label: 'x'.repeat(1 << 20) }));
+  writeFileSync(log, lines.join('\n') + '\n');
+
+  const refused = await fedsim('view', log, '--no-states', '--out', join(dir, 'v.html'));
+  t.is(refused.code, 2, refused.stderr);
+  t.regex(refused.stderr, /line \d+: longer than 1,048,576 characters.*raise the limit: --max-line-chars N \(fedsim replay, diff and view take it/);
+  const raised = await fedsim('view', log, '--no-states', '--max-line-chars', String(2 << 20), '--out', join(dir, 'v.html'));
+  t.is(raised.code, 0, raised.stderr);
+  t.regex(readFileSync(join(dir, 'v.html'), 'utf8'), /x{1000}/);
+
+  // fedsim diff takes the flag too (one option for the commands that read logs).
+  t.is((await fedsim('diff', log, log)).code, 2);
+  const diffed = await fedsim('diff', log, log, '--max-line-chars', String(2 << 20));
+  t.is(diffed.code, 0, diffed.stderr);
+  t.regex(diffed.stdout, /identical/);
+
+  const help = await fedsim('view', '--help');
+  t.regex(help.stdout, /--max-line-chars <n>\s+longest log line accepted/);
+  const zero = await fedsim('view', log, '--max-line-chars', '0');
+  t.is(zero.code, 2);
+  t.regex(zero.stderr, /--max-line-chars must be a positive integer, got '0'/);
 });

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { runCommand } from '../src/cli/commands/run.js';
 import { exportCommand } from '../src/cli/commands/export.js';
 import { CLIENT_COLUMNS } from '../src/fl/export/client-table.js';
+import { csvNumber } from '../src/fl/export/csv.js';
 import type { ClientRoundRow } from '../src/fl/metrics/client-rounds.js';
 import '../src/cli/experiment-kinds.js';
 import { SMALL_MLP_EXPERIMENT } from './helpers/tiny-experiment.js';
@@ -117,7 +118,9 @@ test('fedsim export --clients-csv writes the rows with the fixed columns; a run 
   const straggler = rows[1];
   t.is(lines[2], `1,client-1,dropped,deadline,no update reached the server before the deadline,,,,${straggler.bytesDown},0,,`);
   const first = rows[0];
-  t.is(lines[1], `1,client-0,participant,,,${first.samples},${first.trainLoss},${first.trainMs},${first.bytesDown},${first.bytesUp},,`);
+  // Numbers to 15 significant digits (csv.ts): a training time of 0.8999999999999999 virtual ms is written 0.9.
+  t.is(lines[1], `1,client-0,participant,,,${first.samples},${csvNumber(first.trainLoss!)},${csvNumber(first.trainMs!)},${first.bytesDown},${first.bytesUp},,`);
+  t.is(lines[1].split(',')[7], '0.9');
 
   const old = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8'));
   delete old.result.perClient;

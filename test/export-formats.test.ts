@@ -11,8 +11,10 @@ import { sha256Hex } from '../src/runtime/canonical.js';
 import { createModel, fromLayers, nn, restoreModel, weightsSha256, type Model, type ModelSpec } from '../src/fl/models/index.js';
 import { crc32c, maskedCrc32c, tfRecord } from '../src/fl/export/tfrecord.js';
 import { ProtoWriter } from '../src/fl/export/protobuf-writer.js';
-import { metricsTable } from '../src/fl/export/metrics-table.js';
-import { toCsv } from '../src/fl/export/csv.js';
+import { metricsTable, withColumns } from '../src/fl/export/metrics-table.js';
+import { csvNumber, toCsv } from '../src/fl/export/csv.js';
+import { ROUND_COLUMNS } from '../src/fl/experiments/round-rows.js';
+import { DROP_REASONS } from '../src/fl/rounds/drop-reasons.js';
 import { FILE_VERSION, tensorboardEvents } from '../src/fl/export/tensorboard-events.js';
 import { decodeFinalModel, encodeFinalModel } from '../src/fl/export/final-model-file.js';
 import { tfjsLayersFiles } from '../src/fl/export/tfjs-layers-export.js';
@@ -64,8 +66,43 @@ test('CSV: round first, columns in order of first appearance, nested fields dott
       '1,0.1,,1,0,27896,1500,,\r\n' +
       '2,1e-7,0.25,0,2,27896,3000,"no update, ""late"", again","[{""client"":""c1""}]"\r\n',
   );
-  // Numbers are written as JSON writes them.
+  // Numbers short enough are written as JSON writes them (the 15-digit rounding changes nothing here).
   t.is(String(JSON.parse('1e-7')), '1e-7');
+});
+
+test('CSV numbers: integers exact, others to 15 significant digits in shortest form, so float noise of sums prints cleanly', (t) => {
+  // Sums of virtual ms and fractions of hours: the noise in the 16th-17th digit is gone.
+  t.is(csvNumber(99960.00000000001), '99960');
+  t.is(csvNumber(0.1 + 0.2), '0.3');
+  t.is(csvNumber(9.700000000000001), '9.7');
+  t.is(csvNumber(27.099999999999994), '27.1');
+  // Integers are exact however long (bytes, counts); tiny and huge values keep JSON's exponent form.
+  t.is(csvNumber(2 ** 53), '9007199254740992');
+  t.is(csvNumber(27896), '27896');
+  t.is(csvNumber(1e-7), '1e-7');
+  t.is(csvNumber(1.5e21), '1.5e+21');
+  t.is(csvNumber(-0.25), '-0.25');
+  // Losses and accuracies keep the digits that tell runs apart: values that differ from the 13th digit still differ.
+  t.is(csvNumber(0.7474831342697144), '0.747483134269714');
+  t.not(csvNumber(0.7474831342697144), csvNumber(0.7474831342697144 + 1e-12));
+  t.is(csvNumber(Math.fround(0.1)), '0.100000001490116', 'a float32 value shows all of its digits');
+  const csv = toCsv({ columns: ['endedAt', 'virtualHours'], rows: [{ endedAt: 99960.00000000001, virtualHours: 99960.00000000001 / 3_600_000 }] });
+  t.is(csv, 'endedAt,virtualHours\r\n99960,0.0277666666666667\r\n');
+});
+
+test('metrics.csv columns: the same header for every FL run, whatever happened in it (drops, skipped rounds, dp)', (t) => {
+  const quiet = [{ round: 1, testAccuracy: 0.5, trainLoss: 0.3, selected: 3, updates: 3, participants: 3, finished: 3, dropped: 0, drops: { offline: 0 }, endedAt: 10 }];
+  const eventful = [
+    { round: 1, trainLoss: 0.3, selected: 3, updates: 0, participants: 0, finished: 0, dropped: 3, drops: { fault: 3 }, epsilon: 0.4, skipped: 'no update', failures: [{ clientId: 'c' }], endedAt: 10 },
+  ];
+  const headerOf = (rows: unknown[]) => toCsv(withColumns(metricsTable(rows), ROUND_COLUMNS)).split('\r\n')[0];
+  t.is(headerOf(quiet), headerOf(eventful));
+  t.is(headerOf(quiet), ROUND_COLUMNS.join(','));
+  for (const why of DROP_REASONS) t.true(ROUND_COLUMNS.includes(`drops.${why}`), why);
+  // No second count of the same failures by error kind.
+  t.false(ROUND_COLUMNS.some((c) => c.startsWith('failed')));
+  // A column fedsim does not know (a results.json of an older version) still comes through, after the fixed ones.
+  t.is(withColumns(metricsTable([{ round: 1, failed: { fault: 2 } }]), ROUND_COLUMNS).columns.at(-1), 'failed.fault');
 });
 
 test('TensorBoard: a file-version event, then one event per round: step = round, wall_time = virtual seconds, scalar per numeric column', (t) => {

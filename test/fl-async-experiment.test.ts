@@ -46,7 +46,7 @@ test('an async experiment file runs FedBuff reproducibly; rows are server update
   t.is(r.rounds, 5);
   t.deepEqual(r.perRound.map((row) => row.round), [1, 2, 3, 4, 5]);
   for (const row of r.perRound) t.is(row.virtualHours, row.endedAt / 3_600_000);
-  t.true(r.perRound.every((row) => row.participants === 2), 'K = 2 updates per server update');
+  t.true(r.perRound.every((row) => row.updates === 2 && row.participants <= 2), 'K = 2 updates per server update, from at most 2 clients');
   const byTime = r.metrics.find((m) => m.chart === 'accuracy vs virtual time')!;
   t.is(byTime.x, 'virtual hours');
   t.deepEqual(byTime.points, r.perRound.map((row) => [row.virtualHours, row.testAccuracy!]));
@@ -70,6 +70,51 @@ test('a sync experiment reports virtual hours and the accuracy-against-virtual-t
   const byTime = r.metrics.find((m) => m.chart === 'accuracy vs virtual time')!;
   t.deepEqual(byTime.points, r.perRound.map((row) => [row.virtualHours, row.testAccuracy!]));
   t.is(r.metrics.find((m) => m.chart === 'accuracy')!.x, 'round');
+});
+
+test('async rows count what they say: updates applied, distinct clients, fits dispatched and dispatches given up', async (t) => {
+  // Three clients, two training at once, three updates per server update: one client brings two updates to a buffer.
+  // client-2's every message to the server is lost, so its dispatches are given up after 20 virtual ms.
+  const yaml = `kind: fedavg
+name: async counts
+seed: 4
+data: { source: synthetic, alpha: 0.5, beta: 0.5, devices: 3, features: 4, classes: 2, maxSamplesPerDevice: 10 }
+model: { kind: logistic, inputs: 4, classes: 2 }
+localEpochs: 1
+batchSize: 5
+lr: 0.1
+faults: { links: [{ from: client-2, to: server, drop: 1 }] }
+async: { algorithm: fedbuff, concurrency: 2, bufferSize: 3, serverLr: 1, maxServerUpdates: 3, retryMs: 5, dispatchTimeoutMs: 20 }
+`;
+  const { scenario, outcome } = await runFile(yaml);
+  t.true(outcome.ok, JSON.stringify(outcome.checks) + String(outcome.error));
+  const rows = outcome.result!.perRound;
+  // The oracle, from the log: distinct dispatch numbers of the fits the server sent before each fl/round-end, and the
+  // clients of the updates each server update applied (its note).
+  const dispatchedPerUpdate: number[] = [];
+  let since = new Set<number>();
+  const seen = new Set<number>();
+  for (const e of outcome.sim.log.events) {
+    if (e.ev !== 'sent' || e.from !== 'server') continue;
+    const payload = e.envelope.payload as { round?: number };
+    if (e.type === 'fl/fit' && !seen.has(payload.round!)) seen.add(payload.round!), since.add(payload.round!);
+    if (e.type === 'fl/round-end') dispatchedPerUpdate.push(since.size), (since = new Set());
+  }
+  t.deepEqual(rows.map((row) => row.selected), dispatchedPerUpdate, 'selected: fits dispatched since the previous server update');
+  t.true(rows.every((row) => row.updates === 3), 'updates: the buffer applied');
+  t.true(rows.some((row) => row.participants < row.updates), 'a client brought two updates to one buffer: counted as one participant, two updates');
+  for (const row of rows) {
+    t.is(row.finished, row.participants);
+    t.is(row.dropped, Object.values(row.drops).reduce((n, c) => n + c, 0), 'dropped: the given-up dispatches, each once by why');
+  }
+  t.true(rows.some((row) => row.drops.fault > 0), "client-2's dispatches were given up (lost messages: a fault)");
+  // Every dispatch is applied, given up, or still out at the end (at most `concurrency` of them; the buffer was just emptied).
+  const sum = (pick: (row: (typeof rows)[number]) => number) => rows.reduce((n, row) => n + pick(row), 0);
+  const stillOut = sum((row) => row.selected) - sum((row) => row.updates) - sum((row) => row.dropped);
+  t.true(stillOut >= 0 && stillOut <= 2, `${stillOut} dispatches still out at the last server update`);
+  const again = await runScenario<FedAvgExperimentResult>(scenario);
+  t.is(again.sim.log.toJSONL(), outcome.sim.log.toJSONL());
+  t.deepEqual(again.result!.perRound, rows);
 });
 
 test('settings of synchronous rounds under async are refused by field; a sync file without rounds is too', async (t) => {

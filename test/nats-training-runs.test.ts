@@ -14,6 +14,7 @@ import type { TrainingPool } from '../src/fl/parallel/index.js';
 import { startNatsServer, type RunningNatsServer } from './helpers/nats-server.js';
 import { type RunningFedsim, startFedsim } from './helpers/fedsim-cli.js';
 import { parallelOptions, parallelRun } from './helpers/parallel-world.js';
+import { nn } from '../src/fl/models/index.js';
 
 let server: RunningNatsServer;
 const started: RunningFedsim[] = [];
@@ -33,13 +34,17 @@ test.after.always(async () => {
 
 /** `fedsim train-worker` child processes on `subject` (one per test, so tests never share workers). */
 function workers(subject: string, count: number, ...extra: string[]): RunningFedsim[] {
-  const list = Array.from({ length: count }, () => watchAsking(startFedsim({}, 'train-worker', '--nats', server.url, '--subject', subject, '--backend', 'cpu', ...extra)));
+  return workersOn(server, subject, count, ...extra);
+}
+
+function workersOn(on: RunningNatsServer, subject: string, count: number, ...extra: string[]): RunningFedsim[] {
+  const list = Array.from({ length: count }, () => watchAsking(startFedsim({}, 'train-worker', '--nats', on.url, '--subject', subject, '--backend', 'cpu', ...extra)));
   started.push(...list);
   return list;
 }
 
-async function pool(subject: string, leaseMs?: number): Promise<TrainingPool> {
-  const p = natsTrainingPool({ connection: { servers: server.url }, subject, ...(leaseMs !== undefined ? { leaseMs } : {}) });
+async function pool(subject: string, leaseMs?: number, on: RunningNatsServer = server): Promise<TrainingPool> {
+  const p = natsTrainingPool({ connection: { servers: on.url }, subject, ...(leaseMs !== undefined ? { leaseMs } : {}) });
   pools.push(p);
   await p.ready();
   return p;
@@ -102,6 +107,25 @@ test.serial('a worker killed mid-round (on its first task, before answering): th
   t.regex(crashed.stderr, /crashing on task/);
   t.is(remote.stats.taken, 20, 'the task lost with the crashed worker was trained by the other one');
   await stopAll(healthy);
+});
+
+test.serial('tasks and results larger than the server\'s max_payload cross in parts: every fit trained by the worker; the in-process run', async (t) => {
+  // 8 KB messages at most; the model's weights alone are 16.8 KB (10·300 + 300 + 300·3 + 3 floats).
+  const small = await startNatsServer({ extraConfig: 'max_payload: 8192' });
+  try {
+    const subject = 'fedsim.test.parts';
+    const [worker] = workersOn(small, subject, 1);
+    const remote = await pool(subject, undefined, small);
+    await asking(worker);
+    const options = parallelOptions({ rounds: 2, model: nn.mlp([10, 300, 3]) });
+    t.deepEqual(await parallelRun(options, remote), await parallelRun(options, undefined));
+    t.is(remote.stats.taken, 20, 'every fit was trained by the worker, none fell back to the simulation\'s process');
+    const [ended] = await stopAll([worker]);
+    t.regex(ended.stderr, /20 tasks trained, 0 refused or failed/);
+    t.notRegex(ended.stderr, /could not fetch/);
+  } finally {
+    await small.stop();
+  }
 });
 
 test.serial('no worker at all: each task waits one lease, then its client trains in the simulation\'s process; the in-process run', async (t) => {

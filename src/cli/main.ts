@@ -10,7 +10,7 @@ import { describeExperimentKinds } from '../scenario/experiment-kinds.js';
 import { FEDSIM_VERSION } from '../version.js';
 import { CliError, EXIT_FAILED, EXIT_USAGE } from './cli-error.js';
 import { installCrashHandlers, printFailure, setDebug } from './failure-output.js';
-import { addNatsFlags } from './nats-options.js';
+import { addNatsAuthFlags, addNatsFlags } from './nats-options.js';
 import { DIURNAL_FLAGS, flagOf } from './commands/trace-flags.js';
 import { CLI_MAX_STEPS, byteSizeOption, checkpointEveryOption, limitOption, maxStepsOption, optionParser, paramOption, portOption, seedOption, setOption, seedRangeOption, strategyOption, workersOption } from './run-options.js';
 
@@ -41,6 +41,9 @@ const maxStepsFlag = () =>
   new Option('--max-steps <n>', `step budget of one await or settle: a message loop stops there with a LivelockError (default: the scenario's maxSteps, else ${CLI_MAX_STEPS.toLocaleString('en-US')})`).argParser(maxStepsOption);
 const backendOption = () => new Option('--backend <name>', 'tfjs compute backend to start (tensorflow, wasm, cpu); recorded in the log header');
 const quietOption = () => new Option('-q, --quiet', 'no progress display');
+/** One flag for every command that reads event logs (replay, diff, view), with one wording. */
+const maxLineCharsOption = () =>
+  new Option('--max-line-chars <n>', 'longest log line accepted (default 1048576); longer lines mean a damaged or foreign file').argParser(positiveInt('--max-line-chars'));
 const limitFlag = () =>
   new Option('--limit <name=value>', 'raise a limit on what the scenario file may ask for (repeatable): fileBytes, yamlAliases, and per kind e.g. rounds, clients').argParser(limitOption);
 
@@ -164,7 +167,7 @@ or that fail the transport's checks, are refused and recorded as dropped in the 
     .argument('<log>', 'event log written by `fedsim run` (run.jsonl)')
     .option('--until <seq>', 'stop once event <seq> has happened and print every actor\'s state', nonNegativeInt('--until'))
     .option('--inspect <actor>', 'show only this actor\'s state (at --until, or at the end of the run)')
-    .option('--max-line-chars <n>', 'longest log line accepted (default 1048576); longer lines mean a damaged or foreign file', nonNegativeInt('--max-line-chars'))
+    .addOption(maxLineCharsOption())
     .option('--project <dir>', 'the project the log was made in: its scenario file is looked up there (default: the project of the working directory, then of the log)')
     .option('--allow-unverified-scenario', 'replay a log that has no sha256 of its scenario file (recorded before fedsim kept one), with the file as it is now')
     .addOption(new Option('--max-steps <n>', 'step budget of one await or settle (default: the one the log header records)').argParser(maxStepsOption))
@@ -198,6 +201,7 @@ or when the header does not match this fedsim, scenario or backend; 2 when the l
     .argument('<b>', 'second event log')
     .option('--context <n>', 'events of context around the divergence (default 3)', nonNegativeInt('--context'))
     .option('--ignore-header', 'compare the events only: logs whose headers differ (seed, faults, …) but whose events are the same count as identical')
+    .addOption(maxLineCharsOption())
     .addHelpText(
       'after',
       `
@@ -223,6 +227,7 @@ Exit code 0 when the logs are identical (header and events), 1 when they differ 
     .option('--no-states', 'do not replay the run for the actors\' states and payloads (a log whose scenario cannot run here)')
     .option('--state-every <n>', 'keep the actors\' states at every n-th event (default 1, or more for logs over 20,000 events)', positiveInt('--state-every'))
     .option('--project <dir>', 'the project the log was made in (where its scenario file is looked up, as fedsim replay --project)')
+    .addOption(maxLineCharsOption())
     .addHelpText(
       'after',
       `
@@ -235,6 +240,8 @@ Examples:
 
 The page needs no network: its code and data are inline. The same run gives the same bytes. States come from
 re-executing the run (as fedsim replay does), so the scenario file must be the one that made the log.
+Many actors: lanes keep a readable width and scroll sideways; the actor filter shows only that actor's lanes and
+those of the actors it exchanges messages with.
 Keys, modes and limits: docs/viewer.md. Exit code 0 when the page was written (or served), 1 when the run does
 not replay here (see --no-states), 2 for a missing or damaged run.`,
     )
@@ -407,10 +414,11 @@ Exit code 0 on success, 2 for a bad or missing flag (named, with its valid range
       process.exitCode = privacyCommand(options);
     });
 
-  program
+  const trainWorkerSpec = program
     .command('train-worker')
     .description('Train clients for experiments run with --train-nats: ask the NATS server for tasks, train each, send the result back (docs/distributed-training.md).')
-    .option('--nats <url>', 'the NATS server the experiment uses, e.g. nats://127.0.0.1:4222')
+    .option('--nats <url>', 'the NATS server the experiment uses, e.g. nats://127.0.0.1:4222');
+  addNatsAuthFlags(trainWorkerSpec)
     .option('--subject <prefix>', 'the subject prefix (default fedsim.train; the experiment\'s --train-subject)')
     .addOption(new Option('--backend <name>', "tfjs compute backend to start (tensorflow, wasm, cpu): the experiment's (its log header names it)"))
     .option('--cache-mb <n>', 'megabytes of client data and weights kept between tasks (default 256)')
@@ -420,7 +428,7 @@ Exit code 0 on success, 2 for a bad or missing flag (named, with its valid range
       'after',
       `
 Examples:
-  $ printf 'listen: 127.0.0.1:4222\\nmax_payload: 8MB\\n' > nats.conf && nats-server -c nats.conf &
+  $ nats-server -a 127.0.0.1 &
   $ fedsim train-worker --nats nats://127.0.0.1:4222 &
   $ fedsim train-worker --nats nats://127.0.0.1:4222 &
   $ fedsim run scenarios/default.yaml --train-nats nats://127.0.0.1:4222

@@ -20,21 +20,26 @@ export interface NatsFlags {
   run?: string;
 }
 
-/** Adds the flags to a command. */
+/** Adds the flags to a command: the server, how to authenticate, and the live run's name. */
 export function addNatsFlags(command: Command, natsHelp: string): Command {
+  return addNatsAuthFlags(command.addOption(new Option('--nats <url>', natsHelp))).addOption(
+    new Option('--run <name>', 'the live run\'s name: the driver and its workers use the same one (default: default)'),
+  );
+}
+
+/** Adds the authentication and TLS flags (shared by live runs, `--train-nats` and `fedsim train-worker`). */
+export function addNatsAuthFlags(command: Command): Command {
   return command
-    .addOption(new Option('--nats <url>', natsHelp))
     .addOption(new Option('--nats-user <user>', 'NATS user (with --nats-password)'))
     .addOption(new Option('--nats-password <password>', 'NATS password (with --nats-user)'))
     .addOption(new Option('--nats-token <token>', 'NATS authentication token'))
     .addOption(new Option('--nats-nkey <file>', 'file holding an nkey seed (SU…) to authenticate with'))
     .addOption(new Option('--nats-tls-ca <file>', 'CA certificate (PEM) to verify the server with'))
     .addOption(new Option('--nats-tls-cert <file>', 'client certificate (PEM), with --nats-tls-key'))
-    .addOption(new Option('--nats-tls-key <file>', 'client key (PEM), with --nats-tls-cert'))
-    .addOption(new Option('--run <name>', 'the live run\'s name: the driver and its workers use the same one (default: default)'));
+    .addOption(new Option('--nats-tls-key <file>', 'client key (PEM), with --nats-tls-cert'));
 }
 
-/** True when any --nats* flag (other than --nats) was given: they mean nothing without a live transport. */
+/** The --nats* flags that were given (and --run): each means something only with a NATS connection to make. */
 export function natsFlagsGiven(flags: NatsFlags): string[] {
   const names: Array<[keyof NatsFlags, string]> = [
     ['nats', '--nats'],

@@ -21,7 +21,11 @@ export interface RunDivergence {
 
 const scenarioName = (header: LogHeader) => (typeof header.scenario?.name === 'string' ? header.scenario.name : undefined);
 
-export function findRunDivergence(thisLog: { path: string; name: string; header: LogHeader }, other: { path: string; name: string; header: LogHeader }): RunDivergence {
+export function findRunDivergence(
+  thisLog: { path: string; name: string; header: LogHeader },
+  other: { path: string; name: string; header: LogHeader },
+  options: { maxLineChars?: number } = {},
+): RunDivergence {
   const [a, b] = [scenarioName(thisLog.header), scenarioName(other.header)];
   if (a !== b) {
     throw new CliError(
@@ -34,8 +38,8 @@ export function findRunDivergence(thisLog: { path: string; name: string; header:
   const headerB = other.header as unknown as Record<string, unknown>;
   const keys = [...new Set([...Object.keys(headerA), ...Object.keys(headerB)])];
   const headerFields = keys.filter((k) => canonicalJson(headerA[k]) !== canonicalJson(headerB[k]));
-  const streamA = openLogStream(thisLog.path, { source: thisLog.name });
-  const streamB = openLogStream(other.path, { source: other.name });
+  const streamA = openLogStream(thisLog.path, { source: thisLog.name, maxLineChars: options.maxLineChars });
+  const streamB = openLogStream(other.path, { source: other.name, maxLineChars: options.maxLineChars });
   try {
     for (let seq = 0; ; seq++) {
       const lineA = streamA.nextLine();

@@ -18,6 +18,8 @@ export interface ServeOptions {
   logFile: string;
   events: number;
   project?: string;
+  /** Longest log line accepted when replaying for a state (fedsim view --max-line-chars). */
+  maxLineChars?: number;
   /** The page's bytes in parts (made once: the page is a pure function of the run). */
   page: Buffer[];
 }
@@ -32,7 +34,7 @@ export async function serveViewer(options: ServeOptions): Promise<{ server: Serv
     const hit = cache.get(seq);
     if (hit !== undefined) return Promise.resolve(hit);
     const next = queue.then(async () => {
-      const timeline = await captureStates(options.logFile, { at: seq, project: options.project });
+      const timeline = await captureStates(options.logFile, { at: seq, project: options.project, maxLineChars: options.maxLineChars });
       const actors = timeline.actors.flatMap((id, a) => {
         const text = timeline.changes[a].text[0];
         return timeline.changes[a].at[0] === 0 && text >= 0 ? [{ id, text: timeline.texts[text] }] : [];

@@ -48,11 +48,13 @@ export interface CaptureOptions {
   /** Only the state at this event (then the replay stops there). */
   at?: number;
   project?: string;
+  /** Longest log line accepted (default MAX_LOG_LINE_CHARS), as fedsim view --max-line-chars. */
+  maxLineChars?: number;
 }
 
 /** Re-executes the run of `logFile` and records the actors' states (see the file comment). */
 export async function captureStates(logFile: string, options: CaptureOptions = {}): Promise<StateTimeline> {
-  const log = scanLogArgument(logFile);
+  const log = scanLogArgument(logFile, options.maxLineChars);
   const info = log.header.scenario ?? {};
   let scenario;
   try {
@@ -120,7 +122,7 @@ export async function captureStates(logFile: string, options: CaptureOptions = {
   };
 
   const shown = displayPath(resolve(logFile));
-  const stream = openLogStream(logFile, { source: shown });
+  const stream = openLogStream(logFile, { source: shown, maxLineChars: options.maxLineChars });
   let outcome;
   try {
     outcome = await runScenario(scenario, {

@@ -7,6 +7,7 @@ import { esc } from '../cli/report/svg.js';
 import { LOAD_DATA } from './client/load-data.js';
 import { EVENT_TEXT } from './client/event-text.js';
 import { DRAW_LANES } from './client/draw-lanes.js';
+import { LANE_LAYOUT } from './client/lane-layout.js';
 import { VIEWER_APP } from './client/viewer-app.js';
 import { type PageInputs, pageDataBlocks } from './page-data.js';
 
@@ -27,9 +28,10 @@ header input, header select, header button { font: inherit; padding: 2px 6px; }
 .legend { white-space: nowrap; }
 #lanes-pane { grid-column: 1; grid-row: 3; display: flex; flex-direction: column; min-height: 0; min-width: 0; }
 #lane-names { position: relative; height: 22px; border-bottom: 1px solid #d0d7de; overflow: hidden; flex: none; }
+#lane-names-clip { position: absolute; top: 0; bottom: 0; overflow: hidden; }
 .lane-name { position: absolute; top: 3px; text-align: center; font-weight: 600; font-size: 12px; overflow: hidden; white-space: nowrap; text-overflow: ellipsis; }
-#scroller { flex: 1; overflow-y: auto; overflow-x: hidden; position: relative; min-height: 0; }
-#viewport { position: sticky; top: 0; display: flex; }
+#scroller { flex: 1; overflow: auto; position: relative; min-height: 0; }
+#viewport { position: sticky; top: 0; left: 0; display: flex; }
 #rows { position: relative; width: 420px; flex: none; overflow: hidden; font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; }
 .row { position: absolute; left: 0; right: 0; height: 18px; line-height: 18px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; cursor: pointer; padding-left: 4px; }
 .row:hover { background: #f3f4f6; }
@@ -90,5 +92,5 @@ export function* viewerPage(inputs: PageInputs): Generator<string> {
 <footer><span id="status">loading…</span> · <span class="legend">${LEGEND}</span> · ${KEYS}</footer>
 `;
   yield* pageDataBlocks(inputs);
-  yield `<script>\n(function () {\n'use strict';\n${LOAD_DATA}\n${EVENT_TEXT}\n${DRAW_LANES}\n${VIEWER_APP}\n})();\n</script>\n</body>\n</html>\n`;
+  yield `<script>\n(function () {\n'use strict';\n${LOAD_DATA}\n${EVENT_TEXT}\n${LANE_LAYOUT}\n${DRAW_LANES}\n${VIEWER_APP}\n})();\n</script>\n</body>\n</html>\n`;
 }

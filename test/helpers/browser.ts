@@ -42,6 +42,8 @@ export interface RowElement {
 export interface ViewerHandle {
   events: number;
   selected: number;
+  /** The actors whose lanes are shown, left to right. */
+  lanes: string[];
   select(seq: number): void;
   recordedLine(seq: number): string;
 }

@@ -21,6 +21,8 @@ export interface DiffOptions {
   context?: number;
   /** Compare the events only: header differences are shown but do not make the logs differ. */
   ignoreHeader?: boolean;
+  /** Longest log line accepted (default 1 MiB), as fedsim replay --max-line-chars. */
+  maxLineChars?: number;
 }
 
 /** The next `n` lines of a stream (fewer at its end). */
@@ -37,8 +39,8 @@ function take(stream: LogStream, n: number): string[] {
 /** Both logs are checked, then read side by side: memory stays bounded whatever their size. */
 export function diffCommand(fileA: string, fileB: string, options: DiffOptions): number {
   const [nameA, nameB] = [terminalText(displayPath(resolve(fileA))), terminalText(displayPath(resolve(fileB)))];
-  const a = scanLogArgument(fileA);
-  const b = scanLogArgument(fileB);
+  const a = scanLogArgument(fileA, options.maxLineChars);
+  const b = scanLogArgument(fileB, options.maxLineChars);
   const out = process.stdout;
   const context = options.context ?? 3;
 
@@ -47,8 +49,8 @@ export function diffCommand(fileA: string, fileB: string, options: DiffOptions):
   const keys = [...new Set([...Object.keys(headerA), ...Object.keys(headerB)])];
   const differing = keys.filter((k) => canonicalJson(headerA[k]) !== canonicalJson(headerB[k]));
 
-  const streamA = openLogStream(fileA, { source: nameA });
-  const streamB = openLogStream(fileB, { source: nameB });
+  const streamA = openLogStream(fileA, { source: nameA, maxLineChars: options.maxLineChars });
+  const streamB = openLogStream(fileB, { source: nameB, maxLineChars: options.maxLineChars });
   try {
     const before: string[] = [];
     let seq = 0;

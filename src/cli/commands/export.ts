@@ -2,7 +2,7 @@
  * `fedsim export RUN`: an FL experiment's run directory (written by `fedsim run FILE --out
  * DIR`) in the formats other tools read:
  *
- *   --csv [FILE]          the per-round metrics as CSV                  (default RUN/metrics.csv)
+ *   --csv [FILE]          the per-round metrics as CSV, fixed columns   (default RUN/metrics.csv)
  *   --clients-csv [FILE]  per client and round, as CSV                  (default RUN/clients.csv)
  *   --tensorboard [DIR]   the same as a TensorBoard event file          (default RUN/tensorboard/)
  *   --model [DIR]         the final global model as a tfjs-layers model (default RUN/tfjs-model/)
@@ -16,7 +16,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { FedsimError } from '../../runtime/index.js';
 import { FINAL_MODEL_BIN, FINAL_MODEL_JSON, decodeFinalModel } from '../../fl/export/final-model-file.js';
 import { toCsv } from '../../fl/export/csv.js';
-import { metricsTable } from '../../fl/export/metrics-table.js';
+import { metricsTable, withColumns } from '../../fl/export/metrics-table.js';
+import { ROUND_COLUMNS } from '../../fl/experiments/round-rows.js';
 import { clientTable } from '../../fl/export/client-table.js';
 import { EVENTS_FILE_NAME, tensorboardEvents } from '../../fl/export/tensorboard-events.js';
 import { TFJS_MODEL_JSON, TFJS_WEIGHTS_BIN, tfjsLayersFiles } from '../../fl/export/tfjs-layers-export.js';
@@ -52,7 +53,8 @@ export async function exportCommand(run: string, options: ExportCommandOptions):
   const placeOf = (option: string | boolean, fallback: string) => resolve(typeof option === 'string' ? option : join(source.dir, fallback));
   refuseRunFilesAsOutputs(source, options, placeOf);
   const written: Array<[string, string]> = [];
-  const table = metricsTable(source.result.perRound);
+  // The same columns for every FL run (round-rows.ts), so metrics.csv files concatenate and compare.
+  const table = withColumns(metricsTable(source.result.perRound), ROUND_COLUMNS);
   if (options.csv) {
     const file = placeOf(options.csv, 'metrics.csv');
     writeOutput(file, toCsv(table), `--csv ${displayPath(file)}`);

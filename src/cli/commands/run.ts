@@ -28,7 +28,7 @@ import {
   type Sim,
 } from '../../scenario/index.js';
 import { CliError, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../cli-error.js';
-import { natsFlagsGiven } from '../nats-options.js';
+import { natsFlagsGiven, natsSettings } from '../nats-options.js';
 import { type LiveRunOptions, runLiveCommand } from './run-live.js';
 import { natsTrainingPool } from '../../fl/distributed/nats-training-pool.js';
 import type { TrainingPool } from '../../fl/parallel/training-pool.js';
@@ -84,9 +84,14 @@ const LANE_EVENTS = 200;
 export async function runCommand(scenarioPath: string, options: RunCommandOptions & LiveRunOptions): Promise<number> {
   // Live runs (issue #18) have their own command path: src/cli/commands/run-live.ts.
   if (options.transport !== undefined && options.transport !== 'sim') return runLiveCommand(scenarioPath, options);
-  const natsFlags = natsFlagsGiven(options);
+  // --train-nats connects with the same authentication and TLS flags as a live run; --nats and --run name a live run.
+  const natsFlags = natsFlagsGiven(options).filter((flag) => options.trainNats === undefined || flag === '--nats' || flag === '--run');
   if (options.clientsOnWorkers) natsFlags.push('--clients-on-workers');
-  if (natsFlags.length > 0) throw new CliError(`${natsFlags.join(', ')} ${natsFlags.length > 1 ? 'apply' : 'applies'} to live runs only: add --transport nats.`);
+  if (natsFlags.length > 0) {
+    const authFlags = natsFlags.some((flag) => flag !== '--nats' && flag !== '--run' && flag !== '--clients-on-workers');
+    const to = options.trainNats === undefined && authFlags ? ' (or, for the authentication and TLS flags, to --train-nats)' : '';
+    throw new CliError(`${natsFlags.join(', ')} ${natsFlags.length > 1 ? 'apply' : 'applies'} to live runs only${to}: add --transport nats.`);
+  }
   const { params, flags } = mergeSetAndParam(options.set, options.param);
   const scenario = await loadScenarioArgument(scenarioPath, options.limit, params, undefined, flags);
   const faults = loadFaultsArgument(options.faults, options.limit?.fileBytes);
@@ -100,6 +105,15 @@ export async function runCommand(scenarioPath: string, options: RunCommandOption
   await startBackend(options.backend);
   // --train-nats: checked (and the bridge thread started) before the output directory is made, like the backend.
   const trainingPool = trainingPoolOf(options);
+  if (trainingPool) {
+    // Connected (credentials, TLS, server reachable) before anything is written: a wrong password leaves no run behind.
+    try {
+      await trainingPool.ready();
+    } catch (error) {
+      await trainingPool.close();
+      throw new CliError(`--train-nats ${options.trainNats}: ${(error as Error).message}`);
+    }
+  }
   // One writer per run directory: a run into a directory being resumed (or run into) is refused before it clears anything.
   ensureDirectory(outDir, options.out === undefined ? `the output directory ${out}` : `--out ${out}`);
   const lock = lockRunDirectory(outDir, 'written by fedsim run');
@@ -394,7 +408,8 @@ function trainingPoolOf(options: RunCommandOptions): TrainingPool | undefined {
   }
   if (options.workers !== undefined && options.workers !== 1) throw new CliError(`--workers ${options.workers} and --train-nats: choose one place to train clients — threads in this process (--workers) or worker processes over NATS (--train-nats)`, EXIT_USAGE);
   try {
-    return natsTrainingPool({ connection: { servers: options.trainNats }, ...(options.trainSubject !== undefined ? { subject: options.trainSubject } : {}) });
+    const connection = natsSettings({ ...options, nats: options.trainNats }, 'fedsim training bridge');
+    return natsTrainingPool({ connection, ...(options.trainSubject !== undefined ? { subject: options.trainSubject } : {}) });
   } catch (error) {
     throw new CliError(`--train-nats/--train-subject: ${(error as Error).message}`, EXIT_USAGE);
   }

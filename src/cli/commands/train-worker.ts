@@ -9,9 +9,9 @@ import { runTrainWorker } from '../../fl/distributed/train-worker.js';
 import { DEFAULT_TRAIN_SUBJECT } from '../../fl/distributed/protocol.js';
 import { DEFAULT_THREAD_CACHE } from '../../fl/parallel/training-pool.js';
 import { CliError, EXIT_OK, EXIT_USAGE } from '../cli-error.js';
+import { type NatsFlags, natsSettings } from '../nats-options.js';
 
-export interface TrainWorkerCommandOptions {
-  nats?: string;
+export interface TrainWorkerCommandOptions extends NatsFlags {
   subject?: string;
   backend?: string;
   /** Megabytes of client data and weights kept between tasks. */
@@ -37,7 +37,7 @@ export async function trainWorkerCommand(options: TrainWorkerCommandOptions): Pr
   process.once('SIGINT', () => stop.abort());
   process.once('SIGTERM', () => stop.abort());
   const summary = await runTrainWorker({
-    connection: { servers: options.nats },
+    connection: natsSettings(options, 'fedsim train-worker'),
     subject: options.subject ?? DEFAULT_TRAIN_SUBJECT,
     ...(options.backend !== undefined ? { backend: options.backend as BackendName } : {}),
     cache: cacheMb === undefined ? DEFAULT_THREAD_CACHE : { entries: DEFAULT_THREAD_CACHE.entries, bytes: cacheMb * 1024 * 1024 },

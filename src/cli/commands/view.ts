@@ -37,6 +37,8 @@ export interface ViewOptions {
   states?: boolean;
   stateEvery?: number;
   project?: string;
+  /** Longest log line accepted (default 1 MiB), for this log and --diff's; as fedsim replay --max-line-chars. */
+  maxLineChars?: number;
   /** Called with the server's URL once it listens (tests). */
   onServing?: (url: string, close: () => Promise<void>) => void;
 }
@@ -54,8 +56,8 @@ export async function viewCommand(run: string, options: ViewOptions): Promise<nu
     const inputs = [source, ...(otherSource ? [otherSource] : [])].flatMap(sourceFiles);
     refuseInputAsOutput(replaceableTarget(pageFile, `--out ${displayPath(pageFile)}`), inputs, `--out ${displayPath(pageFile)}`);
   }
-  const model = readModel(source);
-  const divergence = otherSource === undefined ? null : divergenceFrom(source, model, otherSource);
+  const model = readModel(source, options.maxLineChars);
+  const divergence = otherSource === undefined ? null : divergenceFrom(source, model, otherSource, options.maxLineChars);
 
   let states: PageInputs['states'] = null;
   let noStatesReason: string | undefined;
@@ -64,7 +66,7 @@ export async function viewCommand(run: string, options: ViewOptions): Promise<nu
   } else if (model.events > 0) {
     const every = options.stateEvery ?? Math.max(1, Math.ceil(model.events / STATE_CAPTURES));
     process.stderr.write(`replaying ${model.events.toLocaleString('en-US')} events to record the actors' states${every > 1 ? ` (every ${every} events)` : ''}…\n`);
-    states = { ...(await captureStates(source.log, { every, project: options.project })), every };
+    states = { ...(await captureStates(source.log, { every, project: options.project, maxLineChars: options.maxLineChars })), every };
   }
   const inputs: PageInputs = { model, name: source.name, states, noStatesReason, divergence, skipped: skippedRounds(source), serve: false };
 
@@ -77,7 +79,7 @@ export async function viewCommand(run: string, options: ViewOptions): Promise<nu
   if (options.serve) {
     // Kept as its parts (one per data block), never joined into one string.
     const page = [...viewerPage({ ...inputs, serve: true })].map((part) => Buffer.from(part, 'utf8'));
-    const { server, url } = await serveViewer({ port: options.port ?? 0, logFile: source.log, events: model.events, project: options.project, page });
+    const { server, url } = await serveViewer({ port: options.port ?? 0, logFile: source.log, events: model.events, project: options.project, maxLineChars: options.maxLineChars, page });
     out.write(`serving ${terminalText(source.name)} on ${url} (127.0.0.1 only; Ctrl-C to stop)\n`);
     options.onServing?.(url, () => new Promise((done) => server.close(() => done())));
   }
@@ -94,9 +96,9 @@ function refuseContradictoryOptions(options: ViewOptions): void {
   }
 }
 
-function readModel(source: RunSource): ViewerModel {
+function readModel(source: RunSource, maxLineChars: number | undefined): ViewerModel {
   try {
-    return readViewerModel(source.log, { source: displayPath(source.log) });
+    return readViewerModel(source.log, { source: displayPath(source.log), maxLineChars });
   } catch (error) {
     if (error instanceof LogFormatError) throw new CliError(error.message);
     throw error;
@@ -110,9 +112,9 @@ function sourceFiles(source: RunSource): string[] {
   return files;
 }
 
-function divergenceFrom(source: RunSource, model: ViewerModel, otherSource: RunSource) {
-  const otherLog = scanLogArgument(otherSource.log);
-  return findRunDivergence({ path: source.log, name: source.name, header: model.header }, { path: otherSource.log, name: otherSource.name, header: otherLog.header });
+function divergenceFrom(source: RunSource, model: ViewerModel, otherSource: RunSource, maxLineChars: number | undefined) {
+  const otherLog = scanLogArgument(otherSource.log, maxLineChars);
+  return findRunDivergence({ path: source.log, name: source.name, header: model.header }, { path: otherSource.log, name: otherSource.name, header: otherLog.header }, { maxLineChars });
 }
 
 /** Rounds of an FL run that left the model unchanged (results.json's perRound `skipped`), at the time they ended. */

@@ -61,6 +61,8 @@ export interface SinceUpdate {
   startedAt: number;
   failures: FailureSummary[];
   rejected: number;
+  /** lastDispatch when the last server update was made: the fits dispatched since are lastDispatch − this. */
+  lastDispatchBefore: number;
 }
 
 /** Everything the server keeps (the checkpoint holds exactly this). */
@@ -106,7 +108,7 @@ export function initialAsyncState(input: AsyncServerInput): AsyncState {
     buffer: [],
     accepted: 0,
     lastProgressAt: 0,
-    since: { startedAt: 0, failures: [], rejected: 0 },
+    since: { startedAt: 0, failures: [], rejected: 0, lastDispatchBefore: 0 },
     history: [],
     failure: null,
     acked: false,

@@ -16,7 +16,7 @@
  * Each server update is reported to the run's requester (fl/round-end, round = the new
  * model version) and kept in the history the result repeats.
  */
-import { countDrops } from '../rounds/drop-reasons.js';
+import { countDrops, dropOf } from '../rounds/drop-reasons.js';
 import type { ActorMessage } from '../../runtime/actor-cell.js';
 import type { ErrorPayload } from '../../runtime/envelope.js';
 import { emptyBook, fileReport } from '../aggregators/report-book.js';
@@ -36,7 +36,9 @@ import { stalenessWeight } from './staleness.js';
 /** What the report of a server update says about the updates in it (its `notes.async`). */
 export interface AsyncUpdateNote {
   algorithm: 'fedbuff' | 'fedasync';
-  /** Per update, in arrival order: */
+  /** Fits dispatched (clients asked to train, one per dispatch) since the previous server update. */
+  dispatched: number;
+  /** Per update applied, in arrival order (so their count is the updates applied, FedBuff's bufferSize or FedAsync's 1): */
   clients: string[];
   dispatches: number[];
   staleness: number[];
@@ -133,6 +135,7 @@ function serverUpdate(ctx: AsyncContext, state: AsyncState, entries: readonly Bu
   const clients = [...new Set(entries.map((e) => e.client))].sort(compareIds);
   const note: AsyncUpdateNote = {
     algorithm: ctx.plan.algorithm,
+    dispatched: state.lastDispatch - state.since.lastDispatchBefore,
     clients: entries.map((e) => e.client),
     dispatches: entries.map((e) => e.dispatch),
     staleness: entries.map((e) => e.staleness),
@@ -147,9 +150,10 @@ function serverUpdate(ctx: AsyncContext, state: AsyncState, entries: readonly Bu
     participants: clients,
     // As in a sync round: the clients whose input reached the aggregation (a client may bring two updates to one buffer).
     finished: clients.length,
-    dropped: [],
-    // Dispatches given up since the last server update: a refusal, or lost on the way (a fault: timed out).
-    drops: countDrops(state.since.failures.map((f) => ({ drop: f.drop ?? (f.kind === 'refusal' ? ('refused' as const) : ('fault' as const)) }))),
+    // Dispatches given up since the last server update (a client given up twice is listed twice): a refusal, a bug,
+    // or lost on the way (a fault: timed out), counted by why in `drops` — each once.
+    dropped: state.since.failures.map((f) => f.clientId),
+    drops: countDrops(state.since.failures.map((f) => ({ drop: dropOf(f) }))),
     failures: state.since.failures,
     rejectedUpdates: state.since.rejected,
     trainLoss: numSamples === 0 ? NaN : entries.reduce((s, e) => s + e.numSamples * e.loss, 0) / numSamples,
@@ -163,5 +167,5 @@ function serverUpdate(ctx: AsyncContext, state: AsyncState, entries: readonly Bu
   }
   const { weights: _model, ...summary } = report;
   if (state.run) ctx.io.send(state.run.requester, FL.roundEnd, report, { bytes: wireBytes(weights) });
-  return { ...state, version, weights, history: [...state.history, summary as RoundSummary], since: { startedAt: now, failures: [], rejected: 0 } };
+  return { ...state, version, weights, history: [...state.history, summary as RoundSummary], since: { startedAt: now, failures: [], rejected: 0, lastDispatchBefore: state.lastDispatch } };
 }

@@ -19,6 +19,9 @@
  * depend on real time). The first result whose task key matches is taken; any other copy (a
  * late answer from a worker whose lease ended, a duplicate delivery) is acknowledged and
  * ignored: results are idempotent by task key.
+ *
+ * A task or result larger than the server's max_payload crosses in parts (message-parts.ts):
+ * the task's parts are kept here while its lease lasts, for its worker to fetch one by one.
  */
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
@@ -30,7 +33,20 @@ import type { TrainingWorkerData } from '../parallel/training-worker.js';
 import type { Weights } from '../models/weights.js';
 import type { Dataset } from '../training/dataset.js';
 import { decodeFrame, encodeFrame } from './frame.js';
-import { type NextRequest, NextRequestSchema, PROTOCOL_VERSION, ResultRequestSchema, type WireTask, describeIssues, subjects, taskKey } from './protocol.js';
+import { PartsInbox, type TransferHeader, partBytes, partOf, transferHeader } from './message-parts.js';
+import {
+  type NextRequest,
+  NextRequestSchema,
+  PROTOCOL_VERSION,
+  PartRequestSchema,
+  type ResultRequest,
+  ResultPartSchema,
+  ResultRequestSchema,
+  type WireTask,
+  describeIssues,
+  subjects,
+  taskKey,
+} from './protocol.js';
 
 export interface NatsBridgeSettings {
   connection: NatsConnectionSettings;
@@ -81,6 +97,10 @@ const leases = new Map<number, { worker: string; timer: NodeJS.Timeout }>();
 /** Each worker's cache, as the bridge pictures it (its own limits); dropped when a lease of its ends unanswered. */
 const pictures = new Map<string, BoundedCache<true>>();
 const waiting: { msg: Msg; request: NextRequest; timer: NodeJS.Timeout }[] = [];
+/** Tasks too large for one message, by transfer id, while their lease lasts: the worker fetches the parts. */
+const outgoing = new Map<string, { taskId: number; worker: string; body: Uint8Array; header: TransferHeader; size: number }>();
+/** Results arriving in parts (at most 64 at once, each at most 1 GB). */
+const inbox = new PartsInbox(64, 1 << 30);
 
 let nc: NatsConnection;
 try {
@@ -89,7 +109,9 @@ try {
   port.postMessage({ kind: 'failed', error: (error as Error).message });
   throw error;
 }
-const { next: nextSubject, result: resultSubject } = subjects(settings.subject);
+const { next: nextSubject, result: resultSubject, part: partSubject } = subjects(settings.subject);
+/** The largest part of a message this server carries (Infinity: no limit known). */
+const partSize = partBytes(nc.info?.max_payload ?? Number.POSITIVE_INFINITY);
 
 function resolve<T extends Dataset | Weights>(key: string, carried: T | undefined, bytes: (value: T) => number): T | undefined {
   if (carried === undefined) return cache.get(key) as T | undefined;
@@ -146,22 +168,29 @@ function lease(task: Queued, msg: Msg, request: NextRequest): void {
     picture.set(task.wire.weightsKey, true, weightsBytes(task.weights));
   }
   const body = encodeFrame({ v: PROTOCOL_VERSION, kind: 'task', task: wire });
-  const limit = nc.info?.max_payload ?? Number.POSITIVE_INFINITY;
-  if (body.length > limit) {
-    warnOnce('size', `a task of ${body.length} bytes exceeds the server's max_payload (${limit} bytes), so its client trains in the simulation's process; raise max_payload in nats-server's config file (e.g. \`max_payload: ${Math.ceil(body.length / 1048576) + 1}MB\`, at most 64MB; docs/distributed-training.md)`);
-    pictures.delete(request.worker);
-    msg.respond(encodeFrame({ v: PROTOCOL_VERSION, kind: 'none' }));
-    return settle(task.id, { id: task.id, ok: false, error: `the task (${body.length} bytes) exceeds the NATS server's max_payload (${limit} bytes)` });
-  }
   task.leases++;
   const timer = setTimeout(() => leaseEnded(task.id, request.worker), settings.leaseMs);
   leases.set(task.id, { worker: request.worker, timer });
-  msg.respond(body);
+  if (body.length <= partSize) {
+    msg.respond(body);
+    return;
+  }
+  // Over the server's max_payload: the worker fetches it in parts while the lease lasts.
+  const transfer = `task-${task.id}-lease-${task.leases}`;
+  const header = transferHeader(transfer, body, partSize);
+  outgoing.set(transfer, { taskId: task.id, worker: request.worker, body, header, size: partSize });
+  msg.respond(encodeFrame({ v: PROTOCOL_VERSION, kind: 'parts', ...header }));
+}
+
+/** Forgets the parts of a task's transfers (its lease ended, or it settled). */
+function dropTransfers(taskId: number): void {
+  for (const [transfer, held] of outgoing) if (held.taskId === taskId) outgoing.delete(transfer);
 }
 
 /** A lease ended without a result: the worker is presumed gone (its cache with it); the task goes to another, or fails. */
 function leaseEnded(id: number, worker: string): void {
   leases.delete(id);
+  dropTransfers(id);
   pictures.delete(worker);
   const task = open.get(id);
   if (!task) return;
@@ -176,6 +205,7 @@ function settle(id: number, outcome: TaskOutcome): void {
   const lease = leases.get(id);
   if (lease) clearTimeout(lease.timer);
   leases.delete(id);
+  dropTransfers(id);
   const task = open.get(id);
   if (task) clearTimeout(task.stall);
   open.delete(id);
@@ -184,7 +214,9 @@ function settle(id: number, outcome: TaskOutcome): void {
   answer(outcome);
 }
 
-function decodeAs<T>(msg: Msg, schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: import('zod').ZodError } }, what: string): T | undefined {
+type Schema<T> = { safeParse(v: unknown): { success: true; data: T } | { success: false; error: import('zod').ZodError } };
+
+function decodeAs<T>(msg: Msg, schema: Schema<T>, what: string): T | undefined {
   let value: unknown;
   try {
     value = decodeFrame(msg.data, what);
@@ -192,6 +224,11 @@ function decodeAs<T>(msg: Msg, schema: { safeParse(v: unknown): { success: true;
     warnOnce(`frame:${what}`, `refused ${(error as Error).message}`);
     return undefined;
   }
+  return checked(value, schema, what);
+}
+
+/** `value` if the schema takes it; else undefined, the refusal said once. */
+function checked<T>(value: unknown, schema: Schema<T>, what: string): T | undefined {
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
     warnOnce(`schema:${what}`, `refused ${what}: ${describeIssues(parsed.error)}`);
@@ -219,10 +256,59 @@ const nextSubscription: Subscription = nc.subscribe(nextSubject, {
   },
 });
 
+const partSubscription: Subscription = nc.subscribe(partSubject, {
+  callback: (error, msg) => {
+    if (error) return;
+    const request = decodeAs(msg, PartRequestSchema, `a part request on ${partSubject}`);
+    if (!request) return;
+    const held = outgoing.get(request.transfer);
+    if (!held || held.worker !== request.worker) {
+      msg.respond(encodeFrame({ v: PROTOCOL_VERSION, kind: 'gone', reason: `transfer ${request.transfer} is not leased to ${request.worker} (its lease ended, or the task settled)` }));
+      return;
+    }
+    if (request.index >= held.header.parts) {
+      msg.respond(encodeFrame({ v: PROTOCOL_VERSION, kind: 'gone', reason: `transfer ${request.transfer} has ${held.header.parts} parts; part ${request.index} was asked for` }));
+      return;
+    }
+    msg.respond(encodeFrame({ v: PROTOCOL_VERSION, kind: 'part', ...partOf(held.body, held.header, held.size, request.index) }));
+  },
+});
+
+/** A result or a part of one, on the result subject: a part is acknowledged and kept until its result is whole. */
+function resultOf(msg: Msg): ResultRequest | undefined {
+  let value: unknown;
+  try {
+    value = decodeFrame(msg.data, `a result on ${resultSubject}`);
+  } catch (error) {
+    warnOnce('frame:result', `refused ${(error as Error).message}`);
+    return undefined;
+  }
+  if ((value as { kind?: unknown } | null)?.kind !== 'result-part') return checked(value, ResultRequestSchema, `a result on ${resultSubject}`);
+  const part = checked(value, ResultPartSchema, `a result part on ${resultSubject}`);
+  if (!part) return undefined;
+  let whole: Uint8Array | undefined;
+  try {
+    whole = inbox.add({ ...part, transfer: `${part.worker}/${part.transfer}` });
+  } catch (error) {
+    warnOnce('parts:result', `refused a result sent in parts by ${part.worker}: ${(error as Error).message}`);
+    return undefined;
+  }
+  if (whole === undefined) {
+    msg.respond(encodeFrame({ v: PROTOCOL_VERSION, kind: 'ack' }));
+    return undefined;
+  }
+  try {
+    return checked(decodeFrame(whole, `a result sent in parts by ${part.worker}`), ResultRequestSchema, `a result sent in parts by ${part.worker}`);
+  } catch (error) {
+    warnOnce('frame:result', `refused ${(error as Error).message}`);
+    return undefined;
+  }
+}
+
 const resultSubscription: Subscription = nc.subscribe(resultSubject, {
   callback: (error, msg) => {
     if (error) return;
-    const result = decodeAs(msg, ResultRequestSchema, `a result on ${resultSubject}`);
+    const result = resultOf(msg);
     // A refused result is not acknowledged: the lease runs out and another worker trains the task.
     if (!result) return;
     msg.respond(encodeFrame({ v: PROTOCOL_VERSION, kind: 'ack' }));
@@ -251,3 +337,4 @@ port.postMessage({ kind: 'ready', build });
 // The thread ends when the pool terminates it; nothing to drain (tasks under way are abandoned, as with threads).
 void nextSubscription;
 void resultSubscription;
+void partSubscription;

@@ -9,6 +9,11 @@
  *   bridge → reply              NextReply: a task, 'none' (ask again), or 'refused' (another backend build)
  *   worker → <subject>.result   ResultRequest          (request/reply; the bridge acks even a duplicate)
  *
+ * A message over the server's max_payload crosses in parts (message-parts.ts): the bridge
+ * answers `next` with `parts` (the task's transfer id, size and sha256) and the worker fetches
+ * each part with a PartRequest on <subject>.part; a worker sends a large result as ResultParts
+ * on <subject>.result, each acknowledged, the last one once the whole result was taken.
+ *
  * A task is a pure function of what it names: the client, the run's seed, the model spec, the
  * FitIns (its weights by digest), the client's state, the algorithm's hooks, and the client's
  * data by content digest. Data and weights travel inside a task only when the bridge's picture
@@ -27,7 +32,7 @@ export const PROTOCOL_VERSION = 1;
 /** The default subject prefix; runs sharing a NATS server at once need one each (`--train-subject`). */
 export const DEFAULT_TRAIN_SUBJECT = 'fedsim.train';
 
-export const subjects = (prefix: string) => ({ next: `${prefix}.next`, result: `${prefix}.result` });
+export const subjects = (prefix: string) => ({ next: `${prefix}.next`, result: `${prefix}.result`, part: `${prefix}.part` });
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256 digest (64 lowercase hex digits)');
 const version = z.literal(PROTOCOL_VERSION);
@@ -63,8 +68,31 @@ export const WireTaskSchema = z
   .strict();
 export type WireTask = z.infer<typeof WireTaskSchema>;
 
+/** What every part of one large message says about the whole (message-parts.ts TransferHeader). */
+const transferFields = {
+  transfer: z.string().min(1).max(200),
+  parts: z.number().int().min(1),
+  bytes: z.number().int().min(0),
+  sha256: hex64,
+};
+const partFields = { ...transferFields, index: z.number().int().min(0), chunk: z.custom<Uint8Array>((v) => v instanceof Uint8Array, { message: 'expected a Uint8Array' }) };
+
+/** worker → <subject>.part: one part of the task the bridge answered with `parts`. */
+export const PartRequestSchema = z.object({ v: version, kind: z.literal('part-request'), worker: workerId, transfer: transferFields.transfer, index: z.number().int().min(0) }).strict();
+export type PartRequest = z.infer<typeof PartRequestSchema>;
+
+/** bridge → worker: the part asked for, or why not (the lease ended: the task went elsewhere). */
+export const PartReplySchema = z.discriminatedUnion('kind', [
+  z.object({ v: version, kind: z.literal('part'), ...partFields }).strict(),
+  z.object({ v: version, kind: z.literal('gone'), reason: z.string().max(2000) }).strict(),
+]);
+
+/** worker → <subject>.result: one part of a result too large for one message. */
+export const ResultPartSchema = z.object({ v: version, kind: z.literal('result-part'), worker: workerId, ...partFields }).strict();
+
 export const NextReplySchema = z.discriminatedUnion('kind', [
   z.object({ v: version, kind: z.literal('task'), task: WireTaskSchema }).strict(),
+  z.object({ v: version, kind: z.literal('parts'), ...transferFields }).strict(),
   z.object({ v: version, kind: z.literal('none') }).strict(),
   z.object({ v: version, kind: z.literal('refused'), reason: z.string().max(2000) }).strict(),
 ]);

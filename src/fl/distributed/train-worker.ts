@@ -24,14 +24,18 @@ import { parseModelSpec } from '../models/spec.js';
 import type { Weights } from '../models/weights.js';
 import { type FitIns, FitInsSchema } from '../rounds/fit.js';
 import type { Dataset } from '../training/dataset.js';
-import { FlConfigError } from '../errors.js';
+import { FlConfigError, MalformedMessageError } from '../errors.js';
 import { backendBuild } from '../parallel/backend-build.js';
 import { BoundedCache, type CacheLimits } from '../parallel/bounded-cache.js';
 import { datasetBytes, datasetDigest, weightsBytes, weightsKey } from '../parallel/content-keys.js';
 import { runTrainingTask } from '../parallel/training-task.js';
 import { DEFAULT_THREAD_CACHE } from '../parallel/training-pool.js';
 import { decodeFrame, encodeFrame } from './frame.js';
-import { NextReplySchema, PROTOCOL_VERSION, ResultReplySchema, type WireTask, type WorkerOutcome, describeIssues, subjects, taskKey } from './protocol.js';
+import { PartsAssembly, type TransferHeader, partBytes, partOf, transferHeader } from './message-parts.js';
+import { type NextReply, NextReplySchema, PROTOCOL_VERSION, PartReplySchema, ResultReplySchema, type WireTask, type WorkerOutcome, describeIssues, subjects, taskKey } from './protocol.js';
+
+/** The largest task a worker puts together from parts (a client's data set and the model's weights). */
+const MAX_TASK_BYTES = 1 << 30;
 
 export interface TrainWorkerOptions {
   connection: NatsConnectionSettings;
@@ -67,7 +71,8 @@ export async function runTrainWorker(options: TrainWorkerOptions): Promise<Train
   const worker = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   const limits = options.cache ?? DEFAULT_THREAD_CACHE;
   const nc: NatsConnection = await connectToNats({ ...options.connection, name: options.connection.name ?? `fedsim train-worker ${worker}` });
-  const { next, result } = subjects(options.subject);
+  const { next, result, part } = subjects(options.subject);
+  const partSize = partBytes(nc.info?.max_payload ?? Number.POSITIVE_INFINITY);
   const cache = new BoundedCache<Dataset | Weights>(limits);
   const workspace = new ModelWorkspace();
   const summary: TrainWorkerSummary = { worker, trained: 0, failed: 0, refused: 0 };
@@ -97,9 +102,20 @@ export async function runTrainWorker(options: TrainWorkerOptions): Promise<Train
         await sleep(250);
         continue;
       }
-      const answer = parsed.data;
+      let answer = parsed.data;
       if (answer.kind === 'none') continue;
       if (answer.kind === 'refused') throw new FlConfigError(`fedsim train-worker: the bridge refused this worker: ${answer.reason}`, { op: 'train-worker' });
+      if (answer.kind === 'parts') {
+        // A task over the server's max_payload: fetched part by part (its lease runs meanwhile).
+        const { transfer, parts } = answer;
+        const whole = await fetchParts(nc, part, worker, answer).catch((error: Error) => {
+          log(`could not fetch task ${transfer} in ${parts} parts: ${error.message}`);
+          return undefined;
+        });
+        if (whole === undefined) continue;
+        answer = whole;
+      }
+      if (answer.kind !== 'task') continue;
       const task = answer.task;
       taken++;
       if (options.crashOnTask !== undefined && taken === options.crashOnTask) {
@@ -112,8 +128,12 @@ export async function runTrainWorker(options: TrainWorkerOptions): Promise<Train
       log(`task ${task.id} (${task.client}, round ${String(task.ins.round)}): ${outcome.kind}${outcome.kind === 'failed' ? `: ${outcome.error}` : ''}`);
       const transferable = encodeFrame({ v: PROTOCOL_VERSION, kind: 'result', worker, id: task.id, key: task.key, outcome });
       try {
-        const ack = await nc.request(result, transferable, { timeout: 10_000 });
-        ResultReplySchema.parse(decodeFrame(ack.data, `the bridge's ack on ${result}`));
+        // A result over the server's max_payload goes in parts, each acknowledged; the last ack is the result's.
+        const messages = transferable.length <= partSize ? [transferable] : resultParts(transferable, worker, `result-${task.id}-${taken}`, partSize);
+        for (const message of messages) {
+          const ack = await nc.request(result, message, { timeout: 10_000 });
+          ResultReplySchema.parse(decodeFrame(ack.data, `the bridge's ack on ${result}`));
+        }
       } catch (error) {
         // The bridge is gone or did not take it: its lease ends and another worker trains the task.
         log(`result of task ${task.id} not acknowledged (${(error as Error).message})`);
@@ -124,6 +144,29 @@ export async function runTrainWorker(options: TrainWorkerOptions): Promise<Train
     await nc.drain().catch(() => {});
   }
   return summary;
+}
+
+/** The task the bridge answered with `parts`, fetched part by part and checked whole (message-parts.ts). */
+async function fetchParts(nc: NatsConnection, subject: string, worker: string, header: TransferHeader): Promise<NextReply> {
+  const assembly = new PartsAssembly(header, MAX_TASK_BYTES);
+  let whole: Uint8Array | undefined;
+  for (let index = 0; index < header.parts; index++) {
+    const reply = await nc.request(subject, encodeFrame({ v: PROTOCOL_VERSION, kind: 'part-request', worker, transfer: header.transfer, index }), { timeout: 10_000 });
+    const parsed = PartReplySchema.safeParse(decodeFrame(reply.data, `part ${index} of ${header.transfer}`));
+    if (!parsed.success) throw new MalformedMessageError(`part ${index} of ${header.transfer}: ${describeIssues(parsed.error)}`);
+    if (parsed.data.kind === 'gone') throw new MalformedMessageError(`the bridge no longer holds it: ${parsed.data.reason}`);
+    whole = assembly.add(parsed.data);
+  }
+  if (whole === undefined) throw new MalformedMessageError(`${header.transfer}: not every part came`);
+  const parsed = NextReplySchema.safeParse(decodeFrame(whole, `task ${header.transfer}, put together from its parts`));
+  if (!parsed.success || parsed.data.kind !== 'task') throw new MalformedMessageError(`task ${header.transfer}, put together from its parts, is not a task${parsed.success ? '' : `: ${describeIssues(parsed.error)}`}`);
+  return parsed.data;
+}
+
+/** A result too large for one message, as the frames of its parts. */
+function resultParts(body: Uint8Array, worker: string, transfer: string, size: number): Uint8Array[] {
+  const header = transferHeader(transfer, body, size);
+  return Array.from({ length: header.parts }, (_, index) => encodeFrame({ v: PROTOCOL_VERSION, kind: 'result-part', worker, ...partOf(body, header, size, index) }));
 }
 
 /** Trains `task`, or says why not; only the cache changes. */

@@ -44,27 +44,13 @@ import { runAsyncFederated } from '../async/run-async-federated.js';
 import { allFinite } from '../models/weights.js';
 import type { ModelState } from '../models/spec.js';
 import { StrategyConfigSchema } from '../strategies/create.js';
-import type { RoundFailure } from '../strategies/strategy.js';
-import type { DropCounts } from '../rounds/drop-reasons.js';
+import { type ExperimentRoundRow, experimentRoundRow, virtualHours } from './round-rows.js';
 import type { ClientRoundRow } from '../metrics/client-rounds.js';
 import { DataSourceSchema, countField, loadFederatedData } from './data-sources.js';
 import { type PrivacyStatement, dpNoteOf, privacyStatement } from '../../dp/fedavg/privacy-report.js';
 import { DpSgdPrivacyLedger } from '../training/dp-sgd/privacy-ledger.js';
 import { type DpSgdResult, dpSgdResult } from '../training/dp-sgd/privacy-result.js';
 import { FEDAVG_LIMITS, clientCount, experimentActors, experimentClientIds, fedAvgPreflight } from './preflight.js';
-
-/** How many failures of a skipped round results.json lists (the count by kind covers them all). */
-const LISTED_FAILURES = 10;
-
-/** Failures by kind; a client the round did not need (over-selected) did not fail, and is counted in `drops` only. */
-function countByKind(failures: readonly RoundFailure[]): Partial<Record<RoundFailure['kind'], number>> {
-  const counts: Partial<Record<RoundFailure['kind'], number>> = {};
-  for (const failure of failures) {
-    if ((failure as { drop?: string }).drop === 'over-selected') continue;
-    counts[failure.kind] = (counts[failure.kind] ?? 0) + 1;
-  }
-  return counts;
-}
 
 const { strategy: _flStrategy, rounds: _rounds, localEpochs: _localEpochs, ...runFields } = FederatedConfigSchema.shape;
 
@@ -122,36 +108,8 @@ export interface FedAvgExperimentResult {
   stopReason?: string;
   /** Differential privacy (a run with `dp`): ε spent, at which δ, how, and what it covers. */
   privacy?: PrivacyStatement;
-  /** `skipped`: why the round left the model unchanged (the CLI lists these rounds). */
-  perRound: Array<{
-    round: number;
-    testAccuracy?: number;
-    testLoss?: number;
-    trainLoss: number;
-    /** Clients selected, and how many of them got their input to the aggregation. */
-    selected: number;
-    finished: number;
-    participants: number;
-    dropped: number;
-    /** The dropped clients by why: offline, deadline, over-selected, refused, fault (rounds/drop-reasons.ts). */
-    drops: DropCounts;
-    /** Virtual ms from the first update's arrival to the round's end (rounds/protocol.ts RoundEnd.stragglerWaitMs). */
-    stragglerWaitMs?: number;
-    /** The round's virtual duration, ms. */
-    durationMs: number;
-    bytesUp: number;
-    bytesDown: number;
-    endedAt: number;
-    /** endedAt in virtual hours (the x axis of the accuracy-against-time chart). */
-    virtualHours: number;
-    /** ε spent so far, after this round (runs with `dp`). */
-    epsilon?: number;
-    skipped?: string;
-    /** How many selected clients fell out of the round, by kind (refusal, fault, bug). */
-    failed?: Partial<Record<RoundFailure['kind'], number>>;
-    /** A skipped round's failures (the first LISTED_FAILURES), with each client's reason. */
-    failures?: RoundFailure[];
-  }>;
+  /** Per round (async: per server update); the columns and what each counts: round-rows.ts. `skipped`: why the round left the model unchanged (the CLI lists these rounds). */
+  perRound: ExperimentRoundRow[];
   /**
    * Per client and round (async: per applied update and dropped dispatch): participant or
    * dropped (why), bytes down/up, reported samples and training loss (plain aggregation),
@@ -266,28 +224,7 @@ function toScenario(config: FedAvgExperiment, source: ExperimentSource): Scenari
         skippedRounds: result.rounds.filter((r) => r.skipped).length,
         ...(result.stopped ? { stopReason: result.stopped.reason } : {}),
         ...(privacy ? { privacy } : {}),
-        perRound: result.rounds.map((r) => ({
-          round: r.round,
-          testAccuracy: r.testAccuracy,
-          testLoss: r.testLoss,
-          trainLoss: r.trainLoss,
-          selected: r.selected.length,
-          finished: r.finished,
-          participants: r.participants.length,
-          dropped: r.dropped.length,
-          drops: r.drops,
-          ...(r.stragglerWaitMs !== undefined ? { stragglerWaitMs: r.stragglerWaitMs } : {}),
-          durationMs: r.durationMs,
-          bytesUp: r.bytesUp,
-          bytesDown: r.bytesDown,
-          endedAt: r.endedAt,
-          virtualHours: virtualHours(r.endedAt),
-          ...(epsilonOf(r) !== undefined ? { epsilon: epsilonOf(r) } : {}),
-          ...(r.skipped ? { skipped: r.skipped } : {}),
-          // Why clients fell out of a round (refused, lost, or a bug), counted; listed for a skipped round.
-          ...(Object.keys(countByKind(r.failures)).length > 0 ? { failed: countByKind(r.failures) } : {}),
-          ...(r.skipped && r.failures.length > 0 ? { failures: r.failures.slice(0, LISTED_FAILURES) } : {}),
-        })),
+        perRound: result.rounds.map(experimentRoundRow),
         perClient: result.clientRounds,
         metrics: [
           series('test accuracy', 'accuracy', 'accuracy', (r) => r.testAccuracy),
@@ -310,8 +247,6 @@ function toScenario(config: FedAvgExperiment, source: ExperimentSource): Scenari
   });
 }
 
-const MS_PER_HOUR = 3_600_000;
-const virtualHours = (ms: number) => ms / MS_PER_HOUR;
 
 /**
  * The async run of an experiment: its settings without those of synchronous rounds

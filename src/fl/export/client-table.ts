@@ -4,12 +4,11 @@
  * all of its columns, always, in a fixed order that reads left to right — who and when, what happened,
  * what it trained, what it cost — followed by any column a later fedsim adds.
  */
-import { type MetricsTable, metricsTable } from './metrics-table.js';
+import { type MetricsTable, metricsTable, withColumns } from './metrics-table.js';
 
 export const CLIENT_COLUMNS = ['round', 'client', 'status', 'drop', 'reason', 'samples', 'trainLoss', 'trainMs', 'bytesDown', 'bytesUp', 'dispatch', 'staleness'] as const;
 
 /** Every column of CLIENT_COLUMNS is there even when no row has it (no drops, a sync run): the same header for every run. */
 export function clientTable(rows: readonly unknown[]): MetricsTable {
-  const table = metricsTable(rows, CLIENT_COLUMNS);
-  return { columns: [...CLIENT_COLUMNS, ...table.columns.filter((c) => !(CLIENT_COLUMNS as readonly string[]).includes(c))], rows: table.rows };
+  return withColumns(metricsTable(rows, CLIENT_COLUMNS), CLIENT_COLUMNS);
 }

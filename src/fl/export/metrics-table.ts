@@ -6,7 +6,9 @@
  * round's `failures`) stay whole, as JSON text. Columns come in the order of their first
  * appearance, row by row, so the order is a function of results.json alone: the same run
  * always gives the same columns, and a field that only some rounds have (`skipped`,
- * `epsilon`) is still one column, empty where the round lacks it.
+ * `epsilon`) is still one column, empty where the round lacks it. A header that must not
+ * depend on the run at all names its columns with withColumns (round-rows.ts ROUND_COLUMNS,
+ * client-table.ts).
  */
 
 /** A cell: a number, text, or absent (NaN, and what results.json wrote as "NaN", count as absent). */
@@ -35,6 +37,14 @@ function flattenInto(out: Record<string, Cell>, columns: Set<string>, prefix: st
   } else if (Array.isArray(value)) {
     out[prefix] = JSON.stringify(value);
   }
+}
+
+/**
+ * `table` with `fixed` as its leading columns whether or not a row has them (empty cells
+ * where none does), then any other column it has: the same header for every run of a kind.
+ */
+export function withColumns(table: MetricsTable, fixed: readonly string[]): MetricsTable {
+  return { columns: [...fixed, ...table.columns.filter((c) => !fixed.includes(c))], rows: table.rows };
 }
 
 /** The table of `rows` (objects, one per round); `first` columns lead when present (e.g. round). */

@@ -16,12 +16,13 @@
 import type { AsyncUpdateNote } from '../async/async-updates.js';
 import type { ClientMeter, ClientRoundFigures } from './client-meter.js';
 import type { RoundMetrics } from './round-metrics.js';
+import { dropOf } from '../rounds/drop-reasons.js';
 
 export interface ClientRoundRow extends ClientRoundFigures {
   round: number;
   client: string;
   status: 'participant' | 'dropped';
-  /** Why a dropped client is not in the aggregate: the drop's kind (offline, deadline, over-selected, refused, fault) … */
+  /** Why a dropped client is not in the aggregate: the drop's kind (offline, deadline, over-selected, refused, fault, bug; rounds/drop-reasons.ts) … */
   drop?: string;
   /** … and the server's reason. */
   reason?: string;
@@ -42,7 +43,7 @@ export function syncClientRows(rounds: readonly RoundMetrics[], meter: ClientMet
       const figures = meter.of(client, m.round);
       if (participants.has(client)) return { round: m.round, client, status: 'participant', ...figures };
       const failure = failures.get(client);
-      return { round: m.round, client, status: 'dropped', ...(failure ? { drop: failure.drop ?? failure.kind, reason: failure.reason } : {}), ...figures };
+      return { round: m.round, client, status: 'dropped', ...(failure ? { drop: dropOf(failure), reason: failure.reason } : {}), ...figures };
     });
     rows.push(...round.sort(byClient));
   }
@@ -59,7 +60,7 @@ export function asyncClientRows(rounds: readonly RoundMetrics[], meter: ClientMe
       const dispatch = note.dispatches[i];
       round.push({ round: m.round, client, status: 'participant', dispatch, staleness: note.staleness[i], ...meter.of(client, dispatch) });
     });
-    for (const f of m.failures) round.push({ round: m.round, client: f.clientId, status: 'dropped', drop: f.drop ?? f.kind, reason: f.reason, bytesDown: 0, bytesUp: 0 });
+    for (const f of m.failures) round.push({ round: m.round, client: f.clientId, status: 'dropped', drop: dropOf(f), reason: f.reason, bytesDown: 0, bytesUp: 0 });
     rows.push(...round.sort(byClient));
   }
   return rows;

@@ -1,7 +1,10 @@
 /**
- * Why a selected client is not in its round's aggregate, in five kinds a report can count:
+ * Why a selected client is not in its round's aggregate, in six kinds a report can count
+ * (each dropped client in exactly one, so the counts add up to the round's `dropped`):
  *
  *   refused        it answered the fit with an error (its data, its algorithm, a second fit)
+ *   bug            its fit failed with an error that is neither a refusal nor a fault: a bug
+ *                  in fedsim or in the algorithm's code (the reason names it)
  *   offline        its availability trace has it offline at some moment of the round (the
  *                  server may say so: the simulator knows the trace), so it could not answer
  *                  all the way through, whatever else happened
@@ -12,11 +15,12 @@
  *   fault          anything else: the round ended early without its input (an aggregator that
  *                  cannot complete any more, a secure protocol that dropped it)
  *
- * The kinds are checked in that order, so each drop has exactly one.
+ * The kinds are checked in that order, so each drop has exactly one. (`bug` comes last
+ * in DROP_REASONS so that the older columns keep their places.)
  */
 import type { RoundFailure } from '../strategies/strategy.js';
 
-export const DROP_REASONS = ['offline', 'deadline', 'over-selected', 'refused', 'fault'] as const;
+export const DROP_REASONS = ['offline', 'deadline', 'over-selected', 'refused', 'fault', 'bug'] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 export type DropCounts = Record<DropReason, number>;
 
@@ -37,6 +41,7 @@ export interface RoundEnding {
 
 export function dropReasonOf(failure: RoundFailure, ending: RoundEnding): DropReason {
   if (failure.kind === 'refusal') return 'refused';
+  if (failure.kind === 'bug') return 'bug';
   if (ending.onlineThroughout && !ending.onlineThroughout(failure.clientId)) return 'offline';
   if (ending.targetMet) return 'over-selected';
   if (ending.deadlineClosed) return 'deadline';
@@ -53,8 +58,17 @@ export function classifyDrops(failures: readonly RoundFailure[], ending: RoundEn
   });
 }
 
+/**
+ * A failure's kind of drop: the one the server classified it with, or else — a failure
+ * no round ending classified, such as an async dispatch given up — by its error kind alone
+ * (refused, bug, or fault).
+ */
+export function dropOf(failure: RoundFailure & { drop?: DropReason }): DropReason {
+  return failure.drop ?? dropReasonOf(failure, { targetMet: false, deadlineClosed: false });
+}
+
 export function countDrops(dropped: readonly { drop?: DropReason }[]): DropCounts {
-  const counts: DropCounts = { offline: 0, deadline: 0, 'over-selected': 0, refused: 0, fault: 0 };
+  const counts = Object.fromEntries(DROP_REASONS.map((reason) => [reason, 0])) as DropCounts;
   for (const { drop } of dropped) if (drop) counts[drop]++;
   return counts;
 }

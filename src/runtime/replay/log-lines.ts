@@ -45,8 +45,7 @@ export function checkLineShape(line: string, lineNumber: number, source: string,
 function tooLong(source: string, lineNumber: number, maxLineChars: number): LogFormatError {
   return new LogFormatError(
     `${source}, line ${lineNumber}: longer than ${maxLineChars.toLocaleString('en-US')} characters, so it is not a fedsim log line (event lines are a few hundred characters). ` +
-      // fedsim view has no such option (its states and --diff read lines at the default limit): not suggested for it.
-      'Is this the right file? If a mark really carries that much data, raise the limit: fedsim replay --max-line-chars N (or the maxLineChars option in code); fedsim view reads lines up to the default limit only.',
+      'Is this the right file? If a mark really carries that much data, raise the limit: --max-line-chars N (fedsim replay, diff and view take it; in code, the maxLineChars option).',
   );
 }
 

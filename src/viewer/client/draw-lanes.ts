@@ -11,7 +11,8 @@
  *
  * Only what is visible is drawn: the arrows of the messages with an end in view, and
  * those crossing the whole view (found by looking back at most LOOKBACK rows).
- * Uses view.first, view.count (rows in view), rowSeq(r), rowOfSeq(seq), laneX(a), selected.
+ * Uses view.first, view.count (rows in view), rowSeq(r), rowOfSeq(seq), laneActors, laneX(a) (NaN for
+ * an actor without a lane: what touches it is not drawn), selected.
  */
 export const DRAW_LANES = String.raw`
 var PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
@@ -28,7 +29,7 @@ function drawLanes(ctx, width, height) {
     if (sr >= first && sr <= last && rowSeq(sr) === selected) { ctx.fillStyle = '#fff3c4'; ctx.fillRect(0, yOf(sr) - ROW / 2, width, ROW); }
   }
   ctx.strokeStyle = '#d0d4da'; ctx.lineWidth = 1;
-  for (var a = 0; a < meta.actors.length; a++) { var x = laneX(a); ctx.beginPath(); ctx.moveTo(x, 0); ctx.lineTo(x, height); ctx.stroke(); }
+  for (var i = 0; i < laneActors.length; i++) { var x = laneX(laneActors[i]); ctx.beginPath(); ctx.moveTo(x, 0); ctx.lineTo(x, height); ctx.stroke(); }
   ctx.strokeStyle = '#eef0f3';
   for (var r = first + 1; r <= last; r++) {
     if (T[rowSeq(r)] !== T[rowSeq(r - 1)]) { var y0 = yOf(r) - ROW / 2; ctx.beginPath(); ctx.moveTo(0, y0); ctx.lineTo(width, y0); ctx.stroke(); }
@@ -67,6 +68,7 @@ function drawRule(ctx, y, width, colour, label, dash) {
 
 function drawArrow(ctx, m, yOf, height) {
   var x0 = laneX(M_FROM[m]), x1 = laneX(M_TO[m]);
+  if (isNaN(x0) || isNaN(x1)) return;
   var y0 = M_SENT[m] >= 0 ? yOf(rowOfSeq(M_SENT[m])) : -ROW;
   var end = M_END[m];
   var y1 = end >= 0 ? yOf(rowOfSeq(end)) : height + ROW;
@@ -105,6 +107,7 @@ function drawGlyph(ctx, seq, y, width) {
   ctx.font = '11px system-ui, sans-serif';
   if (KIND[seq] < NK) {
     m = REF[seq];
+    if (isNaN(laneX(M_FROM[m]))) { ctx.restore(); return; }
     if (kind === 'sent' || kind === 'duplicated') { x = laneX(M_FROM[m]); ctx.fillStyle = typeColour(M_TYPE[m]); ctx.beginPath(); ctx.arc(x, y, 2.5, 0, 7); ctx.fill(); }
     if (kind === 'duplicated') { ctx.fillStyle = '#333'; ctx.fillText('2\u00d7', laneX(M_FROM[m]) + 6, y + 4); }
     if (kind === 'reordered') { ctx.fillStyle = '#333'; ctx.fillText('\u21ba', laneX(M_FROM[m]) + 6, y + 4); }
@@ -115,6 +118,7 @@ function drawGlyph(ctx, seq, y, width) {
   var e = extraOf(seq) || {};
   var a = REF[seq];
   x = a >= 0 ? laneX(a) : 0;
+  if (isNaN(x)) { ctx.restore(); return; }
   switch (kind) {
     case 'error': ctx.fillStyle = '#d62728'; ctx.beginPath(); ctx.arc(x, y, 5, 0, 7); ctx.fill(); break;
     case 'crashed':

@@ -6,10 +6,15 @@
  * The scroll area's height is capped (browsers cap an element's height), so a scroll
  * position maps to a first row by proportion, exactly one row per ROW pixels when the
  * log is short enough.
+ *
+ * Lanes are at least MIN_LANE px wide, so that an actor's name and its glyphs stay
+ * readable with dozens of actors; lanes that do not fit scroll sideways (the row list
+ * stays put). A filter shows only the lanes its rows touch (lane-layout).
  */
 export const VIEWER_APP = String.raw`
-var ROW = 18, LIST_W = 420, MIN_LANE = 8, MAX_LANE = 170, MAX_SCROLL_PX = 8000000;
-var view = { first: 0, count: 1, rows: N, maxFirst: 0, spacer: 0 };
+var ROW = 18, LIST_W = 420, MIN_LANE = 72, MAX_LANE = 170, MAX_SCROLL_PX = 8000000;
+/** x: how far the lanes are scrolled sideways, px. */
+var view = { first: 0, count: 1, rows: N, maxFirst: 0, spacer: 0, x: 0 };
 var rowsFiltered = null;
 var selected = -1;
 var expectedScrollTop = -1;
@@ -32,7 +37,8 @@ function rowOfTime(t) {
   while (lo < hi) { var mid = (lo + hi) >> 1; if (T[rowSeq(mid)] < t) lo = mid + 1; else hi = mid; }
   return Math.min(lo, Math.max(0, view.rows - 1));
 }
-function laneX(a) { return laneW * (a + 0.5); }
+/** The x of actor a's lane on the canvas (NaN when its lane is not shown). */
+function laneX(a) { var lane = laneOf[a]; return lane >= 0 ? laneW * (lane + 0.5) - view.x : NaN; }
 
 function layout() {
   var h = scroller.clientHeight, w = scroller.clientWidth;
@@ -41,20 +47,44 @@ function layout() {
   view.spacer = Math.min(view.maxFirst * ROW, MAX_SCROLL_PX);
   spacer.style.height = (view.spacer + h) + 'px';
   canvasWidth = Math.max(100, w - LIST_W);
-  laneW = Math.max(MIN_LANE, Math.min(MAX_LANE, canvasWidth / Math.max(1, meta.actors.length)));
+  laneW = Math.max(MIN_LANE, Math.min(MAX_LANE, canvasWidth / Math.max(1, laneActors.length)));
+  // Lanes wider than the canvas scroll sideways: the spacer gives the scroller their width.
+  var lanesWidth = laneW * laneActors.length;
+  spacer.style.width = (LIST_W + Math.max(canvasWidth, lanesWidth)) + 'px';
+  view.x = Math.min(scroller.scrollLeft, Math.max(0, lanesWidth - canvasWidth));
   var dpr = window.devicePixelRatio || 1;
   canvas.width = Math.round(canvasWidth * dpr); canvas.height = Math.round(h * dpr);
   canvas.style.width = canvasWidth + 'px'; canvas.style.height = h + 'px';
-  $('viewport').style.height = h + 'px'; $('viewport').style.marginBottom = -h + 'px';
+  $('viewport').style.height = h + 'px'; $('viewport').style.marginBottom = -h + 'px'; $('viewport').style.width = w + 'px';
   while (rowPool.length < view.count) { var div = document.createElement('div'); div.className = 'row'; rowList.appendChild(div); rowPool.push(div); }
   while (rowPool.length > view.count) rowList.removeChild(rowPool.pop());
   laneNames.textContent = '';
-  laneNames.style.paddingLeft = LIST_W + 'px';
-  meta.actors.forEach(function (name, a) {
-    var span = document.createElement('span'); span.className = 'lane-name'; span.textContent = name; span.title = name;
-    span.style.left = (LIST_W + laneX(a) - laneW / 2) + 'px'; span.style.width = laneW + 'px';
-    laneNames.appendChild(span);
+  laneNamesClip = document.createElement('div'); laneNamesClip.id = 'lane-names-clip';
+  laneNamesClip.style.left = LIST_W + 'px'; laneNamesClip.style.width = canvasWidth + 'px';
+  laneNames.appendChild(laneNamesClip);
+  laneActors.forEach(function (a) {
+    var span = document.createElement('span'); span.className = 'lane-name'; span.textContent = meta.actors[a]; span.title = meta.actors[a];
+    span.dataset.actor = meta.actors[a]; span.style.width = laneW + 'px';
+    laneNamesClip.appendChild(span);
   });
+  placeLaneNames();
+}
+var laneNamesClip = null;
+/** The lane names follow the lanes' sideways scroll. */
+function placeLaneNames() {
+  if (!laneNamesClip) return;
+  var spans = laneNamesClip.children;
+  for (var i = 0; i < spans.length; i++) spans[i].style.left = (laneX(laneActors[i]) - laneW / 2) + 'px';
+}
+/** Scrolls the lanes sideways (at once) so that the lanes of actors (indexes; -1 ignored) are in view, the first if not all fit. */
+function ensureLanesVisible(actors) {
+  var lanes = actors.filter(function (a) { return a >= 0 && laneOf[a] >= 0; }).map(function (a) { return laneOf[a]; });
+  if (!lanes.length) return;
+  var lo = Math.min.apply(null, lanes) * laneW, hi = (Math.max.apply(null, lanes) + 1) * laneW;
+  var x = view.x;
+  if (hi - lo > canvasWidth) hi = lo + laneW;
+  if (lo < x) x = lo; else if (hi > x + canvasWidth) x = hi - canvasWidth;
+  if (x !== view.x) { view.x = x; scroller.scrollLeft = x; }
 }
 
 function firstFromScroll() {
@@ -96,8 +126,10 @@ function paint() {
   var dpr = window.devicePixelRatio || 1;
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   drawLanes(ctx, canvasWidth, scroller.clientHeight);
+  placeLaneNames();
   var last = Math.min(view.rows, first + view.count);
-  $('status').textContent = N.toLocaleString('en-US') + ' events \u00b7 ' + M.toLocaleString('en-US') + ' messages \u00b7 ' + meta.actors.length + ' actors \u00b7 rows ' +
+  var lanesShown = laneActors.length === meta.actors.length ? '' : ' (' + laneActors.length + ' lane' + (laneActors.length === 1 ? '' : 's') + ' shown)';
+  $('status').textContent = N.toLocaleString('en-US') + ' events \u00b7 ' + M.toLocaleString('en-US') + ' messages \u00b7 ' + meta.actors.length + ' actors' + lanesShown + ' \u00b7 rows ' +
     (view.rows ? first + 1 : 0) + '\u2013' + last + ' of ' + view.rows.toLocaleString('en-US') + (rowsFiltered ? ' (filtered)' : '') +
     (view.rows ? ' \u00b7 t=' + fmtT(T[rowSeq(first)]) + '\u2026' + fmtT(T[rowSeq(last - 1)]) + ' ms' : '');
 }
@@ -107,6 +139,7 @@ function appendSpan(parent, cls, text) { var s = document.createElement('span');
 function select(seq) {
   if (!(seq >= 0 && seq < N)) return;
   selected = seq;
+  ensureLanesVisible(KIND[seq] < NK ? [M_FROM[REF[seq]], M_TO[REF[seq]]] : [REF[seq]]);
   ensureVisible(rowOfSeq(seq));
   showEvent(seq);
   showStates(seq);
@@ -254,6 +287,7 @@ function applyFilter() {
     rowsFiltered = keep.slice(0, n);
   }
   view.rows = rowsFiltered ? rowsFiltered.length : N;
+  setLanes(rowsFiltered ? lanesOfRows(rowsFiltered, a) : null);
   searchCache = null;
   layout();
   if (selected >= 0 && view.rows) { var r = Math.min(rowOfSeq(selected), view.rows - 1); setFirst(r - (view.count >> 1)); } else setFirst(0);
@@ -361,6 +395,7 @@ function start() {
   layout();
   setFirst(0);
   scroller.addEventListener('scroll', function () {
+    if (scroller.scrollLeft !== view.x) { view.x = scroller.scrollLeft; render(); }
     if (Math.abs(scroller.scrollTop - expectedScrollTop) < 1) return;
     expectedScrollTop = -1;
     view.first = firstFromScroll();
@@ -381,7 +416,12 @@ function start() {
   if (meta.divergence && meta.divergence.seq !== null) gotoDivergence();
   else if (N > 0) select(0);
   // For scripts and tests: the same actions as the page's controls.
-  window.fedsimView = { select: select, step: step, recordedLine: recordedLine, events: N, get selected() { return selected; } };
+  window.fedsimView = {
+    select: select, step: step, recordedLine: recordedLine, events: N,
+    get selected() { return selected; },
+    /** The actors whose lanes are shown, left to right. */
+    get lanes() { return laneActors.map(function (a) { return meta.actors[a]; }); },
+  };
   document.body.dataset.ready = '1';
 }
 

@@ -22,6 +22,9 @@ import { actorSubject } from './subjects.js';
 
 /** How many recent message ids a receiver remembers to give a duplicate the payload object of its original. */
 const RECENT_PAYLOADS = 4096;
+/** The longest pause between two looks at a busy run while waiting for it to be quiet (quiesce). */
+const QUIESCE_MAX_PAUSE_MS = 500;
+
 /** How long a control request (placement, quiescence, collection) may take before the run fails. */
 export const CONTROL_TIMEOUT_MS = 30_000;
 /** How often the driver checks that the processes hosting its workers are still there (real ms). */
@@ -369,6 +372,7 @@ export class NatsTransport implements Transport {
    */
   async quiesce(): Promise<void> {
     let previous = '';
+    let busyLooks = 0;
     for (;;) {
       while (this.placements.size > 0) await Promise.all([...this.placements]);
       await new Promise((resolve) => setImmediate(resolve));
@@ -384,7 +388,12 @@ export class NatsTransport implements Transport {
         if (count) counts.push(count);
       }
       const key = JSON.stringify(counts);
-      if (counts.every((c) => c.idle) && balanced(counts, new Set(this.lost.keys())) && key === previous) return;
+      const quiet = counts.every((c) => c.idle) && balanced(counts, new Set(this.lost.keys()));
+      if (quiet && key === previous) return;
+      // Quiet once: look again at once to confirm. Busy (a worker computing, messages in flight): look again
+      // after a pause that doubles while the run stays busy, so a long computation costs a few requests a second.
+      busyLooks = quiet ? 0 : busyLooks + 1;
+      if (busyLooks > 1) await new Promise((resolve) => setTimeout(resolve, Math.min(QUIESCE_MAX_PAUSE_MS, 2 ** busyLooks)));
       previous = key;
     }
   }
