@@ -31,6 +31,13 @@ interface Recorded {
 /** The key of the send a receiver-side event depends on. */
 const sendKey = (event: Recorded) => (event.ev === 'duplicated' || event.copy === 1 ? `${event.msg}#copy` : `${event.msg}`);
 const isSend = (event: Recorded) => event.ev === 'sent' || event.ev === 'duplicated';
+/**
+ * A live time as recordings keep it: whole microseconds. The live clock reads it too
+ * (simulation.ts), so what an actor computed from the clock live is what the replay of the
+ * recording computes from the recorded times (replay/causal-replay.ts).
+ */
+export const recordedTime = (t: number) => Math.round(t * 1000) / 1000;
+
 const isReceipt = (event: Recorded) => event.ev === 'delivered' || (event.ev === 'dropped' && event.reason !== 'fault');
 
 export function mergeRecordings(header: LogHeader, recordings: ProcessRecording[]): string {
@@ -58,7 +65,7 @@ export function mergeRecordings(header: LogHeader, recordings: ProcessRecording[
     const stream = streams[best >= 0 ? best : fallback];
     const event = stream.events[stream.next++];
     if (isSend(event)) emitted.add(sendKey(event));
-    lastT = Math.max(lastT, Math.round(event.t * 1000) / 1000);
+    lastT = Math.max(lastT, recordedTime(event.t));
     text += JSON.stringify({ ...event, seq: seq++, t: lastT, host: stream.host }) + '\n';
   }
   return text;
