@@ -554,7 +554,7 @@ export class SimulationCore implements CellHost, Host {
     let steps = 0;
     const pump = (limit: number) => {
       while (!done() && steps < limit) {
-        if (!this.step()) throw new DeadlockError(awaited, this.clock.now(), '', this.livenessReport());
+        if (!this.step()) throw this.causal?.stalled(awaited) ?? new DeadlockError(awaited, this.clock.now(), '', this.livenessReport());
         if (++steps > this.maxSteps) throw new LivelockError(this.maxSteps, this.clock.now(), `Waiting for ${awaited}`, this.livenessReport());
       }
     };

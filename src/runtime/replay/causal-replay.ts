@@ -145,8 +145,28 @@ export class CausalReplay implements FaultDecider {
     }
     this.checkNoTimerDueFirst(step, timers, null);
     const index = inFlight.findIndex((c) => c.id === step.msg && !!c.duplicate === (step.copy === 1));
+    // Not sent yet: the scenario sends it once it goes on (after the settle or wait that asks for this step).
+    if (index < 0 && !this.replayedSend(step)) return IDLE;
     if (index < 0) this.diverge(step, `(the recorded delivery of ${step.msg} is not possible now: the replay never sent it, or has not yet; in flight now: ${inFlight.map((c) => c.id).join(', ') || 'nothing'})`);
     return { do: 'deliver', index, at };
+  }
+
+  /** True once the replay has sent the message of recorded delivery `step` (as the recording did). */
+  private replayedSend(step: RecordedEvent): boolean {
+    const send = this.sends.get(keyOf(step.msg, step.copy === 1));
+    return send !== undefined && this.matched.has(send.seq);
+  }
+
+  /**
+   * Why a replay that waits for `awaited` cannot go on, when the recording took more steps:
+   * the next one needs a message the replay has not sent (the driver sent it live before
+   * the reply it awaits now came). Undefined when the recording took no more steps (then
+   * the wait deadlocks, as it did live).
+   */
+  stalled(awaited: string): DivergenceError | undefined {
+    const step = this.steps[this.nextStep] as RecordedEvent | undefined;
+    if (step === undefined) return undefined;
+    return this.divergence(step, `(the replay waits for ${awaited}, but the recording's next step delivers ${step.msg}, which the replay has not sent)`);
   }
 
   /**
@@ -211,6 +231,10 @@ export class CausalReplay implements FaultDecider {
   }
 
   private diverge(expected: RecordedEvent | null, actual: string | null): never {
+    throw this.divergence(expected, actual);
+  }
+
+  private divergence(expected: RecordedEvent | null, actual: string | null): DivergenceError {
     const seq = expected?.seq ?? this.log.events.length;
     const divergence: Divergence = {
       seq,
@@ -218,6 +242,6 @@ export class CausalReplay implements FaultDecider {
       actual,
       context: this.log.lines.slice(Math.max(0, seq - CONTEXT_LINES), seq),
     };
-    throw new DivergenceError(divergence, 'The replay of the live recording diverged');
+    return new DivergenceError(divergence, 'The replay of the live recording diverged');
   }
 }
