@@ -85,6 +85,14 @@ export class VirtualClock {
     return timer;
   }
 
+  /**
+   * Sets the time to `t`, earlier or later: the replay of a live recording reads each step's
+   * time on the clock of the process that took it, and processes' clocks disagree a little.
+   */
+  setTo(t: number): void {
+    this.time = t;
+  }
+
   /** Moves time forward (never backward). */
   advanceTo(t: number): void {
     if (t > this.time) this.time = t;

@@ -519,11 +519,13 @@ export class SimulationCore implements CellHost, Host {
         this.clock.advanceTo(horizon);
         return false;
       case 'fire':
-        this.clock.advanceTo(next.at);
+        // A runtime timer fires at its due time (never earlier than now); a recorded firing at its recorded time.
+        if (next.timer.owner === null) this.clock.advanceTo(next.at);
+        else this.clock.setTo(next.at);
         this.clock.take(next.timer).fire();
         return true;
       case 'deliver':
-        this.clock.advanceTo(next.at);
+        this.clock.setTo(next.at);
         this.deliver(this.pending.take(next.index));
         return true;
     }

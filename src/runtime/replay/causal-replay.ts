@@ -10,7 +10,8 @@
  *
  * - what happens next (`next`): the next step the recording took — a delivery or an
  *   actor's timer firing — at the time it took it: the virtual clock reads the recorded
- *   time at each step, so whatever a handler computes from the clock (a round's duration,
+ *   time at each step (what the clock of the step's process read: `localT` where the merge
+ *   lifted `t`), so whatever a handler computes from the clock (a round's duration,
  *   its end, a deadline) is what it computed live. An actor's timer fires only where the
  *   recording fired one, whatever the virtual clock says; a timer set live that never
  *   fired (cancelled, or the run ended first) never fires here either. Runtime timers
@@ -75,6 +76,12 @@ function earliest(timers: Iterable<Timer>, wanted: (timer: Timer) => boolean): T
 
 const ms = (t: number) => `${Number(t.toFixed(3))} ms`;
 
+/**
+ * When a recorded step happened on the clock of the process that took it: its `t`, or the
+ * `localT` the merge kept when it lifted `t` (merge-recordings.ts).
+ */
+const stepTime = (step: RecordedEvent) => (typeof step.localT === 'number' ? step.localT : step.t);
+
 export class CausalReplay implements FaultDecider {
   /** Recorded sends (originals by msg id, fault copies by `id#copy`), with their seq. */
   private readonly sends = new Map<string, RecordedEvent>();
@@ -125,7 +132,7 @@ export class CausalReplay implements FaultDecider {
    */
   next(timers: Iterable<Timer>, inFlight: readonly Envelope[], horizon: number): FollowStep {
     const step = this.steps[this.nextStep] as RecordedEvent | undefined;
-    const at = step?.t ?? Infinity;
+    const at = step === undefined ? Infinity : stepTime(step);
     const runtime = earliest(timers, (timer) => timer.owner === null);
     if (runtime !== undefined && runtime.dueAt <= at) return runtime.dueAt > horizon ? WAIT : { do: 'fire', timer: runtime, at: runtime.dueAt };
     if (step === undefined) {
@@ -176,14 +183,15 @@ export class CausalReplay implements FaultDecider {
    */
   private checkNoTimerDueFirst(step: RecordedEvent, timers: Iterable<Timer>, chosen: Timer | null): void {
     const host = step.host as string | undefined;
+    const at = stepTime(step);
     const dueFirst = (timer: Timer) =>
-      chosen === null ? timer.dueAt <= step.t : timer.dueAt < chosen.dueAt || (timer.dueAt === chosen.dueAt && timer.order < chosen.order);
+      chosen === null ? timer.dueAt <= at : timer.dueAt < chosen.dueAt || (timer.dueAt === chosen.dueAt && timer.order < chosen.order);
     const early = earliest(timers, (timer) => timer !== chosen && timer.owner !== null && this.hostOfActor.get(timer.owner) === host && dueFirst(timer));
     if (early === undefined) return;
     const what = chosen === null ? `the recorded delivery of ${step.msg}` : `the recorded firing of ${chosen.owner}'s timer`;
     this.diverge(
       step,
-      `(timer #${early.id} of ${early.owner}, due at ${ms(early.dueAt)}, fires here in the replay: it is due before ${what} at ${ms(step.t)} in the same process, ` +
+      `(timer #${early.id} of ${early.owner}, due at ${ms(early.dueAt)}, fires here in the replay: it is due before ${what} at ${ms(at)} in the same process, ` +
         `but the live run did not fire it by then: it was set with another delay, or live it was never set or was cancelled)`,
     );
   }

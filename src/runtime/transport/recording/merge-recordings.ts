@@ -8,7 +8,9 @@
  * comes after its `sent` (a fault's copy after its `duplicated`), whatever the clocks say.
  * Among the events that may come next, the earliest goes first (ties by process order).
  * The result is a log in the simulator's format — contiguous seq, non-decreasing time —
- * each event naming the process that recorded it (`host`).
+ * each event naming the process that recorded it (`host`). An event whose time had to be
+ * lifted (its process's clock was behind the event it follows) keeps the time its process
+ * read as `localT`.
  */
 import type { LogHeader } from '../../event-log.js';
 
@@ -65,8 +67,11 @@ export function mergeRecordings(header: LogHeader, recordings: ProcessRecording[
     const stream = streams[best >= 0 ? best : fallback];
     const event = stream.events[stream.next++];
     if (isSend(event)) emitted.add(sendKey(event));
-    lastT = Math.max(lastT, recordedTime(event.t));
-    text += JSON.stringify({ ...event, seq: seq++, t: lastT, host: stream.host }) + '\n';
+    const t = recordedTime(event.t);
+    lastT = Math.max(lastT, t);
+    // Lifted to keep time non-decreasing (another process's clock ran ahead): what this process's clock read is kept,
+    // for the replay's clock to read it too (replay/causal-replay.ts).
+    text += JSON.stringify({ ...event, seq: seq++, t: lastT, ...(t < lastT ? { localT: t } : {}), host: stream.host }) + '\n';
   }
   return text;
 }
