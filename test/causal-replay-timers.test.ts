@@ -140,3 +140,21 @@ test('a recorded firing with no timer of that actor pending is a divergence nami
   t.is((error as DivergenceError).divergence.seq, first);
   t.regex((error as DivergenceError).divergence.actual!, /the recording fires a timer of echo here, at 25.5 ms; in the replay echo has no timer pending/);
 });
+
+test('an await that cannot go on while the recording took more steps is a divergence naming the message the replay has not sent', async (t) => {
+  // Recorded: two pings sent at once. Replayed: the second is sent only once the first is answered.
+  const recorded = new SimulationCore({ seed: 3 });
+  recorded.spawn(echoMachine, 'echo');
+  await Promise.all([recorded.request('echo', 'ping', { n: 1 }), recorded.request('echo', 'ping', { n: 2 })]);
+  const log = parseLog(recorded.log.toJSONL(), 'recording');
+  const sim = new SimulationCore({ seed: 3, follow: log });
+  sim.spawn(echoMachine, 'echo');
+  const error = await t.throwsAsync(async () => {
+    await sim.request('echo', 'ping', { n: 1 });
+    await sim.request('echo', 'ping', { n: 2 });
+  });
+  t.true(error instanceof DivergenceError, String(error));
+  const secondDelivered = log.events.find((e) => e.ev === 'delivered' && e.msg === 'me:1')!;
+  t.is((error as DivergenceError).divergence.seq, secondDelivered.seq);
+  t.regex((error as DivergenceError).divergence.actual!, /the replay waits for the reply to 'ping' \(me:0\) from 'echo', but the recording's next step delivers me:1, which the replay has not sent/);
+});
