@@ -46,3 +46,11 @@ test('damaged and edited logs are refused with the line and the fix (exit 2), he
     t.notRegex(stderr, STACK, name);
   });
 });
+
+test('a directory that holds no run.jsonl is refused with what to give (exit 2), not a crash', async (t) => {
+  const dir = tempDir(t);
+  const replay = await fedsim('replay', dir);
+  t.is(replay.code, 2, replay.stdout + replay.stderr);
+  t.regex(replay.stderr, /^error: LOG \S+ has no run\.jsonl, so it is not a finished run's directory\. Give the directory `fedsim run FILE --out DIR` wrote, its run\.jsonl, or its results\.json\./);
+  t.notRegex(replay.stderr, STACK);
+});

@@ -164,7 +164,7 @@ or that fail the transport's checks, are refused and recorded as dropped in the 
   program
     .command('replay')
     .description('Re-execute a recorded run from its log header and check it event by event; optionally stop at an event and show the actors\' state.')
-    .argument('<log>', 'event log written by `fedsim run` (run.jsonl)')
+    .argument('<log>', 'event log written by `fedsim run` (run.jsonl), or the run directory that holds it')
     .option('--until <seq>', 'stop once event <seq> has happened and print every actor\'s state', nonNegativeInt('--until'))
     .option('--inspect <actor>', 'show only this actor\'s state (at --until, or at the end of the run)')
     .addOption(maxLineCharsOption())

@@ -72,6 +72,27 @@ export class VirtualClock {
     return top;
   }
 
+  /** The timers set and not yet fired or cancelled, in the order they were set (a view: iterate it as often as needed). */
+  readonly pendingTimerList: Iterable<Timer> = { [Symbol.iterator]: () => this.live.values() };
+
+  /**
+   * Removes a pending timer so that the caller can fire it now, whenever it is due: how the
+   * replay of a live recording fires a timer where the recording fired it (replay/causal-replay.ts).
+   */
+  take(timer: Timer): Timer {
+    timer.cancelled = true; // its heap entry goes when it reaches the top
+    this.live.delete(timer.id);
+    return timer;
+  }
+
+  /**
+   * Sets the time to `t`, earlier or later: the replay of a live recording reads each step's
+   * time on the clock of the process that took it, and processes' clocks disagree a little.
+   */
+  setTo(t: number): void {
+    this.time = t;
+  }
+
   /** Moves time forward (never backward). */
   advanceTo(t: number): void {
     if (t > this.time) this.time = t;

@@ -33,6 +33,7 @@ import { FEDSIM_VERSION } from '../version.js';
 import type { Host } from './transport/host.js';
 import { LiveLoop } from './transport/live-loop.js';
 import { LiveWaits } from './transport/live-waits.js';
+import { recordedTime as liveTime } from './transport/recording/merge-recordings.js';
 import type { HostLossPolicy, PlacedActorSpec, Transport, TransportSink } from './transport/transport.js';
 
 export interface SimulationOptions {
@@ -236,7 +237,7 @@ export class SimulationCore implements CellHost, Host {
       const core = this;
       this.live = new LiveLoop(
         { runDue: (now) => this.runDue(now), nextDueAt: () => this.nextDueAt(), get stopped() { return core.stoppedBy !== null; } },
-        () => transport.now(),
+        () => liveTime(transport.now()),
       );
       this.liveWaits = new LiveWaits({
         awaiting: () => this.driver.awaiting(),
@@ -431,13 +432,17 @@ export class SimulationCore implements CellHost, Host {
     const reply = new Reply<T>(this, id, description);
     this.driver.expect(reply, unwrap);
     if (timeout !== undefined) {
+      // Replaying a live recording, the timeout runs from when the request was sent live (the
+      // replay's clock still reads the time of the last recorded step).
+      const now = this.clock.now();
+      const delay = this.causal ? Math.max(0, (this.causal.sentAt(id) ?? now) + timeout - now) : timeout;
       this.clock.schedule(
         () => {
           if (reply.isSettled) return;
           this.driver.forget(id);
           reply.reject(new RequestTimeoutError(description, timeout, this.clock.now()));
         },
-        timeout,
+        delay,
         null,
       );
     }
@@ -473,8 +478,8 @@ export class SimulationCore implements CellHost, Host {
   /** One step without the guards (callers hold them). */
   private advance(horizon: number): boolean {
     if (this.haltRequest) throw this.haltRequest;
-    // Following a live recording, every due message is a candidate: the network may have reordered a channel.
-    const fifo = this.causal ? false : this.strategy.fifo;
+    if (this.causal) return this.advanceFollowing(this.causal, horizon);
+    const fifo = this.strategy.fifo;
     for (;;) {
       const timer = this.clock.takeDue();
       if (timer) {
@@ -484,22 +489,9 @@ export class SimulationCore implements CellHost, Host {
       const now = this.clock.now();
       const count = this.pending.collect(now, fifo, this.busyHorizon > now ? this.readyAt : null);
       if (count > 0) {
-        const index = count === 1 && !this.oracle && !this.causal ? 0 : this.choose(count);
-        if (index >= 0) {
-          this.deliver(this.pending.take(index));
-          return true;
-        }
-        // Following a live recording: the message it delivered next is pending but not due yet; time moves on to it.
-        const next = this.causal!.pendingExpected(this.pending.all())!;
-        // Due once it has arrived and its receiver is no longer busy (later than now: else it would be a candidate).
-        const at = Math.max(next.deliverAt, this.readyAt(next));
-        if (!(at > now)) throw new FedsimError(`Following the live recording: ${next.id} is due at ${now} but was not deliverable; this is a fedsim bug.`);
-        if (at > horizon) {
-          this.clock.advanceTo(horizon);
-          return false;
-        }
-        this.clock.advanceTo(Math.min(at, this.clock.nextDueAt() ?? Infinity));
-        continue;
+        const index = count === 1 && !this.oracle ? 0 : this.choose(count);
+        this.deliver(this.pending.take(index));
+        return true;
       }
       // Nothing is deliverable now: jump to the next timer or the next message that can be taken.
       const next = Math.min(this.clock.nextDueAt() ?? Infinity, this.pending.nextReady);
@@ -509,6 +501,35 @@ export class SimulationCore implements CellHost, Host {
         return false;
       }
       this.clock.advanceTo(next);
+    }
+  }
+
+  /**
+   * One step of the replay of a live recording: the recording, not the clock, says what
+   * comes next — the delivery or the actor's timer firing it recorded next, at its recorded
+   * time (replay/causal-replay.ts). Every message in flight is a candidate, whatever its
+   * virtual arrival time or its receiver's busy time: live, the network and real time
+   * decided those.
+   */
+  private advanceFollowing(causal: CausalReplay, horizon: number): boolean {
+    const count = this.pending.collect(Infinity, false, null);
+    const next = causal.next(this.clock.pendingTimerList, this.pending.found.slice(0, count), horizon);
+    switch (next.do) {
+      case 'idle':
+        return false;
+      case 'wait':
+        this.clock.advanceTo(horizon);
+        return false;
+      case 'fire':
+        // A runtime timer fires at its due time (never earlier than now); a recorded firing at its recorded time.
+        if (next.timer.owner === null) this.clock.advanceTo(next.at);
+        else this.clock.setTo(next.at);
+        this.clock.take(next.timer).fire();
+        return true;
+      case 'deliver':
+        this.clock.setTo(next.at);
+        this.deliver(this.pending.take(next.index));
+        return true;
     }
   }
 
@@ -537,7 +558,7 @@ export class SimulationCore implements CellHost, Host {
     let steps = 0;
     const pump = (limit: number) => {
       while (!done() && steps < limit) {
-        if (!this.step()) throw new DeadlockError(awaited, this.clock.now(), '', this.livenessReport());
+        if (!this.step()) throw this.causal?.stalled(awaited) ?? new DeadlockError(awaited, this.clock.now(), '', this.livenessReport());
         if (++steps > this.maxSteps) throw new LivelockError(this.maxSteps, this.clock.now(), `Waiting for ${awaited}`, this.livenessReport());
       }
     };
@@ -774,7 +795,7 @@ export class SimulationCore implements CellHost, Host {
     return {
       accept: (envelope) => {
         if (core.stoppedBy !== null) return;
-        core.clock.advanceTo(core.transport!.now());
+        core.clock.advanceTo(liveTime(core.transport!.now()));
         // An arrival gets a send seq of this host (its row in the log's message table); it is due now.
         envelope.seq = core.sendSeq++;
         envelope.deliverAt = core.clock.now();
@@ -784,7 +805,7 @@ export class SimulationCore implements CellHost, Host {
       },
       refuse: (envelope, reason, detail) => {
         if (core.stoppedBy !== null) return;
-        core.clock.advanceTo(core.transport!.now());
+        core.clock.advanceTo(liveTime(core.transport!.now()));
         if (envelope) {
           envelope.seq = core.sendSeq++;
           envelope.deliverAt = core.clock.now();
@@ -796,7 +817,7 @@ export class SimulationCore implements CellHost, Host {
       fail: (error) => core.failLive(error),
       hostGone: (host, actors) => {
         if (core.stoppedBy !== null) return;
-        core.clock.advanceTo(core.transport!.now());
+        core.clock.advanceTo(liveTime(core.transport!.now()));
         core.record({ ev: 'mark', label: 'host-gone', data: { host, actors } });
         core.live!.wake();
       },
@@ -865,7 +886,6 @@ export class SimulationCore implements CellHost, Host {
 
   /** Index among the `count` deliverable envelopes in `pending.found` (count ≥ 2). */
   private choose(count: number): number {
-    if (this.causal) return this.causal.choose(this.pending.found.slice(0, count), () => this.pending.all());
     if (this.oracle) return this.oracle.choose(this.pending.found.slice(0, count), this.eventSeq);
     return this.strategy.choose(this.pending.found, count, this.deliveries);
   }

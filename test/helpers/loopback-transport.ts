@@ -70,11 +70,14 @@ export class LoopbackTransport implements Transport {
   }
 }
 
-/** The driver's transport, wired to a peer core that hosts the placed workers. */
-export function loopbackPair(): { driver: LoopbackTransport; peerCore: SimulationCore } {
+/**
+ * The driver's transport, wired to a peer core that hosts the placed workers. The peer's clock
+ * runs `peerClockAheadMs` ahead of the driver's (processes' clocks disagree a little).
+ */
+export function loopbackPair(peerClockAheadMs = 0): { driver: LoopbackTransport; peerCore: SimulationCore } {
   const origin = performance.now();
   const driver = new LoopbackTransport(['me'], origin);
-  const peer = new LoopbackTransport([], origin);
+  const peer = new LoopbackTransport([], origin - peerClockAheadMs);
   driver.peer = peer;
   peer.peer = driver;
   const peerCore = new SimulationCore({ transport: peer, driverId: '~peer', keepLog: true });

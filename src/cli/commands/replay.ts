@@ -4,8 +4,8 @@
  * With `--until SEQ` it stops once event SEQ has happened and shows every actor's
  * state; `--inspect ACTOR` shows only that actor (at SEQ, or at the end).
  */
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
 import { DEFAULT_MAX_STEPS, DivergenceError, LogFormatError, LogHeaderMismatchError, type LogHeader, type LogSummary, openLogStream, readEventLine, readLog, scanLog } from '../../runtime/index.js';
 import { EXIT_INTERRUPTED, isInterrupted, runInterruptibly } from '../interrupt.js';
 import { type Scenario, changedError, describeError, displayPath, RecordedScenarioError, recordedModulesCheck, resolveRecordedScenario, runScenario } from '../../scenario/index.js';
@@ -17,6 +17,7 @@ import { loadScenarioArgument, startBackend } from '../run-options.js';
 import { followRecordedFusedDense } from '../../runtime/fused-dense/module.js';
 import { bold, dim, fail, ok, red } from '../style.js';
 import { terminalText } from '../terminal-text.js';
+import { resolveRunSource } from '../../viewer/run-source.js';
 
 export interface ReplayOptions {
   until?: number;
@@ -127,7 +128,10 @@ function recordedLimits(info: Record<string, unknown>): Record<string, number> |
   return limits as Record<string, number>;
 }
 
-export async function replayCommand(logFile: string, options: ReplayOptions): Promise<number> {
+export async function replayCommand(logArgument: string, options: ReplayOptions): Promise<number> {
+  // A run directory (`fedsim run FILE --out DIR`, live or simulated), or its results.json, stands for its run.jsonl.
+  const runOutput = existsSync(logArgument) && (statSync(logArgument).isDirectory() || basename(logArgument) === 'results.json');
+  const logFile = runOutput ? resolveRunSource(logArgument, 'LOG').log : logArgument;
   const shown = terminalText(displayPath(resolve(logFile)));
   const log = scanLogArgument(logFile, options.maxLineChars);
   const { header } = log;

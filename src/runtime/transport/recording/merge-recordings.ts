@@ -8,7 +8,9 @@
  * comes after its `sent` (a fault's copy after its `duplicated`), whatever the clocks say.
  * Among the events that may come next, the earliest goes first (ties by process order).
  * The result is a log in the simulator's format — contiguous seq, non-decreasing time —
- * each event naming the process that recorded it (`host`).
+ * each event naming the process that recorded it (`host`). An event whose time had to be
+ * lifted (its process's clock was behind the event it follows) keeps the time its process
+ * read as `localT`.
  */
 import type { LogHeader } from '../../event-log.js';
 
@@ -31,6 +33,13 @@ interface Recorded {
 /** The key of the send a receiver-side event depends on. */
 const sendKey = (event: Recorded) => (event.ev === 'duplicated' || event.copy === 1 ? `${event.msg}#copy` : `${event.msg}`);
 const isSend = (event: Recorded) => event.ev === 'sent' || event.ev === 'duplicated';
+/**
+ * A live time as recordings keep it: whole microseconds. The live clock reads it too
+ * (simulation.ts), so what an actor computed from the clock live is what the replay of the
+ * recording computes from the recorded times (replay/causal-replay.ts).
+ */
+export const recordedTime = (t: number) => Math.round(t * 1000) / 1000;
+
 const isReceipt = (event: Recorded) => event.ev === 'delivered' || (event.ev === 'dropped' && event.reason !== 'fault');
 
 export function mergeRecordings(header: LogHeader, recordings: ProcessRecording[]): string {
@@ -58,8 +67,11 @@ export function mergeRecordings(header: LogHeader, recordings: ProcessRecording[
     const stream = streams[best >= 0 ? best : fallback];
     const event = stream.events[stream.next++];
     if (isSend(event)) emitted.add(sendKey(event));
-    lastT = Math.max(lastT, Math.round(event.t * 1000) / 1000);
-    text += JSON.stringify({ ...event, seq: seq++, t: lastT, host: stream.host }) + '\n';
+    const t = recordedTime(event.t);
+    lastT = Math.max(lastT, t);
+    // Lifted to keep time non-decreasing (another process's clock ran ahead): what this process's clock read is kept,
+    // for the replay's clock to read it too (replay/causal-replay.ts).
+    text += JSON.stringify({ ...event, seq: seq++, t: lastT, ...(t < lastT ? { localT: t } : {}), host: stream.host }) + '\n';
   }
   return text;
 }
