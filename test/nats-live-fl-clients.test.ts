@@ -7,9 +7,7 @@
  * process killed (SIGKILL) in the middle of a round is that round's dropout: the run
  * completes, its clients are reported dropped. A worker whose experiment file is not the
  * driver's refuses, saying so.
- *
- * (Replaying these recordings in the simulator is not asserted here: a live FL recording's
- * timer firings and report times are the subject of separate work on causal replay.)
+ * The recording of a run whose workers all lived replays in the simulator.
  */
 import test from 'ava';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,7 +19,7 @@ import { FL } from '../src/fl/rounds/protocol.js';
 import { loadScenario, runScenario, type Scenario } from '../src/scenario/index.js';
 import '../src/fl/experiments/register.js';
 import { fedsim } from './helpers/fedsim-cli.js';
-import { type LiveWorker, runLive, startWorker } from './helpers/live-worker.js';
+import { type LiveWorker, replayInSimulator, runLive, startWorker } from './helpers/live-worker.js';
 import { type RunningNatsServer, startNatsServer } from './helpers/nats-server.js';
 import { ready } from './helpers/pointers.js';
 import { smallMlpExperimentFile } from './helpers/tiny-experiment.js';
@@ -70,6 +68,10 @@ test.serial('a FedAvg experiment runs live with its clients on two worker proces
   t.deepEqual(header.hosts.map((h) => [h.host, [...h.actors].sort()]).sort(), [['driver', ['me', 'server']], ['worker-a', ['client-0', 'client-1']], ['worker-b', ['client-2', 'client-3']]]);
   const events = live.text!.trim().split('\n').slice(1).map((line) => JSON.parse(line) as { ev: string; host: string; type?: string; to?: string });
   t.true(events.some((e) => e.ev === 'delivered' && e.type === FL.fit && e.host === 'worker-b' && e.to === 'client-3'));
+  // The recording replays in the simulator, every message compared (the clients rebuilt in process from the file).
+  const replay = await replayInSimulator(scenario, live.log!);
+  t.is(replay.error, undefined, String(replay.error));
+  t.is(replay.result!.weightsSha256, result.weightsSha256);
 
   // The same from the command line: a second live run of the seed gives the same weights, and results.json says so.
   const out = join(dir, 'cli');
