@@ -32,12 +32,19 @@ const ROUNDS = Number(process.env.WORKERS_BENCH_ROUNDS ?? 5);
 const EPOCHS = Number(process.env.WORKERS_BENCH_EPOCHS ?? 1);
 
 /**
- * CPU time of the main (simulation) thread in ms, from Linux's per-thread counters (10 ms ticks;
- * undefined elsewhere). With the whole process's CPU time it splits a round into its serial part
- * (the simulation's thread) and its parallel part (the worker threads), whatever the load:
- * wall times on a busy machine say little, CPU times still add up.
+ * CPU time of the main (simulation) thread in ms, from Linux's per-thread counters (undefined
+ * elsewhere): schedstat's nanoseconds, or stat's 10 ms ticks on a kernel without it. With the whole
+ * process's CPU time it splits a round into its serial part (the simulation's thread) and its
+ * parallel part (the worker threads), whatever the load: wall times on a busy machine say little,
+ * CPU times still add up.
  */
 function mainThreadCpuMs(): number | undefined {
+  try {
+    const onCpuNs = Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]);
+    if (onCpuNs > 0) return onCpuNs / 1e6;
+  } catch {
+    // no schedstat: the ticks below
+  }
   try {
     const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1].split(' ');
     // utime and stime, fields 14 and 15 of stat (here 11 and 12: counted after the command name), in 1/100 s.

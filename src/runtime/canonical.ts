@@ -30,6 +30,39 @@ function bytesOf(view: ArrayBufferView): Uint8Array {
   return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
 }
 
+/**
+ * The sha256 of arrays whose owner promised never to change them again (sealBytes). A round's
+ * weights travel in every client's fit, and each client's trained weights were hashed already in the
+ * worker thread that trained them: with their digests here, canonicalJson writes those arrays
+ * without hashing their bytes again (the event log digests every payload).
+ */
+const sealedDigests = new WeakMap<ArrayBufferView, string>();
+
+/**
+ * Declares `view` immutable from now on, with `digest` the sha256 of its bytes (computed elsewhere,
+ * e.g. in the worker thread that made the array). A digest that is not of those bytes, or a change to
+ * the array after this, would put a wrong digest in the event log: seal only arrays nothing writes to
+ * (a Held's value, a message's payload once sent), and only with a digest of exactly their bytes.
+ */
+export function sealBytes(view: ArrayBufferView, digest: string): void {
+  sealedDigests.set(view, digest);
+}
+
+/** The sha256 of `view`'s bytes, sealing it (see sealBytes: call it only on an array nothing writes to again). */
+export function sealedBytesDigest(view: ArrayBufferView): string {
+  let digest = sealedDigests.get(view);
+  if (digest === undefined) {
+    digest = bytesDigest(view);
+    sealedDigests.set(view, digest);
+  }
+  return digest;
+}
+
+/** The hex sha256 of `view`'s bytes (its own range of its buffer). */
+export function bytesDigest(view: ArrayBufferView): string {
+  return sha256Hex(bytesOf(view));
+}
+
 function encodeNumber(n: number): string {
   if (Number.isFinite(n)) return Object.is(n, -0) ? '-0' : JSON.stringify(n);
   return JSON.stringify(String(n)); // NaN, Infinity: JSON has no literal for them
@@ -60,7 +93,7 @@ export function canonicalJson(value: unknown): string {
   if (ArrayBuffer.isView(value)) {
     const kind = value.constructor.name;
     const length = (value as unknown as { length?: number }).length ?? value.byteLength;
-    return `{"$bytes":"${sha256Hex(bytesOf(value))}","kind":"${kind}","length":${length}}`;
+    return `{"$bytes":"${sealedDigests.get(value) ?? bytesDigest(value)}","kind":"${kind}","length":${length}}`;
   }
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value instanceof Map) {

@@ -85,10 +85,13 @@ function refuseSyncOnly(options: AsyncFederatedOptions & Record<string, unknown>
   if (problems.length > 0) throw new FlConfigError(`runAsyncFederated: these settings do not apply to an asynchronous run:\n  ${problems.join('\n  ')}`, { field: problems[0].split(':')[0] });
 }
 
+/** An async run's settings: the sync ones but the rounds and strategy. Made once (zod compiles a schema on its first parse). */
+const AsyncSettingsSchema = FederatedConfigSchema.omit({ rounds: true, strategy: true }).strict();
+
 export function runAsyncFederated(sim: SimulationCore, options: AsyncFederatedOptions): FederatedRun {
   refuseSyncOnly(options as AsyncFederatedOptions & Record<string, unknown>);
   const { clients: _clients, testSet: _testSet, runId: _runId, model, strategy: _strategy, async: asyncOption, devices, clientEvaluation: _ce, trainEvaluation: _te, workers, ...settings } = options;
-  const parsed = FederatedConfigSchema.omit({ rounds: true, strategy: true }).strict().safeParse({ ...settings, model: isModel(model) ? model.spec : model });
+  const parsed = AsyncSettingsSchema.safeParse({ ...settings, model: isModel(model) ? model.spec : model });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new FlConfigError(`runAsyncFederated: ${issue.path.join('.') || '(options)'}: ${issue.message}`, { field: issue.path.join('.') });

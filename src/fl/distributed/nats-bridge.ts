@@ -29,6 +29,7 @@ import { connectToNats, type NatsConnectionSettings } from '../../runtime/transp
 import { BoundedCache, type CacheLimits } from '../parallel/bounded-cache.js';
 import { datasetBytes, datasetDigest, weightsBytes } from '../parallel/content-keys.js';
 import type { TaskOutcome, ThreadTask } from '../parallel/training-task.js';
+import { postOutcome } from '../parallel/result-checks.js';
 import type { TrainingWorkerData } from '../parallel/training-worker.js';
 import type { Weights } from '../models/weights.js';
 import type { Dataset } from '../training/dataset.js';
@@ -74,12 +75,8 @@ interface Queued {
 const { build, results, signal, cache: limits, settings } = workerData as TrainingWorkerData & { settings: NatsBridgeSettings };
 const port = parentPort!;
 
-function answer(outcome: TaskOutcome): void {
-  const transfer = outcome.ok ? outcome.result.weights.map((w) => w.buffer as ArrayBuffer) : [];
-  results.postMessage(outcome, transfer);
-  Atomics.add(signal, 0, 1);
-  Atomics.notify(signal, 0);
-}
+/** To the pool, with the result's checks made here (result-checks.ts): off the simulation's thread. */
+const answer = (outcome: TaskOutcome) => postOutcome(results, signal, outcome);
 
 /** Problems a user should see once (a worker that sends garbage, a message over the server's size limit), not once per message. */
 const warned = new Set<string>();

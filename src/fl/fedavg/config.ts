@@ -85,8 +85,11 @@ export type FederatedConfig = z.infer<typeof FederatedConfigSchema>;
 export type FederatedConfigInput = z.input<typeof FederatedConfigSchema>;
 
 /** The run's settings, strictly: an unknown (mistyped) option is refused rather than ignored. */
+/** Made once: zod compiles a schema on its first parse, and a `.strict()` made per call was compiled for every run. */
+const StrictFederatedConfigSchema = FederatedConfigSchema.strict();
+
 export function parseFederatedConfig(value: unknown): FederatedConfig {
-  const result = FederatedConfigSchema.strict().safeParse(value);
+  const result = StrictFederatedConfigSchema.safeParse(value);
   if (!result.success) {
     const issue = result.error.issues[0];
     throw new FlConfigError(`runFederated: ${issue.path.join('.') || '(options)'}: ${issue.message}`, { field: issue.path.join('.') });

@@ -18,7 +18,7 @@
  * so the round's weights are hashed once, not once per client and again at delivery.
  */
 import { createHash } from 'node:crypto';
-import { sha256Hex } from '../../runtime/canonical.js';
+import { sealedBytesDigest, sha256Hex } from '../../runtime/canonical.js';
 import type { Dataset } from '../training/dataset.js';
 
 const datasetIds = new WeakMap<Dataset, string>();
@@ -34,16 +34,11 @@ export function datasetId(data: Dataset): string {
   return id;
 }
 
-const layerDigests = new WeakMap<Float32Array, string>();
-
-function layerDigest(layer: Float32Array): string {
-  let digest = layerDigests.get(layer);
-  if (digest === undefined) {
-    digest = sha256Hex(new Uint8Array(layer.buffer, layer.byteOffset, layer.byteLength));
-    layerDigests.set(layer, digest);
-  }
-  return digest;
-}
+/**
+ * A layer's sha256, memoised by sealing the layer (runtime/canonical.ts): the same memo canonicalJson
+ * reads, so the event log's digest of a fit does not hash the round's weights again either.
+ */
+const layerDigest = (layer: Float32Array) => sealedBytesDigest(layer);
 
 /** sha256 of the weights' layers (each named by its length and digest, in order). */
 export function weightsKey(weights: readonly Float32Array[]): string {

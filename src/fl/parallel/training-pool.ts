@@ -41,6 +41,7 @@ import { backendBuild } from './backend-build.js';
 import { datasetBytes, weightsBytes } from './content-keys.js';
 import { FlConfigError, FlFault, FlInvariantError } from '../errors.js';
 import type { TaskOutcome, ThreadTask, TrainingTask } from './training-task.js';
+import { acceptChecks } from './result-checks.js';
 import type { TrainingWorkerData } from './training-worker.js';
 
 /** More threads than this is a mistake (each holds its own tfjs backend and model copies), not a speed-up. */
@@ -268,7 +269,11 @@ export class TrainingPool {
     this.stats.restarts++;
   }
 
-  /** The outcome of task `id`, blocking this thread until its worker has answered. */
+  /**
+   * The outcome of task `id`, blocking this thread until its worker has answered. A trained result
+   * comes with its weights sealed by the digests its thread computed, and whether they are finite
+   * (result-checks.ts).
+   */
   wait(id: number): TaskOutcome {
     if (!this.#pending.has(id)) throw new FlInvariantError(`TrainingPool.wait(${id}): no such task is pending (already taken or discarded)`, { op: 'TrainingPool.wait' });
     for (;;) {
@@ -277,9 +282,12 @@ export class TrainingPool {
       const outcome = this.#outcomes.get(id);
       if (outcome) {
         this.#forget(id);
-        if (outcome.ok) this.stats.taken++;
-        else this.stats.failed++;
-        return outcome;
+        if (!outcome.ok) {
+          this.stats.failed++;
+          return outcome;
+        }
+        this.stats.taken++;
+        return { ...outcome, result: acceptChecks(outcome.result, outcome.checks) };
       }
       const thread = this.#pending.get(id)!.thread;
       if (Atomics.load(this.#signal, 1 + thread) !== 0) {

@@ -20,6 +20,7 @@ import { shuffleStreamName, trainConfigOf, trainForFit } from '../rounds/local-u
 import type { Dataset } from '../training/dataset.js';
 import type { TrainResult } from '../training/train-local.js';
 import { type HooksName, hooksByName } from './worker-algorithms.js';
+import type { WeightsChecks } from './result-checks.js';
 
 export interface TrainingTask {
   /** The client's actor id (names its streams). */
@@ -62,7 +63,7 @@ export interface ThreadTask {
  * pool sends the task again, carrying them); or why the training failed (the client then
  * trains inline and meets the same error).
  */
-export type TaskOutcome = { id: number; ok: true; result: TrainResult } | { id: number; ok: false; missing: true } | { id: number; ok: false; missing?: undefined; error: string };
+export type TaskOutcome = { id: number; ok: true; result: TrainResult; checks?: WeightsChecks } | { id: number; ok: false; missing: true } | { id: number; ok: false; missing?: undefined; error: string };
 
 /** An actor's derived stream name, as ActorCell's io.derivedRng forms it (runtime/actor-cell.ts). */
 const actorStream = (actor: string, name: string) => `actor/${actor}/${name}`;

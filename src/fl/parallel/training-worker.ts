@@ -1,8 +1,9 @@
 /**
  * The worker thread of a TrainingPool (training-pool.ts): starts the simulation's tfjs
  * backend, says which one it runs, then trains each task it is sent, one at a time, in
- * the order sent. Each outcome goes to the pool's result port and bumps the shared signal,
- * which wakes the simulation's thread if it is waiting for it (Atomics.wait).
+ * the order sent. Each outcome goes to the pool's result port, with what this thread checked of
+ * the trained weights (result-checks.ts), and bumps the shared signal, which wakes the
+ * simulation's thread if it is waiting for it (Atomics.wait).
  *
  * Client data and global weights arrive once and are kept in a bounded cache by key
  * (bounded-cache.ts); a task names them by key and carries them only when the pool's picture
@@ -22,6 +23,7 @@ import { BoundedCache, type CacheLimits } from './bounded-cache.js';
 import { datasetBytes, weightsBytes } from './content-keys.js';
 import { backendBuild } from './backend-build.js';
 import { type TaskOutcome, type ThreadTask, runTrainingTask } from './training-task.js';
+import { postOutcome } from './result-checks.js';
 
 export interface TrainingWorkerData {
   backend: BackendName;
@@ -46,13 +48,7 @@ process.on('exit', () => {
   Atomics.notify(signal, 0);
 });
 
-function answer(outcome: TaskOutcome): void {
-  // The trained weights are fresh copies (model.getWeights): moved, not copied.
-  const transfer = outcome.ok ? outcome.result.weights.map((w) => w.buffer as ArrayBuffer) : [];
-  results.postMessage(outcome, transfer);
-  Atomics.add(signal, 0, 1);
-  Atomics.notify(signal, 0);
-}
+const answer = (outcome: TaskOutcome) => postOutcome(results, signal, outcome);
 
 let startFailure: string | undefined;
 try {

@@ -18,6 +18,7 @@
 import { FlConfigError, IncompatibleModelError } from '../errors.js';
 import type { LossName, ModelSpec } from '../models/spec.js';
 import type { Model } from '../models/model.js';
+import { firstNonFinite } from '../models/weights.js';
 import { compareIds } from '../strategies/compare-ids.js';
 import { type Dataset, datasetSize } from '../training/dataset.js';
 
@@ -141,7 +142,7 @@ export function checkClientData(client: ClientData, id: string, field: string, m
     throw new IncompatibleModelError(`runFederated: ${(error as Error).message}. The model ${JSON.stringify(spec)} does not fit this client's data: fix the model's inputs/classes or the data.`, { actor: id, op: 'fit' });
   }
   for (const [part, values] of [['x', client.x], ['y', client.y]] as const) {
-    const at = values.findIndex((v) => !Number.isFinite(v));
+    const at = firstNonFinite(values);
     if (at >= 0) {
       const row = part === 'x' ? Math.floor(at / model.inputSize) : at;
       throw new FlConfigError(

@@ -4,6 +4,7 @@
  * lied about its sample count gives numbers no honest round can: they are caught here,
  * and the round is skipped with the reason instead of committing garbage.
  */
+import { firstNonFinite } from '../models/weights.js';
 import { compareIds } from '../strategies/strategy.js';
 import type { RoundAggregate } from './round-aggregate.js';
 
@@ -35,7 +36,7 @@ export function validateAggregate(aggregate: RoundAggregate, rules: CommitRules)
     if (arrays.length !== rules.layout.length) return `${name} has ${arrays.length} arrays, the model ${rules.layout.length}`;
     for (let l = 0; l < arrays.length; l++) {
       if (arrays[l].length !== rules.layout[l].length) return `${name}[${l}] has ${arrays[l].length} values, the model ${rules.layout[l].length}`;
-      for (const v of arrays[l]) if (!Number.isFinite(v)) return `${name}[${l}] contains NaN or Infinity`;
+      if (firstNonFinite(arrays[l]) >= 0) return `${name}[${l}] contains NaN or Infinity`;
     }
     return undefined;
   };

@@ -121,19 +121,21 @@ export function localUpdate<S>(client: LocalTrainer, ins: FitIns, state: S): Loc
   let weights;
   let meanLoss: number;
   let samplesSeen: number;
+  /** Known when a worker thread checked the trained weights already (pretrained results). */
+  let weightsFinite: boolean | undefined;
   if (client.localTrainer === 'plan') {
     if (algorithm.usesGradientTerms) throw new FlInvariantError(`${at}: algorithm '${algorithm.name}' needs gradient terms, which the plan trainer cannot add (the run should have refused localTrainer 'plan')`, where);
     const trained = planFit(client.workspace.trainingPlan(client.spec, config.lr), client.spec, client.data.value, ins.weights, config, rng, at);
     ({ weights, meanLoss, samplesSeen } = trained);
   } else {
     const trained = pretrained ?? trainForFit(algorithm, model, client.data.value, ins, state, config, rng);
-    ({ weights, meanLoss, samplesSeen } = trained);
+    ({ weights, meanLoss, samplesSeen, weightsFinite } = trained);
     // Accounted as soon as training ran (before any check that might withhold the update): counting a round that is
     // then refused overstates ε, never understates it.
     if (trained.dpSgd) recordDpSgdRound(io, ins.round, trained.dpSgd);
   }
   // A diverged update would be refused differently by every mode downstream (or break a fixed-point encoding): say it here.
-  if (!Number.isFinite(meanLoss) || !allFinite(weights)) {
+  if (!Number.isFinite(meanLoss) || !(weightsFinite ?? allFinite(weights))) {
     throw new FlRefusal(`${at}: local training diverged: the trained model holds NaN or Infinity (mean loss ${meanLoss}); lower the learning rate (lr ${config.lr}) or check this client's data`, where);
   }
   const after = algorithm.afterTraining?.(ins, { weights, numSamples: n, loss: meanLoss, steps: stepsFor(n, config), lr: config.lr, stream: (name) => io.derivedRng(name) }, state) ?? {};

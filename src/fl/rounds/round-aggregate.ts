@@ -85,13 +85,13 @@ export function meanOfReports(round: number, reports: readonly ClientReport[], l
   const metrics: Record<string, number> = {};
   for (const name of layout.metrics) metrics[name] = 0;
   let loss = 0;
-  for (const { res } of sorted) {
-    const c = weighted ? reportWeight(res, layout) : 1;
-    addScaled(weights, res.weights, c);
-    for (const name of layout.extras) addScaled(extras[name], res.extras[name], c);
-    for (const name of layout.metrics) metrics[name] += c * res.metrics[name];
-    loss += c * res.loss;
-  }
+  const scales = sorted.map(({ res }) => (weighted ? reportWeight(res, layout) : 1));
+  addScaledReports(weights, sorted.map(({ res }) => res.weights), scales);
+  for (const name of layout.extras) addScaledReports(extras[name], sorted.map(({ res }) => res.extras[name]), scales);
+  sorted.forEach(({ res }, k) => {
+    for (const name of layout.metrics) metrics[name] += scales[k] * res.metrics[name];
+    loss += scales[k] * res.loss;
+  });
   divideBy(weights, total);
   for (const name of layout.extras) divideBy(extras[name], total);
   for (const name of layout.metrics) metrics[name] /= total;
@@ -123,12 +123,29 @@ export function aggregateOfNoOne(round: number, current: readonly Float32Array[]
   return { round, contributors: [], numSamples: 0, loss: NaN, weights: current.map((w) => Float64Array.from(w)), extras, metrics };
 }
 
-function addScaled(acc: Float64Array[], values: readonly Float32Array[], c: number): void {
+/**
+ * acc += Σ_k scales[k] · reports[k], coordinate by coordinate, adding the reports in their order:
+ * for each j, acc[j] = (…((acc[j] + c₀·v₀[j]) + c₁·v₁[j]) + …), in float64 — the same operations,
+ * in the same order, as adding one report at a time, so the same bits (float addition is not
+ * associative: only the grouping of the passes changes, never the order of the additions). Four
+ * reports go in one pass over `acc` instead of one: the simulation's thread reads and writes the
+ * accumulator a quarter as often (test/fl-aggregate-passes.test.ts checks the bits).
+ */
+export function addScaledReports(acc: Float64Array[], reports: ReadonlyArray<readonly Float32Array[]>, scales: readonly number[]): void {
   for (let l = 0; l < acc.length; l++) {
     const a = acc[l];
-    const v = values[l];
-    for (let j = 0; j < a.length; j++) a[j] += c * v[j];
+    let k = 0;
+    for (; k + 4 <= reports.length; k += 4) addFour(a, reports[k][l], scales[k], reports[k + 1][l], scales[k + 1], reports[k + 2][l], scales[k + 2], reports[k + 3][l], scales[k + 3]);
+    for (; k < reports.length; k++) addOne(a, reports[k][l], scales[k]);
   }
+}
+
+function addFour(a: Float64Array, v0: Float32Array, c0: number, v1: Float32Array, c1: number, v2: Float32Array, c2: number, v3: Float32Array, c3: number): void {
+  for (let j = 0; j < a.length; j++) a[j] = a[j] + c0 * v0[j] + c1 * v1[j] + c2 * v2[j] + c3 * v3[j];
+}
+
+function addOne(a: Float64Array, v: Float32Array, c: number): void {
+  for (let j = 0; j < a.length; j++) a[j] += c * v[j];
 }
 
 function divideBy(acc: Float64Array[], total: number): void {

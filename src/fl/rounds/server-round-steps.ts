@@ -23,6 +23,7 @@
  */
 import type { ActorMessage } from '../../runtime/actor-cell.js';
 import { ERROR_REPLY, type ErrorPayload } from '../../runtime/envelope.js';
+import { sealedBytesDigest } from '../../runtime/canonical.js';
 import { keepsState } from '../algorithms/client-algorithm.js';
 import { FlConfigError, FlInvariantError, FlRefusal, MalformedMessageError, errorKindOf } from '../errors.js';
 import { hold } from '../fedavg/held.js';
@@ -52,6 +53,9 @@ export function viewOf(ctx: EngineContext, open: OpenRound = ctx.open!): RoundVi
  */
 function sendFits(ctx: EngineContext, open: OpenRound, clients: readonly string[]): Record<string, string> {
   const weights = ctx.committed.weights.value;
+  // Every fit carries these same arrays, which nothing writes to (a Held's value): hashed once here, not once per
+  // fit when the event log digests each message.
+  for (const layer of weights) sealedBytesDigest(layer);
   const bytes = fitBytes(weights, open.config);
   const fits = { ...open.fits };
   const confirms = keepsState(ctx.strategy.client);

@@ -82,6 +82,11 @@ export interface TrainResult {
   samplesSeen: number;
   /** Under dpSgd: what the training spent, for the client's privacy accountant (absent when no step ran). */
   dpSgd?: DpSgdSpend;
+  /**
+   * Whether every trained weight is finite, when the thread that trained them checked already
+   * (parallel/result-checks.ts); absent when nobody did (localUpdate then checks).
+   */
+  weightsFinite?: boolean;
 }
 
 export function parseTrainConfig(value: unknown, where: string): TrainConfig {
