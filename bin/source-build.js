@@ -1,0 +1,165 @@
+// The `fedsim` command's start-up in a source checkout: src/ bundled once by esbuild.
+//
+// Run straight from src/, every start of the command loads several hundred TypeScript modules
+// through tsx's module hooks, which Node 20 runs on a thread of their own: each module is a
+// round trip to that thread, and that was most of the ~2 s of CPU a `fedsim` start cost. So
+// bin/fedsim.js runs a bundle of src/ instead: esbuild (tsx's own transpiler, so already
+// installed) compiles the command line and fedsim's public entry points ('fedsim',
+// 'fedsim/fl', 'fedsim/scenario') into a few chunks, once, and keeps them under
+// node_modules/.cache/fedsim-cli/<key>/, where the key is a digest of every file under src/
+// (path and bytes), of this file, of esbuild's version and of the checkout's path. Any edit
+// under src/ gives a new key, hence a new bundle on the next start (about a second); a bundle
+// is never used for sources other than its own.
+//
+// What stays as it was:
+//   - scenario files: tsx is still registered (they are usually TypeScript), and their
+//     imports of 'fedsim', 'fedsim/fl' and 'fedsim/scenario' are pointed at the bundle's entry
+//     points (bin/source-condition.js), so the command and its scenarios share one copy of
+//     every module, as before;
+//   - every module sees its own `import.meta.url` (the plugin below writes each file's
+//     src/ URL in its place): files next to a module (the fused-dense kernel's .wasm, the
+//     training threads' worker module), the code digest a checkpoint records (it hashes
+//     src/, src/fl/checkpoint/code-digest.ts) and the command's own path mean what they did;
+//   - --debug stacks: the bundle has source maps, so frames name src/*.ts lines.
+//
+// FEDSIM_NO_SOURCE_BUILD=1 runs src/ through tsx as before (to tell a bundling problem from
+// another); so does a checkout whose esbuild cannot be found or fails (with a warning).
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join, relative, resolve, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+/** The bundle's entry points: the command line, and what scenario files import fedsim by. */
+const ENTRIES = ['cli/main.ts', 'index.ts', 'fl/index.ts', 'scenario/index.ts'];
+/**
+ * Bundles of other sources are removed when a new one is built, once they are this old (a
+ * command started from one may still be running, and import its lazily loaded chunks).
+ */
+const STALE_MS = 7 * 24 * 3600 * 1000;
+
+/**
+ * The bundle of `root`/src: `{ main, redirects }` — the URL of the command line's module, and
+ * for each entry point's src/ URL its bundled URL. Builds it first when the sources changed.
+ * Undefined when it cannot be built (the caller then runs src/ as it is).
+ */
+export async function sourceBuild(root) {
+  if (process.env.FEDSIM_NO_SOURCE_BUILD === '1') return undefined;
+  const src = join(root, 'src');
+  let esbuild;
+  try {
+    esbuild = createRequire(join(root, 'package.json'))('esbuild');
+  } catch {
+    return undefined;
+  }
+  const cache = join(root, 'node_modules', '.cache', 'fedsim-cli');
+  const dir = join(cache, sourceKey(root, src, esbuild.version));
+  const manifestFile = join(dir, 'manifest.json');
+  if (!existsSync(manifestFile)) {
+    try {
+      await build(esbuild, src, cache, dir);
+    } catch (error) {
+      process.stderr.write(`warning: could not bundle src/ for a faster start (${error instanceof Error ? error.message.split('\n')[0] : error}); running it through tsx\n`);
+      return undefined;
+    }
+  }
+  const manifest = JSON.parse(readFileSync(manifestFile, 'utf8'));
+  const url = (file) => pathToFileURL(join(dir, file)).href;
+  return {
+    main: url(manifest.entries['cli/main.ts']),
+    redirects: Object.fromEntries(Object.entries(manifest.entries).map(([entry, file]) => [pathToFileURL(join(src, entry)).href, url(file)])),
+  };
+}
+
+/** Digest of what the bundle is made of: src/ (paths and bytes), this file, esbuild's version, and where the checkout is. */
+function sourceKey(root, src, esbuildVersion) {
+  const hash = createHash('sha256');
+  hash.update(`${root}\0${esbuildVersion}\0`);
+  hash.update(readFileSync(new URL(import.meta.url)));
+  for (const file of filesUnder(src)) {
+    hash.update(`\0${relative(src, file).split(sep).join('/')}\0`);
+    hash.update(readFileSync(file));
+  }
+  return hash.digest('hex').slice(0, 24);
+}
+
+function filesUnder(dir) {
+  const out = [];
+  const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...filesUnder(path));
+    else if (entry.isFile()) out.push(path);
+  }
+  return out;
+}
+
+/**
+ * Builds into a directory of its own and renames it into place, so that commands starting at
+ * the same time (a test suite runs several) never see half a bundle: the first rename wins,
+ * the others find it there and drop theirs.
+ */
+async function build(esbuild, src, cache, dir) {
+  const scratch = `${dir}.${process.pid}.partial`;
+  rmSync(scratch, { recursive: true, force: true });
+  const result = await esbuild.build({
+    absWorkingDir: src,
+    entryPoints: ENTRIES.map((entry) => join(src, entry)),
+    outdir: scratch,
+    outbase: src,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    packages: 'external',
+    conditions: ['fedsim-source'],
+    sourcemap: 'linked',
+    metafile: true,
+    logLevel: 'silent',
+    plugins: [ownImportMetaUrl(src)],
+  });
+  const entries = {};
+  for (const [file, output] of Object.entries(result.metafile.outputs)) {
+    if (!output.entryPoint) continue;
+    // The metafile's paths are relative to absWorkingDir (src/).
+    entries[output.entryPoint.split(sep).join('/')] = relative(scratch, resolve(src, file)).split(sep).join('/');
+  }
+  for (const entry of ENTRIES) if (!entries[entry]) throw new Error(`esbuild made no module for src/${entry}`);
+  writeFileSync(join(scratch, 'manifest.json'), `${JSON.stringify({ entries }, null, 2)}\n`);
+  try {
+    renameSync(scratch, dir);
+  } catch (error) {
+    rmSync(scratch, { recursive: true, force: true });
+    if (!existsSync(join(dir, 'manifest.json'))) throw error;
+  }
+  removeStale(cache, dir);
+}
+
+/** Each src/ module's `import.meta.url` as its own file's URL, not the bundle chunk's. */
+function ownImportMetaUrl(src) {
+  return {
+    name: 'fedsim-own-import-meta-url',
+    setup(build) {
+      build.onLoad({ filter: /\.[cm]?[jt]s$/ }, (args) => {
+        if (!args.path.startsWith(src + sep)) return undefined;
+        const text = readFileSync(args.path, 'utf8');
+        const contents = text.includes('import.meta.url') ? text.replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href)) : text;
+        return { contents, loader: args.path.endsWith('ts') ? 'ts' : 'js' };
+      });
+    },
+  };
+}
+
+function removeStale(cache, keep) {
+  const now = Date.now();
+  for (const name of readdirSync(cache)) {
+    const path = join(cache, name);
+    if (path === keep) continue;
+    try {
+      if (now - statSync(path).mtimeMs > STALE_MS) rmSync(path, { recursive: true, force: true });
+    } catch {
+      // Another command removed it first.
+    }
+  }
+}
