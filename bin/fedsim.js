@@ -27,7 +27,6 @@
 import { existsSync } from 'node:fs';
 import { register } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { register as registerTsx } from 'tsx/esm/api';
 
 const sourceMapsWanted = process.sourceMapsEnabled || process.argv.includes('--debug');
 process.setSourceMapsEnabled(sourceMapsWanted);
@@ -35,7 +34,8 @@ const sourceEntry = new URL('../src/cli/main.ts', import.meta.url);
 const checkout = existsSync(fileURLToPath(sourceEntry));
 const bundle = checkout ? await (await import('./source-build.js')).sourceBuild(fileURLToPath(new URL('..', import.meta.url))) : undefined;
 
-function registerModuleHooks() {
+async function registerModuleHooks() {
+  const { register: registerTsx } = await import('tsx/esm/api');
   registerTsx();
   process.setSourceMapsEnabled(sourceMapsWanted);
   // Registered after tsx, so it runs first and tsx resolves with the condition added.
@@ -44,13 +44,10 @@ function registerModuleHooks() {
 
 if (checkout && !bundle) {
   // src/*.ts itself: every module needs tsx.
-  registerModuleHooks();
+  await registerModuleHooks();
   await import(sourceEntry.href);
 } else {
-  let registered = false;
-  globalThis[Symbol.for('fedsim.prepareUserModuleImport')] = () => {
-    if (!registered) registerModuleHooks();
-    registered = true;
-  };
+  let registered;
+  globalThis[Symbol.for('fedsim.prepareUserModuleImport')] = () => (registered ??= registerModuleHooks());
   await import(bundle ? bundle.main : '../dist/cli/main.js');
 }

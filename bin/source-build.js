@@ -27,11 +27,13 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join, relative, resolve, sep } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 /** The bundle's entry points: the command line, and what scenario files import fedsim by. */
 const ENTRIES = ['cli/main.ts', 'index.ts', 'fl/index.ts', 'scenario/index.ts'];
+/** Packages the bundle imports from node_modules (see build()). */
+const EXTERNAL_PACKAGES = ['@tensorflow/*', '@nats-io/*', 'rxjs', 'xstate', 'tsx', 'esbuild', 'cli-progress'];
 /**
  * Bundles of other sources are removed when a new one is built, once they are this old (a
  * command started from one may still be running, and import its lazily loaded chunks).
@@ -45,21 +47,25 @@ const STALE_MS = 7 * 24 * 3600 * 1000;
  */
 export async function sourceBuild(root) {
   if (process.env.FEDSIM_NO_SOURCE_BUILD === '1') return undefined;
+  root = resolve(root);
   const src = join(root, 'src');
-  let esbuild;
+  const require = createRequire(join(root, 'package.json'));
+  let esbuildVersion;
   try {
-    esbuild = createRequire(join(root, 'package.json'))('esbuild');
+    // Its version only: esbuild itself is loaded when a bundle is built.
+    esbuildVersion = JSON.parse(readFileSync(require.resolve('esbuild/package.json'), 'utf8')).version;
   } catch {
     return undefined;
   }
   const cache = join(root, 'node_modules', '.cache', 'fedsim-cli');
-  const dir = join(cache, sourceKey(root, src, esbuild.version));
+  const dir = join(cache, sourceKey(root, src, esbuildVersion));
   const manifestFile = join(dir, 'manifest.json');
   if (!existsSync(manifestFile)) {
     try {
-      await build(esbuild, src, cache, dir);
+      await build(require('esbuild'), src, cache, dir);
     } catch (error) {
-      process.stderr.write(`warning: could not bundle src/ for a faster start (${error instanceof Error ? error.message.split('\n')[0] : error}); running it through tsx\n`);
+      const reason = error?.errors?.[0] ? `${error.errors[0].location?.file ?? ''}: ${error.errors[0].text}` : String(error?.message ?? error).split('\n')[0];
+      process.stderr.write(`warning: could not bundle src/ for a faster start (${reason}); running it through tsx\n`);
       return undefined;
     }
   }
@@ -112,12 +118,17 @@ async function build(esbuild, src, cache, dir) {
     format: 'esm',
     platform: 'node',
     target: 'node20',
-    packages: 'external',
+    // Packages a scenario may import too (one instance for both), and those that load files
+    // next to them, stay in node_modules; small pure-JS helpers (zod alone is ~100 modules) are
+    // bundled.
+    external: EXTERNAL_PACKAGES.flatMap((name) => (name.endsWith('/*') ? [name] : [name, `${name}/*`])),
     conditions: ['fedsim-source'],
     sourcemap: 'linked',
     metafile: true,
     logLevel: 'silent',
-    plugins: [ownImportMetaUrl(src)],
+    plugins: [ownImportMetaUrl(src), tfjsThroughRequire()],
+    // For tfjsThroughRequire: esbuild's require() calls in an ES module need a `require`.
+    banner: { js: "import { createRequire as __fedsimCreateRequire } from 'node:module';\nconst require = __fedsimCreateRequire(import.meta.url);" },
   });
   const entries = {};
   for (const [file, output] of Object.entries(result.metafile.outputs)) {
@@ -126,6 +137,7 @@ async function build(esbuild, src, cache, dir) {
     entries[output.entryPoint.split(sep).join('/')] = relative(scratch, resolve(src, file)).split(sep).join('/');
   }
   for (const entry of ENTRIES) if (!entries[entry]) throw new Error(`esbuild made no module for src/${entry}`);
+  for (const file of Object.keys(result.metafile.outputs)) if (file.endsWith('.map')) absoluteSources(resolve(src, file));
   writeFileSync(join(scratch, 'manifest.json'), `${JSON.stringify({ entries }, null, 2)}\n`);
   try {
     renameSync(scratch, dir);
@@ -134,6 +146,17 @@ async function build(esbuild, src, cache, dir) {
     if (!existsSync(join(dir, 'manifest.json'))) throw error;
   }
   removeStale(cache, dir);
+}
+
+/**
+ * A source map's sources as file URLs. esbuild writes them relative to the map, and Node
+ * resolves them from the map's real path: through a symlinked node_modules (a git worktree
+ * sharing another checkout's) they would name the other checkout's files.
+ */
+function absoluteSources(mapFile) {
+  const map = JSON.parse(readFileSync(mapFile, 'utf8'));
+  map.sources = map.sources.map((source) => pathToFileURL(resolve(dirname(mapFile), source)).href);
+  writeFileSync(mapFile, JSON.stringify(map));
 }
 
 /** Each src/ module's `import.meta.url` as its own file's URL, not the bundle chunk's. */
@@ -147,6 +170,27 @@ function ownImportMetaUrl(src) {
         const contents = text.includes('import.meta.url') ? text.replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href)) : text;
         return { contents, loader: args.path.endsWith('ts') ? 'ts' : 'js' };
       });
+    },
+  };
+}
+
+/**
+ * tfjs through require(), not import: its packages are CommonJS, and an ES module's import of
+ * one makes Node scan the sources of tfjs and of every package it re-exports (core, layers,
+ * converter, data, two backends: megabytes) for the names they export, which cost more than
+ * loading them (a third of a command's start-up). A required module is the same instance a scenario's `import` of tfjs gets
+ * (Node's CommonJS cache), so tensors still cross between them.
+ */
+function tfjsThroughRequire() {
+  return {
+    name: 'fedsim-tfjs-through-require',
+    setup(build) {
+      build.onResolve({ filter: /^@tensorflow\// }, (args) => {
+        // A dynamic import (the wasm backend, loaded when chosen) stays one: its exports are read as Node gives them.
+        if (args.kind !== 'import-statement') return { path: args.path, external: true };
+        return { path: args.path, namespace: 'fedsim-required' };
+      });
+      build.onLoad({ filter: /.*/, namespace: 'fedsim-required' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
     },
   };
 }
