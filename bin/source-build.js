@@ -25,7 +25,7 @@
 // FEDSIM_NO_SOURCE_BUILD=1 runs src/ through tsx as before (to tell a bundling problem from
 // another); so does a checkout whose esbuild cannot be found or fails (with a warning).
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -35,14 +35,15 @@ const ENTRIES = ['cli/main.ts', 'index.ts', 'fl/index.ts', 'scenario/index.ts'];
 /** Packages the bundle imports from node_modules (see build()). */
 const EXTERNAL_PACKAGES = ['@tensorflow/*', '@nats-io/*', 'rxjs', 'xstate', 'tsx', 'esbuild', 'cli-progress'];
 /**
- * Bundles of other sources are removed when a new one is built, once they are this old (a
- * command started from one may still be running, and import its lazily loaded chunks).
+ * When a new bundle is built, those no command started from for this long are removed (not
+ * at once: a command started from one may still be running, and import its lazily loaded
+ * chunks). Each start marks its bundle's folder as used (its mtime).
  */
-const STALE_MS = 7 * 24 * 3600 * 1000;
+const STALE_MS = 24 * 3600 * 1000;
 
 /**
- * The bundle of `root`/src: `{ main, redirects }` — the URL of the command line's module, and
- * for each entry point's src/ URL its bundled URL. Builds it first when the sources changed.
+ * The bundle of `root`/src: `{ dir, main, redirects }` — where it is, the URL of the command
+ * line's module, and for each entry point's src/ URL its bundled URL. Builds it first when the sources changed.
  * Undefined when it cannot be built (the caller then runs src/ as it is).
  */
 export async function sourceBuild(root) {
@@ -70,8 +71,11 @@ export async function sourceBuild(root) {
     }
   }
   const manifest = JSON.parse(readFileSync(manifestFile, 'utf8'));
+  const now = new Date();
+  utimesSync(dir, now, now);
   const url = (file) => pathToFileURL(join(dir, file)).href;
   return {
+    dir,
     main: url(manifest.entries['cli/main.ts']),
     redirects: Object.fromEntries(Object.entries(manifest.entries).map(([entry, file]) => [pathToFileURL(join(src, entry)).href, url(file)])),
   };
