@@ -32,8 +32,15 @@ import { pathToFileURL } from 'node:url';
 
 /** The bundle's entry points: the command line, and what scenario files import fedsim by. */
 const ENTRIES = ['cli/main.ts', 'index.ts', 'fl/index.ts', 'scenario/index.ts'];
-/** Packages the bundle imports from node_modules (see build()). */
-const EXTERNAL_PACKAGES = ['@tensorflow/*', '@nats-io/*', 'rxjs', 'xstate', 'tsx', 'esbuild', 'cli-progress'];
+/**
+ * Packages the bundle imports from node_modules rather than holding a copy of: those scenario
+ * files import too and hand objects of to fedsim (tfjs tensors, xstate machines, rxjs
+ * observables: one instance for both), tfjs's also because they load their .wasm files from
+ * where they are installed, the tools (tsx, esbuild), and those only some commands load (the
+ * NATS client of live runs, the progress bar). The rest (zod alone is ~100 modules, the noble
+ * crypto, commander, yaml, …) is bundled.
+ */
+const EXTERNAL_PACKAGES = ['@tensorflow/*', 'xstate', 'rxjs', 'tsx', 'esbuild', '@nats-io/*', 'cli-progress'];
 /**
  * When a new bundle is built, those no command started from for this long are removed (not
  * at once: a command started from one may still be running, and import its lazily loaded
@@ -59,14 +66,15 @@ export async function sourceBuild(root) {
     return undefined;
   }
   const cache = join(root, 'node_modules', '.cache', 'fedsim-cli');
-  const dir = join(cache, sourceKey(root, src, esbuildVersion));
+  const key = () => sourceKey(root, src, esbuildVersion);
+  const dir = join(cache, key());
   const manifestFile = join(dir, 'manifest.json');
   if (!existsSync(manifestFile)) {
     try {
-      await build(require('esbuild'), src, cache, dir);
+      await build(require('esbuild'), src, cache, dir, key);
     } catch (error) {
       const reason = error?.errors?.[0] ? `${error.errors[0].location?.file ?? ''}: ${error.errors[0].text}` : String(error?.message ?? error).split('\n')[0];
-      process.stderr.write(`warning: could not bundle src/ for a faster start (${reason}); running it through tsx\n`);
+      process.stderr.write(`warning: could not bundle src/ for a faster start (${reason}); running it through tsx (FEDSIM_NO_SOURCE_BUILD=1 skips the bundling)\n`);
       return undefined;
     }
   }
@@ -107,9 +115,9 @@ function filesUnder(dir) {
 /**
  * Builds into a directory of its own and renames it into place, so that commands starting at
  * the same time (a test suite runs several) never see half a bundle: the first rename wins,
- * the others find it there and drop theirs.
+ * the others find it there and drop theirs. `key` is the sources' key now (see sourceKey).
  */
-async function build(esbuild, src, cache, dir) {
+async function build(esbuild, src, cache, dir, key) {
   const scratch = `${dir}.${process.pid}.partial`;
   rmSync(scratch, { recursive: true, force: true });
   const result = await esbuild.build({
@@ -122,9 +130,6 @@ async function build(esbuild, src, cache, dir) {
     format: 'esm',
     platform: 'node',
     target: 'node20',
-    // Packages a scenario may import too (one instance for both), and those that load files
-    // next to them, stay in node_modules; small pure-JS helpers (zod alone is ~100 modules) are
-    // bundled.
     external: EXTERNAL_PACKAGES.flatMap((name) => (name.endsWith('/*') ? [name] : [name, `${name}/*`])),
     conditions: ['fedsim-source'],
     sourcemap: 'linked',
@@ -142,6 +147,11 @@ async function build(esbuild, src, cache, dir) {
   }
   for (const entry of ENTRIES) if (!entries[entry]) throw new Error(`esbuild made no module for src/${entry}`);
   for (const file of Object.keys(result.metafile.outputs)) if (file.endsWith('.map')) absoluteSources(resolve(src, file));
+  // An edit while esbuild read the files: the bundle may mix versions, and must not be kept under the key of either.
+  if (join(cache, key()) !== dir) {
+    rmSync(scratch, { recursive: true, force: true });
+    throw new Error('src/ changed while it was bundled');
+  }
   writeFileSync(join(scratch, 'manifest.json'), `${JSON.stringify({ entries }, null, 2)}\n`);
   try {
     renameSync(scratch, dir);
