@@ -94,22 +94,15 @@ function sourceKey(root, src, esbuildVersion) {
   const hash = createHash('sha256');
   hash.update(`${root}\0${esbuildVersion}\0`);
   hash.update(readFileSync(new URL(import.meta.url)));
-  for (const file of filesUnder(src)) {
+  const files = readdirSync(src, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath ?? entry.path, entry.name))
+    .sort();
+  for (const file of files) {
     hash.update(`\0${relative(src, file).split(sep).join('/')}\0`);
     hash.update(readFileSync(file));
   }
   return hash.digest('hex').slice(0, 24);
-}
-
-function filesUnder(dir) {
-  const out = [];
-  const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  for (const entry of entries) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...filesUnder(path));
-    else if (entry.isFile()) out.push(path);
-  }
-  return out;
 }
 
 /**
