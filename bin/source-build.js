@@ -139,7 +139,12 @@ async function build(esbuild, src, cache, dir, key) {
     entries[output.entryPoint.split(sep).join('/')] = relative(scratch, resolve(src, file)).split(sep).join('/');
   }
   for (const entry of ENTRIES) if (!entries[entry]) throw new Error(`esbuild made no module for src/${entry}`);
-  for (const file of Object.keys(result.metafile.outputs)) if (file.endsWith('.map')) absoluteSources(resolve(src, file));
+  for (const file of Object.keys(result.metafile.outputs)) {
+    if (file.endsWith('.map')) absoluteSources(resolve(src, file));
+    // The banner's `require` is in every chunk's top scope, which esbuild did not check: a module
+    // declaring one of its own there would make the chunk fail to load. Parsing each chunk finds it now.
+    else await esbuild.transform(readFileSync(resolve(src, file), 'utf8'), { format: 'esm', loader: 'js', sourcefile: file, logLevel: 'silent' });
+  }
   // An edit while esbuild read the files: the bundle may mix versions, and must not be kept under the key of either.
   if (join(cache, key()) !== dir) {
     rmSync(scratch, { recursive: true, force: true });
