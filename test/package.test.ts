@@ -142,7 +142,7 @@ if (!packageTestEnabled) {
       for (const condition of ['types', 'import']) t.true(existsSync(join(packageDir, targets[condition])), `${subpath} → ${targets[condition]} is in the tarball`);
     }
     for (const bin of Object.values(manifest.bin)) t.true(existsSync(join(packageDir, bin)), `${bin} is in the tarball`);
-    for (const absent of ['src', 'test', 'scenarios', 'bench', 'bin/source-condition.js', 'tsconfig.json']) t.false(existsSync(join(packageDir, absent)), `${absent} is not in the tarball`);
+    for (const absent of ['src', 'test', 'scenarios', 'bench', 'bin/source-condition.js', 'bin/source-build.js', 'tsconfig.json']) t.false(existsSync(join(packageDir, absent)), `${absent} is not in the tarball`);
   });
 
   test("the README examples and scenarios/ compile against the installed package's types", (t) => {

@@ -18,7 +18,7 @@ import { loadScenario, ScenarioLoadError } from '../scenario/load-scenario.js';
 import type { Scenario } from '../scenario/define-scenario.js';
 import { displayPath } from '../scenario/scenario-path.js';
 import { CliError } from './cli-error.js';
-import { parseWorkers } from '../fl/parallel/training-pool.js';
+import { parseWorkers } from '../fl/parallel/workers-count.js';
 
 /** Wraps a parser so commander reports its error as a bad option value. */
 export function optionParser<T>(parse: (text: string) => T): (text: string) => T {

@@ -18,6 +18,7 @@ import { type ParamOverride, ParamOverrideError, applyParamOverrides } from './p
 import { currentLoadingChain, isNestedLoad, withinLoadingChain } from './loading-chain.js';
 import { RecordedScenarioError } from './recorded-scenario.js';
 import { displayPath } from './scenario-path.js';
+import { prepareUserModuleImport } from './user-module-loader.js';
 
 export class ScenarioLoadError extends Error {
   override name = 'ScenarioLoadError';
@@ -95,6 +96,7 @@ async function loadModule(absolute: string, shown: string): Promise<Scenario<any
   }
   let exports: Record<string, unknown>;
   try {
+    await prepareUserModuleImport();
     exports = await import(pathToFileURL(absolute).href);
   } catch (error) {
     const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);

@@ -6,7 +6,8 @@
  */
 import type { SimulationCore } from '../../runtime/simulation.js';
 import { FitPrefetcher } from './fit-prefetcher.js';
-import { TrainingPool, parseWorkers } from './training-pool.js';
+import { TrainingPool } from './training-pool.js';
+import { parseWorkers } from './workers-count.js';
 
 export type WorkersOption = number | TrainingPool;
 

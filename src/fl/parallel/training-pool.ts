@@ -33,31 +33,18 @@
  * A worker thread loads fedsim itself: from dist/ as plain JavaScript, or, in a source
  * checkout, from src/ through tsx, which it registers first (bootstrap below).
  */
-import { availableParallelism } from 'node:os';
 import { MessageChannel, type MessagePort, Worker, receiveMessageOnPort } from 'node:worker_threads';
 import { type BackendName, BACKEND_NAMES, activeBackend, describeBackend } from '../../runtime/backend.js';
 import { BoundedCache, type CacheLimits } from './bounded-cache.js';
 import { backendBuild } from './backend-build.js';
 import { datasetBytes, weightsBytes } from './content-keys.js';
 import { FlConfigError, FlFault, FlInvariantError } from '../errors.js';
+import { parseWorkers } from './workers-count.js';
 import type { TaskOutcome, ThreadTask, TrainingTask } from './training-task.js';
 import { acceptChecks } from './result-checks.js';
 import type { TrainingWorkerData } from './training-worker.js';
 
-/** More threads than this is a mistake (each holds its own tfjs backend and model copies), not a speed-up. */
-export const MAX_WORKERS = 64;
-
-/** Checks a worker count (`--workers`, runFederated's `workers`): a whole number from 1 to MAX_WORKERS. */
-export function parseWorkers(value: unknown, where: string): number {
-  const n = typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_WORKERS) {
-    throw new FlConfigError(
-      `${where}: expected a whole number of worker threads from 1 to ${MAX_WORKERS}, got ${JSON.stringify(value)}; 1 trains every client on the simulation's thread, and this machine has ${availableParallelism()} cores, so up to ${availableParallelism()} threads help`,
-      { field: 'workers' },
-    );
-  }
-  return n;
-}
+export { MAX_WORKERS, parseWorkers } from './workers-count.js';
 
 interface PoolThread {
   worker: Worker;
