@@ -10,6 +10,8 @@ const LONG_FIRST = [
   'test/package.test.ts', // with FEDSIM_PACKAGE_TEST=1 (CI): packs, installs and runs the package
   'test/nats-training-runs.test.ts',
   'test/checkpoint-resume.test.ts',
+  'test/nats-live-fl-clients.test.ts',
+  'test/nats-live-fl-replay.test.ts',
   'test/viewer-stale-update.test.ts',
   'test/nats-training-cli.test.ts',
   'test/cli-usage-errors.test.ts',
@@ -22,6 +24,7 @@ const LONG_FIRST = [
   'test/cli-fused-dense-replay.test.ts',
   'test/viewer-cli.test.ts',
   'test/nats-live-lost-request.test.ts',
+  'test/viewer-many-actors.test.ts',
 ];
 
 /** Position in LONG_FIRST; files not in it after all of those. */
