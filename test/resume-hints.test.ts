@@ -16,8 +16,10 @@ test('Ctrl-C of a run with --checkpoint-every prints the exact fedsim resume com
   const running = startFedsim({}, 'run', TINY, '--param', 'rounds=10000', '--checkpoint-every', '1', '--out', out, '-q');
   let exited = false;
   void running.ended.then(() => (exited = true));
-  // Stopped once a checkpoint is on disk: then there is something to resume from.
-  while (!exited && !(existsSync(join(out, CHECKPOINTS_DIR)) && readdirSync(join(out, CHECKPOINTS_DIR)).length > 0)) await sleep(20);
+  // Stopped once a checkpoint is on disk under its name: then there is something to resume from. (A
+  // checkpoint is first written as a hidden .tmp file and renamed; one caught before its rename is not one.)
+  const checkpointed = () => existsSync(join(out, CHECKPOINTS_DIR)) && readdirSync(join(out, CHECKPOINTS_DIR)).some((name) => name === checkpointFileName(1));
+  while (!exited && !checkpointed()) await sleep(20);
   running.child.kill('SIGINT');
   const ended = await running.ended;
   t.is(ended.code, 130, ended.stderr);
