@@ -29,6 +29,7 @@ const registry: Record<string, () => Promise<{ benchmark: Benchmark }>> = {
   compute: () => import('./compute.js'),
   'fedavg-e2e': () => import('./compute-fedavg-e2e.js'),
   workers: () => import('./workers.js'),
+  'core-ceiling': () => import('./core-ceiling.js'),
   viewer: () => import('./viewer.js'),
   'nats-transport': () => import('./nats-transport.js'),
   'nats-training': () => import('./nats-training.js'),
