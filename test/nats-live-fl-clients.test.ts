@@ -131,6 +131,26 @@ test.serial('a worker process killed (SIGKILL) mid-round is that round\'s dropou
   t.deepEqual((live.log!.header as { hosts: Array<{ host: string }> }).hosts.map((h) => h.host).sort(), ['driver', 'kill-a']);
 });
 
+test.serial('a worker process killed after the last round, before its recording is collected: the run stands, without that part of the recording', async (t) => {
+  const run = `${RUN}-late-kill`;
+  const [, victim] = await startPair(run, experiment, ['late-a', 'late-b']);
+  const scenario = (await loadScenario(experiment)) as Scenario<FedAvgExperimentResult>;
+  const simulated = await runScenario(scenario, {});
+  const live = await runLive(scenario, {
+    url: server!.url,
+    run,
+    seed: 4,
+    placeClient: clientPlacements(scenario, experiment),
+    // Every round is over: the process dies between the result and the collection of the recordings.
+    beforeRecord: () => victim.kill(),
+  });
+  t.is(live.outcome.error, undefined, String(live.outcome.error));
+  t.is(live.outcome.result!.weightsSha256, simulated.result!.weightsSha256, 'the results were made before the process died');
+  t.deepEqual((live.log!.header as { hosts: Array<{ host: string }> }).hosts.map((h) => h.host).sort(), ['driver', 'late-a']);
+  const events = live.text!.trim().split('\n').slice(1).map((line) => JSON.parse(line) as { ev: string; label?: string; data?: { host: string } });
+  t.is(events.find((e) => e.ev === 'mark' && e.label === 'host-gone')?.data?.host, 'late-b');
+});
+
 test.serial('a worker whose experiment file differs from the driver\'s refuses to host its clients, saying what differs and what to do', async (t) => {
   const run = `${RUN}-refuse`;
   const other = join(dir, 'other.yaml');

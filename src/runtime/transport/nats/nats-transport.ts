@@ -407,7 +407,19 @@ export class NatsTransport implements Transport {
     const session = this.options.session;
     const recordings: HostRecording[] = [];
     for (const { host, actors } of this.hosts()) {
-      const finished = await this.control<{ chunks: number; events: number }>(actors[0], { kind: 'finish', session });
+      let finished: { chunks: number; events: number };
+      try {
+        finished = await this.control<{ chunks: number; events: number }>(actors[0], { kind: 'finish', session });
+      } catch (error) {
+        // The process died after the last check (e.g. killed once the rounds were over): its part of the
+        // recording died with it. Actors placed to be lost with their process (FL clients) are, and the run
+        // stands (its results were made without them); any other actor's loss fails the run, naming it.
+        const gone = isNoResponders(error as Error) || (error as Error).name === 'TimeoutError' || /timeout/i.test((error as Error).message);
+        if (!gone) throw error;
+        const failure = this.hostIsGone(host, actors);
+        if (failure) throw failure;
+        continue;
+      }
       const lines: string[] = [];
       for (let chunk = 0; chunk < finished.chunks; chunk++) {
         const text = await this.control<{ text: string }>(actors[0], { kind: 'log', session, chunk });
