@@ -23,6 +23,7 @@
  * A task or result larger than the server's max_payload crosses in parts (message-parts.ts):
  * the task's parts are kept here while its lease lasts, for its worker to fetch one by one.
  */
+import { performance } from 'node:perf_hooks';
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { connectToNats, type NatsConnectionSettings } from '../../runtime/transport/nats/connection.js';
@@ -94,6 +95,10 @@ const leases = new Map<number, { worker: string; timer: NodeJS.Timeout }>();
 /** Each worker's cache, as the bridge pictures it (its own limits); dropped when a lease of its ends unanswered. */
 const pictures = new Map<string, BoundedCache<true>>();
 const waiting: { msg: Msg; request: NextRequest; timer: NodeJS.Timeout }[] = [];
+/** When a worker of the right build last asked for work (real ms), whether a task ever waited a lease in vain, and the last refused build. */
+let lastAsked = performance.now();
+let stalled = false;
+let refusedBuild: string | undefined;
 /** Tasks too large for one message, by transfer id, while their lease lasts: the worker fetches the parts. */
 const outgoing = new Map<string, { taskId: number; worker: string; body: Uint8Array; header: TransferHeader; size: number }>();
 /** Results arriving in parts (at most 64 at once, each at most 1 GB). */
@@ -133,11 +138,22 @@ port.on('message', (task: ThreadTask) => {
  * trains in the simulation's process: a run never waits for workers that may never come.
  */
 function enqueue(task: Queued, end: 'front' | 'back'): void {
+  // No worker has asked for work for a whole lease, and a task already waited that long in vain: the
+  // next ones would too. They train in the simulation's process at once (the result is the same) until
+  // a worker asks again.
+  if (end === 'back' && stalled && performance.now() - lastAsked > settings.leaseMs) {
+    settle(task.id, { id: task.id, ok: false, error: 'no training worker is asking for work; the client trains in the simulation\'s process' });
+    return;
+  }
   if (end === 'front') queue.unshift(task);
   else queue.push(task);
   clearTimeout(task.stall);
   task.stall = setTimeout(() => {
-    if (queue.includes(task)) settle(task.id, { id: task.id, ok: false, error: `no training worker took the task within ${settings.leaseMs} ms; the client trains in the simulation's process` });
+    if (!queue.includes(task)) return;
+    stalled = true;
+    const why = refusedBuild ? `the only workers that asked run another build (${refusedBuild}) and were refused` : `none is running on ${nextSubject}, or all stayed busy`;
+    warnOnce('stall', `no training worker took a task within ${settings.leaseMs / 1000} s (${why}), so clients train in this process — the same results, no speed-up — until one asks. Start one: fedsim train-worker --nats <url> --subject ${settings.subject}`);
+    settle(task.id, { id: task.id, ok: false, error: `no training worker took the task within ${settings.leaseMs} ms; the client trains in the simulation's process` });
   }, settings.leaseMs);
 }
 
@@ -240,9 +256,12 @@ const nextSubscription: Subscription = nc.subscribe(nextSubject, {
     const request = decodeAs(msg, NextRequestSchema, `a work request on ${nextSubject}`);
     if (!request) return;
     if (request.build !== build) {
+      refusedBuild = request.build;
       msg.respond(encodeFrame({ v: PROTOCOL_VERSION, kind: 'refused', reason: `the worker runs ${request.build}, the simulation ${build}; their results could differ in the last bit. Start the worker with the simulation's backend (--backend) and fedsim version` }));
       return;
     }
+    lastAsked = performance.now();
+    stalled = false;
     const timer = setTimeout(() => {
       const at = waiting.findIndex((w) => w.msg === msg);
       if (at >= 0) waiting.splice(at, 1);
