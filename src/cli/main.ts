@@ -145,7 +145,7 @@ Exit code 0 when every check holds, 1 when a check fails or the run throws, 130 
       'after',
       `
 Examples:
-  $ nats-server -js -a 127.0.0.1 &
+  $ nats-server -a 127.0.0.1 &
   $ fedsim worker --nats nats://127.0.0.1:4222 --actors bob,alice &
   $ fedsim run scenarios/pointer-chains.ts --transport nats --nats nats://127.0.0.1:4222
 

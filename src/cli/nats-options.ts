@@ -57,7 +57,7 @@ export function natsFlagsGiven(flags: NatsFlags): string[] {
 
 /** The connection settings the flags describe; usage errors name the flag. */
 export function natsSettings(flags: NatsFlags, name: string): NatsConnectionSettings {
-  if (flags.nats === undefined) throw new CliError('--nats <url> is required: the NATS server to use, e.g. --nats nats://127.0.0.1:4222 (start one with `nats-server -js -a 127.0.0.1`).');
+  if (flags.nats === undefined) throw new CliError('--nats <url> is required: the NATS server to use, e.g. --nats nats://127.0.0.1:4222 (start one with `nats-server -a 127.0.0.1`).');
   for (const [flag, file] of [['--nats-nkey', flags.natsNkey], ['--nats-tls-ca', flags.natsTlsCa], ['--nats-tls-cert', flags.natsTlsCert], ['--nats-tls-key', flags.natsTlsKey]] as const) {
     if (file !== undefined && !existsSync(file)) throw new CliError(`${flag} ${file}: no such file.`);
   }

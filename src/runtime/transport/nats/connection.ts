@@ -58,9 +58,25 @@ export async function connectToNats(settings: NatsConnectionSettings): Promise<N
   try {
     return await connect(options);
   } catch (error) {
-    throw new NatsConnectionError(
-      `NATS: cannot connect to ${(options.servers as string[]).join(', ')} (${(error as Error).message}). ` +
-      'Is nats-server running there (`nats-server -js -a 127.0.0.1 -p 4222`), and are the credentials right?',
-    );
+    const servers = options.servers as string[];
+    const reason = (error as Error).message;
+    throw new NatsConnectionError(`NATS: cannot connect to ${servers.join(', ')} (${reason}). ${connectionHint(reason, servers[0])}`);
   }
+}
+
+/** What to check when a connection fails: the credentials when the server refused them, else whether a server runs there. */
+function connectionHint(reason: string, server: string): string {
+  if (/authori[sz]ation|authentication|permissions/i.test(reason)) {
+    return 'The server refused the credentials: check --nats-user/--nats-password, --nats-token or --nats-nkey (and that the server\'s config has that user).';
+  }
+  let host = '127.0.0.1';
+  let port = '4222';
+  try {
+    const url = new URL(server.includes('://') ? server : `nats://${server}`);
+    host = url.hostname || host;
+    port = url.port || port;
+  } catch {
+    // not a URL: the defaults
+  }
+  return `Is nats-server running there? Start one with \`nats-server -a ${host} -p ${port}\` (Debian: apt-get install nats-server).`;
 }

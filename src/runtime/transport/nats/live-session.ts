@@ -52,10 +52,19 @@ export class LiveSession {
       servers,
     });
     transport.listen();
+    // The server going away mid-run (stopped, its machine down, the network cut) fails the run with that said,
+    // instead of an error thrown from deep inside the client; a close asked for by close() is not a failure.
+    void connection.closed().then((error) => {
+      if (!session.closing) transport.connectionLost(servers, error ?? undefined);
+    });
     // The subscription must be known to the server before any worker can answer the driver.
     await connection.flush();
-    return new LiveSession(connection, transport);
+    const session = new LiveSession(connection, transport);
+    return session;
   }
+
+  /** close() was called: the connection's end is expected. */
+  private closing = false;
 
   /**
    * Ends the run on every host and writes the merged recording to `path` (when given);
@@ -70,7 +79,9 @@ export class LiveSession {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     this.transport.close();
-    await this.connection.drain();
+    // A connection the server already closed has nothing left to drain: the run's own error says what happened.
+    if (!this.connection.isClosed()) await this.connection.drain().catch(() => this.connection.close());
   }
 }

@@ -210,6 +210,12 @@ export class NatsTransport implements Transport {
     return error;
   }
 
+  /** Driver side: the connection to the NATS server ended though the run had not (see LiveSession). */
+  connectionLost(servers: string, error?: Error): void {
+    const why = error ? ` (${error.message})` : '';
+    this.sink.fail(new LiveTransportError(`The connection to the NATS server at ${servers} closed in the middle of the run${why}: the server was stopped or cannot be reached, so no message can go to or come from the worker processes. Check the server and run again.`));
+  }
+
   isRemote(id: ActorId): boolean {
     return this.roster.has(id) && !this.local.has(id);
   }
@@ -432,7 +438,16 @@ export class NatsTransport implements Transport {
   }
 
   private async control<T>(actor: ActorId, header: FrameHeader): Promise<T> {
-    const msg = await this.options.connection.request(actorSubject(this.options.run, actor), encodeFrame(header), { timeout: CONTROL_TIMEOUT_MS });
+    let msg: Msg;
+    try {
+      msg = await this.options.connection.request(actorSubject(this.options.run, actor), encodeFrame(header), { timeout: CONTROL_TIMEOUT_MS });
+    } catch (error) {
+      // No responders and timeouts are the callers' to judge (a host gone); anything else is the connection's.
+      if (isNoResponders(error as Error) || (error as Error).name === 'TimeoutError' || /timeout/i.test((error as Error).message)) throw error;
+      throw new LiveTransportError(
+        `Asking the host of '${actor}' for '${header.kind}' failed: ${(error as Error).message}. The connection to the NATS server at ${this.options.servers ?? 'the NATS server'} broke (the server stopped, or cannot be reached); check it and run again.`,
+      );
+    }
     const answer = decodeJson<T & { ok?: boolean; error?: string }>(msg.data);
     if (answer.ok === false) throw new FedsimError(`The host of '${actor}' could not answer '${header.kind}': ${answer.error}`);
     return answer;
