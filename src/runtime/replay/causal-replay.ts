@@ -252,15 +252,24 @@ export class CausalReplay implements FaultDecider {
   }
 
   /**
+   * The process whose timer ids a recorded event's cause counts in: the sender's (a message
+   * carries its sender's cause, and a receiving process records its delivery or loss), else
+   * the process that recorded the event.
+   */
+  private causeHost(recorded: RecordedEvent): unknown {
+    return (recorded.from === undefined ? undefined : this.hostOfActor.get(recorded.from)) ?? recorded.host;
+  }
+
+  /**
    * A cause of the replay's as the recording would name it: `timer:<id>` of the replay's
    * timer becomes `timer:<id>` of the recorded firing that timer's firing stood for, when
-   * that firing was recorded by the process that recorded `recorded` (ids are per process).
-   * Any other cause is left as it is, and compared literally.
+   * that firing was recorded by the process the recorded cause counts in (ids are per
+   * process). Any other cause is left as it is, and compared literally.
    */
   private recordedCause(cause: unknown, recorded: RecordedEvent): unknown {
     const timer = timerOfCause(cause);
     const firing = timer === undefined ? undefined : this.firingOfReplayTimer.get(timer);
-    if (firing === undefined || firing.host !== recorded.host) return cause;
+    if (firing === undefined || firing.host !== this.causeHost(recorded)) return cause;
     return `timer:${String(firing.timer)}`;
   }
 
@@ -277,7 +286,8 @@ export class CausalReplay implements FaultDecider {
     const theirs = timerOfCause(recorded.cause);
     let recordedSide = `the recording's is ${JSON.stringify(recorded.cause)}`;
     if (theirs !== undefined) {
-      const reproduced = [...this.firingOfReplayTimer.values()].find((f) => f.timer === theirs && f.host === recorded.host);
+      const host = this.causeHost(recorded);
+      const reproduced = [...this.firingOfReplayTimer.values()].find((f) => f.timer === theirs && f.host === host);
       recordedSide = reproduced
         ? `the recording's, timer:${theirs}, is its firing at seq ${reproduced.seq}`
         : `the recording's, timer:${theirs}, names a firing the replay has not reproduced (by then)`;
