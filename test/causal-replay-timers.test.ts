@@ -215,3 +215,28 @@ test('a recorded cause naming a timer that no replayed firing stands for is a di
   t.is((error as DivergenceError).divergence.seq, seq);
   t.regex((error as DivergenceError).divergence.actual!, /the recording's, timer:999, names a firing the replay has not reproduced/);
 });
+
+/**
+ * The recording as two processes would have made it: the ticker in one, the driver and the
+ * echo actor in the other. Each process records what happens there — a send where the sender
+ * is, a delivery where the receiver is, a firing where its actor is — so a tick's delivery is
+ * recorded where its cause (the ticker's timer) was not.
+ */
+function asTwoProcesses(log: RecordedLog): RecordedLog {
+  const hostOf = (actor: unknown) => (actor === 'ticker' ? 'ticker-process' : 'driver');
+  const header = { ...log.header, hosts: [{ host: 'driver', actors: ['me', 'echo'] }, { host: 'ticker-process', actors: ['ticker'] }] };
+  const lines = log.events.map((event) => {
+    const recorder = event.ev === 'sent' || event.ev === 'duplicated' ? event.from : event.ev === 'timer' ? event.actor : event.to;
+    return JSON.stringify({ ...event, host: hostOf(recorder) });
+  });
+  return parseLog([JSON.stringify(header), ...lines].join('\n') + '\n', 'two-process recording');
+}
+
+test('a delivery recorded by the receiving process compares its timer cause in the sender\'s process (where the timer fired)', async (t) => {
+  const log = asTwoProcesses(await recordWithOffsetTimerIds());
+  const tickDeliveries = log.events.filter((e) => e.ev === 'delivered' && e.type === 'tick');
+  t.is(tickDeliveries.length, 3);
+  t.true(tickDeliveries.every((e) => e.host === 'driver' && /^timer:\d+$/.test(String(e.cause))), 'recorded where the cause did not fire');
+  const { error } = await follow(log, 25);
+  t.is(error, undefined, String(error));
+});
