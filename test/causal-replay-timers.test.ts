@@ -8,7 +8,7 @@
  */
 import test from 'ava';
 import { setup } from 'xstate';
-import { type ActorIO, type ActorMessage, DivergenceError, parseLog, type RecordedLog, SimulationCore } from '../src/runtime/index.js';
+import { type ActorIO, type ActorMessage, DivergenceError, parseLog, type RecordedEvent, type RecordedLog, SimulationCore } from '../src/runtime/index.js';
 import { echoMachine } from './helpers/actors.js';
 
 type TickerContext = { io: ActorIO; ticks: number; delay: number };
@@ -157,4 +157,86 @@ test('an await that cannot go on while the recording took more steps is a diverg
   const secondDelivered = log.events.find((e) => e.ev === 'delivered' && e.msg === 'me:1')!;
   t.is((error as DivergenceError).divergence.seq, secondDelivered.seq);
   t.regex((error as DivergenceError).divergence.actual!, /the replay waits for the reply to 'ping' \(me:0\) from 'echo', but the recording's next step delivers me:1, which the replay has not sent/);
+});
+
+/**
+ * A recording whose process numbered its timers differently from the replay: before the run
+ * it set (and cancelled) a timer of its own that the replay never sets — as a live process
+ * does with a partition's timers, or any timer of its runtime — so every recorded timer id
+ * is one more than the replay's for the same firing.
+ */
+async function recordWithOffsetTimerIds(): Promise<RecordedLog> {
+  const sim = new SimulationCore({ seed: 3, latency: 0.5 });
+  sim.clock.clearTimeout(sim.clock.setTimeout(() => {}, 1));
+  await play(sim, 25);
+  return parseLog(sim.log.toJSONL(), 'recording');
+}
+
+const tickSends = (events: ReadonlyArray<{ ev: string; type?: unknown; cause?: unknown }>) => events.filter((e) => e.ev === 'sent' && e.type === 'tick');
+
+/** The recording with the cause of its `index`-th tick send replaced by `cause`. */
+function withTickCause(log: RecordedLog, index: number, cause: string): { log: RecordedLog; seq: number } {
+  const seq = (tickSends(log.events)[index] as RecordedEvent).seq;
+  const edited = log.lines.map((line, at) => (at === seq ? line.replace(/"cause":"timer:\d+"/, `"cause":"${cause}"`) : line));
+  return { log: parseLog([JSON.stringify(log.header), ...edited].join('\n') + '\n', 'edited'), seq };
+}
+
+test('a cause naming a timer is compared through the firing it stands for: a recording whose timer ids are offset from the replay\'s replays', async (t) => {
+  const log = await recordWithOffsetTimerIds();
+  const { sim, error } = await follow(log, 25);
+  t.is(error, undefined, String(error));
+  // The ids differ indeed: each tick names the recorded timer that fired, one more than the replay's.
+  const causeIds = (events: ReadonlyArray<{ ev: string; type?: unknown; cause?: unknown }>) => tickSends(events).map((e) => Number(String(e.cause).replace('timer:', '')));
+  t.is(causeIds(log.events).length, 3);
+  t.deepEqual(causeIds(log.events), causeIds(sim.log.events as never).map((id) => id + 1));
+  // Replaying it twice gives the same log.
+  const again = await follow(log, 25);
+  t.is(again.sim.log.toJSONL(), sim.log.toJSONL());
+});
+
+test('a message caused by another timer firing than the recorded one is still a divergence, naming both firings', async (t) => {
+  const log = await recordWithOffsetTimerIds();
+  const [first] = tickSends(log.events);
+  // The second tick, recorded as caused by the first tick's timer.
+  const { log: edited, seq } = withTickCause(log, 1, String(first.cause));
+  const { error } = await follow(edited, 25);
+  t.true(error instanceof DivergenceError, String(error));
+  const divergence = (error as DivergenceError).divergence;
+  t.is(divergence.seq, seq);
+  const firstFiring = timerSeqs(log)[0];
+  t.regex(divergence.actual!, new RegExp(`the replay's cause, timer:\\d+, is its firing of the timer the recording fired at seq ${timerSeqs(log)[1]} .*; the recording's, ${first.cause}, is its firing at seq ${firstFiring}\\)`));
+});
+
+test('a recorded cause naming a timer that no replayed firing stands for is a divergence saying so', async (t) => {
+  const log = await recordWithOffsetTimerIds();
+  const { log: edited, seq } = withTickCause(log, 0, 'timer:999');
+  const { error } = await follow(edited, 25);
+  t.true(error instanceof DivergenceError, String(error));
+  t.is((error as DivergenceError).divergence.seq, seq);
+  t.regex((error as DivergenceError).divergence.actual!, /the recording's, timer:999, names a firing the replay has not reproduced/);
+});
+
+/**
+ * The recording as two processes would have made it: the ticker in one, the driver and the
+ * echo actor in the other. Each process records what happens there — a send where the sender
+ * is, a delivery where the receiver is, a firing where its actor is — so a tick's delivery is
+ * recorded where its cause (the ticker's timer) was not.
+ */
+function asTwoProcesses(log: RecordedLog): RecordedLog {
+  const hostOf = (actor: unknown) => (actor === 'ticker' ? 'ticker-process' : 'driver');
+  const header = { ...log.header, hosts: [{ host: 'driver', actors: ['me', 'echo'] }, { host: 'ticker-process', actors: ['ticker'] }] };
+  const lines = log.events.map((event) => {
+    const recorder = event.ev === 'sent' || event.ev === 'duplicated' ? event.from : event.ev === 'timer' ? event.actor : event.to;
+    return JSON.stringify({ ...event, host: hostOf(recorder) });
+  });
+  return parseLog([JSON.stringify(header), ...lines].join('\n') + '\n', 'two-process recording');
+}
+
+test('a delivery recorded by the receiving process compares its timer cause in the sender\'s process (where the timer fired)', async (t) => {
+  const log = asTwoProcesses(await recordWithOffsetTimerIds());
+  const tickDeliveries = log.events.filter((e) => e.ev === 'delivered' && e.type === 'tick');
+  t.is(tickDeliveries.length, 3);
+  t.true(tickDeliveries.every((e) => e.host === 'driver' && /^timer:\d+$/.test(String(e.cause))), 'recorded where the cause did not fire');
+  const { error } = await follow(log, 25);
+  t.is(error, undefined, String(error));
 });

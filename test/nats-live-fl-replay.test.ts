@@ -14,7 +14,7 @@ import { initBackend } from '../src/runtime/backend.js';
 import { DivergenceError, type RecordedLog } from '../src/runtime/index.js';
 import { loadScenario, runScenario, type Scenario } from '../src/scenario/index.js';
 import { ROOT, fedsim, tempDir } from './helpers/fedsim-cli.js';
-import { runLive } from './helpers/live-worker.js';
+import { type LiveWorker, runLive, startWorker } from './helpers/live-worker.js';
 import { type RunningNatsServer, startNatsServer } from './helpers/nats-server.js';
 
 const RUN = `fl-replay-${process.pid}`;
@@ -24,11 +24,13 @@ const SMALL = { rounds: 2, 'data.devices': 3, fraction: 1, localEpochs: 1 };
 const LOST_UPDATES = { links: [{ from: 'client-1', to: 'server', drop: 1 }] };
 
 let server: RunningNatsServer | undefined;
+const workers: LiveWorker[] = [];
 test.before(async () => {
   await initBackend();
   server = await startNatsServer();
 });
 test.after.always(async () => {
+  for (const worker of workers) await worker.stop();
   await server?.stop();
 });
 
@@ -108,4 +110,39 @@ test.serial('fedsim replay reproduces a live FedAvg run whose client updates wer
   const replayed = await fedsim('replay', out);
   t.is(replayed.code, 0, replayed.stdout + replayed.stderr);
   t.regex(replayed.stdout, /replay OK: the simulator reproduced every message of the live recording .*run\.jsonl \(\d+ events\) in its causal order/);
+});
+
+/** Clients on two worker processes; the partition cuts the server off from one client of each for a while (rounds start within ms of the run; 15 of them outlast the partition). */
+const PARTITIONED_EXPERIMENT = `kind: fedavg
+name: live-partition-replay
+seed: 3
+data: { source: synthetic, alpha: 1, beta: 1, devices: 20, features: 8, classes: 3, maxSamplesPerDevice: 40 }
+model: { kind: logistic, inputs: 8, classes: 3 }
+rounds: 15
+fraction: 1
+localEpochs: 3
+batchSize: 5
+lr: 0.1
+roundDeadlineMs: 1500
+minClients: 2
+`;
+const PARTITION = { partitions: [{ groups: [['server'], ['client-03', 'client-13']], from: 300, until: 900 }] };
+
+test.serial('fedsim replay reproduces a live run with its clients on workers and a partition: the fit retries\' timer causes are compared by the firing they name, not by process-local timer ids', async (t) => {
+  const dir = tempDir(t, 'fedsim-live-partition-replay-');
+  const file = join(dir, 'exp.yaml');
+  writeFileSync(file, PARTITIONED_EXPERIMENT);
+  const faults = join(dir, 'part.json');
+  writeFileSync(faults, JSON.stringify(PARTITION));
+  const run = `${RUN}-partition`;
+  for (const clients of ['client-0*', 'client-1*']) workers.push(await startWorker(server!.url, [], run, ['--experiment', file, '--clients', clients]));
+  const out = join(dir, 'out');
+  const live = await fedsim('run', file, '--transport', 'nats', '--nats', server!.url, '--run', run, '--clients-on-workers', '--faults', faults, '--out', out);
+  t.is(live.code, 0, live.stdout + live.stderr);
+  const recording = readFileSync(join(out, 'run.jsonl'), 'utf8');
+  t.regex(recording, /"reason":"partition"/, 'the partition cut messages off live');
+  t.regex(recording, /"type":"fl\/fit","digest":"\w+","cause":"timer:\d+"/, 'the server retried a fit (a message caused by a timer)');
+  const replayed = await fedsim('replay', out, '--project', dir);
+  t.is(replayed.code, 0, replayed.stdout + replayed.stderr);
+  t.regex(replayed.stdout, /replay OK/);
 });

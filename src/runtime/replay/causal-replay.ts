@@ -32,6 +32,11 @@
  * recorded firing stands for is the actor's earliest pending one, and a timer of the same
  * process due before a recorded step that the recording did not fire first is one the
  * live run never fired.
+ *
+ * For the same reason a message's `cause` that names a timer (`timer:<id>`) is compared
+ * through the firings matched so far: each of the replay's timer firings stands for a
+ * recorded one (same actor, its process's own id), and a cause naming the replay's timer
+ * is the same cause as one naming the recorded timer it stands for, in the same process.
  */
 import type { Timer } from '../clock.js';
 import { eventLine } from '../event-log.js';
@@ -46,6 +51,19 @@ const COMPARED = ['ev', 'msg', 'from', 'to', 'type', 'digest', 'cause', 're', 'c
 const CONTEXT_LINES = 3;
 
 const keyOf = (msg: string | undefined, copy: boolean) => `${msg}${copy ? '#copy' : ''}`;
+
+/** The timer id a cause names (`timer:<id>`, the turn of a timer firing), if it names one. */
+function timerOfCause(cause: unknown): number | undefined {
+  const named = typeof cause === 'string' ? /^timer:(\d+)$/.exec(cause) : null;
+  return named === null ? undefined : Number(named[1]);
+}
+
+/** The recorded timer firing one of the replay's firings stands for. */
+interface MatchedFiring {
+  seq: number;
+  host: unknown;
+  timer: unknown;
+}
 
 function comparable(event: Record<string, unknown>): string {
   const out: Record<string, unknown> = {};
@@ -97,6 +115,8 @@ export class CausalReplay implements FaultDecider {
   private readonly matched = new Set<number>();
   private lowestUnmatched = 0;
   private readonly compared: RecordedEvent[] = [];
+  /** The recorded firing each of the replay's timer firings stood for, by the replay's timer id (causes name timers by id). */
+  private readonly firingOfReplayTimer = new Map<number, MatchedFiring>();
 
   constructor(private readonly log: RecordedLog) {
     for (const { host, actors } of log.header.hosts ?? []) for (const actor of actors) this.hostOfActor.set(actor, host);
@@ -222,8 +242,57 @@ export class CausalReplay implements FaultDecider {
     // A lost message's reason may differ (the network refused it there; here the recording drops it at send).
     if (event.ev === 'dropped' && recorded) actual.reason = recorded.reason;
     if (recorded === undefined) this.diverge(this.firstUnmatched(), `${line}  (the recording has no such event)`);
-    if (comparable(actual) !== comparable(recorded)) this.diverge(recorded, line);
+    const replayCause = actual.cause;
+    actual.cause = this.recordedCause(replayCause, recorded);
+    if (comparable(actual) !== comparable(recorded)) {
+      this.diverge(recorded, actual.cause === recorded.cause ? line : `${line}  ${this.causeDifference(replayCause, recorded)}`);
+    }
     this.matched.add(recorded.seq);
+    if (event.ev === 'timer') this.firingOfReplayTimer.set(event.timer, { seq: recorded.seq, host: recorded.host, timer: recorded.timer });
+  }
+
+  /**
+   * The process whose timer ids a recorded event's cause counts in: the sender's (a message
+   * carries its sender's cause, and a receiving process records its delivery or loss), else
+   * the process that recorded the event.
+   */
+  private causeHost(recorded: RecordedEvent): unknown {
+    return (recorded.from === undefined ? undefined : this.hostOfActor.get(recorded.from)) ?? recorded.host;
+  }
+
+  /**
+   * A cause of the replay's as the recording would name it: `timer:<id>` of the replay's
+   * timer becomes `timer:<id>` of the recorded firing that timer's firing stood for, when
+   * that firing was recorded by the process the recorded cause counts in (ids are per
+   * process). Any other cause is left as it is, and compared literally.
+   */
+  private recordedCause(cause: unknown, recorded: RecordedEvent): unknown {
+    const timer = timerOfCause(cause);
+    const firing = timer === undefined ? undefined : this.firingOfReplayTimer.get(timer);
+    if (firing === undefined || firing.host !== this.causeHost(recorded)) return cause;
+    return `timer:${String(firing.timer)}`;
+  }
+
+  /** Why a cause that names a timer differs from the recorded one: which firings the two stand for. */
+  private causeDifference(replayCause: unknown, recorded: RecordedEvent): string {
+    const ours = timerOfCause(replayCause);
+    const firing = ours === undefined ? undefined : this.firingOfReplayTimer.get(ours);
+    const replaySide =
+      ours === undefined
+        ? `the replay's cause is ${JSON.stringify(replayCause)}`
+        : firing === undefined
+          ? `the replay's cause, timer:${ours}, is a firing the recording has no counterpart of`
+          : `the replay's cause, timer:${ours}, is its firing of the timer the recording fired at seq ${firing.seq} (timer:${String(firing.timer)} of ${String(firing.host ?? 'the run')})`;
+    const theirs = timerOfCause(recorded.cause);
+    let recordedSide = `the recording's is ${JSON.stringify(recorded.cause)}`;
+    if (theirs !== undefined) {
+      const host = this.causeHost(recorded);
+      const reproduced = [...this.firingOfReplayTimer.values()].find((f) => f.timer === theirs && f.host === host);
+      recordedSide = reproduced
+        ? `the recording's, timer:${theirs}, is its firing at seq ${reproduced.seq}`
+        : `the recording's, timer:${theirs}, names a firing the replay has not reproduced (by then)`;
+    }
+    return `(${replaySide}; ${recordedSide})`;
   }
 
   /** The run has ended: every recorded message event and timer firing must have been reproduced. */
