@@ -119,6 +119,38 @@ test.serial('duplicated deliveries, some arriving after later messages, are reco
   t.is(replay.error, undefined, String(replay.error));
 });
 
+test.serial('envelope frames re-published verbatim, with no fault plan, are each handled once: the run gives what the simulator gives', async (t) => {
+  // Another client of the server repeats every frame sent to bob, once: what a network or anyone with
+  // publish rights could do. Each message is safe to deliver twice, fault plan or not.
+  const echo = await connect({ servers: world.server.url });
+  const seen = new Set<string>();
+  echo.subscribe(actorSubject(RUN, 'bob'), {
+    callback: (_error, msg) => {
+      const key = Buffer.from(msg.data).toString('base64');
+      if (seen.has(key)) return;
+      seen.add(key);
+      echo.publish(msg.subject, msg.data);
+    },
+  });
+  await echo.flush();
+  try {
+    // The chains tutorial moves and deletes objects: a second delete or move handled would lose them.
+    const live = await runLive(chains, { url: world.server.url, run: RUN });
+    t.is(live.outcome.error, undefined, String(live.outcome.error));
+    const simulated = await runScenario(chains, { seed: 1 });
+    const observed = (outcome: { result?: unknown }) => {
+      const { moveTraffic: _, ...rest } = (outcome.result as { observed: Record<string, unknown> }).observed;
+      return rest;
+    };
+    t.deepEqual(observed(live.outcome), observed(simulated));
+    t.deepEqual(live.log!.events.filter((e) => e.ev === 'error'), [], 'no receiver failed on a repeated frame');
+    const delivered = live.log!.events.filter((e) => e.ev === 'delivered' && e.to === 'bob');
+    t.true(delivered.length > new Set(delivered.map((e) => e.msg)).size, 'the repeats did reach bob');
+  } finally {
+    await echo.close();
+  }
+});
+
 test.serial('a worker refuses, and records, an envelope for an actor it does not host and one whose payload fails the checks', async (t) => {
   const forged = await connect({ servers: world.server.url });
   let session = '';

@@ -54,7 +54,11 @@ export class Simulation extends SimulationCore {
   private readonly local: VirtualWorker;
   private readonly scopes: Set<Tracked>[] = [];
   private idCounter = 0;
-  /** Receivers recognise duplicate deliveries (a little bookkeeping per message) only when the fault plan makes them. */
+  /**
+   * Receivers recognise duplicate deliveries (a little bookkeeping per message) when the fault plan
+   * makes them, and always in a live run and its replay: there a message can arrive twice without
+   * the plan (re-sent by a network or by anyone who can publish on the run's subjects).
+   */
   private readonly dedup: boolean;
   /** The host pointers and handles send through (this simulation's core, whatever its transport). */
   readonly host: Host;
@@ -62,7 +66,7 @@ export class Simulation extends SimulationCore {
 
   constructor(options: SimulationOptions = {}) {
     super(options);
-    this.dedup = mayDuplicate(this.log.header.faults);
+    this.dedup = mayDuplicate(this.log.header.faults) || options.transport !== undefined || options.follow !== undefined;
     this.host = this;
     this.wire = new WireSender(this.host, this.dedup);
     this.local = new VirtualWorker(this, this.driver.id, true);

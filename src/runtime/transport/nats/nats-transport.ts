@@ -22,6 +22,8 @@ import { actorSubject } from './subjects.js';
 
 /** How many recent message ids a receiver remembers to give a duplicate the payload object of its original. */
 const RECENT_PAYLOADS = 4096;
+/** How many received frames are remembered to tell a repeated one (a repeat of an older frame would be counted again). */
+const COUNTED_FRAMES = 1 << 17;
 /** The longest pause between two looks at a busy run while waiting for it to be quiet (quiesce). */
 const QUIESCE_MAX_PAUSE_MS = 500;
 
@@ -112,6 +114,8 @@ export class NatsTransport implements Transport {
   /** Published by receiver, then sender: what to take off the balance when a receiver's process is gone. */
   private readonly publishedTo: Record<string, Record<string, number>> = {};
   private readonly received: Record<string, number> = {};
+  /** The frames counted in `received` lately (sender:serial, + for a fault plan's copy), to tell a repeat. */
+  private readonly counted = new Set<string>();
   /**
    * Payloads already encoded, with the id of the message they were encoded for, so a fault's
    * duplicate (same id, same payload object) sent later reuses the bytes: the tensors were
@@ -334,7 +338,14 @@ export class NatsTransport implements Transport {
   }
 
   private onEnvelope(header: EnvelopeHeader, body: Uint8Array): void {
-    this.received[header.from] = (this.received[header.from] ?? 0) + 1;
+    // Counted once per frame its sender published (an original and a fault plan's copy are two): a frame
+    // repeated on the wire, by a network or by another publisher, must not unbalance the quiescence count.
+    const frameKey = `${header.from}:${header.serial}${header.copy ? '+' : ''}`;
+    if (!this.counted.has(frameKey)) {
+      this.counted.add(frameKey);
+      if (this.counted.size > COUNTED_FRAMES) this.counted.delete(this.counted.values().next().value!);
+      this.received[header.from] = (this.received[header.from] ?? 0) + 1;
+    }
     const { codec } = this.options;
     const envelopeOf = (payload: unknown) => {
       const envelope = new PostedEnvelope(header.from, header.serial, header.to, header.type, payload, header.cause, NO_SEQ, header.re, NO_SEQ, header.digest, header.bytes);
