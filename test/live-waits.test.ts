@@ -6,18 +6,18 @@
  * failed: that race made a live pointer run fail under load in CI.
  */
 import test from 'ava';
-import { DeadlockError } from '../src/runtime/errors.js';
+import { DeadlockError, FedsimError } from '../src/runtime/errors.js';
 import { LiveWaits, LIVENESS_CHECK_DELAY_MS, type LiveWaitsCore } from '../src/runtime/transport/live-waits.js';
 
 /** A core whose quiesce() is answered by the test, with its own awaited requests and event counter. */
 function scriptedCore() {
-  const answers: Array<() => void> = [];
+  const answers: Array<(error?: Error) => void> = [];
   const state = { awaiting: [] as string[], events: 0, failed: [] as Error[] };
   const core: LiveWaitsCore = {
     awaiting: () => state.awaiting,
     idle: true,
     stopped: false,
-    quiesce: () => new Promise<void>((resolve) => answers.push(resolve)),
+    quiesce: () => new Promise<void>((resolve, reject) => answers.push((error) => (error ? reject(error) : resolve()))),
     failRequests: (error) => {
       state.failed.push(error);
       state.awaiting = [];
@@ -81,4 +81,22 @@ test('a waitUntil condition that holds is resolved, and one left waiting in a qu
   const error = await t.throwsAsync(never);
   t.true(error instanceof DeadlockError);
   t.regex(error!.message, /the final report/);
+});
+
+test('a host that answers it no longer has the run fails what is awaited with its explanation; a host that does not answer does not', async (t) => {
+  const { core, state, answers } = scriptedCore();
+  const waits = new LiveWaits(core);
+  state.awaiting = ["the reply to 'get' (me:3) from 'bob'"];
+  waits.afterRun();
+  await afterDelay();
+  // No responders (a raw client error): the transport's host check reports a process that is gone, not this.
+  answers[0](new Error('503 no responders'));
+  await new Promise((resolve) => setImmediate(resolve));
+  t.deepEqual(state.failed, []);
+  waits.afterRun();
+  await afterDelay();
+  answers[1](new FedsimError("The host of 'bob' could not answer 'sync': a 'sync' frame of run session s1, which placed no actor here (it ended, or its driver never placed one)"));
+  await new Promise((resolve) => setImmediate(resolve));
+  t.is(state.failed.length, 1);
+  t.regex(state.failed[0].message, /could not answer 'sync'/);
 });

@@ -11,7 +11,7 @@ import { connect } from '@nats-io/transport-node';
 import pointersBasics from '../scenarios/pointers-basics.js';
 import pointerChains from '../scenarios/pointer-chains.js';
 import { DivergenceError } from '../src/runtime/index.js';
-import { encodeFrame } from '../src/runtime/transport/nats/frames.js';
+import { decodeFrame, encodeFrame } from '../src/runtime/transport/nats/frames.js';
 import { actorSubject } from '../src/runtime/transport/nats/subjects.js';
 import { encodeMessage } from '../src/messages/index.js';
 import { defineScenario, runScenario, type Sim } from '../src/scenario/index.js';
@@ -148,6 +148,31 @@ test.serial('envelope frames re-published verbatim, with no fault plan, are each
     t.true(delivered.length > new Set(delivered.map((e) => e.msg)).size, 'the repeats did reach bob');
   } finally {
     await echo.close();
+  }
+});
+
+test.serial('a forged finish frame that ends the worker\'s part of the run midway fails the run with what happened: no hang', async (t) => {
+  // Another client reads the run's session from the first envelope to bob and tells bob's process the run is over.
+  const forger = await connect({ servers: world.server.url });
+  let forged = false;
+  forger.subscribe(actorSubject(RUN, 'bob'), {
+    callback: (_error, msg) => {
+      if (forged) return;
+      const { header } = decodeFrame(msg.data);
+      if (header.kind !== 'envelope') return;
+      forged = true;
+      forger.publish(msg.subject, encodeFrame({ kind: 'finish', session: header.session }));
+    },
+  });
+  await forger.flush();
+  try {
+    const live = await runLive(chains, { url: world.server.url, run: RUN });
+    t.true(forged);
+    t.truthy(live.outcome.error, 'the run cannot go on without bob');
+    // Either bob's process says it has no such run any more, or (its part stopped, quiet) the replies are known lost.
+    t.regex(String(live.outcome.error), /could not answer 'sync'.*placed no actor here \(it ended|DeadlockError: .*so the request or its reply was lost/);
+  } finally {
+    await forger.close();
   }
 });
 

@@ -14,7 +14,7 @@
  *   simulator would raise. A wait backed by a timer (a request timeout, a round deadline)
  *   keeps this process busy, so it ends by its own timer on the live clock instead.
  */
-import { DeadlockError } from '../errors.js';
+import { DeadlockError, FedsimError } from '../errors.js';
 
 /** What the live waits need from their core. */
 export interface LiveWaitsCore {
@@ -111,8 +111,11 @@ export class LiveWaits {
     this.checking = true;
     try {
       await this.core.quiesce();
-    } catch {
-      // A host that stopped answering is the transport's to report (it fails the run, naming the host).
+    } catch (error) {
+      // A host that stopped answering is the transport's to report (it fails the run or loses the host's
+      // actors, naming it). A host that answers it no longer has this run (ended early — by a forged or
+      // stray 'finish' frame, say), or a connection that broke, is explained: nothing awaited can come.
+      if (error instanceof FedsimError) this.failEverything(error);
       return;
     } finally {
       this.checking = false;
@@ -133,6 +136,11 @@ export class LiveWaits {
       undefined,
       'live time',
     );
+    this.failEverything(error);
+  }
+
+  /** Every pending request of the driver and every wait fails with `error`. */
+  private failEverything(error: Error): void {
     this.core.failRequests(error);
     const waits = [...this.waits];
     this.waits.clear();
