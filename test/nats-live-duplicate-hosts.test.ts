@@ -17,6 +17,8 @@ import type { FedAvgExperimentResult } from '../src/fl/experiments/fedavg-experi
 import { LiveTransportError } from '../src/runtime/transport/nats/nats-transport.js';
 import { defineScenario, loadScenario, type Scenario, type Sim } from '../src/scenario/index.js';
 import '../src/fl/experiments/register.js';
+import { EXIT_FAILED } from '../src/cli/cli-error.js';
+import { fedsim } from './helpers/fedsim-cli.js';
 import { type LiveWorker, runLive, startWorker } from './helpers/live-worker.js';
 import { type RunningNatsServer, startNatsServer } from './helpers/nats-server.js';
 import { ready } from './helpers/pointers.js';
@@ -86,4 +88,9 @@ test.serial('two worker processes whose --clients overlap: the FL run fails befo
   t.regex(message, /--experiment \S+overlap\.yaml --clients client-1/);
   await droppedItsPart(a);
   await droppedItsPart(b);
+
+  // The same from the command line (where the run used to hang): it fails, saying the same, and ends.
+  const cli = await fedsim('run', experiment, '--transport', 'nats', '--nats', server!.url, '--run', run, '--clients-on-workers', '--out', join(dir, 'cli'));
+  t.is(cli.code, EXIT_FAILED, cli.stdout + cli.stderr);
+  t.regex(cli.stdout, /FAILED \(LiveTransportError: 'client-1' is hosted by more than one fedsim worker process .*: clients-(a|b) and clients-(a|b) each created it/);
 });

@@ -119,6 +119,8 @@ export class NatsTransport implements Transport {
    * for that reason, or the run would fail first for another, misleading one.
    */
   private held: Array<() => void> = [];
+  /** Driver side: the answers of placements still being gathered (close() ends them: a failed run may leave some). */
+  private readonly gathering = new Set<QueuedIterator<Msg>>();
   /** Driver side: the run failed while placing actors and was given up on the hosts (abandon()). */
   private givenUp = false;
   private readonly subscriptions: Subscription[] = [];
@@ -252,6 +254,8 @@ export class NatsTransport implements Transport {
   }
 
   place(id: ActorId, spec: PlacedActorSpec, whenHostIsGone: HostLossPolicy = 'fail-run'): void {
+    // The run already failed placing another actor: a host would create this one in a run nobody collects.
+    if (this.givenUp) return;
     const { connection, run, session } = this.options;
     // Every host hears of the new actor before anything the driver sends it later (same subjects, same order).
     this.tellHosts(id, true);
@@ -294,6 +298,7 @@ export class NatsTransport implements Transport {
     const asked = epochNow();
     // requestMany's iterator (a QueuedIterator): stop() ends it at once, a pending next() included.
     const answers = (await this.options.connection.requestMany(actorSubject(this.options.run, id), encodeFrame(header), { strategy: 'timer', maxWait: CONTROL_TIMEOUT_MS })) as QueuedIterator<Msg>;
+    this.gathering.add(answers);
     const replies = answers[Symbol.asyncIterator]();
     const hosts: string[] = [];
     let waitEnded: Promise<'waited'> | undefined;
@@ -310,6 +315,7 @@ export class NatsTransport implements Transport {
     } finally {
       clearTimeout(waiting);
       answers.stop();
+      this.gathering.delete(answers);
     }
     if (hosts.length === 0) throw new Error(`no fedsim worker answered within ${CONTROL_TIMEOUT_MS / 1000} s`);
     return hosts;
@@ -510,6 +516,8 @@ export class NatsTransport implements Transport {
   close(): void {
     if (this.hostCheck) clearInterval(this.hostCheck);
     this.hostCheck = null;
+    // A placement still waiting for answers would otherwise keep its request (and the process) alive until it times out.
+    for (const answers of this.gathering) answers.stop();
     for (const subscription of this.subscriptions) subscription.unsubscribe();
   }
 }
