@@ -89,6 +89,8 @@ export class NatsActorHost {
     const { header, body } = decoded;
     if (header.kind === 'spawn') return this.spawn(header, msg);
     const run = this.runs.get(header.session);
+    // Sent to every actor of a failed run, hosted here or not: nothing to give up when this process has no part in it.
+    if (header.kind === 'abandon') return run ? this.abandon(header.session, run, header.reason) : undefined;
     if (!run) {
       const detail = `a '${header.kind}' frame of run session ${header.session}, which placed no actor here (it ended, or its driver never placed one)`;
       this.report(`refused ${detail}`);
@@ -169,10 +171,17 @@ export class NatsActorHost {
     if (index === chunks.length - 1) this.forget(session, run);
   }
 
-  private forget(session: string, run: HostedRun): void {
+  /** The driver gave the run up: its part here ends at once and is not kept for a collection that will not come. */
+  private abandon(session: string, run: HostedRun, reason: string): void {
+    run.core.failLive(new FedsimError(`run session ${session} was given up by its driver: ${reason}`));
+    run.transport.close();
+    this.forget(session, run, `its driver gave it up (${reason}); its part here is dropped`);
+  }
+
+  private forget(session: string, run: HostedRun, why = 'its recording was collected'): void {
     this.runs.delete(session);
     if (this.latest === run) this.latest = null;
-    this.report(`run session ${session} ended; its recording was collected`);
+    this.report(`run session ${session} ended; ${why}`);
   }
 
   private report(line: string): void {

@@ -4,7 +4,7 @@
  * The header says what the frame is — an envelope (its id as sender and serial, receiver,
  * type, cause, the request it answers, whether it is a fault's duplicate, the digest the
  * sender computed) or a control (placement, roster news, quiescence check, collecting a
- * recording) — and is checked against strict zod schemas before anything else. An
+ * recording, giving the run up) — and is checked against strict zod schemas before anything else. An
  * envelope's body is the message's wire frame (src/messages/wire.ts), decoded by the
  * codec, which is the second check.
  */
@@ -49,8 +49,10 @@ export const RosterHeaderSchema = z.object({ kind: z.literal('roster'), session:
 export const SyncHeaderSchema = z.object({ kind: z.literal('sync'), session: id }).strict();
 export const FinishHeaderSchema = z.object({ kind: z.literal('finish'), session: id }).strict();
 export const LogChunkHeaderSchema = z.object({ kind: z.literal('log'), session: id, chunk: z.number().int().nonnegative() }).strict();
+/** The driver gave the run up (it failed while placing actors): hosts drop their part of it, nothing is collected. */
+export const AbandonHeaderSchema = z.object({ kind: z.literal('abandon'), session: id, reason: z.string().max(2048) }).strict();
 
-export const FrameHeaderSchema = z.discriminatedUnion('kind', [EnvelopeHeaderSchema, SpawnHeaderSchema, RosterHeaderSchema, SyncHeaderSchema, FinishHeaderSchema, LogChunkHeaderSchema]);
+export const FrameHeaderSchema = z.discriminatedUnion('kind', [EnvelopeHeaderSchema, SpawnHeaderSchema, RosterHeaderSchema, SyncHeaderSchema, FinishHeaderSchema, LogChunkHeaderSchema, AbandonHeaderSchema]);
 
 export type EnvelopeHeader = z.infer<typeof EnvelopeHeaderSchema>;
 export type SpawnHeader = z.infer<typeof SpawnHeaderSchema>;

@@ -10,7 +10,7 @@
  * worker processes, tells every host about new actors (the roster), decides when the
  * whole run is quiet, and collects each host's recording at the end.
  */
-import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
+import type { Msg, NatsConnection, QueuedIterator, Subscription } from '@nats-io/transport-node';
 import { FedsimError } from '../../errors.js';
 import { type ActorId, NO_SEQ, PostedEnvelope } from '../../envelope.js';
 import type { FaultPlan } from '../../faults/fault-plan.js';
@@ -29,6 +29,12 @@ const QUIESCE_MAX_PAUSE_MS = 500;
 
 /** How long a control request (placement, quiescence, collection) may take before the run fails. */
 export const CONTROL_TIMEOUT_MS = 30_000;
+/**
+ * After a placement's first answer, how long (at least) the driver waits for another process that also
+ * offers the actor — or as long as the first answer took, if longer: a second worker creates the actor
+ * as the first did, in about the same time. Placements run concurrently: this is paid about once a run.
+ */
+export const SECOND_HOST_WAIT_MS = 250;
 /** How often the driver checks that the processes hosting its workers are still there (real ms). */
 export const HOST_CHECK_MS = 500;
 
@@ -108,6 +114,17 @@ export class NatsTransport implements Transport {
   /** Driver side: listening (listen() was called); hosts never announce their actors. */
   private listening = false;
   private readonly recent = new Map<string, unknown>();
+  /**
+   * Driver side: envelopes that arrived while a placement was not yet confirmed (its answers still
+   * being gathered), handled in their order once every placement so far is. An actor created by two
+   * processes sends everything twice; none of it may reach the driver's actors before the run fails
+   * for that reason, or the run would fail first for another, misleading one.
+   */
+  private held: Array<() => void> = [];
+  /** Driver side: the answers of placements still being gathered (close() ends them: a failed run may leave some). */
+  private readonly gathering = new Set<QueuedIterator<Msg>>();
+  /** Driver side: the run failed while placing actors and was given up on the hosts (abandon()). */
+  private givenUp = false;
   private readonly subscriptions: Subscription[] = [];
   private hostCheck: NodeJS.Timeout | null = null;
   private readonly published: Record<string, number> = {};
@@ -247,6 +264,8 @@ export class NatsTransport implements Transport {
   }
 
   place(id: ActorId, spec: PlacedActorSpec, whenHostIsGone: HostLossPolicy = 'fail-run'): void {
+    // The run already failed placing another actor: a host would create this one in a run nobody collects.
+    if (this.givenUp) return;
     const { connection, run, session } = this.options;
     // Every host hears of the new actor before anything the driver sends it later (same subjects, same order).
     this.tellHosts(id, true);
@@ -254,16 +273,81 @@ export class NatsTransport implements Transport {
     this.roster.set(id, true);
     this.placed.set(id, whenHostIsGone);
     const header: FrameHeader = { kind: 'spawn', session, origin: this.options.origin, seed: this.options.seed ?? 0, faults: this.options.faults!, actor: id, spec: { kind: spec.kind, input: spec.input }, roster };
-    const placement = connection
-      .request(actorSubject(run, id), encodeFrame(header), { timeout: CONTROL_TIMEOUT_MS })
-      .then((msg) => {
-        const answer = decodeJson<{ ok: boolean; host?: string; error?: string }>(msg.data);
-        if (!answer.ok) throw new LiveTransportError(`The fedsim worker that hosts '${id}' refused to create it: ${answer.error}`);
-        this.hostOf.set(id, answer.host!);
+    const placement = this.createOnHosts(id, header)
+      .then((hosts) => {
+        if (hosts.length > 1) throw this.duplicateHostsError(id, spec, hosts);
+        this.hostOf.set(id, hosts[0]);
       })
-      .catch((error: Error) => this.sink.fail(this.placementError(id, spec, error)))
-      .finally(() => this.placements.delete(placement));
+      .catch((error: Error) => {
+        // The run already ended (failed for this or another placement) and its connection was closed.
+        if (this.options.connection.isClosed()) return;
+        this.abandon(`placing '${id}' failed`);
+        this.sink.fail(this.placementError(id, spec, error));
+      })
+      .finally(() => {
+        this.placements.delete(placement);
+        if (this.placements.size === 0) this.releaseHeld();
+      });
     this.placements.add(placement);
+  }
+
+  private releaseHeld(): void {
+    const held = this.held;
+    this.held = [];
+    if (!this.givenUp) for (const handle of held) handle();
+  }
+
+  /**
+   * Sends a spawn frame to every process listening on the actor's subject and returns the host of
+   * each one that created it. A plain request would see the first answer only: two workers that
+   * offer the same actor would both create it, unseen, and the run would fail later in ways that
+   * do not point at the cause. So the answers are gathered until no other one came for a while
+   * (SECOND_HOST_WAIT_MS) after the first.
+   */
+  private async createOnHosts(id: ActorId, header: FrameHeader): Promise<string[]> {
+    const asked = epochNow();
+    // requestMany's iterator (a QueuedIterator): stop() ends it at once, a pending next() included.
+    const answers = (await this.options.connection.requestMany(actorSubject(this.options.run, id), encodeFrame(header), { strategy: 'timer', maxWait: CONTROL_TIMEOUT_MS })) as QueuedIterator<Msg>;
+    this.gathering.add(answers);
+    const replies = answers[Symbol.asyncIterator]();
+    const hosts: string[] = [];
+    let waitEnded: Promise<'waited'> | undefined;
+    let waiting: NodeJS.Timeout | undefined;
+    try {
+      for (;;) {
+        const next = await (waitEnded ? Promise.race([replies.next(), waitEnded]) : replies.next());
+        if (next === 'waited' || next.done) break;
+        const answer = decodeJson<{ ok: boolean; host?: string; error?: string }>(next.value.data);
+        if (!answer.ok) throw new LiveTransportError(`The fedsim worker that hosts '${id}' refused to create it: ${answer.error}`);
+        if (!hosts.includes(answer.host!)) hosts.push(answer.host!);
+        waitEnded ??= new Promise((resolve) => (waiting = setTimeout(() => resolve('waited'), Math.max(SECOND_HOST_WAIT_MS, epochNow() - asked))));
+      }
+    } finally {
+      clearTimeout(waiting);
+      answers.stop();
+      this.gathering.delete(answers);
+    }
+    if (hosts.length === 0) throw new Error(`no fedsim worker answered within ${CONTROL_TIMEOUT_MS / 1000} s`);
+    return hosts;
+  }
+
+  private duplicateHostsError(id: ActorId, spec: PlacedActorSpec, hosts: string[]): LiveTransportError {
+    const flags = spec.workerFlags ?? `--actors ${id}`;
+    return new LiveTransportError(
+      `'${id}' is hosted by more than one fedsim worker process on run '${this.options.run}': ${hosts.join(' and ')} each created it. ` +
+        `Give each actor to exactly one \`fedsim worker\`: check their --actors / --clients patterns so that only one of them offers '${id}' (${flags}), stop or restart the others, and run again.`,
+    );
+  }
+
+  /**
+   * The run failed while placing actors: every process that took part of it is told to drop it (they
+   * would otherwise keep it, waiting for a collection that will not come). Placed actors' subjects
+   * reach every process that offers them, the duplicates of a doubly hosted actor included.
+   */
+  private abandon(reason: string): void {
+    this.givenUp = true;
+    const { connection, run, session } = this.options;
+    for (const actor of this.placed.keys()) connection.publish(actorSubject(run, actor), encodeFrame({ kind: 'abandon', session, reason }));
   }
 
   private placementError(id: ActorId, spec: PlacedActorSpec, error: Error): Error {
@@ -317,7 +401,10 @@ export class NatsTransport implements Transport {
     }
     const { header, body } = decoded;
     if (header.session !== this.options.session) return; // another run's frame (NatsActorHost routes by session)
-    this.onHeader(header, body, msg);
+    if (this.givenUp) return;
+    // Only the driver places actors: on a host, placements is always empty.
+    if (header.kind === 'envelope' && this.placements.size > 0) this.held.push(() => this.onHeader(header, body, msg));
+    else this.onHeader(header, body, msg);
   }
 
   /** A checked frame of this run. */
@@ -467,6 +554,8 @@ export class NatsTransport implements Transport {
   close(): void {
     if (this.hostCheck) clearInterval(this.hostCheck);
     this.hostCheck = null;
+    // A placement still waiting for answers would otherwise keep its request (and the process) alive until it times out.
+    for (const answers of this.gathering) answers.stop();
     for (const subscription of this.subscriptions) subscription.unsubscribe();
   }
 }
