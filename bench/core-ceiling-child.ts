@@ -7,25 +7,13 @@
 import { performance } from 'node:perf_hooks';
 import { initBackend } from '../src/runtime/backend.js';
 import { SimulationCore } from '../src/runtime/index.js';
-import { nn } from '../src/fl/models/index.js';
 import { runFederated } from '../src/fl/rounds/index.js';
-import { syntheticClients } from './two-nn-clients.js';
+import { syntheticClients, twoNnRun } from './two-nn-clients.js';
 
 const ROUNDS = Number(process.env.CORE_CEILING_ROUNDS ?? 5);
 await initBackend();
 const clients = syntheticClients();
-const run = (rounds: number) =>
-  runFederated(new SimulationCore({ seed: 1, keepLog: false }), {
-    model: nn.mlp([784, 200, 200, 10]),
-    clients,
-    rounds,
-    fraction: 1,
-    localEpochs: 1,
-    batchSize: 10,
-    lr: 0.05,
-    clientEvaluation: 'none',
-    trainEvaluation: 'none',
-  });
+const run = (rounds: number) => runFederated(new SimulationCore({ seed: 1, keepLog: false }), twoNnRun(clients, rounds));
 await run(1); // warm-up: JIT, the scratch model
 // Both processes of a pair start timing together: each waits for the line "go" on stdin.
 await new Promise<void>((resolve) => process.stdin.once('data', () => resolve()));

@@ -20,14 +20,13 @@ import { performance } from 'node:perf_hooks';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { initBackend, describeBackend } from '../src/runtime/backend.js';
 import { SimulationCore } from '../src/runtime/index.js';
-import { nn } from '../src/fl/models/index.js';
 import { runFederated } from '../src/fl/rounds/index.js';
 import type { TrainingPool } from '../src/fl/parallel/index.js';
 import { natsTrainingPool } from '../src/fl/distributed/nats-training-pool.js';
 import { startNatsServer } from '../test/helpers/nats-server.js';
 import { type RunningFedsim, startFedsim } from '../test/helpers/fedsim-cli.js';
 import { table } from './timing.js';
-import { CLIENTS, SAMPLES, syntheticClients } from './two-nn-clients.js';
+import { CLIENTS, SAMPLES, syntheticClients, twoNnRun } from './two-nn-clients.js';
 
 const ROUNDS = Number(process.env.NATS_BENCH_ROUNDS ?? 5);
 const REPEATS = Number(process.env.NATS_BENCH_REPEATS ?? 2);
@@ -57,18 +56,7 @@ export const benchmark = {
     const run = async (pool: TrainingPool | undefined) => {
       const sim = new SimulationCore({ seed: 1, keepLog: false });
       const started = performance.now();
-      const result = await runFederated(sim, {
-        model: nn.mlp([784, 200, 200, 10]),
-        clients,
-        rounds: ROUNDS,
-        fraction: 1,
-        localEpochs: 1,
-        batchSize: 10,
-        lr: 0.05,
-        clientEvaluation: 'none',
-        trainEvaluation: 'none',
-        ...(pool ? { workers: pool } : {}),
-      });
+      const result = await runFederated(sim, { ...twoNnRun(clients, ROUNDS), ...(pool ? { workers: pool } : {}) });
       return { seconds: (performance.now() - started) / 1000 / ROUNDS, digest: result.weightsSha256 };
     };
     const loadBefore = loadavg()[0];

@@ -4,7 +4,8 @@
  * (and every run of one) trains on the same data and the weights digests can be compared.
  */
 import { createStream } from '../src/runtime/rng.js';
-import type { ClientData } from '../src/fl/rounds/index.js';
+import { nn } from '../src/fl/models/index.js';
+import type { ClientData, FederatedOptions } from '../src/fl/rounds/index.js';
 
 export const CLIENTS = 10;
 export const SAMPLES = 600;
@@ -18,4 +19,9 @@ export function syntheticClients(): ClientData[] {
     for (let i = 0; i < SAMPLES; i++) y[i] = rng.int(10);
     return { x, y };
   });
+}
+
+/** The benchmarks' FedAvg run on those clients: McMahan's 2NN, every client every round, B = 10, lr 0.05, no evaluation. */
+export function twoNnRun(clients: ClientData[], rounds: number, localEpochs = 1): FederatedOptions {
+  return { model: nn.mlp([784, 200, 200, 10]), clients, rounds, fraction: 1, localEpochs, batchSize: 10, lr: 0.05, clientEvaluation: 'none', trainEvaluation: 'none' };
 }

@@ -19,11 +19,10 @@ import { performance } from 'node:perf_hooks';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { initBackend, describeBackend } from '../src/runtime/backend.js';
 import { SimulationCore } from '../src/runtime/index.js';
-import { nn } from '../src/fl/models/index.js';
 import { runFederated } from '../src/fl/rounds/index.js';
 import { TrainingPool } from '../src/fl/parallel/index.js';
 import { table } from './timing.js';
-import { CLIENTS, SAMPLES, syntheticClients } from './two-nn-clients.js';
+import { CLIENTS, SAMPLES, syntheticClients, twoNnRun } from './two-nn-clients.js';
 
 const REPEATS = Number(process.env.WORKERS_BENCH_REPEATS ?? 3);
 const THREADS = [1, 2, 4] as const;
@@ -73,18 +72,7 @@ export const benchmark = {
       const mainBefore = mainThreadCpuMs();
       const allBefore = processCpuMs();
       const started = performance.now();
-      const result = await runFederated(sim, {
-        model: nn.mlp([784, 200, 200, 10]),
-        clients,
-        rounds: ROUNDS,
-        fraction: 1,
-        localEpochs: EPOCHS,
-        batchSize: 10,
-        lr: 0.05,
-        clientEvaluation: 'none',
-        trainEvaluation: 'none',
-        ...(n > 1 ? { workers: pools.get(n)! } : {}),
-      });
+      const result = await runFederated(sim, { ...twoNnRun(clients, ROUNDS, EPOCHS), ...(n > 1 ? { workers: pools.get(n)! } : {}) });
       const seconds = (performance.now() - started) / 1000 / ROUNDS;
       const mainAfter = mainThreadCpuMs();
       const main = mainBefore === undefined || mainAfter === undefined ? undefined : (mainAfter - mainBefore) / ROUNDS;
