@@ -13,6 +13,7 @@ import { decodeFrame, encodeFrame } from '../src/fl/distributed/frame.js';
 import { NextRequestSchema, PROTOCOL_VERSION, ResultRequestSchema, type ResultRequest, type WireTask, subjects, taskKey } from '../src/fl/distributed/protocol.js';
 import { natsTrainingPool } from '../src/fl/distributed/nats-training-pool.js';
 import { datasetDigest, weightsKey } from '../src/fl/parallel/content-keys.js';
+import { transferHeader } from '../src/fl/distributed/message-parts.js';
 import { startNatsServer, type RunningNatsServer } from './helpers/nats-server.js';
 import { type RunningFedsim, startFedsim } from './helpers/fedsim-cli.js';
 import { parallelOptions, parallelRun } from './helpers/parallel-world.js';
@@ -110,6 +111,47 @@ async function workerAnswer(subject: string, task: (worker: string) => WireTask 
 test.serial('a worker trains a well-formed task (the fake bridge speaks the protocol)', async (t) => {
   const outcome = await workerAnswer('fedsim.test.good', () => wireTask());
   t.is(outcome.kind, 'trained', JSON.stringify(outcome));
+});
+
+test.serial('a task sent in parts whose transfer is lost midway (the bridge answers gone): the worker asks again and trains the task when it comes whole', async (t) => {
+  const subject = 'fedsim.test.lost-part';
+  const { next, part, result } = subjects(subject);
+  let asked = 0;
+  let partRequests = 0;
+  const body = encodeFrame({ v: PROTOCOL_VERSION, kind: 'task', task: wireTask() });
+  nc.subscribe(next, {
+    callback: (_error, msg) => {
+      asked++;
+      // First the task announced in parts, whose transfer then turns out lost; then the task whole; then nothing.
+      if (asked === 1) msg.respond(encodeFrame({ v: PROTOCOL_VERSION, kind: 'parts', ...transferHeader('t-1', body, 64) }));
+      else if (asked === 2) msg.respond(body);
+      else msg.respond(encodeFrame({ v: PROTOCOL_VERSION, kind: 'none' }));
+    },
+  });
+  nc.subscribe(part, {
+    callback: (_error, msg) => {
+      partRequests++;
+      msg.respond(encodeFrame({ v: PROTOCOL_VERSION, kind: 'gone', reason: 'transfer t-1 is not leased to you (its lease ended)' }));
+    },
+  });
+  const answered = new Promise<ResultRequest>((resolve) => {
+    nc.subscribe(result, {
+      callback: (_error, msg) => {
+        msg.respond(encodeFrame({ v: PROTOCOL_VERSION, kind: 'ack' }));
+        resolve(ResultRequestSchema.parse(decodeFrame(msg.data, 'result')));
+      },
+    });
+  });
+  await nc.flush();
+  const worker = startFedsim({}, 'train-worker', '--nats', server.url, '--subject', subject, '--backend', 'cpu');
+  started.push(worker);
+  const { outcome } = await answered;
+  worker.child.kill('SIGTERM');
+  const ended = await worker.ended;
+  t.is(outcome.kind, 'trained', JSON.stringify(outcome));
+  t.is(partRequests, 1, 'the worker stopped fetching at the first lost part');
+  t.true(asked >= 2);
+  t.regex(ended.stderr, /could not fetch task t-1 in \d+ parts: the bridge no longer holds it/);
 });
 
 test.serial('a worker refuses data whose digest is not the one the task names', async (t) => {
